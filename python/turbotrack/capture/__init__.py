@@ -1,0 +1,203 @@
+"""Automatic capture for a run: console output, system metrics, git, packages, metadata.
+
+The run builds one :class:`Capture` in ``init()`` and stops it in ``finish()``::
+
+    cap = Capture(run_dir, settings, system_sink, run_info)
+    cap.start()  # fast: the slow parts run on daemon threads
+    ...
+    cap.stop()   # idempotent; bounded waits; the files are complete afterwards
+
+Each part is switched by a setting (``capture_stdout``, ``capture_system``, ``capture_git``,
+``capture_requirements``). A part that fails warns once (:class:`CaptureWarning`) and the run goes
+on. See docs/capture.md for what is stored and in which form.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from . import metadata as _metadata
+from ._warn import CaptureWarning, WarnOnce
+from .console import Console
+from .git import git_info, write_diff
+from .gpu import GpuInfo, SharedProbe
+from .outputlog import OutputLog
+from .requirements import write_requirements
+from .system import SystemSampler
+
+__all__ = ["Capture", "CaptureFiles", "CaptureWarning"]
+
+#: How long stop() waits, in all, for the metadata / git / requirements threads.
+STOP_TIMEOUT = 20.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CaptureFiles:
+    """Where capture writes, inside the run folder.
+
+    Rank ``k > 0`` of a shared run writes ``output.r<k>.log`` and ``metadata.r<k>.json``, and leaves
+    ``requirements.txt`` and ``diff.patch`` to rank 0.
+    """
+
+    output: Path
+    metadata: Path
+    requirements: Path
+    diff: Path
+
+    @classmethod
+    def for_rank(cls, run_dir: Path, rank: int) -> CaptureFiles:
+        suffix = f".r{rank}" if rank else ""
+        return cls(
+            output=run_dir / f"output{suffix}.log",
+            metadata=run_dir / f"metadata{suffix}.json",
+            requirements=run_dir / "requirements.txt",
+            diff=run_dir / "diff.patch",
+        )
+
+
+class Capture:
+    """Everything captured automatically for one run in one process."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        settings: Any,
+        system_sink: Callable[[dict[str, float]], None],
+        run_info: dict[str, Any],
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.settings = settings
+        self._sink = system_sink
+        self._run_info = dict(run_info)
+        rank = int(self._run_info.get("rank", getattr(settings, "rank", 0)) or 0)
+        self._primary = not (getattr(settings, "shared", False) and rank)
+        #: The files this capture writes.
+        self.files = CaptureFiles.for_rank(self.run_dir, 0 if self._primary else rank)
+        self._warn = WarnOnce()
+        self._gpus = SharedProbe(self._warn)
+        self._lock = threading.Lock()
+        self._state = "new"
+        self._pid = os.getpid()
+        self._console: Optional[Console] = None
+        self._sampler: Optional[SystemSampler] = None
+        self._threads: list[threading.Thread] = []
+        self._start_info: dict[str, Any] = {}
+        self._git: Optional[dict[str, Any]] = None
+        self._gpu_info: Optional[GpuInfo] = None
+        self._metadata_written = threading.Event()
+
+    @property
+    def console_mode(self) -> Optional[str]:
+        """How stdout/stderr are captured: ``"fd"``, ``"python"``, ``"fd+python"`` or ``None``."""
+        return self._console.mode if self._console is not None else None
+
+    def start(self) -> None:
+        """Start every enabled capture. Returns quickly; never raises (a failing part warns)."""
+        with self._lock:
+            if self._state != "new":
+                return
+            self._state = "started"
+        self._pid = os.getpid()
+        cwd = Path.cwd()
+        self._start_info = _metadata.snapshot(self._run_info, time.time())
+        self._part("run-dir", lambda: self.run_dir.mkdir(parents=True, exist_ok=True))
+        s = self.settings
+        if getattr(s, "capture_stdout", True):
+            self._part("console", self._start_console)
+        if getattr(s, "capture_system", True):
+            self._part("system", self._start_sampler)
+        self._spawn("turbotrack-metadata", lambda: self._collect(cwd))
+        if getattr(s, "capture_requirements", True) and self._primary:
+            self._spawn(
+                "turbotrack-requirements",
+                lambda: self._part(
+                    "requirements", lambda: write_requirements(self.files.requirements)
+                ),
+            )
+
+    def stop(self) -> None:
+        """Stop capturing and complete the files. Idempotent, bounded, never raises.
+
+        In a process forked after :meth:`start` it does nothing: the parent owns the files.
+        """
+        with self._lock:
+            if self._state != "started":
+                self._state = "stopped"
+                return
+            self._state = "stopped"
+        if os.getpid() != self._pid:
+            return
+        if self._sampler is not None:
+            self._part("system-stop", self._sampler.stop)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if not self._metadata_written.is_set():
+            self._warn(
+                "metadata-late", "metadata.json was written before git/GPU details were known"
+            )
+            self._part("metadata", lambda: self._write_metadata(self._gpu_info))
+        if not any(t.is_alive() for t in self._threads):
+            self._part("gpu-close", self._gpus.close)
+        else:
+            self._warn(
+                "stop-late",
+                "some capture threads did not finish in time; their files may be missing",
+            )
+        if self._console is not None:
+            self._part("console-stop", self._console.stop)
+        self._warn.flush()
+
+    # -- the parts -------------------------------------------------------------------------------
+
+    def _start_console(self) -> None:
+        log = OutputLog(self.files.output)
+        console = Console(log, self._warn)
+        try:
+            console.start()
+        except BaseException:
+            log.close()
+            raise
+        self._console = console
+
+    def _start_sampler(self) -> None:
+        sampler = SystemSampler(
+            self._sink, self.settings.system_interval, self._gpus, self._warn, self.run_dir
+        )
+        sampler.start()
+        self._sampler = sampler
+
+    def _collect(self, cwd: Path) -> None:
+        """Metadata thread: git state, GPUs, metadata.json, then diff.patch."""
+        use_git = getattr(self.settings, "capture_git", True)
+        if use_git:
+            self._git = self._part("git", lambda: git_info(cwd))
+        self._gpu_info = self._part("gpu", self._gpus.get)
+        self._part("metadata", lambda: self._write_metadata(self._gpu_info))
+        self._metadata_written.set()
+        if use_git and self._primary and self._git is not None:
+            self._part("diff", lambda: write_diff(cwd, self.files.diff))
+
+    def _write_metadata(self, gpus: Optional[GpuInfo]) -> None:
+        meta = _metadata.build(self._start_info, self._run_info, self._git, gpus)
+        _metadata.write(self.files.metadata, meta)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        if self._part(name, lambda: thread.start() or True):
+            self._threads.append(thread)
+
+    def _part(self, key: str, call: Callable[[], Any]) -> Any:
+        """Run ``call``; on an exception warn once (keyed ``key``) and return ``None``."""
+        try:
+            return call()
+        except Exception as exc:
+            self._warn(key, f"{key} capture failed and is skipped: {exc!r}")
+            return None

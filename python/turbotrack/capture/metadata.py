@@ -1,0 +1,89 @@
+"""metadata.json: what ran, where and on what (host, OS, Python, program, git, GPUs, the run)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import socket
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+from .._fs import atomic_write_json
+from .gpu import GpuInfo
+
+
+def program_and_args(argv: Optional[list[str]] = None) -> tuple[str, list[str]]:
+    """The program (a script's absolute path, ``-c``, ``-m module``, ``<python>``) and its args."""
+    argv = list(sys.argv if argv is None else argv)
+    if not argv or not argv[0]:
+        return "<python>", argv[1:]
+    first = argv[0]
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None) and first != "-c":
+        return f"-m {spec.name}".removesuffix(".__main__"), argv[1:]
+    if os.path.exists(first):
+        return os.path.abspath(first), argv[1:]
+    return first, argv[1:]
+
+
+def iso_time(value: Any) -> str:
+    """A start time (Unix seconds, ``datetime`` or text) as ISO 8601 UTC."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.astimezone()
+        return value.astimezone(datetime.timezone.utc).isoformat()
+    if isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).isoformat()
+    return str(value)
+
+
+def snapshot(run_info: dict[str, Any], started: float) -> dict[str, Any]:
+    """What must be read when capture starts (the program, its arguments, the working directory)."""
+    program, args = program_and_args()
+    return {
+        "program": program,
+        "args": args,
+        "cwd": os.getcwd(),
+        "startedAt": iso_time(run_info.get("start_time", started)),
+        "pid": os.getpid(),
+    }
+
+
+def build(
+    start: dict[str, Any],
+    run_info: dict[str, Any],
+    git: Optional[dict[str, Any]],
+    gpus: Optional[GpuInfo],
+) -> dict[str, Any]:
+    """The metadata.json document. ``git`` / ``gpus`` are ``None`` when not (yet) known."""
+    import psutil
+
+    meta: dict[str, Any] = {
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "host": socket.gethostname(),
+        "executable": sys.executable,
+        **start,
+        "git": dict(git) if git else {"commit": None, "branch": None, "remote": None},
+        "cpu_count": psutil.cpu_count(logical=False) or os.cpu_count(),
+        "cpu_count_logical": psutil.cpu_count(logical=True) or os.cpu_count(),
+        "memory": {"total": psutil.virtual_memory().total},
+        "gpu": list(gpus.names) if gpus is not None else [],
+        "gpu_count": len(gpus.names) if gpus is not None else 0,
+    }
+    if gpus is not None:
+        if gpus.driver:
+            meta["gpu_driver"] = gpus.driver
+        if gpus.cuda_version:
+            meta["cuda_version"] = gpus.cuda_version
+    meta["run"] = dict(run_info)
+    return meta
+
+
+def write(path: Path, meta: dict[str, Any]) -> None:
+    """Write ``meta`` to ``path`` atomically."""
+    atomic_write_json(path, meta)

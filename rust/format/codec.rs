@@ -1,0 +1,160 @@
+//! Byte-level codecs for columns: LEB128 varints, zigzag, XOR-with-previous + byte planes for floats.
+
+use std::fmt;
+
+#[derive(Debug)]
+pub struct Truncated;
+
+impl fmt::Display for Truncated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("block payload ends early")
+    }
+}
+
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+#[inline]
+pub fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+#[inline]
+pub fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+/// Integers as zigzag varints of the difference to the previous one.
+pub fn put_deltas(out: &mut Vec<u8>, values: &[i64]) {
+    let mut prev = 0i64;
+    for &v in values {
+        put_varint(out, zigzag(v.wrapping_sub(prev)));
+        prev = v;
+    }
+}
+
+/// Floats XORed with the previous one, then split into 8 byte planes (most significant first), so
+/// the slowly changing sign/exponent bytes and the zero low bytes of float32 data compress well.
+pub fn put_floats(out: &mut Vec<u8>, values: &[f64]) {
+    let n = values.len();
+    let start = out.len();
+    out.resize(start + n * 8, 0);
+    let planes = &mut out[start..];
+    let mut prev = 0u64;
+    for (i, v) in values.iter().enumerate() {
+        let bits = v.to_bits();
+        let x = bits ^ prev;
+        prev = bits;
+        for (k, byte) in x.to_be_bytes().into_iter().enumerate() {
+            planes[k * n + i] = byte;
+        }
+    }
+}
+
+/// A cursor over a decompressed block payload.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], Truncated> {
+        let end = self.pos.checked_add(n).ok_or(Truncated)?;
+        let s = self.buf.get(self.pos..end).ok_or(Truncated)?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    pub fn u8(&mut self) -> Result<u8, Truncated> {
+        Ok(self.bytes(1)?[0])
+    }
+
+    pub fn u32(&mut self) -> Result<u32, Truncated> {
+        Ok(u32::from_le_bytes(self.bytes(4)?.try_into().unwrap()))
+    }
+
+    pub fn varint(&mut self) -> Result<u64, Truncated> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(Truncated)
+    }
+
+    pub fn deltas(&mut self, n: usize) -> Result<Vec<i64>, Truncated> {
+        let mut out = Vec::with_capacity(n.min(self.buf.len()));
+        let mut prev = 0i64;
+        for _ in 0..n {
+            prev = prev.wrapping_add(unzigzag(self.varint()?));
+            out.push(prev);
+        }
+        Ok(out)
+    }
+
+    pub fn floats(&mut self, n: usize) -> Result<Vec<f64>, Truncated> {
+        let planes = self.bytes(n.checked_mul(8).ok_or(Truncated)?)?;
+        let mut out = Vec::with_capacity(n);
+        let mut prev = 0u64;
+        for i in 0..n {
+            let mut be = [0u8; 8];
+            for (k, b) in be.iter_mut().enumerate() {
+                *b = planes[k * n + i];
+            }
+            prev ^= u64::from_be_bytes(be);
+            out.push(f64::from_bits(prev));
+        }
+        Ok(out)
+    }
+
+    pub fn text(&mut self) -> Result<String, Truncated> {
+        let n = self.varint()? as usize;
+        let b = self.bytes(n)?;
+        Ok(String::from_utf8_lossy(b).into_owned())
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.pos == self.buf.len()
+    }
+}
+
+pub fn put_text(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let ints = [0i64, 1, -1, i64::MAX, i64::MIN, 42, 41];
+        let floats = [0.0, -0.0, 1.5, f64::NAN, f64::INFINITY, 1e-300, 3.25];
+        let mut buf = vec![];
+        put_deltas(&mut buf, &ints);
+        put_floats(&mut buf, &floats);
+        put_text(&mut buf, "héllo");
+        let mut r = Reader::new(&buf);
+        assert_eq!(r.deltas(ints.len()).unwrap(), ints);
+        let back = r.floats(floats.len()).unwrap();
+        for (a, b) in back.iter().zip(floats) {
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
+        assert_eq!(r.text().unwrap(), "héllo");
+        assert!(r.is_done());
+        assert!(r.u8().is_err());
+    }
+}

@@ -1,0 +1,88 @@
+//! Rows → one block payload (before compression), column by column.
+
+use rustc_hash::FxHashMap;
+
+use super::codec::{put_deltas, put_floats, put_text};
+use super::column::ColData;
+use crate::value::Value;
+
+struct EncColumn {
+    id: u32,
+    rows: Vec<u32>,
+    data: ColData,
+}
+
+/// Collects committed rows column-wise until the writer seals them into a block.
+#[derive(Default)]
+pub struct BlockEncoder {
+    steps: Vec<i64>,
+    timestamps: Vec<f64>,
+    cols: Vec<EncColumn>,
+    col_of: FxHashMap<u32, usize>,
+    bytes: usize,
+}
+
+impl BlockEncoder {
+    /// Rows held.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Approximate encoded size of the rows held, in bytes.
+    pub fn approx_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Add one committed row; its values are moved out of `items`.
+    pub fn push_row(&mut self, step: i64, timestamp: f64, items: &mut Vec<(u32, Value)>) {
+        let row = self.steps.len() as u32;
+        self.steps.push(step);
+        self.timestamps.push(timestamp);
+        self.bytes += 16;
+        for (id, value) in items.drain(..) {
+            self.bytes += ColData::value_size(&value) + 1;
+            let col = match self.col_of.get(&id) {
+                Some(&c) => &mut self.cols[c],
+                None => {
+                    self.col_of.insert(id, self.cols.len());
+                    self.cols.push(EncColumn { id, rows: Vec::new(), data: ColData::new_for(&value) });
+                    self.cols.last_mut().unwrap()
+                }
+            };
+            col.rows.push(row);
+            col.data.push(value);
+        }
+    }
+
+    /// Encode the rows held into `out` and forget them. `name` gives each metric id's name.
+    pub fn seal<'n>(&mut self, name: impl Fn(u32) -> &'n str, out: &mut Vec<u8>) -> u32 {
+        let n = self.steps.len();
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+        out.extend_from_slice(&(self.cols.len() as u32).to_le_bytes());
+        put_deltas(out, &self.steps);
+        put_floats(out, &self.timestamps);
+        for col in self.cols.drain(..) {
+            put_text(out, name(col.id));
+            if col.rows.len() == n {
+                out.push(0);
+            } else {
+                out.push(1);
+                let mut bitmap = vec![0u8; n.div_ceil(8)];
+                for r in &col.rows {
+                    bitmap[*r as usize / 8] |= 1 << (r % 8);
+                }
+                out.extend_from_slice(&bitmap);
+            }
+            col.data.encode(out);
+        }
+        self.steps.clear();
+        self.timestamps.clear();
+        self.col_of.clear();
+        self.bytes = 0;
+        n as u32
+    }
+}

@@ -1,0 +1,22 @@
+//! The history file format (see docs/file-format.md): a header, then append-only blocks,
+//! each independently decodable, zstd-compressed, with its length and a CRC-32.
+
+pub mod block;
+pub mod codec;
+pub mod column;
+pub mod decode;
+pub mod encode;
+
+pub use block::{read_blocks, FileHeader, ReadReport};
+pub use column::ColData;
+pub use decode::{decode_block, DecodedBlock, DecodedColumn};
+pub use encode::BlockEncoder;
+
+/// Magic bytes at the start of a history file.
+pub const FILE_MAGIC: &[u8; 4] = b"TTRK";
+/// Magic bytes at the start of each block.
+pub const BLOCK_MAGIC: &[u8; 4] = b"TTBK";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// zstd level for blocks: fast, and most of the gain comes from the column transforms.
+pub const ZSTD_LEVEL: i32 = 3;

@@ -1,0 +1,16 @@
+//! turbotrack's native core. The engine modules below know nothing of Python; `py` is the
+//! binding, and the only module that uses pyo3.
+
+pub mod error;
+pub mod format;
+pub mod fsutil;
+pub mod names;
+pub mod reader;
+pub mod record;
+pub mod step;
+pub mod summary;
+pub mod tensor_stats;
+pub mod value;
+pub mod writer;
+
+mod py;

@@ -1,0 +1,124 @@
+//! Metric names: the naming rule and the interner that maps names to compact ids.
+//!
+//! A name is checked part by part: `.` and `/` separate parts, and each part must match
+//! `^[_a-zA-Z][_a-zA-Z0-9]*$`.
+
+use rustc_hash::FxHashMap;
+
+/// What the policy does with a name that breaks the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamePolicy {
+    Warn,
+    Strict,
+    Off,
+}
+
+impl NamePolicy {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "warn" => Some(Self::Warn),
+            "strict" => Some(Self::Strict),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
+
+/// The rule, for error messages.
+pub const NAME_RULE: &str = "each part of a metric name (parts are separated by '/' or '.') must match ^[_a-zA-Z][_a-zA-Z0-9]*$";
+
+/// `None` when `name` follows the rule, else why not.
+pub fn check_name(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("the name is empty".into());
+    }
+    for part in name.split(['/', '.']) {
+        let mut chars = part.chars();
+        match chars.next() {
+            None => return Some("it has an empty part".into()),
+            Some(c) if c == '_' || c.is_ascii_alphabetic() => {}
+            Some(c) => return Some(format!("part {part:?} starts with {c:?}")),
+        }
+        if let Some(c) = chars.find(|c| !(*c == '_' || c.is_ascii_alphanumeric())) {
+            return Some(format!("part {part:?} contains {c:?}"));
+        }
+    }
+    None
+}
+
+/// Interned names with their rule check, looked up by content.
+#[derive(Default)]
+pub struct Interner {
+    ids: FxHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+    /// Why each name breaks the rule (`None`: it does not).
+    invalid: Vec<Option<Box<str>>>,
+    warned: Vec<bool>,
+}
+
+impl Interner {
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// The id of `name`, and whether it is new.
+    pub fn intern(&mut self, name: &str) -> (u32, bool) {
+        if let Some(&id) = self.ids.get(name) {
+            return (id, false);
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(name.into(), id);
+        self.names.push(name.into());
+        self.invalid.push(check_name(name).map(Into::into));
+        self.warned.push(false);
+        (id, true)
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    pub fn invalid_reason(&self, id: u32) -> Option<&str> {
+        self.invalid[id as usize].as_deref()
+    }
+
+    /// True the first time it is asked for `id` (one warning per offending name).
+    pub fn take_warning(&mut self, id: u32) -> bool {
+        !std::mem::replace(&mut self.warned[id as usize], true)
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule() {
+        for ok in ["loss", "train/loss", "a.b", "_x", "A1/b_2.c3", "_"] {
+            assert_eq!(check_name(ok), None, "{ok}");
+        }
+        for bad in ["", "train/1st", "a//b", "loss-rate", "a.", "/a", "1", "é", "a b"] {
+            assert!(check_name(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn interner_is_stable() {
+        let mut i = Interner::default();
+        assert_eq!(i.intern("a"), (0, true));
+        assert_eq!(i.intern("b/1"), (1, true));
+        assert_eq!(i.intern("a"), (0, false));
+        assert_eq!(i.name(1), "b/1");
+        assert!(i.invalid_reason(1).is_some());
+        assert!(i.take_warning(1));
+        assert!(!i.take_warning(1));
+    }
+}

@@ -1,0 +1,292 @@
+//! `Core`: one stream of one run (its history or its system metrics) — the caller's side of the
+//! queue, and the writer thread behind it.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat};
+
+use super::extract::{extract_dict, type_name, warn, Names};
+use super::TurbotrackError;
+use crate::format::FileHeader;
+use crate::names::NamePolicy;
+use crate::record::{Msg, Record};
+use crate::step::{Decision, StepState};
+use crate::summary::MetricDef;
+use crate::value::Value;
+use crate::writer::{spawn, Batching, Health, WriterConfig};
+
+/// Spare item vectors travelling back from the writer, so `log()` does not allocate.
+const RECYCLE_CAPACITY: usize = 64;
+
+struct State {
+    tx: Option<Sender<Msg>>,
+    recycle: Receiver<Vec<(u32, Value)>>,
+    handle: Option<JoinHandle<()>>,
+    names: Names,
+    steps: StepState,
+    failure_reported: bool,
+}
+
+/// The native side of one stream of a run. Made by `turbotrack.Run`; not for direct use.
+#[pyclass(module = "turbotrack._core", frozen)]
+pub struct Core {
+    state: Mutex<State>,
+    health: Arc<Health>,
+    converter: Py<PyAny>,
+    start_time: f64,
+}
+
+fn now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn finished() -> PyErr {
+    TurbotrackError::new_err("this run is finished; call turbotrack.init() to start a new one")
+}
+
+impl Core {
+    /// Take the state lock. Uncontended (the common case) it is one atomic operation; when
+    /// another thread holds it (waiting on a full queue), wait without the GIL.
+    fn lock(&self, py: Python<'_>) -> MutexGuard<'_, State> {
+        loop {
+            match self.state.try_lock() {
+                Ok(g) => return g,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => py.detach(|| drop(self.state.lock())),
+            }
+        }
+    }
+
+    /// Queue `msg`; if the queue is full, wait for the writer without the GIL.
+    fn send(py: Python<'_>, st: &mut State, msg: Msg) -> PyResult<()> {
+        let tx = st.tx.as_ref().ok_or_else(finished)?;
+        if !st.names.new_names.is_empty() {
+            let names = Msg::Names(std::mem::take(&mut st.names.new_names));
+            Self::push(py, tx, names)?;
+        }
+        Self::push(py, tx, msg)
+    }
+
+    fn push(py: Python<'_>, tx: &Sender<Msg>, msg: Msg) -> PyResult<()> {
+        match tx.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(msg)) => py.detach(|| tx.send(msg)).map_err(|_| finished()),
+            Err(TrySendError::Disconnected(_)) => Err(finished()),
+        }
+    }
+
+    /// Send a request and wait for its reply without the GIL.
+    fn ask<T: Send>(&self, py: Python<'_>, make: impl FnOnce(Sender<T>) -> Msg) -> PyResult<T> {
+        let (tx, rx) = bounded(1);
+        {
+            let mut st = self.lock(py);
+            Self::send(py, &mut st, make(tx))?;
+        }
+        py.detach(|| rx.recv()).map_err(|_| TurbotrackError::new_err("the run's writer thread stopped unexpectedly"))
+    }
+
+    fn report_failure(&self, py: Python<'_>, st: &mut State) -> PyResult<()> {
+        if self.health.has_failed() && !st.failure_reported {
+            st.failure_reported = true;
+            let why = self.health.message().unwrap_or_default();
+            warn(py, &format!("turbotrack could not write this run's files and is dropping data: {why}"))?;
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl Core {
+    /// Open (or append to) the history file at `path` and start its writer thread.
+    #[new]
+    #[pyo3(signature = (path, *, summary_path=None, start_time=None, flush_interval=1.0, metric_names="warn", queue_capacity=16384, meta="stream=history", converter))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        path: PathBuf,
+        summary_path: Option<PathBuf>,
+        start_time: Option<f64>,
+        flush_interval: f64,
+        metric_names: &str,
+        queue_capacity: usize,
+        meta: &str,
+        converter: Py<PyAny>,
+    ) -> PyResult<Self> {
+        let policy = NamePolicy::parse(metric_names)
+            .ok_or_else(|| PyValueError::new_err(format!("metric_names must be \"warn\", \"strict\" or \"off\", got {metric_names:?}")))?;
+        if !(flush_interval > 0.0 && flush_interval.is_finite()) {
+            return Err(PyValueError::new_err("flush_interval must be a positive number of seconds"));
+        }
+        let start_time = start_time.unwrap_or_else(now);
+        let (tx, rx) = bounded(queue_capacity.max(1));
+        let (recycle_tx, recycle_rx) = bounded(RECYCLE_CAPACITY);
+        let health = Arc::new(Health::default());
+        let cfg = WriterConfig {
+            history_path: path,
+            summary_path,
+            header: FileHeader::new(start_time, meta),
+            batching: Batching::new(Duration::from_secs_f64(flush_interval)),
+        };
+        let handle = spawn(cfg, rx, recycle_tx, health.clone())?;
+        Ok(Core {
+            state: Mutex::new(State {
+                tx: Some(tx),
+                recycle: recycle_rx,
+                handle: Some(handle),
+                names: Names::new(policy),
+                steps: StepState::default(),
+                failure_reported: false,
+            }),
+            health,
+            converter,
+            start_time,
+        })
+    }
+
+    /// Log a dict of metrics: see `turbotrack.log`.
+    #[pyo3(signature = (data, step=None, commit=None))]
+    fn log(&self, py: Python<'_>, data: &Bound<'_, PyAny>, step: Option<i64>, commit: Option<bool>) -> PyResult<()> {
+        let Ok(dict) = data.cast::<PyDict>() else {
+            return Err(PyTypeError::new_err(format!("log() takes a dict of metrics, got {}", type_name(data))));
+        };
+        let mut guard = self.lock(py);
+        let st = &mut *guard;
+        if st.tx.is_none() {
+            return Err(finished());
+        }
+        self.report_failure(py, st)?;
+        let mut items = st.recycle.try_recv().unwrap_or_default();
+        items.clear();
+        extract_dict(&mut st.names, dict, None, self.converter.bind(py), &mut items)?;
+        let timestamp = now();
+        match st.steps.decide(step, commit) {
+            Decision::Merge { step, commit } => {
+                Self::send(py, st, Msg::Log(Record { step, commit, timestamp, items }))
+            }
+            Decision::Drop { pending } => {
+                let keys: Vec<&str> = items.iter().map(|(id, _)| st.names.interner.name(*id)).collect();
+                let step = step.unwrap_or_default();
+                warn(py, &format!(
+                    "log() at step {step} is older than the current step {pending}; the call was dropped (keys {keys:?}). Steps must not go backwards: log without step= or with step >= {pending}"
+                ))
+            }
+        }
+    }
+
+    /// Define how a metric is summarised and plotted: see `turbotrack.define_metric`.
+    #[pyo3(signature = (name, step_metric=None, step_sync=None, hidden=None, summary=None, objective=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn define_metric(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        step_metric: Option<&str>,
+        step_sync: Option<bool>,
+        hidden: Option<bool>,
+        summary: Option<&str>,
+        objective: Option<&str>,
+    ) -> PyResult<()> {
+        if name.is_empty() || name[..name.len() - 1].contains('*') {
+            return Err(PyValueError::new_err(format!(
+                "define_metric name {name:?} is not valid: give a metric name, or a glob with '*' at its end only (\"train/*\", \"*\")"
+            )));
+        }
+        let mut def = MetricDef::new(name, summary, objective)?;
+        def.hidden = hidden.unwrap_or(false);
+        let mut st = self.lock(py);
+        if let Some(sm) = step_metric {
+            def.step_metric = Some(st.names.id_of(py, sm)?);
+            def.step_sync = step_sync.unwrap_or(true);
+        }
+        Self::send(py, &mut st, Msg::Define(def))
+    }
+
+    /// The summary as JSON text, reflecting every `log()` made before this call.
+    fn summary_json(&self, py: Python<'_>) -> PyResult<String> {
+        self.ask(py, Msg::Summary)
+    }
+
+    /// Set a summary value by hand (`json` is its JSON text), or hide it (`json=None`).
+    #[pyo3(signature = (key, json))]
+    fn set_summary(&self, py: Python<'_>, key: String, json: Option<String>) -> PyResult<()> {
+        let mut st = self.lock(py);
+        let id = st.names.interner.get(&key);
+        Self::send(py, &mut st, Msg::SetSummary { key, id, json })
+    }
+
+    /// Write everything logged so far to the files, then return.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        if self.lock(py).tx.is_none() {
+            return Ok(());
+        }
+        self.ask(py, Msg::Flush)
+    }
+
+    /// Commit the pending step, write everything, stop the writer. Idempotent. Returns the first
+    /// background failure, if any.
+    fn finish(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        let (tx, handle) = {
+            let mut st = self.lock(py);
+            match st.tx.take() {
+                Some(tx) => {
+                    if !st.names.new_names.is_empty() {
+                        let names = Msg::Names(std::mem::take(&mut st.names.new_names));
+                        Self::push(py, &tx, names)?;
+                    }
+                    (tx, st.handle.take())
+                }
+                None => return Ok(self.health.message()),
+            }
+        };
+        let (reply_tx, reply_rx) = bounded(1);
+        Self::push(py, &tx, Msg::Finish(reply_tx))?;
+        drop(tx);
+        let failure = py.detach(|| {
+            let failure = reply_rx.recv().ok().flatten();
+            if let Some(h) = handle {
+                let _ = h.join();
+            }
+            failure
+        });
+        Ok(failure)
+    }
+
+    /// The pending step: the step the next `log()` merges into.
+    #[getter]
+    fn step(&self, py: Python<'_>) -> i64 {
+        self.lock(py).steps.pending()
+    }
+
+    #[getter]
+    fn finished(&self, py: Python<'_>) -> bool {
+        self.lock(py).tx.is_none()
+    }
+
+    #[getter]
+    fn start_time(&self) -> f64 {
+        self.start_time
+    }
+}
+
+/// The native floor for benchmarks: iterate `d` and sum its floats, nothing else.
+#[pyfunction]
+pub fn native_floor(d: &Bound<'_, PyDict>) -> f64 {
+    let mut total = 0.0;
+    for (_, v) in d.iter() {
+        if let Ok(f) = v.cast_exact::<PyFloat>() {
+            total += f.value();
+        }
+    }
+    total
+}
+
+/// Why `name` breaks the metric naming rule, or `None` when it follows it.
+#[pyfunction]
+pub fn check_name(name: &str) -> Option<String> {
+    crate::names::check_name(name)
+}

@@ -1,0 +1,44 @@
+//! The Python module `turbotrack._core`: error mapping, the GIL rule, and the module's contents.
+//!
+//! The GIL rule: hold it only to read Python objects; wait (a full queue, a flush, a summary
+//! request, finish) only inside [`Python::detach`], so other Python threads run meanwhile.
+
+mod core;
+mod extract;
+mod reader;
+
+use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::error::Error;
+
+pyo3::create_exception!(
+    turbotrack,
+    TurbotrackError,
+    PyException,
+    "Base class of turbotrack's own errors: files that cannot be read or written, a finished run."
+);
+
+impl From<Error> for PyErr {
+    fn from(e: Error) -> PyErr {
+        match e {
+            Error::Type(m) => PyTypeError::new_err(m),
+            Error::Value(m) => PyValueError::new_err(m),
+            e @ (Error::Io { .. } | Error::Format { .. } | Error::Closed(_)) => TurbotrackError::new_err(e.to_string()),
+        }
+    }
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("Error", m.py().get_type::<TurbotrackError>())?;
+    m.add_class::<core::Core>()?;
+    m.add_function(wrap_pyfunction!(core::native_floor, m)?)?;
+    m.add_function(wrap_pyfunction!(core::check_name, m)?)?;
+    m.add_function(wrap_pyfunction!(reader::read_history, m)?)?;
+    m.add_function(wrap_pyfunction!(reader::read_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(reader::verify_file, m)?)?;
+    m.add_function(wrap_pyfunction!(reader::tensor_stats, m)?)?;
+    m.add("FORMAT_VERSION", crate::format::FORMAT_VERSION)?;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Step merging: the caller's pending-step rule, and the writer's row being built.
+//!
+//! The caller's thread decides, with [`StepState`], which step a `log()` call goes to and whether
+//! it commits, so a call for an older step can be refused before anything is queued. The writer
+//! replays the same decisions on [`PendingRow`] to merge values into rows.
+
+use crate::value::Value;
+
+/// What to do with one `log()` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Merge into `step`, then commit the row if `commit`.
+    Merge { step: i64, commit: bool },
+    /// The call names a step older than the pending one: warn and record nothing.
+    Drop { pending: i64 },
+}
+
+/// The pending step as the caller's thread sees it.
+#[derive(Debug, Clone, Default)]
+pub struct StepState {
+    pending: i64,
+}
+
+impl StepState {
+    pub fn pending(&self) -> i64 {
+        self.pending
+    }
+
+    /// Apply the contract's rule for `log(data, step, commit)`.
+    pub fn decide(&mut self, step: Option<i64>, commit: Option<bool>) -> Decision {
+        let commit = commit.unwrap_or(step.is_none());
+        if let Some(n) = step {
+            if n < self.pending {
+                return Decision::Drop { pending: self.pending };
+            }
+            self.pending = n;
+        }
+        let step = self.pending;
+        if commit {
+            self.pending += 1;
+        }
+        Decision::Merge { step, commit }
+    }
+}
+
+/// The row being built on the writer: values by metric id, last write wins.
+#[derive(Debug, Default)]
+pub struct PendingRow {
+    pub step: i64,
+    pub timestamp: f64,
+    slots: Vec<Option<Value>>,
+    touched: Vec<u32>,
+}
+
+impl PendingRow {
+    /// Whether any value was merged into the row.
+    pub fn has_data(&self) -> bool {
+        !self.touched.is_empty()
+    }
+
+    pub fn get(&self, id: u32) -> Option<&Value> {
+        self.slots.get(id as usize).and_then(Option::as_ref)
+    }
+
+    pub fn set(&mut self, id: u32, value: Value) {
+        let i = id as usize;
+        if i >= self.slots.len() {
+            self.slots.resize(i + 1, None);
+        }
+        if self.slots[i].replace(value).is_none() {
+            self.touched.push(id);
+        }
+    }
+
+    /// Metric ids in the order they were first merged into this row.
+    pub fn ids(&self) -> &[u32] {
+        &self.touched
+    }
+
+    /// Take the row's values out, leaving it empty at `next_step`.
+    pub fn drain_into(&mut self, next_step: i64, out: &mut Vec<(u32, Value)>) {
+        for &id in &self.touched {
+            if let Some(v) = self.slots[id as usize].take() {
+                out.push((id, v));
+            }
+        }
+        self.touched.clear();
+        self.step = next_step;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_logs_count_up() {
+        let mut s = StepState::default();
+        assert_eq!(s.decide(None, None), Decision::Merge { step: 0, commit: true });
+        assert_eq!(s.decide(None, None), Decision::Merge { step: 1, commit: true });
+        assert_eq!(s.pending(), 2);
+    }
+
+    #[test]
+    fn explicit_step_stays_pending_until_a_plain_log() {
+        let mut s = StepState::default();
+        assert_eq!(s.decide(Some(5), None), Decision::Merge { step: 5, commit: false });
+        assert_eq!(s.decide(Some(5), None), Decision::Merge { step: 5, commit: false });
+        assert_eq!(s.decide(None, None), Decision::Merge { step: 5, commit: true });
+        assert_eq!(s.decide(Some(3), None), Decision::Drop { pending: 6 });
+        assert_eq!(s.decide(Some(7), Some(true)), Decision::Merge { step: 7, commit: true });
+        assert_eq!(s.pending(), 8);
+    }
+
+    #[test]
+    fn commit_false_merges() {
+        let mut s = StepState::default();
+        assert_eq!(s.decide(None, Some(false)), Decision::Merge { step: 0, commit: false });
+        assert_eq!(s.decide(None, Some(false)), Decision::Merge { step: 0, commit: false });
+        assert_eq!(s.decide(None, None), Decision::Merge { step: 0, commit: true });
+    }
+
+    #[test]
+    fn row_keeps_last_write() {
+        let mut r = PendingRow::default();
+        r.set(3, Value::Int(1));
+        r.set(1, Value::Int(2));
+        r.set(3, Value::Int(4));
+        assert_eq!(r.ids(), &[3, 1]);
+        let mut out = vec![];
+        r.drain_into(1, &mut out);
+        assert_eq!(out, vec![(3, Value::Int(4)), (1, Value::Int(2))]);
+        assert!(!r.has_data());
+    }
+}

@@ -1,0 +1,290 @@
+//! The writer thread: merges steps, folds summaries, seals blocks and appends them, writes
+//! summary.json — all off the caller's thread and without the GIL.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use crate::error::{Error, Result};
+use crate::format::block::frame_block;
+use crate::format::{BlockEncoder, FileHeader};
+use crate::fsutil::{atomic_write, open_append};
+use crate::record::{Msg, Record};
+use crate::step::PendingRow;
+use crate::summary::Summary;
+use crate::value::Value;
+
+/// Batching limits: a block is sealed at whichever comes first.
+#[derive(Debug, Clone)]
+pub struct Batching {
+    /// Seal and write at least this often (the durability bound).
+    pub flush_interval: Duration,
+    pub block_rows: usize,
+    pub block_bytes: usize,
+}
+
+impl Batching {
+    /// Blocks big enough to compress well, small enough to bound memory (a few MB).
+    pub const DEFAULT_BLOCK_ROWS: usize = 16_384;
+    pub const DEFAULT_BLOCK_BYTES: usize = 4 << 20;
+
+    pub fn new(flush_interval: Duration) -> Self {
+        Self { flush_interval, block_rows: Self::DEFAULT_BLOCK_ROWS, block_bytes: Self::DEFAULT_BLOCK_BYTES }
+    }
+}
+
+pub struct WriterConfig {
+    pub history_path: PathBuf,
+    pub summary_path: Option<PathBuf>,
+    pub header: FileHeader,
+    pub batching: Batching,
+}
+
+/// Failures of the writer, for the caller to report once without stopping the training loop.
+#[derive(Default)]
+pub struct Health {
+    failed: AtomicBool,
+    message: Mutex<Option<String>>,
+}
+
+impl Health {
+    pub fn has_failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    pub fn message(&self) -> Option<String> {
+        self.message.lock().ok()?.clone()
+    }
+
+    fn fail(&self, e: &Error) {
+        if let Ok(mut m) = self.message.lock() {
+            m.get_or_insert_with(|| e.to_string());
+        }
+        self.failed.store(true, Ordering::Relaxed);
+    }
+}
+
+struct Writer {
+    cfg: WriterConfig,
+    file: Option<File>,
+    names: Vec<Box<str>>,
+    ids: rustc_hash::FxHashMap<Box<str>, u32>,
+    row: PendingRow,
+    row_buf: Vec<(u32, Value)>,
+    summary: Summary,
+    summary_dirty: bool,
+    encoder: BlockEncoder,
+    raw: Vec<u8>,
+    frame: Vec<u8>,
+    recycle: Sender<Vec<(u32, Value)>>,
+    health: Arc<Health>,
+}
+
+/// Open the history file (writing its header when new) and start the writer thread.
+pub fn spawn(
+    cfg: WriterConfig,
+    rx: Receiver<Msg>,
+    recycle: Sender<Vec<(u32, Value)>>,
+    health: Arc<Health>,
+) -> Result<JoinHandle<()>> {
+    let file = open_append(&cfg.history_path, &cfg.header.to_bytes())?;
+    let summary = Summary::new(cfg.header.start_time);
+    let mut w = Writer {
+        cfg,
+        file: Some(file),
+        names: Vec::new(),
+        ids: rustc_hash::FxHashMap::default(),
+        row: PendingRow::default(),
+        row_buf: Vec::new(),
+        summary,
+        summary_dirty: false,
+        encoder: BlockEncoder::default(),
+        raw: Vec::new(),
+        frame: Vec::new(),
+        recycle,
+        health,
+    };
+    std::thread::Builder::new()
+        .name("turbotrack-writer".into())
+        .spawn(move || w.run(&rx))
+        .map_err(|e| Error::Closed(format!("could not start the writer thread: {e}")))
+}
+
+impl Writer {
+    fn run(&mut self, rx: &Receiver<Msg>) {
+        let interval = self.cfg.batching.flush_interval;
+        let mut deadline = Instant::now() + interval;
+        loop {
+            let msg = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+            match msg {
+                Ok(Msg::Finish(reply)) => {
+                    self.close();
+                    let _ = reply.send(self.health.message());
+                    return;
+                }
+                Ok(msg) => self.handle(msg),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.close();
+                    return;
+                }
+            }
+            if Instant::now() >= deadline {
+                self.flush();
+                deadline = Instant::now() + interval;
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Names(names) => {
+                for n in names {
+                    self.ids.insert(n.clone(), self.names.len() as u32);
+                    self.names.push(n);
+                }
+            }
+            Msg::Log(rec) => self.log(rec),
+            Msg::Define(def) => {
+                self.summary.define(def);
+                self.summary_dirty = true;
+            }
+            Msg::SetSummary { key, id, json } => {
+                let id = id.or_else(|| self.ids.get(key.as_str()).copied());
+                self.summary.set_override(&key, id, json);
+                self.summary_dirty = true;
+            }
+            Msg::Summary(reply) => {
+                let _ = reply.send(self.render_summary(true));
+            }
+            Msg::Flush(reply) => {
+                self.flush();
+                let _ = reply.send(());
+            }
+            Msg::Finish(_) => unreachable!("handled in run"),
+        }
+    }
+
+    fn log(&mut self, mut rec: Record) {
+        if rec.step > self.row.step {
+            if self.row.has_data() {
+                self.commit();
+            }
+            self.row.step = rec.step;
+        }
+        for (id, v) in rec.items.drain(..) {
+            self.row.set(id, v);
+        }
+        self.row.timestamp = rec.timestamp;
+        let _ = self.recycle.try_send(rec.items);
+        if rec.commit {
+            self.commit();
+        }
+    }
+
+    /// Commit the pending row: fill step metrics, fold the summary, hand it to the encoder.
+    fn commit(&mut self) {
+        let step = self.row.step;
+        let timestamp = self.row.timestamp;
+        self.row.drain_into(step + 1, &mut self.row_buf);
+        let logged = self.row_buf.len();
+        for i in 0..logged {
+            let id = self.row_buf[i].0;
+            let (name, v) = (&self.names[id as usize], &self.row_buf[i].1);
+            self.summary.observe(id, name, v, step);
+        }
+        for i in 0..logged {
+            let id = self.row_buf[i].0;
+            let Some(def) = self.summary.def_for(id, &self.names[id as usize]) else { continue };
+            let Some(sid) = def.step_metric.filter(|s| def.step_sync && *s != id) else { continue };
+            if self.row_buf.iter().any(|(k, _)| *k == sid) {
+                continue;
+            }
+            if let Some(last) = self.summary.last(sid).cloned() {
+                self.row_buf.push((sid, last));
+            }
+        }
+        self.summary.row_committed(step, timestamp);
+        self.summary_dirty = true;
+        self.encoder.push_row(step, timestamp, &mut self.row_buf);
+        let b = &self.cfg.batching;
+        if self.encoder.len() >= b.block_rows || self.encoder.approx_bytes() >= b.block_bytes {
+            self.seal();
+        }
+    }
+
+    fn render_summary(&mut self, with_pending: bool) -> String {
+        let names = &self.names;
+        if with_pending && self.row.has_data() {
+            let mut s = self.summary.clone();
+            for &id in self.row.ids() {
+                if let Some(v) = self.row.get(id) {
+                    s.observe(id, &names[id as usize], v, self.row.step);
+                }
+            }
+            s.row_committed(self.row.step, self.row.timestamp);
+            return s.render(|i| &names[i as usize]);
+        }
+        self.summary.render(|i| &names[i as usize])
+    }
+
+    /// Encode, compress and append the open block.
+    fn seal(&mut self) {
+        if self.encoder.is_empty() {
+            return;
+        }
+        self.raw.clear();
+        let names = &self.names;
+        let n = self.encoder.seal(|i| &names[i as usize], &mut self.raw);
+        let path = &self.cfg.history_path;
+        let result = frame_block(&self.raw, n, &mut self.frame)
+            .and_then(|()| match &mut self.file {
+                Some(f) => f.write_all(&self.frame),
+                None => Ok(()),
+            })
+            .map_err(|e| Error::io(path, e));
+        if let Err(e) = result {
+            self.health.fail(&e);
+            self.file = None;
+        }
+        if self.raw.capacity() > 4 * self.cfg.batching.block_bytes {
+            self.raw = Vec::new();
+        }
+    }
+
+    fn write_summary(&mut self) {
+        if !self.summary_dirty {
+            return;
+        }
+        self.summary_dirty = false;
+        if let Some(path) = self.cfg.summary_path.clone() {
+            let json = self.render_summary(false);
+            if let Err(e) = atomic_write(&path, json.as_bytes()) {
+                self.health.fail(&e);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        self.seal();
+        self.write_summary();
+    }
+
+    fn close(&mut self) {
+        if self.row.has_data() {
+            self.commit();
+        }
+        self.flush();
+        if let Some(f) = self.file.take() {
+            if let Err(e) = f.sync_all() {
+                self.health.fail(&Error::io(&self.cfg.history_path, e));
+            }
+        }
+    }
+}
