@@ -22,6 +22,11 @@ pub struct StepState {
 }
 
 impl StepState {
+    /// Start at `step` (a resumed run continues after its last step).
+    pub fn starting_at(step: i64) -> Self {
+        Self { pending: step }
+    }
+
     pub fn pending(&self) -> i64 {
         self.pending
     }

@@ -105,7 +105,7 @@ impl Core {
 impl Core {
     /// Open (or append to) the history file at `path` and start its writer thread.
     #[new]
-    #[pyo3(signature = (path, *, summary_path=None, start_time=None, flush_interval=1.0, metric_names="warn", queue_capacity=16384, meta="stream=history", converter))]
+    #[pyo3(signature = (path, *, summary_path=None, start_time=None, flush_interval=1.0, metric_names="warn", queue_capacity=16384, meta="stream=history", initial_step=0, converter))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         path: PathBuf,
@@ -115,6 +115,7 @@ impl Core {
         metric_names: &str,
         queue_capacity: usize,
         meta: &str,
+        initial_step: i64,
         converter: Py<PyAny>,
     ) -> PyResult<Self> {
         let policy = NamePolicy::parse(metric_names)
@@ -139,7 +140,7 @@ impl Core {
                 recycle: recycle_rx,
                 handle: Some(handle),
                 names: Names::new(policy),
-                steps: StepState::default(),
+                steps: StepState::starting_at(initial_step),
                 failure_reported: false,
             }),
             health,

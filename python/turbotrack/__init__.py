@@ -1,0 +1,56 @@
+"""turbotrack: experiment tracking whose logging core is Rust.
+
+A drop-in for the Weights & Biases SDK — ``import turbotrack as wandb`` — that costs about a
+microsecond per ``log()``, keeps every run on your own disk first, and survives being killed.
+
+    import turbotrack
+    run = turbotrack.init(project="demo", config={"lr": 1e-3})
+    for step in range(1000):
+        turbotrack.log({"loss": 1 / (step + 1)})
+    turbotrack.finish()
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from . import plot
+from ._core import Error
+from ._run import DisabledRun, Run
+from .api import Api
+from .config import Config
+from .data_types import Histogram, Image, Table
+from .sdk import define_metric, finish, init, log, save
+from .settings import Settings
+from .watch import unwatch, watch
+
+__version__ = "0.1.0"
+
+#: The current run (``None`` before ``init()`` and after ``finish()``).
+run: Optional[Run] = None
+#: The current run's config (an empty, unsaved one before ``init()``).
+config: Any = Config()
+#: The current run's summary (an empty dict before ``init()``).
+summary: Any = {}
+
+__all__ = [
+    "Api",
+    "DisabledRun",
+    "Error",
+    "Histogram",
+    "Image",
+    "Run",
+    "Settings",
+    "Table",
+    "config",
+    "define_metric",
+    "finish",
+    "init",
+    "log",
+    "plot",
+    "run",
+    "save",
+    "summary",
+    "unwatch",
+    "watch",
+]

@@ -1,0 +1,161 @@
+"""The command line: ``turbotrack ls``, ``verify``, ``bench``. Data goes to stdout, messages to
+stderr; errors end with a ``hint:`` line and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from . import _core
+from .api.local import HISTORY_GLOB, SYSTEM_GLOB, LocalRun, list_runs
+from .settings import ENV, storage_root
+
+
+class CliError(Exception):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    root = storage_root(args.dir)
+    if not root.is_dir():
+        raise CliError(f"no runs under {root}", f"run from the folder that holds 'turbotrack/', or pass --dir (or set ${ENV['dir']})")
+    if args.project:
+        bits = args.project.strip("/").split("/")
+        projects = [root / bits[0] / bits[1]] if len(bits) == 2 else sorted(root.glob(f"*/{bits[0]}"))
+    else:
+        projects = sorted(p for e in root.iterdir() if e.is_dir() for p in e.iterdir() if p.is_dir())
+    runs = list_runs(projects, {}, "-created_at")
+    if args.json:
+        print(json.dumps([_run_row(r) for r in runs], default=str))
+        return 0
+    if not runs:
+        print(f"no runs{' in ' + args.project if args.project else ''} under {root}", file=sys.stderr)
+        return 0
+    rows = [_run_row(r) for r in runs]
+    header = ["path", "name", "state", "steps", "created", "summary"]
+    table = [[r["path"], r["name"], r["state"], str(r["steps"]), r["created"], r["summary"]] for r in rows]
+    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(header[:-1])]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  " + header[-1])
+    for t in table:
+        print("  ".join(c.ljust(w) for c, w in zip(t, widths)) + "  " + t[-1])
+    return 0
+
+
+def _run_row(r: LocalRun) -> dict[str, Any]:
+    summary = dict(r.summary)
+    steps = summary.get("_step")
+    shown = [f"{k}={_fmt(v)}" for k, v in summary.items() if not k.startswith("_")][:4]
+    return {
+        "path": r.path,
+        "id": r.id,
+        "name": r.name,
+        "state": r.state,
+        "steps": steps + 1 if isinstance(steps, int) else 0,
+        "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)) if r.created_at else "",
+        "summary": " ".join(shown),
+    }
+
+
+def _resolve_run_dir(path: str, dir: Optional[str]) -> Path:
+    p = Path(path)
+    if p.is_dir():
+        return p
+    bits = [b for b in path.strip("/").split("/") if b]
+    root = storage_root(dir)
+    if len(bits) == 2:
+        bits.insert(0, os.environ.get(ENV["entity"], "local"))
+    candidate = root.joinpath(*bits) if len(bits) == 3 else None
+    if candidate is None or not candidate.is_dir():
+        raise CliError(f"no run at {path!r}", f"give a run folder, or entity/project/run_id as 'turbotrack ls' lists it (storage: {root})")
+    return candidate
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    run_dir = _resolve_run_dir(args.run_path, args.dir)
+    files = sorted(run_dir.glob(HISTORY_GLOB)) + sorted(run_dir.glob(SYSTEM_GLOB))
+    if not files:
+        raise CliError(f"{run_dir} holds no history files", "is this a turbotrack run folder?")
+    bad = 0
+    for f in files:
+        try:
+            r = _core.verify_file(f)
+        except _core.Error as e:
+            print(f"{f.name}: DAMAGED: {e}")
+            bad += 1
+            continue
+        status = "ok" if r["torn"] is None else "TORN TAIL"
+        print(f"{f.name}: {status}: {r['blocks']} blocks, {r['rows']} rows, {r['valid_bytes']}/{r['file_bytes']} bytes readable")
+        if r["torn"]:
+            print(f"  {r['torn']}")
+            bad += 1
+    state = LocalRun(run_dir).state
+    print(f"run state: {state}")
+    return 1 if bad else 0
+
+
+def cmd_bench(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(list(rest))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="turbotrack", description="turbotrack: experiment tracking with a Rust logging core")
+    p.add_argument("--dir", help=f"the folder that holds turbotrack/ (default ${ENV['dir']} or the current folder)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    ls = sub.add_parser("ls", help="list local runs")
+    ls.add_argument("project", nargs="?", help="PROJECT or ENTITY/PROJECT (default: every project)")
+    ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ls.set_defaults(func=cmd_ls)
+    v = sub.add_parser("verify", help="check a run's files block by block and report any torn tail")
+    v.add_argument("run_path", help="a run folder, or entity/project/run_id")
+    v.set_defaults(func=cmd_verify)
+    b = sub.add_parser("bench", help="measure logging overhead beside other trackers (see 'turbotrack bench --help')", add_help=False)
+    b.set_defaults(func=None)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if "bench" in argv:
+        i = argv.index("bench")
+        args = parser.parse_args(argv[: i + 1])
+        if args.command == "bench":
+            try:
+                return cmd_bench(args, argv[i + 1 :])
+            except KeyboardInterrupt:
+                return 130
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except CliError as e:
+        print(f"error: {e}\nhint: {e.hint}", file=sys.stderr)
+        return 2
+    except (_core.Error, OSError, ValueError) as e:
+        print(f"error: {e}\nhint: check the path and the files' permissions", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

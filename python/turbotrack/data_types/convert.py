@@ -1,0 +1,83 @@
+"""The cold path of ``log()``: values the native core does not read itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from .base import Media
+from .histogram import Histogram
+
+Scalar = Union[float, int, bool, str]
+
+
+def _is_tensor(v: Any) -> bool:
+    mod = type(v).__module__
+    return (mod.startswith("torch") and hasattr(v, "detach")) or (
+        mod.startswith("tensorflow") and hasattr(v, "numpy")
+    )
+
+
+def to_numpy(v: Any) -> Optional[np.ndarray]:
+    """``v`` as a NumPy array if it is an array or a PyTorch/TensorFlow tensor, else ``None``."""
+    if isinstance(v, np.ndarray):
+        return v
+    mod = type(v).__module__
+    if mod.startswith("torch") and hasattr(v, "detach"):
+        return v.detach().cpu().numpy()
+    if mod.startswith("tensorflow") and hasattr(v, "numpy"):
+        return np.asarray(v.numpy())
+    if mod.startswith("jax") and hasattr(v, "__array__"):
+        return np.asarray(v)
+    return None
+
+
+class Converter:
+    """Called by the core as ``converter(name, value)`` for values that are not Python's own
+    numbers, bools or strings. Returns a scalar, or JSON bytes for rich values; raises
+    ``TypeError`` for anything else."""
+
+    def __init__(self, run_dir: Optional[Path], step: Callable[[], int]) -> None:
+        self._run_dir = run_dir
+        self._step = step
+
+    def __call__(self, name: str, value: Any) -> Union[Scalar, bytes]:
+        if isinstance(value, np.generic):
+            if isinstance(value, (np.floating, np.integer, np.bool_)):
+                return value.item()
+            if isinstance(value, np.str_):
+                return str(value)
+        elif isinstance(value, Media):
+            return _json(value.to_json(self._run_dir, name, self._step()))
+        elif isinstance(value, str):
+            return str(value)
+        elif isinstance(value, np.ndarray) or _is_tensor(value):
+            return self._array(name, value)
+        elif getattr(value, "_turbotrack_plot", False):
+            return _json(value.to_json(self._run_dir, name, self._step()))
+        raise TypeError(
+            f"cannot log {name!r}: values of type {type(value).__module__}.{type(value).__qualname__} are not "
+            "supported. Log numbers, bools, strings, NumPy arrays, tensors, or turbotrack.Histogram / "
+            "Table / Image / plot objects. Nothing of this log() call was recorded"
+        )
+
+    def _array(self, name: str, value: Any) -> Union[Scalar, bytes]:
+        size = getattr(value, "size", None)
+        numel = value.numel() if callable(getattr(value, "numel", None)) else size
+        if callable(numel):
+            numel = numel()
+        if numel == 1:
+            item = value.item() if hasattr(value, "item") else np.asarray(value).item()
+            if isinstance(item, (float, int, bool)):
+                return item
+        arr = to_numpy(value)
+        if arr is None or arr.dtype.kind not in "biuf":
+            raise TypeError(f"cannot log {name!r}: an array of dtype {getattr(arr, 'dtype', '?')} is not numeric")
+        return _json(Histogram(arr).to_json())
+
+
+def _json(obj: Any) -> bytes:
+    return json.dumps(obj, allow_nan=True, default=str).encode()

@@ -1,0 +1,68 @@
+"""``Image``: an image from an array, a PIL image or a file, stored as a PNG in the run's media."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from .base import Media
+from .table import _safe
+
+
+class Image(Media):
+    """An image: ``data_or_path`` is an array (H×W, H×W×3 or H×W×4; floats in [0, 1] or uint8),
+    a PIL image, or the path of an image file. Writing arrays as PNG needs Pillow."""
+
+    _type = "image-file"
+
+    def __init__(self, data_or_path: Any, caption: Optional[str] = None, mode: Optional[str] = None) -> None:
+        self.caption = caption
+        self._path: Optional[Path] = None
+        self._array: Optional[np.ndarray] = None
+        self._pil: Any = None
+        if isinstance(data_or_path, (str, Path)):
+            self._path = Path(data_or_path)
+            if not self._path.is_file():
+                raise ValueError(f"Image: no such file {str(self._path)!r}")
+        elif hasattr(data_or_path, "save") and hasattr(data_or_path, "size"):
+            self._pil = data_or_path
+        else:
+            arr = np.asarray(data_or_path.detach().cpu() if hasattr(data_or_path, "detach") else data_or_path)
+            if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
+                arr = np.moveaxis(arr, 0, -1)
+            if arr.ndim == 3 and arr.shape[-1] == 1:
+                arr = arr[..., 0]
+            if arr.ndim not in (2, 3):
+                raise ValueError(f"Image: expected an H×W or H×W×C array, got shape {arr.shape}")
+            if arr.dtype != np.uint8:
+                arr = (np.clip(np.nan_to_num(arr.astype(np.float64)), 0.0, 1.0) * 255).round().astype(np.uint8)
+            self._array = arr
+        self.mode = mode
+
+    def to_json(self, run_dir: Path | None, key: str, step: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"_type": self._type}
+        if self.caption is not None:
+            out["caption"] = self.caption
+        if run_dir is None:
+            return out
+        folder = run_dir / "media" / "images"
+        folder.mkdir(parents=True, exist_ok=True)
+        if self._path is not None:
+            target = folder / f"{_safe(key)}_{step}{self._path.suffix}"
+            shutil.copyfile(self._path, target)
+        else:
+            target = folder / f"{_safe(key)}_{step}.png"
+            pil = self._pil
+            if pil is None:
+                try:
+                    from PIL import Image as PILImage
+                except ImportError:
+                    raise TypeError("logging an Image from an array needs Pillow: pip install pillow") from None
+                pil = PILImage.fromarray(self._array, mode=self.mode)
+            pil.save(target, format="PNG")
+            out["width"], out["height"] = pil.size
+        out["path"] = target.relative_to(run_dir).as_posix()
+        return out

@@ -1,0 +1,123 @@
+"""The module-level API: ``init`` and the functions that act on the current run."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional, Sequence, Union
+
+from . import _core
+from ._run import DisabledRun, Run
+from .settings import Settings, default_entity, default_project, storage_root
+
+AnyRun = Union[Run, DisabledRun]
+_current: Optional[AnyRun] = None
+
+
+def init(
+    project: Optional[str] = None,
+    entity: Optional[str] = None,
+    name: Optional[str] = None,
+    id: Optional[str] = None,
+    config: Any = None,
+    dir: Optional[Union[str, os.PathLike[str]]] = None,
+    mode: Optional[str] = None,
+    group: Optional[str] = None,
+    job_type: Optional[str] = None,
+    tags: Optional[Sequence[str]] = None,
+    notes: Optional[str] = None,
+    resume: Any = None,
+    settings: Any = None,
+    reinit: Any = None,
+    **ignored: Any,
+) -> AnyRun:
+    """Start a run and make it the current one (``turbotrack.run``).
+
+    Runs live under ``<dir>/turbotrack/<entity>/<project>/<id>/``. ``mode``: "offline" (local
+    files only), "online" (also stream to a server), "disabled" (nothing happens). ``settings``:
+    a dict of :class:`turbotrack.settings.Settings` fields, e.g. ``{"flush_interval": 0.5}``.
+    ``reinit``: what to do with a current run — "finish_previous" (default, also True),
+    "return_previous" (also False), "create_new".
+    """
+    global _current
+    s = Settings.resolve(settings, mode)
+    policy = {None: "finish_previous", True: "finish_previous", False: "return_previous"}.get(reinit, reinit)
+    if policy not in ("finish_previous", "return_previous", "create_new", "default"):
+        raise ValueError(f"reinit must be 'finish_previous', 'return_previous' or 'create_new', got {reinit!r}")
+    if _current is not None:
+        if policy == "return_previous":
+            return _current
+        if policy in ("finish_previous", "default"):
+            _current.finish()
+    if s.mode == "disabled":
+        run: AnyRun = DisabledRun(config, name, id)
+    else:
+        run = Run(
+            settings=s,
+            root=storage_root(dir),
+            entity=default_entity(entity),
+            project=default_project(project),
+            id=id,
+            name=name,
+            config=config,
+            group=group,
+            job_type=job_type,
+            tags=tags,
+            notes=notes,
+            resume=resume,
+        )
+    _set_current(run)
+    return run
+
+
+def _set_current(run: Optional[AnyRun]) -> None:
+    global _current
+    import turbotrack
+
+    _current = run
+    turbotrack.run = run
+    if run is not None:
+        turbotrack.config = run.config
+        turbotrack.summary = run.summary
+
+
+def _forget(run: AnyRun) -> None:
+    """Called by ``finish()``: the run is no longer the current one."""
+    if _current is run:
+        _set_current(None)
+
+
+def _need_run(what: str) -> AnyRun:
+    if _current is None:
+        raise _core.Error(f"call turbotrack.init() before turbotrack.{what}()")
+    return _current
+
+
+def log(data: dict[str, Any], step: Optional[int] = None, commit: Optional[bool] = None) -> None:
+    """Log a dict of metrics to the current run.
+
+    ``data`` is merged into the pending step, which is then committed and becomes the next
+    integer. ``commit=False`` merges without committing. ``step=N`` (N > pending) commits the
+    pending row and makes N pending; a smaller N warns and records nothing. Nested dicts are
+    flattened with ".". Values: numbers, bools, strings, NumPy arrays and tensors (more than one
+    element: a histogram), ``Histogram``, ``Table``, ``Image``, plots; anything else: TypeError.
+    """
+    run = _current
+    if run is None:
+        raise _core.Error("call turbotrack.init() before turbotrack.log()")
+    run.log(data, step, commit)
+
+
+def define_metric(name: str, *args: Any, **kwargs: Any) -> None:
+    """``define_metric`` on the current run (see :meth:`Run.define_metric`)."""
+    _need_run("define_metric").define_metric(name, *args, **kwargs)
+
+
+def finish(exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:
+    """Finish the current run, if there is one."""
+    if _current is not None:
+        _current.finish(exit_code=exit_code, quiet=quiet)
+
+
+def save(glob_str: str, base_path: Optional[str] = None, policy: str = "live") -> list[str]:
+    """``save`` on the current run (see :meth:`Run.save`)."""
+    return _need_run("save").save(glob_str, base_path, policy)

@@ -1,0 +1,104 @@
+"""``run.summary``: a mutable mapping over the native streaming summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+
+from . import _core
+from ._fs import read_json
+from .data_types import to_numpy
+from .data_types.base import Media
+
+if TYPE_CHECKING:
+    from .run import Run
+
+
+def tensor_summary(value: Any, run_dir: Path, key: str) -> dict[str, Any] | None:
+    """Persist an array/tensor of more than one element whole and return its statistics."""
+    arr = to_numpy(value)
+    if arr is None or arr.size <= 1:
+        return None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"summary[{key!r}]: an array of dtype {arr.dtype} has no statistics")
+    rel = Path("tensors") / ("".join(c if c.isalnum() or c in "-_." else "_" for c in key) + ".npy")
+    (run_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+    np.save(run_dir / rel, arr, allow_pickle=False)
+    stats = _core.tensor_stats(np.ascontiguousarray(arr, dtype=np.float64).ravel())
+    return {
+        "_type": "tensor",
+        "shape": list(arr.shape),
+        "dtype": str(arr.dtype),
+        "path": rel.as_posix(),
+        **stats,
+    }
+
+
+def to_summary_json(value: Any, run_dir: Path, key: str) -> str:
+    """The JSON text stored for a value set by hand."""
+    tensor = tensor_summary(value, run_dir, key)
+    if tensor is not None:
+        value = tensor
+    elif isinstance(value, Media):
+        value = value.to_json(run_dir, key, 0)
+    elif isinstance(value, np.generic) or (to_numpy(value) is not None):
+        value = np.asarray(to_numpy(value) if not isinstance(value, np.generic) else value).item()
+    return json.dumps(value, allow_nan=True, default=str)
+
+
+class Summary(MutableMapping):
+    """The run's summary: each metric's last value, or the statistics ``define_metric`` asks for.
+
+    Reading it reflects every ``log()`` made before; setting a key replaces the aggregated value
+    until the metric is logged again; assigning an array or tensor stores it whole in the run's
+    folder and keeps its statistics here.
+    """
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    def _data(self) -> dict[str, Any]:
+        core = self._run._core
+        if core.finished:
+            return read_json(Path(self._run.dir) / "summary.json", {})
+        return json.loads(core.summary_json())
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"summary keys must be strings, got {type(key).__name__}")
+        self._run._core.set_summary(key, to_summary_json(value, Path(self._run.dir), key))
+        self._after_write()
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._data():
+            raise KeyError(key)
+        self._run._core.set_summary(key, None)
+        self._after_write()
+
+    def _after_write(self) -> None:
+        if self._run._core.finished:
+            raise _core.Error("this run is finished; its summary can be changed through turbotrack.Api")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data()
+
+    def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
+        """Set several keys at once (``summary.update({"best": 0.9})``)."""
+        for k, v in dict(other, **kwargs).items():
+            self[k] = v
+
+    def __repr__(self) -> str:
+        return f"Summary({self._data()!r})"
