@@ -100,7 +100,7 @@ class Run:
             queue_capacity=settings.queue_capacity,
             meta=f"stream=history;run={self.id}",
             initial_step=initial_step,
-            converter=Converter(run_dir, lambda: self._core.step),
+            converter=Converter(run_dir),
         )
         # The fast path: run.log is the native method itself, no Python frame in between.
         self.log = self._core.log
@@ -157,7 +157,7 @@ class Run:
                 metric_names="off",
                 queue_capacity=1024,
                 meta=f"stream=system;run={self.id}",
-                converter=Converter(None, lambda: 0),
+                converter=Converter(None),
             )
         try:
             from .capture import Capture

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat};
 
@@ -50,16 +50,54 @@ fn finished() -> PyErr {
     TurbotrackError::new_err("this run is finished; call turbotrack.init() to start a new one")
 }
 
+thread_local! {
+    /// Set while this thread holds some run's state lock, so a re-entrant call (a converter that
+    /// logs) fails instead of waiting for itself.
+    static HOLDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The state lock, held.
+struct Held<'a>(MutexGuard<'a, State>);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        HOLDING.with(|h| h.set(false));
+    }
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.0
+    }
+}
+
 impl Core {
     /// Take the state lock. Uncontended (the common case) it is one atomic operation; when
     /// another thread holds it (waiting on a full queue), wait without the GIL.
-    fn lock(&self, py: Python<'_>) -> MutexGuard<'_, State> {
+    fn lock(&self, py: Python<'_>) -> PyResult<Held<'_>> {
         loop {
-            match self.state.try_lock() {
-                Ok(g) => return g,
-                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
-                Err(TryLockError::WouldBlock) => py.detach(|| drop(self.state.lock())),
-            }
+            let guard = match self.state.try_lock() {
+                Ok(g) => g,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    if HOLDING.with(std::cell::Cell::get) {
+                        return Err(PyRuntimeError::new_err(
+                            "turbotrack was called from inside log() (a value's conversion called back into the run); log the converted value instead",
+                        ));
+                    }
+                    py.detach(|| drop(self.state.lock()));
+                    continue;
+                }
+            };
+            HOLDING.with(|h| h.set(true));
+            return Ok(Held(guard));
         }
     }
 
@@ -85,7 +123,7 @@ impl Core {
     fn ask<T: Send>(&self, py: Python<'_>, make: impl FnOnce(Sender<T>) -> Msg) -> PyResult<T> {
         let (tx, rx) = bounded(1);
         {
-            let mut st = self.lock(py);
+            let mut st = self.lock(py)?;
             Self::send(py, &mut st, make(tx))?;
         }
         py.detach(|| rx.recv()).map_err(|_| TurbotrackError::new_err("the run's writer thread stopped unexpectedly"))
@@ -155,7 +193,7 @@ impl Core {
         let Ok(dict) = data.cast::<PyDict>() else {
             return Err(PyTypeError::new_err(format!("log() takes a dict of metrics, got {}", type_name(data))));
         };
-        let mut guard = self.lock(py);
+        let mut guard = self.lock(py)?;
         let st = &mut *guard;
         if st.tx.is_none() {
             return Err(finished());
@@ -163,17 +201,19 @@ impl Core {
         self.report_failure(py, st)?;
         let mut items = st.recycle.try_recv().unwrap_or_default();
         items.clear();
-        extract_dict(&mut st.names, dict, None, self.converter.bind(py), &mut items)?;
+        let pending = st.steps.pending();
+        extract_dict(&mut st.names, dict, None, self.converter.bind(py), pending, &mut items)?;
         let timestamp = now();
         match st.steps.decide(step, commit) {
             Decision::Merge { step, commit } => {
                 Self::send(py, st, Msg::Log(Record { step, commit, timestamp, items }))
             }
             Decision::Drop { pending } => {
-                let keys: Vec<&str> = items.iter().map(|(id, _)| st.names.interner.name(*id)).collect();
+                let keys: Vec<String> = items.iter().map(|(id, _)| format!("'{}'", st.names.interner.name(*id))).collect();
+                let keys = keys.join(", ");
                 let step = step.unwrap_or_default();
                 warn(py, &format!(
-                    "log() at step {step} is older than the current step {pending}; the call was dropped (keys {keys:?}). Steps must not go backwards: log without step= or with step >= {pending}"
+                    "log() at step {step} is older than the current step {pending}; the call was dropped (keys {keys}). Steps must not go backwards: log without step= or with step >= {pending}"
                 ))
             }
         }
@@ -199,7 +239,7 @@ impl Core {
         }
         let mut def = MetricDef::new(name, summary, objective)?;
         def.hidden = hidden.unwrap_or(false);
-        let mut st = self.lock(py);
+        let mut st = self.lock(py)?;
         if let Some(sm) = step_metric {
             def.step_metric = Some(st.names.id_of(py, sm)?);
             def.step_sync = step_sync.unwrap_or(true);
@@ -215,14 +255,14 @@ impl Core {
     /// Set a summary value by hand (`json` is its JSON text), or hide it (`json=None`).
     #[pyo3(signature = (key, json))]
     fn set_summary(&self, py: Python<'_>, key: String, json: Option<String>) -> PyResult<()> {
-        let mut st = self.lock(py);
+        let mut st = self.lock(py)?;
         let id = st.names.interner.get(&key);
         Self::send(py, &mut st, Msg::SetSummary { key, id, json })
     }
 
     /// Write everything logged so far to the files, then return.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
-        if self.lock(py).tx.is_none() {
+        if self.lock(py)?.tx.is_none() {
             return Ok(());
         }
         self.ask(py, Msg::Flush)
@@ -232,7 +272,7 @@ impl Core {
     /// background failure, if any.
     fn finish(&self, py: Python<'_>) -> PyResult<Option<String>> {
         let (tx, handle) = {
-            let mut st = self.lock(py);
+            let mut st = self.lock(py)?;
             match st.tx.take() {
                 Some(tx) => {
                     if !st.names.new_names.is_empty() {
@@ -259,13 +299,13 @@ impl Core {
 
     /// The pending step: the step the next `log()` merges into.
     #[getter]
-    fn step(&self, py: Python<'_>) -> i64 {
-        self.lock(py).steps.pending()
+    fn step(&self, py: Python<'_>) -> PyResult<i64> {
+        Ok(self.lock(py)?.steps.pending())
     }
 
     #[getter]
-    fn finished(&self, py: Python<'_>) -> bool {
-        self.lock(py).tx.is_none()
+    fn finished(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.lock(py)?.tx.is_none())
     }
 
     #[getter]

@@ -91,6 +91,7 @@ pub fn extract_dict(
     dict: &Bound<'_, PyDict>,
     prefix: Option<&str>,
     converter: &Bound<'_, PyAny>,
+    step: i64,
     out: &mut Vec<(u32, Value)>,
 ) -> PyResult<()> {
     let py = dict.py();
@@ -104,14 +105,14 @@ pub fn extract_dict(
         };
         if let Ok(inner) = v.cast::<PyDict>() {
             let full = full_name(prefix, &key.to_cow()?);
-            extract_dict(names, inner, Some(&full), converter, out)?;
+            extract_dict(names, inner, Some(&full), converter, step, out)?;
             continue;
         }
         let id = match prefix {
             None => names.id_of_key(py, key)?,
             Some(p) => names.id_of(py, &full_name(Some(p), &key.to_cow()?))?,
         };
-        let value = value_of(&v, id, names, converter)?;
+        let value = value_of(&v, id, names, converter, step)?;
         out.push((id, value));
     }
     Ok(())
@@ -126,12 +127,12 @@ fn full_name(prefix: Option<&str>, key: &str) -> String {
 
 /// One value: exact builtins first, then subclasses, then the converter.
 #[inline]
-fn value_of(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, PyAny>) -> PyResult<Value> {
+fn value_of(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, PyAny>, step: i64) -> PyResult<Value> {
     if let Some(x) = builtin(v)? {
         return Ok(x);
     }
     let name = names.interner.name(id);
-    let converted = converter.call1((name, v))?;
+    let converted = converter.call1((name, v, step))?;
     if let Some(x) = builtin(&converted)? {
         return Ok(x);
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -40,24 +40,23 @@ class Converter:
     numbers, bools or strings. Returns a scalar, or JSON bytes for rich values; raises
     ``TypeError`` for anything else."""
 
-    def __init__(self, run_dir: Optional[Path], step: Callable[[], int]) -> None:
+    def __init__(self, run_dir: Optional[Path]) -> None:
         self._run_dir = run_dir
-        self._step = step
 
-    def __call__(self, name: str, value: Any) -> Union[Scalar, bytes]:
+    def __call__(self, name: str, value: Any, step: int = 0) -> Union[Scalar, bytes]:
         if isinstance(value, np.generic):
             if isinstance(value, (np.floating, np.integer, np.bool_)):
                 return value.item()
             if isinstance(value, np.str_):
                 return str(value)
         elif isinstance(value, Media):
-            return _json(value.to_json(self._run_dir, name, self._step()))
+            return _json(value.to_json(self._run_dir, name, step))
         elif isinstance(value, str):
             return str(value)
         elif isinstance(value, np.ndarray) or _is_tensor(value):
             return self._array(name, value)
         elif getattr(value, "_turbotrack_plot", False):
-            return _json(value.to_json(self._run_dir, name, self._step()))
+            return _json(value.to_json(self._run_dir, name, step))
         raise TypeError(
             f"cannot log {name!r}: values of type {type(value).__module__}.{type(value).__qualname__} are not "
             "supported. Log numbers, bools, strings, NumPy arrays, tensors, or turbotrack.Histogram / "
