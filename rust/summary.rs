@@ -201,22 +201,23 @@ impl Summary {
         self.resolved.clear();
     }
 
-    /// The definition that applies to metric `id` named `name`: an exact one, else the latest glob.
+    /// The definition that applies to metric `id` named `name`: an exact one, else the most
+    /// specific (longest) matching glob, the later one on ties.
     pub fn def_for(&mut self, id: u32, name: &str) -> Option<&MetricDef> {
         let i = id as usize;
         if i >= self.resolved.len() {
             self.resolved.resize(i + 1, None);
         }
         let found = *self.resolved[i].get_or_insert_with(|| {
-            let mut glob = None;
+            let mut glob: Option<(usize, u32)> = None;
             for (k, d) in self.defs.iter().enumerate() {
                 match d.matches(name) {
                     Some(false) => return Some(k as u32),
-                    Some(true) => glob = Some(k as u32),
-                    None => {}
+                    Some(true) if glob.is_none_or(|(len, _)| d.name.len() >= len) => glob = Some((d.name.len(), k as u32)),
+                    _ => {}
                 }
             }
-            glob
+            glob.map(|(_, k)| k)
         });
         found.map(|k| &self.defs[k as usize])
     }
@@ -258,6 +259,17 @@ impl Summary {
         self.overrides.retain(|(k, _)| k != key);
         self.overrides.push((key.to_owned(), json));
         if let Some(id) = id {
+            let i = id as usize;
+            if i >= self.overridden.len() {
+                self.overridden.resize(i + 1, false);
+            }
+            self.overridden[i] = true;
+        }
+    }
+
+    /// A metric id got its name: a value set by hand under that name gives way to its first log.
+    pub fn name_added(&mut self, id: u32, name: &str) {
+        if self.overrides.iter().any(|(k, _)| k == name) {
             let i = id as usize;
             if i >= self.overridden.len() {
                 self.overridden.resize(i + 1, false);

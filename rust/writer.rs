@@ -146,7 +146,9 @@ impl Writer {
         match msg {
             Msg::Names(names) => {
                 for n in names {
-                    self.ids.insert(n.clone(), self.names.len() as u32);
+                    let id = self.names.len() as u32;
+                    self.summary.name_added(id, &n);
+                    self.ids.insert(n.clone(), id);
                     self.names.push(n);
                 }
             }
@@ -280,6 +282,7 @@ impl Writer {
         if self.row.has_data() {
             self.commit();
         }
+        self.summary_dirty = true; // summary.json exists after finish, even for an empty run
         self.flush();
         if let Some(f) = self.file.take() {
             if let Err(e) = f.sync_all() {

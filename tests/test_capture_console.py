@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
-
+import turbotrack.capture
 from turbotrack.capture.outputlog import MAX_LINE, OutputLog
 
-REPO = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(turbotrack.capture.__file__).parents[2]
 LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (stdout|stderr) (.*)$")
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file-descriptor capture is POSIX-only")
 
@@ -43,10 +43,10 @@ cap.stop()
 
 
 def child_env() -> dict[str, str]:
+    """The environment for a child that imports the same turbotrack as this process."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO / "python"), env.get("PYTHONPATH")) if p
-    )
+    env.pop("PYTHONUNBUFFERED", None)  # buffered, as in most real runs
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -148,9 +148,10 @@ def test_arbitrary_bytes_and_large_output_pass_through_unchanged(tmp_path: Path)
         chunks.append(bytes(rng.randrange(32, 127) for _ in range(size)) + b"\\n" * (n % 3))
     data = b"".join(chunks)
     """
+    gen = textwrap.dedent(gen)
     done = run_child(tmp_path, gen + "\nos.write(1, data)\n")
     scope: dict = {}
-    exec(textwrap.dedent(gen), scope)
+    exec(gen, scope)
     assert done.stdout == scope["data"]
     lines = log_lines(tmp_path, "stdout")
     assert lines[0] == "\ufffd\ufffd not utf-8 \x1b[31mred\x1b[0m"
@@ -270,6 +271,52 @@ def test_stop_does_not_wait_for_children_that_keep_the_pipe_open(tmp_path: Path)
     assert log_lines(tmp_path) == ["early"]
 
 
+@posix_only
+def test_forked_child_output_is_captured_and_its_stop_does_nothing(tmp_path: Path) -> None:
+    done = run_child(
+        tmp_path,
+        """
+        print("before fork", flush=True)
+        pid = os.fork()
+        if pid == 0:
+            print("from forked child", flush=True)
+            cap.stop()  # the parent owns the capture: nothing happens here
+            print("child after stop", flush=True)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        print("parent after fork", flush=True)
+        """,
+    )
+    expected = ["before fork", "from forked child", "child after stop", "parent after fork"]
+    assert done.stdout.decode().splitlines() == expected
+    assert log_lines(tmp_path, "stdout") == expected
+
+
+@posix_only
+def test_a_capture_never_stopped_is_stopped_at_exit_with_nothing_lost(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        child_argv(
+            tmp_path,
+            """
+            sys.stdout.write("buffered, never flushed by the program")
+            raise RuntimeError("boom")  # skips cap.stop(): the traceback goes to stderr first
+            """,
+        ),
+        cwd=tmp_path,
+        env=child_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=90,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == b"buffered, never flushed by the program"
+    assert proc.stderr.startswith(b"Traceback (most recent call last):")
+    assert log_lines(tmp_path, "stdout") == ["buffered, never flushed by the program"]
+    assert log_lines(tmp_path, "stderr") == proc.stderr.decode().splitlines()
+    assert not (tmp_path / "mode.txt").exists()
+
+
 def test_capture_stdout_off_writes_no_output_log(tmp_path: Path) -> None:
     done = run_child(tmp_path, 'print("hello")', capture_stdout=False)
     assert done.stdout == b"hello\n"
@@ -277,7 +324,7 @@ def test_capture_stdout_off_writes_no_output_log(tmp_path: Path) -> None:
     assert mode(tmp_path) == "None"
 
 
-# -- the line assembly, without any file descriptors ------------------------------------------------
+# -- the line assembly, without any file descriptors ---------------------------------------------
 
 
 def read_log(path: Path) -> list[tuple[str, str]]:
