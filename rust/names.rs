@@ -105,7 +105,17 @@ mod tests {
         for ok in ["loss", "train/loss", "a.b", "_x", "A1/b_2.c3", "_"] {
             assert_eq!(check_name(ok), None, "{ok}");
         }
-        for bad in ["", "train/1st", "a//b", "loss-rate", "a.", "/a", "1", "é", "a b"] {
+        for bad in [
+            "",
+            "train/1st",
+            "a//b",
+            "loss-rate",
+            "a.",
+            "/a",
+            "1",
+            "é",
+            "a b",
+        ] {
             assert!(check_name(bad).is_some(), "{bad}");
         }
     }

@@ -26,7 +26,11 @@ pub enum Msg {
     Log(Record),
     Define(MetricDef),
     /// Set (`Some` JSON text) or hide (`None`) a summary value by hand.
-    SetSummary { key: String, id: Option<u32>, json: Option<String> },
+    SetSummary {
+        key: String,
+        id: Option<u32>,
+        json: Option<String>,
+    },
     /// Reply with the summary as JSON, the pending row included.
     Summary(Sender<String>),
     /// Seal the open block, write summary.json, then reply.

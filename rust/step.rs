@@ -36,7 +36,9 @@ impl StepState {
         let commit = commit.unwrap_or(step.is_none());
         if let Some(n) = step {
             if n < self.pending {
-                return Decision::Drop { pending: self.pending };
+                return Decision::Drop {
+                    pending: self.pending,
+                };
             }
             self.pending = n;
         }
@@ -101,28 +103,82 @@ mod tests {
     #[test]
     fn plain_logs_count_up() {
         let mut s = StepState::default();
-        assert_eq!(s.decide(None, None), Decision::Merge { step: 0, commit: true });
-        assert_eq!(s.decide(None, None), Decision::Merge { step: 1, commit: true });
+        assert_eq!(
+            s.decide(None, None),
+            Decision::Merge {
+                step: 0,
+                commit: true
+            }
+        );
+        assert_eq!(
+            s.decide(None, None),
+            Decision::Merge {
+                step: 1,
+                commit: true
+            }
+        );
         assert_eq!(s.pending(), 2);
     }
 
     #[test]
     fn explicit_step_stays_pending_until_a_plain_log() {
         let mut s = StepState::default();
-        assert_eq!(s.decide(Some(5), None), Decision::Merge { step: 5, commit: false });
-        assert_eq!(s.decide(Some(5), None), Decision::Merge { step: 5, commit: false });
-        assert_eq!(s.decide(None, None), Decision::Merge { step: 5, commit: true });
+        assert_eq!(
+            s.decide(Some(5), None),
+            Decision::Merge {
+                step: 5,
+                commit: false
+            }
+        );
+        assert_eq!(
+            s.decide(Some(5), None),
+            Decision::Merge {
+                step: 5,
+                commit: false
+            }
+        );
+        assert_eq!(
+            s.decide(None, None),
+            Decision::Merge {
+                step: 5,
+                commit: true
+            }
+        );
         assert_eq!(s.decide(Some(3), None), Decision::Drop { pending: 6 });
-        assert_eq!(s.decide(Some(7), Some(true)), Decision::Merge { step: 7, commit: true });
+        assert_eq!(
+            s.decide(Some(7), Some(true)),
+            Decision::Merge {
+                step: 7,
+                commit: true
+            }
+        );
         assert_eq!(s.pending(), 8);
     }
 
     #[test]
     fn commit_false_merges() {
         let mut s = StepState::default();
-        assert_eq!(s.decide(None, Some(false)), Decision::Merge { step: 0, commit: false });
-        assert_eq!(s.decide(None, Some(false)), Decision::Merge { step: 0, commit: false });
-        assert_eq!(s.decide(None, None), Decision::Merge { step: 0, commit: true });
+        assert_eq!(
+            s.decide(None, Some(false)),
+            Decision::Merge {
+                step: 0,
+                commit: false
+            }
+        );
+        assert_eq!(
+            s.decide(None, Some(false)),
+            Decision::Merge {
+                step: 0,
+                commit: false
+            }
+        );
+        assert_eq!(
+            s.decide(None, None),
+            Decision::Merge {
+                step: 0,
+                commit: true
+            }
+        );
     }
 
     #[test]

@@ -34,7 +34,10 @@ impl Ops {
     pub fn parse(text: &str) -> Result<Ops> {
         let mut ops = Ops(0);
         for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            let Some((_, o)) = Ops::WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(word)) else {
+            let Some((_, o)) = Ops::WORDS
+                .iter()
+                .find(|(w, _)| w.eq_ignore_ascii_case(word))
+            else {
                 return Err(Error::Value(format!(
                     "unknown summary {word:?} in define_metric(summary={text:?}); use one or more of min, max, mean, first, last, best, none, separated by commas"
                 )));
@@ -85,7 +88,14 @@ impl MetricDef {
                 "define_metric({name:?}, summary=\"best\") needs objective=\"minimize\" or \"maximize\" (or goal=)"
             )));
         }
-        Ok(Self { name: name.to_owned(), step_metric: None, step_sync: false, hidden: false, ops, objective })
+        Ok(Self {
+            name: name.to_owned(),
+            step_metric: None,
+            step_sync: false,
+            hidden: false,
+            ops,
+            objective,
+        })
     }
 
     fn matches(&self, name: &str) -> Option<bool> {
@@ -191,7 +201,10 @@ pub struct Summary {
 
 impl Summary {
     pub fn new(start_time: f64) -> Self {
-        Self { start_time, ..Self::default() }
+        Self {
+            start_time,
+            ..Self::default()
+        }
     }
 
     /// Add a definition; a later definition of the same name replaces the earlier one.
@@ -213,7 +226,9 @@ impl Summary {
             for (k, d) in self.defs.iter().enumerate() {
                 match d.matches(name) {
                     Some(false) => return Some(k as u32),
-                    Some(true) if glob.is_none_or(|(len, _)| d.name.len() >= len) => glob = Some((d.name.len(), k as u32)),
+                    Some(true) if glob.is_none_or(|(len, _)| d.name.len() >= len) => {
+                        glob = Some((d.name.len(), k as u32));
+                    }
                     _ => {}
                 }
             }
@@ -295,8 +310,12 @@ impl Summary {
             if self.overridden.get(id as usize).copied().unwrap_or(false) {
                 continue;
             }
-            let ops = self.def_for(id, n).and_then(|d| d.ops.map(|o| (o, d.objective)));
-            let s = self.stats[id as usize].as_ref().expect("ordered metrics have stats");
+            let ops = self
+                .def_for(id, n)
+                .and_then(|d| d.ops.map(|o| (o, d.objective)));
+            let s = self.stats[id as usize]
+                .as_ref()
+                .expect("ordered metrics have stats");
             match ops {
                 Some((o, _)) if o.has(Ops::NONE) => {}
                 Some((o, objective)) => {
@@ -403,7 +422,12 @@ mod tests {
             s.render(name),
             r#"{"loss": 2.0, "acc": 4, "_step": 4, "_runtime": 5.0, "_timestamp": 105.0}"#
         );
-        let mut d = MetricDef::new("loss", Some("min,max,mean,first,last,best"), Some("minimize")).unwrap();
+        let mut d = MetricDef::new(
+            "loss",
+            Some("min,max,mean,first,last,best"),
+            Some("minimize"),
+        )
+        .unwrap();
         d.step_sync = false;
         s.define(d);
         s.define(MetricDef::new("a*", Some("max"), None).unwrap());
@@ -420,7 +444,10 @@ mod tests {
         s.observe(2, "text", &Value::Str("hi".into()), 0);
         s.define(MetricDef::new("loss", Some("min,best,last"), Some("maximize")).unwrap());
         s.define(MetricDef::new("text", Some("none"), None).unwrap());
-        assert_eq!(s.render(name), r#"{"loss": {"min": NaN, "last": NaN, "best": NaN}}"#);
+        assert_eq!(
+            s.render(name),
+            r#"{"loss": {"min": NaN, "last": NaN, "best": NaN}}"#
+        );
     }
 
     #[test]

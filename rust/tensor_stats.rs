@@ -23,7 +23,16 @@ pub fn tensor_stats(values: &[f64]) -> TensorStats {
     let n = finite.len();
     if n == 0 {
         let nan = f64::NAN;
-        return TensorStats { count: values.len(), nan_count, min: nan, max: nan, mean: nan, var: nan, std: nan, percentiles: [nan; 5] };
+        return TensorStats {
+            count: values.len(),
+            nan_count,
+            min: nan,
+            max: nan,
+            mean: nan,
+            var: nan,
+            std: nan,
+            percentiles: [nan; 5],
+        };
     }
     finite.sort_unstable_by(f64::total_cmp);
     let mean = finite.iter().sum::<f64>() / n as f64;
@@ -65,10 +74,16 @@ mod tests {
     #[test]
     fn matches_numpy_definitions() {
         let s = tensor_stats(&[4.0, f64::NAN, 1.0, 3.0, 2.0]);
-        assert_eq!((s.count, s.nan_count, s.min, s.max, s.mean), (5, 1, 1.0, 4.0, 2.5));
+        assert_eq!(
+            (s.count, s.nan_count, s.min, s.max, s.mean),
+            (5, 1, 1.0, 4.0, 2.5)
+        );
         assert_eq!(s.var, 1.25);
         // numpy.percentile([1, 2, 3, 4], [5, 25, 50, 75, 95])
-        assert_eq!(s.percentiles, [1.15, 1.75, 2.5, 3.25, 3.849_999_999_999_999_6]);
+        assert_eq!(
+            s.percentiles,
+            [1.15, 1.75, 2.5, 3.25, 3.849_999_999_999_999_6]
+        );
     }
 
     #[test]

@@ -35,7 +35,11 @@ impl Batching {
     pub const DEFAULT_BLOCK_BYTES: usize = 4 << 20;
 
     pub fn new(flush_interval: Duration) -> Self {
-        Self { flush_interval, block_rows: Self::DEFAULT_BLOCK_ROWS, block_bytes: Self::DEFAULT_BLOCK_BYTES }
+        Self {
+            flush_interval,
+            block_rows: Self::DEFAULT_BLOCK_ROWS,
+            block_bytes: Self::DEFAULT_BLOCK_BYTES,
+        }
     }
 }
 
@@ -203,8 +207,12 @@ impl Writer {
         }
         for i in 0..logged {
             let id = self.row_buf[i].0;
-            let Some(def) = self.summary.def_for(id, &self.names[id as usize]) else { continue };
-            let Some(sid) = def.step_metric.filter(|s| def.step_sync && *s != id) else { continue };
+            let Some(def) = self.summary.def_for(id, &self.names[id as usize]) else {
+                continue;
+            };
+            let Some(sid) = def.step_metric.filter(|s| def.step_sync && *s != id) else {
+                continue;
+            };
             if self.row_buf.iter().any(|(k, _)| *k == sid) {
                 continue;
             }

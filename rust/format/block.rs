@@ -24,7 +24,11 @@ pub struct FileHeader {
 
 impl FileHeader {
     pub fn new(start_time: f64, meta: impl Into<String>) -> Self {
-        Self { version: FORMAT_VERSION, start_time, meta: meta.into() }
+        Self {
+            version: FORMAT_VERSION,
+            start_time,
+            meta: meta.into(),
+        }
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -65,7 +69,14 @@ impl FileHeader {
         }
         let start_time = f64::from_le_bytes(buf[8..16].try_into().unwrap());
         let meta = String::from_utf8_lossy(&buf[HEADER_FIXED..end]).into_owned();
-        Ok(Some((Self { version, start_time, meta }, end + 4)))
+        Ok(Some((
+            Self {
+                version,
+                start_time,
+                meta,
+            },
+            end + 4,
+        )))
     }
 }
 
@@ -104,16 +115,27 @@ pub fn read_blocks(
     data: &[u8],
     mut on_block: impl FnMut(&[u8], u32) -> Result<(), String>,
 ) -> Result<(Option<FileHeader>, ReadReport), String> {
-    let mut report = ReadReport { file_bytes: data.len() as u64, ..ReadReport::default() };
+    let mut report = ReadReport {
+        file_bytes: data.len() as u64,
+        ..ReadReport::default()
+    };
     let Some((header, mut pos)) = FileHeader::parse(data)? else {
-        report.torn = Some(format!("the file stops inside its header ({} bytes)", data.len()));
+        report.torn = Some(format!(
+            "the file stops inside its header ({} bytes)",
+            data.len()
+        ));
         return Ok((None, report));
     };
     report.valid_bytes = pos as u64;
     let mut raw = Vec::new();
     while pos < data.len() {
         let rest = &data[pos..];
-        let torn = |why: String| Some(format!("at byte {pos}: {why}; the rest of the file ({} bytes) is skipped", rest.len()));
+        let torn = |why: String| {
+            Some(format!(
+                "at byte {pos}: {why}; the rest of the file ({} bytes) is skipped",
+                rest.len()
+            ))
+        };
         if rest.len() < BLOCK_HEADER {
             report.torn = torn("a block header is cut short".into());
             break;
@@ -186,7 +208,10 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-            assert!(r.torn.is_some() || cut == 0 || r.valid_bytes == cut as u64, "cut {cut}");
+            assert!(
+                r.torn.is_some() || cut == 0 || r.valid_bytes == cut as u64,
+                "cut {cut}"
+            );
             assert_eq!(seen.len() as u64, r.blocks);
             for (i, s) in seen.iter().enumerate() {
                 assert_eq!(s.as_slice(), [&b"first block"[..], b"second block"][i]);

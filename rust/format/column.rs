@@ -67,7 +67,9 @@ impl ColData {
             (ColData::Float(a), ColData::Float(b)) => a.extend(b),
             (ColData::Int(a), ColData::Int(b)) => a.extend(b),
             (ColData::Bool(a), ColData::Bool(b)) => a.extend(b),
-            (ColData::Str(a), ColData::Str(b)) | (ColData::Json(a), ColData::Json(b)) => a.extend(b),
+            (ColData::Str(a), ColData::Str(b)) | (ColData::Json(a), ColData::Json(b)) => {
+                a.extend(b);
+            }
             (this, other) => {
                 for v in other.into_values() {
                     this.push(v);
@@ -121,7 +123,11 @@ impl ColData {
                 out.extend(v.iter().map(|b| u8::from(*b)));
             }
             ColData::Str(v) | ColData::Json(v) => {
-                out.push(if matches!(self, ColData::Str(_)) { T_STR } else { T_JSON });
+                out.push(if matches!(self, ColData::Str(_)) {
+                    T_STR
+                } else {
+                    T_JSON
+                });
                 for s in v {
                     put_text(out, s);
                 }
@@ -167,7 +173,9 @@ impl ColData {
                 let mut v = Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(match r.u8()? {
-                        T_FLOAT => Value::Float(f64::from_le_bytes(r.bytes(8)?.try_into().unwrap())),
+                        T_FLOAT => {
+                            Value::Float(f64::from_le_bytes(r.bytes(8)?.try_into().unwrap()))
+                        }
                         T_INT => Value::Int(super::codec::unzigzag(r.varint()?)),
                         T_BOOL => Value::Bool(r.u8()? != 0),
                         T_STR => Value::Str(r.text()?),
@@ -196,6 +204,7 @@ impl ColData {
     }
 
     /// The values at `idx`, in that order.
+    #[must_use]
     pub fn gather(&self, idx: &[usize]) -> ColData {
         match self {
             ColData::Float(v) => ColData::Float(idx.iter().map(|&i| v[i]).collect()),

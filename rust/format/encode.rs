@@ -49,7 +49,11 @@ impl BlockEncoder {
                 Some(&c) => &mut self.cols[c],
                 None => {
                     self.col_of.insert(id, self.cols.len());
-                    self.cols.push(EncColumn { id, rows: Vec::new(), data: ColData::new_for(&value) });
+                    self.cols.push(EncColumn {
+                        id,
+                        rows: Vec::new(),
+                        data: ColData::new_for(&value),
+                    });
                     self.cols.last_mut().unwrap()
                 }
             };

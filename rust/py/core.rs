@@ -43,7 +43,9 @@ pub struct Core {
 }
 
 fn now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn finished() -> PyErr {
@@ -126,14 +128,18 @@ impl Core {
             let mut st = self.lock(py)?;
             Self::send(py, &mut st, make(tx))?;
         }
-        py.detach(|| rx.recv()).map_err(|_| TurbotrackError::new_err("the run's writer thread stopped unexpectedly"))
+        py.detach(|| rx.recv())
+            .map_err(|_| TurbotrackError::new_err("the run's writer thread stopped unexpectedly"))
     }
 
     fn report_failure(&self, py: Python<'_>, st: &mut State) -> PyResult<()> {
         if self.health.has_failed() && !st.failure_reported {
             st.failure_reported = true;
             let why = self.health.message().unwrap_or_default();
-            warn(py, &format!("turbotrack could not write this run's files and is dropping data: {why}"))?;
+            warn(
+                py,
+                &format!("turbotrack could not write this run's files and is dropping data: {why}"),
+            )?;
         }
         Ok(())
     }
@@ -156,10 +162,15 @@ impl Core {
         initial_step: i64,
         converter: Py<PyAny>,
     ) -> PyResult<Self> {
-        let policy = NamePolicy::parse(metric_names)
-            .ok_or_else(|| PyValueError::new_err(format!("metric_names must be \"warn\", \"strict\" or \"off\", got {metric_names:?}")))?;
+        let policy = NamePolicy::parse(metric_names).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "metric_names must be \"warn\", \"strict\" or \"off\", got {metric_names:?}"
+            ))
+        })?;
         if !(flush_interval > 0.0 && flush_interval.is_finite()) {
-            return Err(PyValueError::new_err("flush_interval must be a positive number of seconds"));
+            return Err(PyValueError::new_err(
+                "flush_interval must be a positive number of seconds",
+            ));
         }
         let start_time = start_time.unwrap_or_else(now);
         let (tx, rx) = bounded(queue_capacity.max(1));
@@ -189,9 +200,18 @@ impl Core {
 
     /// Log a dict of metrics: see `turbotrack.log`.
     #[pyo3(signature = (data, step=None, commit=None))]
-    fn log(&self, py: Python<'_>, data: &Bound<'_, PyAny>, step: Option<i64>, commit: Option<bool>) -> PyResult<()> {
+    fn log(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        step: Option<i64>,
+        commit: Option<bool>,
+    ) -> PyResult<()> {
         let Ok(dict) = data.cast::<PyDict>() else {
-            return Err(PyTypeError::new_err(format!("log() takes a dict of metrics, got {}", type_name(data))));
+            return Err(PyTypeError::new_err(format!(
+                "log() takes a dict of metrics, got {}",
+                type_name(data)
+            )));
         };
         let mut guard = self.lock(py)?;
         let st = &mut *guard;
@@ -202,14 +222,31 @@ impl Core {
         let mut items = st.recycle.try_recv().unwrap_or_default();
         items.clear();
         let pending = st.steps.pending();
-        extract_dict(&mut st.names, dict, None, self.converter.bind(py), pending, &mut items)?;
+        extract_dict(
+            &mut st.names,
+            dict,
+            None,
+            self.converter.bind(py),
+            pending,
+            &mut items,
+        )?;
         let timestamp = now();
         match st.steps.decide(step, commit) {
-            Decision::Merge { step, commit } => {
-                Self::send(py, st, Msg::Log(Record { step, commit, timestamp, items }))
-            }
+            Decision::Merge { step, commit } => Self::send(
+                py,
+                st,
+                Msg::Log(Record {
+                    step,
+                    commit,
+                    timestamp,
+                    items,
+                }),
+            ),
             Decision::Drop { pending } => {
-                let keys: Vec<String> = items.iter().map(|(id, _)| format!("'{}'", st.names.interner.name(*id))).collect();
+                let keys: Vec<String> = items
+                    .iter()
+                    .map(|(id, _)| format!("'{}'", st.names.interner.name(*id)))
+                    .collect();
                 let keys = keys.join(", ");
                 let step = step.unwrap_or_default();
                 warn(py, &format!(

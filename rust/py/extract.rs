@@ -28,7 +28,13 @@ pub struct Names {
 
 impl Names {
     pub fn new(policy: NamePolicy) -> Self {
-        Self { interner: Interner::default(), by_ptr: FxHashMap::default(), keep: Vec::new(), new_names: Vec::new(), policy }
+        Self {
+            interner: Interner::default(),
+            by_ptr: FxHashMap::default(),
+            keep: Vec::new(),
+            new_names: Vec::new(),
+            policy,
+        }
     }
 
     /// The id of `name`, checked against the policy.
@@ -62,7 +68,9 @@ impl Names {
         if self.policy == NamePolicy::Off {
             return Ok(());
         }
-        let Some(why) = self.interner.invalid_reason(id) else { return Ok(()) };
+        let Some(why) = self.interner.invalid_reason(id) else {
+            return Ok(());
+        };
         let (why, name) = (why.to_owned(), self.interner.name(id).to_owned());
         match self.policy {
             NamePolicy::Strict => Err(PyValueError::new_err(format!(
@@ -127,7 +135,13 @@ fn full_name(prefix: Option<&str>, key: &str) -> String {
 
 /// One value: exact builtins first, then subclasses, then the converter.
 #[inline]
-fn value_of(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, PyAny>, step: i64) -> PyResult<Value> {
+fn value_of(
+    v: &Bound<'_, PyAny>,
+    id: u32,
+    names: &Names,
+    converter: &Bound<'_, PyAny>,
+    step: i64,
+) -> PyResult<Value> {
     if let Some(x) = builtin(v)? {
         return Ok(x);
     }
@@ -137,7 +151,9 @@ fn value_of(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, 
         return Ok(x);
     }
     if let Ok(b) = converted.cast::<PyBytes>() {
-        return Ok(Value::Json(String::from_utf8_lossy(b.as_bytes()).into_owned()));
+        return Ok(Value::Json(
+            String::from_utf8_lossy(b.as_bytes()).into_owned(),
+        ));
     }
     Err(PyTypeError::new_err(format!(
         "cannot log {name:?}: the converter returned a {}; expected a number, bool, str or JSON bytes",
@@ -173,5 +189,7 @@ fn builtin(v: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
 }
 
 pub fn type_name(v: &Bound<'_, PyAny>) -> String {
-    v.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+    v.get_type()
+        .name()
+        .map_or_else(|_| "?".into(), |n| n.to_string())
 }

@@ -13,7 +13,11 @@ use crate::reader::{read_files, verify, Column, Table};
 use crate::tensor_stats::{tensor_stats as stats_of, PERCENTILES};
 use crate::value::Value;
 
-fn value_to_py<'py>(py: Python<'py>, v: &Value, loads: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn value_to_py<'py>(
+    py: Python<'py>,
+    v: &Value,
+    loads: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     match v {
         Value::Float(f) => f.into_bound_py_any(py),
         Value::Int(i) => i.into_bound_py_any(py),
@@ -27,7 +31,10 @@ fn read(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Table> {
     Ok(py.detach(|| read_files(&paths))?)
 }
 
-fn torn_list<'py>(py: Python<'py>, reports: &[(PathBuf, ReadReport)]) -> PyResult<Bound<'py, PyList>> {
+fn torn_list<'py>(
+    py: Python<'py>,
+    reports: &[(PathBuf, ReadReport)],
+) -> PyResult<Bound<'py, PyList>> {
     let torn = PyList::empty(py);
     for (path, r) in reports {
         if let Some(why) = &r.torn {
@@ -39,7 +46,12 @@ fn torn_list<'py>(py: Python<'py>, reports: &[(PathBuf, ReadReport)]) -> PyResul
 
 /// One column as an array the length of the table: numbers as float64 with NaN where the row
 /// does not hold the metric (int64 / bool when every row holds it), anything else as a list.
-fn column_to_py<'py>(py: Python<'py>, col: &Column, n: usize, loads: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn column_to_py<'py>(
+    py: Python<'py>,
+    col: &Column,
+    n: usize,
+    loads: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     let full = col.rows.len() == n;
     match &col.data {
         ColData::Int(v) if full => return Ok(v.clone().into_pyarray(py).into_any()),
@@ -109,7 +121,11 @@ pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Bound<'_, P
 /// keys and `_step`, `_timestamp`, `_runtime`.
 #[pyfunction]
 #[pyo3(signature = (paths, keys=None))]
-pub fn read_rows(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String>>) -> PyResult<Bound<'_, PyList>> {
+pub fn read_rows(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    keys: Option<Vec<String>>,
+) -> PyResult<Bound<'_, PyList>> {
     let t = read(py, paths)?;
     let loads = py.import("json")?.getattr("loads")?;
     let n = t.len();
@@ -171,7 +187,10 @@ pub fn verify_file(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>>
 
 /// Statistics of a float64 array for the summary (NaN ignored; `nan_count` when there were any).
 #[pyfunction]
-pub fn tensor_stats<'py>(py: Python<'py>, values: PyReadonlyArrayDyn<'py, f64>) -> PyResult<Bound<'py, PyDict>> {
+pub fn tensor_stats<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArrayDyn<'py, f64>,
+) -> PyResult<Bound<'py, PyDict>> {
     let s = match values.as_slice() {
         Ok(slice) => py.detach(|| stats_of(slice)),
         Err(_) => {
