@@ -45,7 +45,7 @@ def run(tmp_path: Path, settings: Settings, run_info: Any = None) -> Capture:
 
 
 def test_metadata_has_the_contract_keys(tmp_path: Path, warned: list[str]) -> None:
-    run(tmp_path, Settings(**QUIET))
+    run(tmp_path, Settings(**QUIET), {**RUN_INFO, "state": "running", "exit_code": None})
     meta = json.loads((tmp_path / "run" / "metadata.json").read_text())
     for key in ("git", "host", "os", "python", "program", "args", "cpu_count", "gpu", "cwd"):
         assert key in meta, key
@@ -123,6 +123,21 @@ def test_a_failing_part_warns_once_and_never_raises(
     monkeypatch.setattr(meta_mod, "write", broken)
     run(tmp_path, Settings(**QUIET))
     assert len(warned) == 1 and "disk full" in warned[0]
+
+
+def test_a_deleted_working_directory_is_no_error(
+    tmp_path: Path, warned: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    run(tmp_path, Settings(**QUIET))
+    meta = json.loads((tmp_path / "run" / "metadata.json").read_text())
+    assert meta["cwd"] is None
+    assert meta["git"] == {"commit": None, "branch": None, "remote": None}
+    assert "program" in meta
+    assert warned == []
 
 
 def test_warn_once_uses_warnings_but_never_raises_from_them() -> None:

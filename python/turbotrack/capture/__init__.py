@@ -14,6 +14,7 @@ on. See docs/capture.md for what is stored and in which form.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
 import threading
@@ -103,8 +104,11 @@ class Capture:
                 return
             self._state = "started"
         self._pid = os.getpid()
-        cwd = Path.cwd()
-        self._start_info = _metadata.snapshot(self._run_info, time.time())
+        atexit.register(self.stop)  # a run never finished must still give the terminal back
+        self._start_info = self._part(
+            "metadata", lambda: _metadata.snapshot(self._run_info, time.time())
+        ) or {"startedAt": _metadata.iso_time(time.time())}
+        cwd = Path(self._start_info["cwd"]) if self._start_info.get("cwd") else None
         self._part("run-dir", lambda: self.run_dir.mkdir(parents=True, exist_ok=True))
         s = self.settings
         if getattr(s, "capture_stdout", True):
@@ -132,6 +136,7 @@ class Capture:
             self._state = "stopped"
         if os.getpid() != self._pid:
             return
+        atexit.unregister(self.stop)
         if self._sampler is not None:
             self._part("system-stop", self._sampler.stop)
         deadline = time.monotonic() + STOP_TIMEOUT
@@ -172,16 +177,16 @@ class Capture:
         sampler.start()
         self._sampler = sampler
 
-    def _collect(self, cwd: Path) -> None:
+    def _collect(self, cwd: Optional[Path]) -> None:
         """Metadata thread: git state, GPUs, metadata.json, then diff.patch."""
-        use_git = getattr(self.settings, "capture_git", True)
-        if use_git:
-            self._git = self._part("git", lambda: git_info(cwd))
+        repo = cwd if getattr(self.settings, "capture_git", True) else None
+        if repo is not None:
+            self._git = self._part("git", lambda: git_info(repo))
         self._gpu_info = self._part("gpu", self._gpus.get)
         self._part("metadata", lambda: self._write_metadata(self._gpu_info))
         self._metadata_written.set()
-        if use_git and self._primary and self._git is not None:
-            self._part("diff", lambda: write_diff(cwd, self.files.diff))
+        if repo is not None and self._git is not None and self._primary:
+            self._part("diff", lambda: write_diff(repo, self.files.diff))
 
     def _write_metadata(self, gpus: Optional[GpuInfo]) -> None:
         meta = _metadata.build(self._start_info, self._run_info, self._git, gpus)
@@ -191,8 +196,12 @@ class Capture:
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
-        if self._part(name, lambda: thread.start() or True):
-            self._threads.append(thread)
+        try:
+            thread.start()
+        except Exception as exc:  # RuntimeError: can't start new thread
+            self._warn(name, f"{name} capture failed and is skipped: {exc!r}")
+            return
+        self._threads.append(thread)
 
     def _part(self, key: str, call: Callable[[], Any]) -> Any:
         """Run ``call``; on an exception warn once (keyed ``key``) and return ``None``."""

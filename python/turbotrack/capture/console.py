@@ -17,6 +17,7 @@ to the log) until they close it.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import os
 import selectors
@@ -29,6 +30,9 @@ from .outputlog import OutputLog
 Warn = Callable[..., None]
 #: How long stop() waits for the reader to reach the end-of-capture marker.
 STOP_TIMEOUT = 5.0
+#: At interpreter exit, how long to wait for the reader to pass on what child processes still
+#: write after stop() (it ends at once when they have all closed the pipe).
+EXIT_TIMEOUT = 0.5
 _READ_SIZE = 1 << 16
 _FDS = {"stdout": 1, "stderr": 2}
 
@@ -163,6 +167,8 @@ class FdCapture:
             self._warn(
                 "console-stop", "output.log may miss the last output: the reader did not catch up"
             )
+        if self._thread is not None and self._thread.is_alive():
+            atexit.register(self._thread.join, EXIT_TIMEOUT)
 
     def _run(self) -> None:
         selector = self._selector
@@ -294,7 +300,7 @@ class _StreamTee:
         self._active = True
 
     def write(self, text: str) -> int:
-        written = self._original.write(text)
+        written: int = self._original.write(text)
         if self._active:
             try:
                 self._log.write_text(self._name, text if isinstance(text, str) else str(text))

@@ -116,17 +116,19 @@ class NvmlGpus(GpuInfo):
         except Exception:
             return None
 
-    def _query(self, what: str, call: Callable[[], Any]) -> Any:
-        if what in self._unsupported:
+    def _query(self, i: int, what: str, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(handle of GPU i, *args)``, or ``None`` when the device does not answer."""
+        key = f"{i}.{what}"
+        if key in self._unsupported:
             return None
         try:
-            return call()
+            return call(self._handles[i], *args)
         except Exception as exc:
-            self._unsupported.add(what)  # not asked again: most such errors are "not supported"
+            self._unsupported.add(key)  # not asked again: most such errors are "not supported"
             if getattr(exc, "value", None) != getattr(
                 self._nvml, "NVML_ERROR_NOT_SUPPORTED", object()
             ):
-                self._warn(f"nvml-{what}", f"NVML query {what} failed: {exc!r}")
+                self._warn(f"nvml-{key}", f"NVML query {what} of GPU {i} failed: {exc!r}")
             return None
 
     def sample(self) -> dict[str, float]:
@@ -135,35 +137,27 @@ class NvmlGpus(GpuInfo):
         with self._lock:
             if not self._open:
                 return row
-            for i, h in enumerate(self._handles):
-                util = self._query(
-                    f"{i}.utilization", lambda h=h: nvml.nvmlDeviceGetUtilizationRates(h)
-                )
+            for i in range(len(self._handles)):
+                util = self._query(i, "utilization", nvml.nvmlDeviceGetUtilizationRates)
                 if util is not None:
                     _put(row, i, "gpu", util.gpu)
                     _put(row, i, "memory", util.memory)
-                mem = self._query(f"{i}.memory", lambda h=h: nvml.nvmlDeviceGetMemoryInfo(h))
+                mem = self._query(i, "memory", nvml.nvmlDeviceGetMemoryInfo)
                 if mem is not None:
                     _put(row, i, "memoryAllocatedBytes", mem.used)
                     _put(row, i, "memoryTotalBytes", mem.total)
                 temp = self._query(
-                    f"{i}.temp",
-                    lambda h=h: nvml.nvmlDeviceGetTemperature(h, nvml.NVML_TEMPERATURE_GPU),
+                    i, "temp", nvml.nvmlDeviceGetTemperature, nvml.NVML_TEMPERATURE_GPU
                 )
                 _put(row, i, "temp", temp)
-                power = self._query(f"{i}.power", lambda h=h: nvml.nvmlDeviceGetPowerUsage(h))
+                power = self._query(i, "power", nvml.nvmlDeviceGetPowerUsage)
                 _put(row, i, "powerWatts", None if power is None else power / 1000.0)
-                limit = self._query(
-                    f"{i}.powerLimit", lambda h=h: nvml.nvmlDeviceGetEnforcedPowerLimit(h)
-                )
+                limit = self._query(i, "powerLimit", nvml.nvmlDeviceGetEnforcedPowerLimit)
                 _put(row, i, "enforcedPowerLimitWatts", None if limit is None else limit / 1000.0)
-                sm = self._query(
-                    f"{i}.smClock", lambda h=h: nvml.nvmlDeviceGetClockInfo(h, nvml.NVML_CLOCK_SM)
-                )
+                sm = self._query(i, "smClock", nvml.nvmlDeviceGetClockInfo, nvml.NVML_CLOCK_SM)
                 _put(row, i, "smClock", sm)
                 memclk = self._query(
-                    f"{i}.memoryClock",
-                    lambda h=h: nvml.nvmlDeviceGetClockInfo(h, nvml.NVML_CLOCK_MEM),
+                    i, "memoryClock", nvml.nvmlDeviceGetClockInfo, nvml.NVML_CLOCK_MEM
                 )
                 _put(row, i, "memoryClock", memclk)
                 _derived(row, i)

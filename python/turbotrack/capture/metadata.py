@@ -13,6 +13,9 @@ from typing import Any, Optional
 from .._fs import atomic_write_json
 from .gpu import GpuInfo
 
+#: Keys of ``run_info`` that change during the run (run.json tracks them); left out of metadata.
+LIFECYCLE_KEYS = frozenset({"state", "end_time", "exit_code"})
+
 
 def program_and_args(argv: Optional[list[str]] = None) -> tuple[str, list[str]]:
     """The program (a script's absolute path, ``-c``, ``-m module``, ``<python>``) and its args."""
@@ -24,17 +27,19 @@ def program_and_args(argv: Optional[list[str]] = None) -> tuple[str, list[str]]:
     spec = getattr(main, "__spec__", None)
     if spec is not None and getattr(spec, "name", None) and first != "-c":
         return f"-m {spec.name}".removesuffix(".__main__"), argv[1:]
-    if os.path.exists(first):
-        return os.path.abspath(first), argv[1:]
+    try:
+        if os.path.exists(first):
+            return os.path.abspath(first), argv[1:]
+    except OSError:  # a relative path and a deleted working directory
+        pass
     return first, argv[1:]
 
 
 def iso_time(value: Any) -> str:
     """A start time (Unix seconds, ``datetime`` or text) as ISO 8601 UTC."""
     if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.astimezone()
-        return value.astimezone(datetime.timezone.utc).isoformat()
+        local: datetime.datetime = value if value.tzinfo else value.astimezone()
+        return local.astimezone(datetime.timezone.utc).isoformat()
     if isinstance(value, (int, float)):
         return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).isoformat()
     return str(value)
@@ -43,10 +48,14 @@ def iso_time(value: Any) -> str:
 def snapshot(run_info: dict[str, Any], started: float) -> dict[str, Any]:
     """What must be read when capture starts (the program, its arguments, the working directory)."""
     program, args = program_and_args()
+    try:
+        cwd: Optional[str] = os.getcwd()
+    except OSError:  # the working directory was deleted
+        cwd = None
     return {
         "program": program,
         "args": args,
-        "cwd": os.getcwd(),
+        "cwd": cwd,
         "startedAt": iso_time(run_info.get("start_time", started)),
         "pid": os.getpid(),
     }
@@ -80,7 +89,7 @@ def build(
             meta["gpu_driver"] = gpus.driver
         if gpus.cuda_version:
             meta["cuda_version"] = gpus.cuda_version
-    meta["run"] = dict(run_info)
+    meta["run"] = {k: v for k, v in run_info.items() if k not in LIFECYCLE_KEYS}
     return meta
 
 

@@ -31,14 +31,35 @@ def format_time(t: float) -> str:
 
 
 class _Line:
-    """The line being written on one stream: its text and the cursor position in it."""
+    """The line being written on one stream: its text (in pieces, so that appending stays cheap)
+    and the cursor position in it."""
 
-    __slots__ = ("cursor", "decoder", "text")
+    __slots__ = ("cursor", "decoder", "length", "parts")
 
     def __init__(self) -> None:
-        self.text = ""
+        self.parts: list[str] = []
+        self.length = 0
         self.cursor = 0
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def text(self) -> str:
+        if len(self.parts) > 1:
+            self.parts = ["".join(self.parts)]
+        return self.parts[0] if self.parts else ""
+
+    def put(self, part: str) -> None:
+        """Write ``part`` at the cursor: append at the end, else overwrite as a terminal does."""
+        if self.cursor == self.length:
+            self.parts.append(part)
+            self.length += len(part)
+        else:
+            text = self.text()
+            text = text[: self.cursor] + part + text[self.cursor + len(part) :]
+            self.parts, self.length = [text], len(text)
+        self.cursor += len(part)
+
+    def clear(self) -> None:
+        self.parts, self.length, self.cursor = [], 0, 0
 
 
 class OutputLog:
@@ -46,7 +67,7 @@ class OutputLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a signal handler may print while a write holds it
         self._file: Optional[IO[str]] = open(path, "a", encoding="utf-8", newline="")
         self._lines = {name: _Line() for name in STREAMS}
 
@@ -75,7 +96,7 @@ class OutputLog:
                 return
             line = self._lines[stream]
             self._add(stream, line, line.decoder.decode(b"", final=True))
-            if line.text:
+            if line.length:
                 self._emit(stream, line)
             self._file.flush()
 
@@ -97,21 +118,14 @@ class OutputLog:
             elif part == "\b":
                 line.cursor = max(0, line.cursor - 1)
             elif part:
-                if line.cursor == len(line.text):
-                    line.text += part
-                else:  # overwrite from the cursor, as a terminal does after \r
-                    line.text = (
-                        line.text[: line.cursor] + part + line.text[line.cursor + len(part) :]
-                    )
-                line.cursor += len(part)
-                while len(line.text) > MAX_LINE:
-                    rest = line.text[MAX_LINE:]
-                    line.text = line.text[:MAX_LINE]
+                line.put(part)
+                while line.length > MAX_LINE:
+                    text = line.text()
+                    line.parts, line.length = [text[:MAX_LINE]], MAX_LINE
                     self._emit(stream, line)
-                    line.text, line.cursor = rest, len(rest)
+                    line.put(text[MAX_LINE:])
 
     def _emit(self, stream: str, line: _Line) -> None:
         assert self._file is not None
-        self._file.write(f"{format_time(time.time())} {stream} {line.text}\n")
-        line.text = ""
-        line.cursor = 0
+        self._file.write(f"{format_time(time.time())} {stream} {line.text()}\n")
+        line.clear()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
 from .._fs import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 _NORMALIZE = re.compile(r"[-_.]+")
 
@@ -16,11 +19,12 @@ def installed() -> list[tuple[str, str]]:
 
     When a name is installed twice, the one first on ``sys.path`` (the one ``import`` uses) wins.
     """
+    from importlib import metadata  # imported here: it costs ~7 ms, paid on a background thread
+
     seen: dict[str, tuple[str, str]] = {}
     for dist in metadata.distributions():
         try:
-            name = dist.metadata["Name"]
-            version = dist.version
+            name, version = _name_version(dist)
         except Exception:  # a broken .dist-info folder: skip it
             continue
         if not name or not version:
@@ -28,6 +32,23 @@ def installed() -> list[tuple[str, str]]:
         key = _NORMALIZE.sub("-", name).lower()
         seen.setdefault(key, (name, version))
     return [seen[key] for key in sorted(seen)]
+
+
+def _name_version(dist: metadata.Distribution) -> tuple[Optional[str], Optional[str]]:
+    """Name and version from the metadata file's headers: a dozen times faster than the email parser
+    behind ``dist.metadata``, which is the fallback when the quick read finds nothing."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    name = version = None
+    for line in text.splitlines():
+        if not line.strip():
+            break  # the headers end at the first blank line
+        if line.startswith("Name:"):
+            name = line[5:].strip()
+        elif line.startswith("Version:"):
+            version = line[8:].strip()
+    if name and version:
+        return name, version
+    return dist.metadata["Name"], dist.version
 
 
 def render(dists: list[tuple[str, str]]) -> str:
