@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 use crate::format::{decode_block, read_blocks, ColData, FileHeader, ReadReport};
+use crate::summary::{MetricDef, Summary};
 
 /// A metric's values and the rows (indices into the table) that hold them.
 #[derive(Debug)]
@@ -87,6 +88,20 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0);
             ranks.resize(t.steps.len(), rank);
+            if let Some(pid) = meta_field(&hdr.meta, "pid").and_then(|p| p.parse::<i64>().ok()) {
+                // A process forked from a rank: its rows carry `_pid`.
+                let k = *col_of.entry("_pid".to_owned()).or_insert_with_key(|name| {
+                    t.columns.push(Column {
+                        name: name.clone(),
+                        rows: Vec::new(),
+                        data: ColData::Int(Vec::new()),
+                    });
+                    t.columns.len() - 1
+                });
+                let col = &mut t.columns[k];
+                col.rows.extend(offset..offset + block.steps.len() as u32);
+                col.data.extend(ColData::Int(vec![pid; block.steps.len()]));
+            }
             for c in block.columns {
                 let k = *col_of.entry(c.name).or_insert_with_key(|name| {
                     t.columns.push(Column {
@@ -118,6 +133,39 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
         order_rows(&mut t);
     }
     Ok(t)
+}
+
+/// The summary of the rows of `paths` (the shards of one run) under `defs`: every metric folded
+/// in time order, so min/max/mean cover every rank and first/last are the earliest/latest by time.
+pub fn summarize(paths: &[PathBuf], defs: Vec<MetricDef>) -> Result<String> {
+    let t = read_files(paths)?;
+    let mut summary = Summary::new(
+        t.timestamps
+            .first()
+            .zip(t.runtimes.first())
+            .map_or(0.0, |(ts, rt)| ts - rt),
+    );
+    for d in defs {
+        summary.define(d);
+    }
+    for (id, col) in t.columns.iter().enumerate() {
+        if col.name.starts_with('_') {
+            continue;
+        }
+        let mut order: Vec<usize> = (0..col.rows.len()).collect();
+        order.sort_by(|&a, &b| {
+            t.timestamps[col.rows[a] as usize].total_cmp(&t.timestamps[col.rows[b] as usize])
+        });
+        for k in order {
+            let row = col.rows[k] as usize;
+            summary.observe(id as u32, &col.name, &col.data.get(k), t.steps[row]);
+        }
+    }
+    if let Some(last) = (0..t.len()).max_by(|&a, &b| t.timestamps[a].total_cmp(&t.timestamps[b])) {
+        summary.row_committed(t.steps[last], t.timestamps[last]);
+    }
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    Ok(summary.render(|i| names[i as usize]))
 }
 
 /// Reorder rows by (step, rank), keeping each file's own order among equals.

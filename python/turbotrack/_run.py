@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from . import _core, runinfo
-from ._fs import read_json
+from ._fs import atomic_write_json, read_json
 from .config import Config
 from .data_types import Converter
 from .settings import Settings
@@ -27,6 +27,16 @@ HISTORY_FILE = "history.ttrk"
 SYSTEM_FILE = "system.ttrk"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+
+
+def rank_file(name: str, rank: int, shared: bool) -> str:
+    """A per-process file name: ``history.ttrk`` → ``history.r2.ttrk`` for rank 2 of a shared run.
+    History and system streams are per rank for every rank; JSON files only for ranks > 0."""
+    stem, dot, ext = name.partition(".")
+    if shared and (rank or ext == "ttrk"):
+        return f"{stem}.r{rank}{dot}{ext}"
+    return name
 
 _ADJECTIVES = "amber brisk calm daring eager fuzzy gentle hazy icy jolly keen lively misty noble proud quiet rapid silent tidy vivid witty".split()
 _NOUNS = "river falcon meadow comet breeze canyon ember forest glacier harbor island lagoon mountain nebula ocean pine quartz ridge summit tundra".split()
@@ -77,35 +87,40 @@ class Run:
         self.tags = tuple(tags or ())
         self.notes = notes
         run_dir = root / self.entity / self.project / self.id
+        self.shared = bool(settings.shared)
+        self.rank = int(settings.rank) if self.shared else 0
         previous = runinfo.read(run_dir) if run_dir.exists() else {}
-        resuming = self._check_resume(resume, run_dir, previous)
+        resuming = False if self.shared else self._check_resume(resume, run_dir, previous)
         self.name = name or previous.get("name") or f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{self.id[:4]}"
         run_dir.mkdir(parents=True, exist_ok=True)
         self.dir = str(run_dir)
         self._dir = run_dir
         self._start_time = time.time()
         self._finished = False
+        self._forked = False
         self._lock = threading.Lock()
+        self._defs: list[tuple[str, Optional[str], Optional[str]]] = []
         initial_step = 0
         if resuming:
             last = (read_json(run_dir / SUMMARY_FILE) or {}).get("_step")
             initial_step = int(last) + 1 if isinstance(last, int) else 0
             self._start_time = float(previous.get("start_time", self._start_time))
+            self._defs = [tuple(d) for d in read_json(run_dir / METRICS_FILE) or []]  # type: ignore[misc]
         self._core = _core.Core(
-            run_dir / HISTORY_FILE,
-            summary_path=run_dir / SUMMARY_FILE,
+            run_dir / self._file(HISTORY_FILE),
+            summary_path=run_dir / self._file(SUMMARY_FILE),
             start_time=self._start_time,
             flush_interval=settings.flush_interval,
             metric_names=settings.metric_names,
             queue_capacity=settings.queue_capacity,
-            meta=f"stream=history;run={self.id}",
+            meta=self._meta("history"),
             initial_step=initial_step,
             converter=Converter(run_dir),
         )
         # The fast path: run.log is the native method itself, no Python frame in between.
         self.log = self._core.log
         old_config = read_json(run_dir / CONFIG_FILE) if resuming else None
-        self.config = Config(run_dir / CONFIG_FILE, old_config or {})
+        self.config = Config(run_dir / self._file(CONFIG_FILE), old_config or {}, on_change=self._check_config)
         if config is not None:
             self.config.update(config)
         self.summary = Summary(self)
@@ -122,13 +137,37 @@ class Run:
             "start_time": self._start_time,
             "end_time": None,
             "exit_code": None,
+            "shared": self.shared,
+            "rank": self.rank,
+            "local_rank": _env_int("LOCAL_RANK"),
+            "world_size": _env_int("WORLD_SIZE"),
             **runinfo.this_process(),
         }
-        runinfo.write(run_dir, self._info)
+        runinfo.write(run_dir, self._info, self._file(runinfo.RUN_FILE))
         self._system: Optional[Any] = None
         self._capture: Optional[Any] = None
         self._start_capture()
         _live_runs.add(self)
+
+    def _file(self, name: str) -> str:
+        return rank_file(name, self.rank, self.shared)
+
+    def _meta(self, stream: str) -> str:
+        meta = f"stream={stream};run={self.id}"
+        return f"{meta};shared=1;rank={self.rank}" if self.shared else meta
+
+    def _check_config(self) -> None:
+        """A rank > 0 of a shared run warns about config values that differ from rank 0's."""
+        if not (self.shared and self.rank) or not hasattr(self, "config"):
+            return
+        primary = read_json(self._dir / CONFIG_FILE) or {}
+        clashes = sorted(k for k, v in self.config.items() if k in primary and primary[k] != v)
+        for k in clashes:
+            warnings.warn(
+                f"config[{k!r}] = {self.config[k]!r} on rank {self.rank} differs from rank 0's {primary[k]!r}; "
+                "the run keeps rank 0's value",
+                stacklevel=4,
+            )
 
     @staticmethod
     def _check_resume(resume: Any, run_dir: Path, previous: dict[str, Any]) -> bool:
@@ -147,16 +186,14 @@ class Run:
 
     def _start_capture(self) -> None:
         s = self.settings
-        if not (s.capture_stdout or s.capture_system or s.capture_git or s.capture_requirements):
-            return
         if s.capture_system:
             self._system = _core.Core(
-                self._dir / SYSTEM_FILE,
+                self._dir / self._file(SYSTEM_FILE),
                 start_time=self._start_time,
                 flush_interval=max(s.flush_interval, 1.0),
                 metric_names="off",
                 queue_capacity=1024,
-                meta=f"stream=system;run={self.id}",
+                meta=self._meta("system"),
                 converter=Converter(None),
             )
         try:
@@ -213,6 +250,8 @@ class Run:
         if goal is not None and objective is not None and goal != objective:
             raise ValueError(f"goal={goal!r} and objective={objective!r} disagree; give one of them")
         self._core.define_metric(name, step_metric, step_sync, hidden, summary, objective or goal)
+        self._defs = [d for d in self._defs if d[0] != name] + [(name, summary, objective or goal)]
+        atomic_write_json(self._dir / self._file(METRICS_FILE), self._defs)
 
     def save(self, glob_str: str, base_path: Optional[str] = None, policy: str = "live") -> list[str]:
         """Copy files matching ``glob_str`` into the run's ``files/`` folder (paths relative to
@@ -239,6 +278,10 @@ class Run:
             if self._finished:
                 return
             self._finished = True
+        if self._forked:
+            self._core.finish()
+            _live_runs.discard(self)
+            return
         failure = self._core.finish()
         if self._capture is not None:
             try:
@@ -249,13 +292,53 @@ class Run:
             self._system.finish()
         code = int(exit_code or 0)
         self._info.update(state="failed" if code else "finished", exit_code=code, end_time=time.time())
-        runinfo.write(self._dir, self._info)
+        runinfo.write(self._dir, self._info, self._file(runinfo.RUN_FILE))
         _live_runs.discard(self)
         from . import sdk
 
         sdk._forget(self)
         if failure:
             warnings.warn(f"turbotrack: some data of run {self.path} could not be written: {failure}", stacklevel=2)
+
+    def watch(self, models: Any, criterion: Any = None, log: Optional[str] = "gradients", log_freq: int = 1000, idx: Optional[int] = None, log_graph: bool = False) -> None:
+        """``turbotrack.watch`` for this run."""
+        from .watch import watch
+
+        watch(models, criterion, log, log_freq, idx, log_graph, run=self)
+
+    def _become_fork_child(self) -> None:
+        """In a process forked after init(): the parent's writer thread did not survive the fork,
+        so log to a file of this process's own, made on the first log() (none if it never logs)."""
+        # The inherited objects are never touched again (a lock in them may be held forever).
+        _fork_leftovers.append((self._core, self._system, self._capture))
+        self._forked = True
+        self._finished = False
+        self._lock = threading.Lock()
+        self._system = self._capture = None
+        pid = os.getpid()
+        meta = f"stream=history;run={self.id};shared=1;rank={self.rank};pid={pid}"
+        path = self._dir / f"history.r{self.rank}.p{pid}.ttrk"
+        settings = self.settings
+
+        def make() -> Any:
+            core = _core.Core(
+                path,
+                start_time=self._start_time,
+                flush_interval=settings.flush_interval,
+                metric_names=settings.metric_names,
+                queue_capacity=settings.queue_capacity,
+                meta=meta,
+                converter=Converter(self._dir),
+            )
+            self.log = core.log
+            # multiprocessing children end with os._exit: finish from its finalizers instead of atexit
+            import multiprocessing.util
+
+            multiprocessing.util.Finalize(self, core.finish, exitpriority=100)
+            return core
+
+        self._core = _LazyCore(make)
+        self.log = self._core.log
 
     def __enter__(self) -> Run:
         return self
@@ -306,6 +389,47 @@ class DisabledRun:
     def __exit__(self, *exc: Any) -> None:
         self.finish()
 
+
+class _LazyCore:
+    """A core made on first use (a forked child that never logs writes no file)."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._core: Any = None
+
+    def _get(self) -> Any:
+        if self._core is None:
+            self._core = self._make()
+        return self._core
+
+    def log(self, data: Any, step: Optional[int] = None, commit: Optional[bool] = None) -> None:
+        self._get().log(data, step, commit)
+
+    def finish(self) -> Optional[str]:
+        return None if self._core is None else self._core.finish()
+
+    @property
+    def finished(self) -> bool:
+        return self._core is not None and self._core.finished
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+
+def _env_int(name: str) -> Optional[int]:
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+_fork_leftovers: list[Any] = []
+
+
+def _after_fork_in_child() -> None:
+    for run in list(_live_runs):
+        run._become_fork_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 # Runs not yet finished, finished at interpreter exit (failed if an exception escaped).
 _live_runs: weakref.WeakSet[Run] = weakref.WeakSet()

@@ -46,12 +46,32 @@ def this_process() -> dict[str, Any]:
     return {"pid": pid, "pid_start": process_start(pid), "host": socket.gethostname()}
 
 
-def write(run_dir: Path, info: dict[str, Any]) -> None:
-    atomic_write_json(run_dir / RUN_FILE, info)
+def write(run_dir: Path, info: dict[str, Any], name: str = RUN_FILE) -> None:
+    atomic_write_json(run_dir / name, info)
+
+
+def rank_infos(run_dir: Path) -> list[dict[str, Any]]:
+    """``run.json`` and every rank's ``run.r<k>.json`` of a shared run."""
+    return [read_json(p, {}) or {} for p in sorted(run_dir.glob("run*.json"))]
 
 
 def read(run_dir: Path) -> dict[str, Any]:
-    return read_json(run_dir / RUN_FILE, {}) or {}
+    """The run's identity: rank 0's ``run.json``, else (rank 0 not started yet) the lowest rank's."""
+    infos = rank_infos(run_dir)
+    primary = read_json(run_dir / RUN_FILE, None)
+    if primary:
+        return primary
+    return min(infos, key=lambda i: i.get("rank", 0), default={})
+
+
+def combined_state(run_dir: Path) -> str:
+    """A shared run is crashed if any rank crashed, running while any rank runs, failed if any
+    rank failed, else finished."""
+    states = {state_of(i) for i in rank_infos(run_dir)} or {"crashed"}
+    for s in ("crashed", "running", "failed"):
+        if s in states:
+            return s
+    return "finished"
 
 
 def state_of(info: dict[str, Any]) -> str:

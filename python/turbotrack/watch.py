@@ -29,7 +29,15 @@ def _histogram(t: Any) -> Optional[Histogram]:
     return None if arr is None or arr.size == 0 else Histogram(arr, num_bins=_BINS)
 
 
-def watch(models: Any, criterion: Any = None, log: Optional[str] = "gradients", log_freq: int = 1000, idx: Optional[int] = None, log_graph: bool = False) -> None:
+def watch(
+    models: Any,
+    criterion: Any = None,
+    log: Optional[str] = "gradients",
+    log_freq: int = 1000,
+    idx: Optional[int] = None,
+    log_graph: bool = False,
+    run: Any = None,
+) -> None:
     """Log histograms of ``models``' parameters (``log="parameters"``), gradients
     (``"gradients"``, the default) or both (``"all"``) every ``log_freq`` forward passes, under
     ``parameters/<name>`` and ``gradients/<name>``, into the current run's pending step."""
@@ -39,7 +47,7 @@ def watch(models: Any, criterion: Any = None, log: Optional[str] = "gradients", 
         raise ValueError(f"log must be 'gradients', 'parameters', 'all' or None, got {log!r}")
     if log_freq < 1:
         raise ValueError("log_freq must be at least 1")
-    run = sdk._need_run("watch")
+    run = run if run is not None else sdk._need_run("watch")
     for model in models if isinstance(models, (list, tuple)) else [models]:
         if not hasattr(model, "named_parameters") or not hasattr(model, "register_forward_hook"):
             raise TypeError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")

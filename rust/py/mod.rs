@@ -40,6 +40,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reader::read_history, m)?)?;
     m.add_function(wrap_pyfunction!(reader::read_rows, m)?)?;
     m.add_function(wrap_pyfunction!(reader::verify_file, m)?)?;
+    m.add_function(wrap_pyfunction!(reader::summarize_history, m)?)?;
     m.add_function(wrap_pyfunction!(reader::tensor_stats, m)?)?;
     m.add("FORMAT_VERSION", crate::format::FORMAT_VERSION)?;
     Ok(())

@@ -172,6 +172,23 @@ pub fn read_rows(
     PyList::new(py, dicts.into_iter().flatten())
 }
 
+/// The summary of a shared run's shards, folded natively over every rank's rows (JSON text).
+/// `defs`: `(name, summary words, objective)` of each `define_metric`.
+#[pyfunction]
+pub fn summarize_history(
+    paths: Vec<PathBuf>,
+    defs: Vec<(String, Option<String>, Option<String>)>,
+    py: Python<'_>,
+) -> PyResult<String> {
+    let defs = defs
+        .iter()
+        .map(|(name, words, objective)| {
+            crate::summary::MetricDef::new(name, words.as_deref(), objective.as_deref())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(py.detach(|| crate::reader::summarize(&paths, defs))?)
+}
+
 /// Check one history file block by block: `{"blocks", "rows", "valid_bytes", "file_bytes", "torn"}`.
 #[pyfunction]
 pub fn verify_file(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import MutableMapping
@@ -29,11 +30,11 @@ class File:
 
 
 class RunSummary(MutableMapping):
-    """A finished run's summary. Assign, then call ``update()`` with no argument to save."""
+    """A run's summary as saved. Assign, then call ``update()`` with no argument to save."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, items: Optional[dict[str, Any]] = None) -> None:
         self._path = path
-        self._items: dict[str, Any] = read_json(path, {}) or {}
+        self._items: dict[str, Any] = items if items is not None else read_json(path, {}) or {}
 
     def __getitem__(self, key: str) -> Any:
         return self._items[key]
@@ -75,8 +76,28 @@ class LocalRun:
         self.tags: list[str] = self._info.get("tags") or []
         self.notes: Optional[str] = self._info.get("notes")
         self.created_at: float = self._info.get("start_time", 0.0)
-        self.config: dict[str, Any] = read_json(run_dir / "config.json", {}) or {}
-        self.summary = RunSummary(run_dir / "summary.json")
+        self.shared: bool = bool(self._info.get("shared"))
+        self.config: dict[str, Any] = self._merged_config()
+        self.summary = RunSummary(run_dir / "summary.json", self._merged_summary() if self.shared else None)
+
+    def _merged_config(self) -> dict[str, Any]:
+        """Every rank's config; where ranks disagree, rank 0's value."""
+        merged: dict[str, Any] = {}
+        for p in sorted(self._dir.glob("config.r*.json"), reverse=True):
+            merged.update(read_json(p, {}) or {})
+        merged.update(read_json(self._dir / "config.json", {}) or {})
+        return merged
+
+    def _merged_summary(self) -> dict[str, Any]:
+        """A shared run's summary, folded natively over every rank's rows, with the values set by
+        hand on rank 0 that are not logged metrics."""
+        defs: dict[str, Any] = {}
+        for p in sorted(self._dir.glob("metrics*.json"), reverse=True):  # metrics.json (rank 0) last: it wins
+            defs.update({d[0]: d for d in read_json(p, []) or []})
+        merged = json.loads(_core.summarize_history(self._paths("default"), [tuple(d) for d in defs.values()]))
+        for k, v in (read_json(self._dir / "summary.json", {}) or {}).items():
+            merged.setdefault(k, v)
+        return merged
 
     @property
     def path(self) -> str:
@@ -85,7 +106,7 @@ class LocalRun:
     @property
     def state(self) -> str:
         """``running``, ``finished``, ``failed`` or ``crashed`` (its process died unfinished)."""
-        return runinfo.state_of(runinfo.read(self._dir))
+        return runinfo.combined_state(self._dir) if self.shared else runinfo.state_of(runinfo.read(self._dir))
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -170,13 +191,13 @@ class LocalRun:
 
 
 def open_run(run_dir: Path) -> LocalRun:
-    if not (run_dir / runinfo.RUN_FILE).exists():
+    if not any(run_dir.glob("run*.json")):
         raise ValueError(f"no run at {run_dir}: check the path (entity/project/run_id) and the storage dir")
     return LocalRun(run_dir)
 
 
 def list_runs(project_dirs: list[Path], filters: dict[str, Any], order: str) -> list[LocalRun]:
-    runs = [LocalRun(d) for p in project_dirs if p.is_dir() for d in sorted(p.iterdir()) if (d / runinfo.RUN_FILE).exists()]
+    runs = [LocalRun(d) for p in project_dirs if p.is_dir() for d in sorted(p.iterdir()) if any(d.glob("run*.json"))]
     runs = [r for r in runs if all(_matches(r._field(k), v) for k, v in filters.items())]
     desc = order.startswith("-")
     key = order.lstrip("+-")
