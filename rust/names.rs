@@ -25,7 +25,8 @@ impl NamePolicy {
 }
 
 /// The rule, for error messages.
-pub const NAME_RULE: &str = "each part of a metric name (parts are separated by '/' or '.') must match ^[_a-zA-Z][_a-zA-Z0-9]*$";
+pub const NAME_RULE: &str =
+    "each part of a metric name (parts are separated by '/' or '.') must match ^[_a-zA-Z][_a-zA-Z0-9]*$";
 
 /// `None` when `name` follows the rule, else why not.
 pub fn check_name(name: &str) -> Option<String> {
@@ -105,17 +106,7 @@ mod tests {
         for ok in ["loss", "train/loss", "a.b", "_x", "A1/b_2.c3", "_"] {
             assert_eq!(check_name(ok), None, "{ok}");
         }
-        for bad in [
-            "",
-            "train/1st",
-            "a//b",
-            "loss-rate",
-            "a.",
-            "/a",
-            "1",
-            "é",
-            "a b",
-        ] {
+        for bad in ["", "train/1st", "a//b", "loss-rate", "a.", "/a", "1", "é", "a b"] {
             assert!(check_name(bad).is_some(), "{bad}");
         }
     }

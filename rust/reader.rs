@@ -41,11 +41,8 @@ impl Table {
 
 /// A `key=value;key=value` field of a file header's meta text.
 pub fn meta_field<'a>(meta: &'a str, key: &str) -> Option<&'a str> {
-    meta.split(';').find_map(|kv| {
-        kv.split_once('=')
-            .filter(|(k, _)| *k == key)
-            .map(|(_, v)| v)
-    })
+    meta.split(';')
+        .find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v))
 }
 
 /// Check a file block by block.
@@ -76,17 +73,13 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
         let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let mut header: Option<FileHeader> = None;
         let (h, report) = read_blocks(&data, |raw, _| {
-            let hdr =
-                header.get_or_insert_with(|| FileHeader::parse(&data).ok().flatten().unwrap().0);
+            let hdr = header.get_or_insert_with(|| FileHeader::parse(&data).ok().flatten().unwrap().0);
             let block = decode_block(raw).map_err(|e| e.to_string())?;
             let offset = t.steps.len() as u32;
-            t.runtimes
-                .extend(block.timestamps.iter().map(|ts| ts - hdr.start_time));
+            t.runtimes.extend(block.timestamps.iter().map(|ts| ts - hdr.start_time));
             t.steps.extend_from_slice(&block.steps);
             t.timestamps.extend_from_slice(&block.timestamps);
-            let rank = meta_field(&hdr.meta, "rank")
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(0);
+            let rank = meta_field(&hdr.meta, "rank").and_then(|r| r.parse().ok()).unwrap_or(0);
             ranks.resize(t.steps.len(), rank);
             if let Some(pid) = meta_field(&hdr.meta, "pid").and_then(|p| p.parse::<i64>().ok()) {
                 // A process forked from a rank: its rows carry `_pid`.
@@ -121,9 +114,7 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
             path: path.clone(),
             msg,
         })?;
-        shared |= h
-            .as_ref()
-            .is_some_and(|h| meta_field(&h.meta, "shared") == Some("1"));
+        shared |= h.as_ref().is_some_and(|h| meta_field(&h.meta, "shared") == Some("1"));
         t.reports.push((path.clone(), report));
     }
     if shared {
@@ -153,9 +144,7 @@ pub fn summarize(paths: &[PathBuf], defs: Vec<MetricDef>) -> Result<String> {
             continue;
         }
         let mut order: Vec<usize> = (0..col.rows.len()).collect();
-        order.sort_by(|&a, &b| {
-            t.timestamps[col.rows[a] as usize].total_cmp(&t.timestamps[col.rows[b] as usize])
-        });
+        order.sort_by(|&a, &b| t.timestamps[col.rows[a] as usize].total_cmp(&t.timestamps[col.rows[b] as usize]));
         for k in order {
             let row = col.rows[k] as usize;
             summary.observe(id as u32, &col.name, &col.data.get(k), t.steps[row]);
@@ -206,11 +195,7 @@ mod tests {
         let mut f = FileHeader::new(100.0, meta).to_bytes();
         let mut enc = BlockEncoder::default();
         for (step, x) in rows {
-            enc.push_row(
-                *step,
-                100.0 + *step as f64,
-                &mut vec![(0, Value::Float(*x))],
-            );
+            enc.push_row(*step, 100.0 + *step as f64, &mut vec![(0, Value::Float(*x))]);
         }
         let mut raw = vec![];
         let n = enc.seal(|_| "x", &mut raw);
@@ -225,19 +210,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a.ttrk");
         let b = dir.path().join("b.ttrk");
-        write_file(
-            &a,
-            "stream=history;shared=1;rank=1",
-            &[(0, 10.0), (1, 11.0), (2, 12.0)],
-        );
+        write_file(&a, "stream=history;shared=1;rank=1", &[(0, 10.0), (1, 11.0), (2, 12.0)]);
         write_file(&b, "stream=history;shared=1;rank=0", &[(0, 0.0), (2, 2.0)]);
         let t = read_files(&[a, b]).unwrap();
         assert_eq!(t.steps, vec![0, 0, 1, 2, 2]);
         assert_eq!(t.ranks.as_deref(), Some(&[0, 1, 1, 0, 1][..]));
-        assert_eq!(
-            t.columns[0].data,
-            ColData::Float(vec![0.0, 10.0, 11.0, 2.0, 12.0])
-        );
+        assert_eq!(t.columns[0].data, ColData::Float(vec![0.0, 10.0, 11.0, 2.0, 12.0]));
         assert_eq!(t.columns[0].rows, vec![0, 1, 2, 3, 4]);
         assert_eq!(t.runtimes[2], 1.0);
     }

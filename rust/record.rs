@@ -16,6 +16,8 @@ pub struct Record {
     pub timestamp: f64,
     /// Interned metric id and value, in the order logged.
     pub items: Vec<(u32, Value)>,
+    /// Metrics whose values come later through [`Msg::Resolve`] (GPU scalars): id and token.
+    pub deferred: Vec<(u32, u64)>,
 }
 
 /// A message to the writer thread. Messages are handled in the order sent.
@@ -24,6 +26,11 @@ pub enum Msg {
     /// Names of the next metric ids, in id order.
     Names(Vec<Box<str>>),
     Log(Record),
+    /// The value of a deferred metric has arrived.
+    Resolve {
+        token: u64,
+        value: Value,
+    },
     Define(MetricDef),
     /// Set (`Some` JSON text) or hide (`None`) a summary value by hand.
     SetSummary {

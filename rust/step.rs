@@ -36,9 +36,7 @@ impl StepState {
         let commit = commit.unwrap_or(step.is_none());
         if let Some(n) = step {
             if n < self.pending {
-                return Decision::Drop {
-                    pending: self.pending,
-                };
+                return Decision::Drop { pending: self.pending };
             }
             self.pending = n;
         }
@@ -57,12 +55,28 @@ pub struct PendingRow {
     pub timestamp: f64,
     slots: Vec<Option<Value>>,
     touched: Vec<u32>,
+    /// Values still being computed elsewhere (a GPU scalar on its way): metric id and token.
+    waiting: Vec<(u32, u64)>,
 }
 
 impl PendingRow {
     /// Whether any value was merged into the row.
     pub fn has_data(&self) -> bool {
-        !self.touched.is_empty()
+        !self.touched.is_empty() || !self.waiting.is_empty()
+    }
+
+    /// Metric `id` will get the value resolved for `token` (it replaces what the row holds).
+    pub fn wait_for(&mut self, id: u32, token: u64) {
+        if let Some(slot) = self.slots.get_mut(id as usize) {
+            *slot = None;
+        }
+        self.waiting.retain(|(k, _)| *k != id);
+        self.waiting.push((id, token));
+    }
+
+    /// The values the row waits for, taken out.
+    pub fn take_waiting(&mut self) -> Vec<(u32, u64)> {
+        std::mem::take(&mut self.waiting)
     }
 
     pub fn get(&self, id: u32) -> Option<&Value> {
@@ -76,6 +90,9 @@ impl PendingRow {
         }
         if self.slots[i].replace(value).is_none() {
             self.touched.push(id);
+        }
+        if !self.waiting.is_empty() {
+            self.waiting.retain(|(k, _)| *k != id);
         }
     }
 
@@ -103,82 +120,28 @@ mod tests {
     #[test]
     fn plain_logs_count_up() {
         let mut s = StepState::default();
-        assert_eq!(
-            s.decide(None, None),
-            Decision::Merge {
-                step: 0,
-                commit: true
-            }
-        );
-        assert_eq!(
-            s.decide(None, None),
-            Decision::Merge {
-                step: 1,
-                commit: true
-            }
-        );
+        assert_eq!(s.decide(None, None), Decision::Merge { step: 0, commit: true });
+        assert_eq!(s.decide(None, None), Decision::Merge { step: 1, commit: true });
         assert_eq!(s.pending(), 2);
     }
 
     #[test]
     fn explicit_step_stays_pending_until_a_plain_log() {
         let mut s = StepState::default();
-        assert_eq!(
-            s.decide(Some(5), None),
-            Decision::Merge {
-                step: 5,
-                commit: false
-            }
-        );
-        assert_eq!(
-            s.decide(Some(5), None),
-            Decision::Merge {
-                step: 5,
-                commit: false
-            }
-        );
-        assert_eq!(
-            s.decide(None, None),
-            Decision::Merge {
-                step: 5,
-                commit: true
-            }
-        );
+        assert_eq!(s.decide(Some(5), None), Decision::Merge { step: 5, commit: false });
+        assert_eq!(s.decide(Some(5), None), Decision::Merge { step: 5, commit: false });
+        assert_eq!(s.decide(None, None), Decision::Merge { step: 5, commit: true });
         assert_eq!(s.decide(Some(3), None), Decision::Drop { pending: 6 });
-        assert_eq!(
-            s.decide(Some(7), Some(true)),
-            Decision::Merge {
-                step: 7,
-                commit: true
-            }
-        );
+        assert_eq!(s.decide(Some(7), Some(true)), Decision::Merge { step: 7, commit: true });
         assert_eq!(s.pending(), 8);
     }
 
     #[test]
     fn commit_false_merges() {
         let mut s = StepState::default();
-        assert_eq!(
-            s.decide(None, Some(false)),
-            Decision::Merge {
-                step: 0,
-                commit: false
-            }
-        );
-        assert_eq!(
-            s.decide(None, Some(false)),
-            Decision::Merge {
-                step: 0,
-                commit: false
-            }
-        );
-        assert_eq!(
-            s.decide(None, None),
-            Decision::Merge {
-                step: 0,
-                commit: true
-            }
-        );
+        assert_eq!(s.decide(None, Some(false)), Decision::Merge { step: 0, commit: false });
+        assert_eq!(s.decide(None, Some(false)), Decision::Merge { step: 0, commit: false });
+        assert_eq!(s.decide(None, None), Decision::Merge { step: 0, commit: true });
     }
 
     #[test]

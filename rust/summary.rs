@@ -34,10 +34,7 @@ impl Ops {
     pub fn parse(text: &str) -> Result<Ops> {
         let mut ops = Ops(0);
         for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            let Some((_, o)) = Ops::WORDS
-                .iter()
-                .find(|(w, _)| w.eq_ignore_ascii_case(word))
-            else {
+            let Some((_, o)) = Ops::WORDS.iter().find(|(w, _)| w.eq_ignore_ascii_case(word)) else {
                 return Err(Error::Value(format!(
                     "unknown summary {word:?} in define_metric(summary={text:?}); use one or more of min, max, mean, first, last, best, none, separated by commas"
                 )));
@@ -310,12 +307,8 @@ impl Summary {
             if self.overridden.get(id as usize).copied().unwrap_or(false) {
                 continue;
             }
-            let ops = self
-                .def_for(id, n)
-                .and_then(|d| d.ops.map(|o| (o, d.objective)));
-            let s = self.stats[id as usize]
-                .as_ref()
-                .expect("ordered metrics have stats");
+            let ops = self.def_for(id, n).and_then(|d| d.ops.map(|o| (o, d.objective)));
+            let s = self.stats[id as usize].as_ref().expect("ordered metrics have stats");
             match ops {
                 Some((o, _)) if o.has(Ops::NONE) => {}
                 Some((o, objective)) => {
@@ -422,12 +415,7 @@ mod tests {
             s.render(name),
             r#"{"loss": 2.0, "acc": 4, "_step": 4, "_runtime": 5.0, "_timestamp": 105.0}"#
         );
-        let mut d = MetricDef::new(
-            "loss",
-            Some("min,max,mean,first,last,best"),
-            Some("minimize"),
-        )
-        .unwrap();
+        let mut d = MetricDef::new("loss", Some("min,max,mean,first,last,best"), Some("minimize")).unwrap();
         d.step_sync = false;
         s.define(d);
         s.define(MetricDef::new("a*", Some("max"), None).unwrap());
@@ -444,10 +432,7 @@ mod tests {
         s.observe(2, "text", &Value::Str("hi".into()), 0);
         s.define(MetricDef::new("loss", Some("min,best,last"), Some("maximize")).unwrap());
         s.define(MetricDef::new("text", Some("none"), None).unwrap());
-        assert_eq!(
-            s.render(name),
-            r#"{"loss": {"min": NaN, "last": NaN, "best": NaN}}"#
-        );
+        assert_eq!(s.render(name), r#"{"loss": {"min": NaN, "last": NaN, "best": NaN}}"#);
     }
 
     #[test]

@@ -74,16 +74,10 @@ mod tests {
     #[test]
     fn matches_numpy_definitions() {
         let s = tensor_stats(&[4.0, f64::NAN, 1.0, 3.0, 2.0]);
-        assert_eq!(
-            (s.count, s.nan_count, s.min, s.max, s.mean),
-            (5, 1, 1.0, 4.0, 2.5)
-        );
+        assert_eq!((s.count, s.nan_count, s.min, s.max, s.mean), (5, 1, 1.0, 4.0, 2.5));
         assert_eq!(s.var, 1.25);
         // numpy.percentile([1, 2, 3, 4], [5, 25, 50, 75, 95])
-        assert_eq!(
-            s.percentiles,
-            [1.15, 1.75, 2.5, 3.25, 3.849_999_999_999_999_6]
-        );
+        assert_eq!(s.percentiles, [1.15, 1.75, 2.5, 3.25, 3.849_999_999_999_999_6]);
     }
 
     #[test]

@@ -86,9 +86,6 @@ mod tests {
 
     #[test]
     fn strings_are_escaped() {
-        assert_eq!(
-            json(&Value::Str("a\"b\\\n\u{1}é".into())),
-            "\"a\\\"b\\\\\\n\\u0001é\""
-        );
+        assert_eq!(json(&Value::Str("a\"b\\\n\u{1}é".into())), "\"a\\\"b\\\\\\n\\u0001é\"");
     }
 }

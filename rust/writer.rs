@@ -74,8 +74,17 @@ impl Health {
     }
 }
 
+/// A committed row waiting for deferred values; rows behind it wait too, to keep their order.
+struct Parked {
+    step: i64,
+    timestamp: f64,
+    items: Vec<(u32, Value)>,
+    waiting: Vec<(u32, u64)>,
+}
+
 struct Writer {
     cfg: WriterConfig,
+    parked: std::collections::VecDeque<Parked>,
     file: Option<File>,
     names: Vec<Box<str>>,
     ids: rustc_hash::FxHashMap<Box<str>, u32>,
@@ -101,6 +110,7 @@ pub fn spawn(
     let summary = Summary::new(cfg.header.start_time);
     let mut w = Writer {
         cfg,
+        parked: std::collections::VecDeque::new(),
         file: Some(file),
         names: Vec::new(),
         ids: rustc_hash::FxHashMap::default(),
@@ -157,6 +167,7 @@ impl Writer {
                 }
             }
             Msg::Log(rec) => self.log(rec),
+            Msg::Resolve { token, value } => self.resolve(token, value),
             Msg::Define(def) => {
                 self.summary.define(def);
                 self.summary_dirty = true;
@@ -187,6 +198,9 @@ impl Writer {
         for (id, v) in rec.items.drain(..) {
             self.row.set(id, v);
         }
+        for (id, token) in rec.deferred {
+            self.row.wait_for(id, token);
+        }
         self.row.timestamp = rec.timestamp;
         let _ = self.recycle.try_send(rec.items);
         if rec.commit {
@@ -194,11 +208,59 @@ impl Writer {
         }
     }
 
-    /// Commit the pending row: fill step metrics, fold the summary, hand it to the encoder.
+    /// Commit the pending row, or park it while it (or a row before it) waits for values.
     fn commit(&mut self) {
         let step = self.row.step;
         let timestamp = self.row.timestamp;
+        let waiting = self.row.take_waiting();
         self.row.drain_into(step + 1, &mut self.row_buf);
+        if !waiting.is_empty() || !self.parked.is_empty() {
+            let items = std::mem::take(&mut self.row_buf);
+            self.parked.push_back(Parked {
+                step,
+                timestamp,
+                items,
+                waiting,
+            });
+            return;
+        }
+        self.store(step, timestamp);
+    }
+
+    /// A deferred value arrived: put it in its row, then store every row no longer waiting.
+    fn resolve(&mut self, token: u64, value: Value) {
+        let parked = self.parked.iter_mut().find_map(|p| {
+            let i = p.waiting.iter().position(|(_, t)| *t == token)?;
+            Some((p, i))
+        });
+        if let Some((p, i)) = parked {
+            let (id, _) = p.waiting.swap_remove(i);
+            p.items.push((id, value));
+        } else if self.row.has_data() {
+            // Not committed yet: it may be waiting for this token.
+            let waiting = self.row.take_waiting();
+            for (id, t) in waiting {
+                if t == token {
+                    self.row.set(id, value.clone());
+                } else {
+                    self.row.wait_for(id, t);
+                }
+            }
+        }
+        self.release_parked(false);
+    }
+
+    /// Store parked rows from the front while they wait for nothing (all of them with `force`).
+    fn release_parked(&mut self, force: bool) {
+        while self.parked.front().is_some_and(|p| force || p.waiting.is_empty()) {
+            let p = self.parked.pop_front().expect("front exists");
+            self.row_buf = p.items;
+            self.store(p.step, p.timestamp);
+        }
+    }
+
+    /// Fill step metrics, fold the summary, hand the row in `row_buf` to the encoder.
+    fn store(&mut self, step: i64, timestamp: f64) {
         let logged = self.row_buf.len();
         for i in 0..logged {
             let id = self.row_buf[i].0;
@@ -290,6 +352,8 @@ impl Writer {
         if self.row.has_data() {
             self.commit();
         }
+        // Values that never arrived are left out rather than holding their rows back forever.
+        self.release_parked(true);
         self.summary_dirty = true; // summary.json exists after finish, even for an empty run
         self.flush();
         if let Some(f) = self.file.take() {

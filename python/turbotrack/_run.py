@@ -20,6 +20,7 @@ from . import _core, runinfo
 from ._fs import atomic_write_json, read_json
 from .config import Config
 from .data_types import Converter
+from .data_types.deferred import Resolver
 from .settings import Settings
 from .summary import Summary
 
@@ -106,6 +107,7 @@ class Run:
             initial_step = int(last) + 1 if isinstance(last, int) else 0
             self._start_time = float(previous.get("start_time", self._start_time))
             self._defs = [tuple(d) for d in read_json(run_dir / METRICS_FILE) or []]  # type: ignore[misc]
+        self._resolver = Resolver(lambda: self._core)
         self._core = _core.Core(
             run_dir / self._file(HISTORY_FILE),
             summary_path=run_dir / self._file(SUMMARY_FILE),
@@ -115,7 +117,7 @@ class Run:
             queue_capacity=settings.queue_capacity,
             meta=self._meta("history"),
             initial_step=initial_step,
-            converter=Converter(run_dir),
+            converter=Converter(run_dir, self._resolver),
         )
         # The fast path: run.log is the native method itself, no Python frame in between.
         self.log = self._core.log
@@ -278,6 +280,7 @@ class Run:
             if self._finished:
                 return
             self._finished = True
+        self._resolver.drain(timeout=60)
         if self._forked:
             self._core.finish()
             _live_runs.discard(self)
@@ -320,6 +323,8 @@ class Run:
         path = self._dir / f"history.r{self.rank}.p{pid}.ttrk"
         settings = self.settings
 
+        self._resolver = Resolver(lambda: self._core)
+
         def make() -> Any:
             core = _core.Core(
                 path,
@@ -328,7 +333,7 @@ class Run:
                 metric_names=settings.metric_names,
                 queue_capacity=settings.queue_capacity,
                 meta=meta,
-                converter=Converter(self._dir),
+                converter=Converter(self._dir, self._resolver),
             )
             self.log = core.log
             # multiprocessing children end with os._exit: finish from its finalizers instead of atexit

@@ -62,6 +62,7 @@ class Summary(MutableMapping):
         self._run = run
 
     def _data(self) -> dict[str, Any]:
+        self._run._resolver.drain()  # GPU scalars in flight are part of "every log() before"
         core = self._run._core
         if core.finished:
             return read_json(Path(self._run.dir) / "summary.json", {})

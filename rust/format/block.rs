@@ -120,10 +120,7 @@ pub fn read_blocks(
         ..ReadReport::default()
     };
     let Some((header, mut pos)) = FileHeader::parse(data)? else {
-        report.torn = Some(format!(
-            "the file stops inside its header ({} bytes)",
-            data.len()
-        ));
+        report.torn = Some(format!("the file stops inside its header ({} bytes)", data.len()));
         return Ok((None, report));
     };
     report.valid_bytes = pos as u64;
@@ -208,10 +205,7 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-            assert!(
-                r.torn.is_some() || cut == 0 || r.valid_bytes == cut as u64,
-                "cut {cut}"
-            );
+            assert!(r.torn.is_some() || cut == 0 || r.valid_bytes == cut as u64, "cut {cut}");
             assert_eq!(seen.len() as u64, r.blocks);
             for (i, s) in seen.iter().enumerate() {
                 assert_eq!(s.as_slice(), [&b"first block"[..], b"second block"][i]);

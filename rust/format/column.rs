@@ -123,11 +123,7 @@ impl ColData {
                 out.extend(v.iter().map(|b| u8::from(*b)));
             }
             ColData::Str(v) | ColData::Json(v) => {
-                out.push(if matches!(self, ColData::Str(_)) {
-                    T_STR
-                } else {
-                    T_JSON
-                });
+                out.push(if matches!(self, ColData::Str(_)) { T_STR } else { T_JSON });
                 for s in v {
                     put_text(out, s);
                 }
@@ -173,9 +169,7 @@ impl ColData {
                 let mut v = Vec::with_capacity(n);
                 for _ in 0..n {
                     v.push(match r.u8()? {
-                        T_FLOAT => {
-                            Value::Float(f64::from_le_bytes(r.bytes(8)?.try_into().unwrap()))
-                        }
+                        T_FLOAT => Value::Float(f64::from_le_bytes(r.bytes(8)?.try_into().unwrap())),
                         T_INT => Value::Int(super::codec::unzigzag(r.varint()?)),
                         T_BOOL => Value::Bool(r.u8()? != 0),
                         T_STR => Value::Str(r.text()?),

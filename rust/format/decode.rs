@@ -63,21 +63,13 @@ mod tests {
     fn sparse_mixed_block_round_trips() {
         let names = ["a", "b", "c"];
         let mut enc = BlockEncoder::default();
-        enc.push_row(
-            0,
-            1.0,
-            &mut vec![(0, Value::Float(0.5)), (1, Value::Int(3))],
-        );
+        enc.push_row(0, 1.0, &mut vec![(0, Value::Float(0.5)), (1, Value::Int(3))]);
         enc.push_row(
             1,
             2.0,
             &mut vec![(0, Value::Float(f64::NAN)), (2, Value::Str("x".into()))],
         );
-        enc.push_row(
-            4,
-            3.0,
-            &mut vec![(1, Value::Float(2.5)), (0, Value::Float(1.0))],
-        );
+        enc.push_row(4, 3.0, &mut vec![(1, Value::Float(2.5)), (0, Value::Float(1.0))]);
         let mut buf = vec![];
         assert_eq!(enc.seal(|i| names[i as usize], &mut buf), 3);
         assert!(enc.is_empty());
@@ -87,15 +79,10 @@ mod tests {
         assert_eq!(b.columns.len(), 3);
         let a = &b.columns[0];
         assert_eq!((a.name.as_str(), a.rows.clone()), ("a", vec![0, 1, 2]));
-        assert!(
-            matches!(&a.data, ColData::Float(v) if v[0] == 0.5 && v[1].is_nan() && v[2] == 1.0)
-        );
+        assert!(matches!(&a.data, ColData::Float(v) if v[0] == 0.5 && v[1].is_nan() && v[2] == 1.0));
         let bcol = &b.columns[1];
         assert_eq!(bcol.rows, vec![0, 2]);
-        assert_eq!(
-            bcol.data,
-            ColData::Mixed(vec![Value::Int(3), Value::Float(2.5)])
-        );
+        assert_eq!(bcol.data, ColData::Mixed(vec![Value::Int(3), Value::Float(2.5)]));
         assert_eq!(b.columns[2].data, ColData::Str(vec!["x".into()]));
         // Every strict prefix fails cleanly rather than panicking.
         for cut in 0..buf.len() {

@@ -30,6 +30,8 @@ struct State {
     handle: Option<JoinHandle<()>>,
     names: Names,
     steps: StepState,
+    /// Deferred values of the call being read (see `Msg::Resolve`).
+    deferred: Vec<(u32, u64)>,
     failure_reported: bool,
 }
 
@@ -190,6 +192,7 @@ impl Core {
                 handle: Some(handle),
                 names: Names::new(policy),
                 steps: StepState::starting_at(initial_step),
+                deferred: Vec::new(),
                 failure_reported: false,
             }),
             health,
@@ -200,13 +203,7 @@ impl Core {
 
     /// Log a dict of metrics: see `turbotrack.log`.
     #[pyo3(signature = (data, step=None, commit=None))]
-    fn log(
-        &self,
-        py: Python<'_>,
-        data: &Bound<'_, PyAny>,
-        step: Option<i64>,
-        commit: Option<bool>,
-    ) -> PyResult<()> {
+    fn log(&self, py: Python<'_>, data: &Bound<'_, PyAny>, step: Option<i64>, commit: Option<bool>) -> PyResult<()> {
         let Ok(dict) = data.cast::<PyDict>() else {
             return Err(PyTypeError::new_err(format!(
                 "log() takes a dict of metrics, got {}",
@@ -222,26 +219,38 @@ impl Core {
         let mut items = st.recycle.try_recv().unwrap_or_default();
         items.clear();
         let pending = st.steps.pending();
-        extract_dict(
+        st.deferred.clear();
+        let converter = self.converter.bind(py);
+        let read = extract_dict(
             &mut st.names,
             dict,
             None,
-            self.converter.bind(py),
+            converter,
             pending,
             &mut items,
-        )?;
+            &mut st.deferred,
+        );
+        if let Err(e) = read {
+            // Values the converter deferred for this call resolve into nothing.
+            st.deferred.clear();
+            return Err(e);
+        }
         let timestamp = now();
         match st.steps.decide(step, commit) {
-            Decision::Merge { step, commit } => Self::send(
-                py,
-                st,
-                Msg::Log(Record {
-                    step,
-                    commit,
-                    timestamp,
-                    items,
-                }),
-            ),
+            Decision::Merge { step, commit } => {
+                let deferred = std::mem::take(&mut st.deferred);
+                Self::send(
+                    py,
+                    st,
+                    Msg::Log(Record {
+                        step,
+                        commit,
+                        timestamp,
+                        items,
+                        deferred,
+                    }),
+                )
+            }
             Decision::Drop { pending } => {
                 let keys: Vec<String> = items
                     .iter()
@@ -295,6 +304,13 @@ impl Core {
         let mut st = self.lock(py)?;
         let id = st.names.interner.get(&key);
         Self::send(py, &mut st, Msg::SetSummary { key, id, json })
+    }
+
+    /// The value of a metric that `log()` deferred (the converter returned `("deferred", token)`).
+    fn resolve(&self, py: Python<'_>, token: u64, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let value = super::extract::scalar(value)?;
+        let mut st = self.lock(py)?;
+        Self::send(py, &mut st, Msg::Resolve { token, value })
     }
 
     /// Write everything logged so far to the files, then return.

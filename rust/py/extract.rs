@@ -101,6 +101,7 @@ pub fn extract_dict(
     converter: &Bound<'_, PyAny>,
     step: i64,
     out: &mut Vec<(u32, Value)>,
+    deferred: &mut Vec<(u32, u64)>,
 ) -> PyResult<()> {
     let py = dict.py();
     for (k, v) in dict.iter() {
@@ -113,15 +114,17 @@ pub fn extract_dict(
         };
         if let Ok(inner) = v.cast::<PyDict>() {
             let full = full_name(prefix, &key.to_cow()?);
-            extract_dict(names, inner, Some(&full), converter, step, out)?;
+            extract_dict(names, inner, Some(&full), converter, step, out, deferred)?;
             continue;
         }
         let id = match prefix {
             None => names.id_of_key(py, key)?,
             Some(p) => names.id_of(py, &full_name(Some(p), &key.to_cow()?))?,
         };
-        let value = value_of(&v, id, names, converter, step)?;
-        out.push((id, value));
+        match value_of(&v, id, names, converter, step)? {
+            Read::Now(value) => out.push((id, value)),
+            Read::Later(token) => deferred.push((id, token)),
+        }
     }
     Ok(())
 }
@@ -133,27 +136,37 @@ fn full_name(prefix: Option<&str>, key: &str) -> String {
     }
 }
 
+enum Read {
+    Now(Value),
+    /// The converter started computing it elsewhere; it arrives with this token.
+    Later(u64),
+}
+
+/// A value that must be a number, bool or string (a resolved deferred value).
+pub fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Value> {
+    builtin(v)?.ok_or_else(|| PyTypeError::new_err(format!("expected a number, bool or str, got {}", type_name(v))))
+}
+
 /// One value: exact builtins first, then subclasses, then the converter.
 #[inline]
-fn value_of(
-    v: &Bound<'_, PyAny>,
-    id: u32,
-    names: &Names,
-    converter: &Bound<'_, PyAny>,
-    step: i64,
-) -> PyResult<Value> {
+fn value_of(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, PyAny>, step: i64) -> PyResult<Read> {
     if let Some(x) = builtin(v)? {
-        return Ok(x);
+        return Ok(Read::Now(x));
     }
     let name = names.interner.name(id);
     let converted = converter.call1((name, v, step))?;
     if let Some(x) = builtin(&converted)? {
-        return Ok(x);
+        return Ok(Read::Now(x));
     }
     if let Ok(b) = converted.cast::<PyBytes>() {
-        return Ok(Value::Json(
+        return Ok(Read::Now(Value::Json(
             String::from_utf8_lossy(b.as_bytes()).into_owned(),
-        ));
+        )));
+    }
+    if let Ok((tag, token)) = converted.extract::<(String, u64)>() {
+        if tag == "deferred" {
+            return Ok(Read::Later(token));
+        }
     }
     Err(PyTypeError::new_err(format!(
         "cannot log {name:?}: the converter returned a {}; expected a number, bool, str or JSON bytes",
@@ -189,7 +202,5 @@ fn builtin(v: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
 }
 
 pub fn type_name(v: &Bound<'_, PyAny>) -> String {
-    v.get_type()
-        .name()
-        .map_or_else(|_| "?".into(), |n| n.to_string())
+    v.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
 }

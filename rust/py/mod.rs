@@ -24,9 +24,7 @@ impl From<Error> for PyErr {
         match e {
             Error::Type(m) => PyTypeError::new_err(m),
             Error::Value(m) => PyValueError::new_err(m),
-            e @ (Error::Io { .. } | Error::Format { .. } | Error::Closed(_)) => {
-                TurbotrackError::new_err(e.to_string())
-            }
+            e @ (Error::Io { .. } | Error::Format { .. } | Error::Closed(_)) => TurbotrackError::new_err(e.to_string()),
         }
     }
 }

@@ -13,11 +13,7 @@ use crate::reader::{read_files, verify, Column, Table};
 use crate::tensor_stats::{tensor_stats as stats_of, PERCENTILES};
 use crate::value::Value;
 
-fn value_to_py<'py>(
-    py: Python<'py>,
-    v: &Value,
-    loads: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+fn value_to_py<'py>(py: Python<'py>, v: &Value, loads: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     match v {
         Value::Float(f) => f.into_bound_py_any(py),
         Value::Int(i) => i.into_bound_py_any(py),
@@ -31,10 +27,7 @@ fn read(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Table> {
     Ok(py.detach(|| read_files(&paths))?)
 }
 
-fn torn_list<'py>(
-    py: Python<'py>,
-    reports: &[(PathBuf, ReadReport)],
-) -> PyResult<Bound<'py, PyList>> {
+fn torn_list<'py>(py: Python<'py>, reports: &[(PathBuf, ReadReport)]) -> PyResult<Bound<'py, PyList>> {
     let torn = PyList::empty(py);
     for (path, r) in reports {
         if let Some(why) = &r.torn {
@@ -121,11 +114,7 @@ pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Bound<'_, P
 /// keys and `_step`, `_timestamp`, `_runtime`.
 #[pyfunction]
 #[pyo3(signature = (paths, keys=None))]
-pub fn read_rows(
-    py: Python<'_>,
-    paths: Vec<PathBuf>,
-    keys: Option<Vec<String>>,
-) -> PyResult<Bound<'_, PyList>> {
+pub fn read_rows(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String>>) -> PyResult<Bound<'_, PyList>> {
     let t = read(py, paths)?;
     let loads = py.import("json")?.getattr("loads")?;
     let n = t.len();
@@ -182,9 +171,7 @@ pub fn summarize_history(
 ) -> PyResult<String> {
     let defs = defs
         .iter()
-        .map(|(name, words, objective)| {
-            crate::summary::MetricDef::new(name, words.as_deref(), objective.as_deref())
-        })
+        .map(|(name, words, objective)| crate::summary::MetricDef::new(name, words.as_deref(), objective.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(py.detach(|| crate::reader::summarize(&paths, defs))?)
 }
@@ -204,10 +191,7 @@ pub fn verify_file(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>>
 
 /// Statistics of a float64 array for the summary (NaN ignored; `nan_count` when there were any).
 #[pyfunction]
-pub fn tensor_stats<'py>(
-    py: Python<'py>,
-    values: PyReadonlyArrayDyn<'py, f64>,
-) -> PyResult<Bound<'py, PyDict>> {
+pub fn tensor_stats<'py>(py: Python<'py>, values: PyReadonlyArrayDyn<'py, f64>) -> PyResult<Bound<'py, PyDict>> {
     let s = match values.as_slice() {
         Ok(slice) => py.detach(|| stats_of(slice)),
         Err(_) => {

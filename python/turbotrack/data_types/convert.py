@@ -9,6 +9,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .base import Media
+from .deferred import Resolver, is_gpu_scalar
 from .histogram import Histogram
 
 Scalar = Union[float, int, bool, str]
@@ -36,14 +37,16 @@ def to_numpy(v: Any) -> Optional[np.ndarray]:
 
 
 class Converter:
-    """Called by the core as ``converter(name, value)`` for values that are not Python's own
-    numbers, bools or strings. Returns a scalar, or JSON bytes for rich values; raises
-    ``TypeError`` for anything else."""
+    """Called by the core as ``converter(name, value, step)`` for values that are not Python's own
+    numbers, bools or strings. Returns a scalar, JSON bytes for rich values, or
+    ``("deferred", token)`` for a GPU scalar whose value comes later; raises ``TypeError`` for
+    anything else."""
 
-    def __init__(self, run_dir: Optional[Path]) -> None:
+    def __init__(self, run_dir: Optional[Path], resolver: Optional[Resolver] = None) -> None:
         self._run_dir = run_dir
+        self._resolver = resolver
 
-    def __call__(self, name: str, value: Any, step: int = 0) -> Union[Scalar, bytes]:
+    def __call__(self, name: str, value: Any, step: int = 0) -> Union[Scalar, bytes, tuple[str, int]]:
         if isinstance(value, np.generic):
             if isinstance(value, (np.floating, np.integer, np.bool_)):
                 return value.item()
@@ -63,7 +66,9 @@ class Converter:
             "Table / Image / plot objects. Nothing of this log() call was recorded"
         )
 
-    def _array(self, name: str, value: Any) -> Union[Scalar, bytes]:
+    def _array(self, name: str, value: Any) -> Union[Scalar, bytes, tuple[str, int]]:
+        if self._resolver is not None and is_gpu_scalar(value):
+            return ("deferred", self._resolver.submit(value))
         size = getattr(value, "size", None)
         numel = value.numel() if callable(getattr(value, "numel", None)) else size
         if callable(numel):
