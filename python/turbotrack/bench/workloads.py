@@ -3,7 +3,7 @@
 A workload is a shape of logging: how many scalars per call, whether a step is split over two calls,
 and how many threads or processes log at once. Each thread or process is a *stream* with its own
 deterministic values, so the harness can regenerate exactly what was logged and check a read-back.
-Only the standard library is used here: a worker process pays for nothing but the library it measures.
+Only the standard library is used: a worker process pays for nothing but the library it measures.
 """
 
 from __future__ import annotations
@@ -59,15 +59,13 @@ WORKLOADS: dict[str, Workload] = {
             summary="log(first 5, commit=False) then log(other 5): two calls per step",
         ),
         Workload("threads4", 10, threads=4, summary="4 threads each logging 10 scalars per call"),
-        Workload(
-            "procs4", 10, procs=4, summary="4 processes each logging 10 scalars per call"
-        ),
+        Workload("procs4", 10, procs=4, summary="4 processes each logging 10 scalars per call"),
     )
 }
 
 
 def parse_workloads(text: str) -> list[Workload]:
-    """``"scalars10,procs4"`` -> workloads, in the given order; unknown names raise ``ValueError``."""
+    """``"scalars10,procs4"`` -> workloads, in that order; unknown names raise ``ValueError``."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown or not names:
@@ -96,7 +94,11 @@ class ValueStream:
             rng = random.Random(seed * 7_919 + stream)
             # Per key: start height, decay length (in steps) and floor of a loss curve.
             self._curves = [
-                (rng.uniform(1.0, 5.0), max(steps, 1) / rng.uniform(2.0, 8.0), rng.uniform(0.01, 0.3))
+                (
+                    rng.uniform(1.0, 5.0),
+                    max(steps, 1) / rng.uniform(2.0, 8.0),
+                    rng.uniform(0.01, 0.3),
+                )
                 for _ in range(self._n)
             ]
 
