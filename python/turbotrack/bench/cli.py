@@ -60,9 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", type=Path, metavar="FILE", help="write a RESULTS.md-style report")
     p.add_argument(
         "--shared-run",
-        action="store_true",
-        help="procs4: turbotrack's processes log into one shared run (settings={'shared': True}) "
-        "instead of one run each",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="procs4: turbotrack's processes log into one shared run (settings={'shared': True}); "
+        "--no-shared-run gives each process a run of its own (default: shared)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the logged values (default 0)")
     p.add_argument(
