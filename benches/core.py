@@ -45,7 +45,9 @@ def timed_calls(fn, dicts, calls: int) -> np.ndarray:
 def latency(root: Path, calls: int) -> None:
     rng = np.random.default_rng(0)
     timer = timed_calls(lambda d: None, [{}], calls)
-    print(f"timer + loop overhead per call: p50 {np.percentile(timer, 50) / 1000:.3f} us (included in every figure below)")
+    print(
+        f"timer + loop overhead per call: p50 {np.percentile(timer, 50) / 1000:.3f} us (included in every figure below)"
+    )
     print(f"{'workload':<26}{'what':<22}{'p50 us':>9}{'p99 us':>9}{'max us':>10}{'ratio p50':>11}")
     for width in (10, 200):
         keys = [f"m{i}" for i in range(width)]
@@ -62,11 +64,15 @@ def latency(root: Path, calls: int) -> None:
         base = np.percentile(results["native_floor"], 50)
         for what, ns in results.items():
             p50, p99, mx = percentiles(ns)
-            print(f"{f'{width} scalars/call':<26}{what:<22}{p50:>9.3f}{p99:>9.3f}{mx:>10.1f}{np.percentile(ns, 50) / base:>10.2f}x")
+            print(
+                f"{f'{width} scalars/call':<26}{what:<22}{p50:>9.3f}{p99:>9.3f}{mx:>10.1f}{np.percentile(ns, 50) / base:>10.2f}x"
+            )
         print(f"{'':<26}finish(): {finish_s * 1000:.1f} ms")
     # split step: half with commit=False, the rest committing
     keys = [f"m{i}" for i in range(10)]
-    halves = [(dict(zip(keys[:5], rng.random(5).tolist())), dict(zip(keys[5:], rng.random(5).tolist()))) for _ in range(256)]
+    halves = [
+        (dict(zip(keys[:5], rng.random(5).tolist())), dict(zip(keys[5:], rng.random(5).tolist()))) for _ in range(256)
+    ]
     run = turbotrack.init(dir=root, project="bench", settings=OFF, reinit="create_new")
     log = run.log
     out = np.empty(calls, dtype=np.int64)
@@ -127,7 +133,9 @@ def sustained(root: Path, points: int) -> None:
     run.finish()
     cpu = time.process_time() - cpu0
     peak = max(peak, proc.memory_info().rss)
-    print(f"\nsustained: {points:,} points in {loop_s:.2f} s ({points / loop_s / 1e6:.1f} M points/s), process CPU {cpu:.2f} s")
+    print(
+        f"\nsustained: {points:,} points in {loop_s:.2f} s ({points / loop_s / 1e6:.1f} M points/s), process CPU {cpu:.2f} s"
+    )
     print(f"  resident memory growth: {(peak - rss0) / 2**20:.1f} MB (peak over baseline after warm-up)")
     paths = [Path(run.dir) / "history.ttrk"]
     t0 = time.perf_counter()
@@ -144,7 +152,9 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=200_000)
     p.add_argument("--disk-rows", type=int, default=100_000)
     args = p.parse_args()
-    print(f"turbotrack {turbotrack.__version__} | Python {platform.python_version()} | {platform.machine()} | {os.cpu_count()} CPUs | {platform.processor() or platform.platform()}")
+    print(
+        f"turbotrack {turbotrack.__version__} | Python {platform.python_version()} | {platform.machine()} | {os.cpu_count()} CPUs | {platform.processor() or platform.platform()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         latency(root, args.calls)

@@ -42,9 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     start_ms, stop_ms, total_ms = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
-            cap = capture.Capture(
-                Path(tmp) / f"run{i}", settings, lambda row: None, {"id": f"bench{i}"}
-            )
+            cap = capture.Capture(Path(tmp) / f"run{i}", settings, lambda row: None, {"id": f"bench{i}"})
             t0 = time.perf_counter()
             cap.start()
             t1 = time.perf_counter()
@@ -68,9 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     def p50(values: list[float]) -> str:
         return f"{statistics.median(values):8.2f} ms"
 
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    )
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     print(f"gpus: {gpus.names or 'none'} (source: {gpus.source})")
     print(f"import turbotrack (the package)     {package_ms:8.2f} ms")
     print(f"then import turbotrack.capture     {import_ms:8.2f} ms")

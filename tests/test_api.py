@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import api_run
 
 import turbotrack
-from conftest import api_run
 
 
 def _logged(new_run, **kw):
@@ -40,7 +40,13 @@ def test_history_keys_samples_and_plain_rows(new_run):
     assert list(df.columns) == ["_step", "val/acc"] and list(df["_step"]) == list(range(0, 100, 10))
     assert len(r.history(samples=7)) == 7
     rows = r.history(pandas=False)
-    assert rows[1] == {"_step": 1, "_timestamp": rows[1]["_timestamp"], "_runtime": rows[1]["_runtime"], "loss": 0.5, "i": 1}
+    assert rows[1] == {
+        "_step": 1,
+        "_timestamp": rows[1]["_timestamp"],
+        "_runtime": rows[1]["_runtime"],
+        "loss": 0.5,
+        "i": 1,
+    }
     assert r.history(keys=["nope"]).empty
 
 
@@ -57,7 +63,15 @@ def test_run_fields_files_and_paths(new_run, root):
     run = _logged(new_run, name="first", config={"lr": 0.1}, tags=["a"], group="g", job_type="train", notes="n")
     for path in (run.path, f"{run.project}/{run.id}"):
         r = turbotrack.Api().run(path)
-        assert (r.id, r.name, r.config, r.group, r.job_type, r.tags, r.notes) == (run.id, "first", {"lr": 0.1}, "g", "train", ["a"], "n")
+        assert (r.id, r.name, r.config, r.group, r.job_type, r.tags, r.notes) == (
+            run.id,
+            "first",
+            {"lr": 0.1},
+            "g",
+            "train",
+            ["a"],
+            "n",
+        )
     names = {f.name: f.size for f in api_run(run).files()}
     assert {"config.json", "summary.json", "run.json"} <= set(names) and all(s > 0 for s in names.values())
     with pytest.raises(ValueError, match="no run"):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+
 from turbotrack.bench import adapters as bench_adapters
 from turbotrack.bench import main, stats
 from turbotrack.bench.runner import disk_bytes
@@ -153,9 +154,7 @@ def test_floor_runs_every_workload(capsys: pytest.CaptureFixture[str], tmp_path:
 
 def test_turbotrack_and_native_floor(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     pytest.importorskip("turbotrack._core")
-    rows = bench_json(
-        capsys, tmp_path, "--only", "turbotrack,native_floor", "--steps", "15", "--repeat", "1"
-    )
+    rows = bench_json(capsys, tmp_path, "--only", "turbotrack,native_floor", "--steps", "15", "--repeat", "1")
     by = {(r["library"], r["workload"]): r for r in rows}
     for workload in WORKLOADS:
         tt, nf = by[("turbotrack", workload)], by[("native_floor", workload)]
@@ -286,9 +285,7 @@ def test_peer_that_fails_to_import_is_skipped(
         "--workload", "scalars10,threads4",
     )  # fmt: skip
     for row in rows:
-        assert (
-            "simulated breakage" in row["skipped"] and "pip install tensorboardX" in row["skipped"]
-        )
+        assert "simulated breakage" in row["skipped"] and "pip install tensorboardX" in row["skipped"]
         assert row["error"] is None and row["p50_us"] is None
 
 

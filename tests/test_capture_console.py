@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+
 import turbotrack.capture
 from turbotrack.capture.outputlog import MAX_LINE, OutputLog
 
@@ -53,9 +54,7 @@ def child_env() -> dict[str, str]:
 def child_argv(tmp_path: Path, body: str, setup: str = "", after: str = "", **settings: object):
     opts = {"capture_system": False, "capture_git": False, "capture_requirements": False}
     opts.update(settings)
-    code = CHILD.format(
-        setup=textwrap.dedent(setup), body=textwrap.dedent(body), after=textwrap.dedent(after)
-    )
+    code = CHILD.format(setup=textwrap.dedent(setup), body=textwrap.dedent(body), after=textwrap.dedent(after))
     import json
 
     return [sys.executable, "-c", code, str(tmp_path / "run"), json.dumps(opts)]

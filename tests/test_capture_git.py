@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from turbotrack.capture import Capture, _warn
 from turbotrack.capture.git import git_info, redact_url
 from turbotrack.settings import Settings
@@ -105,9 +106,7 @@ def test_commit_branch_remote_and_a_patch_that_applies_to_a_clean_clone(
 
 
 @needs_git
-def test_user_diff_config_does_not_change_the_patch_form(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_user_diff_config_does_not_change_the_patch_form(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = make_repo(tmp_path / "repo")
     for key, value in (
         ("diff.noprefix", "true"),

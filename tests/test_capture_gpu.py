@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 from turbotrack.capture import Capture, _warn
 from turbotrack.capture.gpu import GpuInfo, NvmlGpus, SmiGpus, probe
 from turbotrack.settings import Settings
@@ -94,9 +95,7 @@ def test_nvml_names_and_units(monkeypatch: pytest.MonkeyPatch, warned: list[str]
     assert warned == []
 
 
-def test_nvidia_smi_when_nvml_is_missing(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, warned: list[str]
-) -> None:
+def test_nvidia_smi_when_nvml_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, warned: list[str]) -> None:
     no_nvml(monkeypatch)
     fake_smi(monkeypatch, tmp_path)
     gpus = probe(_warn.WarnOnce())
@@ -116,9 +115,7 @@ def test_nvidia_smi_when_nvml_cannot_initialise(
     assert warned == []
 
 
-def test_neither_means_no_gpus_and_no_warning(
-    monkeypatch: pytest.MonkeyPatch, warned: list[str]
-) -> None:
+def test_neither_means_no_gpus_and_no_warning(monkeypatch: pytest.MonkeyPatch, warned: list[str]) -> None:
     no_nvml(monkeypatch)
     assert shutil.which("nvidia-smi") is None
     gpus = probe(_warn.WarnOnce())
@@ -130,9 +127,7 @@ def test_neither_means_no_gpus_and_no_warning(
 def run_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, list[dict]]:
     monkeypatch.chdir(tmp_path)
     rows: list[dict] = []
-    settings = Settings(
-        capture_stdout=False, capture_git=False, capture_requirements=False, system_interval=0.05
-    )
+    settings = Settings(capture_stdout=False, capture_git=False, capture_requirements=False, system_interval=0.05)
     cap = Capture(tmp_path / "run", settings, rows.append, {"id": "g"})
     cap.start()
     deadline = time.monotonic() + 60
@@ -164,9 +159,7 @@ def test_capture_records_gpu_rows_and_metadata(
     assert warned == []
 
 
-def test_capture_without_gpus(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, warned: list[str]
-) -> None:
+def test_capture_without_gpus(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, warned: list[str]) -> None:
     no_nvml(monkeypatch)
     meta, rows = run_capture(tmp_path, monkeypatch)
     assert meta["gpu"] == [] and meta["gpu_count"] == 0
@@ -175,9 +168,7 @@ def test_capture_without_gpus(
     assert warned == []
 
 
-def test_smi_failure_warns_once(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, warned: list[str]
-) -> None:
+def test_smi_failure_warns_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, warned: list[str]) -> None:
     no_nvml(monkeypatch)
     fake_smi(monkeypatch, tmp_path)
     warn: Any = _warn.WarnOnce()

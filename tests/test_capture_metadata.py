@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from turbotrack.capture import Capture, CaptureFiles, CaptureWarning, _warn
 from turbotrack.capture import metadata as meta_mod
 from turbotrack.capture.metadata import iso_time, program_and_args
@@ -65,9 +66,7 @@ def test_metadata_has_the_contract_keys(tmp_path: Path, warned: list[str]) -> No
     assert warned == []
 
 
-def test_switched_off_by_environment(
-    tmp_path: Path, warned: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_switched_off_by_environment(tmp_path: Path, warned: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     for part in ("STDOUT", "SYSTEM", "GIT", "REQUIREMENTS"):
         monkeypatch.setenv(f"TURBOTRACK_CAPTURE_{part}", "false")
     rows: list[dict] = []
@@ -79,9 +78,7 @@ def test_switched_off_by_environment(
     assert rows == []
 
 
-def test_lifecycle_is_idempotent_and_stop_before_start_writes_nothing(
-    tmp_path: Path, warned: list[str]
-) -> None:
+def test_lifecycle_is_idempotent_and_stop_before_start_writes_nothing(tmp_path: Path, warned: list[str]) -> None:
     never = Capture(tmp_path / "never", Settings(**QUIET), lambda row: None, RUN_INFO)
     never.stop()
     never.start()  # after stop, start does nothing
@@ -109,9 +106,7 @@ def test_rank_of_a_shared_run_writes_its_own_files(tmp_path: Path, warned: list[
     )
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["metadata.r2.json"]
     # Not shared: the rank does not change the names.
-    assert run(tmp_path / "x", Settings(**QUIET, rank=2), info).files.metadata.name == (
-        "metadata.json"
-    )
+    assert run(tmp_path / "x", Settings(**QUIET, rank=2), info).files.metadata.name == ("metadata.json")
 
 
 def test_a_failing_part_warns_once_and_never_raises(

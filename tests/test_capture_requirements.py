@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from turbotrack.capture import Capture, _warn
 from turbotrack.capture.requirements import installed, render
 from turbotrack.settings import Settings
@@ -26,9 +27,7 @@ def run_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any
     return tmp_path / "run" / "requirements.txt"
 
 
-def test_requirements_hold_the_exact_installed_versions(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_requirements_hold_the_exact_installed_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = run_capture(tmp_path, monkeypatch)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert f"pytest=={metadata.version('pytest')}" in lines

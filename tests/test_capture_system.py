@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import psutil
 import pytest
+
 from turbotrack.capture import Capture, _warn
 from turbotrack.settings import Settings
 
@@ -85,9 +86,7 @@ def test_stop_wakes_the_sampler_at_once(tmp_path: Path, warned: list[str]) -> No
     cap = start(tmp_path, rows.append, system_interval=3600)
     assert sampler_alive()
     cap.stop()
-    assert (
-        not sampler_alive()
-    )  # joined, though the interval is an hour (the join waits 5 s at most)
+    assert not sampler_alive()  # joined, though the interval is an hour (the join waits 5 s at most)
     assert rows == []
 
 

@@ -11,7 +11,9 @@ from conftest import api_run
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "turbotrack", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "turbotrack", *args], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_ls_lists_runs(new_run, root):

@@ -10,9 +10,9 @@ import threading
 import time
 
 import pytest
+from conftest import api_run
 
 import turbotrack
-from conftest import api_run
 from turbotrack.data_types import deferred
 
 

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import NO_CAPTURE, api_run, run_child
 
 import turbotrack
-from conftest import NO_CAPTURE, api_run, run_child
 from turbotrack import _core
 
 CHILD = """

@@ -7,9 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import api_run, rows_of
 
 import turbotrack
-from conftest import api_run, rows_of
 
 
 def test_plain_logs_commit_consecutive_steps(new_run):

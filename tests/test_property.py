@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+from conftest import NO_CAPTURE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import turbotrack
-from conftest import NO_CAPTURE
 
 KEYS = ["a", "b", "c/d", "e.f"]
 WORDS = ["min", "max", "mean", "first", "last", "best", "none"]

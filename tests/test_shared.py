@@ -12,9 +12,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import NO_CAPTURE, run_child
 
 import turbotrack
-from conftest import NO_CAPTURE, run_child
 
 ROWS = 10_000
 RANKS = 4
@@ -76,9 +76,23 @@ def test_rank_from_environment_and_config_conflict_warns(root, monkeypatch):
     monkeypatch.setenv("RANK", "3")
     monkeypatch.setenv("LOCAL_RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "4")
-    primary = turbotrack.init(dir=root, project="ddp", id="env", config={"lr": 0.1}, settings={**NO_CAPTURE, "shared": True, "rank": 0}, reinit="create_new")
+    primary = turbotrack.init(
+        dir=root,
+        project="ddp",
+        id="env",
+        config={"lr": 0.1},
+        settings={**NO_CAPTURE, "shared": True, "rank": 0},
+        reinit="create_new",
+    )
     with pytest.warns(UserWarning, match=r"config\['lr'\].*rank 3.*rank 0"):
-        other = turbotrack.init(dir=root, project="ddp", id="env", config={"lr": 0.2}, settings={**NO_CAPTURE, "shared": True}, reinit="create_new")
+        other = turbotrack.init(
+            dir=root,
+            project="ddp",
+            id="env",
+            config={"lr": 0.2},
+            settings={**NO_CAPTURE, "shared": True},
+            reinit="create_new",
+        )
     assert other.rank == 3
     other.log({"x": 1.0})
     primary.log({"x": 0.0})
@@ -133,7 +147,7 @@ def test_a_forked_worker_logs_to_its_own_file(new_run):
     run.log({"parent": 2})
     run.finish()
     files = sorted(f.name for f in Path(run.dir).glob("history*.ttrk"))
-    assert files == ["history.r2.p%d.ttrk" % p.pid, "history.r2.ttrk"]  # the idle child left no file
+    assert files == [f"history.r2.p{p.pid}.ttrk", "history.r2.ttrk"]  # the idle child left no file
     rows = list(turbotrack.Api().run(run.path).scan_history())
     worker = [x for x in rows if "worker" in x]
     assert len(worker) == 1

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import api_run, rows_of
 
 import turbotrack
-from conftest import api_run, rows_of
 
 
 def test_default_summary_is_last_value(new_run):
@@ -63,7 +63,15 @@ def test_define_metric_words(new_run):
     for v in values:
         run.log({"loss": v, "acc": int(v)})
     s = run.summary["loss"]
-    assert s == {"min": 1.0, "max": 4.0, "mean": pytest.approx(2.2), "first": 3.0, "last": 4.0, "best": 1.0, "best_step": 1}
+    assert s == {
+        "min": 1.0,
+        "max": 4.0,
+        "mean": pytest.approx(2.2),
+        "first": 3.0,
+        "last": 4.0,
+        "best": 1.0,
+        "best_step": 1,
+    }
     assert run.summary["acc"] == {"max": 4}
 
 

@@ -8,7 +8,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,9 +31,22 @@ def test_torchrun_ddp_ranks_log_into_one_run(torch_python, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("TURBOTRACK_DIR", None)
     out = subprocess.run(
-        [torch_python, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "4",
-         str(HERE / "scripts" / "ddp_train.py"), str(tmp_path), "ddp1", str(steps)],
-        capture_output=True, text=True, timeout=500, env=env,
+        [
+            torch_python,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "4",
+            str(HERE / "scripts" / "ddp_train.py"),
+            str(tmp_path),
+            "ddp1",
+            str(steps),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=500,
+        env=env,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     r = turbotrack.Api(dir=tmp_path).run("torchrun/ddp1")
@@ -58,7 +70,12 @@ def test_torchrun_ddp_ranks_log_into_one_run(torch_python, tmp_path):
 
 @pytest.mark.timeout(300)
 def test_tensors_and_watch(torch_python, tmp_path):
-    out = subprocess.run([torch_python, str(HERE / "scripts" / "torch_values.py"), str(tmp_path)], capture_output=True, text=True, timeout=240)
+    out = subprocess.run(
+        [torch_python, str(HERE / "scripts" / "torch_values.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     r = turbotrack.Api(dir=tmp_path).run(out.stdout.strip().splitlines()[-1])
     rows = list(r.scan_history())

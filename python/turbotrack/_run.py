@@ -39,8 +39,15 @@ def rank_file(name: str, rank: int, shared: bool) -> str:
         return f"{stem}.r{rank}{dot}{ext}"
     return name
 
-_ADJECTIVES = "amber brisk calm daring eager fuzzy gentle hazy icy jolly keen lively misty noble proud quiet rapid silent tidy vivid witty".split()
-_NOUNS = "river falcon meadow comet breeze canyon ember forest glacier harbor island lagoon mountain nebula ocean pine quartz ridge summit tundra".split()
+
+_ADJECTIVES = (
+    "amber brisk calm daring eager fuzzy gentle hazy icy jolly keen lively misty noble proud quiet rapid silent tidy "
+    "vivid witty"
+).split()
+_NOUNS = (
+    "river falcon meadow comet breeze canyon ember forest glacier harbor island lagoon mountain nebula ocean pine "
+    "quartz ridge summit tundra"
+).split()
 
 
 def generate_id(length: int = 8) -> str:
@@ -51,7 +58,9 @@ def generate_id(length: int = 8) -> str:
 
 def _check_path_part(what: str, value: str) -> str:
     if not value or value in (".", "..") or any(c in value for c in "/\\\0"):
-        raise ValueError(f"{what} {value!r} cannot be used as a folder name: it must be non-empty and hold no '/', '\\' or NUL")
+        raise ValueError(
+            f"{what} {value!r} cannot be used as a folder name: it must be non-empty and hold no '/', '\\' or NUL"
+        )
     return value
 
 
@@ -92,7 +101,9 @@ class Run:
         self.rank = int(settings.rank) if self.shared else 0
         previous = runinfo.read(run_dir) if run_dir.exists() else {}
         resuming = False if self.shared else self._check_resume(resume, run_dir, previous)
-        self.name = name or previous.get("name") or f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{self.id[:4]}"
+        self.name = (
+            name or previous.get("name") or f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{self.id[:4]}"
+        )
         run_dir.mkdir(parents=True, exist_ok=True)
         self.dir = str(run_dir)
         self._dir = run_dir
@@ -303,7 +314,15 @@ class Run:
         if failure:
             warnings.warn(f"turbotrack: some data of run {self.path} could not be written: {failure}", stacklevel=2)
 
-    def watch(self, models: Any, criterion: Any = None, log: Optional[str] = "gradients", log_freq: int = 1000, idx: Optional[int] = None, log_graph: bool = False) -> None:
+    def watch(
+        self,
+        models: Any,
+        criterion: Any = None,
+        log: Optional[str] = "gradients",
+        log_freq: int = 1000,
+        idx: Optional[int] = None,
+        log_graph: bool = False,
+    ) -> None:
         """``turbotrack.watch`` for this run."""
         from .watch import watch
 

@@ -33,7 +33,10 @@ def _fmt(v: Any) -> str:
 def cmd_ls(args: argparse.Namespace) -> int:
     root = storage_root(args.dir)
     if not root.is_dir():
-        raise CliError(f"no runs under {root}", f"run from the folder that holds 'turbotrack/', or pass --dir (or set ${ENV['dir']})")
+        raise CliError(
+            f"no runs under {root}",
+            f"run from the folder that holds 'turbotrack/', or pass --dir (or set ${ENV['dir']})",
+        )
     if args.project:
         bits = args.project.strip("/").split("/")
         projects = [root / bits[0] / bits[1]] if len(bits) == 2 else sorted(root.glob(f"*/{bits[0]}"))
@@ -81,7 +84,10 @@ def _resolve_run_dir(path: str, dir: Optional[str]) -> Path:
         bits.insert(0, os.environ.get(ENV["entity"], "local"))
     candidate = root.joinpath(*bits) if len(bits) == 3 else None
     if candidate is None or not candidate.is_dir():
-        raise CliError(f"no run at {path!r}", f"give a run folder, or entity/project/run_id as 'turbotrack ls' lists it (storage: {root})")
+        raise CliError(
+            f"no run at {path!r}",
+            f"give a run folder, or entity/project/run_id as 'turbotrack ls' lists it (storage: {root})",
+        )
     return candidate
 
 
@@ -99,7 +105,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
             bad += 1
             continue
         status = "ok" if r["torn"] is None else "TORN TAIL"
-        print(f"{f.name}: {status}: {r['blocks']} blocks, {r['rows']} rows, {r['valid_bytes']}/{r['file_bytes']} bytes readable")
+        print(
+            f"{f.name}: {status}: {r['blocks']} blocks, {r['rows']} rows, "
+            f"{r['valid_bytes']}/{r['file_bytes']} bytes readable"
+        )
         if r["torn"]:
             print(f"  {r['torn']}")
             bad += 1
@@ -115,7 +124,9 @@ def cmd_bench(args: argparse.Namespace, rest: Sequence[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="turbotrack", description="turbotrack: experiment tracking with a Rust logging core")
+    p = argparse.ArgumentParser(
+        prog="turbotrack", description="turbotrack: experiment tracking with a Rust logging core"
+    )
     p.add_argument("--dir", help=f"the folder that holds turbotrack/ (default ${ENV['dir']} or the current folder)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("ls", help="list local runs")
@@ -125,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check a run's files block by block and report any torn tail")
     v.add_argument("run_path", help="a run folder, or entity/project/run_id")
     v.set_defaults(func=cmd_verify)
-    b = sub.add_parser("bench", help="measure logging overhead beside other trackers (see 'turbotrack bench --help')", add_help=False)
+    b = sub.add_parser(
+        "bench", help="measure logging overhead beside other trackers (see 'turbotrack bench --help')", add_help=False
+    )
     b.set_defaults(func=None)
     return p
 

@@ -28,7 +28,9 @@ class Config(MutableMapping):
     """Hyperparameters: ``config["lr"]``, ``config.lr``, ``config.update({...})``. Every change is
     written to ``config.json`` in the run's folder at once (atomically)."""
 
-    def __init__(self, path: Optional[Path] = None, initial: Any = None, on_change: Optional[Callable[[], None]] = None) -> None:
+    def __init__(
+        self, path: Optional[Path] = None, initial: Any = None, on_change: Optional[Callable[[], None]] = None
+    ) -> None:
         object.__setattr__(self, "_path", path)
         object.__setattr__(self, "_items", _as_dict(initial))
         object.__setattr__(self, "_on_change", on_change)

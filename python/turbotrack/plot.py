@@ -53,7 +53,11 @@ def histogram(table: Table, value: str, title: str = "") -> Plot:
 
 
 def line_series(
-    xs: Sequence[Any], ys: Sequence[Sequence[Any]], keys: Optional[Sequence[str]] = None, title: str = "", xname: str = "x"
+    xs: Sequence[Any],
+    ys: Sequence[Sequence[Any]],
+    keys: Optional[Sequence[str]] = None,
+    title: str = "",
+    xname: str = "x",
 ) -> Plot:
     """Several lines over shared (or per-line) x values."""
     keys = list(keys) if keys is not None else [f"line_{i}" for i in range(len(ys))]

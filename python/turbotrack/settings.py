@@ -60,9 +60,7 @@ class Settings:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(given) - set(fields))
         if unknown:
-            raise ValueError(
-                f"unknown setting(s) {unknown}; known settings are {sorted(fields)}"
-            )
+            raise ValueError(f"unknown setting(s) {unknown}; known settings are {sorted(fields)}")
         values: dict[str, Any] = {}
         for name, field in fields.items():
             if name in given:
@@ -82,9 +80,7 @@ class Settings:
         if out.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {out.mode!r}")
         if out.metric_names not in NAME_POLICIES:
-            raise ValueError(
-                f"settings['metric_names'] must be one of {NAME_POLICIES}, got {out.metric_names!r}"
-            )
+            raise ValueError(f"settings['metric_names'] must be one of {NAME_POLICIES}, got {out.metric_names!r}")
         if out.flush_interval <= 0 or out.system_interval <= 0:
             raise ValueError("flush_interval and system_interval must be positive numbers of seconds")
         if out.queue_capacity < 1:

@@ -76,7 +76,9 @@ def watch(
 
 def unwatch(models: Any = None) -> None:
     """Stop watching ``models`` (all watched models when ``None``)."""
-    targets = list(_hooks) if models is None else [id(m) for m in (models if isinstance(models, (list, tuple)) else [models])]
+    targets = (
+        list(_hooks) if models is None else [id(m) for m in (models if isinstance(models, (list, tuple)) else [models])]
+    )
     for key in targets:
         handle = _hooks.pop(key, None)
         if handle is not None:

@@ -16,7 +16,9 @@ class Api:
     """Read runs back. With ``base_url`` (or ``$TURBOTRACK_BASE_URL``) from a server; otherwise from
     the local storage root (``dir``, else ``$TURBOTRACK_DIR``, else the current directory)."""
 
-    def __init__(self, base_url: Optional[str] = None, dir: Optional[Union[str, os.PathLike[str]]] = None, **_: Any) -> None:
+    def __init__(
+        self, base_url: Optional[str] = None, dir: Optional[Union[str, os.PathLike[str]]] = None, **_: Any
+    ) -> None:
         self.base_url = base_url or (None if dir is not None else os.environ.get(ENV["base_url"]))
         if self.base_url:
             raise _core.Error(
@@ -39,7 +41,9 @@ class Api:
         entity, project, run_id = self._split(path, 3)
         return open_run(self.root / entity / project / run_id)
 
-    def runs(self, path: Optional[str] = None, filters: Optional[dict[str, Any]] = None, order: Optional[str] = None) -> list[LocalRun]:
+    def runs(
+        self, path: Optional[str] = None, filters: Optional[dict[str, Any]] = None, order: Optional[str] = None
+    ) -> list[LocalRun]:
         """Runs of ``"entity/project"`` (every project when ``None``), filtered by equality on run
         fields (``{"group": g}``, ``{"state": "finished"}``, ``{"config.lr": 0.1}``,
         ``{"summary_metrics.acc": 1}``) and ordered, e.g. ``order="-summary_metrics.best_accuracy"``."""

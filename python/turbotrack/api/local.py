@@ -144,7 +144,11 @@ class LocalRun:
             columns = {k: v for k, v in columns.items() if k in wanted}
         rows = np.flatnonzero(keep)
         if samples is not None and len(rows) > samples:
-            rows = rows[np.linspace(0, len(rows) - 1, num=max(samples, 0)).round().astype(int)] if samples > 0 else rows[:0]
+            rows = (
+                rows[np.linspace(0, len(rows) - 1, num=max(samples, 0)).round().astype(int)]
+                if samples > 0
+                else rows[:0]
+            )
         picked = {k: _take(v, rows) for k, v in columns.items()}
         if pandas:
             try:
@@ -155,7 +159,13 @@ class LocalRun:
                 return pd.DataFrame(picked)
         return _rows(picked, {k: _take(present[k], rows) for k in picked if k in present}, len(rows))
 
-    def scan_history(self, keys: Optional[Sequence[str]] = None, page_size: int = 1000, min_step: Optional[int] = None, max_step: Optional[int] = None) -> Iterator[dict[str, Any]]:
+    def scan_history(
+        self,
+        keys: Optional[Sequence[str]] = None,
+        page_size: int = 1000,
+        min_step: Optional[int] = None,
+        max_step: Optional[int] = None,
+    ) -> Iterator[dict[str, Any]]:
         """Every row as a dict, in step order (with ``keys``: rows holding all of them)."""
         for row in _core.read_rows(self._paths("default"), list(keys) if keys is not None else None):
             step = row["_step"]
@@ -184,7 +194,11 @@ class LocalRun:
             return self.created_at
         if key == "state":
             return self.state
-        return getattr(self, key, None) if key in ("id", "name", "group", "job_type", "tags", "notes", "project") else self._info.get(key)
+        return (
+            getattr(self, key, None)
+            if key in ("id", "name", "group", "job_type", "tags", "notes", "project")
+            else self._info.get(key)
+        )
 
     def __repr__(self) -> str:
         return f"<turbotrack LocalRun {self.path} ({self.state})>"

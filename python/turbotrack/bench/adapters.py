@@ -128,9 +128,7 @@ class Turbotrack(Adapter):
         if ctx.shared_run_id is not None:
             settings.update(shared=True, rank=ctx.rank)
             kwargs["id"] = ctx.shared_run_id
-        self._run = turbotrack.init(
-            project="bench", dir=str(ctx.out), mode="offline", settings=settings, **kwargs
-        )
+        self._run = turbotrack.init(project="bench", dir=str(ctx.out), mode="offline", settings=settings, **kwargs)
 
     def log(self, data: dict[str, float], step: int) -> None:
         self._run.log(data)
@@ -232,9 +230,7 @@ class Wandb(Adapter):
             if name is not None:
                 chosen[name] = value
         self._applied = ", ".join(f"{k}={v!r}" for k, v in chosen.items())
-        self._run = wandb.init(
-            project="bench", dir=str(ctx.out), mode="offline", settings=wandb.Settings(**chosen)
-        )
+        self._run = wandb.init(project="bench", dir=str(ctx.out), mode="offline", settings=wandb.Settings(**chosen))
 
     def log(self, data: dict[str, float], step: int) -> None:
         self._run.log(data)
@@ -307,9 +303,7 @@ class Mlflow(Adapter):
         self._mlflow = mlflow
         mlflow.set_tracking_uri(self._uri(ctx.out))
         experiment = mlflow.set_experiment("bench")
-        self._run_id = mlflow.start_run(
-            experiment_id=experiment.experiment_id, run_name=f"rank{ctx.rank}"
-        ).info.run_id
+        self._run_id = mlflow.start_run(experiment_id=experiment.experiment_id, run_name=f"rank{ctx.rank}").info.run_id
 
     def log(self, data: dict[str, float], step: int) -> None:
         # run_id explicitly: MLflow's active run is per thread.
@@ -336,9 +330,7 @@ class Trackio(Adapter):
     def start(self, ctx: Context) -> None:
         import trackio
 
-        self._run = trackio.init(
-            project="bench", name=f"rank{ctx.rank}", auto_log_cpu=False, auto_log_gpu=False
-        )
+        self._run = trackio.init(project="bench", name=f"rank{ctx.rank}", auto_log_cpu=False, auto_log_gpu=False)
 
     def log(self, data: dict[str, float], step: int) -> None:
         self._run.log(data, step=step)

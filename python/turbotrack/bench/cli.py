@@ -42,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_STEPS,
         help=f"steps per logging thread/process (default {DEFAULT_STEPS})",
     )
-    p.add_argument(
-        "--repeat", type=_positive, default=DEFAULT_REPEAT, help="repetitions (default 3)"
-    )
+    p.add_argument("--repeat", type=_positive, default=DEFAULT_REPEAT, help="repetitions (default 3)")
     p.add_argument(
         "--only",
         default=None,
@@ -66,9 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-shared-run gives each process a run of its own (default: shared)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the logged values (default 0)")
-    p.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds one worker may take (default 600)"
-    )
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds one worker may take (default 600)")
     p.add_argument("--tmpdir", type=Path, default=None, help="where the runs are written")
     p.add_argument("--keep", action="store_true", help="keep the runs' folders (paths on stderr)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -54,8 +54,7 @@ def environment(args: argparse.Namespace, argv: list[str]) -> dict[str, Any]:
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": _cpu_model(),
-        "cores": f"{psutil.cpu_count(logical=False) or '?'} physical, "
-        f"{psutil.cpu_count(logical=True)} logical",
+        "cores": f"{psutil.cpu_count(logical=False) or '?'} physical, {psutil.cpu_count(logical=True)} logical",
         "memory": f"{mem / 2**30:.1f} GiB",
         "os": platform.platform(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
@@ -163,10 +162,7 @@ def terminal(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
             table.append(
                 [
                     "",
-                    *(
-                        " ".join(x for x in (_ratio_cell(row, f), _spread_pct(row, f)) if x)
-                        for f, _, _ in COLUMNS
-                    ),
+                    *(" ".join(x for x in (_ratio_cell(row, f), _spread_pct(row, f)) if x) for f, _, _ in COLUMNS),
                     "",
                 ]
             )
@@ -175,10 +171,7 @@ def terminal(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
             if row["verified"] is False:
                 notes.append(f"  turbotrack read-back FAILED: {row['verify_note']}")
         w = WORKLOADS[wname]
-        out.append(
-            f"{wname}: {w.summary} · {info['steps']} steps · {info['data']} data · "
-            f"median of {info['repeat']}"
-        )
+        out.append(f"{wname}: {w.summary} · {info['steps']} steps · {info['data']} data · median of {info['repeat']}")
         if table:
             out.append(_align([heads, *table]))
         out.extend(notes)
@@ -233,8 +226,7 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
         f"| OS | {info['os']} |",
         f"| Python | {info['python']} |",
         f"| libraries | {_versions(rows)} |",
-        f"| options | {info['steps']} steps per thread/process, {info['repeat']} repetitions, "
-        f"{info['data']} data |",
+        f"| options | {info['steps']} steps per thread/process, {info['repeat']} repetitions, {info['data']} data |",
         "",
         METHOD,
         "",
@@ -262,11 +254,7 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
             status = _status(row)
             if row["error"]:
                 status += " error: " + _md_escape(row["error"].splitlines()[0])
-            md.append(
-                f"| {row['library']} {row['version'] or ''} | "
-                + " | ".join(cells)
-                + f" | {status} |"
-            )
+            md.append(f"| {row['library']} {row['version'] or ''} | " + " | ".join(cells) + f" | {status} |")
         md.append("")
     md += ["## Notes", ""]
     md.append(
@@ -275,11 +263,7 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
     )
     md.append(
         "- procs4: each process logs its own run"
-        + (
-            " (turbotrack: one shared run, `settings={'shared': True}`)."
-            if info["shared_run"]
-            else "."
-        )
+        + (" (turbotrack: one shared run, `settings={'shared': True}`)." if info["shared_run"] else ".")
     )
     md.append(
         "- Telemetry off for every library (`DO_NOT_TRACK`, `MLFLOW_DISABLE_TELEMETRY`, "

@@ -67,9 +67,7 @@ class Rep:
 
 def run_rep(task: Task, rep_index: int = 0) -> Rep:
     """Run ``task`` once in a fresh worker process; verify turbotrack's run; clean up."""
-    work = Path(
-        tempfile.mkdtemp(prefix=f"ttbench-{task.library}-{task.workload.name}-", dir=task.tmp_root)
-    )
+    work = Path(tempfile.mkdtemp(prefix=f"ttbench-{task.library}-{task.workload.name}-", dir=task.tmp_root))
     out, meta = work / "out", work / "meta"
     out.mkdir()
     meta.mkdir()
@@ -94,9 +92,7 @@ def _measure(task: Task, rep_index: int, out: Path, meta: Path) -> Rep:
     env = dict(os.environ)
     env.update(QUIET_ENV)
     env.update(adapter.env(out))
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (os.path.dirname(PKG_DIR), os.environ.get("PYTHONPATH")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (os.path.dirname(PKG_DIR), os.environ.get("PYTHONPATH")) if p)
     args = [
         "--library", task.library,
         "--workload", task.workload.name,
@@ -146,9 +142,7 @@ def _spawn_and_wait(
     # timestamps can be compared with this one.
     launched_at = time.perf_counter()
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            cmd, cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         sampler = TreeSampler(proc.pid) if sample else None
         timed_out = False
         try:

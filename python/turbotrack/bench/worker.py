@@ -124,9 +124,7 @@ def _run_one(args: argparse.Namespace, workload: Workload) -> dict[str, Any]:
     return out
 
 
-def _log_all(
-    adapter: Adapter, workload: Workload, args: argparse.Namespace, first_stream: int
-) -> tuple[array, float]:
+def _log_all(adapter: Adapter, workload: Workload, args: argparse.Namespace, first_stream: int) -> tuple[array, float]:
     """Log every step of every thread's stream; the merged latencies (ns), the loop's wall time."""
     n = workload.threads
     lats = [array("q") for _ in range(n)]
@@ -160,9 +158,7 @@ def _log_all(
     return merged, loop_s
 
 
-def _log_stream(
-    adapter: Adapter, workload: Workload, args: argparse.Namespace, stream: int, lat: array
-) -> None:
+def _log_stream(adapter: Adapter, workload: Workload, args: argparse.Namespace, stream: int, lat: array) -> None:
     """The timed loop of one stream: each row is built first, then only the call is timed."""
     names = key_names(workload, stream)
     values = ValueStream(workload, args.data, args.seed, stream, args.steps)
@@ -253,9 +249,7 @@ def _start(start: Callable[[], None]) -> None:
     try:
         start()
     except ImportError as exc:
-        raise _Reported(
-            "import_error", f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        ) from exc
+        raise _Reported("import_error", f"{type(exc).__name__}: {exc}", traceback.format_exc()) from exc
 
 
 def _passthrough(args: argparse.Namespace) -> list[str]:

@@ -69,9 +69,7 @@ def parse_workloads(text: str) -> list[Workload]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown or not names:
-        raise ValueError(
-            f"unknown workload(s) {unknown or [text]}; choose from {', '.join(WORKLOADS)}"
-        )
+        raise ValueError(f"unknown workload(s) {unknown or [text]}; choose from {', '.join(WORKLOADS)}")
     return [WORKLOADS[n] for n in dict.fromkeys(names)]
 
 
@@ -108,15 +106,10 @@ class ValueStream:
         if not self._smooth:
             return [rnd() for _ in range(self._n)]
         gauss = self._rng.gauss
-        return [
-            (a * math.exp(-step / tau) + floor) * (1.0 + 0.02 * gauss(0.0, 1.0))
-            for a, tau, floor in self._curves
-        ]
+        return [(a * math.exp(-step / tau) + floor) * (1.0 + 0.02 * gauss(0.0, 1.0)) for a, tau, floor in self._curves]
 
 
-def expected_rows(
-    workload: Workload, data: str, seed: int, stream: int, steps: int
-) -> Iterator[dict[str, float]]:
+def expected_rows(workload: Workload, data: str, seed: int, stream: int, steps: int) -> Iterator[dict[str, float]]:
     """Every row one stream commits, as the reader should give it back (user keys only)."""
     names = key_names(workload, stream)
     values = ValueStream(workload, data, seed, stream, steps)

@@ -105,9 +105,9 @@ class Capture:
             self._state = "started"
         self._pid = os.getpid()
         atexit.register(self.stop)  # a run never finished must still give the terminal back
-        self._start_info = self._part(
-            "metadata", lambda: _metadata.snapshot(self._run_info, time.time())
-        ) or {"startedAt": _metadata.iso_time(time.time())}
+        self._start_info = self._part("metadata", lambda: _metadata.snapshot(self._run_info, time.time())) or {
+            "startedAt": _metadata.iso_time(time.time())
+        }
         cwd = Path(self._start_info["cwd"]) if self._start_info.get("cwd") else None
         self._part("run-dir", lambda: self.run_dir.mkdir(parents=True, exist_ok=True))
         s = self.settings
@@ -119,9 +119,7 @@ class Capture:
         if getattr(s, "capture_requirements", True) and self._primary:
             self._spawn(
                 "turbotrack-requirements",
-                lambda: self._part(
-                    "requirements", lambda: write_requirements(self.files.requirements)
-                ),
+                lambda: self._part("requirements", lambda: write_requirements(self.files.requirements)),
             )
 
     def stop(self) -> None:
@@ -143,9 +141,7 @@ class Capture:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         if not self._metadata_written.is_set():
-            self._warn(
-                "metadata-late", "metadata.json was written before git/GPU details were known"
-            )
+            self._warn("metadata-late", "metadata.json was written before git/GPU details were known")
             self._part("metadata", lambda: self._write_metadata(self._gpu_info))
         if not any(t.is_alive() for t in self._threads):
             self._part("gpu-close", self._gpus.close)
@@ -171,9 +167,7 @@ class Capture:
         self._console = console
 
     def _start_sampler(self) -> None:
-        sampler = SystemSampler(
-            self._sink, self.settings.system_interval, self._gpus, self._warn, self.run_dir
-        )
+        sampler = SystemSampler(self._sink, self.settings.system_interval, self._gpus, self._warn, self.run_dir)
         sampler.start()
         self._sampler = sampler
 

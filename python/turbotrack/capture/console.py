@@ -164,9 +164,7 @@ class FdCapture:
             os.close(channel.write_fd)  # from now on only child processes can hold a write end
         self._check_logged_all()
         if not self._logged_all.wait(STOP_TIMEOUT):
-            self._warn(
-                "console-stop", "output.log may miss the last output: the reader did not catch up"
-            )
+            self._warn("console-stop", "output.log may miss the last output: the reader did not catch up")
         if self._thread is not None and self._thread.is_alive():
             atexit.register(self._thread.join, EXIT_TIMEOUT)
 

@@ -125,9 +125,7 @@ class NvmlGpus(GpuInfo):
             return call(self._handles[i], *args)
         except Exception as exc:
             self._unsupported.add(key)  # not asked again: most such errors are "not supported"
-            if getattr(exc, "value", None) != getattr(
-                self._nvml, "NVML_ERROR_NOT_SUPPORTED", object()
-            ):
+            if getattr(exc, "value", None) != getattr(self._nvml, "NVML_ERROR_NOT_SUPPORTED", object()):
                 self._warn(f"nvml-{key}", f"NVML query {what} of GPU {i} failed: {exc!r}")
             return None
 
@@ -146,9 +144,7 @@ class NvmlGpus(GpuInfo):
                 if mem is not None:
                     _put(row, i, "memoryAllocatedBytes", mem.used)
                     _put(row, i, "memoryTotalBytes", mem.total)
-                temp = self._query(
-                    i, "temp", nvml.nvmlDeviceGetTemperature, nvml.NVML_TEMPERATURE_GPU
-                )
+                temp = self._query(i, "temp", nvml.nvmlDeviceGetTemperature, nvml.NVML_TEMPERATURE_GPU)
                 _put(row, i, "temp", temp)
                 power = self._query(i, "power", nvml.nvmlDeviceGetPowerUsage)
                 _put(row, i, "powerWatts", None if power is None else power / 1000.0)
@@ -156,9 +152,7 @@ class NvmlGpus(GpuInfo):
                 _put(row, i, "enforcedPowerLimitWatts", None if limit is None else limit / 1000.0)
                 sm = self._query(i, "smClock", nvml.nvmlDeviceGetClockInfo, nvml.NVML_CLOCK_SM)
                 _put(row, i, "smClock", sm)
-                memclk = self._query(
-                    i, "memoryClock", nvml.nvmlDeviceGetClockInfo, nvml.NVML_CLOCK_MEM
-                )
+                memclk = self._query(i, "memoryClock", nvml.nvmlDeviceGetClockInfo, nvml.NVML_CLOCK_MEM)
                 _put(row, i, "memoryClock", memclk)
                 _derived(row, i)
         return row

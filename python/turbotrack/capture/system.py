@@ -44,9 +44,7 @@ _MB = 1024.0 * 1024.0
 class SystemSampler:
     """Calls ``sink(row)`` every ``interval`` seconds from a daemon thread until :meth:`stop`."""
 
-    def __init__(
-        self, sink: Sink, interval: float, gpus: SharedProbe, warn: Warn, disk_path: Path
-    ) -> None:
+    def __init__(self, sink: Sink, interval: float, gpus: SharedProbe, warn: Warn, disk_path: Path) -> None:
         self._sink = sink
         self._interval = float(interval)
         self._gpus = gpus

@@ -17,9 +17,7 @@ Scalar = Union[float, int, bool, str]
 
 def _is_tensor(v: Any) -> bool:
     mod = type(v).__module__
-    return (mod.startswith("torch") and hasattr(v, "detach")) or (
-        mod.startswith("tensorflow") and hasattr(v, "numpy")
-    )
+    return (mod.startswith("torch") and hasattr(v, "detach")) or (mod.startswith("tensorflow") and hasattr(v, "numpy"))
 
 
 def to_numpy(v: Any) -> Optional[np.ndarray]:
