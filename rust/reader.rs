@@ -96,17 +96,18 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
                 col.data.extend(ColData::Int(vec![pid; block.steps.len()]));
             }
             for c in block.columns {
-                let k = *col_of.entry(c.name).or_insert_with_key(|name| {
+                let rows = c.rows.iter().map(|r| r + offset);
+                if let Some(&k) = col_of.get(&c.name) {
+                    t.columns[k].rows.extend(rows);
+                    t.columns[k].data.extend(c.data);
+                } else {
+                    col_of.insert(c.name.clone(), t.columns.len());
                     t.columns.push(Column {
-                        name: name.clone(),
-                        rows: Vec::new(),
-                        data: ColData::new_empty_like(&c.data),
+                        name: c.name,
+                        rows: rows.collect(),
+                        data: c.data,
                     });
-                    t.columns.len() - 1
-                });
-                let col = &mut t.columns[k];
-                col.rows.extend(c.rows.iter().map(|r| r + offset));
-                col.data.extend(c.data);
+                }
             }
             Ok(())
         })

@@ -103,6 +103,7 @@ struct Writer {
 pub fn spawn(
     cfg: WriterConfig,
     rx: Receiver<Msg>,
+    requests: Receiver<Msg>,
     recycle: Sender<Vec<(u32, Value)>>,
     health: Arc<Health>,
 ) -> Result<JoinHandle<()>> {
@@ -126,25 +127,39 @@ pub fn spawn(
     };
     std::thread::Builder::new()
         .name("turbotrack-writer".into())
-        .spawn(move || w.run(&rx))
+        .spawn(move || w.run(&rx, &requests))
         .map_err(|e| Error::Closed(format!("could not start the writer thread: {e}")))
 }
 
 impl Writer {
-    fn run(&mut self, rx: &Receiver<Msg>) {
+    /// The loop. Data (`rx`) is drained without ever blocking on it, so a `log()` never has to
+    /// wake this thread (a syscall on the caller's thread); the thread sleeps on the request
+    /// channel instead (summary, flush, finish wake it at once), polling the data channel after
+    /// `MIN_POLL`, backing off to `MAX_POLL` while nothing comes.
+    fn run(&mut self, rx: &Receiver<Msg>, requests: &Receiver<Msg>) {
+        const MIN_POLL: Duration = Duration::from_micros(100);
+        const MAX_POLL: Duration = Duration::from_millis(5);
         let interval = self.cfg.batching.flush_interval;
         let mut deadline = Instant::now() + interval;
+        let mut poll = MIN_POLL;
         loop {
-            let msg = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
-            match msg {
-                Ok(Msg::Finish(reply)) => {
-                    self.close();
-                    let _ = reply.send(self.health.message());
-                    return;
+            let got = self.drain(rx, &mut deadline);
+            poll = if got { MIN_POLL } else { (poll * 2).min(MAX_POLL) };
+            let wait = poll.min(deadline.saturating_duration_since(Instant::now()));
+            match requests.recv_timeout(wait) {
+                Ok(request) => {
+                    self.drain(rx, &mut deadline); // everything sent before the request
+                    if let Msg::Finish(reply) = request {
+                        self.close();
+                        let _ = reply.send(self.health.message());
+                        return;
+                    }
+                    self.handle(request);
                 }
-                Ok(msg) => self.handle(msg),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
+                    // The run was dropped without finish(): write what came, then stop.
+                    self.drain(rx, &mut deadline);
                     self.close();
                     return;
                 }
@@ -154,6 +169,20 @@ impl Writer {
                 deadline = Instant::now() + interval;
             }
         }
+    }
+
+    /// Handle every data message waiting; whether there was any.
+    fn drain(&mut self, rx: &Receiver<Msg>, deadline: &mut Instant) -> bool {
+        let mut n = 0u32;
+        while let Ok(msg) = rx.try_recv() {
+            self.handle(msg);
+            n += 1;
+            if n % 4096 == 0 && Instant::now() >= *deadline {
+                self.flush();
+                *deadline = Instant::now() + self.cfg.batching.flush_interval;
+            }
+        }
+        n > 0
     }
 
     fn handle(&mut self, msg: Msg) {

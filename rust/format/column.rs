@@ -185,18 +185,6 @@ impl ColData {
 }
 
 impl ColData {
-    /// An empty column of the same kind.
-    pub fn new_empty_like(other: &ColData) -> Self {
-        match other {
-            ColData::Float(_) => ColData::Float(Vec::new()),
-            ColData::Int(_) => ColData::Int(Vec::new()),
-            ColData::Bool(_) => ColData::Bool(Vec::new()),
-            ColData::Str(_) => ColData::Str(Vec::new()),
-            ColData::Json(_) => ColData::Json(Vec::new()),
-            ColData::Mixed(_) => ColData::Mixed(Vec::new()),
-        }
-    }
-
     /// The values at `idx`, in that order.
     #[must_use]
     pub fn gather(&self, idx: &[usize]) -> ColData {

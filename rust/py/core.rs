@@ -23,9 +23,13 @@ use crate::writer::{spawn, Batching, Health, WriterConfig};
 
 /// Spare item vectors travelling back from the writer, so `log()` does not allocate.
 const RECYCLE_CAPACITY: usize = 64;
+/// Requests in flight (summary reads, flushes) before the next one waits.
+const REQUEST_CAPACITY: usize = 16;
 
 struct State {
     tx: Option<Sender<Msg>>,
+    /// Summary, flush and finish requests: the writer sleeps on this channel, not on `tx`.
+    requests: Option<Sender<Msg>>,
     recycle: Receiver<Vec<(u32, Value)>>,
     handle: Option<JoinHandle<()>>,
     names: Names,
@@ -128,7 +132,12 @@ impl Core {
         let (tx, rx) = bounded(1);
         {
             let mut st = self.lock(py)?;
-            Self::send(py, &mut st, make(tx))?;
+            let requests = st.requests.clone().ok_or_else(finished)?;
+            if !st.names.new_names.is_empty() {
+                let names = Msg::Names(std::mem::take(&mut st.names.new_names));
+                Self::send(py, &mut st, names)?;
+            }
+            Self::push(py, &requests, make(tx))?;
         }
         py.detach(|| rx.recv())
             .map_err(|_| TurbotrackError::new_err("the run's writer thread stopped unexpectedly"))
@@ -176,6 +185,7 @@ impl Core {
         }
         let start_time = start_time.unwrap_or_else(now);
         let (tx, rx) = bounded(queue_capacity.max(1));
+        let (req_tx, req_rx) = bounded(REQUEST_CAPACITY);
         let (recycle_tx, recycle_rx) = bounded(RECYCLE_CAPACITY);
         let health = Arc::new(Health::default());
         let cfg = WriterConfig {
@@ -184,10 +194,11 @@ impl Core {
             header: FileHeader::new(start_time, meta),
             batching: Batching::new(Duration::from_secs_f64(flush_interval)),
         };
-        let handle = spawn(cfg, rx, recycle_tx, health.clone())?;
+        let handle = spawn(cfg, rx, req_rx, recycle_tx, health.clone())?;
         Ok(Core {
             state: Mutex::new(State {
                 tx: Some(tx),
+                requests: Some(req_tx),
                 recycle: recycle_rx,
                 handle: Some(handle),
                 names: Names::new(policy),
@@ -324,22 +335,22 @@ impl Core {
     /// Commit the pending step, write everything, stop the writer. Idempotent. Returns the first
     /// background failure, if any.
     fn finish(&self, py: Python<'_>) -> PyResult<Option<String>> {
-        let (tx, handle) = {
+        let (tx, requests, handle) = {
             let mut st = self.lock(py)?;
-            match st.tx.take() {
-                Some(tx) => {
+            match (st.tx.take(), st.requests.take()) {
+                (Some(tx), Some(requests)) => {
                     if !st.names.new_names.is_empty() {
                         let names = Msg::Names(std::mem::take(&mut st.names.new_names));
                         Self::push(py, &tx, names)?;
                     }
-                    (tx, st.handle.take())
+                    (tx, requests, st.handle.take())
                 }
-                None => return Ok(self.health.message()),
+                _ => return Ok(self.health.message()),
             }
         };
         let (reply_tx, reply_rx) = bounded(1);
-        Self::push(py, &tx, Msg::Finish(reply_tx))?;
-        drop(tx);
+        Self::push(py, &requests, Msg::Finish(reply_tx))?;
+        drop((tx, requests));
         let failure = py.detach(|| {
             let failure = reply_rx.recv().ok().flatten();
             if let Some(h) = handle {

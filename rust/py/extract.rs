@@ -112,18 +112,25 @@ pub fn extract_dict(
                 type_name(&k)
             )));
         };
-        if let Ok(inner) = v.cast::<PyDict>() {
-            let full = full_name(prefix, &key.to_cow()?);
-            extract_dict(names, inner, Some(&full), converter, step, out, deferred)?;
-            continue;
+        // Builtin values first: the common case pays for no other type check.
+        let value = builtin(&v)?;
+        if value.is_none() {
+            if let Ok(inner) = v.cast::<PyDict>() {
+                let full = full_name(prefix, &key.to_cow()?);
+                extract_dict(names, inner, Some(&full), converter, step, out, deferred)?;
+                continue;
+            }
         }
         let id = match prefix {
             None => names.id_of_key(py, key)?,
             Some(p) => names.id_of(py, &full_name(Some(p), &key.to_cow()?))?,
         };
-        match value_of(&v, id, names, converter, step)? {
-            Read::Now(value) => out.push((id, value)),
-            Read::Later(token) => deferred.push((id, token)),
+        match value {
+            Some(value) => out.push((id, value)),
+            None => match convert(&v, id, names, converter, step)? {
+                Read::Now(value) => out.push((id, value)),
+                Read::Later(token) => deferred.push((id, token)),
+            },
         }
     }
     Ok(())
@@ -147,12 +154,8 @@ pub fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Value> {
     builtin(v)?.ok_or_else(|| PyTypeError::new_err(format!("expected a number, bool or str, got {}", type_name(v))))
 }
 
-/// One value: exact builtins first, then subclasses, then the converter.
-#[inline]
-fn value_of(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, PyAny>, step: i64) -> PyResult<Read> {
-    if let Some(x) = builtin(v)? {
-        return Ok(Read::Now(x));
-    }
+/// The cold path: a value that is not a builtin goes through the Python converter.
+fn convert(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, PyAny>, step: i64) -> PyResult<Read> {
     let name = names.interner.name(id);
     let converted = converter.call1((name, v, step))?;
     if let Some(x) = builtin(&converted)? {
