@@ -21,8 +21,9 @@ use crate::summary::MetricDef;
 use crate::value::Value;
 use crate::writer::{spawn, Batching, Health, WriterConfig};
 
-/// Spare item vectors travelling back from the writer, so `log()` does not allocate.
-const RECYCLE_CAPACITY: usize = 64;
+/// Spare item vectors travelling back from the writer, so `log()` does not allocate. The writer
+/// drains in bursts (it polls), so this covers a burst of calls.
+const RECYCLE_CAPACITY: usize = 256;
 /// Requests in flight (summary reads, flushes) before the next one waits.
 const REQUEST_CAPACITY: usize = 16;
 
@@ -36,6 +37,8 @@ struct State {
     steps: StepState,
     /// Deferred values of the call being read (see `Msg::Resolve`).
     deferred: Vec<(u32, u64)>,
+    /// How many values the last call logged.
+    last_len: usize,
     failure_reported: bool,
 }
 
@@ -204,6 +207,7 @@ impl Core {
                 names: Names::new(policy),
                 steps: StepState::starting_at(initial_step),
                 deferred: Vec::new(),
+                last_len: 0,
                 failure_reported: false,
             }),
             health,
@@ -227,7 +231,8 @@ impl Core {
             return Err(finished());
         }
         self.report_failure(py, st)?;
-        let mut items = st.recycle.try_recv().unwrap_or_default();
+        // A spare vector from the writer; else one sized like the last call's, allocated once.
+        let mut items = st.recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(st.last_len));
         items.clear();
         let pending = st.steps.pending();
         st.deferred.clear();
@@ -250,6 +255,7 @@ impl Core {
         match st.steps.decide(step, commit) {
             Decision::Merge { step, commit } => {
                 let deferred = std::mem::take(&mut st.deferred);
+                st.last_len = items.len();
                 Self::send(
                     py,
                     st,
