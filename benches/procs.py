@@ -3,7 +3,11 @@ shared turbotrack run, beside the same number of separate runs, beside wandb's s
 
 Each process logs rows of 10 random floats as fast as it can, from a common start (a barrier) to
 the end of its finish(); the aggregate rate is all points over the time from the first start to
-the last finish. With no hidden serialisation, 2 processes on 2 cores come close to twice one.
+the last finish. Each process's CPU time (its caller and its writer thread) is also summed: points
+per CPU-second that stay level from 1 to 4 processes mean nothing is serialised across processes.
+A single turbotrack process logging flat out already keeps close to two cores busy (the caller,
+and the writer encoding and compressing), so on a 2-core machine wall-clock throughput cannot
+double with a second process; per CPU-second is the figure that shows serialisation.
 
     python benches/procs.py [--rows 200000] [--wandb-rows 3000] [--procs 1,2,4] [--markdown FILE]
 """
@@ -61,13 +65,13 @@ def worker(kind: str, rank: int, nprocs: int, rows: int, root: str, run_id: str,
         log = run.log
         n = len(data)
         barrier.wait()
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         for i in range(rows):
             log(data[i % n])
         run.finish()
-        out.put((rank, t0, time.time(), None))
+        out.put((rank, t0, time.time(), time.process_time() - c0, None))
     except Exception:
-        out.put((rank, 0.0, 0.0, traceback.format_exc(limit=3)))
+        out.put((rank, 0.0, 0.0, 0.0, traceback.format_exc(limit=3)))
 
 
 def measure(kind: str, nprocs: int, rows: int) -> dict[str, Any]:
@@ -89,6 +93,7 @@ def measure(kind: str, nprocs: int, rows: int) -> dict[str, Any]:
             return {"kind": kind, "procs": nprocs, "error": errors[0].strip().splitlines()[-1]}
         start = min(r[1] for r in results)
         end = max(r[2] for r in results)
+        cpu = sum(r[3] for r in results)
         points = rows * 10 * nprocs
         verified = None
         if kind.startswith("turbotrack"):
@@ -106,6 +111,7 @@ def measure(kind: str, nprocs: int, rows: int) -> dict[str, Any]:
             "points": points,
             "seconds": end - start,
             "rate": points / (end - start),
+            "per_cpu": points / cpu,
             "verified": verified,
         }
 
@@ -139,7 +145,10 @@ def _line(r: dict[str, Any], results: list[dict[str, Any]]) -> str:
     one = next((x for x in results if x["kind"] == r["kind"] and x["procs"] == 1 and "rate" in x), None)
     scale = f"{r['rate'] / one['rate']:.2f}x of 1 proc" if one else ""
     check = {True: "read back ✓", False: "READ BACK FAILED", None: ""}[r["verified"]]
-    return f"{r['kind']:<22}{r['procs']:>3} procs  {r['rate'] / 1e6:8.2f} M points/s  ({r['points']:,} points in {r['seconds']:.2f} s)  {scale}  {check}"
+    return (
+        f"{r['kind']:<22}{r['procs']:>3} procs  {r['rate'] / 1e6:8.2f} M points/s  ({r['points']:,} points in "
+        f"{r['seconds']:.2f} s)  {scale}  {r['per_cpu'] / 1e6:6.2f} M points per CPU-second  {check}"
+    )
 
 
 def _markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
@@ -147,16 +156,17 @@ def _markdown(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "\n## Many processes: aggregate throughput (benches/procs.py)\n",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d')}. turbotrack {args.rows:,} rows x 10 floats per process, wandb {args.wandb_rows:,}.\n",
-        "| what | processes | M points/s | × of 1 process | read back |",
-        "|---|---:|---:|---:|---|",
+        "| what | processes | M points/s | × of 1 process | M points per CPU-second | read back |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['kind']} | {r['procs']} | — | — | {r['error']} |")
+            lines.append(f"| {r['kind']} | {r['procs']} | — | — | — | {r['error']} |")
             continue
         one = next((x for x in results if x["kind"] == r["kind"] and x["procs"] == 1 and "rate" in x), None)
         lines.append(
             f"| {r['kind']} | {r['procs']} | {r['rate'] / 1e6:.3f} | {r['rate'] / one['rate']:.2f} | "
+            f"{r['per_cpu'] / 1e6:.3f} | "
             f"{'✓' if r['verified'] else ('—' if r['verified'] is None else 'FAILED')} |"
         )
     return "\n".join(lines) + "\n"

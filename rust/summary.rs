@@ -211,6 +211,11 @@ impl Summary {
         self.resolved.clear();
     }
 
+    /// Whether any definition fills a step metric into rows (`step_sync`).
+    pub fn syncs_steps(&self) -> bool {
+        self.defs.iter().any(|d| d.step_sync && d.step_metric.is_some())
+    }
+
     /// The definition that applies to metric `id` named `name`: an exact one, else the most
     /// specific (longest) matching glob, the later one on ties.
     pub fn def_for(&mut self, id: u32, name: &str) -> Option<&MetricDef> {

@@ -241,3 +241,11 @@ def test_threads_logging_at_once_lose_nothing(new_run):
     assert [r["_step"] for r in rows] == list(range(8000))
     for t in range(4):
         assert [r[f"t{t}"] for r in rows if f"t{t}" in r] == [float(i) for i in range(2000)]
+
+
+def test_a_nested_key_landing_on_a_flat_one_keeps_the_last(new_run):
+    run = new_run()
+    run.log({"a.b": 1, "a": {"b": 2}, "c": 3})
+    run.log({"a": {"b": 4}, "a.b": 5})
+    run.finish()
+    assert rows_of(run) == [{"_step": 0, "a.b": 2, "c": 3}, {"_step": 1, "a.b": 5}]

@@ -1,10 +1,10 @@
 //! Rows → one block payload (before compression), column by column.
 
-use rustc_hash::FxHashMap;
-
 use super::codec::{put_deltas, put_floats, put_text};
 use super::column::ColData;
 use crate::value::Value;
+
+const NONE: u32 = u32::MAX;
 
 struct EncColumn {
     id: u32,
@@ -18,7 +18,8 @@ pub struct BlockEncoder {
     steps: Vec<i64>,
     timestamps: Vec<f64>,
     cols: Vec<EncColumn>,
-    col_of: FxHashMap<u32, usize>,
+    /// Column of each metric id (`NONE`: not in this block).
+    col_of: Vec<u32>,
     bytes: usize,
 }
 
@@ -45,10 +46,14 @@ impl BlockEncoder {
         self.bytes += 16;
         for (id, value) in items.drain(..) {
             self.bytes += ColData::value_size(&value) + 1;
-            let col = match self.col_of.get(&id) {
-                Some(&c) => &mut self.cols[c],
-                None => {
-                    self.col_of.insert(id, self.cols.len());
+            let i = id as usize;
+            if i >= self.col_of.len() {
+                self.col_of.resize(i + 1, NONE);
+            }
+            let col = match self.col_of[i] {
+                c if c != NONE => &mut self.cols[c as usize],
+                _ => {
+                    self.col_of[i] = self.cols.len() as u32;
                     self.cols.push(EncColumn {
                         id,
                         rows: Vec::new(),
@@ -70,6 +75,7 @@ impl BlockEncoder {
         put_deltas(out, &self.steps);
         put_floats(out, &self.timestamps);
         for col in self.cols.drain(..) {
+            self.col_of[col.id as usize] = NONE;
             put_text(out, name(col.id));
             if col.rows.len() == n {
                 out.push(0);
@@ -85,7 +91,6 @@ impl BlockEncoder {
         }
         self.steps.clear();
         self.timestamps.clear();
-        self.col_of.clear();
         self.bytes = 0;
         n as u32
     }

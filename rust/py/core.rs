@@ -232,7 +232,10 @@ impl Core {
         }
         self.report_failure(py, st)?;
         // A spare vector from the writer; else one sized like the last call's, allocated once.
-        let mut items = st.recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(st.last_len));
+        let mut items = st
+            .recycle
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(st.last_len));
         items.clear();
         let pending = st.steps.pending();
         st.deferred.clear();
