@@ -249,3 +249,21 @@ def test_a_nested_key_landing_on_a_flat_one_keeps_the_last(new_run):
     run.log({"a": {"b": 4}, "a.b": 5})
     run.finish()
     assert rows_of(run) == [{"_step": 0, "a.b": 2, "c": 3}, {"_step": 1, "a.b": 5}]
+
+
+def test_numpy_is_not_imported_unless_the_program_does(root):
+    from conftest import run_child
+
+    out = run_child(
+        """
+        import sys, turbotrack
+        run = turbotrack.init(project="p", settings={"capture_stdout": False})
+        run.log({"a": 1.0, "b": {"c": 2}})
+        run.summary["d"] = 3
+        run.finish()
+        print("numpy" in sys.modules)
+        """,
+        env={"TURBOTRACK_DIR": str(root)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

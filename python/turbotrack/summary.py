@@ -7,8 +7,6 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-import numpy as np
-
 from . import _core
 from ._fs import read_json
 from .data_types import to_numpy
@@ -23,6 +21,8 @@ def tensor_summary(value: Any, run_dir: Path, key: str) -> dict[str, Any] | None
     arr = to_numpy(value)
     if arr is None or arr.size <= 1:
         return None
+    import numpy as np
+
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"summary[{key!r}]: an array of dtype {arr.dtype} has no statistics")
     rel = Path("tensors") / ("".join(c if c.isalnum() or c in "-_." else "_" for c in key) + ".npy")
@@ -45,8 +45,8 @@ def to_summary_json(value: Any, run_dir: Path, key: str) -> str:
         value = tensor
     elif isinstance(value, Media):
         value = value.to_json(run_dir, key, 0)
-    elif isinstance(value, np.generic) or (to_numpy(value) is not None):
-        value = np.asarray(to_numpy(value) if not isinstance(value, np.generic) else value).item()
+    elif hasattr(value, "item") and (type(value).__module__ == "numpy" or to_numpy(value) is not None):
+        value = value.item()  # a NumPy scalar, or an array or tensor of one element
     return json.dumps(value, allow_nan=True, default=str)
 
 

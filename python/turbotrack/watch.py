@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import numpy as np
-
 from .data_types import Histogram, to_numpy
 
 _BINS = 64
@@ -24,6 +22,8 @@ def _histogram(t: Any) -> Optional[Histogram]:
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
         counts = flat.histc(bins=_BINS, min=lo, max=hi).cpu().numpy()
+        import numpy as np
+
         return Histogram(np_histogram=(counts, np.linspace(lo, hi, _BINS + 1)))
     arr = to_numpy(t)
     return None if arr is None or arr.size == 0 else Histogram(arr, num_bins=_BINS)

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-import numpy as np
-
 from .. import _core, runinfo
 from .._fs import atomic_write_json, read_json
 
@@ -128,6 +126,8 @@ class LocalRun:
         """The history as a pandas DataFrame (a list of row dicts when pandas is not installed or
         ``pandas=False``). With ``keys``, only rows holding all of them, with those columns and
         ``x_axis``; with ``samples``, at most that many rows, evenly spaced."""
+        import numpy as np
+
         data = _core.read_history(self._paths(stream))
         columns: dict[str, Any] = data["columns"]
         present: dict[str, Any] = data["present"]
@@ -238,8 +238,8 @@ def _matches(value: Any, want: Any) -> bool:
     return value == want
 
 
-def _take(v: Any, rows: np.ndarray) -> Any:
-    if isinstance(v, np.ndarray):
+def _take(v: Any, rows: Any) -> Any:
+    if hasattr(v, "dtype"):
         return v[rows]
     return [v[i] for i in rows]
 
@@ -248,7 +248,7 @@ def _rows(columns: dict[str, Any], present: dict[str, Any], n: int) -> list[dict
     out: list[dict[str, Any]] = [{} for _ in range(n)]
     for k, col in columns.items():
         mask = present.get(k)
-        values = col.tolist() if isinstance(col, np.ndarray) else col
+        values = col.tolist() if hasattr(col, "tolist") else col
         for i in range(n):
             if mask is None or mask[i]:
                 out[i][k] = values[i]

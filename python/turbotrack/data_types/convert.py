@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Any, Optional, Union
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from .base import Media
 from .deferred import Resolver, is_gpu_scalar
 from .histogram import Histogram
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Scalar = Union[float, int, bool, str]
 
@@ -22,6 +24,11 @@ def _is_tensor(v: Any) -> bool:
 
 def to_numpy(v: Any) -> Optional[np.ndarray]:
     """``v`` as a NumPy array if it is an array or a PyTorch/TensorFlow tensor, else ``None``."""
+    np = sys.modules.get("numpy")
+    if np is None:  # nothing imported NumPy, so v is not an array; a tensor library would have
+        if not _is_tensor(v):
+            return None
+        import numpy as np
     if isinstance(v, np.ndarray):
         return v
     mod = type(v).__module__
@@ -45,7 +52,9 @@ class Converter:
         self._resolver = resolver
 
     def __call__(self, name: str, value: Any, step: int = 0) -> Union[Scalar, bytes, tuple[str, int]]:
-        if isinstance(value, np.generic):
+        # NumPy is imported only if the program already did: a value cannot be NumPy's otherwise.
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(value, np.generic):
             if isinstance(value, (np.floating, np.integer, np.bool_)):
                 return value.item()
             if isinstance(value, np.str_):
@@ -54,7 +63,7 @@ class Converter:
             return _json(value.to_json(self._run_dir, name, step))
         elif isinstance(value, str):
             return str(value)
-        elif isinstance(value, np.ndarray) or _is_tensor(value):
+        elif (np is not None and isinstance(value, np.ndarray)) or _is_tensor(value):
             return self._array(name, value)
         elif getattr(value, "_turbotrack_plot", False):
             return _json(value.to_json(self._run_dir, name, step))
@@ -72,7 +81,7 @@ class Converter:
         if callable(numel):
             numel = numel()
         if numel == 1:
-            item = value.item() if hasattr(value, "item") else np.asarray(value).item()
+            item = value.item()
             if isinstance(item, (float, int, bool)):
                 return item
         arr = to_numpy(value)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-import numpy as np
-
 from .base import Media
 
 
@@ -23,6 +21,8 @@ class Histogram(Media):
         np_histogram: Optional[tuple[Any, Any]] = None,
         num_bins: int = 64,
     ) -> None:
+        import numpy as np
+
         if np_histogram is not None:
             counts, edges = (np.asarray(a) for a in np_histogram)
             if len(edges) != len(counts) + 1:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Optional
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Optional
 
 from .base import Media
 from .table import _safe
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Image(Media):
@@ -30,6 +31,8 @@ class Image(Media):
         elif hasattr(data_or_path, "save") and hasattr(data_or_path, "size"):
             self._pil = data_or_path
         else:
+            import numpy as np
+
             arr = np.asarray(data_or_path.detach().cpu() if hasattr(data_or_path, "detach") else data_or_path)
             if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
                 arr = np.moveaxis(arr, 0, -1)
