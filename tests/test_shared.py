@@ -134,7 +134,7 @@ def _worker_logs(tag: str) -> None:
 
 
 def test_a_forked_worker_logs_to_its_own_file(new_run):
-    run = new_run(settings={"shared": True, "rank": 2})
+    run = new_run(id="forky", settings={"shared": True, "rank": 2})
     run.log({"parent": 1})
     ctx = mp.get_context("fork")
     p = ctx.Process(target=_worker_logs, args=("w",))
@@ -181,3 +181,8 @@ def test_fork_while_another_thread_logs_never_deadlocks(new_run):
     run.finish()
     rows = list(turbotrack.Api().run(run.path).scan_history())
     assert sum(1 for x in rows if x.get("worker") == "f") == 5
+
+
+def test_shared_without_an_id_is_refused(root):
+    with pytest.raises(ValueError, match="needs id="):
+        turbotrack.init(dir=root, settings={**NO_CAPTURE, "shared": True})

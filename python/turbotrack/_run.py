@@ -98,6 +98,11 @@ class Run:
         self.notes = notes
         run_dir = root / self.entity / self.project / self.id
         self.shared = bool(settings.shared)
+        if self.shared and not id:
+            raise ValueError(
+                'settings={"shared": True} needs id=: every process of a shared run passes the same id '
+                "(e.g. one made by rank 0 and broadcast, or a name of the job)"
+            )
         self.rank = int(settings.rank) if self.shared else 0
         previous = runinfo.read(run_dir) if run_dir.exists() else {}
         resuming = False if self.shared else self._check_resume(resume, run_dir, previous)
