@@ -198,3 +198,33 @@ def test_atomic_files_are_complete_json(new_run):
     for name in ("summary.json", "config.json", "run.json"):
         json.loads((Path(run.dir) / name).read_text())
     assert not [p for p in Path(run.dir).iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_failing_disk_warns_once_and_never_stops_the_loop(root):
+    out = run_child(
+        f"""
+        import resource, signal, time, warnings, turbotrack
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG instead
+        run = turbotrack.init(project="p", id="full", settings={{**{NO_CAPTURE!r}, "flush_interval": 0.05}})
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))  # the "disk" fills after ~20 kB
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for i in range(100_000):
+                run.log({{"x": float(i), "y": i}})
+                if i % 5000 == 0:
+                    time.sleep(0.1)  # let the writer flush, and fail
+            run.finish()
+        msgs = [str(w.message) for w in caught]
+        print(sum("could not write this run's files" in m for m in msgs), sum("could not be written" in m for m in msgs))
+        print(run.step)
+        """,
+        env={"TURBOTRACK_DIR": str(root)},
+    )
+    assert out.returncode == 0, out.stderr
+    during, at_finish = map(int, out.stdout.split()[:2])
+    assert (during, at_finish) == (1, 1)
+    assert out.stdout.split()[2] == "100000"
+    r = turbotrack.Api(dir=root).run("p/full")
+    rows = list(r.scan_history())
+    assert 0 < len(rows) < 100_000  # what fitted reads back, intact
+    assert [row["y"] for row in rows] == list(range(len(rows)))
