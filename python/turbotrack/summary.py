@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import MutableMapping
 from pathlib import Path
@@ -60,16 +61,21 @@ class Summary(MutableMapping):
 
     def __init__(self, run: Run) -> None:
         self._run = run
+        self._cache: tuple[int, dict[str, Any]] | None = None
 
     def _data(self) -> dict[str, Any]:
         self._run._resolver.drain()  # GPU scalars in flight are part of "every log() before"
         core = self._run._core
         if core.finished:
             return read_json(Path(self._run.dir) / "summary.json", {})
-        return json.loads(core.summary_json())
+        sent = core.sent
+        if self._cache is None or self._cache[0] != sent:  # nothing queued since: the same summary
+            self._cache = (sent, json.loads(core.summary_json()))
+        return self._cache[1]
 
     def __getitem__(self, key: str) -> Any:
-        return self._data()[key]
+        value = self._data()[key]
+        return copy.deepcopy(value) if isinstance(value, (dict, list)) else value  # the cache stays intact
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
@@ -95,6 +101,15 @@ class Summary(MutableMapping):
 
     def __contains__(self, key: object) -> bool:
         return key in self._data()
+
+    def items(self) -> Any:  # type: ignore[override]
+        return self._data().items()
+
+    def keys(self) -> Any:  # type: ignore[override]
+        return self._data().keys()
+
+    def values(self) -> Any:  # type: ignore[override]
+        return self._data().values()
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:  # type: ignore[override]
         """Set several keys at once (``summary.update({"best": 0.9})``)."""

@@ -39,6 +39,8 @@ struct State {
     deferred: Vec<(u32, u64)>,
     /// How many values the last call logged.
     last_len: usize,
+    /// Messages queued so far (see `sent`).
+    sent: u64,
     failure_reported: bool,
 }
 
@@ -114,6 +116,7 @@ impl Core {
 
     /// Queue `msg`; if the queue is full, wait for the writer without the GIL.
     fn send(py: Python<'_>, st: &mut State, msg: Msg) -> PyResult<()> {
+        st.sent = st.sent.wrapping_add(1);
         let tx = st.tx.as_ref().ok_or_else(finished)?;
         if !st.names.new_names.is_empty() {
             let names = Msg::Names(std::mem::take(&mut st.names.new_names));
@@ -208,6 +211,7 @@ impl Core {
                 steps: StepState::starting_at(initial_step),
                 deferred: Vec::new(),
                 last_len: 0,
+                sent: 0,
                 failure_reported: false,
             }),
             health,
@@ -374,6 +378,12 @@ impl Core {
     #[getter]
     fn step(&self, py: Python<'_>) -> PyResult<i64> {
         Ok(self.lock(py)?.steps.pending())
+    }
+
+    /// Counts the messages queued so far: unchanged means the summary is unchanged too.
+    #[getter]
+    fn sent(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.lock(py)?.sent)
     }
 
     #[getter]
