@@ -32,7 +32,9 @@ def _rows(n: int, seed: int) -> list[dict[str, float]]:
     return [{k: rng.random() for k in KEYS} for _ in range(min(n, 4096))]
 
 
-def worker(kind: str, rank: int, nprocs: int, rows: int, root: str, run_id: str, barrier: Any, out: Any) -> None:
+def worker(
+    kind: str, rank: int, nprocs: int, rows: int, root: str, run_id: str, barrier: Any, out: Any, work_us: float = 0.0
+) -> None:
     try:
         data = _rows(rows, rank)
         if kind.startswith("turbotrack"):
@@ -66,7 +68,13 @@ def worker(kind: str, rank: int, nprocs: int, rows: int, root: str, run_id: str,
         n = len(data)
         barrier.wait()
         t0, c0 = time.time(), time.process_time()
+        work = work_us / 1e6
+        clock = time.perf_counter
         for i in range(rows):
+            if work:  # a stand-in for the training step between two log() calls
+                until = clock() + work
+                while clock() < until:
+                    pass
             log(data[i % n])
         run.finish()
         out.put((rank, t0, time.time(), time.process_time() - c0, None))
@@ -74,14 +82,15 @@ def worker(kind: str, rank: int, nprocs: int, rows: int, root: str, run_id: str,
         out.put((rank, 0.0, 0.0, 0.0, traceback.format_exc(limit=3)))
 
 
-def measure(kind: str, nprocs: int, rows: int) -> dict[str, Any]:
+def measure(kind: str, nprocs: int, rows: int, work_us: float = 0.0) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(nprocs)
     out = ctx.Queue()
     with tempfile.TemporaryDirectory() as root:
         run_id = f"r{random.randrange(1 << 30):x}"
         procs = [
-            ctx.Process(target=worker, args=(kind, r, nprocs, rows, root, run_id, barrier, out)) for r in range(nprocs)
+            ctx.Process(target=worker, args=(kind, r, nprocs, rows, root, run_id, barrier, out, work_us))
+            for r in range(nprocs)
         ]
         for p in procs:
             p.start()
@@ -106,7 +115,7 @@ def measure(kind: str, nprocs: int, rows: int) -> dict[str, Any]:
             got = sum(len(api.run(p).history(pandas=False)) for p in paths)
             verified = got == rows * nprocs
         return {
-            "kind": kind,
+            "kind": kind + (f", {work_us:g} µs of work per step" if work_us else ""),
             "procs": nprocs,
             "points": points,
             "seconds": end - start,
@@ -121,6 +130,8 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=200_000, help="rows per process for turbotrack")
     p.add_argument("--wandb-rows", type=int, default=3_000, help="rows per process for wandb (far slower)")
     p.add_argument("--procs", default="1,2,4")
+    p.add_argument("--work-us", type=float, default=20.0, help="also run with this much busy work per step (0: skip)")
+    p.add_argument("--work-rows", type=int, default=100_000, help="rows per process in the run with work")
     p.add_argument("--markdown", help="append the table to this file")
     args = p.parse_args()
     counts = [int(x) for x in args.procs.split(",")]
@@ -132,6 +143,11 @@ def main() -> None:
                 r = measure(kind, n, rows)
             except ImportError as e:
                 r = {"kind": kind, "procs": n, "error": f"skipped: {e}"}
+            results.append(r)
+            print(_line(r, results), flush=True)
+    if args.work_us:
+        for n in counts:
+            r = measure("turbotrack shared", n, args.work_rows, args.work_us)
             results.append(r)
             print(_line(r, results), flush=True)
     if args.markdown:
