@@ -12,7 +12,7 @@ microsecond per ``log()``, keeps every run on your own disk first, and survives 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from . import plot
 from ._core import Error
@@ -27,7 +27,7 @@ from .watch import unwatch, watch
 __version__ = "0.1.0"
 
 #: The current run (``None`` before ``init()`` and after ``finish()``).
-run: Optional[Run] = None
+run: Optional[Union[Run, DisabledRun]] = None
 #: The current run's config (an empty, unsaved one before ``init()``).
 config: Any = Config()
 #: The current run's summary (an empty dict before ``init()``).

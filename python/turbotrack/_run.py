@@ -136,7 +136,7 @@ class Run:
             converter=Converter(run_dir, self._resolver),
         )
         # The fast path: run.log is the native method itself, no Python frame in between.
-        self.log = self._core.log
+        self.log = self._core.log  # type: ignore[method-assign]
         old_config = read_json(run_dir / CONFIG_FILE) if resuming else None
         self.config = Config(run_dir / self._file(CONFIG_FILE), old_config or {}, on_change=self._check_config)
         if config is not None:
@@ -359,15 +359,15 @@ class Run:
                 meta=meta,
                 converter=Converter(self._dir, self._resolver),
             )
-            self.log = core.log
+            self.log = core.log  # type: ignore[method-assign]
             # multiprocessing children end with os._exit: finish from its finalizers instead of atexit
             import multiprocessing.util
 
             multiprocessing.util.Finalize(self, core.finish, exitpriority=100)
             return core
 
-        self._core = _LazyCore(make)
-        self.log = self._core.log
+        self._core = _LazyCore(make)  # type: ignore[assignment]
+        self.log = self._core.log  # type: ignore[method-assign]
 
     def __enter__(self) -> Run:
         return self

@@ -24,7 +24,7 @@ def _is_tensor(v: Any) -> bool:
 
 def to_numpy(v: Any) -> Optional[np.ndarray]:
     """``v`` as a NumPy array if it is an array or a PyTorch/TensorFlow tensor, else ``None``."""
-    np = sys.modules.get("numpy")
+    np: Any = sys.modules.get("numpy")
     if np is None:  # nothing imported NumPy, so v is not an array; a tensor library would have
         if not _is_tensor(v):
             return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from .base import Media
 
@@ -17,7 +17,7 @@ class Histogram(Media):
 
     def __init__(
         self,
-        sequence: Optional[Sequence[Any]] = None,
+        sequence: Any = None,
         np_histogram: Optional[tuple[Any, Any]] = None,
         num_bins: int = 64,
     ) -> None:

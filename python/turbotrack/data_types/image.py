@@ -64,6 +64,7 @@ class Image(Media):
                     from PIL import Image as PILImage
                 except ImportError:
                     raise TypeError("logging an Image from an array needs Pillow: pip install pillow") from None
+                assert self._array is not None
                 pil = PILImage.fromarray(self._array, mode=self.mode)
             pil.save(target, format="PNG")
             out["width"], out["height"] = pil.size
