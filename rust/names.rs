@@ -24,6 +24,9 @@ impl NamePolicy {
     }
 }
 
+/// Keys every row carries; a logged metric cannot use them.
+pub const RESERVED: [&str; 5] = ["_step", "_timestamp", "_runtime", "_rank", "_pid"];
+
 /// The rule, for error messages.
 pub const NAME_RULE: &str =
     "each part of a metric name (parts are separated by '/' or '.') must match ^[_a-zA-Z][_a-zA-Z0-9]*$";
@@ -54,6 +57,7 @@ pub struct Interner {
     names: Vec<Box<str>>,
     /// Why each name breaks the rule (`None`: it does not).
     invalid: Vec<Option<Box<str>>>,
+    reserved: Vec<bool>,
     warned: Vec<bool>,
 }
 
@@ -71,12 +75,18 @@ impl Interner {
         self.ids.insert(name.into(), id);
         self.names.push(name.into());
         self.invalid.push(check_name(name).map(Into::into));
+        self.reserved.push(RESERVED.contains(&name));
         self.warned.push(false);
         (id, true)
     }
 
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
+    }
+
+    /// Whether the name is one of the keys every row carries (`RESERVED`).
+    pub fn is_reserved(&self, id: u32) -> bool {
+        self.reserved[id as usize]
     }
 
     pub fn invalid_reason(&self, id: u32) -> Option<&str> {
@@ -120,6 +130,8 @@ mod tests {
         assert_eq!(i.name(1), "b/1");
         assert!(i.invalid_reason(1).is_some());
         assert!(i.take_warning(1));
+        let (step, _) = i.intern("_step");
+        assert!(!i.is_reserved(0) && i.is_reserved(step));
         assert!(!i.take_warning(1));
     }
 }

@@ -267,3 +267,14 @@ def test_numpy_is_not_imported_unless_the_program_does(root):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("key", ["_step", "_timestamp", "_runtime", "_rank", "_pid"])
+def test_reserved_keys_are_refused_under_every_policy(new_run, key):
+    run = new_run(settings={"metric_names": "off"})
+    with pytest.raises(ValueError, match="every row carries"):
+        run.log({"x": 1.0, key: 5})
+    run.log({"_custom": 1.0})  # other leading underscores are fine
+    run.finish()
+    assert rows_of(run) == [{"_step": 0}]
+    assert api_run(run).history(pandas=False)[0]["_custom"] == 1.0

@@ -265,6 +265,8 @@ class Run:
         """
         if not isinstance(name, str):
             raise TypeError(f"define_metric name must be a string, got {type(name).__name__}")
+        if step_metric == "_step":  # the default x-axis already
+            step_metric = None
         if goal is not None and objective is not None and goal != objective:
             raise ValueError(f"goal={goal!r} and objective={objective!r} disagree; give one of them")
         self._core.define_metric(name, step_metric, step_sync, hidden, summary, objective or goal)

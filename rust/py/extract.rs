@@ -65,6 +65,12 @@ impl Names {
 
     #[inline]
     fn check(&mut self, py: Python<'_>, id: u32) -> PyResult<()> {
+        if self.interner.is_reserved(id) {
+            return Err(PyValueError::new_err(format!(
+                "{:?} is a key every row carries and cannot be logged; use another name (the step is log()'s step= argument). Nothing of this log() call was recorded",
+                self.interner.name(id)
+            )));
+        }
         if self.policy == NamePolicy::Off {
             return Ok(());
         }
