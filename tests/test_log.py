@@ -278,3 +278,29 @@ def test_reserved_keys_are_refused_under_every_policy(new_run, key):
     run.finish()
     assert rows_of(run) == [{"_step": 0}]
     assert api_run(run).history(pandas=False)[0]["_custom"] == 1.0
+
+
+def test_a_converter_that_logs_back_into_the_run_fails_cleanly(new_run):
+    run = new_run()
+
+    class Sneaky:
+        pass
+
+    from turbotrack.data_types import Converter
+
+    original = Converter.__call__
+
+    def call(self, name, value, step=0):
+        if isinstance(value, Sneaky):
+            run.log({"inner": 1.0})
+        return original(self, name, value, step)
+
+    Converter.__call__ = call
+    try:
+        with pytest.raises(RuntimeError, match="inside log"):
+            run.log({"x": Sneaky()})
+    finally:
+        Converter.__call__ = original
+    run.log({"after": 1.0})
+    run.finish()
+    assert rows_of(run) == [{"_step": 0, "after": 1.0}]

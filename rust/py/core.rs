@@ -64,9 +64,9 @@ fn finished() -> PyErr {
 }
 
 thread_local! {
-    /// Set while this thread holds some run's state lock, so a re-entrant call (a converter that
-    /// logs) fails instead of waiting for itself.
-    static HOLDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// How many runs' state locks this thread holds, so a re-entrant call (a converter that logs)
+    /// fails instead of waiting for itself.
+    static HOLDING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// The state lock, held.
@@ -74,7 +74,7 @@ struct Held<'a>(MutexGuard<'a, State>);
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        HOLDING.with(|h| h.set(false));
+        HOLDING.with(|h| h.set(h.get() - 1));
     }
 }
 
@@ -100,7 +100,7 @@ impl Core {
                 Ok(g) => g,
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
                 Err(TryLockError::WouldBlock) => {
-                    if HOLDING.with(std::cell::Cell::get) {
+                    if HOLDING.with(std::cell::Cell::get) > 0 {
                         return Err(PyRuntimeError::new_err(
                             "turbotrack was called from inside log() (a value's conversion called back into the run); log the converted value instead",
                         ));
@@ -109,7 +109,7 @@ impl Core {
                     continue;
                 }
             };
-            HOLDING.with(|h| h.set(true));
+            HOLDING.with(|h| h.set(h.get() + 1));
             return Ok(Held(guard));
         }
     }
