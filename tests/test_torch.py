@@ -25,7 +25,7 @@ def torch_python() -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(1800)  # the first test here may install PyTorch (scripts/torch-env.sh)
 def test_torchrun_ddp_ranks_log_into_one_run(torch_python, tmp_path):
     steps = 50
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -68,7 +68,7 @@ def test_torchrun_ddp_ranks_log_into_one_run(torch_python, tmp_path):
     assert {x["_rank"] for x in system} <= {0, 1, 2, 3}
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(1800)
 def test_tensors_and_watch(torch_python, tmp_path):
     out = subprocess.run(
         [torch_python, str(HERE / "scripts" / "torch_values.py"), str(tmp_path)],
