@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import api_run
 
 import turbotrack
-from conftest import api_run
 
 
 def test_images_from_arrays_and_files(new_run, tmp_path):
