@@ -179,8 +179,10 @@ class Run:
         if not (self.shared and self.rank) or not hasattr(self, "config"):
             return
         primary = read_json(self._dir / CONFIG_FILE) or {}
-        clashes = sorted(k for k, v in self.config.items() if k in primary and primary[k] != v)
+        warned = self.__dict__.setdefault("_config_warned", set())
+        clashes = sorted(k for k, v in self.config.items() if k in primary and primary[k] != v and k not in warned)
         for k in clashes:
+            warned.add(k)
             warnings.warn(
                 f"config[{k!r}] = {self.config[k]!r} on rank {self.rank} differs from rank 0's {primary[k]!r}; "
                 "the run keeps rank 0's value",
