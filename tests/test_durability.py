@@ -228,3 +228,20 @@ def test_a_failing_disk_warns_once_and_never_stops_the_loop(root):
     rows = list(r.scan_history())
     assert 0 < len(rows) < 100_000  # what fitted reads back, intact
     assert [row["y"] for row in rows] == list(range(len(rows)))
+
+
+def test_a_run_the_program_dropped_is_still_finished_at_exit(root):
+    out = run_child(
+        f"""
+        import gc, turbotrack
+        run = turbotrack.init(project="p", id="dropped", settings={NO_CAPTURE!r})
+        run.log({{"x": 1}})
+        turbotrack.init(project="p", id="other", settings={NO_CAPTURE!r}, reinit="create_new")
+        del run
+        gc.collect()
+        """,
+        env={"TURBOTRACK_DIR": str(root)},
+    )
+    assert out.returncode == 0, out.stderr
+    assert turbotrack.Api(dir=root).run("p/dropped").state == "finished"
+    assert turbotrack.Api(dir=root).run("p/other").state == "finished"

@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 import warnings
-import weakref
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -465,7 +464,8 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 # Runs not yet finished, finished at interpreter exit (failed if an exception escaped).
-_live_runs: weakref.WeakSet[Run] = weakref.WeakSet()
+# Strong references: a run the program dropped without finish() is still finished at exit.
+_live_runs: set[Run] = set()
 _uncaught = False
 _previous_hook = sys.excepthook
 
