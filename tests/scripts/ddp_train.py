@@ -2,6 +2,7 @@
 Run under torchrun: python -m torch.distributed.run --standalone --nproc_per_node 4 ddp_train.py DIR RUN_ID STEPS"""
 
 import sys
+import time
 
 import torch
 import torch.distributed as dist
@@ -21,7 +22,13 @@ run = turbotrack.init(
     project="torchrun",
     id=run_id,
     config={"lr": 0.05},
-    settings={"shared": True, "capture_stdout": False, "capture_git": False, "capture_requirements": False},
+    settings={
+        "shared": True,
+        "system_interval": 0.2,
+        "capture_stdout": False,
+        "capture_git": False,
+        "capture_requirements": False,
+    },
 )
 for step in range(steps):
     x = torch.randn(32, 8)
@@ -31,6 +38,7 @@ for step in range(steps):
     loss.backward()
     opt.step()
     run.log({"loss": loss.detach(), "step_seen": step})  # a 0-d tensor is a scalar
+time.sleep(0.6)  # at least one system sample per rank
 if rank == 0:
     run.summary["final_weight"] = model.module[0].weight.detach()
 run.finish()
