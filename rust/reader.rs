@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::format::{decode_block, read_blocks, ColData, FileHeader, ReadReport};
+use crate::format::{decode_block, read_blocks, ColData, ReadReport};
 use crate::summary::{MetricDef, Summary};
 
 /// A metric's values and the rows (indices into the table) that hold them.
@@ -48,7 +48,7 @@ pub fn meta_field<'a>(meta: &'a str, key: &str) -> Option<&'a str> {
 /// Check a file block by block.
 pub fn verify(path: &Path) -> Result<ReadReport> {
     let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let (_, report) = read_blocks(&data, |raw, n| {
+    let (_, report) = read_blocks(&data, |_, raw, n| {
         let b = decode_block(raw).map_err(|e| e.to_string())?;
         if b.steps.len() as u32 == n {
             Ok(())
@@ -71,9 +71,7 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
     let mut shared = false;
     for path in paths {
         let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let mut header: Option<FileHeader> = None;
-        let (h, report) = read_blocks(&data, |raw, _| {
-            let hdr = header.get_or_insert_with(|| FileHeader::parse(&data).ok().flatten().unwrap().0);
+        let (h, report) = read_blocks(&data, |hdr, raw, _| {
             let block = decode_block(raw).map_err(|e| e.to_string())?;
             let offset = t.steps.len() as u32;
             t.runtimes.extend(block.timestamps.iter().map(|ts| ts - hdr.start_time));
@@ -189,7 +187,7 @@ fn order_rows(t: &mut Table) {
 mod tests {
     use super::*;
     use crate::format::block::frame_block;
-    use crate::format::BlockEncoder;
+    use crate::format::{BlockEncoder, FileHeader};
     use crate::value::Value;
 
     fn write_file(path: &Path, meta: &str, rows: &[(i64, f64)]) {

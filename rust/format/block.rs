@@ -108,12 +108,13 @@ pub struct ReadReport {
     pub torn: Option<String>,
 }
 
-/// Walk the blocks of a whole file in memory, handing each decompressed payload to `on_block`.
+/// Walk the blocks of a whole file in memory, handing the header and each decompressed payload
+/// (with its row count) to `on_block`.
 /// Stops quietly at a torn or damaged tail and says so in the report. `Err` only when the
 /// file is not a history file at all.
 pub fn read_blocks(
     data: &[u8],
-    mut on_block: impl FnMut(&[u8], u32) -> Result<(), String>,
+    mut on_block: impl FnMut(&FileHeader, &[u8], u32) -> Result<(), String>,
 ) -> Result<(Option<FileHeader>, ReadReport), String> {
     let mut report = ReadReport {
         file_bytes: data.len() as u64,
@@ -167,7 +168,7 @@ pub fn read_blocks(
             report.torn = torn(format!("a block does not decompress ({e})"));
             break;
         }
-        if let Err(e) = on_block(&raw, n_rows) {
+        if let Err(e) = on_block(&header, &raw, n_rows) {
             report.torn = torn(e);
             break;
         }
@@ -196,11 +197,11 @@ mod tests {
     #[test]
     fn every_truncation_reads_whole_blocks_only() {
         let f = file_with(&[b"first block", b"second block"]);
-        let (_, full) = read_blocks(&f, |_, _| Ok(())).unwrap();
+        let (_, full) = read_blocks(&f, |_, _, _| Ok(())).unwrap();
         assert_eq!((full.blocks, full.torn), (2, None));
         for cut in 0..f.len() {
             let mut seen = vec![];
-            let (_, r) = read_blocks(&f[..cut], |b, _| {
+            let (_, r) = read_blocks(&f[..cut], |_, b, _| {
                 seen.push(b.to_vec());
                 Ok(())
             })
@@ -218,13 +219,13 @@ mod tests {
         let mut f = file_with(&[b"aaaa", b"bbbb"]);
         let n = f.len();
         f[n - 2] ^= 0xff;
-        let (_, r) = read_blocks(&f, |_, _| Ok(())).unwrap();
+        let (_, r) = read_blocks(&f, |_, _, _| Ok(())).unwrap();
         assert_eq!(r.blocks, 1);
         assert!(r.torn.unwrap().contains("checksum"));
     }
 
     #[test]
     fn other_files_are_refused() {
-        assert!(read_blocks(b"PK\x03\x04 zip", |_, _| Ok(())).is_err());
+        assert!(read_blocks(b"PK\x03\x04 zip", |_, _, _| Ok(())).is_err());
     }
 }

@@ -137,13 +137,10 @@ impl Core {
     fn ask<T: Send>(&self, py: Python<'_>, make: impl FnOnce(Sender<T>) -> Msg) -> PyResult<T> {
         let (tx, rx) = bounded(1);
         {
-            let mut st = self.lock(py)?;
-            let requests = st.requests.clone().ok_or_else(finished)?;
-            if !st.names.new_names.is_empty() {
-                let names = Msg::Names(std::mem::take(&mut st.names.new_names));
-                Self::send(py, &mut st, names)?;
-            }
-            Self::push(py, &requests, make(tx))?;
+            // Every message naming a metric went through `send`, which told the writer its name.
+            let st = self.lock(py)?;
+            let requests = st.requests.as_ref().ok_or_else(finished)?;
+            Self::push(py, requests, make(tx))?;
         }
         py.detach(|| rx.recv())
             .map_err(|_| TurbotrackError::new_err("the run's writer thread stopped unexpectedly"))
@@ -351,13 +348,7 @@ impl Core {
         let (tx, requests, handle) = {
             let mut st = self.lock(py)?;
             match (st.tx.take(), st.requests.take()) {
-                (Some(tx), Some(requests)) => {
-                    if !st.names.new_names.is_empty() {
-                        let names = Msg::Names(std::mem::take(&mut st.names.new_names));
-                        Self::push(py, &tx, names)?;
-                    }
-                    (tx, requests, st.handle.take())
-                }
+                (Some(tx), Some(requests)) => (tx, requests, st.handle.take()),
                 _ => return Ok(self.health.message()),
             }
         };
