@@ -72,7 +72,7 @@ def test_log_returns_before_the_gpu_value_exists(new_run, gpu):
     assert [r["i"] for r in rows[1:]] == list(range(100))
 
 
-def test_rows_stay_in_order_when_values_arrive_late(new_run, monkeypatch):
+def test_rows_behind_a_late_value_wait_for_it_in_order(new_run, monkeypatch):
     gates = {}
 
     def start_copy(t: FakeCudaScalar):
@@ -91,6 +91,11 @@ def test_rows_stay_in_order_when_values_arrive_late(new_run, monkeypatch):
         run.log({"loss": FakeCudaScalar(float(10 - i)), "step_seen": i})
     time.sleep(0.2)
     assert list(api_run(run).scan_history()) == []  # held back: the first value is not there yet
+    gates[10.0].set()  # the first value arrives: only the first row can be stored
+    deadline = time.time() + 10
+    while time.time() < deadline and not list(api_run(run).scan_history()):
+        time.sleep(0.05)
+    assert [r["loss"] for r in api_run(run).scan_history()] == [10.0]
     for v in sorted(gates, reverse=True):
         gates[v].set()
     run.finish()

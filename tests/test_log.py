@@ -304,3 +304,10 @@ def test_a_converter_that_logs_back_into_the_run_fails_cleanly(new_run):
     run.log({"after": 1.0})
     run.finish()
     assert rows_of(run) == [{"_step": 0, "after": 1.0}]
+
+
+def test_init_refuses_unknown_arguments_but_takes_wandb_only_ones(new_run):
+    with pytest.raises(TypeError, match="projct"):
+        new_run(projct="typo")
+    run = new_run(save_code=True, allow_val_change=True)
+    assert run.project == "tests"

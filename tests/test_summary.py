@@ -210,3 +210,12 @@ def test_module_level_summary_and_config(new_run):
     run.finish()
     assert turbotrack.run is None
     assert api_run(run).config == {"lr": 0.1, "batch": 32}
+
+
+def test_setting_the_summary_after_finish_points_to_the_api(new_run):
+    run = new_run()
+    run.log({"x": 1})
+    run.finish()
+    assert run.summary["x"] == 1  # reading still works, from summary.json
+    with pytest.raises(turbotrack.Error, match=r"Api\(\)\.run"):
+        run.summary["x"] = 2

@@ -116,6 +116,7 @@ class Run:
         self._forked = False
         self._lock = threading.Lock()
         self._defs: list[tuple[str, Optional[str], Optional[str]]] = []
+        self._config_warned: set[str] = set()
         initial_step = 0
         if resuming:
             last = (read_json(run_dir / SUMMARY_FILE) or {}).get("_step")
@@ -173,17 +174,18 @@ class Run:
         meta = f"stream={stream};run={self.id}"
         return f"{meta};shared=1;rank={self.rank}" if self.shared else meta
 
-    def _check_config(self) -> None:
-        """A rank > 0 of a shared run warns about config values that differ from rank 0's."""
-        if not (self.shared and self.rank) or not hasattr(self, "config"):
+    def _check_config(self, items: dict[str, Any]) -> None:
+        """A rank > 0 of a shared run warns, once per key, about config values that differ from rank 0's."""
+        if not (self.shared and self.rank):
             return
         primary = read_json(self._dir / CONFIG_FILE) or {}
-        warned = self.__dict__.setdefault("_config_warned", set())
-        clashes = sorted(k for k, v in self.config.items() if k in primary and primary[k] != v and k not in warned)
+        clashes = sorted(
+            k for k, v in items.items() if k in primary and primary[k] != v and k not in self._config_warned
+        )
         for k in clashes:
-            warned.add(k)
+            self._config_warned.add(k)
             warnings.warn(
-                f"config[{k!r}] = {self.config[k]!r} on rank {self.rank} differs from rank 0's {primary[k]!r}; "
+                f"config[{k!r}] = {items[k]!r} on rank {self.rank} differs from rank 0's {primary[k]!r}; "
                 "the run keeps rank 0's value",
                 stacklevel=4,
             )

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from . import _core
+from .api import Api
 from .api.local import HISTORY_GLOB, SYSTEM_GLOB, LocalRun, list_runs
 from .settings import ENV, storage_root
 
@@ -75,20 +75,16 @@ def _run_row(r: LocalRun) -> dict[str, Any]:
 
 
 def _resolve_run_dir(path: str, dir: Optional[str]) -> Path:
-    p = Path(path)
-    if p.is_dir():
-        return p
-    bits = [b for b in path.strip("/").split("/") if b]
-    root = storage_root(dir)
-    if len(bits) == 2:
-        bits.insert(0, os.environ.get(ENV["entity"], "local"))
-    candidate = root.joinpath(*bits) if len(bits) == 3 else None
-    if candidate is None or not candidate.is_dir():
+    """A run folder given as such, or as a run path that Api understands."""
+    if Path(path).is_dir():
+        return Path(path)
+    try:
+        return Path(Api(dir=storage_root(dir).parent).run(path).dir)
+    except ValueError:
         raise CliError(
             f"no run at {path!r}",
-            f"give a run folder, or entity/project/run_id as 'turbotrack ls' lists it (storage: {root})",
-        )
-    return candidate
+            f"give a run folder, or entity/project/run_id as 'turbotrack ls' lists it (storage: {storage_root(dir)})",
+        ) from None
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

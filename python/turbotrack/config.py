@@ -29,7 +29,10 @@ class Config(MutableMapping):
     written to ``config.json`` in the run's folder at once (atomically)."""
 
     def __init__(
-        self, path: Optional[Path] = None, initial: Any = None, on_change: Optional[Callable[[], None]] = None
+        self,
+        path: Optional[Path] = None,
+        initial: Any = None,
+        on_change: Optional[Callable[[dict[str, Any]], None]] = None,
     ) -> None:
         object.__setattr__(self, "_path", path)
         object.__setattr__(self, "_items", _as_dict(initial))
@@ -40,7 +43,7 @@ class Config(MutableMapping):
         if self._path is not None:
             atomic_write_json(self._path, self._items)
         if self._on_change is not None:
-            self._on_change()
+            self._on_change(self._items)
 
     def __getitem__(self, key: str) -> Any:
         return self._items[key]

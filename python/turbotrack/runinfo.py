@@ -57,11 +57,10 @@ def rank_infos(run_dir: Path) -> list[dict[str, Any]]:
 
 def read(run_dir: Path) -> dict[str, Any]:
     """The run's identity: rank 0's ``run.json``, else (rank 0 not started yet) the lowest rank's."""
-    infos = rank_infos(run_dir)
     primary = read_json(run_dir / RUN_FILE, None)
     if primary:
         return primary
-    return min(infos, key=lambda i: i.get("rank", 0), default={})
+    return min(rank_infos(run_dir), key=lambda i: i.get("rank", 0), default={})
 
 
 def combined_state(run_dir: Path) -> str:

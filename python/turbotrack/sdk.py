@@ -10,6 +10,24 @@ from ._run import DisabledRun, Run
 from .settings import Settings, default_entity, default_project, storage_root
 
 AnyRun = Union[Run, DisabledRun]
+
+#: wandb.init() arguments that scripts pass and that have no effect here; anything else is a typo.
+WANDB_ONLY_ARGS = frozenset(
+    {
+        "allow_val_change",
+        "anonymous",
+        "config_exclude_keys",
+        "config_include_keys",
+        "force",
+        "fork_from",
+        "magic",
+        "monitor_gym",
+        "resume_from",
+        "save_code",
+        "sync_tensorboard",
+        "tensorboard",
+    }
+)
 _current: Optional[AnyRun] = None
 
 
@@ -28,7 +46,7 @@ def init(
     resume: Any = None,
     settings: Any = None,
     reinit: Any = None,
-    **ignored: Any,
+    **wandb_only: Any,
 ) -> AnyRun:
     """Start a run and make it the current one (``turbotrack.run``).
 
@@ -39,6 +57,13 @@ def init(
     "return_previous" (also False), "create_new".
     """
     global _current
+    unknown = sorted(set(wandb_only) - WANDB_ONLY_ARGS)
+    if unknown:
+        raise TypeError(
+            f"init() got unexpected keyword argument(s) {unknown}; it takes project, entity, name, id, config, dir, "
+            "mode, group, job_type, tags, notes, resume, settings, reinit (and ignores wandb's "
+            f"{', '.join(sorted(WANDB_ONLY_ARGS))})"
+        )
     s = Settings.resolve(settings, mode)
     policy = {None: "finish_previous", True: "finish_previous", False: "return_previous"}.get(reinit, reinit)
     if policy not in ("finish_previous", "return_previous", "create_new", "default"):

@@ -80,18 +80,21 @@ class Summary(MutableMapping):
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"summary keys must be strings, got {type(key).__name__}")
-        self._run._core.set_summary(key, to_summary_json(value, Path(self._run.dir), key))
-        self._after_write()
+        self._writable().set_summary(key, to_summary_json(value, Path(self._run.dir), key))
 
     def __delitem__(self, key: str) -> None:
         if key not in self._data():
             raise KeyError(key)
-        self._run._core.set_summary(key, None)
-        self._after_write()
+        self._writable().set_summary(key, None)
 
-    def _after_write(self) -> None:
-        if self._run._core.finished:
-            raise _core.Error("this run is finished; its summary can be changed through turbotrack.Api")
+    def _writable(self) -> Any:
+        core = self._run._core
+        if core.finished:
+            raise _core.Error(
+                f"run {self._run.path} is finished; change its summary with "
+                f"turbotrack.Api().run({self._run.path!r}).summary, then .summary.update()"
+            )
+        return core
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data())

@@ -76,17 +76,15 @@ class Converter:
     def _array(self, name: str, value: Any) -> Union[Scalar, bytes, tuple[str, int]]:
         if self._resolver is not None and is_gpu_scalar(value):
             return ("deferred", self._resolver.submit(value))
-        size = getattr(value, "size", None)
-        numel = value.numel() if callable(getattr(value, "numel", None)) else size
-        if callable(numel):
-            numel = numel()
-        if numel == 1:
+        if callable(getattr(value, "numel", None)) and value.numel() == 1:  # a torch scalar: no copy
             item = value.item()
             if isinstance(item, (float, int, bool)):
                 return item
         arr = to_numpy(value)
         if arr is None or arr.dtype.kind not in "biuf":
             raise TypeError(f"cannot log {name!r}: an array of dtype {getattr(arr, 'dtype', '?')} is not numeric")
+        if arr.size == 1:  # NumPy, TensorFlow, JAX scalars and one-element arrays
+            return arr.item()
         return _json(Histogram(arr).to_json())
 
 
