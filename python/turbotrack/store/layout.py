@@ -1,0 +1,185 @@
+"""The one place that spells out the storage layout: the root, a run's folder, and every file in it.
+
+A storage root holds ``turbotrack/<entity>/<project>/<run_id>/``; that folder holds::
+
+    run.json  config.json  summary.json  metrics.json  metadata.json     (rank 0; rank k > 0: name.r<k>.json)
+    history.ttrk  system.ttrk      (a shared run: history.r<k>.ttrk, system.r<k>.ttrk for every rank k)
+    history.r<k>.p<pid>.ttrk       (a process forked from rank k that logs)
+    output.log (output.r<k>.log)  requirements.txt  diff.patch
+    media/  tensors/  files/       (logged media, summary tensors, ``save()``d files)
+
+Readers use the globs below; sync and the server use :func:`classify` to know how a file grows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+StrPath = Union[str, "os.PathLike[str]"]
+
+ROOT_DIRNAME = "turbotrack"
+ROOT_ENV = "TURBOTRACK_DIR"
+
+RUN = "run.json"
+CONFIG = "config.json"
+SUMMARY = "summary.json"
+METRICS = "metrics.json"
+METADATA = "metadata.json"
+OUTPUT = "output.log"
+REQUIREMENTS = "requirements.txt"
+DIFF = "diff.patch"
+HISTORY = "history.ttrk"
+SYSTEM = "system.ttrk"
+MEDIA_DIR = "media"
+TENSORS_DIR = "tensors"
+FILES_DIR = "files"
+
+HISTORY_GLOB = "history*.ttrk"
+SYSTEM_GLOB = "system*.ttrk"
+RUN_GLOB = "run*.json"
+CONFIG_GLOB = "config.r*.json"
+SUMMARY_GLOB = "summary.r*.json"
+STREAM_GLOBS = {"default": HISTORY_GLOB, "history": HISTORY_GLOB, "system": SYSTEM_GLOB}
+
+# How each file of a run folder changes, for sync and the server:
+STREAM = "stream"  # history/system: CRC-framed blocks, appended only (upload by offset, checked block by block)
+APPEND = "append"  # output.log: text, appended only (upload by offset)
+REPLACE = "replace"  # JSON state files: rewritten atomically (upload whole when changed)
+BLOB = "blob"  # media, tensors, saved files, requirements, diff: written once (upload whole)
+
+_RANKED = re.compile(r"^(?P<stem>run|config|summary|metrics|metadata)(?:\.r(?P<rank>\d+))?\.json$")
+_STREAM = re.compile(r"^(?P<stem>history|system)(?:\.r(?P<rank>\d+)(?:\.p(?P<pid>\d+))?)?\.ttrk$")
+_OUTPUT = re.compile(r"^output(?:\.r(?P<rank>\d+))?\.log$")
+_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
+
+
+def storage_root(dir: Optional[StrPath] = None) -> Path:
+    """The folder that holds all runs: ``<dir>/turbotrack`` (dir: argument, ``$TURBOTRACK_DIR``, or cwd)."""
+    base = dir if dir is not None else os.environ.get(ROOT_ENV) or os.getcwd()
+    return Path(base).expanduser().resolve() / ROOT_DIRNAME
+
+
+def check_part(what: str, value: str) -> str:
+    """``value`` as one path part (entity, project, run id) that cannot leave its folder, else ValueError.
+
+    Letters, digits, ``_``, ``.`` and ``-``, at most 128 characters, not starting with ``.`` or ``-``."""
+    if not isinstance(value, str) or not _PART.match(value) or value in (".", ".."):
+        raise ValueError(
+            f"{what} {value!r} is not a valid name: use letters, digits, '_', '.' and '-' "
+            "(at most 128, not starting with '.' or '-')"
+        )
+    return value
+
+
+def ranked(name: str, rank: int, shared: bool) -> str:
+    """A per-process file name: ``history.ttrk`` → ``history.r2.ttrk`` for rank 2 of a shared run.
+
+    History and system streams are per rank for every rank of a shared run; other files only for
+    ranks > 0 (rank 0 keeps the plain name, so a shared run reads like a single one)."""
+    stem, dot, ext = name.partition(".")
+    if shared and (rank or ext == "ttrk"):
+        return f"{stem}.r{rank}{dot}{ext}"
+    return name
+
+
+def forked_history(rank: int, pid: int) -> str:
+    """The history file of a process forked from rank ``rank`` with pid ``pid``."""
+    return f"history.r{rank}.p{pid}.ttrk"
+
+
+def classify(rel: str) -> Optional[str]:
+    """How the file at ``rel`` (posix path relative to the run folder) grows: STREAM, APPEND, REPLACE
+    or BLOB; None for a name that does not belong in a run folder (temporaries, hidden files)."""
+    parts = rel.split("/")
+    if any(not p or p in (".", "..") or p.startswith(".") for p in parts):
+        return None
+    if len(parts) > 1:
+        return BLOB if parts[0] in (MEDIA_DIR, TENSORS_DIR, FILES_DIR) else None
+    name = parts[0]
+    if _STREAM.match(name):
+        return STREAM
+    if _OUTPUT.match(name):
+        return APPEND
+    if _RANKED.match(name):
+        return REPLACE
+    if name in (REQUIREMENTS, DIFF):
+        return BLOB
+    return None
+
+
+@dataclass(frozen=True)
+class RunPath:
+    """Where one run lives: ``<root>/<entity>/<project>/<run_id>`` (``root`` already ends in ``turbotrack``)."""
+
+    root: Path
+    entity: str
+    project: str
+    run_id: str
+
+    def __post_init__(self) -> None:
+        check_part("entity", self.entity)
+        check_part("project", self.project)
+        check_part("run id", self.run_id)
+
+    @property
+    def dir(self) -> Path:
+        return self.root / self.entity / self.project / self.run_id
+
+    @property
+    def path(self) -> str:
+        """``entity/project/run_id``, as ``Run.path`` and ``Api().run()`` spell it."""
+        return f"{self.entity}/{self.project}/{self.run_id}"
+
+    @classmethod
+    def parse(cls, root: Path, path: str, entity: str, project: str) -> RunPath:
+        """A run from ``entity/project/run_id``, ``entity/project/runs/run_id`` (wandb's URL form),
+        ``project/run_id`` or ``run_id``; defaults fill what is missing. ValueError on anything else."""
+        parts = path.strip("/").split("/")
+        if len(parts) == 4 and parts[2] == "runs":
+            parts = [parts[0], parts[1], parts[3]]
+        if len(parts) == 1:
+            return cls(root, entity, project, parts[0])
+        if len(parts) == 2:
+            return cls(root, entity, parts[0], parts[1])
+        if len(parts) == 3:
+            return cls(root, parts[0], parts[1], parts[2])
+        raise ValueError(f"run path {path!r}: expected 'entity/project/run_id' or 'project/run_id'")
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` holds a run (any rank has written its ``run*.json``)."""
+    return path.is_dir() and any(path.glob(RUN_GLOB))
+
+
+def iter_run_dirs(root: Path, entity: Optional[str] = None, project: Optional[str] = None) -> Iterator[RunPath]:
+    """Every run under the storage root (optionally one entity's, or one project's), sorted by name."""
+
+    def subdirs(p: Path, only: Optional[str]) -> list[Path]:
+        if only is not None:
+            return [p / check_part("name", only)]
+        try:
+            return sorted(d for d in p.iterdir() if d.is_dir() and _PART.match(d.name))
+        except OSError:
+            return []
+
+    for e in subdirs(root, entity):
+        for p in subdirs(e, project):
+            for r in subdirs(p, None):
+                if is_run_dir(r):
+                    yield RunPath(root, e.name, p.name, r.name)
+
+
+def run_files(run_dir: Path) -> Iterator[tuple[str, Path, str]]:
+    """Every file of a run folder that belongs there: (posix name relative to it, path, kind)."""
+    for base, dirs, names in os.walk(run_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            p = Path(base) / name
+            rel = p.relative_to(run_dir).as_posix()
+            kind = classify(rel)
+            if kind is not None:
+                yield rel, p, kind
