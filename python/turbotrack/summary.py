@@ -14,7 +14,7 @@ from .data_types import to_numpy
 from .data_types.base import Media
 
 if TYPE_CHECKING:
-    from .run import Run
+    from ._run import Run
 
 
 def tensor_summary(value: Any, run_dir: Path, key: str) -> dict[str, Any] | None:
