@@ -235,7 +235,7 @@ class LocalRun:
         for rec in read_json(self._dir / artifacts.RUN_RECORD, []) or []:
             if rec["action"] == action:
                 entity, project, name, alias = artifacts.parse_name(rec["artifact"], self.entity, self.project)
-                out[rec["artifact"]] = artifacts.load(self._dir.parents[1] / entity / project, name, alias)
+                out[rec["artifact"]] = artifacts.load(self._dir.parents[2] / entity / project, name, alias)
         return list(out.values())
 
 
