@@ -14,13 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import api_run, rows_of
 
 import turbotrack
 from turbotrack.compat import env as compat_env
 from turbotrack.compat.api import login, termwarn
 from turbotrack.compat.settings import Settings
-
-from conftest import api_run, rows_of
 
 
 def fake_real_wandb(folder: Path) -> Path:
