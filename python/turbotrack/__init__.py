@@ -18,8 +18,11 @@ from . import plot
 from ._core import Error
 from ._run import DisabledRun, Run
 from .api import Api
+from .artifacts import Artifact
+from .compat import as_wandb
+from .compat.api import alert, log_artifact, login, termerror, termlog, termwarn, use_artifact
 from .config import Config
-from .data_types import Histogram, Image, Table
+from .data_types import Audio, Histogram, Html, Image, Table, Video
 from .sdk import define_metric, finish, init, log, save
 from .settings import Settings
 from .watch import unwatch, watch
@@ -35,22 +38,34 @@ summary: Any = {}
 
 __all__ = [
     "Api",
+    "Artifact",
+    "Audio",
     "DisabledRun",
     "Error",
     "Histogram",
+    "Html",
     "Image",
     "Run",
     "Settings",
     "Table",
+    "Video",
+    "alert",
+    "as_wandb",
     "config",
     "define_metric",
     "finish",
     "init",
     "log",
+    "log_artifact",
+    "login",
     "plot",
     "run",
     "save",
     "summary",
+    "termerror",
+    "termlog",
+    "termwarn",
     "unwatch",
+    "use_artifact",
     "watch",
 ]

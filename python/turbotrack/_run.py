@@ -105,6 +105,7 @@ class Run:
         self.rank = int(settings.rank) if self.shared else 0
         previous = runinfo.read(run_dir) if run_dir.exists() else {}
         resuming = False if self.shared else self._check_resume(resume, run_dir, previous)
+        self._resumed = resuming
         self.name = (
             name or previous.get("name") or f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{self.id[:4]}"
         )
@@ -383,6 +384,122 @@ class Run:
     def __repr__(self) -> str:
         return f"<turbotrack Run {self.path} ({self.name}) dir={self.dir!r}>"
 
+    # ----------------------------------------------------------------------------------------
+    # wandb names that frameworks and scripts use (see turbotrack.compat).
+
+    @property
+    def resumed(self) -> bool:
+        """Whether this run continues an earlier one (``resume=`` found it)."""
+        return bool(getattr(self, "_resumed", False))
+
+    @property
+    def offline(self) -> bool:
+        """True unless the run streams to a server (``mode="online"`` with a base_url)."""
+        return not (self.settings.mode == "online" and self.settings.base_url)
+
+    @property
+    def disabled(self) -> bool:
+        return False
+
+    @property
+    def url(self) -> Optional[str]:
+        """The run's page on the server; ``None`` for a run kept on local disk only."""
+        return self.get_url()
+
+    def get_url(self) -> Optional[str]:
+        """The run's page on the server; ``None`` for a run kept on local disk only."""
+        base = self.settings.base_url
+        return None if self.offline or not base else f"{base.rstrip('/')}/{self.entity}/{self.project}/runs/{self.id}"
+
+    def get_project_url(self) -> Optional[str]:
+        base = self.settings.base_url
+        return None if self.offline or not base else f"{base.rstrip('/')}/{self.entity}/{self.project}"
+
+    def project_name(self) -> str:
+        """The project's name (wandb's method form)."""
+        return self.project
+
+    def _label(
+        self, code: Optional[str] = None, repo: Optional[str] = None, code_version: Optional[str] = None, **kw: Any
+    ) -> None:
+        """Which framework drives this run (wandb's telemetry label): kept in run.json as ``labels``."""
+        labels = {k: v for k, v in {"code": code, "repo": repo, "code_version": code_version, **kw}.items() if v}
+        if labels:
+            self._info.setdefault("labels", {}).update(labels)
+            runinfo.write(self._dir, self._info, self._file(runinfo.RUN_FILE))
+
+    def mark_preempting(self) -> None:
+        """Say that this run's process is about to be preempted: recorded in run.json (``preempting``)."""
+        self._info["preempting"] = True
+        runinfo.write(self._dir, self._info, self._file(runinfo.RUN_FILE))
+
+    def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+        """Record an alert in the run's ``alerts.json`` and show it on stderr (no server to notify here)."""
+        from .compat import api as compat_api
+
+        compat_api.alert_record(self._dir / self._file("alerts.json"), title, text, level)
+
+    def log_code(
+        self, root: Optional[str] = ".", name: Optional[str] = None, include_fn: Any = None, exclude_fn: Any = None
+    ) -> Any:
+        """Save the source files under ``root`` (``*.py`` unless ``include_fn(path)`` says otherwise) as an
+        artifact of type ``code``; returns it (``None`` when there was nothing to save)."""
+        from .compat import api as compat_api
+
+        return compat_api.log_code(self, root or ".", name, include_fn, exclude_fn)
+
+    def log_artifact(
+        self,
+        artifact_or_path: Any,
+        name: Optional[str] = None,
+        type: Optional[str] = None,
+        aliases: Optional[Sequence[str]] = None,
+        tags: Optional[Sequence[str]] = None,
+    ) -> Any:
+        """Store an :class:`turbotrack.Artifact` (or a file or folder path, made into one) as the next version of
+        its name in this run's project, with ``aliases`` and ``latest``; returns it (now ``name:vN``)."""
+        from . import artifacts
+
+        art = artifacts.as_artifact(artifact_or_path, name, type, self.id)
+        artifacts.save(art, self._dir.parent, list(aliases or []), self.path)
+        artifacts.record(self._dir, "logged", art, self._file(artifacts.RUN_RECORD))
+        return art
+
+    def use_artifact(
+        self,
+        artifact_or_name: Any,
+        type: Optional[str] = None,
+        aliases: Optional[Sequence[str]] = None,
+        use_as: Optional[str] = None,
+    ) -> Any:
+        """An artifact as this run's input: ``"name:alias"`` (also ``project/`` or ``entity/project/`` before
+        it; alias ``latest`` by default) from the storage root, or an Artifact object (logged first if new)."""
+        from . import artifacts
+
+        if isinstance(artifact_or_name, artifacts.Artifact):
+            art = artifact_or_name
+            if art.version is None:
+                artifacts.save(art, self._dir.parent, list(aliases or []), self.path)
+        else:
+            entity, project, name, alias = artifacts.parse_name(str(artifact_or_name), self.entity, self.project)
+            art = artifacts.load(self._dir.parents[2] / entity / project, name, alias)
+        if type is not None and art.type != type:
+            raise ValueError(f"artifact {art.name} has type {art.type!r}, not {type!r}")
+        artifacts.record(self._dir, "used", art, self._file(artifacts.RUN_RECORD))
+        return art
+
+    def link_model(
+        self, path: str, registered_model_name: str, name: Optional[str] = None, aliases: Optional[Sequence[str]] = None
+    ) -> Any:
+        """Log the model at ``path`` as an artifact of type ``model`` named ``registered_model_name``."""
+        return self.log_artifact(path, name=name or registered_model_name, type="model", aliases=aliases)
+
+    def unwatch(self, models: Any = None) -> None:
+        """Stop watching ``models`` (every watched model when ``None``)."""
+        from .watch import unwatch
+
+        unwatch(models)
+
 
 class DisabledRun:
     """What ``init(mode="disabled")`` returns: every call is a cheap no-op and nothing is written."""
@@ -422,6 +539,28 @@ class DisabledRun:
 
     def __exit__(self, *exc: Any) -> None:
         self.finish()
+
+    # wandb names (mode="disabled": they do nothing, as in wandb's disabled mode).
+    resumed = False
+    offline = True
+    disabled = True
+    url: Optional[str] = None
+
+    def get_url(self) -> Optional[str]:
+        return None
+
+    def project_name(self) -> str:
+        return self.project
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other wandb method of a disabled run does nothing and returns ``None``."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _noop
+
+
+def _noop(*args: Any, **kwargs: Any) -> None:
+    """What a disabled run's wandb methods do."""
 
 
 class _LazyCore:

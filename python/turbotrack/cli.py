@@ -1,4 +1,4 @@
-"""The command line: ``turbotrack ls``, ``verify``, ``bench``. Data goes to stdout, messages to
+"""The command line: ``turbotrack ls``, ``verify``, ``run``, ``bench``. Data goes to stdout, messages to
 stderr; errors end with a ``hint:`` line and exit status 2, never a traceback."""
 
 from __future__ import annotations
@@ -119,6 +119,31 @@ def cmd_bench(args: argparse.Namespace, rest: Sequence[str]) -> int:
     return bench_main(list(rest))
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run COMMAND with ``import wandb`` giving turbotrack (in it and every Python process it starts)."""
+    import os
+
+    from .compat import child_env
+
+    command = list(args.cmd)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise CliError("run needs a command", "turbotrack run -- python train.py")
+    env = child_env()
+    if args.dir:
+        env[ENV["dir"]] = str(Path(args.dir).resolve())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as e:
+        raise CliError(
+            f"cannot run {command[0]!r}: {e.strerror}", "check that the command exists and is on PATH"
+        ) from None
+    return 0  # not reached: exec replaced this process
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="turbotrack", description="turbotrack: experiment tracking with a Rust logging core"
@@ -132,6 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check a run's files block by block and report any torn tail")
     v.add_argument("run_path", help="a run folder, or entity/project/run_id")
     v.set_defaults(func=cmd_verify)
+    r = sub.add_parser(
+        "run",
+        help="run COMMAND with `import wandb` giving turbotrack (WANDB_* variables read as TURBOTRACK_*)",
+        description="Run COMMAND (python train.py, torchrun ..., accelerate launch ...) so that `import wandb` in it "
+        "and in every Python process it starts gives turbotrack.",
+    )
+    r.add_argument("cmd", nargs=argparse.REMAINDER, metavar="[--] COMMAND ...", help="the command and its arguments")
+    r.set_defaults(func=cmd_run)
     b = sub.add_parser(
         "bench", help="measure logging overhead beside other trackers (see 'turbotrack bench --help')", add_help=False
     )

@@ -1,15 +1,16 @@
-"""``watch(model)``: histograms of a PyTorch model's parameters and gradients, every ``log_freq``
-forward passes, logged into the current step (histograms are computed on the model's device, so
-only the bin counts cross to the host)."""
+"""``watch(model)``: histograms of a PyTorch model's parameters (every ``log_freq`` forward passes) and
+gradients (every ``log_freq`` backward passes), logged into the current step (histograms are computed on
+the model's device, so only the bin counts cross to the host)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 from .data_types import Histogram, to_numpy
 
 _BINS = 64
-_hooks: dict[int, Any] = {}
+_hooks: dict[int, list[Any]] = {}
 
 
 def _histogram(t: Any) -> Optional[Histogram]:
@@ -39,8 +40,10 @@ def watch(
     run: Any = None,
 ) -> None:
     """Log histograms of ``models``' parameters (``log="parameters"``), gradients
-    (``"gradients"``, the default) or both (``"all"``) every ``log_freq`` forward passes, under
-    ``parameters/<name>`` and ``gradients/<name>``, into the current run's pending step."""
+    (``"gradients"``, the default) or both (``"all"``) under ``parameters/<name>`` and
+    ``gradients/<name>``, into the current run's pending step: parameters every ``log_freq``
+    forward passes of the model, each gradient every ``log_freq`` backward passes through it
+    (as wandb does, so gradients are logged even when a framework never calls ``forward``)."""
     from . import sdk
 
     if log not in ("gradients", "parameters", "all", None):
@@ -51,27 +54,60 @@ def watch(
     for model in models if isinstance(models, (list, tuple)) else [models]:
         if not hasattr(model, "named_parameters") or not hasattr(model, "register_forward_hook"):
             raise TypeError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
-        calls = [0]
+        unwatch(model)
+        handles: list[Any] = []
+        if log in ("parameters", "all"):
+            calls = [0]
 
-        def hook(module: Any, inputs: Any, output: Any, calls: list[int] = calls) -> None:
-            calls[0] += 1
-            if log is None or calls[0] % log_freq:
-                return
-            data: dict[str, Any] = {}
-            for name, p in module.named_parameters():
-                if log in ("parameters", "all"):
+            def forward_hook(module: Any, inputs: Any, output: Any, calls: list[int] = calls) -> None:
+                calls[0] += 1
+                if calls[0] % log_freq:
+                    return
+                data = {}
+                for name, p in module.named_parameters():
                     h = _histogram(p)
                     if h is not None:
                         data[f"parameters/{name}"] = h
-                if log in ("gradients", "all") and getattr(p, "grad", None) is not None:
-                    h = _histogram(p.grad)
-                    if h is not None:
-                        data[f"gradients/{name}"] = h
-            if data:
-                run.log(data, commit=False)
+                _log(run, data)
 
-        unwatch(model)
-        _hooks[id(model)] = model.register_forward_hook(hook)
+            handles.append(model.register_forward_hook(forward_hook))
+        if log in ("gradients", "all"):
+            for name, p in model.named_parameters():
+                if getattr(p, "requires_grad", False):
+                    handles.append(p.register_hook(_gradient_hook(run, f"gradients/{name}", log_freq)))
+        _hooks[id(model)] = handles
+
+
+def _gradient_hook(run: Any, key: str, log_freq: int) -> Any:
+    calls = [0]
+
+    def hook(grad: Any) -> None:
+        calls[0] += 1
+        if calls[0] % log_freq == 0:
+            h = _histogram(grad)
+            if h is not None:
+                _log(run, {key: h})
+
+    return hook
+
+
+_refused: set[int] = set()
+
+
+def _log(run: Any, data: dict[str, Any]) -> None:
+    """Log watch histograms into the pending step. Their names are PyTorch's (``net.2.weight``), as in
+    wandb, and break turbotrack's naming rule where a part starts with a digit: they are logged without
+    the per-name warning; with ``metric_names="strict"`` they are refused and watch warns once."""
+    if not data:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="metric name .* breaks the naming rule", category=UserWarning)
+            run.log(data, commit=False)
+    except ValueError as e:
+        if id(run) not in _refused:
+            _refused.add(id(run))
+            warnings.warn(f"watch(): histograms not logged: {e}", stacklevel=2)
 
 
 def unwatch(models: Any = None) -> None:
@@ -80,6 +116,5 @@ def unwatch(models: Any = None) -> None:
         list(_hooks) if models is None else [id(m) for m in (models if isinstance(models, (list, tuple)) else [models])]
     )
     for key in targets:
-        handle = _hooks.pop(key, None)
-        if handle is not None:
+        for handle in _hooks.pop(key, []):
             handle.remove()

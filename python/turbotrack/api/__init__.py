@@ -38,8 +38,34 @@ class Api:
 
     def run(self, path: str) -> LocalRun:
         """The run at ``"entity/project/run_id"`` (or ``"project/run_id"``)."""
+        bits = path.strip("/").split("/")
+        if len(bits) == 4 and bits[2] == "runs":  # wandb's "entity/project/runs/id" (a run page's path)
+            path = "/".join(bits[:2] + bits[3:])
         entity, project, run_id = self._split(path, 3)
         return open_run(self.root / entity / project / run_id)
+
+    def artifact(self, name: str, type: Optional[str] = None) -> Any:
+        """The artifact version ``"entity/project/name:alias"`` (or ``"project/name:alias"``; alias
+        ``latest`` when left out)."""
+        from .. import artifacts
+
+        entity, project, art_name, alias = artifacts.parse_name(name, default_entity(), "")
+        if not project:
+            raise ValueError(f"{name!r}: give the project too, as 'project/name:alias' or 'entity/project/name:alias'")
+        art = artifacts.load(self.root / entity / project, art_name, alias)
+        if type is not None and art.type != type:
+            raise ValueError(f"artifact {art.name} has type {art.type!r}, not {type!r}")
+        return art
+
+    def artifact_versions(self, type_name: str, name: str) -> list[Any]:
+        """Every version of artifact ``"entity/project/name"`` (or ``"project/name"``), oldest first."""
+        from .. import artifacts
+
+        entity, project, art_name, _ = artifacts.parse_name(name, default_entity(), "")
+        folder = self.root / entity / project / artifacts.ARTIFACTS_DIR / art_name
+        numbers = sorted(int(p.stem[1:]) for p in folder.glob("v*.json") if p.stem[1:].isdigit())
+        found = [artifacts.load(self.root / entity / project, art_name, f"v{n}") for n in numbers]
+        return [a for a in found if a.type == type_name]
 
     def runs(
         self, path: Optional[str] = None, filters: Optional[dict[str, Any]] = None, order: Optional[str] = None

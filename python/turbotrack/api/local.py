@@ -203,6 +203,41 @@ class LocalRun:
     def __repr__(self) -> str:
         return f"<turbotrack LocalRun {self.path} ({self.state})>"
 
+    def table(self, key: str, step: Optional[int] = None) -> Any:
+        """The ``Table`` logged under ``key`` at ``step`` (default: the last one logged); ``.get_dataframe()``
+        gives it as a DataFrame."""
+        from ..data_types.table import Table
+
+        found = None
+        for row in self.scan_history(keys=[key]):
+            value = row[key]
+            if isinstance(value, dict) and value.get("path") and (step is None or row["_step"] == step):
+                found = value
+        if found is None:
+            raise ValueError(
+                f"run {self.path} has no table under {key!r}" + (f" at step {step}" if step is not None else "")
+            )
+        data = read_json(self._dir / found["path"])
+        return Table(columns=data["columns"], data=data["data"])
+
+    def logged_artifacts(self) -> list[Any]:
+        """The artifact versions this run logged."""
+        return self._artifacts("logged")
+
+    def used_artifacts(self) -> list[Any]:
+        """The artifact versions this run used."""
+        return self._artifacts("used")
+
+    def _artifacts(self, action: str) -> list[Any]:
+        from .. import artifacts
+
+        out: dict[str, Any] = {}
+        for rec in read_json(self._dir / artifacts.RUN_RECORD, []) or []:
+            if rec["action"] == action:
+                entity, project, name, alias = artifacts.parse_name(rec["artifact"], self.entity, self.project)
+                out[rec["artifact"]] = artifacts.load(self._dir.parents[2] / entity / project, name, alias)
+        return list(out.values())
+
 
 def open_run(run_dir: Path) -> LocalRun:
     if not any(run_dir.glob("run*.json")):

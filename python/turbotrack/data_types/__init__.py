@@ -7,9 +7,12 @@ on a cold path, once per value.
 
 from __future__ import annotations
 
+from .audio import Audio
 from .convert import Converter, to_numpy
 from .histogram import Histogram
+from .html import Html
 from .image import Image
 from .table import Table
+from .video import Video
 
-__all__ = ["Converter", "Histogram", "Image", "Table", "to_numpy"]
+__all__ = ["Audio", "Converter", "Histogram", "Html", "Image", "Table", "Video", "to_numpy"]

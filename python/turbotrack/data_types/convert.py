@@ -67,11 +67,32 @@ class Converter:
             return self._array(name, value)
         elif getattr(value, "_turbotrack_plot", False):
             return _json(value.to_json(self._run_dir, name, step))
+        elif value is None:  # as wandb: a null in this row
+            return b"null"
+        elif isinstance(value, (list, tuple)):
+            listed = self._sequence(name, value, step)
+            if listed is not None:
+                return listed
+        elif _is_figure(value):
+            from .image import Image
+
+            return _json(Image(value).to_json(self._run_dir, name, step))
         raise TypeError(
             f"cannot log {name!r}: values of type {type(value).__module__}.{type(value).__qualname__} are not "
             "supported. Log numbers, bools, strings, NumPy arrays, tensors, or turbotrack.Histogram / "
             "Table / Image / plot objects. Nothing of this log() call was recorded"
         )
+
+    def _sequence(self, name: str, value: Any, step: int) -> Optional[bytes]:
+        """A list as wandb logs it: media side by side under one key, numbers as a histogram."""
+        if value and all(isinstance(v, Media) for v in value):
+            return _json(media_list(value, self._run_dir, name, step))
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            return _json(Histogram(list(value)).to_json())
+        np = sys.modules.get("numpy")
+        if np is not None and all(isinstance(v, (int, float, np.number)) for v in value):
+            return _json(Histogram([float(v) for v in value]).to_json())
+        return None
 
     def _array(self, name: str, value: Any) -> Union[Scalar, bytes, tuple[str, int]]:
         if self._resolver is not None and is_gpu_scalar(value):
@@ -86,6 +107,23 @@ class Converter:
         if arr.size == 1:  # NumPy, TensorFlow, JAX scalars and one-element arrays
             return arr.item()
         return _json(Histogram(arr).to_json())
+
+
+def media_list(items: Any, run_dir: Optional[Path], key: str, step: int) -> dict[str, Any]:
+    """Several media under one key: each stored as its own file (``<key>.<i>``), listed in order."""
+    entries = [item.to_json(run_dir, f"{key}.{i}", step) for i, item in enumerate(items)]
+    kinds = {e.get("_type") for e in entries}
+    kind = "images/separated" if kinds == {"image-file"} else "media-list"
+    out: dict[str, Any] = {"_type": kind, "count": len(entries), "items": entries}
+    captions = [e.get("caption") for e in entries]
+    if any(c is not None for c in captions):
+        out["captions"] = captions
+    return out
+
+
+def _is_figure(value: Any) -> bool:
+    """A matplotlib figure (logged as an image, as wandb does for figures it cannot make a chart of)."""
+    return type(value).__module__.startswith("matplotlib") and hasattr(value, "savefig")
 
 
 def _json(obj: Any) -> bytes:

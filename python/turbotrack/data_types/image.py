@@ -28,21 +28,27 @@ class Image(Media):
             self._path = Path(data_or_path)
             if not self._path.is_file():
                 raise ValueError(f"Image: no such file {str(self._path)!r}")
+        elif isinstance(data_or_path, Image):
+            self._path, self._array, self._pil = data_or_path._path, data_or_path._array, data_or_path._pil
+            self.caption = caption if caption is not None else data_or_path.caption
         elif hasattr(data_or_path, "save") and hasattr(data_or_path, "size"):
             self._pil = data_or_path
+        elif type(data_or_path).__module__.startswith("matplotlib") and hasattr(data_or_path, "savefig"):
+            self._pil = _figure_to_pil(data_or_path)
         else:
             import numpy as np
 
-            arr = np.asarray(data_or_path.detach().cpu() if hasattr(data_or_path, "detach") else data_or_path)
-            if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
-                arr = np.moveaxis(arr, 0, -1)
+            is_tensor = hasattr(data_or_path, "detach")
+            arr = np.asarray(data_or_path.detach().cpu() if is_tensor else data_or_path)
+            if is_tensor and arr.ndim == 4:  # a batch N×C×H×W: side by side, as a grid of one row
+                arr = np.concatenate(list(arr), axis=-1)
+            if arr.ndim == 3 and (is_tensor or (arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4))):
+                arr = np.moveaxis(arr, 0, -1)  # tensors are C×H×W
             if arr.ndim == 3 and arr.shape[-1] == 1:
                 arr = arr[..., 0]
             if arr.ndim not in (2, 3):
                 raise ValueError(f"Image: expected an H×W or H×W×C array, got shape {arr.shape}")
-            if arr.dtype != np.uint8:
-                arr = (np.clip(np.nan_to_num(arr.astype(np.float64)), 0.0, 1.0) * 255).round().astype(np.uint8)
-            self._array = arr
+            self._array = _tensor_to_uint8(arr) if is_tensor else to_uint8(arr)
         self.mode = mode
 
     def to_json(self, run_dir: Path | None, key: str, step: int) -> dict[str, Any]:
@@ -70,3 +76,50 @@ class Image(Media):
             out["width"], out["height"] = pil.size
         out["path"] = target.relative_to(run_dir).as_posix()
         return out
+
+
+def to_uint8(arr: np.ndarray) -> np.ndarray:
+    """wandb's rule for arrays: uint8 as is; otherwise values with a negative minimum are normalised to
+    [0, 1], values at most 1 are scaled by 255, and the result is clipped to 0-255 (so integer-valued
+    float arrays in 0-255 keep their values)."""
+    import numpy as np
+
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * 255
+    data = np.nan_to_num(arr.astype(np.float64))
+    if data.size and data.min() < 0:
+        span = float(np.ptp(data))
+        data = (data - data.min()) / (span if span else 1.0)
+    if data.size and data.max() <= 1.0:
+        data = data * 255
+    return np.clip(data, 0, 255).round().astype(np.uint8)
+
+
+def _tensor_to_uint8(arr: np.ndarray) -> np.ndarray:
+    """wandb's rule for tensors (torchvision's ``make_grid(normalize=True)``): min-max normalised to 0-255."""
+    import numpy as np
+
+    if arr.dtype == np.uint8:
+        return arr
+    data = np.nan_to_num(arr.astype(np.float64))
+    lo, hi = (float(data.min()), float(data.max())) if data.size else (0.0, 0.0)
+    data = (data - lo) / (hi - lo if hi > lo else 1.0)
+    return (np.clip(data, 0.0, 1.0) * 255).round().astype(np.uint8)
+
+
+def _figure_to_pil(fig: Any) -> Any:
+    """A matplotlib figure rendered as a PNG, as a PIL image."""
+    import io
+
+    try:
+        from PIL import Image as PILImage
+    except ImportError:
+        raise TypeError("logging a matplotlib figure as an Image needs Pillow: pip install pillow") from None
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    buf.seek(0)
+    pil = PILImage.open(buf)
+    pil.load()
+    return pil

@@ -45,6 +45,21 @@ class Table(Media):
             out["path"] = rel.as_posix()
         return out
 
+    def get_dataframe(self) -> Any:
+        """The table as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(self.data, columns=self.columns or None)
+
+    def get_column(self, name: str, convert_to: Optional[str] = None) -> Any:
+        """The values of column ``name`` (a NumPy array with ``convert_to="numpy"``)."""
+        values = [row[self.columns.index(name)] for row in self.data]
+        if convert_to == "numpy":
+            import numpy as np
+
+            return np.array(values)
+        return values
+
 
 def _plain(v: Any) -> Any:
     item = getattr(v, "item", None)

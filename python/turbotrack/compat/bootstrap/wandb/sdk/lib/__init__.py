@@ -1,0 +1,5 @@
+"""wandb.sdk.lib, served by turbotrack."""
+
+from turbotrack._run import DisabledRun as RunDisabled
+
+__all__ = ["RunDisabled"]

@@ -1,0 +1,170 @@
+"""HF Transformers, PyTorch Lightning and accelerate scripts written for wandb, run unchanged under
+``turbotrack run``, their data read back through ``turbotrack.Api`` and checked value by value.
+
+The frameworks live in a cached environment that scripts/frameworks-env.sh makes once (several GB);
+the scripts run with the CURRENT interpreter (so turbotrack is the one under test) with that
+environment's site-packages on PYTHONPATH."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import turbotrack
+
+HERE = Path(__file__).parent
+REPO = HERE.parent
+
+
+@pytest.fixture(scope="module")
+def frameworks_site() -> str:
+    out = subprocess.run(
+        ["bash", str(REPO / "scripts" / "frameworks-env.sh")],
+        capture_output=True,
+        text=True,
+        timeout=3000,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout.strip().splitlines()[-1]
+
+
+def run_under_turbotrack(site: str, script: str, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "TURBOTRACK_"))}
+    clean.update(PYTHONPATH=site, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", **env)
+    cmd = [sys.executable, "-m", "turbotrack", "run", "--", sys.executable, str(HERE / "scripts" / script), str(out)]
+    proc = subprocess.run(cmd, cwd=out, env=clean, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "breaks the naming rule" not in proc.stderr
+    assert proc.stderr.count("`import wandb` is turbotrack here") == 1
+    return proc
+
+
+def only_run(out: Path, project: str) -> turbotrack.api.LocalRun:
+    runs = turbotrack.Api(dir=out).runs(project)
+    assert len(runs) == 1
+    assert runs[0].state == "finished"
+    return runs[0]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.timeout(3600)  # the first test here may install the frameworks (scripts/frameworks-env.sh)
+def test_hf_trainer_report_to_wandb(frameworks_site, tmp_path):
+    run_under_turbotrack(frameworks_site, "hf_trainer.py", tmp_path, WANDB_PROJECT="hf", WANDB_LOG_MODEL="end")
+    r = only_run(tmp_path, "hf")
+    history = json.loads((tmp_path / "log_history.json").read_text())
+    assert r.name == "hf-tiny"
+    rows = list(r.scan_history())
+    train = [x for x in rows if "train/loss" in x]
+    assert [x["train/global_step"] for x in train] == [5, 10, 15, 20]
+    expected = {h["step"]: h for h in history if "loss" in h}
+    for x in train:
+        h = expected[x["train/global_step"]]
+        assert x["train/loss"] == pytest.approx(h["loss"], rel=1e-9)
+        assert x["train/learning_rate"] == pytest.approx(h["learning_rate"])
+        assert x["train/grad_norm"] == pytest.approx(h["grad_norm"], rel=1e-6)
+    evals = [x for x in rows if "eval/loss" in x]
+    assert [x["train/global_step"] for x in evals] == [10, 20]
+    expected_eval = {h["step"]: h["eval_loss"] for h in history if "eval_loss" in h}
+    assert [x["eval/loss"] for x in evals] == pytest.approx([expected_eval[10], expected_eval[20]], rel=1e-9)
+    final = next(h for h in history if "train_loss" in h)
+    assert r.summary["train_loss"] == pytest.approx(final["train_loss"])
+    assert r.summary["eval/loss"] == pytest.approx(expected_eval[20])
+    assert r.config["learning_rate"] == 1e-3 and r.config["num_hidden_layers"] == 2
+    assert r.config["max_steps"] == 20 and r.config["model/num_parameters"] > 0
+
+    # WANDB_LOG_MODEL=end: the architecture at setup (base_model), the trained model at the end (final_model)
+    api = turbotrack.Api(dir=tmp_path)
+    base = api.artifact("hf/model-hf-tiny:base_model")
+    final_art = api.artifact("local/hf/model-hf-tiny:final_model")
+    assert (base.version, final_art.version) == ("v0", "v1")
+    assert final_art.aliases == ["final_model", "latest"] and final_art.type == "model"
+    assert {"config.json", "model.safetensors", "model_architecture.txt"} <= {e.path for e in final_art.files()}
+    assert final_art.metadata["final_model"] is True
+    folder = Path(final_art.download(str(tmp_path / "dl")))
+    assert json.loads((folder / "config.json").read_text())["num_hidden_layers"] == 2
+    assert (folder / "model.safetensors").stat().st_size == final_art.get_entry("model.safetensors").size
+    # the unchanged architecture file is stored once
+    assert base.get_entry("model_architecture.txt").digest == final_art.get_entry("model_architecture.txt").digest
+    blobs = list((tmp_path / "turbotrack/local/hf/artifacts/.blobs").rglob("*"))
+    assert len([b for b in blobs if b.is_file()]) == len({e.digest for e in [*base.files(), *final_art.files()]})
+    assert [a.version for a in r.logged_artifacts()] == ["v0", "v1"]
+
+
+@pytest.mark.timeout(900)
+def test_lightning_wandb_logger(frameworks_site, tmp_path):
+    run_under_turbotrack(frameworks_site, "lightning_fit.py", tmp_path)
+    r = only_run(tmp_path, "pl")
+    logged = json.loads((tmp_path / "logged.json").read_text())
+    assert r.name == "pl-tiny"
+    assert r.config == {"lr": 0.05, "hidden": 8}
+    rows = list(r.scan_history())
+    train = [x for x in rows if "train/loss" in x]
+    by_step = dict((g, v) for g, v in logged["train/loss"])
+    assert [x["trainer/global_step"] for x in train] == [1, 3, 5, 7, 9, 11, 13, 15]
+    assert all(x["train/loss"] == pytest.approx(by_step[x["trainer/global_step"]], rel=1e-7) for x in train)
+    val = [x["val/loss"] for x in rows if "val/loss" in x]
+    epochs = [v for _, v in logged["val/loss"]][-4:]  # after the sanity check: two batches per epoch, averaged
+    assert val == pytest.approx([(epochs[0] + epochs[1]) / 2, (epochs[2] + epochs[3]) / 2], rel=1e-6)
+
+    # watch(log="all", log_freq=4): parameters every 4th forward pass, gradients every 4th backward pass
+    params = [x for x in rows if "parameters/net.0.weight" in x]
+    grads = [x for x in rows if "gradients/net.2.bias" in x]
+    assert params and grads
+    assert sum(params[0]["parameters/net.0.weight"]["values"]) == 32  # 8x4 weights
+    assert sum(grads[0]["gradients/net.2.bias"]["values"]) == 1
+
+    # log_table, read back as a DataFrame
+    df = r.table("preds").get_dataframe()
+    assert list(df.columns) == ["x0", "pred"]
+    assert df["pred"].tolist() == pytest.approx(logged["preds"])
+
+    # log_image: three images under one key; integer-valued float arrays keep their values
+    from PIL import Image as PILImage
+
+    (samples,) = [x["samples"] for x in rows if "samples" in x]
+    assert samples["_type"] == "images/separated" and samples["count"] == 3
+    assert samples["captions"] == ["a", "b", "c"]
+    pixels = [np.asarray(PILImage.open(Path(r.dir) / item["path"])) for item in samples["items"]]
+    assert [int(p[0, 0]) for p in pixels] == [0, 128, 255]
+
+    # log_model="all": one version per checkpoint; latest and best on the last one
+    api = turbotrack.Api(dir=tmp_path)
+    v0 = api.artifact(f"pl/model-{r.id}:v0")
+    latest = api.artifact(f"pl/model-{r.id}:latest")
+    assert latest.version == "v1" and sorted(latest.aliases) == ["best", "latest"]
+    assert v0.aliases == [] and v0.metadata["original_filename"] == "epoch=0-step=8.ckpt"
+    ckpt = tmp_path / "ckpt" / latest.metadata["original_filename"]
+    assert latest.get_entry("model.ckpt").digest == sha256(ckpt)
+    got = Path(latest.download(str(tmp_path / "dl"))) / "model.ckpt"
+    assert got.read_bytes() == ckpt.read_bytes()
+
+
+@pytest.mark.timeout(900)
+def test_accelerate_log_with_wandb(frameworks_site, tmp_path):
+    run_under_turbotrack(frameworks_site, "accelerate_loop.py", tmp_path)
+    r = only_run(tmp_path, "acc")
+    logged = json.loads((tmp_path / "logged.json").read_text())
+    assert r.name == "acc-tiny"
+    assert r.config == {"lr": 0.1, "steps": 12}
+    rows = list(r.scan_history())
+    losses = [(x["_step"], x["loss"]) for x in rows if "loss" in x]
+    assert [s for s, _ in losses] == list(range(12))
+    assert [v for _, v in losses] == pytest.approx(logged, rel=1e-9)
+    (images,) = [x for x in rows if "inputs" in x]
+    assert images["_step"] == 12 and images["inputs"]["count"] == 2
+    from PIL import Image as PILImage
+
+    pixels = [np.asarray(PILImage.open(Path(r.dir) / i["path"])) for i in images["inputs"]["items"]]
+    assert [p.shape for p in pixels] == [(4, 4, 3), (4, 4, 3)]
+    assert [int(p.max()) for p in pixels] == [0, 255]  # ones in [0, 1] are scaled to 255
