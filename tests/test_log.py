@@ -126,8 +126,8 @@ def test_table_and_plot_are_stored_as_files(new_run):
     assert row["t"]["path"] in names
 
 
-# None and lists of numbers or media are logged as wandb logs them (tests/test_wandb_compat.py)
-@pytest.mark.parametrize("bad", [object(), 1 + 2j, [1, "x"], ["a", "b"], {1, 2}])
+# CONTRACT: anything but the listed values is a TypeError (lists of media are logged: test_wandb_compat.py)
+@pytest.mark.parametrize("bad", [object(), None, 1 + 2j, [1, 2], [1, "x"], ["a", "b"], {1, 2}])
 def test_unsupported_values_raise_typeerror_and_record_nothing(new_run, bad):
     run = new_run()
     with pytest.raises(TypeError, match=r"'bad'"):

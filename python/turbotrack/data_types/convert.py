@@ -67,8 +67,6 @@ class Converter:
             return self._array(name, value)
         elif getattr(value, "_turbotrack_plot", False):
             return _json(value.to_json(self._run_dir, name, step))
-        elif value is None:  # as wandb: a null in this row
-            return b"null"
         elif isinstance(value, (list, tuple)):
             listed = self._sequence(name, value, step)
             if listed is not None:
@@ -84,14 +82,10 @@ class Converter:
         )
 
     def _sequence(self, name: str, value: Any, step: int) -> Optional[bytes]:
-        """A list as wandb logs it: media side by side under one key, numbers as a histogram."""
+        """A list of media as wandb logs it: side by side under one key. Other lists (numbers included)
+        are not values of the contract: log a NumPy array or a ``Histogram`` for a distribution."""
         if value and all(isinstance(v, Media) for v in value):
             return _json(media_list(value, self._run_dir, name, step))
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            return _json(Histogram(list(value)).to_json())
-        np = sys.modules.get("numpy")
-        if np is not None and all(isinstance(v, (int, float, np.number)) for v in value):
-            return _json(Histogram([float(v) for v in value]).to_json())
         return None
 
     def _array(self, name: str, value: Any) -> Union[Scalar, bytes, tuple[str, int]]:
