@@ -58,7 +58,11 @@ pub fn open_append(path: &Path, header: &[u8]) -> Result<Appender> {
         let mut walk = BlockWalker::new(&file, false).map_err(|e| walk_error(path, e))?;
         if walk.header().is_some() {
             let mut none = Vec::new();
-            while walk.next_block(&mut none, |_, _| Ok(())).map_err(|e| walk_error(path, e))?.is_some() {}
+            while walk
+                .next_block(&mut none, |_, _| Ok(()))
+                .map_err(|e| walk_error(path, e))?
+                .is_some()
+            {}
             len = walk.report().valid_bytes;
         }
         if len < size {

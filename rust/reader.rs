@@ -229,15 +229,20 @@ impl Shard {
                 self.names.push(c.name);
             }
             let (start_time, rank) = (self.start_time, self.rank);
-            self.rows.extend(block.steps.iter().zip(&block.timestamps).zip(items).map(|((&step, &ts), items)| {
-                ScanRow {
-                    step,
-                    timestamp: ts,
-                    runtime: ts - start_time,
-                    rank,
-                    items,
-                }
-            }));
+            self.rows.extend(
+                block
+                    .steps
+                    .iter()
+                    .zip(&block.timestamps)
+                    .zip(items)
+                    .map(|((&step, &ts), items)| ScanRow {
+                        step,
+                        timestamp: ts,
+                        runtime: ts - start_time,
+                        rank,
+                        items,
+                    }),
+            );
         }
         Ok(())
     }

@@ -562,7 +562,12 @@ impl Writer {
             return;
         }
         let (blocks, rows) = std::mem::take(&mut self.lost);
-        let lost = (blocks > 0).then(|| format!("{rows} rows ({blocks} blocks, beyond {} MiB kept in memory)", MAX_UNWRITTEN_BYTES >> 20));
+        let lost = (blocks > 0).then(|| {
+            format!(
+                "{rows} rows ({blocks} blocks, beyond {} MiB kept in memory)",
+                MAX_UNWRITTEN_BYTES >> 20
+            )
+        });
         self.health.recovered(lost);
     }
 
@@ -603,5 +608,91 @@ impl Writer {
                 self.health.fail(&Error::io(&self.cfg.history_path, e));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::read_files;
+    use crossbeam_channel::bounded;
+
+    fn start(dir: &std::path::Path) -> (Sender<Msg>, Sender<Msg>, JoinHandle<()>, Arc<Health>, PathBuf) {
+        let path = dir.join("history.ttrk");
+        let cfg = WriterConfig {
+            history_path: path.clone(),
+            summary_path: Some(dir.join("summary.json")),
+            header: FileHeader::new(1.0, "stream=history"),
+            batching: Batching::new(Duration::from_millis(20)),
+        };
+        let (tx, rx) = bounded(64);
+        let (req_tx, req_rx) = bounded(4);
+        let (recycle, _) = bounded(4);
+        let health = Arc::new(Health::default());
+        let handle = spawn(cfg, rx, req_rx, recycle, health.clone()).unwrap();
+        (tx, req_tx, handle, health, path)
+    }
+
+    fn log(tx: &Sender<Msg>, step: i64, id: u32, v: i64) {
+        let items = vec![(id, Value::Int(v))];
+        let rec = Record {
+            step,
+            commit: true,
+            timestamp: 2.0,
+            items,
+            deferred: vec![],
+        };
+        tx.send(Msg::Log(rec)).unwrap();
+    }
+
+    fn finish(req: &Sender<Msg>) -> Option<String> {
+        let (reply, rx) = bounded(1);
+        req.send(Msg::Finish(reply)).unwrap();
+        rx.recv().unwrap()
+    }
+
+    #[test]
+    fn a_panic_in_the_writer_is_recorded_and_the_run_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, req, handle, health, path) = start(dir.path());
+        tx.send(Msg::Names(vec!["x".into()])).unwrap();
+        log(&tx, 0, 0, 10);
+        log(&tx, 1, 7, 11); // metric 7 was never named: a bug, the writer thread panics
+        log(&tx, 2, 0, 12);
+        let (reply, rx) = bounded(1);
+        req.send(Msg::Summary(reply)).unwrap();
+        assert!(rx.recv().is_ok(), "requests are answered after a panic");
+        let failure = finish(&req).expect("the panic is reported at finish");
+        assert!(failure.contains("bug"), "{failure}");
+        handle.join().unwrap();
+        assert!(health.take_notice().unwrap().contains("writer thread hit a bug"));
+        let t = read_files(&[path]).unwrap();
+        assert_eq!(*t.steps.last().unwrap(), 2, "rows after the panic are written");
+    }
+
+    #[test]
+    fn appending_after_a_torn_tail_cuts_it_off_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, req, handle, _, path) = start(dir.path());
+        tx.send(Msg::Names(vec!["x".into()])).unwrap();
+        for i in 0..5 {
+            log(&tx, i, 0, i);
+        }
+        assert_eq!(finish(&req), None);
+        handle.join().unwrap();
+        let mut data = std::fs::read(&path).unwrap();
+        data.extend_from_slice(b"TTBK\x10\x00\x00\x00 torn"); // a block cut short
+        std::fs::write(&path, &data).unwrap();
+        let (tx, req, handle, _, _) = start(dir.path());
+        tx.send(Msg::Names(vec!["x".into()])).unwrap();
+        for i in 5..8 {
+            log(&tx, i, 0, i);
+        }
+        assert_eq!(finish(&req), None);
+        handle.join().unwrap();
+        let t = read_files(std::slice::from_ref(&path)).unwrap();
+        assert_eq!(t.steps, (0..8).collect::<Vec<_>>());
+        assert_eq!(t.reports[0].1.torn, None);
+        assert!(t.reports[0].1.damaged.is_empty());
     }
 }

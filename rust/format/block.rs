@@ -380,7 +380,11 @@ pub fn read_blocks(
         return Ok((None, w.into_report()));
     };
     let mut raw = Vec::new();
-    while w.next_block(&mut raw, |raw, n| on_block(&header, raw, n)).map_err(fail)?.is_some() {}
+    while w
+        .next_block(&mut raw, |raw, n| on_block(&header, raw, n))
+        .map_err(fail)?
+        .is_some()
+    {}
     Ok((Some(header), w.into_report()))
 }
 

@@ -128,7 +128,10 @@ impl HistoryScan {
     fn next_page<'py>(&mut self, py: Python<'py>, size: usize) -> PyResult<Bound<'py, PyList>> {
         let loads = py.import("json")?.getattr("loads")?;
         let out = PyList::empty(py);
-        let wanted = self.keys.as_ref().map(|k| k.iter().filter(|k| !k.starts_with('_')).collect::<Vec<_>>());
+        let wanted = self
+            .keys
+            .as_ref()
+            .map(|k| k.iter().filter(|k| !k.starts_with('_')).collect::<Vec<_>>());
         while out.len() < size.max(1) {
             if self.scan.needs_fill() {
                 let scan = &mut self.scan;
@@ -139,7 +142,10 @@ impl HistoryScan {
                 break;
             };
             if let Some(w) = &wanted {
-                if !w.iter().all(|k| row.items.iter().any(|(i, _)| names[*i as usize] == **k)) {
+                if !w
+                    .iter()
+                    .all(|k| row.items.iter().any(|(i, _)| names[*i as usize] == **k))
+                {
                     continue;
                 }
             }

@@ -289,7 +289,7 @@ def _pick(metric: tuple[Any, Any, str], pos: Any) -> tuple[Any, Any]:
     """A sparse column's values in kept rows, and where they land: ``(values, at)``."""
     import numpy as np
 
-    rows, values, kind = metric
+    rows, values, _kind = metric
     at = pos[rows]
     hit = at >= 0
     if hasattr(values, "dtype"):
