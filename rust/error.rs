@@ -17,6 +17,9 @@ pub enum Error {
     /// A file is not a turbotrack history file or is damaged before its first block (`turbotrack.Error`).
     #[error("{path}: {msg}")]
     Format { path: PathBuf, msg: String },
+    /// Not enough memory for what a file asks (Python `MemoryError`), never an abort.
+    #[error("{0}")]
+    Memory(String),
     /// The run's writer thread is gone (finished, or stopped after a failure) (`turbotrack.Error`).
     #[error("{0}")]
     Closed(String),

@@ -2,16 +2,27 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::format::{BlockWalker, WalkError};
 
 /// Replace `path` with `data` so that readers see the old file or the new one, never a mix.
+/// A folder that vanished (the run's folder deleted or renamed) is made again.
 pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let write = || -> std::io::Result<()> {
-        let mut f = File::create(&tmp)?;
+        let mut f = match File::create(&tmp) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                File::create(&tmp)?
+            }
+            other => other?,
+        };
         f.write_all(data)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -22,19 +33,64 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
     })
 }
 
+/// An open history file and the length of its whole blocks (where the next block goes).
+pub struct Appender {
+    pub file: File,
+    pub len: u64,
+}
+
 /// Create `path` (and its folder) for appending; `header` is written when the file is new.
-pub fn open_append(path: &Path, header: &[u8]) -> Result<File> {
+/// An existing file is checked block by block first and cut back to the end of its last whole
+/// block, so that blocks appended now follow valid ones (a torn tail would hide them).
+pub fn open_append(path: &Path, header: &[u8]) -> Result<Appender> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
-    let mut f = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .create(true)
         .append(true)
+        .read(true)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
-    if len == 0 {
-        f.write_all(header).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut len = 0;
+    if size > 0 {
+        let mut walk = BlockWalker::new(&file, false).map_err(|e| walk_error(path, e))?;
+        if walk.header().is_some() {
+            let mut none = Vec::new();
+            while walk
+                .next_block(&mut none, |_, _| Ok(()))
+                .map_err(|e| walk_error(path, e))?
+                .is_some()
+            {}
+            len = walk.report().valid_bytes;
+        }
+        if len < size {
+            file.set_len(len).map_err(|e| Error::io(path, e))?;
+        }
     }
-    Ok(f)
+    if len == 0 {
+        file.write_all(header).map_err(|e| Error::io(path, e))?;
+        len = header.len() as u64;
+    }
+    Ok(Appender { file, len })
+}
+
+fn walk_error(path: &Path, e: WalkError) -> Error {
+    match e {
+        WalkError::Io(e) => Error::io(path, e),
+        WalkError::Format(msg) | WalkError::Memory(msg) => Error::Format {
+            path: path.to_owned(),
+            msg,
+        },
+    }
+}
+
+/// Whether `file` is still the file at `path` (not deleted, moved away or replaced).
+pub fn still_at(file: &File, path: &Path) -> bool {
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        (Err(_), _) => true, // cannot tell: keep writing where we are
+        (Ok(_), Err(_)) => false,
+    }
 }

@@ -1,13 +1,83 @@
-//! Reading history files back: every whole block of one or more files (shards of one run) into
-//! columns, rows ordered by step then rank.
+//! Reading history files back, block by block: every whole block of one or more files (shards of
+//! one run) into sparse columns, or streamed row by row; rows ordered by step then rank.
 
+use std::collections::VecDeque;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::format::{decode_block, read_blocks, ColData, ReadReport};
+use crate::format::{decode_block, BlockWalker, ColData, DecodedBlock, FileHeader, ReadReport, WalkError};
 use crate::summary::{MetricDef, Summary};
+use crate::value::Value;
+
+/// One history file, read one block at a time (never the whole file at once).
+pub struct FileReader {
+    path: PathBuf,
+    walker: BlockWalker<File>,
+    raw: Vec<u8>,
+}
+
+impl FileReader {
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let walker = BlockWalker::new(file, true).map_err(|e| walk_error(path, e))?;
+        Ok(Self {
+            path: path.to_owned(),
+            walker,
+            raw: Vec::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file header; `None` when the file stops inside it (it holds no rows).
+    pub fn header(&self) -> Option<&FileHeader> {
+        self.walker.header()
+    }
+
+    /// What reading found so far (damaged ranges, a torn tail).
+    pub fn report(&self) -> &ReadReport {
+        self.walker.report()
+    }
+
+    /// The next whole block, decoded; blocks that do not decode are skipped as damage.
+    pub fn next_block(&mut self) -> Result<Option<DecodedBlock>> {
+        if self.walker.header().is_none() {
+            return Ok(None);
+        }
+        let mut decoded = None;
+        let found = self
+            .walker
+            .next_block(&mut self.raw, |raw, n| {
+                let b = decode_block(raw).map_err(|e| e.to_string())?;
+                if b.steps.len() as u32 != n {
+                    return Err("a block holds a different number of rows than its header says".into());
+                }
+                decoded = Some(b);
+                Ok(())
+            })
+            .map_err(|e| walk_error(&self.path, e))?;
+        if self.raw.capacity() > 64 << 20 {
+            self.raw = Vec::new(); // one huge block does not pin its buffer for the whole read
+        }
+        Ok(found.and(decoded))
+    }
+}
+
+fn walk_error(path: &Path, e: WalkError) -> Error {
+    match e {
+        WalkError::Io(e) => Error::io(path, e),
+        WalkError::Format(msg) => Error::Format {
+            path: path.to_owned(),
+            msg,
+        },
+        WalkError::Memory(msg) => Error::Memory(format!("{}: {msg}", path.display())),
+    }
+}
 
 /// A metric's values and the rows (indices into the table) that hold them.
 #[derive(Debug)]
@@ -45,22 +115,11 @@ pub fn meta_field<'a>(meta: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v))
 }
 
-/// Check a file block by block.
+/// Check a file block by block: every damaged range, and a torn tail.
 pub fn verify(path: &Path) -> Result<ReadReport> {
-    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let (_, report) = read_blocks(&data, |_, raw, n| {
-        let b = decode_block(raw).map_err(|e| e.to_string())?;
-        if b.steps.len() as u32 == n {
-            Ok(())
-        } else {
-            Err("a block holds a different number of rows than its header says".into())
-        }
-    })
-    .map_err(|msg| Error::Format {
-        path: path.to_owned(),
-        msg,
-    })?;
-    Ok(report)
+    let mut r = FileReader::open(path)?;
+    while r.next_block()?.is_some() {}
+    Ok(r.report().clone())
 }
 
 /// Read every whole block of `paths` into one table.
@@ -70,9 +129,12 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
     let mut ranks: Vec<i64> = Vec::new();
     let mut shared = false;
     for path in paths {
-        let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let (h, report) = read_blocks(&data, |hdr, raw, _| {
-            let block = decode_block(raw).map_err(|e| e.to_string())?;
+        let mut file = FileReader::open(path)?;
+        let Some(hdr) = file.header().cloned() else {
+            t.reports.push((path.clone(), file.report().clone()));
+            continue;
+        };
+        while let Some(block) = file.next_block()? {
             let offset = t.steps.len() as u32;
             t.runtimes.extend(block.timestamps.iter().map(|ts| ts - hdr.start_time));
             t.steps.extend_from_slice(&block.steps);
@@ -107,14 +169,9 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
                     });
                 }
             }
-            Ok(())
-        })
-        .map_err(|msg| Error::Format {
-            path: path.clone(),
-            msg,
-        })?;
-        shared |= h.as_ref().is_some_and(|h| meta_field(&h.meta, "shared") == Some("1"));
-        t.reports.push((path.clone(), report));
+        }
+        shared |= meta_field(&hdr.meta, "shared") == Some("1");
+        t.reports.push((path.clone(), file.report().clone()));
     }
     if shared {
         t.ranks = Some(ranks);
@@ -123,6 +180,142 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
         order_rows(&mut t);
     }
     Ok(t)
+}
+
+/// One row of a streamed scan.
+#[derive(Debug)]
+pub struct ScanRow {
+    pub step: i64,
+    pub timestamp: f64,
+    pub runtime: f64,
+    pub rank: i64,
+    /// Column index into the block's `names` (see [`Scan::names`]) and value.
+    pub items: Vec<(u32, Value)>,
+}
+
+/// One file of a scan: its current block's rows, ready to merge.
+struct Shard {
+    file: FileReader,
+    start_time: f64,
+    rank: i64,
+    pid: Option<i64>,
+    names: Vec<String>,
+    rows: VecDeque<ScanRow>,
+    done: bool,
+}
+
+impl Shard {
+    /// Decode the next block into rows (`done` at the end of the file).
+    fn fill(&mut self) -> Result<()> {
+        while self.rows.is_empty() && !self.done {
+            let Some(block) = self.file.next_block()? else {
+                self.done = true;
+                break;
+            };
+            self.names.clear();
+            let n = block.steps.len();
+            let mut items: Vec<Vec<(u32, Value)>> = (0..n).map(|_| Vec::new()).collect();
+            if let Some(pid) = self.pid {
+                self.names.push("_pid".into());
+                for row in &mut items {
+                    row.push((0, Value::Int(pid)));
+                }
+            }
+            for c in block.columns {
+                let k = self.names.len() as u32;
+                for (v, &r) in c.data.into_values().into_iter().zip(&c.rows) {
+                    items[r as usize].push((k, v));
+                }
+                self.names.push(c.name);
+            }
+            let (start_time, rank) = (self.start_time, self.rank);
+            self.rows.extend(
+                block
+                    .steps
+                    .iter()
+                    .zip(&block.timestamps)
+                    .zip(items)
+                    .map(|((&step, &ts), items)| ScanRow {
+                        step,
+                        timestamp: ts,
+                        runtime: ts - start_time,
+                        rank,
+                        items,
+                    }),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The rows of one or more files (the shards of a run), streamed: one decoded block per file in
+/// memory at a time, merged by step then rank (then file order).
+pub struct Scan {
+    shards: Vec<Shard>,
+    shared: bool,
+}
+
+impl Scan {
+    pub fn open(paths: &[PathBuf]) -> Result<Self> {
+        let mut shards = Vec::with_capacity(paths.len());
+        let mut shared = false;
+        for path in paths {
+            let file = FileReader::open(path)?;
+            let meta = file.header().map(|h| h.meta.clone()).unwrap_or_default();
+            shared |= meta_field(&meta, "shared") == Some("1");
+            shards.push(Shard {
+                start_time: file.header().map_or(0.0, |h| h.start_time),
+                rank: meta_field(&meta, "rank").and_then(|r| r.parse().ok()).unwrap_or(0),
+                pid: meta_field(&meta, "pid").and_then(|p| p.parse().ok()),
+                file,
+                names: Vec::new(),
+                rows: VecDeque::new(),
+                done: false,
+            });
+        }
+        Ok(Self { shards, shared })
+    }
+
+    /// Whether the files belong to a shared run (rows carry `_rank`).
+    pub fn shared(&self) -> bool {
+        self.shared
+    }
+
+    /// Whether a file needs its next block read before the next row can be chosen.
+    pub fn needs_fill(&self) -> bool {
+        self.shards.iter().any(|s| s.rows.is_empty() && !s.done)
+    }
+
+    /// Read the next block of every file whose rows are used up.
+    pub fn fill(&mut self) -> Result<()> {
+        for s in &mut self.shards {
+            s.fill()?;
+        }
+        Ok(())
+    }
+
+    /// The next row in order and the column names its items index, or `None` at the end.
+    /// Call [`Scan::fill`] first whenever [`Scan::needs_fill`] says so.
+    pub fn pop(&mut self) -> Option<(ScanRow, &[String])> {
+        let best = self
+            .shards
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.rows.front().map(|r| ((r.step, r.rank, i), i)))
+            .min_by_key(|(key, _)| *key)?
+            .1;
+        let s = &mut self.shards[best];
+        let row = s.rows.pop_front()?;
+        Some((row, &s.names))
+    }
+
+    /// Each file and what reading it found so far.
+    pub fn reports(&self) -> Vec<(PathBuf, ReadReport)> {
+        self.shards
+            .iter()
+            .map(|s| (s.file.path().to_owned(), s.file.report().clone()))
+            .collect()
+    }
 }
 
 /// The summary of the rows of `paths` (the shards of one run) under `defs`: every metric folded

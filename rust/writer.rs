@@ -1,8 +1,9 @@
 //! The writer thread: merges steps, folds summaries, seals blocks and appends them, writes
 //! summary.json — all off the caller's thread and without the GIL.
 
-use std::fs::File;
+use std::collections::VecDeque;
 use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use crate::error::{Error, Result};
 use crate::format::block::frame_block;
 use crate::format::{BlockEncoder, FileHeader};
-use crate::fsutil::{atomic_write, open_append};
+use crate::fsutil::{atomic_write, open_append, still_at, Appender};
 use crate::record::{Msg, Record};
 use crate::step::PendingRow;
 use crate::summary::Summary;
@@ -50,27 +51,91 @@ pub struct WriterConfig {
     pub batching: Batching,
 }
 
-/// Failures of the writer, for the caller to report once without stopping the training loop.
+/// Sealed blocks kept in memory while they cannot be written (a full disk), at most this many
+/// bytes; past it the oldest are dropped, and counted.
+pub const MAX_UNWRITTEN_BYTES: usize = 64 << 20;
+/// Retries of a failed write back off from the flush interval up to this.
+const MAX_RETRY_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The writer's state for the caller: the current failure, and notices to warn about once
+/// each (a failure, a recovery, a history file started again) without stopping the training loop.
 #[derive(Default)]
 pub struct Health {
-    failed: AtomicBool,
-    message: Mutex<Option<String>>,
+    /// A notice is waiting (one atomic load on every `log()`).
+    pending: AtomicBool,
+    notices: Mutex<Vec<String>>,
+    /// What is failing now; `None` once everything was written again.
+    failure: Mutex<Option<String>>,
+    /// A loss that no retry undoes (the writer thread hit a bug), reported at finish.
+    lost: Mutex<Option<String>>,
 }
 
 impl Health {
+    /// Whether something is failing now.
     pub fn has_failed(&self) -> bool {
-        self.failed.load(Ordering::Relaxed)
+        self.failure.lock().is_ok_and(|f| f.is_some())
     }
 
+    /// What is failing now, else what was lost for good, if anything.
     pub fn message(&self) -> Option<String> {
-        self.message.lock().ok()?.clone()
+        let now = self.failure.lock().ok()?.clone();
+        now.or_else(|| self.lost.lock().ok()?.clone())
     }
 
-    fn fail(&self, e: &Error) {
-        if let Ok(mut m) = self.message.lock() {
-            m.get_or_insert_with(|| e.to_string());
+    /// The next notice for the caller to warn about.
+    pub fn take_notice(&self) -> Option<String> {
+        if !self.pending.load(Ordering::Relaxed) {
+            return None;
         }
-        self.failed.store(true, Ordering::Relaxed);
+        let mut n = self.notices.lock().ok()?;
+        let first = (!n.is_empty()).then(|| n.remove(0));
+        self.pending.store(!n.is_empty(), Ordering::Relaxed);
+        first
+    }
+
+    fn notify(&self, msg: String) {
+        if let Ok(mut n) = self.notices.lock() {
+            n.push(msg);
+            self.pending.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Record a failure; the first of an episode (since the last recovery) becomes a notice.
+    fn fail(&self, e: &Error) {
+        let first = self.failure.lock().is_ok_and(|mut f| {
+            let first = f.is_none();
+            f.get_or_insert_with(|| e.to_string());
+            first
+        });
+        if first {
+            self.notify(format!(
+                "turbotrack could not write this run's files: {e}; it keeps what it could not write (up to {} MiB) and tries again",
+                MAX_UNWRITTEN_BYTES >> 20
+            ));
+        }
+    }
+
+    /// Record a loss no retry undoes; the first becomes a notice.
+    fn lose(&self, msg: String) {
+        let first = self.lost.lock().is_ok_and(|mut l| {
+            let first = l.is_none();
+            l.get_or_insert_with(|| msg.clone());
+            first
+        });
+        if first {
+            self.notify(msg);
+        }
+    }
+
+    fn recovered(&self, lost: Option<String>) {
+        if let Ok(mut f) = self.failure.lock() {
+            if f.take().is_some() {
+                self.notify(match lost {
+                    Some(lost) => format!("turbotrack writes this run's files again; {lost} were lost meanwhile"),
+                    None => "turbotrack writes this run's files again; nothing was lost".into(),
+                });
+            }
+        }
     }
 }
 
@@ -87,8 +152,19 @@ struct Writer {
     /// `seen[id] == stamp`: metric `id` is in the row being checked (see `unique`).
     seen: Vec<u32>,
     stamp: u32,
-    parked: std::collections::VecDeque<Parked>,
-    file: Option<File>,
+    parked: VecDeque<Parked>,
+    /// The history file; `None` until it is opened again after a failure.
+    file: Option<Appender>,
+    /// Sealed blocks (framed) and their row counts, waiting to be written, oldest first.
+    unwritten: VecDeque<(Vec<u8>, u32)>,
+    unwritten_bytes: usize,
+    /// Blocks and rows dropped while writes failed (the memory bound), since the last recovery.
+    lost: (u64, u64),
+    /// When a failed write is tried again (timer-driven flushes wait; flush and finish do not).
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    /// summary.json could not be written; it is tried again at the next flush.
+    summary_failed: bool,
     names: Vec<Box<str>>,
     ids: rustc_hash::FxHashMap<Box<str>, u32>,
     row: PendingRow,
@@ -112,12 +188,19 @@ pub fn spawn(
 ) -> Result<JoinHandle<()>> {
     let file = open_append(&cfg.history_path, &cfg.header.to_bytes())?;
     let summary = Summary::new(cfg.header.start_time);
+    let backoff = cfg.batching.flush_interval;
     let mut w = Writer {
         cfg,
         seen: Vec::new(),
         stamp: 0,
-        parked: std::collections::VecDeque::new(),
+        parked: VecDeque::new(),
         file: Some(file),
+        unwritten: VecDeque::new(),
+        unwritten_bytes: 0,
+        lost: (0, 0),
+        retry_at: None,
+        backoff,
+        summary_failed: false,
         names: Vec::new(),
         ids: rustc_hash::FxHashMap::default(),
         row: PendingRow::default(),
@@ -155,35 +238,62 @@ impl Writer {
                 Ok(request) => {
                     self.drain(rx, &mut deadline); // everything sent before the request
                     if let Msg::Finish(reply) = request {
-                        self.close();
+                        self.guarded(Self::close);
+                        let done = !self.health.has_failed();
                         let _ = reply.send(self.health.message());
-                        return;
+                        if done {
+                            return;
+                        }
+                        // Something is still unwritten: stay, so that finish() can try again.
+                        continue;
                     }
-                    self.handle(request);
+                    self.guarded(|w| w.handle(request));
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     // The run was dropped without finish(): write what came, then stop.
                     self.drain(rx, &mut deadline);
-                    self.close();
+                    self.guarded(Self::close);
                     return;
                 }
             }
             if Instant::now() >= deadline {
-                self.flush();
+                self.guarded(|w| w.flush(false));
                 deadline = Instant::now() + interval;
             }
         }
+    }
+
+    /// Run `work`; a panic in it is recorded as a failure (the caller warns once) and the rows
+    /// being assembled are dropped, so that the thread — and the run — go on.
+    fn guarded(&mut self, work: impl FnOnce(&mut Self)) {
+        let Err(panic) = catch_unwind(AssertUnwindSafe(|| work(self))) else {
+            return;
+        };
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        self.health.lose(format!(
+            "turbotrack's writer thread hit a bug ({why}); the rows being written then were lost, and the run goes on"
+        ));
+        self.encoder = BlockEncoder::default();
+        self.row_buf.clear();
+        self.parked.clear();
+        let step = self.row.step;
+        self.row = PendingRow::default();
+        self.row.step = step;
     }
 
     /// Handle every data message waiting; whether there was any.
     fn drain(&mut self, rx: &Receiver<Msg>, deadline: &mut Instant) -> bool {
         let mut n = 0u32;
         while let Ok(msg) = rx.try_recv() {
-            self.handle(msg);
+            self.guarded(|w| w.handle(msg));
             n += 1;
             if n % 4096 == 0 && Instant::now() >= *deadline {
-                self.flush();
+                self.guarded(|w| w.flush(false));
                 *deadline = Instant::now() + self.cfg.batching.flush_interval;
             }
         }
@@ -215,7 +325,7 @@ impl Writer {
                 let _ = reply.send(self.render_summary(true));
             }
             Msg::Flush(reply) => {
-                self.flush();
+                self.flush(true);
                 let _ = reply.send(());
             }
             Msg::Finish(_) => unreachable!("handled in run"),
@@ -373,7 +483,7 @@ impl Writer {
         self.summary.render(|i| &names[i as usize])
     }
 
-    /// Encode, compress and append the open block.
+    /// Encode and compress the open block, then write what is waiting.
     fn seal(&mut self) {
         if self.encoder.is_empty() {
             return;
@@ -381,20 +491,84 @@ impl Writer {
         self.raw.clear();
         let names = &self.names;
         let n = self.encoder.seal(|i| &names[i as usize], &mut self.raw);
-        let path = &self.cfg.history_path;
-        let result = frame_block(&self.raw, n, &mut self.frame)
-            .and_then(|()| match &mut self.file {
-                Some(f) => f.write_all(&self.frame),
-                None => Ok(()),
-            })
-            .map_err(|e| Error::io(path, e));
-        if let Err(e) = result {
-            self.health.fail(&e);
-            self.file = None;
+        match frame_block(&self.raw, n, &mut self.frame) {
+            Ok(()) => {
+                self.unwritten_bytes += self.frame.len();
+                self.unwritten.push_back((std::mem::take(&mut self.frame), n));
+                while self.unwritten_bytes > MAX_UNWRITTEN_BYTES && self.unwritten.len() > 1 {
+                    let (old, rows) = self.unwritten.pop_front().expect("not empty");
+                    self.unwritten_bytes -= old.len();
+                    self.lost.0 += 1;
+                    self.lost.1 += u64::from(rows);
+                }
+            }
+            Err(e) => self.health.fail(&Error::io(&self.cfg.history_path, e)),
         }
         if self.raw.capacity() > 4 * self.cfg.batching.block_bytes {
             self.raw = Vec::new();
         }
+        self.write_unwritten(false);
+    }
+
+    /// Append the waiting blocks. After a failure, timer-driven calls (`force` false) wait for
+    /// the backoff; a failed write is cut back off the file so no torn block stays mid-file.
+    fn write_unwritten(&mut self, force: bool) {
+        if self.unwritten.is_empty() || (!force && self.retry_at.is_some_and(|t| Instant::now() < t)) {
+            return;
+        }
+        let path = &self.cfg.history_path;
+        let file = match self.file.take() {
+            Some(f) if still_at(&f.file, path) => Ok(f),
+            Some(_) => {
+                self.health.notify(format!(
+                    "{} was deleted or moved while the run was running; turbotrack starts it again there (rows written before are not in the new file)",
+                    path.display()
+                ));
+                open_append(path, &self.cfg.header.to_bytes())
+            }
+            None => open_append(path, &self.cfg.header.to_bytes()),
+        };
+        let mut file = match file {
+            Ok(f) => f,
+            Err(e) => return self.write_failed(&e),
+        };
+        while let Some((frame, _)) = self.unwritten.front() {
+            if let Err(e) = file.file.write_all(frame) {
+                // Cut a partial write back off; if even that fails, reopen (and repair) later.
+                if file.file.set_len(file.len).is_ok() {
+                    self.file = Some(file);
+                }
+                return self.write_failed(&Error::io(path, e));
+            }
+            file.len += frame.len() as u64;
+            self.unwritten_bytes -= frame.len();
+            self.unwritten.pop_front();
+        }
+        self.file = Some(file);
+        self.retry_at = None;
+        self.backoff = self.cfg.batching.flush_interval;
+        self.maybe_recovered();
+    }
+
+    fn write_failed(&mut self, e: &Error) {
+        self.health.fail(e);
+        self.retry_at = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(MAX_RETRY_INTERVAL);
+    }
+
+    /// Everything is written again: note the recovery (and what was dropped meanwhile).
+    fn maybe_recovered(&mut self) {
+        if !self.unwritten.is_empty() || self.summary_failed || !self.health.has_failed() {
+            return;
+        }
+        let (blocks, rows) = std::mem::take(&mut self.lost);
+        let lost = (blocks > 0).then(|| {
+            format!(
+                "{rows} rows ({blocks} blocks, beyond {} MiB kept in memory)",
+                MAX_UNWRITTEN_BYTES >> 20
+            )
+        });
+        self.health.recovered(lost);
     }
 
     fn write_summary(&mut self) {
@@ -404,15 +578,21 @@ impl Writer {
         self.summary_dirty = false;
         if let Some(path) = self.cfg.summary_path.clone() {
             let json = self.render_summary(false);
+            self.summary_failed = false;
             if let Err(e) = atomic_write(&path, json.as_bytes()) {
                 self.health.fail(&e);
+                self.summary_failed = true;
+                self.summary_dirty = true;
             }
         }
     }
 
-    fn flush(&mut self) {
+    /// Seal and write. `force`: try failed writes now rather than after the backoff.
+    fn flush(&mut self, force: bool) {
         self.seal();
+        self.write_unwritten(force);
         self.write_summary();
+        self.maybe_recovered();
     }
 
     fn close(&mut self) {
@@ -422,11 +602,97 @@ impl Writer {
         // Values that never arrived are left out rather than holding their rows back forever.
         self.release_parked(true);
         self.summary_dirty = true; // summary.json exists after finish, even for an empty run
-        self.flush();
-        if let Some(f) = self.file.take() {
-            if let Err(e) = f.sync_all() {
+        self.flush(true);
+        if let Some(f) = &self.file {
+            if let Err(e) = f.file.sync_all() {
                 self.health.fail(&Error::io(&self.cfg.history_path, e));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::read_files;
+    use crossbeam_channel::bounded;
+
+    fn start(dir: &std::path::Path) -> (Sender<Msg>, Sender<Msg>, JoinHandle<()>, Arc<Health>, PathBuf) {
+        let path = dir.join("history.ttrk");
+        let cfg = WriterConfig {
+            history_path: path.clone(),
+            summary_path: Some(dir.join("summary.json")),
+            header: FileHeader::new(1.0, "stream=history"),
+            batching: Batching::new(Duration::from_millis(20)),
+        };
+        let (tx, rx) = bounded(64);
+        let (req_tx, req_rx) = bounded(4);
+        let (recycle, _) = bounded(4);
+        let health = Arc::new(Health::default());
+        let handle = spawn(cfg, rx, req_rx, recycle, health.clone()).unwrap();
+        (tx, req_tx, handle, health, path)
+    }
+
+    fn log(tx: &Sender<Msg>, step: i64, id: u32, v: i64) {
+        let items = vec![(id, Value::Int(v))];
+        let rec = Record {
+            step,
+            commit: true,
+            timestamp: 2.0,
+            items,
+            deferred: vec![],
+        };
+        tx.send(Msg::Log(rec)).unwrap();
+    }
+
+    fn finish(req: &Sender<Msg>) -> Option<String> {
+        let (reply, rx) = bounded(1);
+        req.send(Msg::Finish(reply)).unwrap();
+        rx.recv().unwrap()
+    }
+
+    #[test]
+    fn a_panic_in_the_writer_is_recorded_and_the_run_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, req, handle, health, path) = start(dir.path());
+        tx.send(Msg::Names(vec!["x".into()])).unwrap();
+        log(&tx, 0, 0, 10);
+        log(&tx, 1, 7, 11); // metric 7 was never named: a bug, the writer thread panics
+        log(&tx, 2, 0, 12);
+        let (reply, rx) = bounded(1);
+        req.send(Msg::Summary(reply)).unwrap();
+        assert!(rx.recv().is_ok(), "requests are answered after a panic");
+        let failure = finish(&req).expect("the panic is reported at finish");
+        assert!(failure.contains("bug"), "{failure}");
+        handle.join().unwrap();
+        assert!(health.take_notice().unwrap().contains("writer thread hit a bug"));
+        let t = read_files(&[path]).unwrap();
+        assert_eq!(*t.steps.last().unwrap(), 2, "rows after the panic are written");
+    }
+
+    #[test]
+    fn appending_after_a_torn_tail_cuts_it_off_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, req, handle, _, path) = start(dir.path());
+        tx.send(Msg::Names(vec!["x".into()])).unwrap();
+        for i in 0..5 {
+            log(&tx, i, 0, i);
+        }
+        assert_eq!(finish(&req), None);
+        handle.join().unwrap();
+        let mut data = std::fs::read(&path).unwrap();
+        data.extend_from_slice(b"TTBK\x10\x00\x00\x00 torn"); // a block cut short
+        std::fs::write(&path, &data).unwrap();
+        let (tx, req, handle, _, _) = start(dir.path());
+        tx.send(Msg::Names(vec!["x".into()])).unwrap();
+        for i in 5..8 {
+            log(&tx, i, 0, i);
+        }
+        assert_eq!(finish(&req), None);
+        handle.join().unwrap();
+        let t = read_files(std::slice::from_ref(&path)).unwrap();
+        assert_eq!(t.steps, (0..8).collect::<Vec<_>>());
+        assert_eq!(t.reports[0].1.torn, None);
+        assert!(t.reports[0].1.damaged.is_empty());
     }
 }

@@ -100,13 +100,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(f"{f.name}: DAMAGED: {e}")
             bad += 1
             continue
-        status = "ok" if r["torn"] is None else "TORN TAIL"
+        status = "DAMAGED" if r["damaged"] else "TORN TAIL" if r["torn"] is not None else "ok"
         print(
             f"{f.name}: {status}: {r['blocks']} blocks, {r['rows']} rows, "
             f"{r['valid_bytes']}/{r['file_bytes']} bytes readable"
         )
+        for start, end, why in r["damaged"]:
+            print(f"  damaged bytes {start}-{end} ({end - start} bytes, skipped; whole blocks after them read): {why}")
         if r["torn"]:
-            print(f"  {r['torn']}")
+            print(f"  torn tail {r['torn']}")
+        if r["damaged"] or r["torn"]:
             bad += 1
     state = LocalRun(run_dir).state
     print(f"run state: {state}")

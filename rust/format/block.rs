@@ -10,8 +10,9 @@ use super::{BLOCK_MAGIC, FILE_MAGIC, FORMAT_VERSION, ZSTD_LEVEL};
 
 const HEADER_FIXED: usize = 4 + 2 + 2 + 8;
 pub const BLOCK_HEADER: usize = 4 + 4 + 4 + 4 + 4;
-/// A block larger than this is damage, not data (the writer seals blocks far smaller).
-const MAX_BLOCK: usize = 1 << 30;
+/// A block (compressed or not) larger than this is damage, not data: the writer seals blocks
+/// of about 4 MiB, and only a row holding huge strings makes one larger.
+pub const MAX_BLOCK: usize = 1 << 30;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileHeader {
@@ -96,6 +97,14 @@ pub fn frame_block(raw: &[u8], n_rows: u32, out: &mut Vec<u8>) -> std::io::Resul
     Ok(())
 }
 
+/// A damaged byte range between whole blocks: skipped, with the reason reading found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Damage {
+    pub start: u64,
+    pub end: u64,
+    pub why: String,
+}
+
 /// What reading a file found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadReport {
@@ -104,80 +113,279 @@ pub struct ReadReport {
     /// Bytes up to the end of the last whole block.
     pub valid_bytes: u64,
     pub file_bytes: u64,
-    /// Why reading stopped before the end of the file, if it did (a torn or damaged tail).
+    /// Why the end of the file was skipped, if it was: no whole block follows that point (a torn
+    /// tail, the usual trace of a process killed while writing).
     pub torn: Option<String>,
+    /// Damaged ranges with whole blocks after them, in file order.
+    pub damaged: Vec<Damage>,
+}
+
+/// Where blocks are read from: a file in memory, or an open file read piece by piece.
+pub trait Source {
+    fn size(&self) -> u64;
+    /// Fill `buf` from `offset`; fewer bytes only at the end of the source.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>;
+}
+
+impl<T: Source + ?Sized> Source for &T {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        (**self).read_at(offset, buf)
+    }
+}
+
+impl Source for [u8] {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let start = (offset as usize).min(self.len());
+        let n = buf.len().min(self.len() - start);
+        buf[..n].copy_from_slice(&self[start..start + n]);
+        Ok(n)
+    }
+}
+
+impl Source for std::fs::File {
+    fn size(&self) -> u64 {
+        self.metadata().map_or(0, |m| m.len())
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let mut done = 0;
+        while done < buf.len() {
+            match FileExt::read_at(self, &mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// A failure that stops reading a file: not a history file, an I/O error, or no memory.
+#[derive(Debug)]
+pub enum WalkError {
+    Format(String),
+    Io(std::io::Error),
+    Memory(String),
+}
+
+/// Reserve `n` bytes in `buf` (cleared), or say that there is not enough memory.
+fn reserve(buf: &mut Vec<u8>, n: usize) -> Result<(), WalkError> {
+    buf.clear();
+    buf.try_reserve_exact(n)
+        .map_err(|_| WalkError::Memory(format!("not enough memory for a block of {n} bytes")))
+}
+
+/// Walks the blocks of one file in order, resynchronising after damage: a block that is cut
+/// short, fails its checksum, does not decompress to its declared size or fails `check` is
+/// skipped, and reading goes on at the next place where a whole, valid block starts.
+pub struct BlockWalker<S> {
+    src: S,
+    header: Option<FileHeader>,
+    pos: u64,
+    end: u64,
+    /// Decompress payloads (readers); `false` only checks framing and checksums (the writer).
+    decompress: bool,
+    /// Where the damage being skipped started, and why.
+    skipping: Option<(u64, String)>,
+    comp: Vec<u8>,
+    report: ReadReport,
+}
+
+impl<S: Source> BlockWalker<S> {
+    /// Read the file header. `Err` when the file is not a history file at all.
+    pub fn new(src: S, decompress: bool) -> Result<Self, WalkError> {
+        let end = src.size();
+        let mut head = vec![0u8; (HEADER_FIXED + u16::MAX as usize + 4).min(end as usize)];
+        let n = src.read_at(0, &mut head).map_err(WalkError::Io)?;
+        head.truncate(n);
+        let mut report = ReadReport {
+            file_bytes: end,
+            ..ReadReport::default()
+        };
+        let (header, pos) = match FileHeader::parse(&head).map_err(WalkError::Format)? {
+            Some((h, pos)) => (Some(h), pos as u64),
+            None => {
+                report.torn = Some(format!("the file stops inside its header ({end} bytes)"));
+                (None, end)
+            }
+        };
+        report.valid_bytes = if header.is_some() { pos } else { 0 };
+        Ok(Self {
+            src,
+            header,
+            pos,
+            end,
+            decompress,
+            skipping: None,
+            comp: Vec::new(),
+            report,
+        })
+    }
+
+    /// The file header; `None` when the file stops inside it.
+    pub fn header(&self) -> Option<&FileHeader> {
+        self.header.as_ref()
+    }
+
+    /// What was found so far (all of it once `next_block` returned `None`).
+    pub fn report(&self) -> &ReadReport {
+        &self.report
+    }
+
+    pub fn into_report(self) -> ReadReport {
+        self.report
+    }
+
+    /// The next whole block: its payload in `raw` (decompressed when the walker decompresses)
+    /// and its row count. `check` may refuse a decompressed payload (it is then skipped as
+    /// damage). `None` at the end of the file.
+    pub fn next_block(
+        &mut self,
+        raw: &mut Vec<u8>,
+        mut check: impl FnMut(&[u8], u32) -> Result<(), String>,
+    ) -> Result<Option<u32>, WalkError> {
+        while self.pos < self.end {
+            let at = self.pos;
+            let found = match self.block_at(at, raw)? {
+                Ok((n_rows, size)) if self.decompress => match check(raw, n_rows) {
+                    Ok(()) => Ok((n_rows, size)),
+                    Err(why) => Err(why),
+                },
+                other => other,
+            };
+            match found {
+                Ok((n_rows, size)) => {
+                    if let Some((start, why)) = self.skipping.take() {
+                        self.report.damaged.push(Damage { start, end: at, why });
+                    }
+                    self.pos = at + size;
+                    self.report.blocks += 1;
+                    self.report.rows += u64::from(n_rows);
+                    self.report.valid_bytes = self.pos;
+                    return Ok(Some(n_rows));
+                }
+                Err(why) => {
+                    self.skipping.get_or_insert((at, why));
+                    self.pos = self.find_magic(at + 1)?;
+                }
+            }
+        }
+        if let Some((start, why)) = self.skipping.take() {
+            self.report.torn = Some(format!(
+                "at byte {start}: {why}; the rest of the file ({} bytes) is skipped",
+                self.end - start
+            ));
+        }
+        Ok(None)
+    }
+
+    /// The block at `pos`: `Ok(Ok((n_rows, size)))`, or `Ok(Err(why))` when none is whole there.
+    fn block_at(&mut self, pos: u64, raw: &mut Vec<u8>) -> Result<Result<(u32, u64), String>, WalkError> {
+        let mut head = [0u8; BLOCK_HEADER];
+        let got = self.src.read_at(pos, &mut head).map_err(WalkError::Io)?;
+        if got < BLOCK_HEADER {
+            return Ok(Err("a block header is cut short".into()));
+        }
+        if &head[..4] != BLOCK_MAGIC {
+            return Ok(Err("no block starts here".into()));
+        }
+        let word = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+        let (comp_len, raw_len, n_rows, crc) = (word(4) as usize, word(8) as usize, word(12), word(16));
+        if comp_len > MAX_BLOCK || raw_len > MAX_BLOCK {
+            return Ok(Err("a block length is implausible".into()));
+        }
+        let size = (BLOCK_HEADER + comp_len) as u64;
+        if pos + size > self.end {
+            return Ok(Err(format!("a block of {comp_len} bytes is cut short")));
+        }
+        reserve(&mut self.comp, comp_len)?;
+        self.comp.resize(comp_len, 0);
+        let got = self
+            .src
+            .read_at(pos + BLOCK_HEADER as u64, &mut self.comp)
+            .map_err(WalkError::Io)?;
+        if got < comp_len {
+            return Ok(Err(format!("a block of {comp_len} bytes is cut short")));
+        }
+        let mut h = crc32fast::Hasher::new();
+        h.update(&head[4..16]);
+        h.update(&self.comp);
+        if h.finalize() != crc {
+            return Ok(Err("a block's checksum does not match".into()));
+        }
+        if self.decompress {
+            // Bounded by the declared size: a payload that inflates past it is refused.
+            reserve(raw, raw_len)?;
+            raw.resize(raw_len, 0);
+            match zstd::bulk::decompress_to_buffer(&self.comp, raw.as_mut_slice()) {
+                Ok(n) if n == raw_len => {}
+                Ok(n) => {
+                    return Ok(Err(format!(
+                        "a block decompresses to {n} bytes, not the {raw_len} its header says"
+                    )))
+                }
+                Err(e) => {
+                    return Ok(Err(format!(
+                        "a block does not decompress within its declared {raw_len} bytes ({e})"
+                    )))
+                }
+            }
+        }
+        Ok(Ok((n_rows, size)))
+    }
+
+    /// The first offset at or after `from` where the block magic appears (the end if none).
+    fn find_magic(&self, from: u64) -> Result<u64, WalkError> {
+        const CHUNK: usize = 1 << 16;
+        let mut buf = vec![0u8; CHUNK];
+        let mut at = from;
+        while at < self.end {
+            let n = self.src.read_at(at, &mut buf).map_err(WalkError::Io)?;
+            if n < BLOCK_MAGIC.len() {
+                break;
+            }
+            if let Some(i) = buf[..n].windows(BLOCK_MAGIC.len()).position(|w| w == BLOCK_MAGIC) {
+                return Ok(at + i as u64);
+            }
+            // Overlap by three bytes so a magic split between chunks is found.
+            at += (n - (BLOCK_MAGIC.len() - 1)) as u64;
+        }
+        Ok(self.end)
+    }
 }
 
 /// Walk the blocks of a whole file in memory, handing the header and each decompressed payload
-/// (with its row count) to `on_block`.
-/// Stops quietly at a torn or damaged tail and says so in the report. `Err` only when the
-/// file is not a history file at all.
+/// (with its row count) to `on_block`, which may refuse it (then skipped as damage).
+/// `Err` only when the file is not a history file at all.
 pub fn read_blocks(
     data: &[u8],
     mut on_block: impl FnMut(&FileHeader, &[u8], u32) -> Result<(), String>,
 ) -> Result<(Option<FileHeader>, ReadReport), String> {
-    let mut report = ReadReport {
-        file_bytes: data.len() as u64,
-        ..ReadReport::default()
+    let fail = |e: WalkError| match e {
+        WalkError::Format(m) | WalkError::Memory(m) => m,
+        WalkError::Io(e) => e.to_string(),
     };
-    let Some((header, mut pos)) = FileHeader::parse(data)? else {
-        report.torn = Some(format!("the file stops inside its header ({} bytes)", data.len()));
-        return Ok((None, report));
+    let mut w = BlockWalker::new(data, true).map_err(fail)?;
+    let Some(header) = w.header().cloned() else {
+        return Ok((None, w.into_report()));
     };
-    report.valid_bytes = pos as u64;
     let mut raw = Vec::new();
-    while pos < data.len() {
-        let rest = &data[pos..];
-        let torn = |why: String| {
-            Some(format!(
-                "at byte {pos}: {why}; the rest of the file ({} bytes) is skipped",
-                rest.len()
-            ))
-        };
-        if rest.len() < BLOCK_HEADER {
-            report.torn = torn("a block header is cut short".into());
-            break;
-        }
-        if &rest[..4] != BLOCK_MAGIC {
-            report.torn = torn("no block starts here".into());
-            break;
-        }
-        let comp_len = u32::from_le_bytes(rest[4..8].try_into().unwrap()) as usize;
-        let raw_len = u32::from_le_bytes(rest[8..12].try_into().unwrap()) as usize;
-        let n_rows = u32::from_le_bytes(rest[12..16].try_into().unwrap());
-        let crc = u32::from_le_bytes(rest[16..20].try_into().unwrap());
-        if comp_len > MAX_BLOCK || raw_len > MAX_BLOCK {
-            report.torn = torn("a block length is implausible".into());
-            break;
-        }
-        if rest.len() < BLOCK_HEADER + comp_len {
-            report.torn = torn(format!("a block of {comp_len} bytes is cut short"));
-            break;
-        }
-        let payload = &rest[BLOCK_HEADER..BLOCK_HEADER + comp_len];
-        let mut h = crc32fast::Hasher::new();
-        h.update(&rest[4..16]);
-        h.update(payload);
-        if h.finalize() != crc {
-            report.torn = torn("a block's checksum does not match".into());
-            break;
-        }
-        raw.clear();
-        raw.reserve(raw_len);
-        if let Err(e) = zstd::stream::copy_decode(payload, &mut raw) {
-            report.torn = torn(format!("a block does not decompress ({e})"));
-            break;
-        }
-        if let Err(e) = on_block(&header, &raw, n_rows) {
-            report.torn = torn(e);
-            break;
-        }
-        pos += BLOCK_HEADER + comp_len;
-        report.blocks += 1;
-        report.rows += u64::from(n_rows);
-        report.valid_bytes = pos as u64;
-    }
-    Ok((Some(header), report))
+    while w
+        .next_block(&mut raw, |raw, n| on_block(&header, raw, n))
+        .map_err(fail)?
+        .is_some()
+    {}
+    Ok((Some(header), w.into_report()))
 }
 
 #[cfg(test)]
@@ -222,6 +430,52 @@ mod tests {
         let (_, r) = read_blocks(&f, |_, _, _| Ok(())).unwrap();
         assert_eq!(r.blocks, 1);
         assert!(r.torn.unwrap().contains("checksum"));
+    }
+
+    #[test]
+    fn damage_in_the_middle_is_skipped_and_reported() {
+        let mut f = file_with(&[b"aaaa", b"bbbb", b"cccc"]);
+        let first = FileHeader::new(12.5, "{\"stream\":\"history\"}").to_bytes().len();
+        f[first + BLOCK_HEADER + 2] ^= 0x01; // inside block 0's payload
+        let mut seen = vec![];
+        let (_, r) = read_blocks(&f, |_, b, _| {
+            seen.push(b.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![b"bbbb".to_vec(), b"cccc".to_vec()]);
+        assert_eq!((r.blocks, r.torn.clone()), (2, None));
+        assert_eq!(r.damaged.len(), 1);
+        assert_eq!(r.damaged[0].start, first as u64);
+        assert!(r.damaged[0].why.contains("checksum"));
+        // Garbage between blocks, too.
+        let mut g = file_with(&[b"aaaa"]);
+        g.extend_from_slice(b"TTBK garbage that is not a block");
+        let mut frame = vec![];
+        frame_block(b"zzzz", 1, &mut frame).unwrap();
+        g.extend_from_slice(&frame);
+        let (_, r) = read_blocks(&g, |_, _, _| Ok(())).unwrap();
+        assert_eq!((r.blocks, r.damaged.len(), r.torn), (2, 1, None));
+    }
+
+    #[test]
+    fn a_payload_inflating_past_its_declared_size_is_refused() {
+        let big = vec![0u8; 8 << 20];
+        let compressed = zstd::bulk::compress(&big, 3).unwrap();
+        let mut f = FileHeader::new(1.0, "").to_bytes();
+        let start = f.len();
+        f.extend_from_slice(BLOCK_MAGIC);
+        f.extend_from_slice(&(compressed.len() as u32).to_le_bytes());
+        f.extend_from_slice(&16u32.to_le_bytes()); // declares 16 bytes
+        f.extend_from_slice(&1u32.to_le_bytes());
+        let mut h = crc32fast::Hasher::new();
+        h.update(&f[start + 4..start + 16]);
+        h.update(&compressed);
+        f.extend_from_slice(&h.finalize().to_le_bytes());
+        f.extend_from_slice(&compressed);
+        let (_, r) = read_blocks(&f, |_, _, _| panic!("no block is whole")).unwrap();
+        assert_eq!(r.blocks, 0);
+        assert!(r.torn.unwrap().contains("declared 16 bytes"));
     }
 
     #[test]

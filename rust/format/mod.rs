@@ -7,7 +7,7 @@ pub mod column;
 pub mod decode;
 pub mod encode;
 
-pub use block::{read_blocks, FileHeader, ReadReport};
+pub use block::{read_blocks, BlockWalker, Damage, FileHeader, ReadReport, Source, WalkError};
 pub use column::ColData;
 pub use decode::{decode_block, DecodedBlock, DecodedColumn};
 pub use encode::BlockEncoder;

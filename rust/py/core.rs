@@ -41,7 +41,6 @@ struct State {
     last_len: usize,
     /// Messages queued so far (see `sent`).
     sent: u64,
-    failure_reported: bool,
 }
 
 /// The native side of one stream of a run. Made by `turbotrack.Run`; not for direct use.
@@ -146,14 +145,10 @@ impl Core {
             .map_err(|_| TurbotrackError::new_err("the run's writer thread stopped unexpectedly"))
     }
 
-    fn report_failure(&self, py: Python<'_>, st: &mut State) -> PyResult<()> {
-        if self.health.has_failed() && !st.failure_reported {
-            st.failure_reported = true;
-            let why = self.health.message().unwrap_or_default();
-            warn(
-                py,
-                &format!("turbotrack could not write this run's files and is dropping data: {why}"),
-            )?;
+    /// Warn about what the writer noticed (a failure, a recovery, a file started again), once each.
+    fn report_failure(&self, py: Python<'_>) -> PyResult<()> {
+        while let Some(notice) = self.health.take_notice() {
+            warn(py, &notice)?;
         }
         Ok(())
     }
@@ -209,7 +204,6 @@ impl Core {
                 deferred: Vec::new(),
                 last_len: 0,
                 sent: 0,
-                failure_reported: false,
             }),
             health,
             converter,
@@ -231,7 +225,7 @@ impl Core {
         if st.tx.is_none() {
             return Err(finished());
         }
-        self.report_failure(py, st)?;
+        self.report_failure(py)?;
         // A spare vector from the writer; else one sized like the last call's, allocated once.
         let mut items = st
             .recycle
@@ -342,27 +336,32 @@ impl Core {
         self.ask(py, Msg::Flush)
     }
 
-    /// Commit the pending step, write everything, stop the writer. Idempotent. Returns the first
-    /// background failure, if any.
+    /// Commit the pending step, write everything, stop the writer. Returns the background
+    /// failure, if any. While something could not be written (a full disk), the writer keeps it
+    /// and a later call tries again; once everything is written, calls do nothing.
     fn finish(&self, py: Python<'_>) -> PyResult<Option<String>> {
-        let (tx, requests, handle) = {
+        let requests = {
             let mut st = self.lock(py)?;
-            match (st.tx.take(), st.requests.take()) {
-                (Some(tx), Some(requests)) => (tx, requests, st.handle.take()),
-                _ => return Ok(self.health.message()),
+            st.tx = None;
+            match st.requests.clone() {
+                Some(requests) => requests,
+                None => return Ok(self.health.message()),
             }
         };
         let (reply_tx, reply_rx) = bounded(1);
         Self::push(py, &requests, Msg::Finish(reply_tx))?;
-        drop((tx, requests));
-        let failure = py.detach(|| {
-            let failure = reply_rx.recv().ok().flatten();
-            if let Some(h) = handle {
-                let _ = h.join();
-            }
-            failure
-        });
-        Ok(failure)
+        drop(requests);
+        let reply = py.detach(|| reply_rx.recv());
+        if matches!(reply, Ok(Some(_))) && self.health.has_failed() {
+            return Ok(self.health.message()); // the writer stays, holding what is unwritten
+        }
+        let handle = {
+            let mut st = self.lock(py)?;
+            st.requests = None;
+            st.handle.take()
+        };
+        py.detach(|| handle.map(JoinHandle::join));
+        Ok(reply.ok().flatten().or_else(|| self.health.message()))
     }
 
     /// The pending step: the step the next `log()` merges into.

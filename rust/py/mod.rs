@@ -7,7 +7,7 @@ mod core;
 mod extract;
 mod reader;
 
-use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyException, PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::error::Error;
@@ -24,6 +24,7 @@ impl From<Error> for PyErr {
         match e {
             Error::Type(m) => PyTypeError::new_err(m),
             Error::Value(m) => PyValueError::new_err(m),
+            Error::Memory(m) => PyMemoryError::new_err(m),
             e @ (Error::Io { .. } | Error::Format { .. } | Error::Closed(_)) => TurbotrackError::new_err(e.to_string()),
         }
     }
@@ -37,6 +38,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(core::check_name, m)?)?;
     m.add_function(wrap_pyfunction!(reader::read_history, m)?)?;
     m.add_function(wrap_pyfunction!(reader::read_rows, m)?)?;
+    m.add_class::<reader::HistoryScan>()?;
     m.add_function(wrap_pyfunction!(reader::verify_file, m)?)?;
     m.add_function(wrap_pyfunction!(reader::summarize_history, m)?)?;
     m.add_function(wrap_pyfunction!(reader::tensor_stats, m)?)?;

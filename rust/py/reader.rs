@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use numpy::{IntoPyArray, PyReadonlyArrayDyn};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyTuple};
 use pyo3::IntoPyObjectExt;
 
 use crate::format::{ColData, ReadReport};
-use crate::reader::{read_files, verify, Column, Table};
+use crate::reader::{read_files, verify, Column, Scan, Table};
 use crate::tensor_stats::{tensor_stats as stats_of, PERCENTILES};
 use crate::value::Value;
 
@@ -27,6 +27,17 @@ fn read(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Table> {
     Ok(py.detach(|| read_files(&paths))?)
 }
 
+/// Mid-file damage found in `reports`, one line per damaged range.
+fn damage_list<'py>(py: Python<'py>, reports: &[(PathBuf, ReadReport)]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for (path, r) in reports {
+        for d in &r.damaged {
+            out.append(format!("{}: bytes {}-{}: {}", path.display(), d.start, d.end, d.why))?;
+        }
+    }
+    Ok(out)
+}
+
 fn torn_list<'py>(py: Python<'py>, reports: &[(PathBuf, ReadReport)]) -> PyResult<Bound<'py, PyList>> {
     let torn = PyList::empty(py);
     for (path, r) in reports {
@@ -37,55 +48,44 @@ fn torn_list<'py>(py: Python<'py>, reports: &[(PathBuf, ReadReport)]) -> PyResul
     Ok(torn)
 }
 
-/// One column as an array the length of the table: numbers as float64 with NaN where the row
-/// does not hold the metric (int64 / bool when every row holds it), anything else as a list.
-fn column_to_py<'py>(
-    py: Python<'py>,
-    col: &Column,
-    n: usize,
-    loads: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let full = col.rows.len() == n;
-    match &col.data {
-        ColData::Int(v) if full => return Ok(v.clone().into_pyarray(py).into_any()),
-        ColData::Bool(v) if full => return Ok(v.clone().into_pyarray(py).into_any()),
-        ColData::Float(v) if full => return Ok(v.clone().into_pyarray(py).into_any()),
-        _ => {}
-    }
-    let numeric = match &col.data {
-        ColData::Float(_) | ColData::Int(_) | ColData::Bool(_) => true,
-        ColData::Mixed(v) => v.iter().all(|x| x.as_number().is_some()),
-        ColData::Str(_) | ColData::Json(_) => false,
-    };
-    if numeric {
-        let mut out = vec![f64::NAN; n];
-        for (k, &r) in col.rows.iter().enumerate() {
-            out[r as usize] = match col.data.get(k) {
-                Value::Bool(b) => f64::from(u8::from(b)),
-                v => v.as_number().unwrap_or(f64::NAN),
-            };
+/// One sparse column: `(rows, values, kind)` — the indices of the rows holding the metric
+/// (int64), and their values: a NumPy array for `float`, `int` and `bool` columns, else a list
+/// of exact Python values (`str`, `json`, `mixed`).
+fn column_to_py<'py>(py: Python<'py>, col: &Column, loads: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+    let rows: Vec<i64> = col.rows.iter().map(|&r| i64::from(r)).collect();
+    let rows = rows.into_pyarray(py).into_any();
+    let (values, kind) = match &col.data {
+        ColData::Float(v) => (v.clone().into_pyarray(py).into_any(), "float"),
+        ColData::Int(v) => (v.clone().into_pyarray(py).into_any(), "int"),
+        ColData::Bool(v) => (v.clone().into_pyarray(py).into_any(), "bool"),
+        ColData::Str(v) => (PyList::new(py, v)?.into_any(), "str"),
+        ColData::Json(v) => {
+            let list = PyList::empty(py);
+            for s in v {
+                list.append(loads.call1((s.as_str(),))?)?;
+            }
+            (list.into_any(), "json")
         }
-        return Ok(out.into_pyarray(py).into_any());
-    }
-    let list: Vec<Bound<'py, PyAny>> = {
-        let mut out = vec![py.None().into_bound(py); n];
-        for (k, &r) in col.rows.iter().enumerate() {
-            out[r as usize] = value_to_py(py, &col.data.get(k), loads)?;
+        ColData::Mixed(v) => {
+            let list = PyList::empty(py);
+            for x in v {
+                list.append(value_to_py(py, x, loads)?)?;
+            }
+            (list.into_any(), "mixed")
         }
-        out
     };
-    Ok(PyList::new(py, list)?.into_any())
+    PyTuple::new(py, [rows, values, kind.into_bound_py_any(py)?])
 }
 
-/// Read history files (the shards of one run) into columns.
+/// Read history files (the shards of one run) into sparse columns.
 ///
-/// Returns `{"n_rows": int, "columns": {name: array or list}, "present": {name: bool array},
-/// "torn": [str]}`; `columns` holds `_step`, `_timestamp`, `_runtime` (and `_rank` for shared runs).
+/// Returns `{"n_rows": int, "columns": {name: array}, "metrics": {name: (rows, values, kind)},
+/// "torn": [str], "damaged": [str]}`; `columns` holds `_step`, `_timestamp`, `_runtime` (and
+/// `_rank` for shared runs), every row; `metrics` the logged metrics (see `column_to_py`).
 #[pyfunction]
 pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Bound<'_, PyDict>> {
     let t = read(py, paths)?;
     let loads = py.import("json")?.getattr("loads")?;
-    let n = t.len();
     let columns = PyDict::new(py);
     columns.set_item("_step", t.steps.clone().into_pyarray(py))?;
     columns.set_item("_timestamp", t.timestamps.clone().into_pyarray(py))?;
@@ -93,72 +93,102 @@ pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Bound<'_, P
     if let Some(r) = &t.ranks {
         columns.set_item("_rank", r.clone().into_pyarray(py))?;
     }
-    let present = PyDict::new(py);
+    let metrics = PyDict::new(py);
     for col in &t.columns {
-        columns.set_item(&col.name, column_to_py(py, col, n, &loads)?)?;
-        let mut mask = vec![false; n];
-        for &r in &col.rows {
-            mask[r as usize] = true;
-        }
-        present.set_item(&col.name, mask.into_pyarray(py))?;
+        metrics.set_item(&col.name, column_to_py(py, col, &loads)?)?;
     }
     let out = PyDict::new(py);
-    out.set_item("n_rows", n)?;
+    out.set_item("n_rows", t.len())?;
     out.set_item("columns", columns)?;
-    out.set_item("present", present)?;
+    out.set_item("metrics", metrics)?;
     out.set_item("torn", torn_list(py, &t.reports)?)?;
+    out.set_item("damaged", damage_list(py, &t.reports)?)?;
     Ok(out)
 }
 
-/// Every row as a dict, in order. With `keys`, only rows that hold all of them, with just those
-/// keys and `_step`, `_timestamp`, `_runtime`.
+/// The rows of a run's history files, streamed a page at a time in `_step` then `_rank` order,
+/// one decoded block per file in memory. With `keys`, only rows that hold all of them (the
+/// names not starting with `_`), with just those keys and `_step`, `_timestamp`, `_runtime`.
+#[pyclass(module = "turbotrack._core")]
+pub struct HistoryScan {
+    scan: Scan,
+    keys: Option<Vec<String>>,
+}
+
+#[pymethods]
+impl HistoryScan {
+    #[new]
+    #[pyo3(signature = (paths, keys=None))]
+    fn new(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String>>) -> PyResult<Self> {
+        let scan = py.detach(|| Scan::open(&paths))?;
+        Ok(Self { scan, keys })
+    }
+
+    /// Up to `size` more rows as dicts; an empty list at the end.
+    fn next_page<'py>(&mut self, py: Python<'py>, size: usize) -> PyResult<Bound<'py, PyList>> {
+        let loads = py.import("json")?.getattr("loads")?;
+        let out = PyList::empty(py);
+        let wanted = self
+            .keys
+            .as_ref()
+            .map(|k| k.iter().filter(|k| !k.starts_with('_')).collect::<Vec<_>>());
+        while out.len() < size.max(1) {
+            if self.scan.needs_fill() {
+                let scan = &mut self.scan;
+                py.detach(|| scan.fill())?;
+            }
+            let shared = self.scan.shared();
+            let Some((row, names)) = self.scan.pop() else {
+                break;
+            };
+            if let Some(w) = &wanted {
+                if !w
+                    .iter()
+                    .all(|k| row.items.iter().any(|(i, _)| names[*i as usize] == **k))
+                {
+                    continue;
+                }
+            }
+            let d = PyDict::new(py);
+            d.set_item("_step", row.step)?;
+            d.set_item("_timestamp", row.timestamp)?;
+            d.set_item("_runtime", row.runtime)?;
+            if shared {
+                d.set_item("_rank", row.rank)?;
+            }
+            for (i, v) in &row.items {
+                let name = &names[*i as usize];
+                if self.keys.as_ref().is_none_or(|k| k.contains(name)) {
+                    d.set_item(name, value_to_py(py, v, &loads)?)?;
+                }
+            }
+            out.append(d)?;
+        }
+        Ok(out)
+    }
+
+    /// Mid-file damage found so far, one line per damaged range (see `verify_file`).
+    #[getter]
+    fn damaged<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        damage_list(py, &self.scan.reports())
+    }
+}
+
+/// Every row as a dict, in order (see `HistoryScan`, which streams them).
 #[pyfunction]
 #[pyo3(signature = (paths, keys=None))]
 pub fn read_rows(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String>>) -> PyResult<Bound<'_, PyList>> {
-    let t = read(py, paths)?;
-    let loads = py.import("json")?.getattr("loads")?;
-    let n = t.len();
-    let cols: Vec<&Column> = match &keys {
-        Some(k) => t.columns.iter().filter(|c| k.contains(&c.name)).collect(),
-        None => t.columns.iter().collect(),
-    };
-    let mut keep = vec![true; n];
-    if let Some(k) = &keys {
-        let wanted = k.iter().filter(|k| !k.starts_with('_')).count();
-        let mut count = vec![0usize; n];
-        for c in &cols {
-            for &r in &c.rows {
-                count[r as usize] += 1;
-            }
+    let mut scan = HistoryScan::new(py, paths, keys)?;
+    let out = PyList::empty(py);
+    loop {
+        let page = scan.next_page(py, 16_384)?;
+        if page.is_empty() {
+            return Ok(out);
         }
-        let have = cols.len();
-        for (i, c) in count.iter().enumerate() {
-            keep[i] = have == wanted && *c == have;
+        for row in page.iter() {
+            out.append(row)?;
         }
     }
-    let mut dicts: Vec<Option<Bound<'_, PyDict>>> = Vec::with_capacity(n);
-    for i in 0..n {
-        if !keep[i] {
-            dicts.push(None);
-            continue;
-        }
-        let d = PyDict::new(py);
-        d.set_item("_step", t.steps[i])?;
-        d.set_item("_timestamp", t.timestamps[i])?;
-        d.set_item("_runtime", t.runtimes[i])?;
-        if let Some(r) = &t.ranks {
-            d.set_item("_rank", r[i])?;
-        }
-        dicts.push(Some(d));
-    }
-    for c in cols {
-        for (k, &r) in c.rows.iter().enumerate() {
-            if let Some(d) = &dicts[r as usize] {
-                d.set_item(&c.name, value_to_py(py, &c.data.get(k), &loads)?)?;
-            }
-        }
-    }
-    PyList::new(py, dicts.into_iter().flatten())
 }
 
 /// The summary of a shared run's shards, folded natively over every rank's rows (JSON text).
@@ -176,11 +206,15 @@ pub fn summarize_history(
     Ok(py.detach(|| crate::reader::summarize(&paths, defs))?)
 }
 
-/// Check one history file block by block: `{"blocks", "rows", "valid_bytes", "file_bytes", "torn"}`.
+/// Check one history file block by block: `{"blocks", "rows", "valid_bytes", "file_bytes",
+/// "torn", "damaged"}`; `damaged` lists `(start, end, why)` of each damaged range with whole
+/// blocks after it, `torn` says why the end of the file was skipped, if it was.
 #[pyfunction]
 pub fn verify_file(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
     let r = py.detach(|| verify(&path))?;
     let d = PyDict::new(py);
+    let damaged: Vec<(u64, u64, String)> = r.damaged.iter().map(|x| (x.start, x.end, x.why.clone())).collect();
+    d.set_item("damaged", damaged)?;
     d.set_item("blocks", r.blocks)?;
     d.set_item("rows", r.rows)?;
     d.set_item("valid_bytes", r.valid_bytes)?;

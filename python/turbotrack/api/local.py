@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,23 +126,29 @@ class LocalRun:
     ) -> Any:
         """The history as a pandas DataFrame (a list of row dicts when pandas is not installed or
         ``pandas=False``). With ``keys``, only rows holding all of them, with those columns and
-        ``x_axis``; with ``samples``, at most that many rows, evenly spaced."""
+        ``x_axis``; with ``samples``, at most that many rows, evenly spaced.
+
+        The list form holds every value exactly as logged. In the DataFrame, a numeric column
+        missing from some rows is float64 with NaN, or pandas' nullable ``Int64`` / ``boolean``
+        for ints and bools, so no int is rounded through a float."""
         import numpy as np
 
         data = _core.read_history(self._paths(stream))
-        columns: dict[str, Any] = data["columns"]
-        present: dict[str, Any] = data["present"]
+        _warn_damage(data["damaged"])
         n = data["n_rows"]
+        base: dict[str, Any] = data["columns"]
+        metrics: dict[str, Any] = data["metrics"]
         keep = np.ones(n, dtype=bool)
+        names = [*base, *metrics]
         if keys is not None:
             keys = list(keys)
             for k in keys:
-                if k in present:
-                    keep &= present[k]
+                if k in metrics:
+                    keep &= _mask(metrics[k][0], n)
                 elif not k.startswith("_"):
                     keep[:] = False
-            wanted = [*dict.fromkeys([x_axis, *keys])]
-            columns = {k: v for k, v in columns.items() if k in wanted}
+            wanted = dict.fromkeys([x_axis, *keys])
+            names = [k for k in names if k in wanted]
         rows = np.flatnonzero(keep)
         if samples is not None and len(rows) > samples:
             rows = (
@@ -149,15 +156,23 @@ class LocalRun:
                 if samples > 0
                 else rows[:0]
             )
-        picked = {k: _take(v, rows) for k, v in columns.items()}
+        # Where each kept row lands in the result (-1: not kept).
+        pos = np.full(n, -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows))
+        picked = {k: (base[k][rows], None) if k in base else _pick(metrics[k], pos) for k in names}
         if pandas:
             try:
                 import pandas as pd
             except ImportError:
-                pandas = False
+                pass
             else:
-                return pd.DataFrame(picked)
-        return _rows(picked, {k: _take(present[k], rows) for k in picked if k in present}, len(rows))
+                return pd.DataFrame({k: _dense(v, len(rows)) for k, v in picked.items()}, index=range(len(rows)))
+        out: list[dict[str, Any]] = [{} for _ in range(len(rows))]
+        for k, (values, at) in picked.items():
+            values = values.tolist() if hasattr(values, "tolist") else values
+            for i, v in zip(range(len(rows)) if at is None else at.tolist(), values):
+                out[i][k] = v
+        return out
 
     def scan_history(
         self,
@@ -166,11 +181,24 @@ class LocalRun:
         min_step: Optional[int] = None,
         max_step: Optional[int] = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every row as a dict, in step order (with ``keys``: rows holding all of them)."""
-        for row in _core.read_rows(self._paths("default"), list(keys) if keys is not None else None):
-            step = row["_step"]
-            if (min_step is None or step >= min_step) and (max_step is None or step < max_step):
-                yield row
+        """Every row as a dict, in step order (with ``keys``: rows holding all of them), read
+        ``page_size`` rows at a time: memory stays bounded however long the history."""
+        scan = _core.HistoryScan(self._paths("default"), list(keys) if keys is not None else None)
+        warned = 0
+        while True:
+            page = scan.next_page(max(int(page_size), 1))
+            damaged = scan.damaged
+            if len(damaged) > warned:
+                _warn_damage(damaged[warned:])
+                warned = len(damaged)
+            if not page:
+                return
+            for row in page:
+                step = row["_step"]
+                if max_step is not None and step >= max_step:
+                    return
+                if min_step is None or step >= min_step:
+                    yield row
 
     def files(self) -> list[File]:
         """The run's files (history shards and hidden temporaries excluded)."""
@@ -273,21 +301,65 @@ def _matches(value: Any, want: Any) -> bool:
     return value == want
 
 
-def _take(v: Any, rows: Any) -> Any:
-    if hasattr(v, "dtype"):
-        return v[rows]
-    return [v[i] for i in rows]
+def _warn_damage(damaged: list[str]) -> None:
+    if damaged:
+        warnings.warn(
+            f"turbotrack: damaged history skipped ({len(damaged)} range{'s' if len(damaged) > 1 else ''}; "
+            f"the whole blocks around them were read): {'; '.join(damaged)}. "
+            "'turbotrack verify' reports every file of the run",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
-def _rows(columns: dict[str, Any], present: dict[str, Any], n: int) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = [{} for _ in range(n)]
-    for k, col in columns.items():
-        mask = present.get(k)
-        values = col.tolist() if hasattr(col, "tolist") else col
-        for i in range(n):
-            if mask is None or mask[i]:
-                out[i][k] = values[i]
-    return out
+def _mask(rows: Any, n: int) -> Any:
+    import numpy as np
+
+    m = np.zeros(n, dtype=bool)
+    m[rows] = True
+    return m
+
+
+def _pick(metric: tuple[Any, Any, str], pos: Any) -> tuple[Any, Any]:
+    """A sparse column's values in kept rows, and where they land: ``(values, at)``."""
+    import numpy as np
+
+    rows, values, _kind = metric
+    at = pos[rows]
+    hit = at >= 0
+    if hasattr(values, "dtype"):
+        return values[hit], at[hit]
+    return [values[i] for i in np.flatnonzero(hit)], at[hit]
+
+
+def _dense(col: tuple[Any, Any], n: int) -> Any:
+    """A column for the DataFrame, ``n`` rows long."""
+    import numpy as np
+    import pandas as pd
+
+    values, at = col
+    if at is None or (len(at) == n and hasattr(values, "dtype")):
+        return values  # every row holds it (rows are in order)
+    if hasattr(values, "dtype"):
+        if values.dtype == np.float64:
+            out = np.full(n, np.nan)
+            out[at] = values
+            return out
+        filled = np.zeros(n, dtype=values.dtype)
+        filled[at] = values
+        mask = np.ones(n, dtype=bool)
+        mask[at] = False
+        if values.dtype == np.bool_:
+            return pd.arrays.BooleanArray(filled, mask)
+        return pd.arrays.IntegerArray(filled, mask)
+    if all(isinstance(v, (int, float)) for v in values):  # mixed ints, floats and bools
+        out = np.full(n, np.nan)
+        out[at] = np.array([float(v) for v in values], dtype=np.float64)
+        return out
+    obj: list[Any] = [None] * n
+    for i, v in zip(at.tolist(), values):
+        obj[i] = v
+    return obj
 
 
 __all__ = ["File", "LocalRun", "RunSummary"]
