@@ -9,6 +9,7 @@ pub mod reader;
 pub mod record;
 pub mod step;
 pub mod summary;
+pub mod tee;
 pub mod tensor_stats;
 pub mod value;
 pub mod writer;
