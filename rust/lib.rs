@@ -2,6 +2,7 @@
 //! binding, and the only module that uses pyo3.
 
 pub mod error;
+pub mod exit_status;
 pub mod format;
 pub mod fsutil;
 pub mod names;

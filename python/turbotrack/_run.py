@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import glob
+import json
 import os
 import random
 import shutil
@@ -601,8 +602,42 @@ sys.exit = _exit
 @atexit.register
 def _finish_forgotten_runs() -> None:
     code = 1 if _uncaught else _exit_code or 0
+    finished = []
     for run in list(_live_runs):
         try:
             run.finish(exit_code=code)
         except Exception as e:  # at exit, report and go on with the others
             print(f"turbotrack: could not finish run {run.path}: {e}", file=sys.stderr)
+        else:
+            if not run._forked:
+                finished.append(run)
+    if finished:
+        _correct_at_c_exit(finished, code)
+
+
+def _correct_at_c_exit(runs: list[Run], recorded: int) -> None:
+    """Python cannot see the status it exits with (``raise SystemExit(3)``, or a ``sys.exit(2)``
+    that was caught): have the C library's ``exit()`` rewrite these runs' run.json when the real
+    status differs from ``recorded`` (glibc's ``on_exit``; elsewhere the recorded status stands)."""
+    try:
+        import ctypes
+
+        on_exit = ctypes.CDLL(None).on_exit
+        handler = ctypes.CDLL(_core.__file__).turbotrack_on_exit
+    except (OSError, AttributeError):
+        return
+    lines = [str(recorded)]
+    for run in runs:
+        path = str(run._dir / run._file(runinfo.RUN_FILE))
+        if "\n" in path:
+            continue
+        finished = {**run._info, "state": "finished", "exit_code": 0}
+        failed = {**run._info, "state": "failed", "exit_code": _EXIT_CODE}
+        lines += [path, *(json.dumps(x, default=str, allow_nan=True) for x in (finished, failed))]
+    os.environ[_EXIT_FIX_ENV] = "\n".join(lines)
+    on_exit(handler, None)
+
+
+#: See rust/exit_status.rs.
+_EXIT_FIX_ENV = "TURBOTRACK_EXIT_FIX"
+_EXIT_CODE = "__TURBOTRACK_EXIT_CODE__"
