@@ -596,7 +596,7 @@ def _exit(status: Any = None) -> None:
 
 
 sys.excepthook = _excepthook
-sys.exit = _exit
+sys.exit = _exit  # type: ignore[assignment]
 
 
 @atexit.register
