@@ -2,6 +2,7 @@
 //! binding, and the only module that uses pyo3.
 
 pub mod error;
+pub mod exit_status;
 pub mod format;
 pub mod fsutil;
 pub mod names;
@@ -9,6 +10,7 @@ pub mod reader;
 pub mod record;
 pub mod step;
 pub mod summary;
+pub mod tee;
 pub mod tensor_stats;
 pub mod value;
 pub mod writer;

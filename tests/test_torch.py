@@ -1,38 +1,37 @@
 """Real PyTorch: a DDP training loop under torchrun with every rank logging into one shared run,
-tensors in log() and the summary, and watch(). PyTorch lives in a cached environment that
-scripts/torch-env.sh makes once (PyPI's torch is several GB)."""
+tensors in log() and the summary, and watch(). PyTorch comes from a cache that scripts/torch-env.sh
+makes once (PyPI's torch is several GB); the children run this interpreter with it on PYTHONPATH
+(tests/cached_env.py), so they import the turbotrack under test."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from cached_env import child_env, site_packages
 
 import turbotrack
 
 HERE = Path(__file__).parent
-REPO = HERE.parent
 
 
 @pytest.fixture(scope="module")
-def torch_python() -> str:
-    out = subprocess.run(["bash", str(REPO / "scripts" / "torch-env.sh")], capture_output=True, text=True, timeout=3000)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip().splitlines()[-1]
+def torch_site() -> str:
+    return site_packages()
 
 
 @pytest.mark.timeout(1800)  # the first test here may install PyTorch (scripts/torch-env.sh)
-def test_torchrun_ddp_ranks_log_into_one_run(torch_python, tmp_path):
+def test_torchrun_ddp_ranks_log_into_one_run(torch_site, tmp_path):
     steps = 50
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = child_env(torch_site, OMP_NUM_THREADS="1")
     env.pop("TURBOTRACK_DIR", None)
     out = subprocess.run(
         [
-            torch_python,
+            sys.executable,
             "-m",
             "torch.distributed.run",
             "--standalone",
@@ -70,12 +69,13 @@ def test_torchrun_ddp_ranks_log_into_one_run(torch_python, tmp_path):
 
 
 @pytest.mark.timeout(1800)
-def test_tensors_and_watch(torch_python, tmp_path):
+def test_tensors_and_watch(torch_site, tmp_path):
     out = subprocess.run(
-        [torch_python, str(HERE / "scripts" / "torch_values.py"), str(tmp_path)],
+        [sys.executable, str(HERE / "scripts" / "torch_values.py"), str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=240,
+        env=child_env(torch_site),
     )
     assert out.returncode == 0, out.stderr[-3000:]
     r = turbotrack.Api(dir=tmp_path).run(out.stdout.strip().splitlines()[-1])

@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -37,10 +37,26 @@ def atomic_write_json(path: PathLike, obj: Any) -> None:
     atomic_write_bytes(path, data.encode("utf-8"))
 
 
-def read_json(path: PathLike, default: Any = None) -> Any:
-    """Read a JSON file; ``default`` when it does not exist."""
+class DamagedFile(ValueError):
+    """A run's JSON file that cannot be read as what it should hold; the message names the file."""
+
+    def __init__(self, path: PathLike, problem: str) -> None:
+        super().__init__(f"{path} is damaged: {problem}")
+        self.path = Path(path)
+
+
+def read_json(path: PathLike, default: Any = None, expect: Optional[type] = None) -> Any:
+    """Read a JSON file; ``default`` when it does not exist. ``DamagedFile`` (naming the file) when it
+    is not JSON, or (with ``expect``) holds another type than ``expect``."""
     try:
         with open(path, "rb") as fh:
-            return json.loads(fh.read())
+            data = fh.read()
     except FileNotFoundError:
         return default
+    try:
+        value = json.loads(data)
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise DamagedFile(path, f"not valid JSON ({e})") from None
+    if expect is not None and not isinstance(value, expect):
+        raise DamagedFile(path, f"holds a {type(value).__name__} where a {expect.__name__} belongs")
+    return value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import glob
+import json
 import os
 import random
 import shutil
@@ -19,6 +20,7 @@ from . import _core, runinfo
 from ._fs import atomic_write_json, read_json
 from .config import Config
 from .data_types import Converter
+from .data_types.base import _tag as _media_tag
 from .data_types.deferred import Resolver
 from .settings import Settings
 from .summary import Summary
@@ -109,7 +111,21 @@ class Run:
         self.name = (
             name or previous.get("name") or f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{self.id[:4]}"
         )
+        made = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
+        self._core: Any = None
+        self._system: Optional[Any] = None
+        self._capture: Optional[Any] = None
+        try:
+            self._start(settings, run_dir, resuming, previous, config)
+        except BaseException:
+            self._undo_start(run_dir, made, resuming)
+            raise
+        _live_runs.add(self)
+
+    def _start(self, settings: Settings, run_dir: Path, resuming: bool, previous: dict[str, Any], config: Any) -> None:
+        """The part of ``__init__`` that writes files (undone by :meth:`_undo_start` if it fails)."""
+        group, job_type, notes = self.group, self.job_type, self.notes
         self.dir = str(run_dir)
         self._dir = run_dir
         self._start_time = time.time()
@@ -134,7 +150,7 @@ class Run:
             queue_capacity=settings.queue_capacity,
             meta=self._meta("history"),
             initial_step=initial_step,
-            converter=Converter(run_dir, self._resolver),
+            converter=_TaggedConverter(run_dir, self._resolver, self._media_tag()),
         )
         # The fast path: run.log is the native method itself, no Python frame in between.
         self.log = self._core.log  # type: ignore[method-assign]
@@ -163,10 +179,38 @@ class Run:
             **runinfo.this_process(),
         }
         runinfo.write(run_dir, self._info, self._file(runinfo.RUN_FILE))
-        self._system: Optional[Any] = None
-        self._capture: Optional[Any] = None
         self._start_capture()
-        _live_runs.add(self)
+
+    def _undo_start(self, run_dir: Path, made: bool, resuming: bool) -> None:
+        """A failed init(): stop what was started and remove what it made (the run's folder if
+        this init made it, else its new history), so that a retry with the same id starts afresh
+        instead of finding a half-made run. A shared run's folder holds other ranks' files: kept."""
+        for stop in (
+            getattr(self._capture, "stop", None),
+            getattr(self._system, "finish", None),
+            getattr(self._core, "finish", None),
+        ):
+            try:
+                if stop is not None:
+                    stop()
+            except Exception:
+                pass
+        if self.shared or resuming:
+            return
+        if made:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:  # the folder was there without a history (else init refused): the history is this init's
+            for name in (HISTORY_FILE, SYSTEM_FILE):
+                try:
+                    (run_dir / name).unlink()
+                except OSError:
+                    pass
+
+    def _media_tag(self) -> str:
+        """What names this process's media files apart from other processes' in the same run."""
+        if self._forked:
+            return f"r{self.rank}p{os.getpid()}"
+        return f"r{self.rank}" if self.shared else ""
 
     def _file(self, name: str) -> str:
         return rank_file(name, self.rank, self.shared)
@@ -278,18 +322,37 @@ class Run:
         atomic_write_json(self._dir / self._file(METRICS_FILE), self._defs)
 
     def save(self, glob_str: str, base_path: Optional[str] = None, policy: str = "live") -> list[str]:
-        """Copy files matching ``glob_str`` into the run's ``files/`` folder (paths relative to
-        ``base_path``, default the glob's folder). Returns the copied paths."""
+        """Copy the files matching ``glob_str`` (``*``, ``?``, ``[...]``, ``**``) into the run's
+        ``files/`` folder, keeping their paths relative to ``base_path``: by default the current
+        folder for a relative glob, the glob's folder for an absolute one (as wandb). ``ValueError``
+        when ``base_path`` is not an ancestor of the glob; nothing is ever written outside
+        ``files/``. Returns the paths written."""
         if policy not in ("live", "now", "end"):
             raise ValueError(f"policy must be 'live', 'now' or 'end', got {policy!r}")
-        base = Path(base_path) if base_path else Path(glob.escape(os.path.dirname(glob_str)) or ".")
+        pattern = os.path.abspath(os.fspath(glob_str))
+        if base_path is not None:
+            base = os.path.abspath(os.fspath(base_path))
+        elif os.path.isabs(os.fspath(glob_str)):
+            base = os.path.dirname(pattern)
+            while glob.has_magic(base):  # wildcards in folder parts: keep those folders under files/
+                base = os.path.dirname(base)
+        else:
+            base = os.getcwd()
+        if os.path.commonpath([base, pattern]) != base:
+            raise ValueError(
+                f"save({glob_str!r}, base_path={base_path!r}): the base path {base} is not a folder above the "
+                "files; pass a base_path that is an ancestor of the glob (paths under files/ are relative to it)"
+            )
+        files = (self._dir / "files").resolve()
         out = []
-        for match in glob.glob(glob_str, recursive=True):
-            src = Path(match)
-            if not src.is_file():
+        for match in sorted(glob.glob(pattern, recursive=True)):
+            src = os.path.abspath(match)
+            if not os.path.isfile(src):
                 continue
-            rel = os.path.relpath(src, base) if base_path or src.is_absolute() else src.name
-            dest = self._dir / "files" / rel
+            rel = os.path.relpath(src, base)
+            dest = files / rel
+            if rel.split(os.sep, 1)[0] == os.pardir or files not in dest.resolve().parents:
+                raise ValueError(f"save({glob_str!r}): {src} would land outside the run's files/ folder; refused")
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
             out.append(str(dest))
@@ -297,33 +360,50 @@ class Run:
 
     def finish(self, exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:
         """Commit the pending step, write every file, stop capture and mark the run finished
-        (``failed`` with a non-zero ``exit_code``). Calling it again does nothing."""
+        (``failed`` with a non-zero ``exit_code``). Calling it again does nothing once it succeeded;
+        if it failed (a full disk, say: ``turbotrack.Error`` says what), calling it again retries."""
         with self._lock:
             if self._finished:
                 return
             self._finished = True
+        try:
+            self._finish(exit_code)
+        except BaseException:
+            with self._lock:
+                self._finished = False  # still finishable: a second finish() retries what failed
+            raise
+
+    def _finish(self, exit_code: Optional[int]) -> None:
         self._resolver.drain(timeout=60)
         if self._forked:
             self._core.finish()
             _live_runs.discard(self)
             return
-        failure = self._core.finish()
+        failure = self._core.finish()  # every step up to the run.json write is idempotent
         if self._capture is not None:
             try:
                 self._capture.stop()
             except Exception as e:
-                warnings.warn(f"turbotrack: stopping capture failed: {e}", stacklevel=2)
+                warnings.warn(f"turbotrack: stopping capture failed: {e}", stacklevel=3)
         if self._system is not None:
             self._system.finish()
         code = int(exit_code or 0)
-        self._info.update(state="failed" if code else "finished", exit_code=code, end_time=time.time())
-        runinfo.write(self._dir, self._info, self._file(runinfo.RUN_FILE))
+        info = {**self._info, "state": "failed" if code else "finished", "exit_code": code, "end_time": time.time()}
+        name = self._file(runinfo.RUN_FILE)
+        try:
+            runinfo.write(self._dir, info, name)
+        except OSError as e:
+            raise _core.Error(
+                f"turbotrack could not finish run {self.path}: writing {self._dir / name} failed ({e}); "
+                "the run stays 'running' on disk. Free space (or fix the folder) and call finish() again to retry"
+            ) from e
+        self._info = info
         _live_runs.discard(self)
         from . import sdk
 
         sdk._forget(self)
         if failure:
-            warnings.warn(f"turbotrack: some data of run {self.path} could not be written: {failure}", stacklevel=2)
+            warnings.warn(f"turbotrack: some data of run {self.path} could not be written: {failure}", stacklevel=3)
 
     def watch(
         self,
@@ -363,7 +443,7 @@ class Run:
                 metric_names=settings.metric_names,
                 queue_capacity=settings.queue_capacity,
                 meta=meta,
-                converter=Converter(self._dir, self._resolver),
+                converter=_TaggedConverter(self._dir, self._resolver, self._media_tag()),
             )
             self.log = core.log  # type: ignore[method-assign]
             # multiprocessing children end with os._exit: finish from its finalizers instead of atexit
@@ -379,7 +459,7 @@ class Run:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.finish(exit_code=1 if exc_type is not None else 0)
+        self.finish(exit_code=0 if exc_type is None else _exit_status(exc) if isinstance(exc, SystemExit) else 1)
 
     def __repr__(self) -> str:
         return f"<turbotrack Run {self.path} ({self.name}) dir={self.dir!r}>"
@@ -604,11 +684,41 @@ def _after_fork_in_child() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
-# Runs not yet finished, finished at interpreter exit (failed if an exception escaped).
+
+class _TaggedConverter(Converter):
+    """The run's converter: media files it writes carry this process's tag (see data_types.base)."""
+
+    def __init__(self, run_dir: Path, resolver: Resolver, tag: str) -> None:
+        super().__init__(run_dir, resolver)
+        self._tag = tag
+
+    def __call__(self, name: str, value: Any, step: int = 0) -> Any:
+        if not self._tag:
+            return super().__call__(name, value, step)
+        token = _media_tag.set(self._tag)
+        try:
+            return super().__call__(name, value, step)
+        finally:
+            _media_tag.reset(token)
+
+
+# Runs not yet finished, finished at interpreter exit: failed if an exception escaped, or with the
+# status the program exits with (sys.exit(3), a SIGTERM handler's sys.exit(143), raise SystemExit).
 # Strong references: a run the program dropped without finish() is still finished at exit.
 _live_runs: set[Run] = set()
 _uncaught = False
+#: The status of the last sys.exit()/exit()/quit() call, as Python turns it into the process's status.
+_exit_code: Optional[int] = None
 _previous_hook = sys.excepthook
+_previous_exit = sys.exit
+
+
+def _exit_status(exc: BaseException) -> int:
+    """The process status Python makes of a ``SystemExit``: None → 0, an int as is, else 1."""
+    code = getattr(exc, "code", None)
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
 
 
 def _excepthook(tp: Any, value: Any, tb: Any) -> None:
@@ -617,13 +727,56 @@ def _excepthook(tp: Any, value: Any, tb: Any) -> None:
     _previous_hook(tp, value, tb)
 
 
+def _exit(status: Any = None) -> None:
+    """``sys.exit`` that remembers the status for the runs finished at exit (as wandb does)."""
+    global _exit_code
+    _exit_code = _exit_status(SystemExit(status))
+    _previous_exit(status)
+
+
 sys.excepthook = _excepthook
+sys.exit = _exit  # type: ignore[assignment]
 
 
 @atexit.register
 def _finish_forgotten_runs() -> None:
+    code = 1 if _uncaught else _exit_code or 0
+    finished = []
     for run in list(_live_runs):
         try:
-            run.finish(exit_code=1 if _uncaught else 0)
+            run.finish(exit_code=code)
         except Exception as e:  # at exit, report and go on with the others
             print(f"turbotrack: could not finish run {run.path}: {e}", file=sys.stderr)
+        else:
+            if not run._forked:
+                finished.append(run)
+    if finished:
+        _correct_at_c_exit(finished, code)
+
+
+def _correct_at_c_exit(runs: list[Run], recorded: int) -> None:
+    """Python cannot see the status it exits with (``raise SystemExit(3)``, or a ``sys.exit(2)``
+    that was caught): have the C library's ``exit()`` rewrite these runs' run.json when the real
+    status differs from ``recorded`` (glibc's ``on_exit``; elsewhere the recorded status stands)."""
+    try:
+        import ctypes
+
+        on_exit = ctypes.CDLL(None).on_exit
+        handler = ctypes.CDLL(_core.__file__).turbotrack_on_exit
+    except (OSError, AttributeError):
+        return
+    lines = [str(recorded)]
+    for run in runs:
+        path = str(run._dir / run._file(runinfo.RUN_FILE))
+        if "\n" in path:
+            continue
+        finished = {**run._info, "state": "finished", "exit_code": 0}
+        failed = {**run._info, "state": "failed", "exit_code": _EXIT_CODE}
+        lines += [path, *(json.dumps(x, default=str, allow_nan=True) for x in (finished, failed))]
+    os.environ[_EXIT_FIX_ENV] = "\n".join(lines)
+    on_exit(handler, None)
+
+
+#: See rust/exit_status.rs.
+_EXIT_FIX_ENV = "TURBOTRACK_EXIT_FIX"
+_EXIT_CODE = "__TURBOTRACK_EXIT_CODE__"

@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -42,14 +43,19 @@ def cmd_ls(args: argparse.Namespace) -> int:
         projects = [root / bits[0] / bits[1]] if len(bits) == 2 else sorted(root.glob(f"*/{bits[0]}"))
     else:
         projects = sorted(p for e in root.iterdir() if e.is_dir() for p in e.iterdir() if p.is_dir())
-    runs = list_runs(projects, {}, "-created_at")
+    # A damaged file of one run is named on stderr; that run shows as it can, the others as usual.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runs = list_runs(projects, {}, "-created_at")
+        rows = [_run_row(r) for r in runs]
+    for w in dict.fromkeys(str(w.message) for w in caught):
+        print(f"warning: {w}", file=sys.stderr)
     if args.json:
-        print(json.dumps([_run_row(r) for r in runs], default=str))
+        print(json.dumps(rows, default=str))
         return 0
     if not runs:
         print(f"no runs{' in ' + args.project if args.project else ''} under {root}", file=sys.stderr)
         return 0
-    rows = [_run_row(r) for r in runs]
     header = ["path", "name", "state", "steps", "created", "summary"]
     table = [[r["path"], r["name"], r["state"], str(r["steps"]), r["created"], r["summary"]] for r in rows]
     widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(header[:-1])]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from ._fs import atomic_write_json, read_json
+from ._fs import DamagedFile, atomic_write_json, read_json
 
 RUN_FILE = "run.json"
-STATES = ("running", "finished", "failed", "crashed")
+#: ``unreadable``: the run's run.json (or a rank's) is damaged, so its state cannot be told.
+STATES = ("running", "finished", "failed", "crashed", "unreadable")
+#: Called with each damaged file a reader skips (readers report it; the writer's side raises).
+OnDamage = Optional[Callable[[DamagedFile], None]]
 
 
 def process_start(pid: int) -> Optional[str]:
@@ -50,24 +53,40 @@ def write(run_dir: Path, info: dict[str, Any], name: str = RUN_FILE) -> None:
     atomic_write_json(run_dir / name, info)
 
 
-def rank_infos(run_dir: Path) -> list[dict[str, Any]]:
-    """``run.json`` and every rank's ``run.r<k>.json`` of a shared run."""
-    return [read_json(p, {}) or {} for p in sorted(run_dir.glob("run*.json"))]
+def _read_info(path: Path, default: Any, on_damage: OnDamage) -> Any:
+    try:
+        return read_json(path, default, dict)
+    except DamagedFile as e:
+        if on_damage is None:
+            raise
+        on_damage(e)
+        return {"state": "unreadable"}
 
 
-def read(run_dir: Path) -> dict[str, Any]:
+def rank_infos(run_dir: Path, on_damage: OnDamage = None) -> list[dict[str, Any]]:
+    """``run.json`` and every rank's ``run.r<k>.json`` of a shared run. A damaged one raises
+    ``DamagedFile``, or with ``on_damage`` is reported to it and stands as ``{"state": "unreadable"}``."""
+    return [_read_info(p, {}, on_damage) or {} for p in sorted(run_dir.glob("run*.json"))]
+
+
+def read(run_dir: Path, on_damage: OnDamage = None) -> dict[str, Any]:
     """The run's identity: rank 0's ``run.json``, else (rank 0 not started yet) the lowest rank's."""
-    primary = read_json(run_dir / RUN_FILE, None)
+    primary = _read_info(run_dir / RUN_FILE, None, on_damage)
     if primary:
         return primary
-    return min(rank_infos(run_dir), key=lambda i: i.get("rank", 0), default={})
+    return min(rank_infos(run_dir, on_damage), key=_rank_of, default={})
 
 
-def combined_state(run_dir: Path) -> str:
-    """A shared run is crashed if any rank crashed, running while any rank runs, failed if any
-    rank failed, else finished."""
-    states = {state_of(i) for i in rank_infos(run_dir)} or {"crashed"}
-    for s in ("crashed", "running", "failed"):
+def _rank_of(info: dict[str, Any]) -> int:
+    rank = info.get("rank")
+    return rank if isinstance(rank, int) else 0
+
+
+def combined_state(run_dir: Path, on_damage: OnDamage = None) -> str:
+    """A shared run is unreadable if a rank's run file is damaged, crashed if any rank crashed,
+    running while any rank runs, failed if any rank failed, else finished."""
+    states = {state_of(i) for i in rank_infos(run_dir, on_damage)} or {"crashed"}
+    for s in ("unreadable", "crashed", "running", "failed"):
         if s in states:
             return s
     return "finished"
@@ -76,8 +95,11 @@ def combined_state(run_dir: Path) -> str:
 def state_of(info: dict[str, Any]) -> str:
     """``running`` while the writing process lives, else ``crashed``; finished runs as recorded."""
     state = info.get("state", "crashed")
+    if state not in STATES:
+        return "unreadable"
     if state != "running":
         return state
     if info.get("host") not in (None, socket.gethostname()):
         return "running"  # another machine's process: nothing here can tell
-    return "running" if process_alive(int(info.get("pid", -1)), info.get("pid_start")) else "crashed"
+    pid = info.get("pid")
+    return "running" if isinstance(pid, int) and process_alive(pid, info.get("pid_start")) else "crashed"

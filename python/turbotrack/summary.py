@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from . import _core
-from ._fs import read_json
+from ._fs import atomic_write_bytes, read_json
 from .data_types import to_numpy
-from .data_types.base import Media
+from .data_types.base import Media, escape_key
 
 if TYPE_CHECKING:
     from ._run import Run
 
 
-def tensor_summary(value: Any, run_dir: Path, key: str) -> dict[str, Any] | None:
-    """Persist an array/tensor of more than one element whole and return its statistics."""
+def tensor_summary(value: Any, run_dir: Path, key: str, tag: str = "") -> dict[str, Any] | None:
+    """Persist an array/tensor of more than one element whole and return its statistics. The file is
+    ``tensors/<escaped key>[~<tag>].npy``: one per key (``w/1`` and ``w_1`` differ) and process tag."""
     arr = to_numpy(value)
     if arr is None or arr.size <= 1:
         return None
@@ -26,9 +28,10 @@ def tensor_summary(value: Any, run_dir: Path, key: str) -> dict[str, Any] | None
 
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"summary[{key!r}]: an array of dtype {arr.dtype} has no statistics")
-    rel = Path("tensors") / ("".join(c if c.isalnum() or c in "-_." else "_" for c in key) + ".npy")
-    (run_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-    np.save(run_dir / rel, arr, allow_pickle=False)
+    rel = Path("tensors") / f"{escape_key(key)}{'~' + tag if tag else ''}.npy"
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    atomic_write_bytes(run_dir / rel, buf.getvalue())
     stats = _core.tensor_stats(np.ascontiguousarray(arr, dtype=np.float64).ravel())
     return {
         "_type": "tensor",
@@ -39,9 +42,9 @@ def tensor_summary(value: Any, run_dir: Path, key: str) -> dict[str, Any] | None
     }
 
 
-def to_summary_json(value: Any, run_dir: Path, key: str) -> str:
-    """The JSON text stored for a value set by hand."""
-    tensor = tensor_summary(value, run_dir, key)
+def to_summary_json(value: Any, run_dir: Path, key: str, tag: str = "") -> str:
+    """The JSON text stored for a value set by hand (by ``run.summary`` or ``Api().run().summary``)."""
+    tensor = tensor_summary(value, run_dir, key, tag)
     if tensor is not None:
         value = tensor
     elif isinstance(value, Media):
@@ -80,7 +83,7 @@ class Summary(MutableMapping):
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"summary keys must be strings, got {type(key).__name__}")
-        self._writable().set_summary(key, to_summary_json(value, Path(self._run.dir), key))
+        self._writable().set_summary(key, to_summary_json(value, Path(self._run.dir), key, self._run._media_tag()))
 
     def __delitem__(self, key: str) -> None:
         if key not in self._data():

@@ -232,7 +232,8 @@ impl Core {
             .try_recv()
             .unwrap_or_else(|_| Vec::with_capacity(st.last_len));
         items.clear();
-        let pending = st.steps.pending();
+        // The step the row lands on (a later step= moves it there), which media files are named after.
+        let landing = step.map_or(st.steps.pending(), |s| s.max(st.steps.pending()));
         st.deferred.clear();
         let converter = self.converter.bind(py);
         let read = extract_dict(
@@ -240,7 +241,7 @@ impl Core {
             dict,
             None,
             converter,
-            pending,
+            landing,
             &mut items,
             &mut st.deferred,
         );

@@ -6,6 +6,7 @@
 mod core;
 mod extract;
 mod reader;
+mod tee;
 
 use pyo3::exceptions::{PyException, PyMemoryError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -34,6 +35,7 @@ impl From<Error> for PyErr {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Error", m.py().get_type::<TurbotrackError>())?;
     m.add_class::<core::Core>()?;
+    m.add_class::<tee::Tee>()?;
     m.add_function(wrap_pyfunction!(core::native_floor, m)?)?;
     m.add_function(wrap_pyfunction!(core::check_name, m)?)?;
     m.add_function(wrap_pyfunction!(reader::read_history, m)?)?;

@@ -7,7 +7,7 @@ from typing import Any, Optional, Union
 
 from .. import _core
 from ..settings import ENV, default_entity, storage_root
-from .local import LocalRun, list_runs, open_run
+from .local import LocalRun, check_parts, inside, list_runs, open_run
 
 __all__ = ["Api", "LocalRun"]
 
@@ -28,21 +28,22 @@ class Api:
         self.root = storage_root(dir)
 
     def _split(self, path: str, parts: int) -> list[str]:
-        bits = [b for b in path.strip("/").split("/") if b]
+        want = "entity/project/run_id" if parts == 3 else "entity/project"
+        if not isinstance(path, str):
+            raise TypeError(f"a run path is a string like {want!r}, got {type(path).__name__}")
+        bits = path.strip("/").split("/")
         if len(bits) == parts - 1:
             bits.insert(0, default_entity())
         if len(bits) != parts:
-            want = "entity/project/run_id" if parts == 3 else "entity/project"
             raise ValueError(f"{path!r} is not a run path: expected {want!r} or without the entity")
-        return bits
+        return check_parts(path, bits)
 
     def run(self, path: str) -> LocalRun:
         """The run at ``"entity/project/run_id"`` (or ``"project/run_id"``)."""
         bits = path.strip("/").split("/")
         if len(bits) == 4 and bits[2] == "runs":  # wandb's "entity/project/runs/id" (a run page's path)
             path = "/".join(bits[:2] + bits[3:])
-        entity, project, run_id = self._split(path, 3)
-        return open_run(self.root / entity / project / run_id)
+        return open_run(inside(self.root, self._split(path, 3)))
 
     def artifact(self, name: str, type: Optional[str] = None) -> Any:
         """The artifact version ``"entity/project/name:alias"`` (or ``"project/name:alias"``; alias
@@ -76,6 +77,5 @@ class Api:
         if path is None:
             folders = [p for e in sorted(self.root.glob("*")) for p in sorted(e.glob("*"))]
         else:
-            entity, project = self._split(path, 2)
-            folders = [self.root / entity / project]
+            folders = [inside(self.root, self._split(path, 2))]
         return list_runs(folders, filters or {}, order or "-created_at")

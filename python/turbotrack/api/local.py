@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 from .. import _core, runinfo
-from .._fs import atomic_write_json, read_json
+from .._fs import DamagedFile, atomic_write_json, read_json
 
 HISTORY_GLOB = "history*.ttrk"
 SYSTEM_GLOB = "system*.ttrk"
@@ -39,7 +39,13 @@ class RunSummary(MutableMapping):
         return self._items[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._items[key] = value
+        """Set ``key`` as ``run.summary`` does during a run: an array or tensor is stored whole in
+        the run's ``tensors/`` and its statistics kept here; media are written as files."""
+        from ..summary import to_summary_json
+
+        if not isinstance(key, str):
+            raise TypeError(f"summary keys must be strings, got {type(key).__name__}")
+        self._items[key] = json.loads(to_summary_json(value, self._path.parent, key))
 
     def __delitem__(self, key: str) -> None:
         del self._items[key]
@@ -52,7 +58,8 @@ class RunSummary(MutableMapping):
 
     def update(self, other: Any = None, /, **kwargs: Any) -> None:  # type: ignore[override]
         """Merge ``other`` and ``kwargs`` in, then write summary.json (also with no argument)."""
-        self._items.update(dict(other or {}, **kwargs))
+        for k, v in dict(other or {}, **kwargs).items():
+            self[k] = v
         atomic_write_json(self._path, self._items)
 
     def __repr__(self) -> str:
@@ -60,31 +67,58 @@ class RunSummary(MutableMapping):
 
 
 class LocalRun:
-    """A run on local disk, as ``Api().run(path)`` returns it."""
+    """A run on local disk, as ``Api().run(path)`` returns it.
+
+    A damaged JSON file of the run (run.json, config, summary, metrics, metadata) does not stop
+    it from opening: the file is named in a ``UserWarning``, listed in ``damaged``, and read as
+    empty (``state`` is ``"unreadable"`` when the damaged file is a run.json)."""
 
     def __init__(self, run_dir: Path) -> None:
         self.dir = str(run_dir)
         self._dir = run_dir
-        self._info = runinfo.read(run_dir)
-        self.id: str = self._info.get("id", run_dir.name)
-        self.name: str = self._info.get("name", self.id)
-        self.project: str = self._info.get("project", run_dir.parent.name)
-        self.entity: str = self._info.get("entity", run_dir.parent.parent.name)
-        self.group: Optional[str] = self._info.get("group")
-        self.job_type: Optional[str] = self._info.get("job_type")
-        self.tags: list[str] = self._info.get("tags") or []
-        self.notes: Optional[str] = self._info.get("notes")
-        self.created_at: float = self._info.get("start_time", 0.0)
+        #: The run's files that could not be read (paths), each reported once with a warning.
+        self.damaged: list[str] = []
+        self._info = runinfo.read(run_dir, self._report)
+        self.id: str = self._text("id", run_dir.name)
+        self.name: str = self._text("name", self.id)
+        self.project: str = self._text("project", run_dir.parent.name)
+        self.entity: str = self._text("entity", run_dir.parent.parent.name)
+        self.group: Optional[str] = self._text("group", None)
+        self.job_type: Optional[str] = self._text("job_type", None)
+        tags = self._info.get("tags")
+        self.tags: list[str] = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+        self.notes: Optional[str] = self._text("notes", None)
+        created = self._info.get("start_time")
+        self.created_at: float = float(created) if isinstance(created, (int, float)) else 0.0
         self.shared: bool = bool(self._info.get("shared"))
         self.config: dict[str, Any] = self._merged_config()
-        self.summary = RunSummary(run_dir / "summary.json", self._merged_summary() if self.shared else None)
+        summary = self._merged_summary() if self.shared else self._read("summary.json", {}, dict)
+        self.summary = RunSummary(run_dir / "summary.json", summary)
+
+    def _text(self, key: str, default: Any) -> Any:
+        value = self._info.get(key)
+        return value if isinstance(value, str) else default
+
+    def _report(self, e: DamagedFile) -> None:
+        if str(e.path) in self.damaged:
+            return
+        self.damaged.append(str(e.path))
+        warnings.warn(f"turbotrack: {e}; it is skipped (read as empty)", stacklevel=4)
+
+    def _read(self, name: str, default: Any, expect: type) -> Any:
+        """The run's JSON file ``name``; ``default`` when it is missing or damaged (reported)."""
+        try:
+            return read_json(self._dir / name, default, expect)
+        except DamagedFile as e:
+            self._report(e)
+            return default
 
     def _merged_config(self) -> dict[str, Any]:
         """Every rank's config; where ranks disagree, rank 0's value."""
         merged: dict[str, Any] = {}
         for p in sorted(self._dir.glob("config.r*.json"), reverse=True):
-            merged.update(read_json(p, {}) or {})
-        merged.update(read_json(self._dir / "config.json", {}) or {})
+            merged.update(self._read(p.name, {}, dict))
+        merged.update(self._read("config.json", {}, dict))
         return merged
 
     def _merged_summary(self) -> dict[str, Any]:
@@ -92,9 +126,17 @@ class LocalRun:
         hand on rank 0 that are not logged metrics."""
         defs: dict[str, Any] = {}
         for p in sorted(self._dir.glob("metrics*.json"), reverse=True):  # metrics.json (rank 0) last: it wins
-            defs.update({d[0]: d for d in read_json(p, []) or []})
-        merged = json.loads(_core.summarize_history(self._paths("default"), [tuple(d) for d in defs.values()]))
-        for k, v in (read_json(self._dir / "summary.json", {}) or {}).items():
+            entries = self._read(p.name, [], list)
+            good = [tuple(d) for d in entries if _is_definition(d)]
+            if len(good) != len(entries):
+                self._report(DamagedFile(p, "holds entries that are not [name, summary, objective]"))
+            defs.update({d[0]: d for d in good})
+        try:
+            merged = json.loads(_core.summarize_history(self._paths("default"), list(defs.values())))
+        except _core.Error as e:  # a history file that cannot be read: named, and the rest still shown
+            warnings.warn(f"turbotrack: the summary of run {self.dir} could not be folded: {e}", stacklevel=3)
+            merged = {}
+        for k, v in self._read("summary.json", {}, dict).items():
             merged.setdefault(k, v)
         return merged
 
@@ -105,11 +147,13 @@ class LocalRun:
     @property
     def state(self) -> str:
         """``running``, ``finished``, ``failed`` or ``crashed`` (its process died unfinished)."""
-        return runinfo.combined_state(self._dir) if self.shared else runinfo.state_of(runinfo.read(self._dir))
+        if self.shared:
+            return runinfo.combined_state(self._dir, self._report)
+        return runinfo.state_of(runinfo.read(self._dir, self._report))
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return read_json(self._dir / "metadata.json", {}) or {}
+        return self._read("metadata.json", {}, dict)
 
     def _paths(self, stream: str) -> list[Path]:
         if stream not in _STREAMS:
@@ -267,6 +311,27 @@ class LocalRun:
         return list(out.values())
 
 
+def check_parts(path: str, parts: Sequence[str]) -> list[str]:
+    """``parts`` of run path ``path``, each a plain folder name; else ``ValueError``."""
+    for part in parts:
+        if not part or part in (".", "..") or any(c in part for c in "/\\\0"):
+            raise ValueError(
+                f"{path!r} is not a run path: {part!r} cannot be a part of it (each of entity, project and "
+                "run id is a non-empty folder name without '/', '\\' or NUL, and not '.' or '..')"
+            )
+    return list(parts)
+
+
+def inside(root: Path, parts: Sequence[str]) -> Path:
+    """``root / parts...``, refused (``ValueError``) if it resolves outside ``root`` (a symlink)."""
+    folder = root.joinpath(*parts)
+    base = root.resolve()
+    resolved = folder.resolve()
+    if resolved != base and base not in resolved.parents:
+        raise ValueError(f"{'/'.join(parts)!r} leads outside the storage root {root}; refusing to open {resolved}")
+    return folder
+
+
 def open_run(run_dir: Path) -> LocalRun:
     if not any(run_dir.glob("run*.json")):
         raise ValueError(f"no run at {run_dir}: check the path (entity/project/run_id) and the storage dir")
@@ -291,6 +356,16 @@ def list_runs(project_dirs: list[Path], filters: dict[str, Any], order: str) -> 
     else:
         runs.sort(key=sort_key)
     return runs
+
+
+def _is_definition(d: Any) -> bool:
+    """A ``define_metric`` entry of metrics.json: [name, summary or null, objective or null]."""
+    return (
+        isinstance(d, list)
+        and len(d) == 3
+        and isinstance(d[0], str)
+        and all(x is None or isinstance(x, str) for x in d[1:])
+    )
 
 
 def _matches(value: Any, want: Any) -> bool:

@@ -4,8 +4,9 @@ Two ways, chosen per stream at start:
 
 * ``"fd"`` (POSIX, when ``sys.stdout.fileno()`` is 1 / ``sys.stderr.fileno()`` is 2): file
   descriptors 1 and 2 are pointed at a pipe (a pseudo-terminal when the original is a terminal, so
-  ``isatty()`` stays true and colours stay on). One reader thread copies every byte to the original
-  descriptor and to the log. This sees C extensions, ``os.write`` and child processes.
+  ``isatty()`` stays true and colours stay on). A native thread per stream (``_core.Tee``, no GIL
+  needed) copies every byte to the original descriptor and to the log. This sees C extensions,
+  ``os.write``, child processes, and native code that writes while holding the GIL.
 * ``"python"`` (anywhere else: notebooks, a ``sys.stdout`` without a file descriptor, Windows):
   ``sys.stdout`` / ``sys.stderr`` are wrapped. This sees what Python code writes through them only.
 
@@ -17,10 +18,7 @@ to the log) until they close it.
 
 from __future__ import annotations
 
-import atexit
-import errno
 import os
-import selectors
 import sys
 import threading
 from typing import Any, Callable, Optional
@@ -30,10 +28,6 @@ from .outputlog import OutputLog
 Warn = Callable[..., None]
 #: How long stop() waits for the reader to reach the end-of-capture marker.
 STOP_TIMEOUT = 5.0
-#: At interpreter exit, how long to wait for the reader to pass on what child processes still
-#: write after stop() (it ends at once when they have all closed the pipe).
-EXIT_TIMEOUT = 0.5
-_READ_SIZE = 1 << 16
 _FDS = {"stdout": 1, "stderr": 2}
 
 
@@ -84,10 +78,6 @@ class _Channel:
         self.saved = os.dup(self.fd)
         self.read_fd, self.write_fd = _open_pair(self.saved)
         self.marker = b"\x00turbotrack-end-" + os.urandom(8).hex().encode() + b"\x00"
-        self.held = b""  # bytes that may be the start of the marker
-        self.logging = True
-        self.tee = True
-        self.open = True
 
 
 def _open_pair(original: int) -> tuple[int, int]:
@@ -113,77 +103,72 @@ def _open_pair(original: int) -> tuple[int, int]:
 
 
 class FdCapture:
-    """File-descriptor-level capture of the named streams (see the module docstring)."""
+    """File-descriptor-level capture of the named streams (see the module docstring).
+
+    The pipes are drained by native threads (``turbotrack._core.Tee``) that never need the GIL:
+    native code writing more than a pipe holds while it keeps the GIL (a ``ctypes.PyDLL`` call)
+    cannot hang the process. They write ``output.log`` themselves, in the format of
+    :class:`OutputLog`."""
 
     def __init__(self, log: OutputLog, names: list[str], warn: Warn) -> None:
         self._log = log
         self._warn = warn
         self._names = names
         self._channels: list[_Channel] = []
-        self._stopping = False
-        self._logged_all = threading.Event()
         self._restored = False
         self._restore_lock = threading.Lock()
-        self._thread: Optional[threading.Thread] = None
-        self._selector: Optional[selectors.BaseSelector] = None
+        self._tee: Optional[Any] = None
 
     def start(self) -> None:
+        from .. import _core
+
         _flush_all(c_stdio=False)
-        selector = selectors.DefaultSelector()
+        handed: list[int] = []
         try:
             for name in self._names:
-                channel = _Channel(name)
-                self._channels.append(channel)
-                selector.register(channel.read_fd, selectors.EVENT_READ, channel)
+                self._channels.append(_Channel(name))
+            streams = []
+            for channel in self._channels:
+                original = os.dup(channel.saved)
+                handed += [channel.read_fd, original]
+                streams.append((channel.name, channel.read_fd, original, channel.marker))
+            self._tee = _core.Tee(str(self._log.path), streams)  # owns read_fd and the dups now
             for channel in self._channels:
                 os.dup2(channel.write_fd, channel.fd)
         except BaseException:
             for channel in self._channels:
                 os.dup2(channel.saved, channel.fd)
-                for fd in (channel.saved, channel.read_fd, channel.write_fd):
+                for fd in (channel.saved, channel.write_fd):
                     os.close(fd)
-            selector.close()
+            if self._tee is None:  # not handed over: ours to close
+                for fd in handed or [c.read_fd for c in self._channels]:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
             self._channels = []
             raise
-        self._selector = selector
-        self._thread = threading.Thread(target=self._run, name="turbotrack-console", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
-        """Restore the descriptors; wait (bounded) until all written so far reached the log."""
-        if not self._channels:
+        """Restore the descriptors; wait (at most STOP_TIMEOUT) until all written so far reached the
+        log. Child processes that still hold the pipe keep being forwarded, never waited for."""
+        if not self._channels or self._tee is None:
             return
         _flush_all(c_stdio=True)
-        self._stopping = True
+        self._tee.begin_stop()
         self._restore()
         for channel in self._channels:
             try:
                 os.write(channel.write_fd, channel.marker)
             except OSError:
-                channel.logging = False
+                pass
             os.close(channel.write_fd)  # from now on only child processes can hold a write end
-        self._check_logged_all()
-        if not self._logged_all.wait(STOP_TIMEOUT):
+            os.close(channel.saved)
+        if not self._tee.wait_logged(STOP_TIMEOUT):
             self._warn("console-stop", "output.log may miss the last output: the reader did not catch up")
-        if self._thread is not None and self._thread.is_alive():
-            atexit.register(self._thread.join, EXIT_TIMEOUT)
-
-    def _run(self) -> None:
-        selector = self._selector
-        assert selector is not None
-        try:
-            while selector.get_map():
-                for key, _ in selector.select():
-                    self._read(key.data)
-        except Exception as exc:  # never leave the program writing into pipes nobody reads
-            self._restore()
-            self._warn("console-reader", f"the console reader stopped: {exc!r}", defer=True)
-        finally:
-            for channel in self._channels:
-                if channel.open:
-                    self._close(channel)
-            selector.close()
-            self._logged_all.set()
+        for problem in self._tee.problems():
+            self._warn(f"console-{problem[:24]}", problem)
+        self._channels = []
 
     def _restore(self) -> None:
         """Point the descriptors back at the saved originals (once)."""
@@ -193,98 +178,6 @@ class FdCapture:
             self._restored = True
             for channel in self._channels:
                 os.dup2(channel.saved, channel.fd)
-
-    def _read(self, channel: _Channel) -> None:
-        try:
-            data = os.read(channel.read_fd, _READ_SIZE)
-        except OSError as exc:
-            if exc.errno in (errno.EINTR, errno.EAGAIN):
-                return
-            data = b""  # EIO: every holder of the pseudo-terminal closed it
-        if not data:
-            self._close(channel)
-            return
-        if channel.logging and self._stopping:
-            data = channel.held + data
-            channel.held = b""
-            cut = data.find(channel.marker)
-            if cut >= 0:
-                self._forward(channel, data[:cut], log=True)
-                self._end_logging(channel)
-                self._forward(channel, data[cut + len(channel.marker) :], log=False)
-                return
-            keep = _marker_prefix_len(data, channel.marker)
-            if keep:
-                data, channel.held = data[:-keep], data[-keep:]
-        self._forward(channel, data, log=channel.logging)
-
-    def _forward(self, channel: _Channel, data: bytes, log: bool) -> None:
-        if not data:
-            return
-        if channel.tee:
-            try:
-                _write_all(channel.saved, data)
-            except OSError as exc:
-                channel.tee = False
-                self._warn(
-                    f"console-tee-{channel.name}",
-                    f"writing to the original {channel.name} failed ({exc}); it is still logged",
-                    defer=True,
-                )
-        if log:
-            try:
-                self._log.write_bytes(channel.name, data)
-            except Exception as exc:
-                self._warn("console-log", f"writing output.log failed: {exc!r}", defer=True)
-
-    def _end_logging(self, channel: _Channel) -> None:
-        channel.logging = False
-        try:
-            self._log.end_stream(channel.name)
-        except Exception:
-            pass
-        self._check_logged_all()
-
-    def _check_logged_all(self) -> None:
-        if all(not c.logging or not c.open for c in self._channels):
-            self._logged_all.set()
-
-    def _close(self, channel: _Channel) -> None:
-        if channel.held:
-            self._forward(channel, channel.held, log=channel.logging)
-            channel.held = b""
-        if channel.logging:
-            self._end_logging(channel)
-        channel.open = False
-        assert self._selector is not None
-        try:
-            self._selector.unregister(channel.read_fd)
-        except (KeyError, ValueError):
-            pass
-        for fd in (channel.read_fd, channel.saved):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._check_logged_all()
-
-
-def _marker_prefix_len(data: bytes, marker: bytes) -> int:
-    """Length of the longest tail of ``data`` that is a proper prefix of ``marker``."""
-    for n in range(min(len(marker) - 1, len(data)), 0, -1):
-        if data.endswith(marker[:n]):
-            return n
-    return 0
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except InterruptedError:
-            continue
-        view = view[written:]
 
 
 class _StreamTee:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
+import io
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .base import Media
-from .table import _safe
+from .._fs import atomic_write_bytes
+from .base import Media, media_name
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,13 +58,11 @@ class Image(Media):
             out["caption"] = self.caption
         if run_dir is None:
             return out
-        folder = run_dir / "media" / "images"
-        folder.mkdir(parents=True, exist_ok=True)
         if self._path is not None:
-            target = folder / f"{_safe(key)}_{step}{self._path.suffix}"
-            shutil.copyfile(self._path, target)
+            data = self._path.read_bytes()
+            suffix = self._path.suffix.lower()
+            ext = suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
         else:
-            target = folder / f"{_safe(key)}_{step}.png"
             pil = self._pil
             if pil is None:
                 try:
@@ -72,9 +71,13 @@ class Image(Media):
                     raise TypeError("logging an Image from an array needs Pillow: pip install pillow") from None
                 assert self._array is not None
                 pil = PILImage.fromarray(self._array, mode=self.mode)
-            pil.save(target, format="PNG")
+            buf = io.BytesIO()
+            pil.save(buf, format="PNG")
+            data, ext = buf.getvalue(), ".png"
             out["width"], out["height"] = pil.size
-        out["path"] = target.relative_to(run_dir).as_posix()
+        rel = Path("media") / "images" / media_name(key, step, data, ext)
+        atomic_write_bytes(run_dir / rel, data)
+        out["path"] = rel.as_posix()
         return out
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .._fs import atomic_write_bytes
-from .base import Media
+from .base import Media, media_name
 
 
 class Table(Media):
@@ -40,7 +40,7 @@ class Table(Media):
         body = json.dumps({"columns": self.columns, "data": self.data}, default=str).encode()
         out: dict[str, Any] = {"_type": self._type, "ncols": len(self.columns), "nrows": len(self.data)}
         if run_dir is not None:
-            rel = Path("media") / "table" / f"{_safe(key)}_{step}.table.json"
+            rel = Path("media") / "table" / media_name(key, step, body, ".table.json")
             atomic_write_bytes(run_dir / rel, body)
             out["path"] = rel.as_posix()
         return out
@@ -66,7 +66,3 @@ def _plain(v: Any) -> Any:
     if callable(item) and getattr(v, "ndim", 0) == 0:
         return item()
     return v
-
-
-def _safe(key: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
