@@ -35,7 +35,16 @@ class ServerProc:
         self.proc: Optional[subprocess.Popen[str]] = None
         self.login_url = ""
 
+    def _close_pipes(self) -> None:
+        if self.proc is not None:
+            for f in (self.proc.stdout, self.proc.stderr):
+                if f:
+                    f.close()
+
     def start(self) -> ServerProc:
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError("the server is already running")
+        self._close_pipes()
         args = [sys.executable, "-m", "turbotrack", "server", "--dir", str(self.root), "--port", str(self.port)]
         if self.db:
             args += ["--db", self.db]
@@ -72,9 +81,7 @@ class ServerProc:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for f in (self.proc.stdout, self.proc.stderr):
-            if f:
-                f.close()
+        self._close_pipes()
         return int(self.proc.returncode or 0)
 
     def restart(self) -> ServerProc:
@@ -82,8 +89,14 @@ class ServerProc:
         return self.start()
 
 
-def raw(url: str, method: str, path: str, key: Optional[str] = None, body: Optional[bytes] = None,
-        headers: Optional[dict[str, str]] = None) -> tuple[int, bytes, dict[str, str]]:
+def raw(
+    url: str,
+    method: str,
+    path: str,
+    key: Optional[str] = None,
+    body: Optional[bytes] = None,
+    headers: Optional[dict[str, str]] = None,
+) -> tuple[int, bytes, dict[str, str]]:
     """One request sent as is (no URL normalisation)."""
     host, port = url.split("//")[1].split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)

@@ -23,27 +23,28 @@ def finished_run(new_run):
 
 
 def test_keys_cli_create_list_revoke(root, finished_run):
-    out = cli("keys", "create", "local", "--dir", str(root))
+    server_root = root / "server"
+    out = cli("keys", "create", "local", "--dir", str(server_root))
     assert out.returncode == 0, out.stderr
     key = out.stdout.strip().splitlines()[-1]
     assert key.startswith("tt_") and len(key) > 40
-    ro = cli("keys", "create", "local", "--read-only", "--dir", str(root)).stdout.strip().splitlines()[-1]
-    listed = cli("keys", "list", "--dir", str(root)).stdout
+    ro = cli("keys", "create", "local", "--read-only", "--dir", str(server_root)).stdout.strip().splitlines()[-1]
+    listed = cli("keys", "list", "--dir", str(server_root)).stdout
     key_id = key.split("_")[1]
     assert key_id in listed and "read-write" in listed and "read-only" in listed and key not in listed
-    db = (root / "turbotrack" / "index.sqlite").read_bytes()
+    db = (server_root / "turbotrack" / "index.sqlite").read_bytes()
     assert key.encode() not in db and key.split("_", 2)[2].encode() not in db  # only hashes stored
-    s = ServerProc(root).start()
+    s = ServerProc(server_root).start()
     try:
         assert cli("sync", "--base-url", s.url, "--api-key", ro, str(root)).returncode == 1
         assert cli("sync", "--base-url", s.url, "--api-key", key, str(root)).returncode == 0
         assert turbotrack.Api(base_url=s.url, api_key=ro).run(finished_run.path).config == {"a": 1}
-        revoked = cli("keys", "revoke", key_id, "--dir", str(root))
+        revoked = cli("keys", "revoke", key_id, "--dir", str(server_root))
         assert revoked.returncode == 0, revoked.stderr
         status, _, _ = raw(s.url, "GET", "/api/v1/projects", key)
         assert status == 401
-        assert "revoked" in cli("keys", "list", "--dir", str(root)).stdout
-        again = cli("keys", "revoke", key_id, "--dir", str(root))
+        assert "revoked" in cli("keys", "list", "--dir", str(server_root)).stdout
+        again = cli("keys", "revoke", key_id, "--dir", str(server_root))
         assert again.returncode == 2 and "hint:" in again.stderr
     finally:
         s.stop()
@@ -51,10 +52,17 @@ def test_keys_cli_create_list_revoke(root, finished_run):
 
 def _state(root: Path) -> dict[str, tuple[int, float]]:
     base = root / "server" / "turbotrack"
-    return {str(p.relative_to(base)): (p.stat().st_size, p.stat().st_mtime) for p in base.rglob("*") if p.is_file() and "index" not in p.name}
+    return {
+        str(p.relative_to(base)): (p.stat().st_size, p.stat().st_mtime)
+        for p in base.rglob("*")
+        if p.is_file() and "index" not in p.name
+    }
 
 
-def test_wrong_revoked_other_entity_and_read_only_keys_change_nothing(root, finished_run, tmp_path):
+def test_wrong_revoked_other_entity_and_read_only_keys_change_nothing(root, finished_run, new_run):
+    unsynced = new_run()
+    unsynced.log({"y": 1})
+    unsynced.finish()
     server_root = root / "server"
     s = ServerProc(server_root)
     good = make_key(server_root, "local")[1]
@@ -79,7 +87,7 @@ def test_wrong_revoked_other_entity_and_read_only_keys_change_nothing(root, fini
                 got, data, _ = raw(s.url, method, path, key, body)
                 assert got == status, (key, method, path, got, data)
                 assert "error" in json.loads(data)
-            out = cli("sync", "--base-url", s.url, "--api-key", key or "none", finished_run.dir)
+            out = cli("sync", "--base-url", s.url, "--api-key", key or "none", unsynced.dir)
             assert out.returncode == 1 and "hint:" in out.stderr
         assert _state(root) == before
         # read-only and other-entity keys still read

@@ -134,19 +134,24 @@ def test_server_on_a_local_folder_shows_runs_live(root, local_srv):
         time.sleep(0.2)
     assert api.run(path).state == "finished"
     projects = api.projects()
-    assert {"entity": "local", "project": "live", "run_count": 1} == {k: projects[0][k] for k in ("entity", "project", "run_count")}
+    assert {"entity": "local", "project": "live", "run_count": 1} == {
+        k: projects[0][k] for k in ("entity", "project", "run_count")
+    }
 
 
-@pytest.mark.parametrize("path", [
-    "/api/v1/runs/local/../x/manifest",
-    "/api/v1/runs/local/%2e%2e/x/manifest",
-    "/api/v1/runs/local/p/%2E%2E/files",
-    "/api/v1/runs/%2e%2e%2f%2e%2e/p/x",
-    "/api/v1/runs/local/p/r/files/..%2f..%2frun.json",
-    "/api/v1/runs/local/p/r/files/media%2f..%2f..%2fx",
-    "/api/v1/runs/local/p/r/files/../../../etc/passwd",
-    "/api/v1/runs/local/p/r/files/.secret",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/runs/local/../x/manifest",
+        "/api/v1/runs/local/%2e%2e/x/manifest",
+        "/api/v1/runs/local/p/%2E%2E/files",
+        "/api/v1/runs/%2e%2e%2f%2e%2e/p/x",
+        "/api/v1/runs/local/p/r/files/..%2f..%2frun.json",
+        "/api/v1/runs/local/p/r/files/media%2f..%2f..%2fx",
+        "/api/v1/runs/local/p/r/files/../../../etc/passwd",
+        "/api/v1/runs/local/p/r/files/.secret",
+    ],
+)
 def test_traversal_is_refused(srv, path):
     for method, body in (("GET", None), ("PUT", b"{}")):
         status, data, _ = raw(srv.url, method, path, srv.key, body)
@@ -229,7 +234,9 @@ def test_files_logs_and_range(new_run, root, srv):
     assert kinds["history.ttrk"] == "stream" and kinds["output.log"] == "append" and kinds["run.json"] == "replace"
     status, data, headers = raw(srv.url, "GET", base + "/history?keys=loss&samples=3", srv.key)
     assert status == 200 and 2 <= json.loads(data)["rows"] <= 3
-    status, _, _ = raw(srv.url, "GET", base + "/history?keys=loss&samples=3", srv.key, headers={"If-None-Match": headers["etag"]})
+    status, _, _ = raw(
+        srv.url, "GET", base + "/history?keys=loss&samples=3", srv.key, headers={"If-None-Match": headers["etag"]}
+    )
     assert status == 304
     status, data, _ = raw(srv.url, "GET", base, srv.key)
     detail = json.loads(data)
@@ -261,7 +268,9 @@ def test_index_sorts_filters_and_rebuilds(new_run, root, db_url):
         assert sorted(r.name for r in api.runs("local/tests", filters={"group": "sweep"})) == ["a", "b"]
         assert [r.name for r in api.runs("local/tests", filters={"config.lr": 0.7})] == ["c"]
         assert [r.name for r in api.runs("local/tests", filters={"state": "finished"}, order="name")] == ["a", "b", "c"]
-        status, data, _ = raw(s.url, "GET", "/api/v1/runs/local/tests?order=-summary_metrics.best_accuracy&limit=1&offset=1", key)
+        status, data, _ = raw(
+            s.url, "GET", "/api/v1/runs/local/tests?order=-summary_metrics.best_accuracy&limit=1&offset=1", key
+        )
         page = json.loads(data)
         assert page["total"] == 3 and [r["name"] for r in page["runs"]] == ["c"]
     finally:
