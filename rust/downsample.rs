@@ -7,7 +7,7 @@
 /// The x range is cut into `max(1, max_rows / (4 * series))` equal buckets; each bucket keeps its
 /// first and last row by x and, for each series, the row of its min and of its max. Rows whose x
 /// is NaN are never kept. When `max_rows` is smaller than four points per series, the M4 rows are
-/// thinned evenly to fit.
+/// thinned evenly to fit; when they are fewer than `max_rows`, evenly spaced rows fill the rest.
 pub fn m4_indices(x: &[f64], ys: &[&[f64]], max_rows: usize) -> Vec<usize> {
     let valid: Vec<usize> = (0..x.len()).filter(|&i| !x[i].is_nan()).collect();
     if max_rows == 0 || valid.is_empty() {
@@ -18,9 +18,9 @@ pub fn m4_indices(x: &[f64], ys: &[&[f64]], max_rows: usize) -> Vec<usize> {
     }
     let series = ys.len().max(1);
     let buckets = (max_rows / (4 * series)).max(1);
-    let (lo, hi) = valid
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| (lo.min(x[i]), hi.max(x[i])));
+    let (lo, hi) = valid.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
+        (lo.min(x[i]), hi.max(x[i]))
+    });
     let width = hi - lo;
     let bucket_of = |v: f64| -> usize {
         if width <= 0.0 || !width.is_finite() {
@@ -64,8 +64,26 @@ pub fn m4_indices(x: &[f64], ys: &[&[f64]], max_rows: usize) -> Vec<usize> {
     keep.dedup();
     if keep.len() > max_rows {
         keep = thin(&keep, max_rows);
+    } else if keep.len() < max_rows {
+        keep = fill(&keep, &valid, max_rows);
     }
     keep
+}
+
+/// `keep` topped up to `max_rows` rows with evenly spaced rows of `valid` (every row of `keep` stays).
+fn fill(keep: &[usize], valid: &[usize], max_rows: usize) -> Vec<usize> {
+    let even = thin(valid, max_rows);
+    let extra: Vec<usize> = even.into_iter().filter(|i| keep.binary_search(i).is_err()).collect();
+    let room = max_rows - keep.len();
+    let mut out = keep.to_vec();
+    if extra.len() <= room {
+        out.extend(extra);
+    } else if room > 0 {
+        out.extend(thin(&extra, room));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// `max_rows` of `rows`, evenly spaced, first and last included.
@@ -74,7 +92,9 @@ fn thin(rows: &[usize], max_rows: usize) -> Vec<usize> {
         return vec![rows[0]];
     }
     let step = (rows.len() - 1) as f64 / (max_rows - 1) as f64;
-    let mut out: Vec<usize> = (0..max_rows).map(|k| rows[(k as f64 * step).round() as usize]).collect();
+    let mut out: Vec<usize> = (0..max_rows)
+        .map(|k| rows[(k as f64 * step).round() as usize])
+        .collect();
     out.dedup();
     out
 }
@@ -111,7 +131,7 @@ mod tests {
         let x: Vec<f64> = (0..10_000).map(f64::from).collect();
         let y: Vec<f64> = x.iter().map(|v| (v / 100.0).sin()).collect();
         let keep = m4_indices(&x, &[&y], 400);
-        assert!(keep.len() >= 200 && keep.len() <= 400, "{}", keep.len());
+        assert_eq!(keep.len(), 400);
         // Every tenth of the range holds kept rows.
         for d in 0..10 {
             assert!(keep.iter().any(|&i| i / 1000 == d));
@@ -136,6 +156,6 @@ mod tests {
         a[10] = 9.0;
         b[990] = -9.0;
         let keep = m4_indices(&x, &[&a, &b], 16);
-        assert!(keep.contains(&10) && keep.contains(&990) && keep.len() <= 16);
+        assert!(keep.contains(&10) && keep.contains(&990) && keep.len() == 16);
     }
 }

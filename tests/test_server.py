@@ -268,7 +268,7 @@ def test_index_sorts_filters_and_rebuilds(new_run, root, db_url):
         assert sorted(r.name for r in api.runs("local/tests", filters={"group": "sweep"})) == ["a", "b"]
         assert [r.name for r in api.runs("local/tests", filters={"config.lr": 0.7})] == ["c"]
         assert [r.name for r in api.runs("local/tests", filters={"state": "finished"}, order="name")] == ["a", "b", "c"]
-        status, data, _ = raw(
+        _status, data, _ = raw(
             s.url, "GET", "/api/v1/runs/local/tests?order=-summary_metrics.best_accuracy&limit=1&offset=1", key
         )
         page = json.loads(data)

@@ -67,9 +67,8 @@ def _blocks(fd: int, start: int, end: int, at_start: bool) -> list[tuple[int, in
     out: list[tuple[int, int, int]] = []
     pos = start
     if at_start:
-        head = memoryview(os.pread(fd, 1 << 16, 0))
         try:
-            hend = header_end(head)
+            hend = header_end(memoryview(os.pread(fd, 1 << 16, 0)))
         except ValueError as e:
             raise SyncError(f"the file is not a history file: {e}", "run 'turbotrack verify' on the run") from None
         if hend is None:
@@ -205,7 +204,8 @@ class RunSync:
                     break
                 try:
                     while blocks:
-                        take, nbytes, rows = [], 0, 0
+                        take: list[tuple[int, int, int]] = []
+                        nbytes = rows = 0
                         while blocks and (not take or nbytes + blocks[0][1] <= CHUNK):
                             b = blocks.pop(0)
                             take.append(b)
