@@ -22,7 +22,6 @@ from .data_types import Converter
 from .data_types.deferred import Resolver
 from .settings import Settings
 from .summary import Summary
-from .sync import uploader
 
 HISTORY_FILE = "history.ttrk"
 SYSTEM_FILE = "system.ttrk"
@@ -163,7 +162,11 @@ class Run:
             **runinfo.this_process(),
         }
         runinfo.write(run_dir, self._info, self._file(runinfo.RUN_FILE))
-        self._uploader = uploader.for_run(settings, run_dir)  # online mode: background sync
+        self._uploader = None
+        if settings.mode == "online":  # background upload to settings.base_url (sync/uploader.py)
+            from .sync.uploader import for_run
+
+            self._uploader = for_run(settings, run_dir)
         self._system: Optional[Any] = None
         self._capture: Optional[Any] = None
         self._start_capture()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-import numpy as np
-
 from .. import _core
 
 
 def m4_rows(columns: dict[str, Any], rows: Any, x_axis: str, keys: Optional[Sequence[str]], samples: int) -> Any:
     """The subset of ``rows`` (indices into ``columns``) that M4 keeps for at most ``samples`` rows:
     per bucket of the ``x_axis`` range, the first and last row and each key's min and max row."""
+    import numpy as np  # imported here: `import turbotrack` must not import NumPy
+
     if samples <= 0:
         return rows[:0]
     if len(rows) <= samples:
@@ -29,4 +29,4 @@ def _numeric(col: Any, rows: Any) -> Optional[Any]:
     """``col[rows]`` as float64, or None when the column is not numbers."""
     if col is None or not hasattr(col, "dtype") or col.dtype.kind not in "fiub":
         return None
-    return col[rows].astype(np.float64)
+    return col[rows].astype("float64")
