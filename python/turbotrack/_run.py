@@ -179,6 +179,11 @@ class Run:
             **runinfo.this_process(),
         }
         runinfo.write(run_dir, self._info, self._file(runinfo.RUN_FILE))
+        self._uploader = None
+        if settings.mode == "online":  # background upload to settings.base_url (sync/uploader.py)
+            from .sync.uploader import for_run
+
+            self._uploader = for_run(settings, run_dir)
         self._start_capture()
 
     def _undo_start(self, run_dir: Path, made: bool, resuming: bool) -> None:
@@ -398,6 +403,8 @@ class Run:
                 "the run stays 'running' on disk. Free space (or fix the folder) and call finish() again to retry"
             ) from e
         self._info = info
+        if self._uploader is not None:
+            self._uploader.finish(self.settings.sync_timeout)
         _live_runs.discard(self)
         from . import sdk
 

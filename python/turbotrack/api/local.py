@@ -13,6 +13,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from .. import _core, runinfo
 from .._fs import DamagedFile, atomic_write_json, read_json
+from .downsample import m4_rows
 
 HISTORY_GLOB = "history*.ttrk"
 SYSTEM_GLOB = "system*.ttrk"
@@ -170,7 +171,8 @@ class LocalRun:
     ) -> Any:
         """The history as a pandas DataFrame (a list of row dicts when pandas is not installed or
         ``pandas=False``). With ``keys``, only rows holding all of them, with those columns and
-        ``x_axis``; with ``samples``, at most that many rows, evenly spaced.
+        ``x_axis``; with ``samples``, at most that many rows kept by M4 (per bucket of the x range,
+        each key's first, last, min and max: a spike is never sampled away).
 
         The list form holds every value exactly as logged. In the DataFrame, a numeric column
         missing from some rows is float64 with NaN, or pandas' nullable ``Int64`` / ``boolean``
@@ -195,11 +197,8 @@ class LocalRun:
             names = [k for k in names if k in wanted]
         rows = np.flatnonzero(keep)
         if samples is not None and len(rows) > samples:
-            rows = (
-                rows[np.linspace(0, len(rows) - 1, num=max(samples, 0)).round().astype(int)]
-                if samples > 0
-                else rows[:0]
-            )
+            series = {k: _float_column(base, metrics, k, n) for k in dict.fromkeys([x_axis, *(keys or metrics)])}
+            rows = m4_rows({k: v for k, v in series.items() if v is not None}, rows, x_axis, keys, samples)
         # Where each kept row lands in the result (-1: not kept).
         pos = np.full(n, -1, dtype=np.int64)
         pos[rows] = np.arange(len(rows))
@@ -385,6 +384,23 @@ def _warn_damage(damaged: list[str]) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def _float_column(base: dict[str, Any], metrics: dict[str, Any], key: str, n: int) -> Any:
+    """Column ``key`` as ``n`` float64 values (NaN where a row lacks it), or None when it is not numbers."""
+    import numpy as np
+
+    if key in base:
+        col = base[key]
+        return col.astype(np.float64) if hasattr(col, "dtype") and col.dtype.kind in "fiub" else None
+    if key not in metrics:
+        return None
+    rows, values, _kind = metrics[key]
+    if not hasattr(values, "dtype") or values.dtype.kind not in "fiub":
+        return None
+    out = np.full(n, np.nan)
+    out[rows] = values
+    return out
 
 
 def _mask(rows: Any, n: int) -> Any:

@@ -1,0 +1,216 @@
+"""Sync: only what the server lacks, resumable after either side is killed at any moment, and the
+online uploader (server down at start, server gone mid-run)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import NO_CAPTURE
+from serverkit import ServerProc, cli, make_key
+
+import turbotrack
+from turbotrack.sync import core
+from turbotrack.sync.client import Client
+
+
+@pytest.fixture
+def server(root: Path):
+    s = ServerProc(root / "server")
+    s.key = make_key(root / "server", "local")[1]  # type: ignore[attr-defined]
+    s.start()
+    yield s
+    s.stop()
+
+
+def _big_run(new_run, steps: int = 60_000):
+    run = new_run(config={"steps": steps})
+    for i in range(steps):
+        run.log({"a": i * 0.5, "b": 1.0 / (i + 1), "c": i % 7, "d": i * 1e-3, "e": -i})
+    run.finish()
+    return run
+
+
+def _same_on_server(run, server) -> None:
+    """The server's files are the local ones byte for byte, and the remote history equals the local."""
+    local_dir = Path(run.dir)
+    remote_dir = server.root / "turbotrack" / run.path
+    for p in sorted(local_dir.glob("*.ttrk")):
+        assert (remote_dir / p.name).read_bytes() == p.read_bytes(), p.name
+    remote = turbotrack.Api(base_url=server.url, api_key=server.key).run(run.path)
+    local = turbotrack.Api(dir=Path(run.dir).parents[3]).run(run.path)
+    pd.testing.assert_frame_equal(remote.history(), local.history(), check_like=True)
+    assert remote.state == local.state
+
+
+class CountingClient(Client):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.calls: list[str] = []
+
+    def request(self, method, path, body=None, query=None, headers=None):
+        self.calls.append(f"{method} {path}")
+        return super().request(method, path, body, query, headers)
+
+
+def test_a_synced_finished_run_costs_one_request(new_run, server):
+    run = _big_run(new_run, 2000)
+    client = CountingClient(server.url, server.key)
+    first = core.RunSync(client, Path(run.dir)).sync()
+    assert first.rows == 2000 and not first.up_to_date
+    client.calls.clear()
+    again = core.RunSync(client, Path(run.dir)).sync()
+    assert again.up_to_date and client.calls == [f"GET /api/v1/runs/{run.path}/manifest"]
+    client.close()
+    _same_on_server(run, server)
+
+
+def test_a_torn_tail_is_not_sent_and_the_rest_follows_later(new_run, root, server):
+    run = _big_run(new_run, 3000)
+    history = Path(run.dir) / "history.ttrk"
+    whole = history.read_bytes()
+    # A run still being written: only part of its last block is on disk yet.
+    history.write_bytes(whole[:-100])
+    out = cli("sync", "--base-url", server.url, "--api-key", server.key, run.dir)
+    assert out.returncode == 0, out.stderr
+    remote = server.root / "turbotrack" / run.path / "history.ttrk"
+    assert 0 < remote.stat().st_size < len(whole) - 100
+    history.write_bytes(whole)
+    assert cli("sync", "--base-url", server.url, "--api-key", server.key, run.dir).returncode == 0
+    _same_on_server(run, server)
+
+
+def test_server_killed_at_random_moments_of_a_large_sync(new_run, server, monkeypatch):
+    run = _big_run(new_run)
+    monkeypatch.setattr(core, "CHUNK", 16 << 10)  # many small requests: many moments to die at
+    rng = random.Random(11)
+    kills = 0
+    for _ in range(4):
+        client = Client(server.url, server.key, timeout=10)
+        t = threading.Timer(rng.uniform(0.05, 0.6), server.kill)
+        t.start()
+        try:
+            core.RunSync(client, Path(run.dir)).sync()
+        except Exception:  # the server died under it
+            kills += 1
+        t.join()
+        client.close()
+        server.restart()
+    client = Client(server.url, server.key)
+    core.RunSync(client, Path(run.dir)).sync()
+    client.close()
+    assert kills >= 1
+    _same_on_server(run, server)
+
+
+def test_syncing_process_killed_at_random_moments(new_run, root, server):
+    run = _big_run(new_run)
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from turbotrack.sync import core, sync_paths
+        core.CHUNK = 16 << 10
+        sys.exit(sync_paths([Path({run.dir!r})], {server.url!r}, {server.key!r}))
+        """
+    )
+    rng = random.Random(5)
+    for _ in range(4):
+        child = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 1.2))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    out = cli("sync", "--base-url", server.url, "--api-key", server.key, run.dir)
+    assert out.returncode == 0, out.stderr
+    _same_on_server(run, server)
+
+
+ONLINE_CHILD = """
+import os, sys, time, turbotrack
+run = turbotrack.init(project="online", settings={{**{settings}, "sync_interval": 0.2, "sync_timeout": {timeout}}})
+print(run.path, flush=True)
+for i in range(300):
+    run.log({{"x": i, "y": i * 0.5}})
+    if i == 150:
+        print("half", flush=True)
+        while not os.path.exists({go!r}):
+            time.sleep(0.05)
+run.finish()
+print("done", flush=True)
+"""
+
+
+def _online_child(root: Path, server, timeout: float) -> tuple[subprocess.Popen[str], str, Path]:
+    go = root / "go"
+    code = ONLINE_CHILD.format(settings=repr(NO_CAPTURE), timeout=timeout, go=str(go))
+    env = {**os.environ, "TURBOTRACK_BASE_URL": server.url, "TURBOTRACK_API_KEY": server.key}
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    assert child.stdout is not None
+    return child, child.stdout.readline().strip(), go
+
+
+def _wait(cond, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_online_run_started_while_the_server_is_down_catches_up(root):
+    server = ServerProc(root / "server")
+    server.key = make_key(root / "server", "local")[1]  # type: ignore[attr-defined]
+    child, path, go = _online_child(root, server, timeout=60)
+    try:
+        assert child.stdout.readline().strip() == "half"
+        server.start()
+        api = turbotrack.Api(base_url=server.url, api_key=server.key)
+        assert _wait(lambda: bool(api.runs("local/online")) and api.run(path).state == "running")
+        go.touch()
+        out, err = child.communicate(timeout=90)
+        assert child.returncode == 0 and "done" in out, err
+        assert "turbotrack sync" not in err
+        assert api.run(path).state == "finished"
+        run = type("R", (), {"dir": str(root / "turbotrack" / path), "path": path})
+        _same_on_server(run, server)
+    finally:
+        server.stop()
+
+
+def test_server_vanishes_mid_run_then_sync_completes_it(root, server):
+    child, path, go = _online_child(root, server, timeout=1)
+    assert child.stdout.readline().strip() == "half"
+    api = turbotrack.Api(base_url=server.url, api_key=server.key)
+    assert _wait(lambda: bool(api.runs("local/online")))
+    server.kill()
+    go.touch()
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0 and "done" in out, err
+    assert "turbotrack sync" in err  # finish() names the command that completes the upload
+    server.start()
+    assert cli("sync", "--base-url", server.url, "--api-key", server.key).returncode == 0
+    run = type("R", (), {"dir": str(root / "turbotrack" / path), "path": path})
+    _same_on_server(run, server)
+    assert turbotrack.Api(base_url=server.url, api_key=server.key).run(path).state == "finished"
+
+
+def test_sync_reports_an_unreachable_server_with_a_hint(new_run, root):
+    run = new_run()
+    run.log({"x": 1})
+    run.finish()
+    out = cli("sync", "--base-url", "http://127.0.0.1:9", "--api-key", "tt_x_y", run.dir)
+    assert out.returncode == 1 and "hint:" in out.stderr and "is the server running" in out.stderr
+    shutil.rmtree(Path(run.dir) / ".synced", ignore_errors=True)
