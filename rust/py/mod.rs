@@ -7,7 +7,7 @@ mod core;
 mod extract;
 mod reader;
 
-use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyException, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::error::Error;
@@ -24,6 +24,8 @@ impl From<Error> for PyErr {
         match e {
             Error::Type(m) => PyTypeError::new_err(m),
             Error::Value(m) => PyValueError::new_err(m),
+            Error::Overflow(m) => PyOverflowError::new_err(m),
+            Error::Changed(m) => PyRuntimeError::new_err(m),
             e @ (Error::Io { .. } | Error::Format { .. } | Error::Closed(_)) => TurbotrackError::new_err(e.to_string()),
         }
     }
