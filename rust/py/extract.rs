@@ -188,9 +188,10 @@ impl<'a, 'py> DictReader<'a, 'py> {
             let id = if depth == 0 {
                 self.names.id_of_key(py, key)?
             } else {
+                let text = key_text(key, self.path)?;
                 let mark = self.path.len();
                 self.path.push('.');
-                self.path.push_str(&key_text(key, self.path)?);
+                self.path.push_str(&text);
                 let id = self.names.id_of(py, self.path);
                 self.path.truncate(mark);
                 id?
@@ -208,11 +209,12 @@ impl<'a, 'py> DictReader<'a, 'py> {
 
     /// Read the dict `inner` found under `key` in the dict at `depth`.
     fn nested(&mut self, key: &Bound<'py, PyString>, inner: &Bound<'py, PyDict>, depth: usize) -> PyResult<()> {
+        let text = key_text(key, self.path)?;
         let mark = self.path.len();
         if depth > 0 {
             self.path.push('.');
         }
-        self.path.push_str(&key_text(key, self.path)?);
+        self.path.push_str(&text);
         let ptr = inner.as_ptr() as usize;
         if let Some(&(_, len)) = self.parents[..=depth].iter().find(|(p, _)| *p == ptr) {
             let outer = if len == 0 {

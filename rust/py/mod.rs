@@ -43,5 +43,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reader::summarize_history, m)?)?;
     m.add_function(wrap_pyfunction!(reader::tensor_stats, m)?)?;
     m.add("FORMAT_VERSION", crate::format::FORMAT_VERSION)?;
+    m.add("MAX_ROW_BYTES", crate::format::block::MAX_ROW_BYTES)?;
+    m.add("MAX_DEPTH", extract::MAX_DEPTH)?;
     Ok(())
 }
