@@ -30,8 +30,7 @@ def api(run: Any, tmp_path: Path) -> Any:
 def rows(run: Any, tmp_path: Path) -> list[dict[str, Any]]:
     """Every row, without the automatic keys other than ``_step`` (``scan_history``: exact)."""
     return [
-        {k: v for k, v in r.items() if not k.startswith("_") or k == "_step"}
-        for r in api(run, tmp_path).scan_history()
+        {k: v for k, v in r.items() if not k.startswith("_") or k == "_step"} for r in api(run, tmp_path).scan_history()
     ]
 
 
@@ -143,7 +142,7 @@ def test_a_string_over_the_row_limit_is_refused_by_key(run, tmp_path):
 def test_text_merged_into_one_row_over_the_limit_is_refused(run, tmp_path):
     half = "é" * (_core.MAX_ROW_BYTES // 4 + 1)  # two bytes each: just over half the limit
     run.log({"a": half}, commit=False)
-    with pytest.raises(ValueError, match='"b".*the row at step 0 would carry'):
+    with pytest.raises(ValueError, match=r'"b".*the row at step 0 would carry'):
         run.log({"b": half})
     run.log({"c": 1})
     assert [sorted(r) for r in rows(run, tmp_path)] == [["_step", "a", "c"]]
