@@ -119,9 +119,15 @@ pub struct DictReader<'a, 'py> {
     pub path: &'a mut String,
     /// Text (strings, JSON) read so far, in bytes: a row's text is bounded (see `StepState`).
     pub bytes: usize,
-    /// The dicts being read, outermost first, by address with the length of their `path`: a dict
-    /// found among them contains itself.
-    parents: [(usize, usize); MAX_DEPTH],
+}
+
+/// A dict being read, and the one it is nested in: a chain on the call stack (nothing allocated),
+/// walked to find a dict that contains itself.
+struct Parent<'p> {
+    ptr: usize,
+    /// The length of `path` while this dict is read.
+    path_len: usize,
+    up: Option<&'p Parent<'p>>,
 }
 
 impl<'a, 'py> DictReader<'a, 'py> {
@@ -142,18 +148,21 @@ impl<'a, 'py> DictReader<'a, 'py> {
             deferred,
             path,
             bytes: 0,
-            parents: [(0, 0); MAX_DEPTH],
         }
     }
 
     /// Read `dict`, the top-level dict of the call.
     pub fn read(&mut self, dict: &Bound<'py, PyDict>) -> PyResult<()> {
-        self.read_dict(dict, 0)
+        self.read_dict(dict, 0, None)
     }
 
-    fn read_dict(&mut self, dict: &Bound<'py, PyDict>, depth: usize) -> PyResult<()> {
+    fn read_dict(&mut self, dict: &Bound<'py, PyDict>, depth: usize, up: Option<&Parent<'_>>) -> PyResult<()> {
         let py = dict.py();
-        self.parents[depth] = (dict.as_ptr() as usize, self.path.len());
+        let this = Parent {
+            ptr: dict.as_ptr() as usize,
+            path_len: self.path.len(),
+            up,
+        };
         let len = dict.len();
         let mut items = dict.iter();
         let mut seen = 0;
@@ -181,7 +190,7 @@ impl<'a, 'py> DictReader<'a, 'py> {
             };
             if value.is_none() {
                 if let Ok(inner) = v.cast::<PyDict>() {
-                    self.nested(key, inner, depth)?;
+                    self.nested(key, inner, depth, &this)?;
                     continue;
                 }
             }
@@ -208,7 +217,13 @@ impl<'a, 'py> DictReader<'a, 'py> {
     }
 
     /// Read the dict `inner` found under `key` in the dict at `depth`.
-    fn nested(&mut self, key: &Bound<'py, PyString>, inner: &Bound<'py, PyDict>, depth: usize) -> PyResult<()> {
+    fn nested(
+        &mut self,
+        key: &Bound<'py, PyString>,
+        inner: &Bound<'py, PyDict>,
+        depth: usize,
+        parent: &Parent<'_>,
+    ) -> PyResult<()> {
         let text = key_text(key, self.path)?;
         let mark = self.path.len();
         if depth > 0 {
@@ -216,7 +231,11 @@ impl<'a, 'py> DictReader<'a, 'py> {
         }
         self.path.push_str(&text);
         let ptr = inner.as_ptr() as usize;
-        if let Some(&(_, len)) = self.parents[..=depth].iter().find(|(p, _)| *p == ptr) {
+        let mut outer = Some(parent);
+        while let Some(p) = outer.filter(|p| p.ptr != ptr) {
+            outer = p.up;
+        }
+        if let Some(&Parent { path_len: len, .. }) = outer {
             let outer = if len == 0 {
                 "the logged dict itself".to_owned()
             } else {
@@ -235,7 +254,7 @@ impl<'a, 'py> DictReader<'a, 'py> {
             ))
             .into());
         }
-        self.read_dict(inner, depth + 1)?;
+        self.read_dict(inner, depth + 1, Some(parent))?;
         self.path.truncate(mark);
         Ok(())
     }
