@@ -4,6 +4,7 @@ and leaves the run working."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +94,18 @@ class _Mutating:
         self.d, self.same_size = d, same_size
 
     def to_json(self, run_dir: Any, key: str, step: int) -> dict[str, Any]:
+        # Another thread changes the dict while log() is inside it (it waits for that thread).
+        t = threading.Thread(target=self.change)
+        t.start()
+        t.join()
+        return {"_type": "plot"}
+
+    def change(self) -> None:
         if self.same_size:
             self.d.pop("a")
             self.d["a2"] = 2
         else:
             self.d["new"] = 1
-        return {"_type": "plot"}
 
 
 @pytest.mark.parametrize(
