@@ -11,6 +11,13 @@ pub enum Error {
     /// Bad input: an invalid name in strict mode, an unknown summary word (Python `ValueError`).
     #[error("{0}")]
     Value(String),
+    /// A number that does not fit what the history stores: an integer outside int64, a step past
+    /// the last one (Python `OverflowError`).
+    #[error("{0}")]
+    Overflow(String),
+    /// A dict changed while `log()` read it, as Python's own iteration reports it (Python `RuntimeError`).
+    #[error("{0}")]
+    Changed(String),
     /// A file could not be read or written (`turbotrack.Error`).
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },

@@ -6,6 +6,8 @@
 
 use crate::value::Value;
 
+use crate::format::block::MAX_ROW_BYTES;
+
 /// What to do with one `log()` call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -15,36 +17,62 @@ pub enum Decision {
     Drop { pending: i64 },
 }
 
+/// Why a `log()` call cannot be recorded at all (nothing of it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Committing would move the step counter past `i64::MAX`.
+    StepsExhausted,
+    /// The row would carry more than [`MAX_ROW_BYTES`] of text: what it holds already.
+    RowTooLarge { row_bytes: usize },
+}
+
 /// The pending step as the caller's thread sees it.
 #[derive(Debug, Clone, Default)]
 pub struct StepState {
     pending: i64,
+    /// Text bytes (strings, JSON) merged into the pending row so far.
+    row_bytes: usize,
 }
 
 impl StepState {
     /// Start at `step` (a resumed run continues after its last step).
     pub fn starting_at(step: i64) -> Self {
-        Self { pending: step }
+        Self {
+            pending: step,
+            row_bytes: 0,
+        }
     }
 
     pub fn pending(&self) -> i64 {
         self.pending
     }
 
-    /// Apply the contract's rule for `log(data, step, commit)`.
-    pub fn decide(&mut self, step: Option<i64>, commit: Option<bool>) -> Decision {
+    /// Apply the contract's rule for `log(data, step, commit)` to a call carrying `bytes` of text.
+    /// A refused call changes nothing.
+    pub fn decide(&mut self, step: Option<i64>, commit: Option<bool>, bytes: usize) -> Result<Decision, Refused> {
         let commit = commit.unwrap_or(step.is_none());
+        let (mut pending, mut row_bytes) = (self.pending, self.row_bytes);
         if let Some(n) = step {
-            if n < self.pending {
-                return Decision::Drop { pending: self.pending };
+            if n < pending {
+                return Ok(Decision::Drop { pending });
             }
-            self.pending = n;
+            if n > pending {
+                // The writer commits the pending row and starts a new one at `n`.
+                pending = n;
+                row_bytes = 0;
+            }
         }
-        let step = self.pending;
-        if commit {
-            self.pending += 1;
+        if row_bytes.saturating_add(bytes) > MAX_ROW_BYTES {
+            return Err(Refused::RowTooLarge { row_bytes });
         }
-        Decision::Merge { step, commit }
+        let next = if commit {
+            pending.checked_add(1).ok_or(Refused::StepsExhausted)?
+        } else {
+            pending
+        };
+        self.pending = next;
+        self.row_bytes = if commit { 0 } else { row_bytes + bytes };
+        Ok(Decision::Merge { step: pending, commit })
     }
 }
 
@@ -120,28 +148,96 @@ mod tests {
     #[test]
     fn plain_logs_count_up() {
         let mut s = StepState::default();
-        assert_eq!(s.decide(None, None), Decision::Merge { step: 0, commit: true });
-        assert_eq!(s.decide(None, None), Decision::Merge { step: 1, commit: true });
+        assert_eq!(
+            s.decide(None, None, 0).unwrap(),
+            Decision::Merge { step: 0, commit: true }
+        );
+        assert_eq!(
+            s.decide(None, None, 0).unwrap(),
+            Decision::Merge { step: 1, commit: true }
+        );
         assert_eq!(s.pending(), 2);
     }
 
     #[test]
     fn explicit_step_stays_pending_until_a_plain_log() {
         let mut s = StepState::default();
-        assert_eq!(s.decide(Some(5), None), Decision::Merge { step: 5, commit: false });
-        assert_eq!(s.decide(Some(5), None), Decision::Merge { step: 5, commit: false });
-        assert_eq!(s.decide(None, None), Decision::Merge { step: 5, commit: true });
-        assert_eq!(s.decide(Some(3), None), Decision::Drop { pending: 6 });
-        assert_eq!(s.decide(Some(7), Some(true)), Decision::Merge { step: 7, commit: true });
+        assert_eq!(
+            s.decide(Some(5), None, 0).unwrap(),
+            Decision::Merge { step: 5, commit: false }
+        );
+        assert_eq!(
+            s.decide(Some(5), None, 0).unwrap(),
+            Decision::Merge { step: 5, commit: false }
+        );
+        assert_eq!(
+            s.decide(None, None, 0).unwrap(),
+            Decision::Merge { step: 5, commit: true }
+        );
+        assert_eq!(s.decide(Some(3), None, 0).unwrap(), Decision::Drop { pending: 6 });
+        assert_eq!(
+            s.decide(Some(7), Some(true), 0).unwrap(),
+            Decision::Merge { step: 7, commit: true }
+        );
         assert_eq!(s.pending(), 8);
     }
 
     #[test]
     fn commit_false_merges() {
         let mut s = StepState::default();
-        assert_eq!(s.decide(None, Some(false)), Decision::Merge { step: 0, commit: false });
-        assert_eq!(s.decide(None, Some(false)), Decision::Merge { step: 0, commit: false });
-        assert_eq!(s.decide(None, None), Decision::Merge { step: 0, commit: true });
+        assert_eq!(
+            s.decide(None, Some(false), 0).unwrap(),
+            Decision::Merge { step: 0, commit: false }
+        );
+        assert_eq!(
+            s.decide(None, Some(false), 0).unwrap(),
+            Decision::Merge { step: 0, commit: false }
+        );
+        assert_eq!(
+            s.decide(None, None, 0).unwrap(),
+            Decision::Merge { step: 0, commit: true }
+        );
+    }
+
+    #[test]
+    fn the_last_step_cannot_be_passed() {
+        let mut s = StepState::default();
+        let last = i64::MAX;
+        assert_eq!(
+            s.decide(Some(last), None, 0),
+            Ok(Decision::Merge {
+                step: last,
+                commit: false
+            })
+        );
+        assert_eq!(s.decide(None, None, 0), Err(Refused::StepsExhausted));
+        assert_eq!(s.decide(Some(last), Some(true), 0), Err(Refused::StepsExhausted));
+        assert_eq!(s.pending(), last);
+        assert_eq!(
+            s.decide(None, Some(false), 0),
+            Ok(Decision::Merge {
+                step: last,
+                commit: false
+            })
+        );
+    }
+
+    #[test]
+    fn a_row_carries_bounded_text() {
+        let mut s = StepState::default();
+        let half = MAX_ROW_BYTES / 2;
+        assert!(s.decide(None, Some(false), half).is_ok());
+        assert!(s.decide(None, Some(false), half).is_ok());
+        assert_eq!(
+            s.decide(None, None, 1),
+            Err(Refused::RowTooLarge { row_bytes: 2 * half })
+        );
+        // A new step starts an empty row; a commit empties it too.
+        assert!(s.decide(Some(1), None, half).is_ok());
+        assert!(s.decide(None, None, half).is_ok());
+        assert!(s.decide(None, None, MAX_ROW_BYTES).is_ok());
+        assert!(s.decide(None, None, MAX_ROW_BYTES + 1).is_err());
+        assert_eq!(s.pending(), 3);
     }
 
     #[test]

@@ -78,6 +78,12 @@ pub struct MetricDef {
 impl MetricDef {
     /// Check the arguments: summary words, and `best` needing an objective.
     pub fn new(name: &str, summary: Option<&str>, objective: Option<&str>) -> Result<Self> {
+        // By characters, never by bytes: names are any Unicode ("损失", "accuracy_é").
+        if name.is_empty() || name.strip_suffix('*').unwrap_or(name).contains('*') {
+            return Err(Error::Value(format!(
+                "define_metric name {name:?} is not valid: give a metric name, or a glob with '*' at its end only (\"train/*\", \"*\")"
+            )));
+        }
         let ops = summary.map(Ops::parse).transpose()?.filter(|o| o.0 != 0);
         let objective = objective.map(Objective::parse).transpose()?;
         if ops.is_some_and(|o| o.has(Ops::BEST)) && objective.is_none() {
@@ -116,6 +122,11 @@ struct Stats {
     min_step: i64,
     max: f64,
     max_step: i64,
+    /// Exact extremes while every number is an int (f64 cannot tell 2**62+1 from 2**62+3).
+    int_min: i64,
+    int_min_step: i64,
+    int_max: i64,
+    int_max_step: i64,
     all_int: bool,
     first: Value,
     last: Value,
@@ -132,6 +143,10 @@ impl Stats {
             min_step: 0,
             max: f64::NAN,
             max_step: 0,
+            int_min: 0,
+            int_min_step: 0,
+            int_max: 0,
+            int_max_step: 0,
             all_int: true,
             first: v.clone(),
             last: v.clone(),
@@ -142,7 +157,20 @@ impl Stats {
         self.last.clone_from(v);
         let Some(x) = v.as_number() else { return };
         self.numbers += 1;
-        self.all_int &= matches!(v, Value::Int(_));
+        match *v {
+            Value::Int(i) if self.all_int => {
+                if self.n == 0 || i < self.int_min {
+                    self.int_min = i;
+                    self.int_min_step = step;
+                }
+                if self.n == 0 || i > self.int_max {
+                    self.int_max = i;
+                    self.int_max_step = step;
+                }
+            }
+            Value::Int(_) => {}
+            _ => self.all_int = false,
+        }
         if x.is_nan() {
             return;
         }
@@ -173,9 +201,29 @@ impl Stats {
         }
     }
 
-    fn write_extreme(&self, x: f64, out: &mut String) {
-        if self.all_int && x.is_finite() {
-            out.push_str(&(x as i64).to_string());
+    /// The smallest number and its step: exact while every number is an int.
+    fn min(&self, out: &mut String) -> i64 {
+        self.write_extreme(self.int_min, self.min, out);
+        if self.all_int {
+            self.int_min_step
+        } else {
+            self.min_step
+        }
+    }
+
+    /// The largest number and its step: exact while every number is an int.
+    fn max(&self, out: &mut String) -> i64 {
+        self.write_extreme(self.int_max, self.max, out);
+        if self.all_int {
+            self.int_max_step
+        } else {
+            self.max_step
+        }
+    }
+
+    fn write_extreme(&self, int: i64, x: f64, out: &mut String) {
+        if self.all_int && self.n > 0 {
+            out.push_str(&int.to_string());
         } else {
             write_f64(x, out);
         }
@@ -348,23 +396,20 @@ impl Summary {
 fn write_ops(s: &Stats, o: Ops, objective: Option<Objective>, out: &mut String) {
     let numeric = s.numbers > 0;
     let mut parts: Vec<(&str, String)> = Vec::new();
-    let num = |x: f64, extreme: bool| {
-        let mut t = String::new();
-        if extreme {
-            s.write_extreme(x, &mut t);
-        } else {
-            write_f64(x, &mut t);
-        }
-        t
-    };
     if numeric && o.has(Ops::MIN) {
-        parts.push(("min", num(s.min, true)));
+        let mut t = String::new();
+        s.min(&mut t);
+        parts.push(("min", t));
     }
     if numeric && o.has(Ops::MAX) {
-        parts.push(("max", num(s.max, true)));
+        let mut t = String::new();
+        s.max(&mut t);
+        parts.push(("max", t));
     }
     if numeric && o.has(Ops::MEAN) {
-        parts.push(("mean", num(s.mean(), false)));
+        let mut t = String::new();
+        write_f64(s.mean(), &mut t);
+        parts.push(("mean", t));
     }
     if o.has(Ops::FIRST) {
         let mut t = String::new();
@@ -377,11 +422,12 @@ fn write_ops(s: &Stats, o: Ops, objective: Option<Objective>, out: &mut String) 
         parts.push(("last", t));
     }
     if numeric && o.has(Ops::BEST) {
-        let (best, step) = match objective {
-            Some(Objective::Maximize) => (s.max, s.max_step),
-            _ => (s.min, s.min_step),
+        let mut best = String::new();
+        let step = match objective {
+            Some(Objective::Maximize) => s.max(&mut best),
+            _ => s.min(&mut best),
         };
-        parts.push(("best", num(best, true)));
+        parts.push(("best", best));
         if s.n > 0 {
             parts.push(("best_step", step.to_string()));
         }
@@ -449,6 +495,43 @@ mod tests {
         assert_eq!(s.render(name), r#"{"loss": 0.5, "best": [1, 2]}"#);
         s.observe(0, "loss", &Value::Float(3.0), 1);
         assert_eq!(s.render(name), r#"{"loss": 3.0, "best": [1, 2]}"#);
+    }
+
+    #[test]
+    fn int_extremes_are_exact() {
+        let mut s = Summary::new(0.0);
+        let (a, b) = ((1_i64 << 62) + 1, (1_i64 << 62) + 3);
+        s.observe(0, "loss", &Value::Int(b), 0);
+        s.observe(0, "loss", &Value::Int(a), 1);
+        s.observe(0, "loss", &Value::Int(b), 2);
+        s.observe(1, "acc", &Value::Int(i64::MAX), 0);
+        s.observe(1, "acc", &Value::Int(i64::MAX - 1), 1);
+        s.define(MetricDef::new("loss", Some("min,max,best"), Some("maximize")).unwrap());
+        s.define(MetricDef::new("acc", Some("min,max,best"), Some("minimize")).unwrap());
+        assert_eq!(
+            s.render(name),
+            format!(
+                r#"{{"loss": {{"min": {a}, "max": {b}, "best": {b}, "best_step": 0}}, "acc": {{"min": {}, "max": {}, "best": {}, "best_step": 1}}}}"#,
+                i64::MAX - 1,
+                i64::MAX,
+                i64::MAX - 1
+            )
+        );
+        // A float among the ints: the extremes are floats from then on.
+        s.observe(0, "loss", &Value::Float(0.5), 3);
+        assert!(s
+            .render(name)
+            .starts_with(r#"{"loss": {"min": 0.5, "max": 4.611686018427388e18"#));
+    }
+
+    #[test]
+    fn names_are_checked_by_character() {
+        for ok in ["accuracy_é", "损失", "损失*", "é*", "*", "a/b*"] {
+            assert!(MetricDef::new(ok, None, None).is_ok(), "{ok}");
+        }
+        for bad in ["", "*a", "损*失", "é**"] {
+            assert!(MetricDef::new(bad, None, None).is_err(), "{bad}");
+        }
     }
 
     #[test]

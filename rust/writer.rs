@@ -341,7 +341,7 @@ impl Writer {
         {
             // The common case: one call is one whole row; it goes straight to the encoder.
             std::mem::swap(&mut self.row_buf, &mut rec.items);
-            self.row.step = rec.step + 1;
+            self.row.step = rec.step.saturating_add(1);
             self.store(rec.step, rec.timestamp);
             let _ = self.recycle.try_send(rec.items);
             return;
@@ -390,7 +390,7 @@ impl Writer {
         let step = self.row.step;
         let timestamp = self.row.timestamp;
         let waiting = self.row.take_waiting();
-        self.row.drain_into(step + 1, &mut self.row_buf);
+        self.row.drain_into(step.saturating_add(1), &mut self.row_buf);
         if !waiting.is_empty() || !self.parked.is_empty() {
             let items = std::mem::take(&mut self.row_buf);
             self.parked.push_back(Parked {

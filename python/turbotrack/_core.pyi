@@ -7,6 +7,8 @@ _Path = Union[str, PathLike[str]]
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_DEPTH",
+    "MAX_ROW_BYTES",
     "Core",
     "Error",
     "HistoryScan",
@@ -22,6 +24,10 @@ __all__ = [
 ]
 
 FORMAT_VERSION: int
+MAX_ROW_BYTES: int
+"""The most text (strings, rich values' JSON), in UTF-8 bytes, one history row may carry."""
+MAX_DEPTH: int
+"""How deeply a logged dict may nest dicts."""
 
 class Error(Exception):
     """Base class of turbotrack's own errors: files that cannot be read or written, a finished run."""

@@ -13,6 +13,9 @@ pub const BLOCK_HEADER: usize = 4 + 4 + 4 + 4 + 4;
 /// A block (compressed or not) larger than this is damage, not data: the writer seals blocks
 /// of about 4 MiB, and only a row holding huge strings makes one larger.
 pub const MAX_BLOCK: usize = 1 << 30;
+/// The most text (strings, rich values' JSON) one row may carry, so that a block holding it stays
+/// well under `MAX_BLOCK`: `log()` refuses more on the caller's thread.
+pub const MAX_ROW_BYTES: usize = MAX_BLOCK / 4;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileHeader {

@@ -9,14 +9,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat};
+use pyo3::types::{PyBool, PyDict, PyFloat};
 
-use super::extract::{extract_dict, type_name, warn, Names};
+use super::extract::{type_name, warn, DictReader, Names};
 use super::TurbotrackError;
+use crate::error::Error;
+use crate::format::block::MAX_ROW_BYTES;
 use crate::format::FileHeader;
 use crate::names::NamePolicy;
 use crate::record::{Msg, Record};
-use crate::step::{Decision, StepState};
+use crate::step::{Decision, Refused, StepState};
 use crate::summary::MetricDef;
 use crate::value::Value;
 use crate::writer::{spawn, Batching, Health, WriterConfig};
@@ -37,6 +39,8 @@ struct State {
     steps: StepState,
     /// Deferred values of the call being read (see `Msg::Resolve`).
     deferred: Vec<(u32, u64)>,
+    /// The dotted name of the nested dict being read (a buffer reused across calls).
+    path: String,
     /// How many values the last call logged.
     last_len: usize,
     /// Messages queued so far (see `sent`).
@@ -202,6 +206,7 @@ impl Core {
                 names: Names::new(policy),
                 steps: StepState::starting_at(initial_step),
                 deferred: Vec::new(),
+                path: String::new(),
                 last_len: 0,
                 sent: 0,
             }),
@@ -213,13 +218,21 @@ impl Core {
 
     /// Log a dict of metrics: see `turbotrack.log`.
     #[pyo3(signature = (data, step=None, commit=None))]
-    fn log(&self, py: Python<'_>, data: &Bound<'_, PyAny>, step: Option<i64>, commit: Option<bool>) -> PyResult<()> {
+    fn log(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        step: Option<&Bound<'_, PyAny>>,
+        commit: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let Ok(dict) = data.cast::<PyDict>() else {
             return Err(PyTypeError::new_err(format!(
                 "log() takes a dict of metrics, got {}",
                 type_name(data)
             )));
         };
+        let step = step.map(step_arg).transpose()?;
+        let commit = commit.map(commit_arg).transpose()?;
         let mut guard = self.lock(py)?;
         let st = &mut *guard;
         if st.tx.is_none() {
@@ -236,22 +249,31 @@ impl Core {
         let landing = step.map_or(st.steps.pending(), |s| s.max(st.steps.pending()));
         st.deferred.clear();
         let converter = self.converter.bind(py);
-        let read = extract_dict(
+        let mut reader = DictReader::new(
             &mut st.names,
-            dict,
-            None,
             converter,
             landing,
             &mut items,
             &mut st.deferred,
+            &mut st.path,
         );
-        if let Err(e) = read {
-            // Values the converter deferred for this call resolve into nothing.
-            st.deferred.clear();
-            return Err(e);
-        }
+        let read = reader.read(dict);
+        let bytes = reader.bytes;
+        let decision = read.and_then(|()| {
+            st.steps
+                .decide(step, commit, bytes)
+                .map_err(|why| refused(why, step.unwrap_or(i64::MIN).max(st.steps.pending()), &items, &st.names))
+        });
+        let decision = match decision {
+            Ok(d) => d,
+            Err(e) => {
+                // Values the converter deferred for this call resolve into nothing.
+                st.deferred.clear();
+                return Err(e);
+            }
+        };
         let timestamp = now();
-        match st.steps.decide(step, commit) {
+        match decision {
             Decision::Merge { step, commit } => {
                 let deferred = std::mem::take(&mut st.deferred);
                 st.last_len = items.len();
@@ -268,6 +290,7 @@ impl Core {
                 )
             }
             Decision::Drop { pending } => {
+                st.deferred.clear();
                 let keys: Vec<String> = items
                     .iter()
                     .map(|(id, _)| format!("'{}'", st.names.interner.name(*id)))
@@ -294,11 +317,6 @@ impl Core {
         summary: Option<&str>,
         objective: Option<&str>,
     ) -> PyResult<()> {
-        if name.is_empty() || name[..name.len() - 1].contains('*') {
-            return Err(PyValueError::new_err(format!(
-                "define_metric name {name:?} is not valid: give a metric name, or a glob with '*' at its end only (\"train/*\", \"*\")"
-            )));
-        }
         let mut def = MetricDef::new(name, summary, objective)?;
         def.hidden = hidden.unwrap_or(false);
         let mut st = self.lock(py)?;
@@ -386,6 +404,75 @@ impl Core {
     fn start_time(&self) -> f64 {
         self.start_time
     }
+}
+
+/// `log()`'s `step=`: an int or a NumPy integer, from 0 to 2**63-1.
+fn step_arg(v: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if v.is_instance_of::<PyBool>() {
+        return Err(Error::Type(format!("log() step must be an int, got the bool {v}")).into());
+    }
+    // `__index__`: Python ints and NumPy integers, never floats.
+    v.extract::<i64>().map_err(|e| {
+        let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
+        if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(v.py()) {
+            Error::Overflow(format!(
+                "log() step={shown} is out of range: steps are integers from 0 to 2**63-1"
+            ))
+        } else {
+            Error::Type(format!(
+                "log() step must be an int (or a NumPy integer), got {} {shown}",
+                type_name(v)
+            ))
+        }
+        .into()
+    })
+}
+
+/// `log()`'s `commit=`: `True`, `False` (or a NumPy bool); `None` is handled by the caller.
+fn commit_arg(v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if let Ok(b) = v.cast::<PyBool>() {
+        return Ok(b.is_true());
+    }
+    let numpy_bool = v
+        .get_type()
+        .fully_qualified_name()
+        .is_ok_and(|n| n.to_cow().is_ok_and(|n| n == "numpy.bool" || n == "numpy.bool_"));
+    if numpy_bool {
+        return v.is_truthy();
+    }
+    let shown = v.repr().map(|r| r.to_string()).unwrap_or_default();
+    Err(Error::Type(format!(
+        "log() commit must be True, False or None, got {} {shown}",
+        type_name(v)
+    ))
+    .into())
+}
+
+/// The error for a call `StepState::decide` refused.
+fn refused(why: Refused, row: i64, items: &[(u32, Value)], names: &Names) -> PyErr {
+    match why {
+        Refused::StepsExhausted => Error::Overflow(format!(
+            "log() cannot commit step {row}: it is the last step there is (2**63-1), so the step counter cannot move on. Nothing of this log() call was recorded"
+        )),
+        Refused::RowTooLarge { row_bytes } => {
+            let text = |v: &Value| match v {
+                Value::Str(s) | Value::Json(s) => s.len(),
+                _ => 0,
+            };
+            let (id, n) = items
+                .iter()
+                .map(|(id, v)| (*id, text(v)))
+                .max_by_key(|(_, n)| *n)
+                .unwrap_or_default();
+            let total: usize = items.iter().map(|(_, v)| text(v)).sum();
+            Error::Value(format!(
+                "cannot log {:?} ({n} bytes of text): the row at step {row} would carry {} bytes of text, over the {MAX_ROW_BYTES} one history row may carry; save large text as a file (run.save) instead. Nothing of this log() call was recorded",
+                names.interner.name(id),
+                row_bytes + total
+            ))
+        }
+    }
+    .into()
 }
 
 /// The native floor for benchmarks: iterate `d` and sum its floats, nothing else.

@@ -1,13 +1,16 @@
 //! A logged dict → typed values with interned metric ids. Exact builtin types first, in order of
 //! frequency; everything else goes to the Python converter (NumPy, tensors, media) on a cold path.
 
+use std::borrow::Cow;
 use std::ffi::CString;
 
-use pyo3::exceptions::{PyTypeError, PyUserWarning, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
 use rustc_hash::FxHashMap;
 
+use crate::error::Error;
+use crate::format::block::MAX_ROW_BYTES;
 use crate::names::{Interner, NamePolicy, NAME_RULE};
 use crate::value::Value;
 
@@ -53,7 +56,7 @@ impl Names {
             self.check(py, id)?;
             return Ok(id);
         }
-        let id = self.id_of(py, &key.to_cow()?)?;
+        let id = self.id_of(py, &key_text(key, "")?)?;
         if self.keep.len() >= PTR_CACHE_LIMIT {
             self.keep.clear();
             self.by_ptr.clear();
@@ -99,54 +102,217 @@ pub fn warn(py: Python<'_>, msg: &str) -> PyResult<()> {
     PyErr::warn(py, &py.get_type::<PyUserWarning>(), &text, 1)
 }
 
-/// Read `dict` (nested dicts flattened with `.`) into `out`.
-pub fn extract_dict(
-    names: &mut Names,
-    dict: &Bound<'_, PyDict>,
-    prefix: Option<&str>,
-    converter: &Bound<'_, PyAny>,
-    step: i64,
-    out: &mut Vec<(u32, Value)>,
-    deferred: &mut Vec<(u32, u64)>,
-) -> PyResult<()> {
-    let py = dict.py();
-    for (k, v) in dict.iter() {
-        let Ok(key) = k.cast_exact::<PyString>() else {
-            let shown = k.repr().map(|r| r.to_string()).unwrap_or_default();
-            return Err(PyTypeError::new_err(format!(
-                "metric names must be strings; got the key {shown} of type {}. Nothing of this log() call was recorded",
-                type_name(&k)
-            )));
-        };
-        // Builtin values first: the common case pays for no other type check.
-        let value = builtin(&v)?;
-        if value.is_none() {
-            if let Ok(inner) = v.cast::<PyDict>() {
-                let full = full_name(prefix, &key.to_cow()?);
-                extract_dict(names, inner, Some(&full), converter, step, out, deferred)?;
-                continue;
-            }
-        }
-        let id = match prefix {
-            None => names.id_of_key(py, key)?,
-            Some(p) => names.id_of(py, &full_name(Some(p), &key.to_cow()?))?,
-        };
-        match value {
-            Some(value) => out.push((id, value)),
-            None => match convert(&v, id, names, converter, step)? {
-                Read::Now(value) => out.push((id, value)),
-                Read::Later(token) => deferred.push((id, token)),
-            },
-        }
-    }
-    Ok(())
+/// Dicts nested deeper than this are refused (a dict that contains itself is caught sooner).
+pub const MAX_DEPTH: usize = 64;
+
+const NOTHING_RECORDED: &str = "Nothing of this log() call was recorded";
+
+/// One `log()` call's dict being read into typed values: nested dicts flatten with `.`.
+pub struct DictReader<'a, 'py> {
+    pub names: &'a mut Names,
+    pub converter: &'a Bound<'py, PyAny>,
+    /// The pending step, for the converter (media file names).
+    pub step: i64,
+    pub out: &'a mut Vec<(u32, Value)>,
+    pub deferred: &'a mut Vec<(u32, u64)>,
+    /// The dotted name of the dict being read (empty at the top); a buffer reused across calls.
+    pub path: &'a mut String,
+    /// Text (strings, JSON) read so far, in bytes: a row's text is bounded (see `StepState`).
+    pub bytes: usize,
 }
 
-fn full_name(prefix: Option<&str>, key: &str) -> String {
-    match prefix {
-        Some(p) => format!("{p}.{key}"),
-        None => key.to_owned(),
+/// A dict being read, and the one it is nested in: a chain on the call stack (nothing allocated),
+/// walked to find a dict that contains itself.
+struct Parent<'p> {
+    ptr: usize,
+    /// The length of `path` while this dict is read.
+    path_len: usize,
+    up: Option<&'p Parent<'p>>,
+}
+
+impl<'a, 'py> DictReader<'a, 'py> {
+    pub fn new(
+        names: &'a mut Names,
+        converter: &'a Bound<'py, PyAny>,
+        step: i64,
+        out: &'a mut Vec<(u32, Value)>,
+        deferred: &'a mut Vec<(u32, u64)>,
+        path: &'a mut String,
+    ) -> Self {
+        path.clear();
+        Self {
+            names,
+            converter,
+            step,
+            out,
+            deferred,
+            path,
+            bytes: 0,
+        }
     }
+
+    /// Read `dict`, the top-level dict of the call.
+    pub fn read(&mut self, dict: &Bound<'py, PyDict>) -> PyResult<()> {
+        self.read_dict(dict, 0, None)
+    }
+
+    fn read_dict(&mut self, dict: &Bound<'py, PyDict>, depth: usize, up: Option<&Parent<'_>>) -> PyResult<()> {
+        let py = dict.py();
+        let this = Parent {
+            ptr: dict.as_ptr() as usize,
+            path_len: self.path.len(),
+            up,
+        };
+        let len = dict.len();
+        let mut items = dict.iter();
+        let mut seen = 0;
+        loop {
+            // pyo3's iterator panics when the dict changes under it (another thread, or a
+            // converter); these are its two checks, made first so they raise as Python's do.
+            if dict.len() != len {
+                return Err(changed("dictionary changed size during iteration"));
+            }
+            if seen > len {
+                return Err(changed("dictionary keys changed during iteration"));
+            }
+            let Some((k, v)) = items.next() else { break };
+            seen += 1;
+            let Ok(key) = k.cast::<PyString>() else {
+                return Err(self.bad_key(&k));
+            };
+            // Builtin values first: the common case pays for no other type check.
+            let value = match builtin(&v) {
+                Ok(value) => value,
+                Err(bad) => {
+                    let name = self.name_of(key)?;
+                    return Err(bad.into_err(&name));
+                }
+            };
+            if value.is_none() {
+                if let Ok(inner) = v.cast::<PyDict>() {
+                    self.nested(key, inner, depth, &this)?;
+                    continue;
+                }
+            }
+            let id = if depth == 0 {
+                self.names.id_of_key(py, key)?
+            } else {
+                let text = key_text(key, self.path)?;
+                let mark = self.path.len();
+                self.path.push('.');
+                self.path.push_str(&text);
+                let id = self.names.id_of(py, self.path);
+                self.path.truncate(mark);
+                id?
+            };
+            match value {
+                Some(value) => self.push(id, value),
+                None => match convert(&v, id, self.names, self.converter, self.step)? {
+                    Read::Now(value) => self.push(id, value),
+                    Read::Later(token) => self.deferred.push((id, token)),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// Read the dict `inner` found under `key` in the dict at `depth`.
+    fn nested(
+        &mut self,
+        key: &Bound<'py, PyString>,
+        inner: &Bound<'py, PyDict>,
+        depth: usize,
+        parent: &Parent<'_>,
+    ) -> PyResult<()> {
+        let text = key_text(key, self.path)?;
+        let mark = self.path.len();
+        if depth > 0 {
+            self.path.push('.');
+        }
+        self.path.push_str(&text);
+        let ptr = inner.as_ptr() as usize;
+        let mut outer = Some(parent);
+        while let Some(p) = outer.filter(|p| p.ptr != ptr) {
+            outer = p.up;
+        }
+        if let Some(&Parent { path_len: len, .. }) = outer {
+            let outer = if len == 0 {
+                "the logged dict itself".to_owned()
+            } else {
+                format!("the dict under {:?}", &self.path[..len])
+            };
+            return Err(Error::Value(format!(
+                "cannot log {:?}: its value is {outer}, a dict that contains itself. {NOTHING_RECORDED}",
+                self.path
+            ))
+            .into());
+        }
+        if depth + 1 >= MAX_DEPTH {
+            return Err(Error::Value(format!(
+                "cannot log {:?}: dicts are nested more than {MAX_DEPTH} levels deep. {NOTHING_RECORDED}",
+                self.path
+            ))
+            .into());
+        }
+        self.read_dict(inner, depth + 1, Some(parent))?;
+        self.path.truncate(mark);
+        Ok(())
+    }
+
+    #[inline]
+    fn push(&mut self, id: u32, value: Value) {
+        if let Value::Str(s) | Value::Json(s) = &value {
+            self.bytes += s.len();
+        }
+        self.out.push((id, value));
+    }
+
+    /// The full name of `key` in the dict being read, for an error message.
+    fn name_of(&self, key: &Bound<'py, PyString>) -> PyResult<String> {
+        let key = key_text(key, self.path)?;
+        Ok(if self.path.is_empty() {
+            key.into_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        })
+    }
+
+    fn bad_key(&self, k: &Bound<'py, PyAny>) -> PyErr {
+        let shown = k.repr().map(|r| r.to_string()).unwrap_or_default();
+        let under = if self.path.is_empty() {
+            String::new()
+        } else {
+            format!(" (under {:?})", self.path)
+        };
+        Error::Type(format!(
+            "metric names must be strings; got the key {shown} of type {}{under}. {NOTHING_RECORDED}",
+            type_name(k)
+        ))
+        .into()
+    }
+}
+
+fn changed(what: &str) -> PyErr {
+    Error::Changed(format!(
+        "{what}: the logged dict was changed while log() read it (by another thread, or by a value's conversion). {NOTHING_RECORDED}"
+    ))
+    .into()
+}
+
+/// The text of a key; a key Python cannot encode as UTF-8 (a lone surrogate) is refused by name.
+fn key_text<'k>(key: &'k Bound<'_, PyString>, path: &str) -> PyResult<Cow<'k, str>> {
+    key.to_cow().map_err(|_| {
+        let shown = key.repr().map(|r| r.to_string()).unwrap_or_default();
+        let under = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" (under {path:?})")
+        };
+        Error::Value(format!(
+            "the metric name {shown}{under} is not valid Unicode text (it holds a lone surrogate, which no file can store). {NOTHING_RECORDED}"
+        ))
+        .into()
+    })
 }
 
 enum Read {
@@ -155,22 +321,65 @@ enum Read {
     Later(u64),
 }
 
+/// A value the core refuses, before its key is known.
+pub enum Refusal {
+    /// An integer outside int64.
+    IntRange,
+    /// A string Python cannot encode as UTF-8 (a lone surrogate).
+    Surrogate,
+    /// Text longer than a row may carry: its length in bytes (or code points, when more).
+    TooLong(usize),
+    /// Any other failure of Python's own.
+    Py(PyErr),
+}
+
+impl Refusal {
+    fn into_err(self, name: &str) -> PyErr {
+        match self {
+            Refusal::IntRange => Error::Overflow(format!(
+                "cannot log {name:?}: integer out of int64 range (history stores integers from -2**63 to 2**63-1; log float(x) or str(x) instead). {NOTHING_RECORDED}"
+            ))
+            .into(),
+            Refusal::Surrogate => Error::Value(format!(
+                "cannot log {name:?}: the string is not valid Unicode text (it holds a lone surrogate, which no file can store). {NOTHING_RECORDED}"
+            ))
+            .into(),
+            Refusal::TooLong(n) => Error::Value(format!(
+                "cannot log {name:?}: its text is {n} bytes, over the {MAX_ROW_BYTES} bytes one history row may carry; save large text as a file (run.save) instead. {NOTHING_RECORDED}"
+            ))
+            .into(),
+            Refusal::Py(e) => e,
+        }
+    }
+}
+
 /// A value that must be a number, bool or string (a resolved deferred value).
 pub fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Value> {
-    builtin(v)?.ok_or_else(|| PyTypeError::new_err(format!("expected a number, bool or str, got {}", type_name(v))))
+    match builtin(v) {
+        Ok(Some(x)) => Ok(x),
+        Ok(None) => Err(PyTypeError::new_err(format!(
+            "expected a number, bool or str, got {}",
+            type_name(v)
+        ))),
+        Err(bad) => Err(bad.into_err("a deferred value")),
+    }
 }
 
 /// The cold path: a value that is not a builtin goes through the Python converter.
 fn convert(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, PyAny>, step: i64) -> PyResult<Read> {
     let name = names.interner.name(id);
     let converted = converter.call1((name, v, step))?;
-    if let Some(x) = builtin(&converted)? {
-        return Ok(Read::Now(x));
+    match builtin(&converted) {
+        Ok(Some(x)) => return Ok(Read::Now(x)),
+        Ok(None) => {}
+        Err(bad) => return Err(bad.into_err(name)),
     }
     if let Ok(b) = converted.cast::<PyBytes>() {
-        return Ok(Read::Now(Value::Json(
-            String::from_utf8_lossy(b.as_bytes()).into_owned(),
-        )));
+        let b = b.as_bytes();
+        if b.len() > MAX_ROW_BYTES {
+            return Err(Refusal::TooLong(b.len()).into_err(name));
+        }
+        return Ok(Read::Now(Value::Json(String::from_utf8_lossy(b).into_owned())));
     }
     if let Ok((tag, token)) = converted.extract::<(String, u64)>() {
         if tag == "deferred" {
@@ -184,30 +393,51 @@ fn convert(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, P
 }
 
 #[inline]
-fn builtin(v: &Bound<'_, PyAny>) -> PyResult<Option<Value>> {
+fn builtin(v: &Bound<'_, PyAny>) -> Result<Option<Value>, Refusal> {
     Ok(Some(if v.is_exact_instance_of::<PyFloat>() {
-        Value::Float(v.extract::<f64>()?)
+        Value::Float(v.extract::<f64>().map_err(Refusal::Py)?)
     } else if v.is_exact_instance_of::<PyInt>() {
-        match v.extract::<i64>() {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::Float(v.extract::<f64>()?),
-        }
+        Value::Int(int(v)?)
     } else if v.is_exact_instance_of::<PyBool>() {
-        Value::Bool(v.is_truthy()?)
-    } else if v.is_exact_instance_of::<PyString>() {
-        Value::Str(v.cast_exact::<PyString>()?.to_cow()?.into_owned())
+        Value::Bool(v.is_truthy().map_err(Refusal::Py)?)
+    } else if let Ok(s) = v.cast_exact::<PyString>() {
+        Value::Str(text(s)?)
     } else if v.is_instance_of::<PyFloat>() {
-        Value::Float(v.extract::<f64>()?)
+        Value::Float(v.extract::<f64>().map_err(Refusal::Py)?)
     } else if v.is_instance_of::<PyBool>() {
-        Value::Bool(v.is_truthy()?)
+        Value::Bool(v.is_truthy().map_err(Refusal::Py)?)
     } else if v.is_instance_of::<PyInt>() {
-        match v.extract::<i64>() {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::Float(v.extract::<f64>()?),
-        }
+        Value::Int(int(v)?)
     } else {
         return Ok(None);
     }))
+}
+
+/// A Python int as an int64. One outside that range is refused, never rounded into a float.
+#[inline]
+fn int(v: &Bound<'_, PyAny>) -> Result<i64, Refusal> {
+    v.extract::<i64>().map_err(|e| {
+        if e.is_instance_of::<PyOverflowError>(v.py()) {
+            Refusal::IntRange
+        } else {
+            Refusal::Py(e)
+        }
+    })
+}
+
+/// A string's text, refused when longer than a row may carry or not encodable as UTF-8.
+#[inline]
+fn text(s: &Bound<'_, PyString>) -> Result<String, Refusal> {
+    // Code points first, so a huge string is refused before it is copied.
+    let chars = s.len().map_err(Refusal::Py)?;
+    if chars > MAX_ROW_BYTES {
+        return Err(Refusal::TooLong(chars));
+    }
+    let t = s.to_cow().map_err(|_| Refusal::Surrogate)?;
+    if t.len() > MAX_ROW_BYTES {
+        return Err(Refusal::TooLong(t.len()));
+    }
+    Ok(t.into_owned())
 }
 
 pub fn type_name(v: &Bound<'_, PyAny>) -> String {

@@ -9,7 +9,7 @@ mod extract;
 mod reader;
 mod tee;
 
-use pyo3::exceptions::{PyException, PyMemoryError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyException, PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::error::Error;
@@ -27,6 +27,8 @@ impl From<Error> for PyErr {
             Error::Type(m) => PyTypeError::new_err(m),
             Error::Value(m) => PyValueError::new_err(m),
             Error::Memory(m) => PyMemoryError::new_err(m),
+            Error::Overflow(m) => PyOverflowError::new_err(m),
+            Error::Changed(m) => PyRuntimeError::new_err(m),
             e @ (Error::Io { .. } | Error::Format { .. } | Error::Closed(_)) => TurbotrackError::new_err(e.to_string()),
         }
     }
@@ -47,5 +49,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reader::tensor_stats, m)?)?;
     m.add_function(wrap_pyfunction!(downsample::m4_indices, m)?)?;
     m.add("FORMAT_VERSION", crate::format::FORMAT_VERSION)?;
+    m.add("MAX_ROW_BYTES", crate::format::block::MAX_ROW_BYTES)?;
+    m.add("MAX_DEPTH", extract::MAX_DEPTH)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
@@ -56,7 +57,7 @@ class Converter:
         np = sys.modules.get("numpy")
         if np is not None and isinstance(value, np.generic):
             if isinstance(value, (np.floating, np.integer, np.bool_)):
-                return value.item()
+                return _scalar(name, value)
             if isinstance(value, np.str_):
                 return str(value)
         elif isinstance(value, Media):
@@ -99,7 +100,7 @@ class Converter:
         if arr is None or arr.dtype.kind not in "biuf":
             raise TypeError(f"cannot log {name!r}: an array of dtype {getattr(arr, 'dtype', '?')} is not numeric")
         if arr.size == 1:  # NumPy, TensorFlow, JAX scalars and one-element arrays
-            return arr.item()
+            return _scalar(name, arr.reshape(-1)[0])
         return _json(Histogram(arr).to_json())
 
 
@@ -118,6 +119,25 @@ def media_list(items: Any, run_dir: Optional[Path], key: str, step: int) -> dict
 def _is_figure(value: Any) -> bool:
     """A matplotlib figure (logged as an image, as wandb does for figures it cannot make a chart of)."""
     return type(value).__module__.startswith("matplotlib") and hasattr(value, "savefig")
+
+
+def _scalar(name: str, value: Any) -> Scalar:
+    """A NumPy bool, integer or float scalar as Python's own. Floats wider than float64
+    (``np.longdouble``) are rounded to the nearest float64, which is what history stores; one
+    beyond float64's range is refused. Integers outside int64 are refused by the core."""
+    item = value.item()
+    if isinstance(item, (bool, int, float)):
+        return item
+    # np.longdouble (and other extended floats): .item() returns the NumPy scalar itself.
+    import numpy as np
+
+    x = float(item)
+    if math.isinf(x) and np.isfinite(item):
+        raise OverflowError(
+            f"cannot log {name!r}: the {type(value).__name__} value {item} is beyond float64's range, "
+            "which history stores. Nothing of this log() call was recorded"
+        )
+    return x
 
 
 def _json(obj: Any) -> bytes:
