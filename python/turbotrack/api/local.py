@@ -177,43 +177,20 @@ class LocalRun:
         The list form holds every value exactly as logged. In the DataFrame, a numeric column
         missing from some rows is float64 with NaN, or pandas' nullable ``Int64`` / ``boolean``
         for ints and bools, so no int is rounded through a float."""
-        import numpy as np
-
         data = _core.read_history(self._paths(stream))
         _warn_damage(data["damaged"])
-        n = data["n_rows"]
-        base: dict[str, Any] = data["columns"]
-        metrics: dict[str, Any] = data["metrics"]
-        keep = np.ones(n, dtype=bool)
-        names = [*base, *metrics]
-        if keys is not None:
-            keys = list(keys)
-            for k in keys:
-                if k in metrics:
-                    keep &= _mask(metrics[k][0], n)
-                elif not k.startswith("_"):
-                    keep[:] = False
-            wanted = dict.fromkeys([x_axis, *keys])
-            names = [k for k in names if k in wanted]
-        rows = np.flatnonzero(keep)
-        if samples is not None and len(rows) > samples:
-            series = {k: _float_column(base, metrics, k, n) for k in dict.fromkeys([x_axis, *(keys or metrics)])}
-            rows = m4_rows({k: v for k, v in series.items() if v is not None}, rows, x_axis, keys, samples)
-        # Where each kept row lands in the result (-1: not kept).
-        pos = np.full(n, -1, dtype=np.int64)
-        pos[rows] = np.arange(len(rows))
-        picked = {k: (base[k][rows], None) if k in base else _pick(metrics[k], pos) for k in names}
+        n_rows, picked = select(data, keys, x_axis, samples)
         if pandas:
             try:
                 import pandas as pd
             except ImportError:
                 pass
             else:
-                return pd.DataFrame({k: _dense(v, len(rows)) for k, v in picked.items()}, index=range(len(rows)))
-        out: list[dict[str, Any]] = [{} for _ in range(len(rows))]
+                return pd.DataFrame({k: _dense(v, n_rows) for k, v in picked.items()}, index=range(n_rows))
+        out: list[dict[str, Any]] = [{} for _ in range(n_rows)]
         for k, (values, at) in picked.items():
             values = values.tolist() if hasattr(values, "tolist") else values
-            for i, v in zip(range(len(rows)) if at is None else at.tolist(), values):
+            for i, v in zip(range(n_rows) if at is None else at.tolist(), values):
                 out[i][k] = v
         return out
 
@@ -384,6 +361,49 @@ def _warn_damage(damaged: list[str]) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def select(
+    data: dict[str, Any],
+    keys: Optional[Sequence[str]],
+    x_axis: str,
+    samples: Optional[int],
+    lo: Optional[float] = None,
+    hi: Optional[float] = None,
+) -> tuple[int, dict[str, tuple[Any, Any]]]:
+    """The rows of a history read by ``_core.read_history`` that ``history()`` answers: with ``keys``,
+    rows holding all of them (and only those columns and ``x_axis``); ``lo``/``hi`` bound ``x_axis``;
+    ``samples`` keeps at most that many by M4. Returns the row count and, per column, ``(values, at)``:
+    its values in kept rows and the result rows they land in (``at`` None: every row, in order)."""
+    import numpy as np
+
+    n = data["n_rows"]
+    base: dict[str, Any] = data["columns"]
+    metrics: dict[str, Any] = data["metrics"]
+    keep = np.ones(n, dtype=bool)
+    names = [*base, *metrics]
+    if keys is not None:
+        keys = list(keys)
+        for k in keys:
+            if k in metrics:
+                keep &= _mask(metrics[k][0], n)
+            elif not k.startswith("_"):
+                keep[:] = False
+        wanted = dict.fromkeys([x_axis, *keys])
+        names = [k for k in names if k in wanted]
+    if lo is not None or hi is not None:
+        x = _float_column(base, metrics, x_axis, n)
+        if x is not None:
+            with np.errstate(invalid="ignore"):
+                keep &= (x >= lo if lo is not None else True) & (x <= hi if hi is not None else True)
+    rows = np.flatnonzero(keep)
+    if samples is not None and len(rows) > samples:
+        series = {k: _float_column(base, metrics, k, n) for k in dict.fromkeys([x_axis, *(keys or metrics)])}
+        rows = m4_rows({k: v for k, v in series.items() if v is not None}, rows, x_axis, keys, samples)
+    # Where each kept row lands in the result (-1: not kept).
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[rows] = np.arange(len(rows))
+    return len(rows), {k: (base[k][rows], None) if k in base else _pick(metrics[k], pos) for k in names}
 
 
 def _float_column(base: dict[str, Any], metrics: dict[str, Any], key: str, n: int) -> Any:

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from ..settings import default_entity
 from ..sync.client import Client, ServerError, run_url
+from .local import _dense
 
 __all__ = ["RemoteApi", "RemoteFile", "RemoteRun", "RemoteSummary"]
 
@@ -130,7 +131,8 @@ class RemoteRun:
             except ImportError:
                 pass
             else:
-                return pd.DataFrame(columns)
+                n = out["rows"]
+                return pd.DataFrame({k: _dense(_sparse(v), n) for k, v in columns.items()}, index=range(n))
         n = out["rows"]
         return [{k: v[i] for k, v in columns.items() if v[i] is not None} for i in range(n)]
 
@@ -207,3 +209,19 @@ class RemoteApi:
     def projects(self) -> list[dict[str, Any]]:
         """The server's projects: entity, project, run_count, last_activity."""
         return list(self._client.json("GET", "/api/v1/projects")["projects"])
+
+
+def _sparse(column: list[Any]) -> tuple[Any, Any]:
+    """A JSON column (None: no value) as the local reader's ``(values, at)``, typed as the local one is:
+    bools and ints as NumPy arrays (so the DataFrame gets the same nullable dtypes), else a list."""
+    import numpy as np
+
+    at = [i for i, v in enumerate(column) if v is not None]
+    values = [column[i] for i in at]
+    if values and all(isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.bool_), np.array(at, dtype=np.int64)
+    if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int64), np.array(at, dtype=np.int64)
+    if all(isinstance(v, float) for v in values):
+        return np.array(values, dtype=np.float64), np.array(at, dtype=np.int64)
+    return values, np.array(at, dtype=np.int64)

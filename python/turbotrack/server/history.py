@@ -9,10 +9,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-import numpy as np
-
 from .. import _core
-from ..api.downsample import m4_rows
+from ..api.local import select
 from ..store import layout
 
 
@@ -68,7 +66,10 @@ class HistoryCache:
         return self._rows.get(key, lambda: _core.read_rows(paths, keys))
 
     def keys(self, paths: list[Path]) -> list[str]:
-        return list(self.table(paths)["columns"]) if paths else []
+        if not paths:
+            return []
+        data = self.table(paths)
+        return [*data["columns"], *data["metrics"]]
 
     def columnar(
         self,
@@ -82,38 +83,19 @@ class HistoryCache:
         """``{"x_axis", "rows", "columns"}`` as the history endpoint answers (NaN and gaps: None)."""
         if not paths:
             return {"x_axis": x_axis, "rows": 0, "columns": {}}
-        data = self.table(paths)
-        columns: dict[str, Any] = data["columns"]
-        present: dict[str, Any] = data["present"]
-        keep = np.ones(data["n_rows"], dtype=bool)
-        if keys is not None:
-            for k in keys:
-                if k in present:
-                    keep &= present[k]
-                elif not k.startswith("_"):
-                    keep[:] = False
-            wanted = [*dict.fromkeys([x_axis, *keys])]
-            columns = {k: v for k, v in columns.items() if k in wanted}
-        x = columns.get(x_axis)
-        if (lo is not None or hi is not None) and x is not None and hasattr(x, "dtype"):
-            xf = x.astype(np.float64)
-            if lo is not None:
-                keep &= xf >= lo
-            if hi is not None:
-                keep &= xf <= hi
-        rows = np.flatnonzero(keep)
-        if samples is not None and len(rows) > samples:
-            rows = m4_rows(columns, rows, x_axis, keys, samples)
-        out = {k: _jsonable(v, rows) for k, v in columns.items()}
-        return {"x_axis": x_axis, "rows": len(rows), "columns": out}
+        n, picked = select(self.table(paths), keys, x_axis, samples, lo, hi)
+        return {"x_axis": x_axis, "rows": n, "columns": {k: _jsonable(v, n) for k, v in picked.items()}}
 
 
-def _jsonable(col: Any, rows: Any) -> list[Any]:
-    if hasattr(col, "dtype"):
-        picked = col[rows]
-        if picked.dtype.kind == "f" and np.isnan(picked).any():
-            obj = picked.astype(object)
-            obj[np.isnan(picked)] = None
-            return list(obj.tolist())
-        return list(picked.tolist())
-    return [col[i] for i in rows]
+def _jsonable(col: tuple[Any, Any], n: int) -> list[Any]:
+    """A column for JSON, ``n`` rows long: NaN and rows without a value are None."""
+    values, at = col
+    listed = values.tolist() if hasattr(values, "tolist") else list(values)
+    if hasattr(values, "dtype") and values.dtype.kind == "f":
+        listed = [None if v != v else v for v in listed]
+    if at is None:
+        return listed
+    out: list[Any] = [None] * n
+    for i, v in zip(at.tolist(), listed):
+        out[i] = v
+    return out
