@@ -53,3 +53,10 @@ test('chart keys come from numeric summaries; groups by prefix', () => {
 test('flatten ignores non-objects', () => {
   assert.deepEqual(flatten(null, 'x'), {});
 });
+
+test('step metrics from the run detail', async () => {
+  const { stepMetrics } = await import('../../python/turbotrack/server/static/lib/columns.js');
+  assert.deepEqual(stepMetrics([{ name: 'val/loss', step_metric: 'epoch' }, { name: 'a', step_metric: '_step' }, ['acc', 'max', null]]), ['epoch']);
+  assert.deepEqual(stepMetrics({ 'val/*': { step_metric: 'epoch' }, x: {} }), ['epoch']);
+  assert.deepEqual(stepMetrics(null), []);
+});

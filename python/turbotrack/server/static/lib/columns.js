@@ -128,3 +128,19 @@ export function groupByPrefix(keys) {
   }
   return [...groups.entries()].sort((a, b) => (a[0] === '' ? -1 : b[0] === '' ? 1 : a[0].localeCompare(b[0])));
 }
+
+/**
+ * The x-axis metrics a run defined with `define_metric(..., step_metric=...)`, from the run detail's
+ * `metrics`: a list of dicts (`{"name", "step_metric", ...}`) or of tuples; tuples carry no step metric.
+ * @param {any} metrics
+ * @returns {string[]}
+ */
+export function stepMetrics(metrics) {
+  const out = new Set();
+  const list = Array.isArray(metrics) ? metrics : metrics && typeof metrics === 'object' ? Object.entries(metrics).map(([name, d]) => ({ name, ...d })) : [];
+  for (const m of list) {
+    const sm = m && !Array.isArray(m) && typeof m === 'object' ? m.step_metric : null;
+    if (typeof sm === 'string' && sm && sm !== '_step') out.add(sm);
+  }
+  return [...out].sort();
+}
