@@ -96,8 +96,7 @@ export class LineChart {
       scales: { x: { time: view.xKey === '_timestamp' }, y: { distr: view.log ? 3 : 1 } },
       axes: [
         { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
-        { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, size: 56,
-          values: (u, vals) => vals.map((v) => fmtValue(v)) },
+        { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, size: 60 },
       ],
       series: [
         { label: view.xKey },

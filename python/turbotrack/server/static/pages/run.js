@@ -180,14 +180,19 @@ async function overviewTab(content, where, run, ctx) {
     h('h2', null, 'Charts'), charts.el,
     media.length ? h('h2', null, 'Media') : null, mediaEl);
   await charts.refresh();
-  let mediaSig = '';
+  // One rows request per key: `rows?keys=` answers the rows that hold every key asked for.
+  const mediaRows = new Map();
+  const panels = new Map();
   async function loadMedia() {
-    if (!media.length) return;
-    const rows = await allRows(where.entity, where.project, where.run, ['_step', ...media], 20000);
-    const sig = `${rows.length}`;
-    if (sig === mediaSig) return;
-    mediaSig = sig;
-    replace(mediaEl, media.map((k) => mediaPanel(where, k, mediaKind(summary[k]), rows.filter((r) => r[k] !== undefined && r[k] !== null))));
+    for (const k of media) {
+      const rows = await allRows(where.entity, where.project, where.run, [k], 20000);
+      if (mediaRows.has(k) && mediaRows.get(k).length === rows.length) continue;
+      mediaRows.set(k, rows);
+      const panel = mediaPanel(where, k, mediaKind(summary[k]), rows);
+      if (panels.has(k)) panels.get(k).replaceWith(panel);
+      else mediaEl.append(panel);
+      panels.set(k, panel);
+    }
   }
   loadMedia().catch((err) => replace(mediaEl, h('p', { class: 'error' }, `media: ${err.message}`)));
   const refreshRun = watchRun(where, run, ctx);
