@@ -1,6 +1,7 @@
 //! turbotrack's native core. The engine modules below know nothing of Python; `py` is the
 //! binding, and the only module that uses pyo3.
 
+pub mod downsample;
 pub mod error;
 pub mod format;
 pub mod fsutil;

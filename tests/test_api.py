@@ -101,6 +101,8 @@ def test_runs_filter_and_order(new_run):
     assert sorted(r.name for r in api.runs("local/tests", filters={"group": "sweep"})) == ["a", "b"]
 
 
-def test_base_url_is_refused_clearly(root):
-    with pytest.raises(turbotrack.Error, match="hint"):
-        turbotrack.Api(base_url="http://127.0.0.1:1")
+def test_base_url_gives_a_remote_api(root):
+    from turbotrack.api.remote import RemoteApi
+
+    assert isinstance(turbotrack.Api(base_url="http://127.0.0.1:1"), RemoteApi)
+    assert not isinstance(turbotrack.Api(), RemoteApi)

@@ -22,6 +22,7 @@ from .data_types import Converter
 from .data_types.deferred import Resolver
 from .settings import Settings
 from .summary import Summary
+from .sync import uploader
 
 HISTORY_FILE = "history.ttrk"
 SYSTEM_FILE = "system.ttrk"
@@ -162,6 +163,7 @@ class Run:
             **runinfo.this_process(),
         }
         runinfo.write(run_dir, self._info, self._file(runinfo.RUN_FILE))
+        self._uploader = uploader.for_run(settings, run_dir)  # online mode: background sync
         self._system: Optional[Any] = None
         self._capture: Optional[Any] = None
         self._start_capture()
@@ -317,6 +319,8 @@ class Run:
         code = int(exit_code or 0)
         self._info.update(state="failed" if code else "finished", exit_code=code, end_time=time.time())
         runinfo.write(self._dir, self._info, self._file(runinfo.RUN_FILE))
+        if self._uploader is not None:
+            self._uploader.finish(self.settings.sync_timeout)
         _live_runs.discard(self)
         from . import sdk
 

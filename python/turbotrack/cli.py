@@ -119,6 +119,59 @@ def cmd_bench(args: argparse.Namespace, rest: Sequence[str]) -> int:
     return bench_main(list(rest))
 
 
+def cmd_server(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    return serve(args.dir, args.host, args.port, args.db, max_body=args.max_body)
+
+
+def _keys(args: argparse.Namespace) -> Any:
+    from .server.auth import Keys
+    from .server.db import open_database
+
+    root = storage_root(args.dir)
+    root.mkdir(parents=True, exist_ok=True)
+    return Keys(open_database(args.db, root))
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from .store.layout import check_part
+
+    keys = _keys(args)
+    if args.keys_command == "create":
+        check_part("entity", args.entity)
+        key_id, key = keys.create(args.entity, read_only=args.read_only)
+        mode = "read-only" if args.read_only else "read-write"
+        print(f"created {mode} key {key_id} for entity {args.entity} (shown once; the server keeps its hash):")
+        print(key)
+        return 0
+    if args.keys_command == "list":
+        for k in keys.list():
+            state = "revoked" if k["revoked"] else ("read-only" if k["read_only"] else "read-write")
+            created = time.strftime("%Y-%m-%d %H:%M", time.localtime(k["created"]))
+            print(f"{k['id']}  {k['entity']}  {state}  {created}")
+        return 0
+    if not keys.revoke(args.key_id):
+        raise CliError(f"no live key with id {args.key_id!r}", "'turbotrack keys list' shows the keys and their ids")
+    print(f"revoked key {args.key_id}")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from .sync import sync_paths
+
+    paths = [Path(p) for p in args.paths] or [storage_root(args.dir)]
+    return sync_paths(paths, args.base_url, args.api_key)
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from .sync.client import save_key
+
+    path = save_key(args.base_url, args.key)
+    print(f"saved the key for {args.base_url.rstrip('/')} in {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="turbotrack", description="turbotrack: experiment tracking with a Rust logging core"
@@ -132,6 +185,37 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check a run's files block by block and report any torn tail")
     v.add_argument("run_path", help="a run folder, or entity/project/run_id")
     v.set_defaults(func=cmd_verify)
+    srv = sub.add_parser("server", help="serve runs over HTTP (API and web UI) with an index of runs")
+    srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    srv.add_argument(
+        "--db", help="index database: sqlite:///PATH (default: inside the storage root) or postgresql://..."
+    )
+    srv.add_argument("--max-body", type=int, default=64 << 20, help=argparse.SUPPRESS)
+    srv.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
+    srv.set_defaults(func=cmd_server)
+    keys = sub.add_parser("keys", help="create, list and revoke the server's API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    kc = keys_sub.add_parser("create", help="make a key for ENTITY (printed alone on the last line)")
+    kc.add_argument("entity")
+    kc.add_argument("--read-only", action="store_true", help="a key that reads but writes nothing")
+    kl = keys_sub.add_parser("list", help="list keys (ids, entities, state)")
+    kr = keys_sub.add_parser("revoke", help="revoke a key by its id")
+    kr.add_argument("key_id")
+    for k in (keys, kc, kl, kr):
+        k.add_argument("--db", default=argparse.SUPPRESS if k is not keys else None, help="index database URL")
+        k.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
+    keys.set_defaults(func=cmd_keys)
+    sy = sub.add_parser("sync", help="upload local runs to a server (only what it lacks)")
+    sy.add_argument("paths", nargs="*", help="run folders or storage roots (default: every local run)")
+    sy.add_argument("--base-url", help="the server (default $TURBOTRACK_BASE_URL or the last 'turbotrack login')")
+    sy.add_argument("--api-key", help="default $TURBOTRACK_API_KEY or the key saved by 'turbotrack login'")
+    sy.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
+    sy.set_defaults(func=cmd_sync)
+    lg = sub.add_parser("login", help="save an API key for a server in ~/.config/turbotrack/credentials")
+    lg.add_argument("--base-url", required=True)
+    lg.add_argument("key")
+    lg.set_defaults(func=cmd_login)
     b = sub.add_parser(
         "bench", help="measure logging overhead beside other trackers (see 'turbotrack bench --help')", add_help=False
     )

@@ -25,6 +25,9 @@ ENV = {
     "capture_git": "TURBOTRACK_CAPTURE_GIT",
     "capture_requirements": "TURBOTRACK_CAPTURE_REQUIREMENTS",
     "queue_capacity": "TURBOTRACK_QUEUE_CAPACITY",
+    "api_key": "TURBOTRACK_API_KEY",
+    "sync_interval": "TURBOTRACK_SYNC_INTERVAL",
+    "sync_timeout": "TURBOTRACK_SYNC_TIMEOUT",
 }
 
 MODES = ("online", "offline", "disabled")
@@ -49,6 +52,9 @@ class Settings:
     rank: int = 0
     queue_capacity: int = 16384
     base_url: Optional[str] = None
+    api_key: Optional[str] = None
+    sync_interval: float = 2.0  # online mode: seconds between uploads (and heartbeats)
+    sync_timeout: float = 30.0  # online mode: how long finish() waits for the upload to catch up
 
     @classmethod
     def resolve(cls, settings: Optional[Mapping[str, Any]] = None, mode: Optional[str] = None) -> Settings:
@@ -83,6 +89,8 @@ class Settings:
             raise ValueError(f"settings['metric_names'] must be one of {NAME_POLICIES}, got {out.metric_names!r}")
         if out.flush_interval <= 0 or out.system_interval <= 0:
             raise ValueError("flush_interval and system_interval must be positive numbers of seconds")
+        if out.sync_interval <= 0 or out.sync_timeout < 0:
+            raise ValueError("sync_interval must be positive and sync_timeout not negative (seconds)")
         if out.queue_capacity < 1:
             raise ValueError("queue_capacity must be at least 1")
         return out

@@ -4,6 +4,7 @@
 //! request, finish) only inside [`Python::detach`], so other Python threads run meanwhile.
 
 mod core;
+mod downsample;
 mod extract;
 mod reader;
 
@@ -40,6 +41,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reader::verify_file, m)?)?;
     m.add_function(wrap_pyfunction!(reader::summarize_history, m)?)?;
     m.add_function(wrap_pyfunction!(reader::tensor_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(downsample::m4_indices, m)?)?;
     m.add("FORMAT_VERSION", crate::format::FORMAT_VERSION)?;
     Ok(())
 }

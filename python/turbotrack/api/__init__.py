@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import Any, Optional, Union
 
-from .. import _core
 from ..settings import ENV, default_entity, storage_root
 from .local import LocalRun, list_runs, open_run
 
@@ -13,18 +12,33 @@ __all__ = ["Api", "LocalRun"]
 
 
 class Api:
-    """Read runs back. With ``base_url`` (or ``$TURBOTRACK_BASE_URL``) from a server; otherwise from
-    the local storage root (``dir``, else ``$TURBOTRACK_DIR``, else the current directory)."""
+    """Read runs back. With ``base_url`` (or ``$TURBOTRACK_BASE_URL``) from a server (a
+    :class:`~turbotrack.api.remote.RemoteApi`, authenticated by ``api_key``, ``$TURBOTRACK_API_KEY``
+    or ``turbotrack login``); otherwise from the local storage root (``dir``, else
+    ``$TURBOTRACK_DIR``, else the current directory)."""
+
+    def __new__(
+        cls,
+        base_url: Optional[str] = None,
+        dir: Optional[Union[str, os.PathLike[str]]] = None,
+        api_key: Optional[str] = None,
+        **_: Any,
+    ) -> Any:
+        url = base_url or (None if dir is not None else os.environ.get(ENV["base_url"]))
+        if url:
+            from .remote import RemoteApi
+
+            return RemoteApi(url, api_key)
+        return super().__new__(cls)
 
     def __init__(
-        self, base_url: Optional[str] = None, dir: Optional[Union[str, os.PathLike[str]]] = None, **_: Any
+        self,
+        base_url: Optional[str] = None,
+        dir: Optional[Union[str, os.PathLike[str]]] = None,
+        api_key: Optional[str] = None,
+        **_: Any,
     ) -> None:
-        self.base_url = base_url or (None if dir is not None else os.environ.get(ENV["base_url"]))
-        if self.base_url:
-            raise _core.Error(
-                f"reading runs from a server ({self.base_url}) is not available in this version; "
-                "hint: pass dir= to read local runs, or unset TURBOTRACK_BASE_URL"
-            )
+        self.base_url = None
         self.root = storage_root(dir)
 
     def _split(self, path: str, parts: int) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from .. import _core, runinfo
 from .._fs import atomic_write_json, read_json
+from .downsample import m4_rows
 
 HISTORY_GLOB = "history*.ttrk"
 SYSTEM_GLOB = "system*.ttrk"
@@ -125,7 +126,7 @@ class LocalRun:
     ) -> Any:
         """The history as a pandas DataFrame (a list of row dicts when pandas is not installed or
         ``pandas=False``). With ``keys``, only rows holding all of them, with those columns and
-        ``x_axis``; with ``samples``, at most that many rows, evenly spaced."""
+        ``x_axis``; with ``samples``, at most that many rows kept by M4 (each bucket's extremes)."""
         import numpy as np
 
         data = _core.read_history(self._paths(stream))
@@ -144,11 +145,7 @@ class LocalRun:
             columns = {k: v for k, v in columns.items() if k in wanted}
         rows = np.flatnonzero(keep)
         if samples is not None and len(rows) > samples:
-            rows = (
-                rows[np.linspace(0, len(rows) - 1, num=max(samples, 0)).round().astype(int)]
-                if samples > 0
-                else rows[:0]
-            )
+            rows = m4_rows(columns, rows, x_axis, keys, samples)
         picked = {k: _take(v, rows) for k, v in columns.items()}
         if pandas:
             try:

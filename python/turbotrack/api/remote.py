@@ -1,0 +1,209 @@
+"""Runs read from a server (``Api(base_url=...)``): the local Api's surface over the HTTP API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any, Iterator, Optional, Sequence
+from urllib.parse import quote
+
+from ..settings import default_entity
+from ..sync.client import Client, ServerError, run_url
+
+__all__ = ["RemoteApi", "RemoteFile", "RemoteRun", "RemoteSummary"]
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file of a run on a server: ``name``, ``size``, ``url`` (``download()`` fetches it)."""
+
+    name: str
+    size: int
+    url: str
+    _client: Any = None
+
+    def download(self) -> bytes:
+        """The file's bytes."""
+        status, _, data = self._client.request("GET", self.url)
+        if status >= 400:
+            raise ServerError(status, data[:200].decode(errors="replace"))
+        return bytes(data)
+
+
+class RemoteSummary(MutableMapping):
+    """A run's summary on a server. Assign, then ``update()`` (with or without items) to save it there."""
+
+    def __init__(self, run: RemoteRun, items: dict[str, Any]) -> None:
+        self._run = run
+        self._items = dict(items)
+        self._dirty: dict[str, Any] = {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._items[key] = value
+        self._dirty[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+        self._dirty[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def update(self, other: Any = None, /, **kwargs: Any) -> None:  # type: ignore[override]
+        """Merge ``other`` and ``kwargs`` in, then POST the changes to the server (also with no argument)."""
+        new = dict(other or {}, **kwargs)
+        self._items.update(new)
+        self._dirty.update(new)
+        out = self._run._client.json("POST", self._run._url("summary"), json.dumps(self._dirty, default=str).encode())
+        self._items = dict(out.get("summary", self._items))
+        self._dirty = {}
+
+    def __repr__(self) -> str:
+        return f"RemoteSummary({self._items!r})"
+
+
+class RemoteRun:
+    """A run on a server, as ``Api(base_url=...).run(path)`` returns it."""
+
+    def __init__(self, client: Client, data: dict[str, Any]) -> None:
+        self._client = client
+        self._data = data
+        self.entity: str = data["entity"]
+        self.project: str = data["project"]
+        self.id: str = data["id"]
+        self.name: str = data.get("name") or self.id
+        self.group: Optional[str] = data.get("group")
+        self.job_type: Optional[str] = data.get("job_type")
+        self.tags: list[str] = data.get("tags") or []
+        self.notes: Optional[str] = data.get("notes")
+        self.created_at: float = data.get("created") or 0.0
+        self.config: dict[str, Any] = data.get("config") or {}
+        self.summary = RemoteSummary(self, data.get("summary") or {})
+
+    def _url(self, *rest: str) -> str:
+        return run_url(self.entity, self.project, self.id, *rest)
+
+    @property
+    def path(self) -> str:
+        return f"{self.entity}/{self.project}/{self.id}"
+
+    @property
+    def url(self) -> str:
+        return f"{self._client.base_url}/{self.entity}/{self.project}/runs/{self.id}"
+
+    @property
+    def state(self) -> str:
+        """``running``, ``finished``, ``failed`` or ``crashed``, as the server sees it now."""
+        return str(self._client.json("GET", self._url())["state"])
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._client.json("GET", self._url()).get("metadata") or {})
+
+    def history(
+        self,
+        keys: Optional[Sequence[str]] = None,
+        x_axis: str = "_step",
+        samples: Optional[int] = None,
+        pandas: bool = True,
+        stream: str = "default",
+    ) -> Any:
+        """As the local ``history``: a DataFrame (rows as dicts with ``pandas=False``); with
+        ``samples``, at most that many rows kept by M4 on the server."""
+        query: dict[str, Any] = {"x_axis": x_axis, "stream": "system" if stream == "system" else "history"}
+        if keys is not None:
+            query["keys"] = ",".join(keys)
+        if samples is not None:
+            query["samples"] = int(samples)
+        out = self._client.json("GET", self._url("history"), query=query)
+        columns: dict[str, list[Any]] = out["columns"]
+        if pandas:
+            try:
+                import pandas as pd
+            except ImportError:
+                pass
+            else:
+                return pd.DataFrame(columns)
+        n = out["rows"]
+        return [{k: v[i] for k, v in columns.items() if v[i] is not None} for i in range(n)]
+
+    def scan_history(self, keys: Optional[Sequence[str]] = None, page_size: int = 10000) -> Iterator[dict[str, Any]]:
+        """Every row as a dict, in step order (with ``keys``: rows holding all of them), paged."""
+        offset: Optional[int] = 0
+        while offset is not None:
+            query: dict[str, Any] = {"offset": offset, "limit": page_size}
+            if keys is not None:
+                query["keys"] = ",".join(keys)
+            out = self._client.json("GET", self._url("rows"), query=query)
+            yield from out["rows"]
+            offset = out["next"]
+
+    def files(self) -> list[RemoteFile]:
+        """The run's files (history streams excluded, as locally)."""
+        out = self._client.json("GET", self._url("files"))["files"]
+        return [
+            RemoteFile(f["name"], f["size"], self._url("files", *f["name"].split("/")), self._client)
+            for f in out
+            if f["kind"] != "stream"
+        ]
+
+    def __repr__(self) -> str:
+        return f"<turbotrack RemoteRun {self.path} ({self._data.get('state')})>"
+
+
+class RemoteApi:
+    """``Api(base_url=..., api_key=...)``: read runs from a server."""
+
+    def __init__(self, base_url: str, api_key: Optional[str] = None) -> None:
+        self.base_url = base_url
+        self._client = Client(base_url, api_key)
+
+    def _split(self, path: str, parts: int) -> list[str]:
+        bits = [b for b in path.strip("/").split("/") if b]
+        if len(bits) == 4 and bits[2] == "runs":
+            bits = [bits[0], bits[1], bits[3]]
+        if len(bits) == parts - 1:
+            bits.insert(0, default_entity())
+        if len(bits) != parts:
+            want = "entity/project/run_id" if parts == 3 else "entity/project"
+            raise ValueError(f"{path!r} is not a run path: expected {want!r} or without the entity")
+        return bits
+
+    def run(self, path: str) -> RemoteRun:
+        """The run at ``"entity/project/run_id"`` (or ``"project/run_id"``)."""
+        entity, project, run_id = self._split(path, 3)
+        try:
+            return RemoteRun(self._client, self._client.json("GET", run_url(entity, project, run_id)))
+        except ServerError as e:
+            if e.status == 404:
+                raise ValueError(f"no run {entity}/{project}/{run_id} on {self.base_url}") from None
+            raise
+
+    def runs(
+        self, path: Optional[str] = None, filters: Optional[dict[str, Any]] = None, order: Optional[str] = None
+    ) -> list[RemoteRun]:
+        """Runs of ``"entity/project"`` (every project when ``None``), from the server's index."""
+        if path is None:
+            projects = [(p["entity"], p["project"]) for p in self._client.json("GET", "/api/v1/projects")["projects"]]
+        else:
+            e, p = self._split(path, 2)
+            projects = [(e, p)]
+        out: list[RemoteRun] = []
+        for e, p in projects:
+            query: dict[str, Any] = {"order": order or "-created"}
+            if filters:
+                query["filters"] = json.dumps(filters)
+            url = f"/api/v1/runs/{quote(e, safe='')}/{quote(p, safe='')}"
+            out.extend(RemoteRun(self._client, r) for r in self._client.json("GET", url, query=query)["runs"])
+        return out
+
+    def projects(self) -> list[dict[str, Any]]:
+        """The server's projects: entity, project, run_count, last_activity."""
+        return list(self._client.json("GET", "/api/v1/projects")["projects"])

@@ -1,0 +1,105 @@
+"""API keys and browser sessions: only hashes stored, constant-time comparison, per-entity writes.
+
+A key reads ``tt_<id>_<secret>``: ``id`` finds its row, the sha256 of the whole key is compared
+with :func:`hmac.compare_digest`. The browser logs in once with the token printed at start
+(``/?token=...``) and gets an HttpOnly, SameSite=Lax session cookie."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .db import Database
+
+SESSION_COOKIE = "tt_session"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request comes from: a key (of one entity, maybe read-only) or the browser session."""
+
+    kind: str  # "key" or "session"
+    entity: Optional[str]  # None: every entity (the session of whoever started the server)
+    read_only: bool
+    key_id: Optional[str] = None
+
+    def can_write(self, entity: str) -> bool:
+        return not self.read_only and (self.entity is None or self.entity == entity)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class Keys:
+    """The API keys in the server's database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, entity: str, read_only: bool = False) -> tuple[str, str]:
+        """A new key for ``entity``: ``(key_id, key)``. Only the key's hash is stored."""
+        key_id = secrets.token_hex(6)
+        key = f"tt_{key_id}_{secrets.token_urlsafe(32)}"
+        self.db.execute(
+            "INSERT INTO api_keys (id, entity, hash, read_only, created, revoked) VALUES (?, ?, ?, ?, ?, NULL)",
+            (key_id, entity, _hash(key), int(read_only), time.time()),
+        )
+        return key_id, key
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every key: id, entity, read_only, created, revoked (never the key or its hash)."""
+        rows = self.db.query("SELECT id, entity, read_only, created, revoked FROM api_keys ORDER BY created")
+        return [{"id": r[0], "entity": r[1], "read_only": bool(r[2]), "created": r[3], "revoked": r[4]} for r in rows]
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key; False when no live key has that id."""
+        found = self.db.query("SELECT id FROM api_keys WHERE id = ? AND revoked IS NULL", (key_id,))
+        if not found:
+            return False
+        self.db.execute("UPDATE api_keys SET revoked = ? WHERE id = ?", (time.time(), key_id))
+        return True
+
+    def check(self, key: str) -> Optional[Principal]:
+        """The principal of a valid, unrevoked key; None otherwise."""
+        parts = key.split("_")
+        if len(parts) < 3 or parts[0] != "tt" or not parts[1].isalnum():
+            return None
+        rows = self.db.query("SELECT entity, hash, read_only, revoked FROM api_keys WHERE id = ?", (parts[1],))
+        if not rows:
+            hmac.compare_digest(_hash(key), _hash(""))  # same work whether or not the id exists
+            return None
+        entity, stored, read_only, revoked = rows[0]
+        if not hmac.compare_digest(_hash(key), stored) or revoked is not None:
+            return None
+        return Principal("key", entity, bool(read_only), parts[1])
+
+
+class Sessions:
+    """The login token printed at start and the browser sessions it opened (in memory)."""
+
+    def __init__(self) -> None:
+        self.token = secrets.token_urlsafe(24)
+        self._sessions: set[str] = set()
+        self._lock = threading.Lock()
+
+    def login(self, token: str) -> Optional[str]:
+        """A new session id when ``token`` is the login token."""
+        if not hmac.compare_digest(token.encode(), self.token.encode()):
+            return None
+        sid = secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions.add(sid)
+        return sid
+
+    def check(self, sid: str) -> Optional[Principal]:
+        with self._lock:
+            known = list(self._sessions)
+        if any(hmac.compare_digest(sid.encode(), s.encode()) for s in known):
+            return Principal("session", None, False)
+        return None

@@ -1,0 +1,99 @@
+"""The server's database: SQLite (default, inside the storage root, WAL) or PostgreSQL (psycopg 3).
+
+One small wrapper so the index and the keys use the same SQL on both: ``?`` placeholders,
+``INSERT ... ON CONFLICT`` upserts, and one connection guarded by a lock (one writer)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS runs (
+        entity TEXT NOT NULL, project TEXT NOT NULL, run_id TEXT NOT NULL,
+        name TEXT, recorded_state TEXT, tags TEXT, grp TEXT, job_type TEXT, notes TEXT,
+        config TEXT, summary TEXT, infos TEXT,
+        created DOUBLE PRECISION, end_time DOUBLE PRECISION, updated DOUBLE PRECISION,
+        heartbeat DOUBLE PRECISION, heartbeat_ttl DOUBLE PRECISION, signature TEXT,
+        PRIMARY KEY (entity, project, run_id))""",
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        id TEXT PRIMARY KEY, entity TEXT NOT NULL, hash TEXT NOT NULL, read_only INTEGER NOT NULL,
+        created DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION)""",
+]
+
+
+def default_url(root: Path) -> str:
+    """``sqlite:///<root>/index.sqlite`` (``root`` is the storage root, ending in ``turbotrack``)."""
+    return f"sqlite:///{root / 'index.sqlite'}"
+
+
+class Database:
+    """A connection to the index database named by ``url`` (``sqlite:///PATH`` or ``postgresql://...``)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.RLock()
+        self.postgres = url.startswith(("postgresql://", "postgres://"))
+        if self.postgres:
+            try:
+                import psycopg
+            except ImportError as e:
+                raise RuntimeError(
+                    "a PostgreSQL index needs psycopg 3: pip install 'turbotrack[server]' (or 'psycopg[binary]')"
+                ) from e
+            self._conn: Any = psycopg.connect(url, autocommit=True)
+        elif url.startswith("sqlite:///"):
+            path = Path(url[len("sqlite:///") :])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        else:
+            raise ValueError(f"--db {url!r}: expected sqlite:///PATH or postgresql://...")
+        for stmt in SCHEMA:
+            self.execute(stmt)
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.postgres else sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement (committed at once)."""
+        with self._lock:
+            self._conn.execute(self._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for many rows, in one transaction."""
+        if not rows:
+            return
+        with self._lock:
+            if self.postgres:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+            else:
+                self._conn.execute("BEGIN")
+                try:
+                    self._conn.executemany(sql, [tuple(r) for r in rows])
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """All rows of a query."""
+        with self._lock:
+            cur = self._conn.execute(self._sql(sql), tuple(params))
+            return [tuple(r) for r in cur.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def open_database(url: Optional[str], root: Path) -> Database:
+    """The database at ``url``, else the default SQLite file inside the storage ``root``."""
+    return Database(url or default_url(root))
+
+
+__all__ = ["Database", "default_url", "open_database"]

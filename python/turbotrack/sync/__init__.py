@@ -1,0 +1,108 @@
+"""``turbotrack sync``: local runs to a server, sending only what it lacks (see core.py)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional, TextIO
+
+from .client import Client, ServerError, resolve_base_url
+from .core import Progress, RunSync, SyncError, find_runs
+
+__all__ = ["Client", "Progress", "RunSync", "SyncError", "hint_for", "sync_paths"]
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+class Bar:
+    """A progress bar per run on stderr (redrawn in place on a terminal, one line otherwise)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty() and not os.environ.get("NO_COLOR_BAR")
+        self._last = 0.0
+
+    def line(self, p: Progress) -> str:
+        frac = p.sent_bytes / p.total_bytes if p.total_bytes else 1.0
+        filled = int(frac * 24)
+        return f"{p.path}  [{'#' * filled}{'.' * (24 - filled)}] {frac:4.0%}  {p.rows:,} rows  {_mb(p.sent_bytes)}"
+
+    def update(self, p: Progress) -> None:
+        now = time.monotonic()
+        if self.tty and now - self._last > 0.1:
+            self._last = now
+            self.out.write("\r" + self.line(p))
+            self.out.flush()
+
+    def done(self, p: Progress, note: str) -> None:
+        text = self.line(p) + f"  {note}"
+        self.out.write(("\r" if self.tty else "") + text + "\n")
+        self.out.flush()
+
+
+def hint_for(e: BaseException, base_url: str) -> str:
+    """What to do about a failed sync."""
+    if isinstance(e, ServerError):
+        if e.status == 401:
+            return (
+                "create a key on the server ('turbotrack keys create ENTITY'), then "
+                f"'turbotrack login --base-url {base_url} KEY' or set TURBOTRACK_API_KEY"
+            )
+        if e.status == 403:
+            return (
+                "a key writes only its own entity's runs and a read-only key writes nothing: "
+                "use a read-write key of this run's entity"
+            )
+        if e.status == 413:
+            return "the server's body limit is below the sync chunk size; raise the server's limit"
+        return "check the server's log; 'turbotrack sync' again resumes where it stopped"
+    if isinstance(e, SyncError):
+        return e.hint
+    return f"is the server running at {base_url}? 'turbotrack sync' again resumes where it stopped"
+
+
+def sync_paths(
+    paths: list[Path], base_url: Optional[str] = None, api_key: Optional[str] = None, err: TextIO = sys.stderr
+) -> int:
+    """Sync every run under ``paths``; 0 when all went up, 1 when any could not (with a hint)."""
+    url = resolve_base_url(base_url)
+    if not url:
+        err.write("error: no server to sync to\nhint: pass --base-url http://HOST:PORT or set TURBOTRACK_BASE_URL\n")
+        return 2
+    runs = find_runs(paths)
+    if not runs:
+        err.write(f"no runs under {', '.join(str(p) for p in paths)}\n")
+        return 0
+    client = Client(url, api_key)
+    bar = Bar(err)
+    t0 = time.monotonic()
+    rows = sent = current = 0
+    failed: list[tuple[Path, BaseException]] = []
+    for run_dir in runs:
+        try:
+            rs = RunSync(client, run_dir)
+            progress = Progress(rs.rp.path, on_change=bar.update)
+            rs.sync(progress)
+        except (ServerError, SyncError, OSError, ValueError) as e:
+            failed.append((run_dir, e))
+            err.write(f"\r{run_dir}: could not sync: {e}\n")
+            client.close()
+            continue
+        rows += progress.rows
+        sent += progress.sent_bytes
+        current += progress.up_to_date
+        bar.done(progress, "up to date" if progress.up_to_date else "synced")
+    dt = time.monotonic() - t0
+    ok = len(runs) - len(failed)
+    err.write(
+        f"synced {ok} of {len(runs)} runs to {url} in {dt:.1f}s: {rows:,} rows, {_mb(sent)}"
+        f"{f' ({current} already up to date)' if current else ''}\n"
+    )
+    if failed:
+        err.write(f"error: {len(failed)} run(s) could not be synced\nhint: {hint_for(failed[0][1], url)}\n")
+        return 1
+    return 0

@@ -1,0 +1,282 @@
+"""Sync one run folder to a server: one manifest GET, then only what the server lacks.
+
+STREAM files go up as their whole valid blocks (a run being written is synced up to its last
+complete block), by offset, in pieces of at most ``CHUNK`` bytes; APPEND files by offset; REPLACE
+and BLOB files whole when their sha256 differs. ``run*.json`` goes last, so a run reads as finished
+on the server only once all its data is there. A hidden ``.synced`` marker keeps what was sent
+per server, so a finished, fully synced run costs one manifest request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .. import runinfo
+from .._fs import atomic_write_bytes, read_json
+from ..store import layout
+from ..store.blocks import BLOCK_HEADER, BLOCK_MAGIC, header_end
+from .client import Client, ServerError, run_url
+
+#: The most bytes sent in one PUT (the server's default body limit is 64 MiB).
+CHUNK = 16 << 20
+MARKER = ".synced"
+
+
+class SyncError(Exception):
+    """A run could not be synced; ``hint`` says what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass
+class Progress:
+    """What one sync of one run did: rows and bytes sent, and how far along it is."""
+
+    path: str
+    total_bytes: int = 0
+    sent_bytes: int = 0
+    rows: int = 0
+    files: int = 0
+    up_to_date: bool = False
+    on_change: Optional[Callable[[Progress], None]] = field(default=None, repr=False)
+
+    def add(self, nbytes: int, rows: int = 0) -> None:
+        self.sent_bytes += nbytes
+        self.rows += rows
+        if self.on_change is not None:
+            self.on_change(self)
+
+
+def run_path_of(run_dir: Path) -> layout.RunPath:
+    """The RunPath of a run folder ``<root>/<entity>/<project>/<run_id>``."""
+    run_dir = run_dir.resolve()
+    return layout.RunPath(run_dir.parents[2], run_dir.parents[1].name, run_dir.parent.name, run_dir.name)
+
+
+def _blocks(fd: int, start: int, end: int, at_start: bool) -> list[tuple[int, int, int]]:
+    """Whole valid blocks of the file between ``start`` and ``end``: (offset, length, rows) each;
+    at offset 0 the file header counts as a block of 0 rows."""
+    out: list[tuple[int, int, int]] = []
+    pos = start
+    if at_start:
+        head = memoryview(os.pread(fd, 1 << 16, 0))
+        try:
+            hend = header_end(head)
+        except ValueError as e:
+            raise SyncError(f"the file is not a history file: {e}", "run 'turbotrack verify' on the run") from None
+        if hend is None:
+            return out
+        out.append((0, hend, 0))
+        pos = hend
+    while pos + BLOCK_HEADER <= end:
+        head = os.pread(fd, BLOCK_HEADER, pos)
+        if len(head) < BLOCK_HEADER or head[:4] != BLOCK_MAGIC:
+            break
+        comp_len = int.from_bytes(head[4:8], "little")
+        n_rows = int.from_bytes(head[12:16], "little")
+        crc = int.from_bytes(head[16:20], "little")
+        if pos + BLOCK_HEADER + comp_len > end or comp_len > (1 << 30):
+            break
+        payload = os.pread(fd, comp_len, pos + BLOCK_HEADER)
+        if len(payload) != comp_len or zlib.crc32(payload, zlib.crc32(head[4:16])) != crc:
+            break
+        out.append((pos, BLOCK_HEADER + comp_len, n_rows))
+        pos += BLOCK_HEADER + comp_len
+    return out
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class RunSync:
+    """Syncs one run folder to one server; keeps per-file state between passes (the uploader
+    calls :meth:`sync` every interval)."""
+
+    def __init__(self, client: Client, run_dir: Path) -> None:
+        self.client = client
+        self.dir = Path(run_dir)
+        self.rp = run_path_of(self.dir)
+        self.marker_path = self.dir / MARKER
+        # rel -> (size, mtime_ns, value): value is the valid length (STREAM) or the sha256.
+        self._local: dict[str, tuple[int, int, Any]] = {}
+        marker = read_json(self.marker_path, {}) if self.marker_path.exists() else {}
+        try:
+            mine = (marker or {}).get(client.base_url) or {}
+            self._local = {k: tuple(v) for k, v in (mine.get("files") or {}).items()}  # type: ignore[misc]
+        except (AttributeError, TypeError):
+            self._local = {}
+
+    def _url(self, *rest: str) -> str:
+        return run_url(self.rp.entity, self.rp.project, self.rp.run_id, *rest)
+
+    def _local_value(self, rel: str, path: Path, kind: str, st: os.stat_result) -> Any:
+        cached = self._local.get(rel)
+        if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
+            return cached[2]
+        if kind in (layout.REPLACE, layout.BLOB):
+            value: Any = _sha256(path)
+        elif kind == layout.APPEND:
+            value = st.st_size
+        else:
+            value = None  # STREAM: found while sending
+        return value
+
+    def sync(self, progress: Optional[Progress] = None, heartbeat_ttl: Optional[float] = None) -> Progress:
+        """One pass: send what the server lacks. Raises SyncError, ServerError or OSError."""
+        progress = progress or Progress(self.rp.path)
+        manifest = self.client.json("GET", self._url("manifest"))["files"]
+        files = list(layout.run_files(self.dir))
+        plan: list[tuple[str, Path, str, os.stat_result, Any]] = []
+        for rel, path, kind in files:
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            value = self._local_value(rel, path, kind, st)
+            remote = manifest.get(rel) or {}
+            if kind == layout.STREAM:
+                if value is not None and remote.get("size") == value:
+                    self._local[rel] = (st.st_size, st.st_mtime_ns, value)
+                    continue
+                progress.total_bytes += max(0, st.st_size - int(remote.get("size") or 0))
+            elif kind == layout.APPEND:
+                if remote.get("size") == st.st_size:
+                    self._local[rel] = (st.st_size, st.st_mtime_ns, value)
+                    continue
+                progress.total_bytes += max(0, st.st_size - int(remote.get("size") or 0))
+            else:
+                if remote.get("sha256") == value:
+                    self._local[rel] = (st.st_size, st.st_mtime_ns, value)
+                    continue
+                progress.total_bytes += st.st_size
+            plan.append((rel, path, kind, st, value))
+        plan.sort(key=lambda p: (p[0].startswith("run"), p[2] == layout.REPLACE))
+        for rel, path, kind, st, _value in plan:
+            remote_size = int((manifest.get(rel) or {}).get("size") or 0)
+            if kind == layout.STREAM:
+                self._send_stream(rel, path, remote_size, progress)
+            elif kind == layout.APPEND:
+                self._send_append(rel, path, remote_size, st.st_size, progress)
+            else:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                digest = hashlib.sha256(data).hexdigest()
+                self.client.json("PUT", self._url("files", *rel.split("/")), data)
+                st2 = path.stat()
+                if st2.st_size == len(data):
+                    self._local[rel] = (st2.st_size, st2.st_mtime_ns, digest)
+                progress.files += 1
+                progress.add(len(data))
+        progress.up_to_date = not plan
+        info = runinfo.read(self.dir)
+        if info.get("state") == "running" and runinfo.state_of(info) == "running" and files:
+            self.client.json("POST", self._url("heartbeat"), {"ttl": heartbeat_ttl} if heartbeat_ttl else {})
+        self._save_marker()
+        return progress
+
+    def _send_stream(self, rel: str, path: Path, remote: int, progress: Progress) -> None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            end = st.st_size
+            pos = remote
+            for _ in range(1000):  # each 409 moves to the server's length; never loop forever
+                if pos > end:
+                    raise SyncError(
+                        f"{rel}: the server holds {pos} bytes, more than the {end} on disk here",
+                        "the server's copy is not of this run folder; sync it under another run id",
+                    )
+                blocks = _blocks(fd, pos, end, pos == 0)
+                valid = blocks[-1][0] + blocks[-1][1] if blocks else pos
+                if valid == pos:
+                    break
+                try:
+                    while blocks:
+                        take, nbytes, rows = [], 0, 0
+                        while blocks and (not take or nbytes + blocks[0][1] <= CHUNK):
+                            b = blocks.pop(0)
+                            take.append(b)
+                            nbytes += b[1]
+                            rows += b[2]
+                        data = os.pread(fd, nbytes, take[0][0])
+                        out = self.client.json("PUT", self._url("files", rel), data, {"offset": take[0][0]})
+                        pos = int(out["size"])
+                        progress.add(nbytes, rows)
+                except ServerError as e:
+                    if e.status != 409 or "size" not in e.body:
+                        raise
+                    pos = int(e.body["size"])
+                    continue
+                break
+            self._local[rel] = (st.st_size, st.st_mtime_ns, pos)
+            progress.files += 1
+        finally:
+            os.close(fd)
+
+    def _send_append(self, rel: str, path: Path, remote: int, size: int, progress: Progress) -> None:
+        if remote > size:
+            raise SyncError(
+                f"{rel}: the server holds {remote} bytes, more than the {size} here",
+                "the server's copy is not of this run folder",
+            )
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            pos = remote
+            while pos < size:
+                data = os.pread(fd, min(CHUNK, size - pos), pos)
+                if not data:
+                    break
+                try:
+                    out = self.client.json("PUT", self._url("files", rel), data, {"offset": pos})
+                    progress.add(len(data))
+                    pos = int(out["size"])
+                except ServerError as e:
+                    if e.status != 409 or "size" not in e.body:
+                        raise
+                    pos = int(e.body["size"])
+            progress.files += 1
+        finally:
+            os.close(fd)
+
+    def _save_marker(self) -> None:
+        try:
+            marker = read_json(self.marker_path, {}) or {}
+        except ValueError:
+            marker = {}
+        marker[self.client.base_url] = {"files": self._local, "synced_at": time.time()}
+        try:
+            atomic_write_bytes(self.marker_path, json.dumps(marker).encode())
+        except OSError:
+            pass  # a read-only run folder: the next sync costs a little more
+
+
+def find_runs(paths: list[Path]) -> list[Path]:
+    """Run folders named by ``paths``: run folders themselves, or storage roots (a folder holding
+    ``turbotrack/``, or that folder), or an entity or project folder under one."""
+    out: list[Path] = []
+    for p in paths:
+        p = p.resolve()
+        if layout.is_run_dir(p):
+            out.append(p)
+            continue
+        root = p / layout.ROOT_DIRNAME if (p / layout.ROOT_DIRNAME).is_dir() else p
+        found = [rp.dir for rp in layout.iter_run_dirs(root)]
+        if not found:
+            found = [d.parent for d in sorted(p.glob("*/run*.json"))] + [
+                d.parent for d in sorted(p.glob("*/*/run*.json"))
+            ]
+        out.extend(dict.fromkeys(found))
+    return list(dict.fromkeys(out))

@@ -1,0 +1,89 @@
+"""The online uploader: a daemon thread that syncs a run folder every ``sync_interval`` seconds
+with the same code as ``turbotrack sync``, and heartbeats while the run lives.
+
+It never blocks ``log()``: it reads only what the writer has already sealed on disk. While the
+server is away it retries with exponential backoff and jitter; ``finish()`` waits at most
+``sync_timeout`` seconds for a last full pass, then warns with the command that completes it."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Optional
+
+from .client import Client
+from .core import RunSync
+
+MAX_BACKOFF = 30.0
+
+
+class Uploader:
+    """Background sync of one run folder to one server."""
+
+    def __init__(self, run_dir: Path, base_url: str, api_key: Optional[str], interval: float = 2.0) -> None:
+        self.run_dir = Path(run_dir)
+        self.base_url = base_url
+        self.interval = max(0.05, float(interval))
+        self._client = Client(base_url, api_key, timeout=max(30.0, self.interval * 5))
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._final = threading.Event()  # a pass that started after finish() succeeded
+        self._finishing = False
+        self.last_error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._loop, name="turbotrack-uploader", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        backoff = self.interval
+        sync: Optional[RunSync] = None
+        while not self._stop.is_set():
+            finishing = self._finishing
+            try:
+                sync = sync or RunSync(self._client, self.run_dir)
+                sync.sync(heartbeat_ttl=max(3 * self.interval, 10.0))
+                self.last_error = None
+                backoff = self.interval
+                if finishing:
+                    self._final.set()
+                    return
+                delay = self.interval
+            except Exception as e:  # the server is away or refused: retry later, never raise
+                self.last_error = e
+                self._client.close()
+                sync = None
+                backoff = min(MAX_BACKOFF, backoff * 2)
+                delay = backoff * (0.5 + random.random() / 2)
+                if finishing:
+                    delay = min(delay, 1.0)
+            self._wake.wait(delay)
+            self._wake.clear()
+
+    def finish(self, timeout: float = 30.0) -> bool:
+        """Ask for a last pass and wait at most ``timeout`` seconds; warn when it did not complete."""
+        self._finishing = True
+        self._wake.set()
+        deadline = time.monotonic() + max(0.0, timeout)
+        while not self._final.is_set() and time.monotonic() < deadline:
+            self._final.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+            self._wake.set()
+        done = self._final.is_set()
+        self._stop.set()
+        self._wake.set()
+        if not done:
+            why = f" ({self.last_error})" if self.last_error else ""
+            warnings.warn(
+                f"turbotrack: the run is saved locally but not yet fully on {self.base_url}{why}; "
+                f"finish the upload with: turbotrack sync {self.run_dir} --base-url {self.base_url}",
+                stacklevel=3,
+            )
+        return done
+
+
+def for_run(settings: Any, run_dir: Path) -> Optional[Uploader]:
+    """The uploader of a run in online mode (``settings.mode == "online"`` with a ``base_url``), else None."""
+    if settings.mode != "online" or not settings.base_url:
+        return None
+    return Uploader(run_dir, settings.base_url, settings.api_key, settings.sync_interval)

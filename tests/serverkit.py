@@ -1,0 +1,148 @@
+"""Helpers for the server tests: a real `turbotrack server` subprocess on a loopback port."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProc:
+    """`turbotrack server --dir ROOT --port PORT` in a subprocess; restartable on the same port."""
+
+    def __init__(self, root: Path, db: Optional[str] = None, extra: tuple[str, ...] = ()) -> None:
+        self.root = root
+        self.db = db
+        self.extra = extra
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: Optional[subprocess.Popen[str]] = None
+        self.login_url = ""
+
+    def start(self) -> ServerProc:
+        args = [sys.executable, "-m", "turbotrack", "server", "--dir", str(self.root), "--port", str(self.port)]
+        if self.db:
+            args += ["--db", self.db]
+        self.proc = subprocess.Popen(
+            [*args, *self.extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if line.startswith("http://"):
+                self.login_url = line.strip()
+                return self
+            if not line and self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+        raise RuntimeError("server did not print its URL")
+
+    @property
+    def token(self) -> str:
+        return self.login_url.split("token=", 1)[1]
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for f in (self.proc.stdout, self.proc.stderr):
+            if f:
+                f.close()
+        return int(self.proc.returncode or 0)
+
+    def restart(self) -> ServerProc:
+        self.stop()
+        return self.start()
+
+
+def raw(url: str, method: str, path: str, key: Optional[str] = None, body: Optional[bytes] = None,
+        headers: Optional[dict[str, str]] = None) -> tuple[int, bytes, dict[str, str]]:
+    """One request sent as is (no URL normalisation)."""
+    host, port = url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    hdrs = dict(headers or {})
+    if key:
+        hdrs["Authorization"] = f"Bearer {key}"
+    if body is not None:
+        hdrs["Content-Length"] = str(len(body))
+    conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
+    for k, v in hdrs.items():
+        conn.putheader(k, v)
+    conn.endheaders(body)
+    resp = conn.getresponse()
+    data = resp.read()
+    out = resp.status, data, {k.lower(): v for k, v in resp.getheaders()}
+    conn.close()
+    return out
+
+
+def make_key(root: Path, entity: str, read_only: bool = False, db: Optional[str] = None) -> tuple[str, str]:
+    from turbotrack.server.auth import Keys
+    from turbotrack.server.db import open_database
+
+    database = open_database(db, root / "turbotrack")
+    try:
+        return Keys(database).create(entity, read_only)
+    finally:
+        database.close()
+
+
+def postgres_url() -> str:
+    """The test database (``$TURBOTRACK_TEST_POSTGRES``, else started by scripts/postgres-test.sh);
+    skips only when PostgreSQL is not installed."""
+    url = os.environ.get("TURBOTRACK_TEST_POSTGRES")
+    if url:
+        return url
+    out = subprocess.run([str(REPO / "scripts" / "postgres-test.sh")], capture_output=True, text=True, timeout=120)
+    if out.returncode == 3:
+        pytest.skip(f"PostgreSQL is not installed: {out.stderr.strip()}")
+    assert out.returncode == 0, out.stderr
+    url = out.stdout.strip().splitlines()[-1]
+    os.environ["TURBOTRACK_TEST_POSTGRES"] = url
+    return url
+
+
+def fresh_postgres_schema(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS runs")
+        conn.execute("DROP TABLE IF EXISTS api_keys")
+
+
+def cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict[str, str]] = None, timeout: float = 120) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "turbotrack", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

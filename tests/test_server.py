@@ -1,0 +1,302 @@
+"""The server: sync then read back through Api(base_url=...), the index on SQLite and PostgreSQL,
+live local runs, refusals (traversal, corrupt blocks, oversize bodies, offsets)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import NO_CAPTURE, run_child
+from serverkit import ServerProc, cli, fresh_postgres_schema, make_key, postgres_url, raw
+
+import turbotrack
+
+
+def _server(base: Path):
+    s = ServerProc(base)
+    s.key = make_key(base, "local")[1]  # type: ignore[attr-defined]
+    s.start()
+    yield s
+    assert s.stop() == 0
+
+
+@pytest.fixture
+def srv(root: Path):
+    """A server with a storage root of its own (runs reach it by sync)."""
+    yield from _server(root / "server")
+
+
+@pytest.fixture
+def local_srv(root: Path):
+    """A server on the local storage root (`turbotrack server --dir .`)."""
+    yield from _server(root)
+
+
+def _log_run(new_run, n: int = 500, **kw):
+    run = new_run(config={"lr": 0.1, "layers": [1, 2]}, **kw)
+    for i in range(n):
+        row = {"loss": 1.0 / (i + 1), "acc": i / n}
+        if i % 3 == 0:
+            row["sparse"] = i
+        if i % 50 == 0:
+            row["note"] = f"step {i}"
+        run.log(row)
+    run.summary["best"] = 0.99
+    return run
+
+
+def test_sync_then_remote_history_equals_local(new_run, root, srv):
+    run = _log_run(new_run)
+    run.finish()
+    out = cli("sync", "--base-url", srv.url, "--api-key", srv.key, str(root))
+    assert out.returncode == 0, out.stderr
+    assert "synced 1 of 1 runs" in out.stderr and "500 rows" in out.stderr
+    local = turbotrack.Api(dir=root).run(run.path)
+    remote = turbotrack.Api(base_url=srv.url, api_key=srv.key).run(run.path)
+    assert list(remote.scan_history()) == list(local.scan_history())
+    assert list(remote.scan_history(keys=["sparse"], page_size=7)) == list(local.scan_history(keys=["sparse"]))
+    pd.testing.assert_frame_equal(remote.history(), local.history(), check_like=True)
+    pd.testing.assert_frame_equal(remote.history(keys=["sparse"]), local.history(keys=["sparse"]), check_like=True)
+    assert remote.history(pandas=False)[:3] == local.history(pandas=False)[:3]
+    assert remote.config == local.config == {"lr": 0.1, "layers": [1, 2]}
+    assert dict(remote.summary) == dict(local.summary)
+    assert remote.state == "finished" and remote.name == local.name
+    assert sorted(f.name for f in remote.files()) == sorted(f.name for f in local.files())
+    cfg = next(f for f in remote.files() if f.name == "config.json")
+    assert json.loads(cfg.download()) == local.config
+
+
+def test_history_samples_keep_a_spike_locally_and_remotely(new_run, root, srv):
+    run = new_run()
+    for i in range(20_000):
+        run.log({"y": 1e6 if i == 12_345 else float(np.sin(i / 100))})
+    run.finish()
+    assert cli("sync", "--base-url", srv.url, "--api-key", srv.key, run.dir).returncode == 0
+    local = turbotrack.Api(dir=root).run(run.path).history(keys=["y"], samples=200)
+    remote = turbotrack.Api(base_url=srv.url, api_key=srv.key).run(run.path).history(keys=["y"], samples=200)
+    for h in (local, remote):
+        assert len(h) <= 200 and h["y"].max() == 1e6
+        assert h["_step"].iloc[0] == 0 and h["_step"].iloc[-1] == 19_999
+    pd.testing.assert_frame_equal(local, remote)
+
+
+def test_summary_update_writes_to_the_server(new_run, root, srv):
+    run = _log_run(new_run, 10)
+    run.finish()
+    assert cli("sync", "--base-url", srv.url, "--api-key", srv.key, run.dir).returncode == 0
+    api = turbotrack.Api(base_url=srv.url, api_key=srv.key)
+    r = api.run(run.path)
+    r.summary["note"] = "checked"
+    r.summary.update()
+    r.summary.update({"score": 3})
+    again = api.run(run.path)
+    assert again.summary["note"] == "checked" and again.summary["score"] == 3
+    assert api.runs("local/tests", filters={"summary_metrics.score": 3})[0].id == run.id
+
+
+def test_server_on_a_local_folder_shows_runs_live(root, local_srv):
+    srv = local_srv
+    code = f"""
+        import time, turbotrack
+        run = turbotrack.init(project="live", settings={NO_CAPTURE!r})
+        print(run.path, flush=True)
+        for i in range(50):
+            run.log({{"x": i}})
+        run.summary["tag"] = "mid"
+        time.sleep(4)
+        run.finish()
+    """
+    import subprocess
+    import sys
+    import textwrap
+
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    path = child.stdout.readline().strip()
+    api = turbotrack.Api(base_url=srv.url, api_key=srv.key)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        runs = api.runs("local/live")
+        if runs and runs[0].summary.get("tag") == "mid":
+            break
+        time.sleep(0.2)
+    assert runs and runs[0].path == path
+    assert api.run(path).state == "running"
+    assert len(list(api.run(path).scan_history())) == 50
+    child.wait(30)
+    child.stdout.close()
+    deadline = time.monotonic() + 10
+    while api.run(path).state != "finished" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert api.run(path).state == "finished"
+    projects = api.projects()
+    assert {"entity": "local", "project": "live", "run_count": 1} == {k: projects[0][k] for k in ("entity", "project", "run_count")}
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/runs/local/../x/manifest",
+    "/api/v1/runs/local/%2e%2e/x/manifest",
+    "/api/v1/runs/local/p/%2E%2E/files",
+    "/api/v1/runs/%2e%2e%2f%2e%2e/p/x",
+    "/api/v1/runs/local/p/r/files/..%2f..%2frun.json",
+    "/api/v1/runs/local/p/r/files/media%2f..%2f..%2fx",
+    "/api/v1/runs/local/p/r/files/../../../etc/passwd",
+    "/api/v1/runs/local/p/r/files/.secret",
+])
+def test_traversal_is_refused(srv, path):
+    for method, body in (("GET", None), ("PUT", b"{}")):
+        status, data, _ = raw(srv.url, method, path, srv.key, body)
+        assert status == 400, (method, path, status, data)
+        assert "error" in json.loads(data)
+    assert not any(p.name == "x" for p in srv.root.rglob("x"))
+
+
+def _upload_history(srv, new_run):
+    run = _log_run(new_run, 100)
+    run.finish()
+    data = (Path(run.dir) / "history.ttrk").read_bytes()
+    url = f"/api/v1/runs/local/tests/{run.id}-copy/files/history.ttrk"
+    return data, url
+
+
+def test_corrupt_block_and_bad_offsets_are_refused(srv, new_run):
+    data, url = _upload_history(srv, new_run)
+    bad = bytearray(data)
+    bad[-3] ^= 0xFF
+    status, body, _ = raw(srv.url, "PUT", url + "?offset=0", srv.key, bytes(bad))
+    assert status == 400 and "valid blocks" in json.loads(body)["error"]
+    status, body, _ = raw(srv.url, "PUT", url + "?offset=0", srv.key, data[:-10])
+    assert status == 400
+    status, body, _ = raw(srv.url, "PUT", url + "?offset=5", srv.key, data)
+    assert status == 409 and json.loads(body)["size"] == 0
+    status, body, _ = raw(srv.url, "PUT", url + "?offset=0", srv.key, data)
+    assert status == 200 and json.loads(body)["size"] == len(data)
+    status, body, _ = raw(srv.url, "PUT", url + "?offset=0", srv.key, data)
+    assert status == 409 and json.loads(body)["size"] == len(data)
+    status, body, _ = raw(srv.url, "PUT", url, srv.key, data)
+    assert status == 400  # a stream file needs its offset
+
+
+def test_oversize_body_gets_413(root):
+    s = ServerProc(root, extra=("--max-body", "1000"))
+    key = make_key(root, "local")[1]
+    s.start()
+    try:
+        status, body, _ = raw(s.url, "PUT", "/api/v1/runs/local/p/r/files/config.json", key, b"{}" + b" " * 2000)
+        assert status == 413 and "limit" in json.loads(body)["error"]
+        assert not (root / "turbotrack" / "local" / "p" / "r").exists()
+    finally:
+        s.stop()
+
+
+def test_login_url_sets_a_session_cookie_and_the_ui_is_served(srv):
+    status, _, _ = raw(srv.url, "GET", "/api/v1/projects")
+    assert status == 401
+    status, _, _ = raw(srv.url, "GET", "/local/tests")
+    assert status == 401
+    status, _, _ = raw(srv.url, "GET", "/?token=wrong")
+    assert status == 401
+    status, _, headers = raw(srv.url, "GET", f"/?token={srv.token}")
+    assert status == 302
+    cookie = headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    session = {"Cookie": cookie.split(";")[0]}
+    status, data, _ = raw(srv.url, "GET", "/api/v1/projects", headers=session)
+    assert status == 200 and "projects" in json.loads(data)
+    for page in ("/", "/local/tests", "/local/tests/runs/abc", "/local/tests/runs/abc/logs"):
+        status, data, headers = raw(srv.url, "GET", page, headers=session)
+        assert status == 200 and headers["content-type"].startswith("text/html"), page
+    assert raw(srv.url, "GET", "/local/tests/runs/abc/nope", headers=session)[0] == 404
+
+
+def test_files_logs_and_range(new_run, root, srv):
+    run = _log_run(new_run, 5)
+    (Path(run.dir) / "output.log").write_text("hello wörld\nline 2\n")
+    run.finish()
+    assert cli("sync", "--base-url", srv.url, "--api-key", srv.key, run.dir).returncode == 0
+    base = f"/api/v1/runs/{run.path}"
+    status, data, _ = raw(srv.url, "GET", base + "/logs?offset=6", srv.key)
+    out = json.loads(data)
+    assert status == 200 and out["text"] == "wörld\nline 2\n" and out["running"] is False
+    status, data, headers = raw(srv.url, "GET", base + "/files/output.log", srv.key, headers={"Range": "bytes=0-4"})
+    assert status == 206 and data == b"hello" and headers["content-range"].endswith("/20")
+    status, data, _ = raw(srv.url, "GET", base + "/files", srv.key)
+    kinds = {f["name"]: f["kind"] for f in json.loads(data)["files"]}
+    assert kinds["history.ttrk"] == "stream" and kinds["output.log"] == "append" and kinds["run.json"] == "replace"
+    status, data, headers = raw(srv.url, "GET", base + "/history?keys=loss&samples=3", srv.key)
+    assert status == 200 and 2 <= json.loads(data)["rows"] <= 3
+    status, _, _ = raw(srv.url, "GET", base + "/history?keys=loss&samples=3", srv.key, headers={"If-None-Match": headers["etag"]})
+    assert status == 304
+    status, data, _ = raw(srv.url, "GET", base, srv.key)
+    detail = json.loads(data)
+    assert {"loss", "acc", "_step"} <= set(detail["keys"]["history"]) and detail["config"]["lr"] == 0.1
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, root):
+    if request.param == "sqlite":
+        return None
+    url = postgres_url()
+    fresh_postgres_schema(url)
+    return url
+
+
+def test_index_sorts_filters_and_rebuilds(new_run, root, db_url):
+    for name, acc, group in (("a", 0.5, "sweep"), ("b", 0.9, "sweep"), ("c", 0.7, "other")):
+        run = new_run(name=name, group=group, config={"lr": acc})
+        run.log({"acc": acc})
+        run.summary["best_accuracy"] = acc
+        run.finish()
+    s = ServerProc(root, db=db_url)
+    key = make_key(root, "local", db=db_url)[1]
+    s.start()
+    try:
+        api = turbotrack.Api(base_url=s.url, api_key=key)
+        assert [r.name for r in api.runs("local/tests", order="-summary_metrics.best_accuracy")] == ["b", "c", "a"]
+        assert [r.name for r in api.runs("local/tests", order="+summary_metrics.best_accuracy")] == ["a", "c", "b"]
+        assert sorted(r.name for r in api.runs("local/tests", filters={"group": "sweep"})) == ["a", "b"]
+        assert [r.name for r in api.runs("local/tests", filters={"config.lr": 0.7})] == ["c"]
+        assert [r.name for r in api.runs("local/tests", filters={"state": "finished"}, order="name")] == ["a", "b", "c"]
+        status, data, _ = raw(s.url, "GET", "/api/v1/runs/local/tests?order=-summary_metrics.best_accuracy&limit=1&offset=1", key)
+        page = json.loads(data)
+        assert page["total"] == 3 and [r["name"] for r in page["runs"]] == ["c"]
+    finally:
+        s.stop()
+    # The index is lost (tables dropped / file deleted): a restart rebuilds it from the files.
+    if db_url:
+        import psycopg
+
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM runs")
+    else:
+        for p in (root / "turbotrack").glob("index.sqlite*"):
+            p.unlink()
+        key = make_key(root, "local")[1]
+    s.start()
+    try:
+        api = turbotrack.Api(base_url=s.url, api_key=key)
+        assert [r.name for r in api.runs("local/tests", order="-summary_metrics.best_accuracy")] == ["b", "c", "a"]
+    finally:
+        s.stop()
+
+
+def test_crashed_run_shows_crashed(root, local_srv):
+    srv = local_srv
+    out = run_child(
+        f"""
+        import os, turbotrack
+        run = turbotrack.init(project="crash", settings={NO_CAPTURE!r})
+        run.log({{"x": 1}})
+        os._exit(0)
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    api = turbotrack.Api(base_url=srv.url, api_key=srv.key)
+    deadline = time.monotonic() + 10
+    while not api.runs("local/crash") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert api.runs("local/crash")[0].state == "crashed"
