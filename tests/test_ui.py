@@ -198,11 +198,11 @@ def test_workspace_sorts_filters_and_draws(browser: Any) -> None:
     # Sort by best accuracy: descending first, then ascending.
     header.click()
     wait(browser, lambda d: table_names(d) == ["run-0", "run-1", "run-2"])
+    shot(browser, "workspace")  # docs/ui-workspace.png is this one
     css(browser, '#runs-table th[data-col="summary.val/acc.max"]')[0].click()
     wait(browser, lambda d: table_names(d) == ["run-2", "run-1", "run-0"])
     # The bar chart of that summary metric has one bar per run.
     assert len(css(browser, "#bar-chart .bar-row")) == 3
-    shot(browser, "workspace")
     # Filters: expressions and plain words.
     box = css(browser, "#run-filter")[0]
     for text, expect in [
