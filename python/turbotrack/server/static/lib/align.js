@@ -1,0 +1,50 @@
+/**
+ * Lining up series for uPlot, which wants one shared x array: each run's (x, y) points are merged
+ * onto the sorted union of all x values, with null where a run has no point (lines span the gaps).
+ *
+ * @module align
+ */
+
+/**
+ * @param {{x: ArrayLike<number>, y: ArrayLike<number|null>}[]} series each sorted by x
+ * @returns {(number|null)[][]} [xs, ys_0, ys_1, ...]
+ */
+export function alignSeries(series) {
+  if (series.length === 1) return [Array.from(series[0].x), Array.from(series[0].y)];
+  const all = new Set();
+  for (const s of series) for (let i = 0; i < s.x.length; i++) all.add(s.x[i]);
+  const xs = Float64Array.from(all).sort();
+  const index = new Map();
+  for (let i = 0; i < xs.length; i++) index.set(xs[i], i);
+  const out = [Array.from(xs)];
+  for (const s of series) {
+    const ys = new Array(xs.length).fill(null);
+    for (let i = 0; i < s.x.length; i++) ys[index.get(s.x[i])] = s.y[i];
+    out.push(ys);
+  }
+  return out;
+}
+
+/**
+ * The (x, y) points of one key from a columnar history answer, without rows where either is
+ * missing or not a number, sorted by x.
+ * @param {{columns: Record<string, any[]>}} hist
+ * @param {string} xKey
+ * @param {string} yKey
+ * @returns {{x: number[], y: number[]}}
+ */
+export function pointsOf(hist, xKey, yKey) {
+  const xs = hist.columns[xKey] || [];
+  const ys = hist.columns[yKey] || [];
+  const pts = [];
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    const y = ys[i];
+    if (typeof x === 'number' && typeof y === 'number' && Number.isFinite(x)) pts.push([x, y]);
+    else if (typeof x === 'number' && (y === 'NaN' || y === 'Infinity' || y === '-Infinity')) pts.push([x, Number(y)]);
+  }
+  let sorted = true;
+  for (let i = 1; i < pts.length; i++) if (pts[i][0] < pts[i - 1][0]) { sorted = false; break; }
+  if (!sorted) pts.sort((a, b) => a[0] - b[0]);
+  return { x: pts.map((p) => p[0]), y: pts.map((p) => p[1]) };
+}

@@ -1,0 +1,563 @@
+/**
+ * The workspace (`/<entity>/<project>`): the runs table in a sidebar beside the charts.
+ *
+ * Table: sort by any column, filter by words or expressions, choose and pin columns, hide runs;
+ * the choices are kept per project in localStorage. Charts: one panel per metric, grouped by prefix
+ * into collapsible sections (`system` loaded only when opened), every visible run overlaid, with
+ * the x-axis, smoothing, log scale and how many runs to draw chosen in the toolbar; a bar chart of
+ * one summary column. Histories are fetched per run with `samples` ≈ the panels' pixel width and
+ * re-fetched with ETags every few seconds while a run is running; a zoom fetches finer samples.
+ *
+ * @module workspace
+ */
+
+import { allRuns, getJson, urls } from '../lib/api.js';
+import { pointsOf } from '../lib/align.js';
+import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
+import { h, replace } from '../lib/dom.js';
+import { compileFilter } from '../lib/filter.js';
+import { colorFor, fmtDuration, fmtTime, fmtValue } from '../lib/format.js';
+import { runHref } from '../lib/route.js';
+import { sortBy } from '../lib/sort.js';
+import { LineChart } from '../components/linechart.js';
+
+const POLL_MS = 2500;
+const ROW_H = 28;
+const MAX_RUN_CHOICES = [10, 20, 50, 100, 200, 500];
+
+/** Per-project choices, kept in localStorage. */
+function loadSettings(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key) || 'null') || {};
+  } catch {
+    return {};
+  }
+}
+
+export async function mountWorkspace(root, route, ctx) {
+  const { entity, project } = route;
+  ctx.setTitle(`${project}`);
+  const storeKey = `turbotrack:workspace:${entity}/${project}`;
+  const s = loadSettings(storeKey);
+  const save = () => localStorage.setItem(storeKey, JSON.stringify(s));
+
+  let runs = await allRuns(entity, project);
+  let rows = runs.map(runRow);
+  let runById = new Map(runs.map((r) => [r.id, r]));
+  let columns = dataColumns(rows);
+  let known = new Set(columns);
+
+  // Defaults the first time a project is opened.
+  s.sort ??= { col: 'created', dir: 'desc' };
+  s.filter ??= '';
+  s.hidden ??= [];
+  s.xAxis ??= '_step';
+  s.smoothing ??= 0;
+  s.log ??= false;
+  s.maxRuns ??= 200;
+  s.collapsed ??= { system: true };
+  s.expanded ??= false;
+  if (!s.pinned) {
+    const best = columns.filter((c) => c.startsWith('summary.') && /\.(max|min|best)$/.test(c));
+    s.pinned = ['state', ...(best.length ? best : columns.filter((c) => c.startsWith('summary.'))).slice(0, 2)];
+  }
+  s.shown ??= ['state', 'created', 'runtime', 'tags', 'group', ...columns.slice(0, 40)];
+  s.bar ??= s.pinned.find((c) => c.startsWith('summary.')) || columns.find((c) => c.startsWith('summary.')) || '';
+  const hidden = new Set(s.hidden);
+
+  // ---- layout ----
+  const filterInput = h('input', { type: 'search', id: 'run-filter', placeholder: 'Filter: words, or acc.max > 0.9, config.lr = 0.01, state = running', value: s.filter });
+  const filterError = h('div', { class: 'filter-error', id: 'filter-error' });
+  const countEl = h('span', { class: 'count', id: 'run-count' });
+  const colMenu = h('details', { class: 'menu', id: 'columns-menu' }, h('summary', null, 'Columns'));
+  const expandBtn = h('button', { type: 'button', id: 'expand-table', title: 'Show every chosen column' });
+  const thead = h('thead');
+  const tbody = h('tbody');
+  const table = h('table', { class: 'grid runs', id: 'runs-table' }, thead, tbody);
+  const tableWrap = h('div', { class: 'table-wrap' }, table);
+  const sidebar = h('aside', { class: 'sidebar' },
+    h('div', { class: 'sidebar-tools' }, filterInput, filterError, h('div', { class: 'row' }, countEl, colMenu, expandBtn)),
+    tableWrap);
+
+  const xSelect = h('select', { id: 'x-axis' });
+  const smoothInput = h('input', { type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01, value: s.smoothing });
+  const smoothLabel = h('span', { class: 'smooth-val' }, String(s.smoothing));
+  const logBox = h('input', { type: 'checkbox', id: 'log-scale', checked: s.log });
+  const maxSelect = h('select', { id: 'max-runs' }, MAX_RUN_CHOICES.map((n) => h('option', { value: n, selected: n === s.maxRuns }, String(n))));
+  const barSelect = h('select', { id: 'bar-metric' });
+  const barBody = h('div', { class: 'bars', id: 'bar-chart' });
+  const sectionsEl = h('div', { class: 'sections' });
+  const chartsEl = h('section', { class: 'charts' },
+    h('div', { class: 'toolbar' },
+      h('label', null, 'x-axis ', xSelect),
+      h('label', null, 'smoothing ', smoothInput, smoothLabel),
+      h('label', null, logBox, ' log scale'),
+      h('label', null, 'runs drawn ', maxSelect)),
+    h('details', { class: 'section', open: !s.collapsed.__bar, dataset: { group: '__bar' } },
+      h('summary', null, 'Summary bar chart'), h('div', { class: 'panel bar-panel' }, h('label', null, 'metric ', barSelect), barBody)),
+    sectionsEl);
+  const layout = h('div', { class: 'workspace' }, sidebar, chartsEl);
+  replace(root, layout);
+
+  // ---- the runs table ----
+  let view = []; // rows after filter and sort
+  let filter = compileFilter(s.filter, known);
+
+  function columnValue(row, col) {
+    return row[col];
+  }
+
+  function tableColumns() {
+    const extra = s.expanded ? s.shown.filter((c) => !s.pinned.includes(c)) : [];
+    return ['name', ...s.pinned, ...extra].filter((c) => c === 'name' || BASE_COLUMNS.includes(c) || known.has(c));
+  }
+
+  function computeView() {
+    filter = compileFilter(s.filter, known);
+    filterError.textContent = filter.error ? `Filter: ${filter.error}` : '';
+    const t0 = performance.now();
+    view = sortBy(rows.filter(filter.test), (r) => columnValue(r, s.sort.col), s.sort.dir);
+    layout.dataset.sortMs = (performance.now() - t0).toFixed(1);
+    countEl.textContent = `${view.length} of ${rows.length} runs`;
+  }
+
+  function renderHead() {
+    const cols = tableColumns();
+    replace(thead, h('tr', null,
+      h('th', { class: 'eye', title: 'Show or hide runs in the charts' }, ''),
+      cols.map((c) => h('th', {
+        class: `sortable${s.sort.col === c ? ` sorted ${s.sort.dir}` : ''}${s.pinned.includes(c) ? ' pinned' : ''}`,
+        dataset: { col: c },
+        title: c,
+        onclick: () => {
+          s.sort = { col: c, dir: s.sort.col === c && s.sort.dir === 'desc' ? 'asc' : s.sort.col === c ? 'desc' : defaultDir(c) };
+          save();
+          refreshTable();
+          scheduleCharts();
+        },
+      }, columnLabel(c), h('span', { class: 'arrow' }, s.sort.col === c ? (s.sort.dir === 'asc' ? ' ▲' : ' ▼') : '')))));
+  }
+
+  function defaultDir(c) {
+    return c.startsWith('summary.') || c === 'created' || c === 'runtime' ? 'desc' : 'asc';
+  }
+
+  function cell(row, c) {
+    const v = row[c];
+    if (c === 'name') {
+      return h('td', { class: 'name' }, h('span', { class: 'swatch', style: `background:${colorFor(row.id)}` }),
+        h('a', { href: runHref(entity, project, row.id), style: `color:${colorFor(row.id)}` }, row.name));
+    }
+    if (c === 'state') return h('td', null, h('span', { class: `state state-${v}` }, v || ''));
+    if (c === 'created') return h('td', null, fmtTime(v));
+    if (c === 'runtime') return h('td', { class: 'num' }, fmtDuration(v));
+    if (c === 'tags') return h('td', null, (v || []).map((t) => h('span', { class: 'tag' }, t)));
+    return h('td', { class: typeof v === 'number' ? 'num' : null, title: typeof v === 'string' ? v : null }, fmtValue(v));
+  }
+
+  // Only the rows in sight are in the DOM (10,000 runs scroll and sort fast).
+  function renderRows() {
+    const cols = tableColumns();
+    const first = Math.max(0, Math.floor(tableWrap.scrollTop / ROW_H) - 10);
+    const count = Math.ceil((tableWrap.clientHeight || 600) / ROW_H) + 20;
+    const last = Math.min(view.length, first + count);
+    const span = cols.length + 1;
+    const out = [];
+    if (first > 0) out.push(h('tr', { class: 'spacer', style: `height:${first * ROW_H}px` }, h('td', { colspan: span })));
+    for (let i = first; i < last; i++) {
+      const row = view[i];
+      const isHidden = hidden.has(row.id);
+      out.push(h('tr', { dataset: { run: row.id }, class: isHidden ? 'hidden-run' : null, style: `height:${ROW_H}px` },
+        h('td', { class: 'eye' }, h('input', {
+          type: 'checkbox', checked: !isHidden, title: isHidden ? 'Show in charts' : 'Hide from charts',
+          onchange: (ev) => {
+            if (ev.target.checked) hidden.delete(row.id);
+            else hidden.add(row.id);
+            s.hidden = [...hidden];
+            save();
+            ev.target.closest('tr').classList.toggle('hidden-run', !ev.target.checked);
+            scheduleCharts();
+          },
+        })),
+        cols.map((c) => cell(row, c))));
+    }
+    if (last < view.length) out.push(h('tr', { class: 'spacer', style: `height:${(view.length - last) * ROW_H}px` }, h('td', { colspan: span })));
+    replace(tbody, out);
+  }
+
+  function refreshTable() {
+    computeView();
+    renderHead();
+    renderRows();
+  }
+
+  tableWrap.addEventListener('scroll', () => requestAnimationFrame(renderRows));
+  let filterTimer = null;
+  filterInput.addEventListener('input', () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => {
+      s.filter = filterInput.value;
+      save();
+      tableWrap.scrollTop = 0;
+      refreshTable();
+      scheduleCharts();
+    }, 150);
+  });
+
+  function renderColumnMenu() {
+    const all = [...BASE_COLUMNS.filter((c) => c !== 'name'), ...columns];
+    const search = h('input', { type: 'search', placeholder: 'find a column', class: 'col-search' });
+    const list = h('div', { class: 'col-list' }, all.map((c) => h('div', { class: 'col-item', dataset: { col: c } },
+      h('label', null, h('input', {
+        type: 'checkbox', class: 'col-show', checked: s.shown.includes(c),
+        onchange: (ev) => {
+          s.shown = ev.target.checked ? [...s.shown, c] : s.shown.filter((x) => x !== c);
+          save();
+          refreshTable();
+        },
+      }), ` ${columnLabel(c)}`),
+      h('button', {
+        type: 'button', class: `pin${s.pinned.includes(c) ? ' on' : ''}`, title: 'Pin to the sidebar',
+        onclick: (ev) => {
+          s.pinned = s.pinned.includes(c) ? s.pinned.filter((x) => x !== c) : [...s.pinned, c];
+          ev.target.classList.toggle('on', s.pinned.includes(c));
+          save();
+          refreshTable();
+        },
+      }, '📌'))));
+    search.addEventListener('input', () => {
+      const q = search.value.toLowerCase();
+      for (const item of list.children) item.hidden = !item.dataset.col.toLowerCase().includes(q);
+    });
+    replace(colMenu, h('summary', null, 'Columns'), h('div', { class: 'menu-body' }, search, list));
+  }
+
+  function renderExpand() {
+    layout.classList.toggle('expanded', s.expanded);
+    expandBtn.textContent = s.expanded ? 'Collapse table' : 'Expand table';
+  }
+  expandBtn.addEventListener('click', () => {
+    s.expanded = !s.expanded;
+    save();
+    renderExpand();
+    refreshTable();
+  });
+
+  // ---- charts ----
+  const charts = new Map(); // key → LineChart
+  const histories = new Map(); // runId → columnar history (main stream)
+  const systemHist = new Map(); // runId → columnar history (system stream)
+  const zoomData = new Map(); // key → Map(runId → columnar)
+  const details = new Map(); // runId → run detail (metrics, keys)
+  let metricKeys = chartKeys(runs);
+  let systemKeys = [];
+  let samples = 400;
+
+  function chartRuns() {
+    const out = [];
+    for (const row of view) {
+      if (!hidden.has(row.id)) out.push(runById.get(row.id));
+      if (out.length >= s.maxRuns) break;
+    }
+    return out;
+  }
+
+  function renderXChoices() {
+    const stepKeys = new Set();
+    for (const d of details.values()) for (const k of stepMetrics(d.metrics)) stepKeys.add(k);
+    const opts = ['_step', '_runtime', '_timestamp', ...stepKeys, ...metricKeys.filter((k) => !stepKeys.has(k))];
+    if (!opts.includes(s.xAxis)) opts.push(s.xAxis);
+    replace(xSelect, opts.map((k) => h('option', { value: k, selected: k === s.xAxis }, k)));
+  }
+
+  function renderBarChoices() {
+    const opts = columns.filter((c) => c.startsWith('summary.'));
+    replace(barSelect, opts.map((c) => h('option', { value: c, selected: c === s.bar }, columnLabel(c))));
+    if (!opts.includes(s.bar) && opts.length) s.bar = opts[0];
+  }
+
+  function renderBars() {
+    const list = chartRuns().map((r) => ({ run: r, v: rows[rowIndex.get(r.id)]?.[s.bar] })).filter((x) => typeof x.v === 'number' && Number.isFinite(x.v));
+    const sorted = sortBy(list, (x) => x.v, 'desc');
+    const max = Math.max(...sorted.map((x) => Math.abs(x.v)), 0) || 1;
+    replace(barBody, sorted.length === 0 ? h('div', { class: 'empty' }, 'no values') : sorted.slice(0, 100).map((x) => h('div', { class: 'bar-row', dataset: { run: x.run.id } },
+      h('span', { class: 'bar-label', title: x.run.name }, x.run.name || x.run.id),
+      h('span', { class: 'bar-track' }, h('span', { class: 'bar', style: `width:${(100 * Math.abs(x.v)) / max}%;background:${colorFor(x.run.id)}` })),
+      h('span', { class: 'bar-val' }, fmtValue(x.v)))));
+  }
+  let rowIndex = new Map(rows.map((r, i) => [r.id, i]));
+
+  function renderSections() {
+    for (const c of charts.values()) c.destroy();
+    charts.clear();
+    const groups = groupByPrefix(metricKeys).filter(([g]) => g !== 'system');
+    const sysFromHistory = metricKeys.filter((k) => k.startsWith('system/'));
+    const sections = groups.map(([group, keys]) => section(group || 'charts', group || '', keys, false));
+    sections.push(section('system', 'system', [...new Set([...sysFromHistory, ...systemKeys])], true));
+    replace(sectionsEl, sections);
+    if (!metricKeys.length) sectionsEl.prepend(h('p', { class: 'empty' }, 'No metrics logged yet.'));
+  }
+
+  function section(title, group, keys, isSystem) {
+    const id = isSystem ? 'system' : group || '';
+    const grid = h('div', { class: 'chart-grid' });
+    const el = h('details', { class: 'section', open: !s.collapsed[id], dataset: { group: id } },
+      h('summary', null, `${title} `, h('span', { class: 'count' }, isSystem && !keys.length ? '' : `(${keys.length})`)), grid);
+    for (const key of keys) {
+      const chart = new LineChart(key, { onZoom: (range) => zoom(key, range) });
+      chart.system = isSystem && !key.startsWith('system/');
+      charts.set(key, chart);
+      grid.append(chart.el);
+    }
+    el.addEventListener('toggle', () => {
+      s.collapsed[id] = !el.open;
+      save();
+      if (isSystem && el.open) loadSystem();
+      scheduleCharts();
+    });
+    return el;
+  }
+
+  const ptsCache = new WeakMap();
+  function points(hist, xKey, key) {
+    let m = ptsCache.get(hist);
+    if (!m) ptsCache.set(hist, (m = new Map()));
+    const k = `${xKey}\u0000${key}`;
+    if (!m.has(k)) m.set(k, pointsOf(hist, xKey, key));
+    return m.get(k);
+  }
+
+  let drawPending = false;
+  function scheduleCharts() {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(() => {
+      drawPending = false;
+      drawCharts();
+    });
+  }
+
+  function drawCharts() {
+    const list = chartRuns();
+    const viewOpts = { xKey: s.xAxis, smoothing: s.smoothing, log: s.log };
+    for (const [key, chart] of charts) {
+      if (!chart.el.closest('details').open) continue;
+      const zoomed = zoomData.get(key);
+      const source = chart.system ? systemHist : histories;
+      const series = [];
+      for (const run of list) {
+        const hist = (zoomed && zoomed.get(run.id)) || source.get(run.id);
+        if (!hist) continue;
+        const xKey = chart.system && !(s.xAxis in hist.columns) ? hist.x_axis : s.xAxis;
+        series.push({ id: run.id, label: run.name || run.id, color: colorFor(run.id), ...points(hist, xKey, key) });
+      }
+      chart.update(series, viewOpts);
+    }
+    renderBars();
+    layout.dataset.chartsDrawn = String(Date.now());
+  }
+
+  // ---- fetching ----
+  const inflight = new Set();
+  async function pool(items, fn, width = 6) {
+    let i = 0;
+    const worker = async () => {
+      while (i < items.length) await fn(items[i++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  }
+
+  function historyUrl(run, keys, extra = {}) {
+    return urls.history(entity, project, run.id, { keys: keys.join(','), x_axis: s.xAxis, samples, ...extra });
+  }
+
+  async function fetchHistory(run) {
+    if (!metricKeys.length || inflight.has(run.id)) return;
+    inflight.add(run.id);
+    try {
+      const { data, changed } = await getJson(historyUrl(run, metricKeys), { revalidate: true });
+      if (changed || !histories.has(run.id)) {
+        histories.set(run.id, data);
+        scheduleCharts();
+      }
+    } catch (err) {
+      console.warn('history', run.id, err);
+    } finally {
+      inflight.delete(run.id);
+    }
+  }
+
+  async function fetchDetails(list) {
+    await pool(list.filter((r) => !details.has(r.id)), async (run) => {
+      try {
+        const { data } = await getJson(urls.run(entity, project, run.id));
+        details.set(run.id, data);
+      } catch (err) {
+        console.warn('run detail', run.id, err);
+      }
+    });
+    const sys = new Set(systemKeys);
+    for (const d of details.values()) for (const k of (d.keys && d.keys.system) || []) if (!k.startsWith('_')) sys.add(k);
+    const next = [...sys].sort();
+    renderXChoices();
+    if (next.join() !== systemKeys.join()) {
+      systemKeys = next;
+      renderSections();
+      scheduleCharts();
+    }
+  }
+
+  async function loadSystem() {
+    const list = chartRuns().filter((r) => r.state === 'running' || !systemHist.has(r.id));
+    const keys = systemKeys.filter((k) => !k.startsWith('system/'));
+    if (!keys.length) return;
+    await pool(list, async (run) => {
+      try {
+        const url = urls.history(entity, project, run.id, { keys: keys.join(','), x_axis: '_runtime', samples, stream: 'system' });
+        const { data, changed } = await getJson(url, { revalidate: true });
+        if (changed || !systemHist.has(run.id)) {
+          systemHist.set(run.id, data);
+          scheduleCharts();
+        }
+      } catch (err) {
+        console.warn('system', run.id, err);
+      }
+    });
+  }
+
+  async function zoom(key, range) {
+    if (!range) {
+      zoomData.delete(key);
+      scheduleCharts();
+      return;
+    }
+    const chart = charts.get(key);
+    const got = new Map();
+    chart.setStatus('loading…');
+    await pool(chartRuns(), async (run) => {
+      try {
+        const params = { min: range.min, max: range.max, samples: chart.width() };
+        const url = chart.system
+          ? urls.history(entity, project, run.id, { keys: key, x_axis: '_runtime', stream: 'system', ...params })
+          : historyUrl(run, [key], params);
+        got.set(run.id, (await getJson(url)).data);
+      } catch (err) {
+        console.warn('zoom', run.id, err);
+      }
+    });
+    if (chart.zoom) {
+      zoomData.set(key, got);
+      chart.setStatus('zoomed · double-click to reset');
+    } else {
+      chart.setStatus('');
+    }
+    scheduleCharts();
+  }
+
+  async function loadAll() {
+    const first = [...charts.values()][0];
+    samples = first ? first.width() : 400;
+    const list = chartRuns().filter((r) => !histories.has(r.id));
+    await pool(list, fetchHistory);
+  }
+
+  // ---- toolbar ----
+  xSelect.addEventListener('change', () => {
+    s.xAxis = xSelect.value;
+    save();
+    histories.clear();
+    systemHist.clear();
+    zoomData.clear();
+    for (const c of charts.values()) c.zoom = null;
+    loadAll();
+    if (!s.collapsed.system) loadSystem();
+  });
+  smoothInput.addEventListener('input', () => {
+    s.smoothing = Number(smoothInput.value);
+    smoothLabel.textContent = s.smoothing.toFixed(2);
+    save();
+    scheduleCharts();
+  });
+  logBox.addEventListener('change', () => {
+    s.log = logBox.checked;
+    save();
+    scheduleCharts();
+  });
+  maxSelect.addEventListener('change', () => {
+    s.maxRuns = Number(maxSelect.value);
+    save();
+    loadAll();
+    scheduleCharts();
+  });
+  barSelect.addEventListener('change', () => {
+    s.bar = barSelect.value;
+    save();
+    renderBars();
+  });
+
+  // ---- live updates ----
+  let stopped = false;
+  let tick = 0;
+  async function poll() {
+    if (stopped) return;
+    tick++;
+    try {
+      if (rows.length < 2000 || tick % 5 === 0) {
+        const fresh = await allRuns(entity, project);
+        if (stopped) return;
+        if (JSON.stringify(fresh) !== JSON.stringify(runs)) {
+          runs = fresh;
+          rows = runs.map(runRow);
+          rowIndex = new Map(rows.map((r, i) => [r.id, i]));
+          runById = new Map(runs.map((r) => [r.id, r]));
+          const nextCols = dataColumns(rows);
+          const colsChanged = nextCols.join() !== columns.join();
+          columns = nextCols;
+          known = new Set(columns);
+          const nextKeys = chartKeys(runs);
+          if (colsChanged) {
+            renderColumnMenu();
+            renderBarChoices();
+          }
+          if (nextKeys.join() !== metricKeys.join()) {
+            metricKeys = nextKeys;
+            histories.clear();
+            renderXChoices();
+            renderSections();
+          }
+          refreshTable();
+        }
+      }
+      const live = chartRuns().filter((r) => r.state === 'running' || !histories.has(r.id));
+      ctx.setLive(runs.some((r) => r.state === 'running'));
+      await pool(live, fetchHistory);
+      if (!s.collapsed.system) await loadSystem();
+      scheduleCharts();
+    } catch (err) {
+      console.warn('poll', err);
+    } finally {
+      if (!stopped) timer = setTimeout(poll, POLL_MS);
+    }
+  }
+
+  renderColumnMenu();
+  renderExpand();
+  renderXChoices();
+  renderBarChoices();
+  refreshTable();
+  renderSections();
+  ctx.setLive(runs.some((r) => r.state === 'running'));
+  loadAll().then(() => {
+    scheduleCharts();
+    fetchDetails(chartRuns().slice(0, 3)).then(() => {
+      if (!s.collapsed.system) loadSystem();
+    });
+  });
+  let timer = setTimeout(poll, POLL_MS);
+
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    for (const c of charts.values()) c.destroy();
+  };
+}
