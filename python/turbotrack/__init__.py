@@ -12,16 +12,16 @@ microsecond per ``log()``, keeps every run on your own disk first, and survives 
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any
 
-from . import plot
+from . import _state, plot
+from ._config import Config
 from ._core import Error
 from ._run import DisabledRun, Run
 from .api import Api
 from .artifacts import Artifact
 from .compat import as_wandb
 from .compat.api import alert, log_artifact, login, termerror, termlog, termwarn, use_artifact
-from .config import Config
 from .data_types import Audio, Histogram, Html, Image, Table, Video
 from .sdk import define_metric, finish, init, log, save
 from .settings import Settings
@@ -29,17 +29,21 @@ from .watch import unwatch, watch
 
 __version__ = "0.1.0"
 
-#: The current run (``None`` before ``init()`` and after ``finish()``).
-run: Optional[Union[Run, DisabledRun]] = None
-#: The current run's config (an empty, unsaved one before ``init()``).
-config: Any = Config()
-#: The current run's summary (an empty dict before ``init()``).
-summary: Any = {}
+
+def __getattr__(name: str) -> Any:
+    """``turbotrack.run`` (the current run, ``None`` before ``init()`` and after ``finish()``),
+    ``turbotrack.config`` (its config; an empty, unsaved one before ``init()``) and
+    ``turbotrack.summary`` (its summary; an empty dict before ``init()``), read when asked (PEP 562)."""
+    if name in ("run", "config", "summary"):
+        return _state.attribute(name)
+    raise AttributeError(f"module 'turbotrack' has no attribute {name!r}")
+
 
 __all__ = [
     "Api",
     "Artifact",
     "Audio",
+    "Config",
     "DisabledRun",
     "Error",
     "Histogram",

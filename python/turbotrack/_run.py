@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import atexit
 import glob
-import json
 import os
 import random
 import shutil
 import string
-import sys
 import threading
 import time
 import warnings
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from . import _core, runinfo
+from . import _core, _hooks, _state
+from ._config import Config
 from ._fs import atomic_write_json, read_json
-from .config import Config
+from ._summary import Summary
 from .data_types import Converter
 from .data_types.base import _tag as _media_tag
 from .data_types.deferred import Resolver
 from .settings import Settings
-from .summary import Summary
+from .store import runinfo
 
 HISTORY_FILE = "history.ttrk"
 SYSTEM_FILE = "system.ttrk"
@@ -121,7 +119,7 @@ class Run:
         except BaseException:
             self._undo_start(run_dir, made, resuming)
             raise
-        _live_runs.add(self)
+        _hooks.track(self)
 
     def _start(self, settings: Settings, run_dir: Path, resuming: bool, previous: dict[str, Any], config: Any) -> None:
         """The part of ``__init__`` that writes files (undone by :meth:`_undo_start` if it fails)."""
@@ -382,7 +380,7 @@ class Run:
         self._resolver.drain(timeout=60)
         if self._forked:
             self._core.finish()
-            _live_runs.discard(self)
+            _hooks.untrack(self)
             return
         failure = self._core.finish()  # every step up to the run.json write is idempotent
         if self._capture is not None:
@@ -405,10 +403,8 @@ class Run:
         self._info = info
         if self._uploader is not None:
             self._uploader.finish(self.settings.sync_timeout)
-        _live_runs.discard(self)
-        from . import sdk
-
-        sdk._forget(self)
+        _hooks.untrack(self)
+        _state.forget(self)
         if failure:
             warnings.warn(f"turbotrack: some data of run {self.path} could not be written: {failure}", stacklevel=3)
 
@@ -430,7 +426,7 @@ class Run:
         """In a process forked after init(): the parent's writer thread did not survive the fork,
         so log to a file of this process's own, made on the first log() (none if it never logs)."""
         # The inherited objects are never touched again (a lock in them may be held forever).
-        _fork_leftovers.append((self._core, self._system, self._capture))
+        _hooks.keep_forever((self._core, self._system, self._capture))
         self._forked = True
         self._finished = False
         self._lock = threading.Lock()
@@ -466,7 +462,7 @@ class Run:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        self.finish(exit_code=0 if exc_type is None else _exit_status(exc) if isinstance(exc, SystemExit) else 1)
+        self.finish(exit_code=0 if exc_type is None else _hooks.exit_status(exc) if isinstance(exc, SystemExit) else 1)
 
     def __repr__(self) -> str:
         return f"<turbotrack Run {self.path} ({self.name}) dir={self.dir!r}>"
@@ -522,18 +518,18 @@ class Run:
 
     def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
         """Record an alert in the run's ``alerts.json`` and show it on stderr (no server to notify here)."""
-        from .compat import api as compat_api
+        from .compat import records
 
-        compat_api.alert_record(self._dir / self._file("alerts.json"), title, text, level)
+        records.alert_record(self._dir / self._file("alerts.json"), title, text, level)
 
     def log_code(
         self, root: Optional[str] = ".", name: Optional[str] = None, include_fn: Any = None, exclude_fn: Any = None
     ) -> Any:
         """Save the source files under ``root`` (``*.py`` unless ``include_fn(path)`` says otherwise) as an
         artifact of type ``code``; returns it (``None`` when there was nothing to save)."""
-        from .compat import api as compat_api
+        from .compat import records
 
-        return compat_api.log_code(self, root or ".", name, include_fn, exclude_fn)
+        return records.log_code(self, root or ".", name, include_fn, exclude_fn)
 
     def log_artifact(
         self,
@@ -617,9 +613,7 @@ class DisabledRun:
         """Does nothing (mode="disabled")."""
 
     def finish(self, exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:
-        from . import sdk
-
-        sdk._forget(self)
+        _state.forget(self)
 
     def __enter__(self) -> DisabledRun:
         return self
@@ -681,17 +675,6 @@ def _env_int(name: str) -> Optional[int]:
     return int(value) if value.isdigit() else None
 
 
-_fork_leftovers: list[Any] = []
-
-
-def _after_fork_in_child() -> None:
-    for run in list(_live_runs):
-        run._become_fork_child()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
 class _TaggedConverter(Converter):
     """The run's converter: media files it writes carry this process's tag (see data_types.base)."""
 
@@ -707,83 +690,3 @@ class _TaggedConverter(Converter):
             return super().__call__(name, value, step)
         finally:
             _media_tag.reset(token)
-
-
-# Runs not yet finished, finished at interpreter exit: failed if an exception escaped, or with the
-# status the program exits with (sys.exit(3), a SIGTERM handler's sys.exit(143), raise SystemExit).
-# Strong references: a run the program dropped without finish() is still finished at exit.
-_live_runs: set[Run] = set()
-_uncaught = False
-#: The status of the last sys.exit()/exit()/quit() call, as Python turns it into the process's status.
-_exit_code: Optional[int] = None
-_previous_hook = sys.excepthook
-_previous_exit = sys.exit
-
-
-def _exit_status(exc: BaseException) -> int:
-    """The process status Python makes of a ``SystemExit``: None → 0, an int as is, else 1."""
-    code = getattr(exc, "code", None)
-    if code is None:
-        return 0
-    return code if isinstance(code, int) else 1
-
-
-def _excepthook(tp: Any, value: Any, tb: Any) -> None:
-    global _uncaught
-    _uncaught = True
-    _previous_hook(tp, value, tb)
-
-
-def _exit(status: Any = None) -> None:
-    """``sys.exit`` that remembers the status for the runs finished at exit (as wandb does)."""
-    global _exit_code
-    _exit_code = _exit_status(SystemExit(status))
-    _previous_exit(status)
-
-
-sys.excepthook = _excepthook
-sys.exit = _exit  # type: ignore[assignment]
-
-
-@atexit.register
-def _finish_forgotten_runs() -> None:
-    code = 1 if _uncaught else _exit_code or 0
-    finished = []
-    for run in list(_live_runs):
-        try:
-            run.finish(exit_code=code)
-        except Exception as e:  # at exit, report and go on with the others
-            print(f"turbotrack: could not finish run {run.path}: {e}", file=sys.stderr)
-        else:
-            if not run._forked:
-                finished.append(run)
-    if finished:
-        _correct_at_c_exit(finished, code)
-
-
-def _correct_at_c_exit(runs: list[Run], recorded: int) -> None:
-    """Python cannot see the status it exits with (``raise SystemExit(3)``, or a ``sys.exit(2)``
-    that was caught): have the C library's ``exit()`` rewrite these runs' run.json when the real
-    status differs from ``recorded`` (glibc's ``on_exit``; elsewhere the recorded status stands)."""
-    try:
-        import ctypes
-
-        on_exit = ctypes.CDLL(None).on_exit
-        handler = ctypes.CDLL(_core.__file__).turbotrack_on_exit
-    except (OSError, AttributeError):
-        return
-    lines = [str(recorded)]
-    for run in runs:
-        path = str(run._dir / run._file(runinfo.RUN_FILE))
-        if "\n" in path:
-            continue
-        finished = {**run._info, "state": "finished", "exit_code": 0}
-        failed = {**run._info, "state": "failed", "exit_code": _EXIT_CODE}
-        lines += [path, *(json.dumps(x, default=str, allow_nan=True) for x in (finished, failed))]
-    os.environ[_EXIT_FIX_ENV] = "\n".join(lines)
-    on_exit(handler, None)
-
-
-#: See rust/exit_status.rs.
-_EXIT_FIX_ENV = "TURBOTRACK_EXIT_FIX"
-_EXIT_CODE = "__TURBOTRACK_EXIT_CODE__"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional, Sequence, Union
 
-from . import _core
+from . import _core, _state
 from ._run import DisabledRun, Run
 from .settings import Settings, default_entity, default_project, storage_root
 
@@ -28,7 +28,6 @@ WANDB_ONLY_ARGS = frozenset(
         "tensorboard",
     }
 )
-_current: Optional[AnyRun] = None
 
 
 def init(
@@ -56,7 +55,6 @@ def init(
     ``reinit``: what to do with a current run — "finish_previous" (default, also True),
     "return_previous" (also False), "create_new".
     """
-    global _current
     unknown = sorted(set(wandb_only) - WANDB_ONLY_ARGS)
     if unknown:
         raise TypeError(
@@ -68,11 +66,12 @@ def init(
     policy = {None: "finish_previous", True: "finish_previous", False: "return_previous"}.get(reinit, reinit)
     if policy not in ("finish_previous", "return_previous", "create_new", "default"):
         raise ValueError(f"reinit must be 'finish_previous', 'return_previous' or 'create_new', got {reinit!r}")
-    if _current is not None:
+    previous = _state.current()
+    if previous is not None:
         if policy == "return_previous":
-            return _current
+            return previous
         if policy in ("finish_previous", "default"):
-            _current.finish()
+            previous.finish()
     if s.mode == "disabled":
         run: AnyRun = DisabledRun(config, name, id)
     else:
@@ -90,31 +89,8 @@ def init(
             notes=notes,
             resume=resume,
         )
-    _set_current(run)
+    _state.set_current(run)
     return run
-
-
-def _set_current(run: Optional[AnyRun]) -> None:
-    global _current
-    import turbotrack
-
-    _current = run
-    turbotrack.run = run
-    if run is not None:
-        turbotrack.config = run.config
-        turbotrack.summary = run.summary
-
-
-def _forget(run: AnyRun) -> None:
-    """Called by ``finish()``: the run is no longer the current one."""
-    if _current is run:
-        _set_current(None)
-
-
-def _need_run(what: str) -> AnyRun:
-    if _current is None:
-        raise _core.Error(f"call turbotrack.init() before turbotrack.{what}()")
-    return _current
 
 
 def log(data: dict[str, Any], step: Optional[int] = None, commit: Optional[bool] = None) -> None:
@@ -126,7 +102,7 @@ def log(data: dict[str, Any], step: Optional[int] = None, commit: Optional[bool]
     flattened with ".". Values: numbers, bools, strings, NumPy arrays and tensors (more than one
     element: a histogram), ``Histogram``, ``Table``, ``Image``, plots; anything else: TypeError.
     """
-    run = _current
+    run = _state.current()
     if run is None:
         raise _core.Error("call turbotrack.init() before turbotrack.log()")
     run.log(data, step, commit)
@@ -134,15 +110,16 @@ def log(data: dict[str, Any], step: Optional[int] = None, commit: Optional[bool]
 
 def define_metric(name: str, *args: Any, **kwargs: Any) -> None:
     """``define_metric`` on the current run (see :meth:`Run.define_metric`)."""
-    _need_run("define_metric").define_metric(name, *args, **kwargs)
+    _state.need("define_metric").define_metric(name, *args, **kwargs)
 
 
 def finish(exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:
     """Finish the current run, if there is one."""
-    if _current is not None:
-        _current.finish(exit_code=exit_code, quiet=quiet)
+    run = _state.current()
+    if run is not None:
+        run.finish(exit_code=exit_code, quiet=quiet)
 
 
 def save(glob_str: str, base_path: Optional[str] = None, policy: str = "live") -> list[str]:
     """``save`` on the current run (see :meth:`Run.save`)."""
-    return _need_run("save").save(glob_str, base_path, policy)
+    return _state.need("save").save(glob_str, base_path, policy)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Optional
 
+from . import _state
 from .data_types import Histogram, to_numpy
 
 _BINS = 64
@@ -44,13 +45,11 @@ def watch(
     ``gradients/<name>``, into the current run's pending step: parameters every ``log_freq``
     forward passes of the model, each gradient every ``log_freq`` backward passes through it
     (as wandb does, so gradients are logged even when a framework never calls ``forward``)."""
-    from . import sdk
-
     if log not in ("gradients", "parameters", "all", None):
         raise ValueError(f"log must be 'gradients', 'parameters', 'all' or None, got {log!r}")
     if log_freq < 1:
         raise ValueError("log_freq must be at least 1")
-    run = run if run is not None else sdk._need_run("watch")
+    run = run if run is not None else _state.need("watch")
     for model in models if isinstance(models, (list, tuple)) else [models]:
         if not hasattr(model, "named_parameters") or not hasattr(model, "register_forward_hook"):
             raise TypeError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")

@@ -6,7 +6,7 @@ import os
 from typing import Any, Optional, Union
 
 from ..settings import ENV, default_entity, storage_root
-from .local import LocalRun, check_parts, inside, list_runs, open_run
+from ..store.local import LocalRun, check_parts, inside, list_runs, open_run
 
 __all__ = ["Api", "LocalRun"]
 

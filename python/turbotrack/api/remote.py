@@ -9,8 +9,8 @@ from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import quote
 
 from ..settings import default_entity
+from ..store.local import _dense
 from ..sync.client import Client, ServerError, run_url
-from .local import _dense
 
 __all__ = ["RemoteApi", "RemoteFile", "RemoteRun", "RemoteSummary"]
 

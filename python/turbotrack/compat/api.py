@@ -8,18 +8,15 @@ import enum
 import json
 import os
 import stat
-import sys
-import time
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
-from .. import sdk
+from .. import _state, sdk
 from .._fs import atomic_write_json, read_json
 from ..settings import ENV
 from . import env
 from .settings import as_turbotrack
-
-_said: set[str] = set()
+from .term import termerror, termlog, termwarn
 
 
 def init(
@@ -113,31 +110,6 @@ def api_key(host: Optional[str] = None) -> Optional[str]:
     return env.get("API_KEY") or stored.get(host or env.get("BASE_URL") or "local")
 
 
-def _say(prefix: str, string: str, newline: bool, repeat: bool) -> None:
-    if not repeat:
-        if string in _said:
-            return
-        _said.add(string)
-    if os.environ.get("TURBOTRACK_SILENT", os.environ.get("WANDB_SILENT", "")).lower() in ("1", "true"):
-        return
-    print(f"{prefix}{string}", end="\n" if newline else "", file=sys.stderr, flush=True)
-
-
-def termlog(string: str = "", newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
-    """Print ``string`` on stderr (``repeat=False``: only the first time)."""
-    _say("turbotrack: " if prefix else "", string, newline, repeat)
-
-
-def termwarn(string: str, newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
-    """Print a warning on stderr (``repeat=False``: only the first time)."""
-    _say("turbotrack: WARNING " if prefix else "", string, newline, repeat)
-
-
-def termerror(string: str, newline: bool = True, repeat: bool = True, prefix: bool = True) -> None:
-    """Print an error on stderr (``repeat=False``: only the first time)."""
-    _say("turbotrack: ERROR " if prefix else "", string, newline, repeat)
-
-
 def require(requirement: Optional[str] = None, experiment: Optional[str] = None) -> None:
     """``wandb.require("core")`` and the like opt into wandb internals; turbotrack has one implementation,
     so every requirement is met. A non-string is a TypeError, as in wandb."""
@@ -171,69 +143,28 @@ class AlertLevel(str, enum.Enum):
     ERROR = "ERROR"
 
 
-def alert_record(path: Path, title: str, text: str, level: Any) -> None:
-    """Append an alert to ``path`` (a JSON list) and print it on stderr."""
-    level_name = str(getattr(level, "value", level) or "INFO")
-    items = read_json(path, []) or []
-    items.append({"title": title, "text": text, "level": level_name, "time": time.time()})
-    atomic_write_json(path, items)
-    termwarn(f"alert [{level_name}] {title}: {text}")
-
-
 def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
     """``wandb.alert`` on the current run."""
-    sdk._need_run("alert").alert(title, text, level, wait_duration)
+    _state.need("alert").alert(title, text, level, wait_duration)
 
 
 def log_artifact(
     artifact_or_path: Any, name: Optional[str] = None, type: Optional[str] = None, aliases: Any = None, tags: Any = None
 ) -> Any:
     """``wandb.log_artifact`` on the current run."""
-    return sdk._need_run("log_artifact").log_artifact(artifact_or_path, name, type, aliases, tags)
+    return _state.need("log_artifact").log_artifact(artifact_or_path, name, type, aliases, tags)
 
 
 def use_artifact(
     artifact_or_name: Any, type: Optional[str] = None, aliases: Any = None, use_as: Optional[str] = None
 ) -> Any:
     """``wandb.use_artifact`` on the current run."""
-    return sdk._need_run("use_artifact").use_artifact(artifact_or_name, type, aliases, use_as)
+    return _state.need("use_artifact").use_artifact(artifact_or_name, type, aliases, use_as)
 
 
 def mark_preempting() -> None:
     """``wandb.mark_preempting`` on the current run."""
-    sdk._need_run("mark_preempting").mark_preempting()
-
-
-def log_code(
-    run: Any,
-    root: str,
-    name: Optional[str],
-    include_fn: Optional[Callable[..., bool]],
-    exclude_fn: Optional[Callable[..., bool]],
-) -> Any:
-    """Save source files under ``root`` as a ``code`` artifact of ``run`` (see ``Run.log_code``)."""
-    from ..artifacts import Artifact
-
-    base = Path(root).resolve()
-    art = Artifact(name or f"source-{run.project}-{run.id}", "code")
-    skip = {".git", "__pycache__", ".venv", "venv", "node_modules", "turbotrack", "wandb", "artifacts"}
-    for dirpath, dirs, files in os.walk(base):
-        dirs[:] = sorted(d for d in dirs if d not in skip and not d.startswith("."))
-        for f in sorted(files):
-            path = os.path.join(dirpath, f)
-            wanted = _call(include_fn, path, base) if include_fn is not None else f.endswith(".py")
-            if wanted and not (exclude_fn is not None and _call(exclude_fn, path, base)):
-                art.add_file(path, name=os.path.relpath(path, base))
-    if not art.files():
-        return None
-    return run.log_artifact(art)
-
-
-def _call(fn: Callable[..., bool], path: str, root: Path) -> bool:
-    try:
-        return bool(fn(path, str(root)))
-    except TypeError:
-        return bool(fn(path))
+    _state.need("mark_preempting").mark_preempting()
 
 
 def plot_table(
@@ -259,3 +190,23 @@ def plot_table(
 def json_dumps_safer(obj: Any, **kwargs: Any) -> str:
     """``wandb.util.json_dumps_safer``: JSON where values JSON lacks become strings."""
     return json.dumps(obj, default=str, **kwargs)
+
+
+__all__ = [
+    "AlertLevel",
+    "alert",
+    "api_key",
+    "init",
+    "json_dumps_safer",
+    "log_artifact",
+    "login",
+    "mark_preempting",
+    "plot_table",
+    "require",
+    "setup",
+    "teardown",
+    "termerror",
+    "termlog",
+    "termwarn",
+    "use_artifact",
+]

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from .. import _core
-from ..api.local import select
 from ..store import layout
+from ..store.local import select
 
 
 def stream_paths(run_dir: Path, stream: str) -> list[Path]:

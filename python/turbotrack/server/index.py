@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from .. import runinfo
-from ..api.local import LocalRun
-from ..store import layout
+from ..store import layout, runinfo
+from ..store.local import LocalRun
 from .db import Database
 
 #: A heartbeat counts as fresh for this long when the uploader did not say its interval.

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .. import runinfo
 from .._fs import atomic_write_bytes, read_json
-from ..store import layout
+from ..store import layout, runinfo
 from ..store.blocks import BLOCK_HEADER, BLOCK_MAGIC, header_end
 from .client import Client, ServerError, run_url
 

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ._fs import DamagedFile, atomic_write_json, read_json
+from .._fs import DamagedFile, atomic_write_json, read_json
 
 RUN_FILE = "run.json"
 #: ``unreadable``: the run's run.json (or a rank's) is damaged, so its state cannot be told.

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-from .. import _core, runinfo
+from .. import _core
 from .._fs import DamagedFile, atomic_write_json, read_json
+from . import runinfo
 from .downsample import m4_rows
 
 HISTORY_GLOB = "history*.ttrk"
@@ -42,7 +43,7 @@ class RunSummary(MutableMapping):
     def __setitem__(self, key: str, value: Any) -> None:
         """Set ``key`` as ``run.summary`` does during a run: an array or tensor is stored whole in
         the run's ``tensors/`` and its statistics kept here; media are written as files."""
-        from ..summary import to_summary_json
+        from .._summary import to_summary_json
 
         if not isinstance(key, str):
             raise TypeError(f"summary keys must be strings, got {type(key).__name__}")

@@ -1,0 +1,135 @@
+"""Process hooks, installed by the first ``init()`` (never by ``import turbotrack``).
+
+- fork: a child forked after ``init()`` gives each live run a core of its own (``Run._become_fork_child``);
+- ``sys.excepthook`` and ``sys.exit``: remember how the program is ending;
+- ``atexit``: finish the runs not finished yet, failed if an exception escaped, else with the status the
+  program exits with (``sys.exit(3)``, a SIGTERM handler's ``sys.exit(143)``); the C library's exit
+  corrects it where Python cannot see the status (``raise SystemExit(3)``; see rust/exit_status.rs).
+
+Runs are held by strong references until they finish: a run the program dropped without ``finish()``
+is still finished at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING, Any, Optional
+
+from . import _core
+from .store import runinfo
+
+if TYPE_CHECKING:
+    from ._run import Run
+
+_live_runs: set[Run] = set()
+#: What forked children inherited and must never touch again (a lock in them may be held forever).
+_fork_leftovers: list[Any] = []
+_installed = False
+_install_lock = threading.Lock()
+_uncaught = False
+#: The status of the last sys.exit()/exit()/quit() call, as Python turns it into the process's status.
+_exit_code: Optional[int] = None
+_previous_hook: Any = None
+_previous_exit: Any = None
+
+
+def install() -> None:
+    """Install the hooks once per process (the first ``init()`` calls this)."""
+    global _installed, _previous_hook, _previous_exit
+    with _install_lock:
+        if _installed:
+            return
+        _installed = True
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _previous_hook, _previous_exit = sys.excepthook, sys.exit
+        sys.excepthook = _excepthook
+        sys.exit = _exit  # type: ignore[assignment]
+        atexit.register(_finish_forgotten_runs)
+
+
+def track(run: Run) -> None:
+    """``run`` is live: finished at exit unless it finishes first."""
+    install()
+    _live_runs.add(run)
+
+
+def untrack(run: Run) -> None:
+    _live_runs.discard(run)
+
+
+def keep_forever(inherited: Any) -> None:
+    """Keep what a forked child inherited alive and untouched (dropping it could run finalizers)."""
+    _fork_leftovers.append(inherited)
+
+
+def exit_status(exc: BaseException) -> int:
+    """The process status Python makes of a ``SystemExit``: None → 0, an int as is, else 1."""
+    code = getattr(exc, "code", None)
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def _after_fork_in_child() -> None:
+    for run in list(_live_runs):
+        run._become_fork_child()
+
+
+def _excepthook(tp: Any, value: Any, tb: Any) -> None:
+    global _uncaught
+    _uncaught = True
+    _previous_hook(tp, value, tb)
+
+
+def _exit(status: Any = None) -> None:
+    """``sys.exit`` that remembers the status for the runs finished at exit (as wandb does)."""
+    global _exit_code
+    _exit_code = exit_status(SystemExit(status))
+    _previous_exit(status)
+
+
+def _finish_forgotten_runs() -> None:
+    code = 1 if _uncaught else _exit_code or 0
+    finished = []
+    for run in list(_live_runs):
+        try:
+            run.finish(exit_code=code)
+        except Exception as e:  # at exit, report and go on with the others
+            print(f"turbotrack: could not finish run {run.path}: {e}", file=sys.stderr)
+        else:
+            if not run._forked:
+                finished.append(run)
+    if finished:
+        _correct_at_c_exit(finished, code)
+
+
+def _correct_at_c_exit(runs: list[Run], recorded: int) -> None:
+    """Python cannot see the status it exits with (``raise SystemExit(3)``, or a ``sys.exit(2)``
+    that was caught): have the C library's ``exit()`` rewrite these runs' run.json when the real
+    status differs from ``recorded`` (glibc's ``on_exit``; elsewhere the recorded status stands)."""
+    try:
+        import ctypes
+
+        on_exit = ctypes.CDLL(None).on_exit
+        handler = ctypes.CDLL(_core.__file__).turbotrack_on_exit
+    except (OSError, AttributeError):
+        return
+    lines = [str(recorded)]
+    for run in runs:
+        path = str(run._dir / run._file(runinfo.RUN_FILE))
+        if "\n" in path:
+            continue
+        finished = {**run._info, "state": "finished", "exit_code": 0}
+        failed = {**run._info, "state": "failed", "exit_code": _EXIT_CODE}
+        lines += [path, *(json.dumps(x, default=str, allow_nan=True) for x in (finished, failed))]
+    os.environ[_EXIT_FIX_ENV] = "\n".join(lines)
+    on_exit(handler, None)
+
+
+#: See rust/exit_status.rs.
+_EXIT_FIX_ENV = "TURBOTRACK_EXIT_FIX"
+_EXIT_CODE = "__TURBOTRACK_EXIT_CODE__"
