@@ -92,3 +92,20 @@ def test_storage_root_follows_the_argument_then_the_environment(
     assert layout.storage_root(tmp_path) == (tmp_path / "turbotrack").resolve()
     monkeypatch.delenv("TURBOTRACK_DIR")
     assert layout.storage_root() == Path(os.getcwd()).resolve() / "turbotrack"
+
+
+def test_a_finished_rank_reads_its_own_summary(tmp_path: Path) -> None:
+    import turbotrack
+
+    settings = {"capture_stdout": False, "capture_system": False, "capture_git": False, "capture_requirements": False}
+    runs = []
+    for rank in (0, 1):
+        run = turbotrack.init(
+            dir=tmp_path, project="p", id="sh", reinit="create_new", settings={**settings, "shared": True, "rank": rank}
+        )
+        run.log({"a": rank * 10, f"only{rank}": 1})
+        runs.append(run)
+    for run in reversed(runs):
+        run.finish()
+    assert runs[1].summary["a"] == 10 and "only0" not in runs[1].summary
+    assert runs[0].summary["a"] == 0 and "only1" not in runs[0].summary

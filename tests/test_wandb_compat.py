@@ -175,17 +175,22 @@ def test_settings_accept_wandb_keys(new_run):
         run.finish()
 
 
-def test_login_stores_the_key(tmp_path, monkeypatch):
-    monkeypatch.setenv("TURBOTRACK_CONFIG_DIR", str(tmp_path))
+def test_login_stores_the_key_where_turbotrack_login_does(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     for var in ("TURBOTRACK_API_KEY", "WANDB_API_KEY", "TURBOTRACK_BASE_URL", "WANDB_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     assert login() is False
     assert login(key="k" * 40, host="http://server:8080") is True
-    stored = json.loads((tmp_path / "credentials.json").read_text())
-    assert stored == {"http://server:8080": "k" * 40}
-    assert (tmp_path / "credentials.json").stat().st_mode & 0o777 == 0o600
+    path = tmp_path / "turbotrack" / "credentials"
+    assert json.loads(path.read_text())["keys"] == {"http://server:8080": "k" * 40}
+    assert path.stat().st_mode & 0o777 == 0o600
     assert os.environ["TURBOTRACK_API_KEY"] == "k" * 40
-    assert login(host="http://server:8080") is True
+    monkeypatch.delenv("TURBOTRACK_API_KEY")
+    assert login(host="http://server:8080") is True  # stored for that server
+    assert login(host="http://elsewhere:8080") is False
+    from turbotrack.sync.client import resolve_base_url, resolve_key
+
+    assert resolve_key("http://server:8080") == "k" * 40 and resolve_base_url() == "http://server:8080"
 
 
 def test_term_functions(capsys):

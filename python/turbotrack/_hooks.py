@@ -20,7 +20,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import _core
-from .store import runinfo
+from .store import layout
 
 if TYPE_CHECKING:
     from ._run import Run
@@ -120,7 +120,7 @@ def _correct_at_c_exit(runs: list[Run], recorded: int) -> None:
         return
     lines = [str(recorded)]
     for run in runs:
-        path = str(run._dir / run._file(runinfo.RUN_FILE))
+        path = str(run._dir / run._file(layout.RUN))
         if "\n" in path:
             continue
         finished = {**run._info, "state": "finished", "exit_code": 0}

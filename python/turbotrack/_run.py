@@ -21,23 +21,7 @@ from .data_types import Converter
 from .data_types.base import _tag as _media_tag
 from .data_types.deferred import Resolver
 from .settings import Settings
-from .store import runinfo
-
-HISTORY_FILE = "history.ttrk"
-SYSTEM_FILE = "system.ttrk"
-SUMMARY_FILE = "summary.json"
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.json"
-
-
-def rank_file(name: str, rank: int, shared: bool) -> str:
-    """A per-process file name: ``history.ttrk`` → ``history.r2.ttrk`` for rank 2 of a shared run.
-    History and system streams are per rank for every rank; JSON files only for ranks > 0."""
-    stem, dot, ext = name.partition(".")
-    if shared and (rank or ext == "ttrk"):
-        return f"{stem}.r{rank}{dot}{ext}"
-    return name
-
+from .store import layout, runinfo
 
 _ADJECTIVES = (
     "amber brisk calm daring eager fuzzy gentle hazy icy jolly keen lively misty noble proud quiet rapid silent tidy "
@@ -134,14 +118,14 @@ class Run:
         self._config_warned: set[str] = set()
         initial_step = 0
         if resuming:
-            last = (read_json(run_dir / SUMMARY_FILE) or {}).get("_step")
+            last = (read_json(run_dir / layout.SUMMARY) or {}).get("_step")
             initial_step = int(last) + 1 if isinstance(last, int) else 0
             self._start_time = float(previous.get("start_time", self._start_time))
-            self._defs = [tuple(d) for d in read_json(run_dir / METRICS_FILE) or []]  # type: ignore[misc]
+            self._defs = [tuple(d) for d in read_json(run_dir / layout.METRICS) or []]  # type: ignore[misc]
         self._resolver = Resolver(lambda: self._core)
         self._core = _core.Core(
-            run_dir / self._file(HISTORY_FILE),
-            summary_path=run_dir / self._file(SUMMARY_FILE),
+            run_dir / self._file(layout.HISTORY),
+            summary_path=run_dir / self._file(layout.SUMMARY),
             start_time=self._start_time,
             flush_interval=settings.flush_interval,
             metric_names=settings.metric_names,
@@ -152,8 +136,8 @@ class Run:
         )
         # The fast path: run.log is the native method itself, no Python frame in between.
         self.log = self._core.log  # type: ignore[method-assign]
-        old_config = read_json(run_dir / CONFIG_FILE) if resuming else None
-        self.config = Config(run_dir / self._file(CONFIG_FILE), old_config or {}, on_change=self._check_config)
+        old_config = read_json(run_dir / layout.CONFIG) if resuming else None
+        self.config = Config(run_dir / self._file(layout.CONFIG), old_config or {}, on_change=self._check_config)
         if config is not None:
             self.config.update(config)
         self.summary = Summary(self)
@@ -176,7 +160,7 @@ class Run:
             "world_size": _env_int("WORLD_SIZE"),
             **runinfo.this_process(),
         }
-        runinfo.write(run_dir, self._info, self._file(runinfo.RUN_FILE))
+        runinfo.write(run_dir, self._info, self._file(layout.RUN))
         self._uploader = None
         if settings.mode == "online":  # background upload to settings.base_url (sync/uploader.py)
             from .sync.uploader import for_run
@@ -203,7 +187,7 @@ class Run:
         if made:
             shutil.rmtree(run_dir, ignore_errors=True)
         else:  # the folder was there without a history (else init refused): the history is this init's
-            for name in (HISTORY_FILE, SYSTEM_FILE):
+            for name in (layout.HISTORY, layout.SYSTEM):
                 try:
                     (run_dir / name).unlink()
                 except OSError:
@@ -216,7 +200,7 @@ class Run:
         return f"r{self.rank}" if self.shared else ""
 
     def _file(self, name: str) -> str:
-        return rank_file(name, self.rank, self.shared)
+        return layout.ranked(name, self.rank, self.shared)
 
     def _meta(self, stream: str) -> str:
         meta = f"stream={stream};run={self.id}"
@@ -226,7 +210,7 @@ class Run:
         """A rank > 0 of a shared run warns, once per key, about config values that differ from rank 0's."""
         if not (self.shared and self.rank):
             return
-        primary = read_json(self._dir / CONFIG_FILE) or {}
+        primary = read_json(self._dir / layout.CONFIG) or {}
         clashes = sorted(
             k for k, v in items.items() if k in primary and primary[k] != v and k not in self._config_warned
         )
@@ -240,7 +224,7 @@ class Run:
 
     @staticmethod
     def _check_resume(resume: Any, run_dir: Path, previous: dict[str, Any]) -> bool:
-        exists = (run_dir / HISTORY_FILE).exists()
+        exists = (run_dir / layout.HISTORY).exists()
         if resume in (None, False, "never"):
             if exists:
                 raise ValueError(
@@ -257,7 +241,7 @@ class Run:
         s = self.settings
         if s.capture_system:
             self._system = _core.Core(
-                self._dir / self._file(SYSTEM_FILE),
+                self._dir / self._file(layout.SYSTEM),
                 start_time=self._start_time,
                 flush_interval=max(s.flush_interval, 1.0),
                 metric_names="off",
@@ -322,7 +306,7 @@ class Run:
             raise ValueError(f"goal={goal!r} and objective={objective!r} disagree; give one of them")
         self._core.define_metric(name, step_metric, step_sync, hidden, summary, objective or goal)
         self._defs = [d for d in self._defs if d[0] != name] + [(name, summary, objective or goal)]
-        atomic_write_json(self._dir / self._file(METRICS_FILE), self._defs)
+        atomic_write_json(self._dir / self._file(layout.METRICS), self._defs)
 
     def save(self, glob_str: str, base_path: Optional[str] = None, policy: str = "live") -> list[str]:
         """Copy the files matching ``glob_str`` (``*``, ``?``, ``[...]``, ``**``) into the run's
@@ -346,7 +330,7 @@ class Run:
                 f"save({glob_str!r}, base_path={base_path!r}): the base path {base} is not a folder above the "
                 "files; pass a base_path that is an ancestor of the glob (paths under files/ are relative to it)"
             )
-        files = (self._dir / "files").resolve()
+        files = (self._dir / layout.FILES_DIR).resolve()
         out = []
         for match in sorted(glob.glob(pattern, recursive=True)):
             src = os.path.abspath(match)
@@ -392,7 +376,7 @@ class Run:
             self._system.finish()
         code = int(exit_code or 0)
         info = {**self._info, "state": "failed" if code else "finished", "exit_code": code, "end_time": time.time()}
-        name = self._file(runinfo.RUN_FILE)
+        name = self._file(layout.RUN)
         try:
             runinfo.write(self._dir, info, name)
         except OSError as e:
@@ -433,7 +417,7 @@ class Run:
         self._system = self._capture = None
         pid = os.getpid()
         meta = f"stream=history;run={self.id};shared=1;rank={self.rank};pid={pid}"
-        path = self._dir / f"history.r{self.rank}.p{pid}.ttrk"
+        path = self._dir / layout.forked_history(self.rank, pid)
         settings = self.settings
 
         self._resolver = Resolver(lambda: self._core)
@@ -509,18 +493,18 @@ class Run:
         labels = {k: v for k, v in {"code": code, "repo": repo, "code_version": code_version, **kw}.items() if v}
         if labels:
             self._info.setdefault("labels", {}).update(labels)
-            runinfo.write(self._dir, self._info, self._file(runinfo.RUN_FILE))
+            runinfo.write(self._dir, self._info, self._file(layout.RUN))
 
     def mark_preempting(self) -> None:
         """Say that this run's process is about to be preempted: recorded in run.json (``preempting``)."""
         self._info["preempting"] = True
-        runinfo.write(self._dir, self._info, self._file(runinfo.RUN_FILE))
+        runinfo.write(self._dir, self._info, self._file(layout.RUN))
 
     def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
         """Record an alert in the run's ``alerts.json`` and show it on stderr (no server to notify here)."""
         from .compat import records
 
-        records.alert_record(self._dir / self._file("alerts.json"), title, text, level)
+        records.alert_record(self._dir / self._file(layout.ALERTS), title, text, level)
 
     def log_code(
         self, root: Optional[str] = ".", name: Optional[str] = None, include_fn: Any = None, exclude_fn: Any = None
@@ -545,7 +529,7 @@ class Run:
 
         art = artifacts.as_artifact(artifact_or_path, name, type, self.id)
         artifacts.save(art, self._dir.parent, list(aliases or []), self.path)
-        artifacts.record(self._dir, "logged", art, self._file(artifacts.RUN_RECORD))
+        artifacts.record(self._dir, "logged", art, self._file(layout.ARTIFACTS))
         return art
 
     def use_artifact(
@@ -568,7 +552,7 @@ class Run:
             art = artifacts.load(self._dir.parents[2] / entity / project, name, alias)
         if type is not None and art.type != type:
             raise ValueError(f"artifact {art.name} has type {art.type!r}, not {type!r}")
-        artifacts.record(self._dir, "used", art, self._file(artifacts.RUN_RECORD))
+        artifacts.record(self._dir, "used", art, self._file(layout.ARTIFACTS))
         return art
 
     def link_model(

@@ -13,6 +13,7 @@ from . import _core
 from ._fs import atomic_write_bytes, read_json
 from .data_types import to_numpy
 from .data_types.base import Media, escape_key
+from .store import layout
 
 if TYPE_CHECKING:
     from ._run import Run
@@ -28,7 +29,7 @@ def tensor_summary(value: Any, run_dir: Path, key: str, tag: str = "") -> dict[s
 
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"summary[{key!r}]: an array of dtype {arr.dtype} has no statistics")
-    rel = Path("tensors") / f"{escape_key(key)}{'~' + tag if tag else ''}.npy"
+    rel = Path(layout.TENSORS_DIR) / f"{escape_key(key)}{'~' + tag if tag else ''}.npy"
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
     atomic_write_bytes(run_dir / rel, buf.getvalue())
@@ -70,7 +71,7 @@ class Summary(MutableMapping):
         self._run._resolver.drain()  # GPU scalars in flight are part of "every log() before"
         core = self._run._core
         if core.finished:
-            return read_json(Path(self._run.dir) / "summary.json", {})
+            return read_json(Path(self._run.dir) / self._run._file(layout.SUMMARY), {})
         sent = core.sent
         if self._cache is None or self._cache[0] != sent:  # nothing queued since: the same summary
             self._cache = (sent, json.loads(core.summary_json()))

@@ -27,10 +27,11 @@ from typing import IO, Any, Iterator, Optional, Sequence, Union
 from urllib.parse import unquote, urlparse
 
 from ._fs import atomic_write_json, read_json
+from .store import layout
 
-ARTIFACTS_DIR = "artifacts"
+ARTIFACTS_DIR = layout.ARTIFACTS_DIR
 BLOBS_DIR = ".blobs"
-RUN_RECORD = "artifacts.json"
+RUN_RECORD = layout.ARTIFACTS
 _NAME_OK = re.compile(r"^[A-Za-z0-9_.\-]+$")
 _CHUNK = 1 << 20
 

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from .store import layout
+
 #: Environment variables read by turbotrack, by setting name.
 ENV = {
     "mode": "TURBOTRACK_MODE",
@@ -118,8 +120,7 @@ def _coerce(raw: Any, typ: Any, source: str) -> Any:
 
 def storage_root(dir: Optional[str | os.PathLike[str]] = None) -> Path:
     """The folder that holds all runs: ``<dir>/turbotrack`` (dir: argument, ``$TURBOTRACK_DIR``, or cwd)."""
-    base = dir if dir is not None else os.environ.get(ENV["dir"]) or os.getcwd()
-    return Path(base).expanduser().resolve() / "turbotrack"
+    return layout.storage_root(dir)
 
 
 def default_entity(entity: Optional[str] = None) -> str:

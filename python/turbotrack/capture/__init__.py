@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..store import layout
 from . import metadata as _metadata
 from ._warn import CaptureWarning, WarnOnce
 from .console import Console
@@ -52,12 +53,11 @@ class CaptureFiles:
 
     @classmethod
     def for_rank(cls, run_dir: Path, rank: int) -> CaptureFiles:
-        suffix = f".r{rank}" if rank else ""
         return cls(
-            output=run_dir / f"output{suffix}.log",
-            metadata=run_dir / f"metadata{suffix}.json",
-            requirements=run_dir / "requirements.txt",
-            diff=run_dir / "diff.patch",
+            output=run_dir / layout.ranked(layout.OUTPUT, rank, shared=True),
+            metadata=run_dir / layout.ranked(layout.METADATA, rank, shared=True),
+            requirements=run_dir / layout.REQUIREMENTS,
+            diff=run_dir / layout.DIFF,
         )
 
 

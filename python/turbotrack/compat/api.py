@@ -7,12 +7,9 @@ from __future__ import annotations
 import enum
 import json
 import os
-import stat
-from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .. import _state, sdk
-from .._fs import atomic_write_json, read_json
 from ..settings import ENV
 from . import env
 from .settings import as_turbotrack
@@ -72,13 +69,6 @@ def init(
     )
 
 
-def _credentials_file() -> Path:
-    base = os.environ.get("TURBOTRACK_CONFIG_DIR") or os.path.join(
-        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "turbotrack"
-    )
-    return Path(base) / "credentials.json"
-
-
 def login(
     key: Optional[str] = None,
     relogin: Optional[bool] = None,
@@ -88,26 +78,26 @@ def login(
     verify: bool = False,
     **_: Any,
 ) -> bool:
-    """``wandb.login``: store ``key`` for ``host`` (default ``$TURBOTRACK_BASE_URL``/``$WANDB_BASE_URL``, else
-    ``local``) in ``~/.config/turbotrack/credentials.json`` (mode 600) and set ``$TURBOTRACK_API_KEY`` for this
-    process. Without ``key``: True when a key is known (environment or stored) for the host."""
-    host = host or env.get("BASE_URL") or "local"
-    path = _credentials_file()
-    stored: dict[str, str] = read_json(path, {}) or {}
+    """``wandb.login``: set ``$TURBOTRACK_API_KEY`` for this process and, for a server (``host``, else
+    ``$TURBOTRACK_BASE_URL``/``$WANDB_BASE_URL``), store the key as ``turbotrack login`` does (in
+    ``~/.config/turbotrack/credentials``, mode 0600). Without ``key``: True when a key is known for the host."""
+    from ..sync import client
+
+    host = host or env.get("BASE_URL")
     if key:
-        if stored.get(host) != key or relogin:
-            stored[host] = key
-            atomic_write_json(path, stored)
-            os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+        if host and (relogin or client.resolve_key(host) != key):
+            client.save_key(host, key)
         os.environ["TURBOTRACK_API_KEY"] = key
         return True
-    return bool(env.get("API_KEY") or stored.get(host))
+    return bool(env.get("API_KEY") or (host and client.resolve_key(host)))
 
 
 def api_key(host: Optional[str] = None) -> Optional[str]:
-    """The API key for ``host``: ``$TURBOTRACK_API_KEY``/``$WANDB_API_KEY``, else the one ``login`` stored."""
-    stored = read_json(_credentials_file(), {}) or {}
-    return env.get("API_KEY") or stored.get(host or env.get("BASE_URL") or "local")
+    """The API key for ``host``: ``$TURBOTRACK_API_KEY``/``$WANDB_API_KEY``, else the one stored for it."""
+    from ..sync import client
+
+    host = host or env.get("BASE_URL")
+    return env.get("API_KEY") or (client.resolve_key(host) if host else None)
 
 
 def require(requirement: Optional[str] = None, experiment: Optional[str] = None) -> None:

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..store.layout import MEDIA_DIR
 from .base import media_name
 
 
@@ -16,7 +17,7 @@ def store(
     run_dir: Path, kind: str, key: str, step: int, suffix: str, source: Optional[Path], write: Callable[[Path], Any]
 ) -> str:
     """Copy ``source`` (or call ``write(target)``) into the run's media; return the path relative to the run."""
-    folder = run_dir / "media" / kind
+    folder = run_dir / MEDIA_DIR / kind
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".media-", suffix=suffix, dir=folder)
     os.close(fd)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from .._fs import atomic_write_bytes
+from ..store.layout import MEDIA_DIR
 from .base import Media, media_name
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class Image(Media):
             pil.save(buf, format="PNG")
             data, ext = buf.getvalue(), ".png"
             out["width"], out["height"] = pil.size
-        rel = Path("media") / "images" / media_name(key, step, data, ext)
+        rel = Path(MEDIA_DIR) / "images" / media_name(key, step, data, ext)
         atomic_write_bytes(run_dir / rel, data)
         out["path"] = rel.as_posix()
         return out

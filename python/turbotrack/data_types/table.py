@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .._fs import atomic_write_bytes
+from ..store.layout import MEDIA_DIR
 from .base import Media, media_name
 
 
@@ -40,7 +41,7 @@ class Table(Media):
         body = json.dumps({"columns": self.columns, "data": self.data}, default=str).encode()
         out: dict[str, Any] = {"_type": self._type, "ncols": len(self.columns), "nrows": len(self.data)}
         if run_dir is not None:
-            rel = Path("media") / "table" / media_name(key, step, body, ".table.json")
+            rel = Path(MEDIA_DIR) / "table" / media_name(key, step, body, ".table.json")
             atomic_write_bytes(run_dir / rel, body)
             out["path"] = rel.as_posix()
         return out

@@ -2,12 +2,14 @@
 
 A storage root holds ``turbotrack/<entity>/<project>/<run_id>/``; that folder holds::
 
-    run.json  config.json  summary.json  metrics.json  metadata.json     (rank 0; rank k > 0: name.r<k>.json)
+    run.json  config.json  summary.json  metrics.json  metadata.json  alerts.json  artifacts.json
+                                   (rank 0; rank k > 0 of a shared run: name.r<k>.json)
     history.ttrk  system.ttrk      (a shared run: history.r<k>.ttrk, system.r<k>.ttrk for every rank k)
     history.r<k>.p<pid>.ttrk       (a process forked from rank k that logs)
     output.log (output.r<k>.log)  requirements.txt  diff.patch
     media/  tensors/  files/       (logged media, summary tensors, ``save()``d files)
 
+Artifacts live beside the runs of their project, in ``<entity>/<project>/artifacts/`` (ARTIFACTS_DIR).
 Readers use the globs below; sync and the server use :func:`classify` to know how a file grows.
 """
 
@@ -29,6 +31,8 @@ CONFIG = "config.json"
 SUMMARY = "summary.json"
 METRICS = "metrics.json"
 METADATA = "metadata.json"
+ALERTS = "alerts.json"
+ARTIFACTS = "artifacts.json"
 OUTPUT = "output.log"
 REQUIREMENTS = "requirements.txt"
 DIFF = "diff.patch"
@@ -37,6 +41,7 @@ SYSTEM = "system.ttrk"
 MEDIA_DIR = "media"
 TENSORS_DIR = "tensors"
 FILES_DIR = "files"
+ARTIFACTS_DIR = "artifacts"
 
 HISTORY_GLOB = "history*.ttrk"
 SYSTEM_GLOB = "system*.ttrk"
@@ -51,7 +56,7 @@ APPEND = "append"  # output.log: text, appended only (upload by offset)
 REPLACE = "replace"  # JSON state files: rewritten atomically (upload whole when changed)
 BLOB = "blob"  # media, tensors, saved files, requirements, diff: written once (upload whole)
 
-_RANKED = re.compile(r"^(?P<stem>run|config|summary|metrics|metadata)(?:\.r(?P<rank>\d+))?\.json$")
+_RANKED = re.compile(r"^(?P<stem>run|config|summary|metrics|metadata|alerts|artifacts)(?:\.r(?P<rank>\d+))?\.json$")
 _STREAM = re.compile(r"^(?P<stem>history|system)(?:\.r(?P<rank>\d+)(?:\.p(?P<pid>\d+))?)?\.ttrk$")
 _OUTPUT = re.compile(r"^output(?:\.r(?P<rank>\d+))?\.log$")
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")

@@ -13,12 +13,12 @@ from typing import Any, Iterator, Optional, Sequence
 
 from .. import _core
 from .._fs import DamagedFile, atomic_write_json, read_json
-from . import runinfo
+from . import layout, runinfo
 from .downsample import m4_rows
 
-HISTORY_GLOB = "history*.ttrk"
-SYSTEM_GLOB = "system*.ttrk"
-_STREAMS = {"default": HISTORY_GLOB, "history": HISTORY_GLOB, "system": SYSTEM_GLOB}
+HISTORY_GLOB = layout.HISTORY_GLOB
+SYSTEM_GLOB = layout.SYSTEM_GLOB
+_STREAMS = layout.STREAM_GLOBS
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,8 @@ class LocalRun:
         self.created_at: float = float(created) if isinstance(created, (int, float)) else 0.0
         self.shared: bool = bool(self._info.get("shared"))
         self.config: dict[str, Any] = self._merged_config()
-        summary = self._merged_summary() if self.shared else self._read("summary.json", {}, dict)
-        self.summary = RunSummary(run_dir / "summary.json", summary)
+        summary = self._merged_summary() if self.shared else self._read(layout.SUMMARY, {}, dict)
+        self.summary = RunSummary(run_dir / layout.SUMMARY, summary)
 
     def _text(self, key: str, default: Any) -> Any:
         value = self._info.get(key)
@@ -120,7 +120,7 @@ class LocalRun:
         merged: dict[str, Any] = {}
         for p in sorted(self._dir.glob("config.r*.json"), reverse=True):
             merged.update(self._read(p.name, {}, dict))
-        merged.update(self._read("config.json", {}, dict))
+        merged.update(self._read(layout.CONFIG, {}, dict))
         return merged
 
     def _merged_summary(self) -> dict[str, Any]:
@@ -138,7 +138,7 @@ class LocalRun:
         except _core.Error as e:  # a history file that cannot be read: named, and the rest still shown
             warnings.warn(f"turbotrack: the summary of run {self.dir} could not be folded: {e}", stacklevel=3)
             merged = {}
-        for k, v in self._read("summary.json", {}, dict).items():
+        for k, v in self._read(layout.SUMMARY, {}, dict).items():
             merged.setdefault(k, v)
         return merged
 
@@ -155,7 +155,7 @@ class LocalRun:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return self._read("metadata.json", {}, dict)
+        return self._read(layout.METADATA, {}, dict)
 
     def _paths(self, stream: str) -> list[Path]:
         if stream not in _STREAMS:
@@ -281,7 +281,7 @@ class LocalRun:
         from .. import artifacts
 
         out: dict[str, Any] = {}
-        for rec in read_json(self._dir / artifacts.RUN_RECORD, []) or []:
+        for rec in read_json(self._dir / layout.ARTIFACTS, []) or []:
             if rec["action"] == action:
                 entity, project, name, alias = artifacts.parse_name(rec["artifact"], self.entity, self.project)
                 out[rec["artifact"]] = artifacts.load(self._dir.parents[2] / entity / project, name, alias)
@@ -310,13 +310,15 @@ def inside(root: Path, parts: Sequence[str]) -> Path:
 
 
 def open_run(run_dir: Path) -> LocalRun:
-    if not any(run_dir.glob("run*.json")):
+    if not any(run_dir.glob(layout.RUN_GLOB)):
         raise ValueError(f"no run at {run_dir}: check the path (entity/project/run_id) and the storage dir")
     return LocalRun(run_dir)
 
 
 def list_runs(project_dirs: list[Path], filters: dict[str, Any], order: str) -> list[LocalRun]:
-    runs = [LocalRun(d) for p in project_dirs if p.is_dir() for d in sorted(p.iterdir()) if any(d.glob("run*.json"))]
+    runs = [
+        LocalRun(d) for p in project_dirs if p.is_dir() for d in sorted(p.iterdir()) if any(d.glob(layout.RUN_GLOB))
+    ]
     runs = [r for r in runs if all(_matches(r._field(k), v) for k, v in filters.items())]
     desc = order.startswith("-")
     key = order.lstrip("+-")

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .._fs import DamagedFile, atomic_write_json, read_json
+from . import layout
 
-RUN_FILE = "run.json"
+RUN_FILE = layout.RUN
 #: ``unreadable``: the run's run.json (or a rank's) is damaged, so its state cannot be told.
 STATES = ("running", "finished", "failed", "crashed", "unreadable")
 #: Called with each damaged file a reader skips (readers report it; the writer's side raises).
@@ -66,7 +67,7 @@ def _read_info(path: Path, default: Any, on_damage: OnDamage) -> Any:
 def rank_infos(run_dir: Path, on_damage: OnDamage = None) -> list[dict[str, Any]]:
     """``run.json`` and every rank's ``run.r<k>.json`` of a shared run. A damaged one raises
     ``DamagedFile``, or with ``on_damage`` is reported to it and stands as ``{"state": "unreadable"}``."""
-    return [_read_info(p, {}, on_damage) or {} for p in sorted(run_dir.glob("run*.json"))]
+    return [_read_info(p, {}, on_damage) or {} for p in sorted(run_dir.glob(layout.RUN_GLOB))]
 
 
 def read(run_dir: Path, on_damage: OnDamage = None) -> dict[str, Any]:

@@ -274,8 +274,8 @@ def find_runs(paths: list[Path]) -> list[Path]:
         root = p / layout.ROOT_DIRNAME if (p / layout.ROOT_DIRNAME).is_dir() else p
         found = [rp.dir for rp in layout.iter_run_dirs(root)]
         if not found:
-            found = [d.parent for d in sorted(p.glob("*/run*.json"))] + [
-                d.parent for d in sorted(p.glob("*/*/run*.json"))
+            found = [d.parent for d in sorted(p.glob("*/" + layout.RUN_GLOB))] + [
+                d.parent for d in sorted(p.glob("*/*/" + layout.RUN_GLOB))
             ]
         out.extend(dict.fromkeys(found))
     return list(dict.fromkeys(out))
