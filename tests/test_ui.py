@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -150,7 +151,32 @@ def open_page(driver: Any, path: str) -> None:
 
 
 def wait(driver: Any, cond: Callable[[Any], Any], timeout: float = 20) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(cond)
+    """Poll ``cond`` until it holds. Conditions find their elements afresh on every poll, so an
+    element the page replaced between finding and reading it (stale) just means: poll again."""
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(cond)
+
+
+def click(driver: Any, selector: str, index: int = 0) -> None:
+    """Click the element ``selector`` finds now (found again if the page re-rendered it meanwhile)."""
+
+    def attempt(d: Any) -> bool:
+        els = css(d, selector)
+        if len(els) <= index:
+            return False
+        els[index].click()
+        return True
+
+    wait(driver, attempt)
+
+
+def reset_settings(driver: Any) -> None:
+    """Forget the UI's remembered choices: cleared from a same-origin page that runs no script, so
+    no open workspace can write them back."""
+    driver.get(driver.base + "/static/app.css")
+    driver.execute_script("localStorage.clear()")
+    driver.get_log("browser")  # drained: a bare stylesheet page makes Chromium ask for /favicon.ico (404)
 
 
 def shot(driver: Any, name: str) -> None:
@@ -169,12 +195,20 @@ def css(driver: Any, selector: str) -> list[Any]:
 
 
 def table_names(driver: Any) -> list[str]:
-    return [td.text for td in css(driver, "#runs-table tbody tr[data-run] td.name")]
+    """The run names of the table's rows, read in one script (the table may re-render any time)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#runs-table tbody tr[data-run] td.name')].map((td) => td.innerText.trim())"
+    )
 
 
 def chart_attr(driver: Any, metric: str, attr: str) -> int:
-    els = css(driver, f'.chart[data-metric="{metric}"]')
-    return int(els[0].get_attribute(f"data-{attr}") or 0) if els else 0
+    """A chart panel's ``data-<attr>`` (0 when there is no such panel yet), read in one script."""
+    value = driver.execute_script(
+        'const el = document.querySelector(`.chart[data-metric="${arguments[0]}"]`); return el && el.dataset[arguments[1]]',
+        metric,
+        attr,
+    )
+    return int(value or 0)
 
 
 def test_projects_page(browser: Any) -> None:
@@ -186,25 +220,24 @@ def test_projects_page(browser: Any) -> None:
 
 
 def test_workspace_sorts_filters_and_draws(browser: Any) -> None:
-    open_page(browser, "/local/demo")
-    browser.execute_script("localStorage.clear()")
+    reset_settings(browser)
     open_page(browser, "/local/demo")
     wait(browser, lambda d: len(table_names(d)) == 3)
     # Every run drawn in every chart; the summary dict's words are columns.
     wait(browser, lambda d: chart_attr(d, "train/loss", "runs") == 3 and chart_attr(d, "val/acc", "runs") == 3)
     assert chart_attr(browser, "train/loss", "points") >= 3 * 100
-    header = css(browser, '#runs-table th[data-col="summary.val/acc.max"]')[0]
-    assert header.text.startswith("val/acc.max")
+    best = '#runs-table th[data-col="summary.val/acc.max"]'
+    wait(browser, lambda d: css(d, best)[0].text.startswith("val/acc.max"))
     # Sort by best accuracy: descending first, then ascending.
-    header.click()
+    click(browser, best)
     wait(browser, lambda d: table_names(d) == ["run-0", "run-1", "run-2"])
     shot(browser, "workspace")  # docs/ui-workspace.png is this one
-    css(browser, '#runs-table th[data-col="summary.val/acc.max"]')[0].click()
+    click(browser, best)
     wait(browser, lambda d: table_names(d) == ["run-2", "run-1", "run-0"])
     # The bar chart of that summary metric has one bar per run.
     assert len(css(browser, "#bar-chart .bar-row")) == 3
     # Filters: expressions and plain words.
-    box = css(browser, "#run-filter")[0]
+    box = css(browser, "#run-filter")[0]  # the filter box itself is never re-rendered
     for text, expect in [
         ("val/acc.max > 0.5", ["run-0"]),
         ("config.lr = 0.01", ["run-1"]),
@@ -225,37 +258,39 @@ def test_workspace_sorts_filters_and_draws(browser: Any) -> None:
 
 
 def test_workspace_hover_zoom_hide_and_remembered_choices(browser: Any) -> None:
+    reset_settings(browser)
     open_page(browser, "/local/demo")
     wait(browser, lambda d: chart_attr(d, "train/loss", "runs") == 3)
     over = css(browser, '.chart[data-metric="train/loss"] .u-over')[0]
     ActionChains(browser).move_to_element(over).move_by_offset(10, 0).perform()
-    tip = css(browser, '.chart[data-metric="train/loss"] .chart-tip')[0]
-    wait(browser, lambda d: tip.is_displayed() and len(tip.find_elements(By.CSS_SELECTOR, ".tip-row")) == 3)
-    # Drag to zoom: the chart asks the server for finer samples of that range.
+    tip = '.chart[data-metric="train/loss"] .chart-tip'
+    wait(browser, lambda d: css(d, tip)[0].is_displayed() and len(css(d, f"{tip} .tip-row")) == 3)
+    # Drag to zoom: the chart asks the server for that range (test_zoom_fetches_finer_samples: finer).
     ActionChains(browser).move_to_element_with_offset(over, -100, 0).click_and_hold().move_by_offset(
         120, 0
     ).release().perform()
     wait(browser, lambda d: "zoomed" in css(d, '.chart[data-metric="train/loss"] .chart-status')[0].text)
     # Hide a run: it leaves the charts, and stays hidden after a reload (localStorage per project).
-    css(browser, "#runs-table tr[data-run] td.eye input")[0].click()
+    click(browser, "#runs-table tr[data-run] td.eye input")
     wait(browser, lambda d: chart_attr(d, "val/acc", "runs") == 2)
     # Pin a config column from the columns menu.
-    css(browser, "#columns-menu summary")[0].click()
-    css(browser, '#columns-menu .col-item[data-col="config.lr"] .pin')[0].click()
+    click(browser, "#columns-menu summary")
+    click(browser, '#columns-menu .col-item[data-col="config.lr"] .pin')
+    wait(browser, lambda d: css(d, '#runs-table th[data-col="config.lr"]'))
     open_page(browser, "/local/demo")
     wait(browser, lambda d: css(d, '#runs-table th[data-col="config.lr"]'))
     wait(browser, lambda d: chart_attr(d, "val/acc", "runs") == 2)
-    css(browser, "#runs-table tr.hidden-run td.eye input")[0].click()
+    click(browser, "#runs-table tr.hidden-run td.eye input")
     wait(browser, lambda d: chart_attr(d, "val/acc", "runs") == 3)
-    # Smoothing and log scale redraw without errors.
+    # Smoothing and log scale redraw (the panel says how it was last drawn) without errors.
     browser.execute_script(
         "const s = document.getElementById('smoothing'); s.value = 0.9; s.dispatchEvent(new Event('input'))"
     )
-    css(browser, "#log-scale")[0].click()
-    time.sleep(0.5)
+    click(browser, "#log-scale")
+    wait(browser, lambda d: css(d, '.chart[data-metric="train/loss"][data-log="true"][data-smoothing="0.9"]'))
     shot(browser, "workspace-smoothed-log")
-    browser.execute_script("localStorage.clear()")
     no_errors(browser)
+    reset_settings(browser)
 
 
 def _run_id(root: Path, name: str) -> str:
@@ -293,28 +328,35 @@ def test_run_page_overview_and_media(browser: Any, root: Path) -> None:
 def test_logs_and_files(browser: Any, root: Path) -> None:
     rid = _run_id(root, "run-0")
     open_page(browser, f"/local/demo/runs/{rid}/logs")
-    line = wait(browser, lambda d: [el for el in css(d, "#log .log-line") if "run 0" in el.text])[0]
-    assert "<b>done</b>" in line.text  # shown as text, not markup
-    span = line.find_elements(By.CSS_SELECTOR, "span")[0]
-    assert span.text == "OK" and "color" in span.get_attribute("style")
-    search = css(browser, "#log-search")[0]
-    search.send_keys("no such text")
+    line = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const el = [...document.querySelectorAll('#log .log-line')].find((el) => el.innerText.includes('run 0'));"
+            "const span = el && el.querySelector('span');"
+            "return el && span && {text: el.innerText, span: span.innerText, style: span.getAttribute('style')}"
+        ),
+    )
+    assert "<b>done</b>" in line["text"]  # shown as text, not markup
+    assert line["span"] == "OK" and "color" in line["style"]
+    css(browser, "#log-search")[0].send_keys("no such text")
     wait(browser, lambda d: all(not el.is_displayed() for el in css(d, "#log .log-line")))
     shot(browser, "logs")
     open_page(browser, f"/local/demo/runs/{rid}/files")
     names = [tr.get_attribute("data-file") for tr in wait(browser, lambda d: css(d, "#files tbody tr"))]
     assert {"output.log", "diff.patch", "config.json"} <= set(names)
     assert any(n.startswith("media/images/") for n in names)
-    css(browser, '#files tr[data-file="diff.patch"] a.file-link')[0].click()
+    click(browser, '#files tr[data-file="diff.patch"] a.file-link')
     wait(browser, lambda d: css(d, "#file-preview .diff-add"))
     assert css(browser, "#file-preview .diff-del")[0].text == "-old"
     link = css(browser, '#files tr[data-file="diff.patch"] a.download')[0].get_attribute("href")
     assert link.endswith("/files/diff.patch?download=1")
-    css(browser, '#files tr[data-file="config.json"] a.file-link')[0].click()
+    click(browser, '#files tr[data-file="config.json"] a.file-link')
+    # The diff's preview stays until config.json's arrives and replaces it: found afresh each poll.
     wait(browser, lambda d: '"lr"' in css(d, "#file-preview pre")[0].text)
     shot(browser, "files")
     open_page(browser, f"/local/demo/runs/{rid}/system")
     assert css(browser, ".tabs a.active")[0].text.lower() == "system"
+    wait(browser, lambda d: css(d, ".run-content .empty, .run-content .chart"))
     no_errors(browser)
 
 
