@@ -41,7 +41,7 @@ ARTIFACTS = Path(os.environ.get("TURBOTRACK_ARTIFACTS") or Path(__file__).parent
 # Three finished runs with scalars, a summary dict, media, coloured output and a diff.patch.
 MAKE_RUNS = textwrap.dedent(
     """
-    import math, pathlib, sys
+    import math, pathlib, sys, time
     import numpy as np
     import turbotrack as tt
     for i, lr in enumerate([0.1, 0.01, 0.001]):
@@ -57,6 +57,21 @@ MAKE_RUNS = textwrap.dedent(
         print(f"\\x1b[32mOK\\x1b[0m run {i} <b>done</b>")
         pathlib.Path(run.dir, "diff.patch").write_text("diff --git a/x.py b/x.py\\n--- a/x.py\\n+++ b/x.py\\n@@ -1 +1 @@\\n-old\\n+new\\n")
         run.finish()
+    # A long run (zoom fetches finer samples) with a step metric (an x-axis choice).
+    run = tt.init(project="long", name="long")
+    run.define_metric("val/acc", step_metric="epoch")
+    for s in range(20000):
+        row = {"loss": 1 / (1 + s) + 0.01 * math.sin(s / 7)}
+        if s % 1000 == 999:
+            row.update({"epoch": s // 1000, "val/acc": s / 20000})
+        run.log(row)
+    run.finish()
+    # A run with system metrics sampled every 0.1 s.
+    run = tt.init(project="sys", name="with-system", settings={"capture_system": True, "system_interval": 0.1})
+    for s in range(10):
+        run.log({"loss": 1 / (1 + s)})
+    time.sleep(1.5)
+    run.finish()
     """
 )
 
@@ -293,10 +308,85 @@ def test_workspace_hover_zoom_hide_and_remembered_choices(browser: Any) -> None:
     reset_settings(browser)
 
 
-def _run_id(root: Path, name: str) -> str:
+def test_zoom_fetches_finer_samples(browser: Any) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/long")
+    wait(browser, lambda d: chart_attr(d, "loss", "points") > 0)
+    chart = '.chart[data-metric="loss"]'
+    # The x values drawn before the zoom, kept in the page.
+    browser.execute_script(
+        "window.__before = Array.from(document.querySelector(arguments[0]).lineChart.plot.data[0])", chart
+    )
+    over = css(browser, f"{chart} .u-over")[0]
+    ActionChains(browser).move_to_element_with_offset(over, -60, 0).click_and_hold().move_by_offset(
+        80, 0
+    ).release().perform()
+    wait(browser, lambda d: "zoomed" in css(d, f"{chart} .chart-status")[0].text)
+    got = browser.execute_script(
+        """const c = document.querySelector(arguments[0]).lineChart;
+        const {min, max} = c.zoom;
+        const asked = performance.getEntriesByType('resource').map((e) => e.name)
+          .filter((u) => u.includes('/history?') && u.includes('min=') && u.includes('max='));
+        return {min, max, before: window.__before.filter((x) => x >= min && x <= max).length,
+                after: c.pointsIn(min, max), asked};""",
+        chart,
+    )
+    assert got["asked"], "the zoom asked the server for no x range"
+    assert 0 < got["min"] < got["max"] < 20000
+    # About 4,000 steps in range: drawn before at the whole run's density, now at the chart's width.
+    assert got["after"] >= 2 * got["before"], got
+    # Double-click: back to the whole run.
+    ActionChains(browser).double_click(css(browser, f"{chart} .u-over")[0]).perform()
+    wait(browser, lambda d: "zoomed" not in css(d, f"{chart} .chart-status")[0].text)
+    no_errors(browser)
+
+
+def test_x_axis_offers_the_step_metrics_runs_defined(browser: Any) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/long")
+    # define_metric("val/acc", step_metric="epoch") is in metrics.json and so among the choices.
+    wait(browser, lambda d: css(d, '#x-axis option[value="epoch"]'))
+    options = [o.get_attribute("value") for o in css(browser, "#x-axis option")]
+    assert options[:4] == ["_step", "_runtime", "_timestamp", "epoch"]
+    browser.execute_script(
+        "const s = document.getElementById('x-axis'); s.value = 'epoch'; s.dispatchEvent(new Event('change'))"
+    )
+    # val/acc over epoch: its 20 points, each at its epoch (0..19).
+    wait(browser, lambda d: chart_attr(d, "val/acc", "points") == 20)
+    xs = browser.execute_script(
+        "return Array.from(document.querySelector('.chart[data-metric=\"val/acc\"]').lineChart.plot.data[0])"
+    )
+    assert xs == list(range(20))
+    # Metrics logged every step keep every point's own row (not only the rows holding val/acc too).
+    browser.execute_script(
+        "const s = document.getElementById('x-axis'); s.value = '_step'; s.dispatchEvent(new Event('change'))"
+    )
+    wait(browser, lambda d: chart_attr(d, "loss", "points") > 100)
+    shot(browser, "workspace-step-metric")
+    no_errors(browser)
+    reset_settings(browser)
+
+
+def test_system_metrics_are_drawn(browser: Any, root: Path) -> None:
+    rid = _run_id(root, "with-system", "sys")
+    open_page(browser, f"/local/sys/runs/{rid}/system")
+    wait(browser, lambda d: chart_attr(d, "system.cpu", "points") >= 5)
+    assert chart_attr(browser, "system.memory", "points") >= 5
+    assert len(css(browser, ".run-content .chart")) >= 5
+    shot(browser, "run-system")
+    # The workspace's system section, opened, draws them too.
+    reset_settings(browser)
+    open_page(browser, "/local/sys")
+    click(browser, '.section[data-group="system"] > summary')
+    wait(browser, lambda d: chart_attr(d, "system.cpu", "runs") == 1 and chart_attr(d, "system.cpu", "points") >= 5)
+    no_errors(browser)
+    reset_settings(browser)
+
+
+def _run_id(root: Path, name: str, project: str = "demo") -> str:
     import json
 
-    for p in (root / "turbotrack" / "local" / "demo").glob("*/run.json"):
+    for p in (root / "turbotrack" / "local" / project).glob("*/run.json"):
         if json.loads(p.read_text())["name"] == name:
             return p.parent.name
     raise AssertionError(name)

@@ -130,8 +130,8 @@ class LocalRun:
             entries = self._read(p.name, [], list)
             good = [tuple(d) for d in entries if _is_definition(d)]
             if len(good) != len(entries):
-                self._report(DamagedFile(p, "holds entries that are not [name, summary, objective]"))
-            defs.update({d[0]: d for d in good})
+                self._report(DamagedFile(p, "holds entries that are not [name, summary, objective, step_metric]"))
+            defs.update({d[0]: d[:3] for d in good})
         try:
             merged = json.loads(_core.summarize_history(self._paths("default"), list(defs.values())))
         except _core.Error as e:  # a history file that cannot be read: named, and the rest still shown
@@ -335,10 +335,11 @@ def list_runs(project_dirs: list[Path], filters: dict[str, Any], order: str) -> 
 
 
 def _is_definition(d: Any) -> bool:
-    """A ``define_metric`` entry of metrics.json: [name, summary or null, objective or null]."""
+    """A ``define_metric`` entry of metrics.json: [name, summary or null, objective or null] and,
+    since step metrics are kept, step_metric or null."""
     return (
         isinstance(d, list)
-        and len(d) == 3
+        and len(d) in (3, 4)
         and isinstance(d[0], str)
         and all(x is None or isinstance(x, str) for x in d[1:])
     )
