@@ -309,3 +309,24 @@ def test_crashed_run_shows_crashed(root, local_srv):
     while not api.runs("local/crash") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert api.runs("local/crash")[0].state == "crashed"
+
+
+def test_history_each_key_keeps_its_own_rows_and_run_detail_has_step_metrics(new_run, root, local_srv):
+    """`keys=a,b` answers the rows holding both; `each=1` answers each key's own rows (the UI's
+    charts: a metric logged every 10 steps must not thin one logged every step). The run detail's
+    `metrics` carry the step_metric define_metric was given."""
+    run = new_run()
+    run.define_metric("val/acc", step_metric="epoch", summary="max")
+    for i in range(100):
+        run.log({"loss": 1.0 / (i + 1), **({"epoch": i // 10, "val/acc": i / 100} if i % 10 == 9 else {})})
+    run.finish()
+    base = f"/api/v1/runs/{run.path}"
+    status, body, _ = raw(local_srv.url, "GET", f"{base}/history?keys=loss,val/acc", local_srv.key)
+    assert status == 200 and json.loads(body)["rows"] == 10
+    status, body, _ = raw(local_srv.url, "GET", f"{base}/history?keys=loss,val/acc&each=1&samples=40", local_srv.key)
+    each = json.loads(body)["keys"]
+    assert status == 200 and each["val/acc"]["rows"] == 10 and 4 < each["loss"]["rows"] <= 40
+    assert set(each["loss"]["columns"]) == {"_step", "loss"}
+    assert each["val/acc"]["columns"]["_step"][0] == 9
+    status, body, _ = raw(local_srv.url, "GET", base, local_srv.key)
+    assert ["val/acc", "max", None, "epoch"] in json.loads(body)["metrics"]

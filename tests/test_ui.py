@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -40,7 +41,7 @@ ARTIFACTS = Path(os.environ.get("TURBOTRACK_ARTIFACTS") or Path(__file__).parent
 # Three finished runs with scalars, a summary dict, media, coloured output and a diff.patch.
 MAKE_RUNS = textwrap.dedent(
     """
-    import math, pathlib, sys
+    import math, pathlib, sys, time
     import numpy as np
     import turbotrack as tt
     for i, lr in enumerate([0.1, 0.01, 0.001]):
@@ -56,6 +57,21 @@ MAKE_RUNS = textwrap.dedent(
         print(f"\\x1b[32mOK\\x1b[0m run {i} <b>done</b>")
         pathlib.Path(run.dir, "diff.patch").write_text("diff --git a/x.py b/x.py\\n--- a/x.py\\n+++ b/x.py\\n@@ -1 +1 @@\\n-old\\n+new\\n")
         run.finish()
+    # A long run (zoom fetches finer samples) with a step metric (an x-axis choice).
+    run = tt.init(project="long", name="long")
+    run.define_metric("val/acc", step_metric="epoch")
+    for s in range(20000):
+        row = {"loss": 1 / (1 + s) + 0.01 * math.sin(s / 7)}
+        if s % 1000 == 999:
+            row.update({"epoch": s // 1000, "val/acc": s / 20000})
+        run.log(row)
+    run.finish()
+    # A run with system metrics sampled every 0.1 s.
+    run = tt.init(project="sys", name="with-system", settings={"capture_system": True, "system_interval": 0.1})
+    for s in range(10):
+        run.log({"loss": 1 / (1 + s)})
+    time.sleep(1.5)
+    run.finish()
     """
 )
 
@@ -150,7 +166,32 @@ def open_page(driver: Any, path: str) -> None:
 
 
 def wait(driver: Any, cond: Callable[[Any], Any], timeout: float = 20) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(cond)
+    """Poll ``cond`` until it holds. Conditions find their elements afresh on every poll, so an
+    element the page replaced between finding and reading it (stale) just means: poll again."""
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(cond)
+
+
+def click(driver: Any, selector: str, index: int = 0) -> None:
+    """Click the element ``selector`` finds now (found again if the page re-rendered it meanwhile)."""
+
+    def attempt(d: Any) -> bool:
+        els = css(d, selector)
+        if len(els) <= index:
+            return False
+        els[index].click()
+        return True
+
+    wait(driver, attempt)
+
+
+def reset_settings(driver: Any) -> None:
+    """Forget the UI's remembered choices: cleared from a same-origin page that runs no script, so
+    no open workspace can write them back."""
+    driver.get(driver.base + "/static/app.css")
+    driver.execute_script("localStorage.clear()")
+    driver.get_log("browser")  # drained: a bare stylesheet page makes Chromium ask for /favicon.ico (404)
 
 
 def shot(driver: Any, name: str) -> None:
@@ -169,12 +210,20 @@ def css(driver: Any, selector: str) -> list[Any]:
 
 
 def table_names(driver: Any) -> list[str]:
-    return [td.text for td in css(driver, "#runs-table tbody tr[data-run] td.name")]
+    """The run names of the table's rows, read in one script (the table may re-render any time)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#runs-table tbody tr[data-run] td.name')].map((td) => td.innerText.trim())"
+    )
 
 
 def chart_attr(driver: Any, metric: str, attr: str) -> int:
-    els = css(driver, f'.chart[data-metric="{metric}"]')
-    return int(els[0].get_attribute(f"data-{attr}") or 0) if els else 0
+    """A chart panel's ``data-<attr>`` (0 when there is no such panel yet), read in one script."""
+    value = driver.execute_script(
+        'const el = document.querySelector(`.chart[data-metric="${arguments[0]}"]`); return el && el.dataset[arguments[1]]',
+        metric,
+        attr,
+    )
+    return int(value or 0)
 
 
 def test_projects_page(browser: Any) -> None:
@@ -186,25 +235,24 @@ def test_projects_page(browser: Any) -> None:
 
 
 def test_workspace_sorts_filters_and_draws(browser: Any) -> None:
-    open_page(browser, "/local/demo")
-    browser.execute_script("localStorage.clear()")
+    reset_settings(browser)
     open_page(browser, "/local/demo")
     wait(browser, lambda d: len(table_names(d)) == 3)
     # Every run drawn in every chart; the summary dict's words are columns.
     wait(browser, lambda d: chart_attr(d, "train/loss", "runs") == 3 and chart_attr(d, "val/acc", "runs") == 3)
     assert chart_attr(browser, "train/loss", "points") >= 3 * 100
-    header = css(browser, '#runs-table th[data-col="summary.val/acc.max"]')[0]
-    assert header.text.startswith("val/acc.max")
+    best = '#runs-table th[data-col="summary.val/acc.max"]'
+    wait(browser, lambda d: css(d, best)[0].text.startswith("val/acc.max"))
     # Sort by best accuracy: descending first, then ascending.
-    header.click()
+    click(browser, best)
     wait(browser, lambda d: table_names(d) == ["run-0", "run-1", "run-2"])
     shot(browser, "workspace")  # docs/ui-workspace.png is this one
-    css(browser, '#runs-table th[data-col="summary.val/acc.max"]')[0].click()
+    click(browser, best)
     wait(browser, lambda d: table_names(d) == ["run-2", "run-1", "run-0"])
     # The bar chart of that summary metric has one bar per run.
     assert len(css(browser, "#bar-chart .bar-row")) == 3
     # Filters: expressions and plain words.
-    box = css(browser, "#run-filter")[0]
+    box = css(browser, "#run-filter")[0]  # the filter box itself is never re-rendered
     for text, expect in [
         ("val/acc.max > 0.5", ["run-0"]),
         ("config.lr = 0.01", ["run-1"]),
@@ -225,43 +273,120 @@ def test_workspace_sorts_filters_and_draws(browser: Any) -> None:
 
 
 def test_workspace_hover_zoom_hide_and_remembered_choices(browser: Any) -> None:
+    reset_settings(browser)
     open_page(browser, "/local/demo")
     wait(browser, lambda d: chart_attr(d, "train/loss", "runs") == 3)
     over = css(browser, '.chart[data-metric="train/loss"] .u-over')[0]
     ActionChains(browser).move_to_element(over).move_by_offset(10, 0).perform()
-    tip = css(browser, '.chart[data-metric="train/loss"] .chart-tip')[0]
-    wait(browser, lambda d: tip.is_displayed() and len(tip.find_elements(By.CSS_SELECTOR, ".tip-row")) == 3)
-    # Drag to zoom: the chart asks the server for finer samples of that range.
+    tip = '.chart[data-metric="train/loss"] .chart-tip'
+    wait(browser, lambda d: css(d, tip)[0].is_displayed() and len(css(d, f"{tip} .tip-row")) == 3)
+    # Drag to zoom: the chart asks the server for that range (test_zoom_fetches_finer_samples: finer).
     ActionChains(browser).move_to_element_with_offset(over, -100, 0).click_and_hold().move_by_offset(
         120, 0
     ).release().perform()
     wait(browser, lambda d: "zoomed" in css(d, '.chart[data-metric="train/loss"] .chart-status')[0].text)
     # Hide a run: it leaves the charts, and stays hidden after a reload (localStorage per project).
-    css(browser, "#runs-table tr[data-run] td.eye input")[0].click()
+    click(browser, "#runs-table tr[data-run] td.eye input")
     wait(browser, lambda d: chart_attr(d, "val/acc", "runs") == 2)
     # Pin a config column from the columns menu.
-    css(browser, "#columns-menu summary")[0].click()
-    css(browser, '#columns-menu .col-item[data-col="config.lr"] .pin')[0].click()
+    click(browser, "#columns-menu summary")
+    click(browser, '#columns-menu .col-item[data-col="config.lr"] .pin')
+    wait(browser, lambda d: css(d, '#runs-table th[data-col="config.lr"]'))
     open_page(browser, "/local/demo")
     wait(browser, lambda d: css(d, '#runs-table th[data-col="config.lr"]'))
     wait(browser, lambda d: chart_attr(d, "val/acc", "runs") == 2)
-    css(browser, "#runs-table tr.hidden-run td.eye input")[0].click()
+    click(browser, "#runs-table tr.hidden-run td.eye input")
     wait(browser, lambda d: chart_attr(d, "val/acc", "runs") == 3)
-    # Smoothing and log scale redraw without errors.
+    # Smoothing and log scale redraw (the panel says how it was last drawn) without errors.
     browser.execute_script(
         "const s = document.getElementById('smoothing'); s.value = 0.9; s.dispatchEvent(new Event('input'))"
     )
-    css(browser, "#log-scale")[0].click()
-    time.sleep(0.5)
+    click(browser, "#log-scale")
+    wait(browser, lambda d: css(d, '.chart[data-metric="train/loss"][data-log="true"][data-smoothing="0.9"]'))
     shot(browser, "workspace-smoothed-log")
-    browser.execute_script("localStorage.clear()")
+    no_errors(browser)
+    reset_settings(browser)
+
+
+def test_zoom_fetches_finer_samples(browser: Any) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/long")
+    wait(browser, lambda d: chart_attr(d, "loss", "points") > 0)
+    chart = '.chart[data-metric="loss"]'
+    # The x values drawn before the zoom, kept in the page.
+    browser.execute_script(
+        "window.__before = Array.from(document.querySelector(arguments[0]).lineChart.plot.data[0])", chart
+    )
+    over = css(browser, f"{chart} .u-over")[0]
+    ActionChains(browser).move_to_element_with_offset(over, -60, 0).click_and_hold().move_by_offset(
+        80, 0
+    ).release().perform()
+    wait(browser, lambda d: "zoomed" in css(d, f"{chart} .chart-status")[0].text)
+    got = browser.execute_script(
+        """const c = document.querySelector(arguments[0]).lineChart;
+        const {min, max} = c.zoom;
+        const asked = performance.getEntriesByType('resource').map((e) => e.name)
+          .filter((u) => u.includes('/history?') && u.includes('min=') && u.includes('max='));
+        return {min, max, before: window.__before.filter((x) => x >= min && x <= max).length,
+                after: c.pointsIn(min, max), asked};""",
+        chart,
+    )
+    assert got["asked"], "the zoom asked the server for no x range"
+    assert 0 < got["min"] < got["max"] < 20000
+    # About 4,000 steps in range: drawn before at the whole run's density, now at the chart's width.
+    assert got["after"] >= 2 * got["before"], got
+    # Double-click: back to the whole run.
+    ActionChains(browser).double_click(css(browser, f"{chart} .u-over")[0]).perform()
+    wait(browser, lambda d: "zoomed" not in css(d, f"{chart} .chart-status")[0].text)
     no_errors(browser)
 
 
-def _run_id(root: Path, name: str) -> str:
+def test_x_axis_offers_the_step_metrics_runs_defined(browser: Any) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/long")
+    # define_metric("val/acc", step_metric="epoch") is in metrics.json and so among the choices.
+    wait(browser, lambda d: css(d, '#x-axis option[value="epoch"]'))
+    options = [o.get_attribute("value") for o in css(browser, "#x-axis option")]
+    assert options[:4] == ["_step", "_runtime", "_timestamp", "epoch"]
+    browser.execute_script(
+        "const s = document.getElementById('x-axis'); s.value = 'epoch'; s.dispatchEvent(new Event('change'))"
+    )
+    # val/acc over epoch: its 20 points, each at its epoch (0..19).
+    wait(browser, lambda d: chart_attr(d, "val/acc", "points") == 20)
+    xs = browser.execute_script(
+        "return Array.from(document.querySelector('.chart[data-metric=\"val/acc\"]').lineChart.plot.data[0])"
+    )
+    assert xs == list(range(20))
+    # Metrics logged every step keep every point's own row (not only the rows holding val/acc too).
+    browser.execute_script(
+        "const s = document.getElementById('x-axis'); s.value = '_step'; s.dispatchEvent(new Event('change'))"
+    )
+    wait(browser, lambda d: chart_attr(d, "loss", "points") > 100)
+    shot(browser, "workspace-step-metric")
+    no_errors(browser)
+    reset_settings(browser)
+
+
+def test_system_metrics_are_drawn(browser: Any, root: Path) -> None:
+    rid = _run_id(root, "with-system", "sys")
+    open_page(browser, f"/local/sys/runs/{rid}/system")
+    wait(browser, lambda d: chart_attr(d, "system.cpu", "points") >= 5)
+    assert chart_attr(browser, "system.memory", "points") >= 5
+    assert len(css(browser, ".run-content .chart")) >= 5
+    shot(browser, "run-system")
+    # The workspace's system section, opened, draws them too.
+    reset_settings(browser)
+    open_page(browser, "/local/sys")
+    click(browser, '.section[data-group="system"] > summary')
+    wait(browser, lambda d: chart_attr(d, "system.cpu", "runs") == 1 and chart_attr(d, "system.cpu", "points") >= 5)
+    no_errors(browser)
+    reset_settings(browser)
+
+
+def _run_id(root: Path, name: str, project: str = "demo") -> str:
     import json
 
-    for p in (root / "turbotrack" / "local" / "demo").glob("*/run.json"):
+    for p in (root / "turbotrack" / "local" / project).glob("*/run.json"):
         if json.loads(p.read_text())["name"] == name:
             return p.parent.name
     raise AssertionError(name)
@@ -293,28 +418,35 @@ def test_run_page_overview_and_media(browser: Any, root: Path) -> None:
 def test_logs_and_files(browser: Any, root: Path) -> None:
     rid = _run_id(root, "run-0")
     open_page(browser, f"/local/demo/runs/{rid}/logs")
-    line = wait(browser, lambda d: [el for el in css(d, "#log .log-line") if "run 0" in el.text])[0]
-    assert "<b>done</b>" in line.text  # shown as text, not markup
-    span = line.find_elements(By.CSS_SELECTOR, "span")[0]
-    assert span.text == "OK" and "color" in span.get_attribute("style")
-    search = css(browser, "#log-search")[0]
-    search.send_keys("no such text")
+    line = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const el = [...document.querySelectorAll('#log .log-line')].find((el) => el.innerText.includes('run 0'));"
+            "const span = el && el.querySelector('span');"
+            "return el && span && {text: el.innerText, span: span.innerText, style: span.getAttribute('style')}"
+        ),
+    )
+    assert "<b>done</b>" in line["text"]  # shown as text, not markup
+    assert line["span"] == "OK" and "color" in line["style"]
+    css(browser, "#log-search")[0].send_keys("no such text")
     wait(browser, lambda d: all(not el.is_displayed() for el in css(d, "#log .log-line")))
     shot(browser, "logs")
     open_page(browser, f"/local/demo/runs/{rid}/files")
     names = [tr.get_attribute("data-file") for tr in wait(browser, lambda d: css(d, "#files tbody tr"))]
     assert {"output.log", "diff.patch", "config.json"} <= set(names)
     assert any(n.startswith("media/images/") for n in names)
-    css(browser, '#files tr[data-file="diff.patch"] a.file-link')[0].click()
+    click(browser, '#files tr[data-file="diff.patch"] a.file-link')
     wait(browser, lambda d: css(d, "#file-preview .diff-add"))
     assert css(browser, "#file-preview .diff-del")[0].text == "-old"
     link = css(browser, '#files tr[data-file="diff.patch"] a.download')[0].get_attribute("href")
     assert link.endswith("/files/diff.patch?download=1")
-    css(browser, '#files tr[data-file="config.json"] a.file-link')[0].click()
+    click(browser, '#files tr[data-file="config.json"] a.file-link')
+    # The diff's preview stays until config.json's arrives and replaces it: found afresh each poll.
     wait(browser, lambda d: '"lr"' in css(d, "#file-preview pre")[0].text)
     shot(browser, "files")
     open_page(browser, f"/local/demo/runs/{rid}/system")
     assert css(browser, ".tabs a.active")[0].text.lower() == "system"
+    wait(browser, lambda d: css(d, ".run-content .empty, .run-content .chart"))
     no_errors(browser)
 
 

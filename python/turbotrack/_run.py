@@ -114,7 +114,7 @@ class Run:
         self._finished = False
         self._forked = False
         self._lock = threading.Lock()
-        self._defs: list[tuple[str, Optional[str], Optional[str]]] = []
+        self._defs: list[tuple[Optional[str], ...]] = []  # metrics.json: name, summary, objective, step_metric
         self._config_warned: set[str] = set()
         initial_step = 0
         if resuming:
@@ -305,7 +305,7 @@ class Run:
         if goal is not None and objective is not None and goal != objective:
             raise ValueError(f"goal={goal!r} and objective={objective!r} disagree; give one of them")
         self._core.define_metric(name, step_metric, step_sync, hidden, summary, objective or goal)
-        self._defs = [d for d in self._defs if d[0] != name] + [(name, summary, objective or goal)]
+        self._defs = [d for d in self._defs if d[0] != name] + [(name, summary, objective or goal, step_metric)]
         atomic_write_json(self._dir / self._file(layout.METRICS), self._defs)
 
     def save(self, glob_str: str, base_path: Optional[str] = None, policy: str = "live") -> list[str]:

@@ -59,4 +59,6 @@ test('step metrics from the run detail', async () => {
   assert.deepEqual(stepMetrics([{ name: 'val/loss', step_metric: 'epoch' }, { name: 'a', step_metric: '_step' }, ['acc', 'max', null]]), ['epoch']);
   assert.deepEqual(stepMetrics({ 'val/*': { step_metric: 'epoch' }, x: {} }), ['epoch']);
   assert.deepEqual(stepMetrics(null), []);
+  // metrics.json as written by define_metric: [name, summary, objective, step_metric].
+  assert.deepEqual(stepMetrics([['val/*', null, null, 'epoch'], ['lr', 'last', null, null], ['b', null, null, 'batch']]), ['batch', 'epoch']);
 });

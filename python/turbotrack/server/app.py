@@ -291,7 +291,11 @@ class Handler(BaseHTTPRequestHandler):
             hi = float(q["max"]) if q.get("max") else None
         except ValueError as e:
             raise HttpError(400, f"bad query: {e}") from None
-        out = self.app.history.columnar(paths, keys, q.get("x_axis") or "_step", samples, lo, hi)
+        x_axis = q.get("x_axis") or "_step"
+        if q.get("each") and keys:
+            out = self.app.history.columnar_each(paths, keys, x_axis, samples, lo, hi)
+        else:
+            out = self.app.history.columnar(paths, keys, x_axis, samples, lo, hi)
         self._json(out, headers={"ETag": etag})
 
     def _rows(self, rp: layout.RunPath, q: dict[str, str]) -> None:

@@ -86,6 +86,19 @@ class HistoryCache:
         n, picked = select(self.table(paths), keys, x_axis, samples, lo, hi)
         return {"x_axis": x_axis, "rows": n, "columns": {k: _jsonable(v, n) for k, v in picked.items()}}
 
+    def columnar_each(
+        self,
+        paths: list[Path],
+        keys: list[str],
+        x_axis: str,
+        samples: Optional[int],
+        lo: Optional[float],
+        hi: Optional[float],
+    ) -> dict[str, Any]:
+        """``{"x_axis", "keys": {key: columnar}}``: each key's own rows (those holding it), each
+        downsampled on its own, in one answer: charts of metrics logged at different steps."""
+        return {"x_axis": x_axis, "keys": {k: self.columnar(paths, [k], x_axis, samples, lo, hi) for k in keys}}
+
 
 def _jsonable(col: tuple[Any, Any], n: int) -> list[Any]:
     """A column for JSON, ``n`` rows long: NaN and rows without a value are None."""

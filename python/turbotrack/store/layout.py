@@ -48,6 +48,7 @@ SYSTEM_GLOB = "system*.ttrk"
 RUN_GLOB = "run*.json"
 CONFIG_GLOB = "config.r*.json"
 SUMMARY_GLOB = "summary.r*.json"
+METRICS_GLOB = "metrics*.json"
 STREAM_GLOBS = {"default": HISTORY_GLOB, "history": HISTORY_GLOB, "system": SYSTEM_GLOB}
 
 # How each file of a run folder changes, for sync and the server:

@@ -127,12 +127,12 @@ class LocalRun:
         """A shared run's summary, folded natively over every rank's rows, with the values set by
         hand on rank 0 that are not logged metrics."""
         defs: dict[str, Any] = {}
-        for p in sorted(self._dir.glob("metrics*.json"), reverse=True):  # metrics.json (rank 0) last: it wins
+        for p in sorted(self._dir.glob(layout.METRICS_GLOB), reverse=True):  # metrics.json (rank 0) last: it wins
             entries = self._read(p.name, [], list)
             good = [tuple(d) for d in entries if _is_definition(d)]
             if len(good) != len(entries):
-                self._report(DamagedFile(p, "holds entries that are not [name, summary, objective]"))
-            defs.update({d[0]: d for d in good})
+                self._report(DamagedFile(p, "holds entries that are not [name, summary, objective, step_metric]"))
+            defs.update({d[0]: d[:3] for d in good})
         try:
             merged = json.loads(_core.summarize_history(self._paths("default"), list(defs.values())))
         except _core.Error as e:  # a history file that cannot be read: named, and the rest still shown
@@ -338,10 +338,11 @@ def list_runs(project_dirs: list[Path], filters: dict[str, Any], order: str) -> 
 
 
 def _is_definition(d: Any) -> bool:
-    """A ``define_metric`` entry of metrics.json: [name, summary or null, objective or null]."""
+    """A ``define_metric`` entry of metrics.json: [name, summary or null, objective or null] and,
+    since step metrics are kept, step_metric or null."""
     return (
         isinstance(d, list)
-        and len(d) == 3
+        and len(d) in (3, 4)
         and isinstance(d[0], str)
         and all(x is None or isinstance(x, str) for x in d[1:])
     )

@@ -33,6 +33,7 @@ export class LineChart {
     this.el = h('div', { class: 'panel chart', dataset: { metric: title } },
       h('div', { class: 'panel-title' }, h('span', { class: 'metric-name', title }, title), this.status),
       this.body, this.tooltip);
+    this.el.lineChart = this; // for tests and the console: the panel's element leads to its chart
     this.body.addEventListener('dblclick', () => {
       if (this.zoom && this.onZoom) {
         this.zoom = null;
@@ -61,6 +62,8 @@ export class LineChart {
     const shown = series.filter((s) => s.x.length);
     this.el.dataset.points = String(shown.reduce((n, s) => n + s.x.length, 0));
     this.el.dataset.runs = String(shown.length);
+    this.el.dataset.log = String(!!view.log);
+    this.el.dataset.smoothing = String(view.smoothing || 0);
     if (!shown.length) {
       this.destroyPlot();
       replace(this.body, h('div', { class: 'empty' }, 'no data yet'));
@@ -144,6 +147,18 @@ export class LineChart {
     this.tooltip.hidden = false;
     const left = u.cursor.left + 12;
     this.tooltip.style.left = `${Math.min(left, this.el.clientWidth - 180)}px`;
+  }
+
+  /** How many drawn points (all runs together) have x in [min, max]. */
+  pointsIn(min, max) {
+    if (!this.plot) return 0;
+    const [xs, ...ys] = this.plot.data;
+    let n = 0;
+    for (let i = 0; i < xs.length; i++) {
+      if (xs[i] < min || xs[i] > max) continue;
+      for (const y of ys) if (y[i] !== null && y[i] !== undefined) n++;
+    }
+    return n;
   }
 
   setStatus(text) {

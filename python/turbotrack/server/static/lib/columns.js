@@ -131,7 +131,8 @@ export function groupByPrefix(keys) {
 
 /**
  * The x-axis metrics a run defined with `define_metric(..., step_metric=...)`, from the run detail's
- * `metrics`: a list of dicts (`{"name", "step_metric", ...}`) or of tuples; tuples carry no step metric.
+ * `metrics`: metrics.json's entries `[name, summary, objective, step_metric]` (older runs wrote the
+ * first three only: no step metric), or dicts (`{"name", "step_metric", ...}`).
  * @param {any} metrics
  * @returns {string[]}
  */
@@ -139,7 +140,7 @@ export function stepMetrics(metrics) {
   const out = new Set();
   const list = Array.isArray(metrics) ? metrics : metrics && typeof metrics === 'object' ? Object.entries(metrics).map(([name, d]) => ({ name, ...d })) : [];
   for (const m of list) {
-    const sm = m && !Array.isArray(m) && typeof m === 'object' ? m.step_metric : null;
+    const sm = Array.isArray(m) ? m[3] : m && typeof m === 'object' ? m.step_metric : null;
     if (typeof sm === 'string' && sm && sm !== '_step') out.add(sm);
   }
   return [...out].sort();

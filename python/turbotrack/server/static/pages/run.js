@@ -126,12 +126,14 @@ function runCharts(where, run, keys, { stream = 'history', xKey = '_step' } = {}
     }
   }
   if (!keys.length) el.append(h('p', { class: 'empty' }, 'No metrics logged yet.'));
-  const url = (extra) => urls.history(where.entity, where.project, where.run, { keys: keys.join(','), x_axis: xKey, samples, stream, ...extra });
+  // `each=1`: each key its own rows (see workspace.js); the answer is {keys: {key: history}}.
+  const url = (extra) => urls.history(where.entity, where.project, where.run, { keys: keys.join(','), x_axis: xKey, samples, stream, each: 1, ...extra });
   function draw() {
     if (!hist) return;
-    const x = hist.columns[xKey] ? xKey : hist.x_axis;
     for (const [k, chart] of charts) {
-      const source = zoomed.get(k) || hist;
+      const got = zoomed.get(k) || hist;
+      const source = (got.keys ? got.keys[k] : got) || { columns: {} };
+      const x = source.columns[xKey] ? xKey : source.x_axis || xKey;
       chart.update([{ id: run.id, label: run.name || run.id, color: colorFor(run.id), ...pointsOf(source, x, k) }], { xKey: x });
     }
   }
