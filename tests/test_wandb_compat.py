@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -414,3 +415,22 @@ def test_plots(new_run):
     df = api_run(run).table("t").get_dataframe()
     assert df.to_dict("list") == {"x": [1, 3], "y": [2, 4]}
     assert table.get_dataframe().equals(df)
+
+
+def test_readme_framework_command_runs_as_written(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Use it with your framework") :]
+    line = re.search(r"```sh\n(.*?)\n", section).group(1)
+    command = line.split("#")[0].split()
+    assert command == ["turbotrack", "run", "--", "python", "train.py"]
+    (tmp_path / "train.py").write_text(
+        "import wandb\nwandb.init(project='readme', config={'lr': 0.1})\nwandb.log({'loss': 0.5})\nwandb.finish()\n"
+    )
+    argv = [sys.executable, "-m", "turbotrack", *command[1:3], sys.executable, *command[4:]]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "TURBOTRACK_"))}
+    proc = subprocess.run(
+        argv, cwd=tmp_path, env={**env, "TURBOTRACK_DIR": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    (r,) = turbotrack.Api(dir=tmp_path).runs("readme")
+    assert (r.config, [x["loss"] for x in r.scan_history()]) == ({"lr": 0.1}, [0.5])
