@@ -168,3 +168,33 @@ def test_accelerate_log_with_wandb(frameworks_site, tmp_path):
     pixels = [np.asarray(PILImage.open(Path(r.dir) / i["path"])) for i in images["inputs"]["items"]]
     assert [p.shape for p in pixels] == [(4, 4, 3), (4, 4, 3)]
     assert [int(p.max()) for p in pixels] == [0, 255]  # ones in [0, 1] are scaled to 255
+
+
+WATCH_UNDER_W_ERROR = """
+import sys, torch, wandb
+run = wandb.init(project="w", name="watched")
+net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+wandb.watch(net, log="all", log_freq=1)
+for _ in range(2):
+    net(torch.randn(5, 3)).sum().backward()
+    wandb.log({"ok": 1})
+wandb.finish()
+"""
+
+
+@pytest.mark.timeout(600)
+def test_watch_of_nested_modules_under_W_error(frameworks_site, tmp_path):
+    # PyTorch's parameter names (net.0.weight) break turbotrack's naming rule: no warning per name, so a
+    # suite run with -W error (or filterwarnings = error) keeps going.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "TURBOTRACK_"))}
+    clean.update(PYTHONPATH=frameworks_site, OMP_NUM_THREADS="1", TURBOTRACK_DIR=str(tmp_path))
+    cmd = [sys.executable, "-m", "turbotrack", "run", "--", sys.executable, "-W", "error", "-c", WATCH_UNDER_W_ERROR]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "Warning" not in proc.stderr
+    (r,) = turbotrack.Api(dir=tmp_path).runs("w")
+    rows = list(r.scan_history())
+    assert [sorted(k for k in x if k.startswith("parameters/")) for x in rows] == [
+        ["parameters/0.bias", "parameters/0.weight", "parameters/2.bias", "parameters/2.weight"]
+    ] * 2
+    assert all(sum(x["gradients/0.weight"]["values"]) == 12 for x in rows)

@@ -52,3 +52,100 @@ def test_table_from_dataframe_and_line_series(new_run):
     assert row["chart"]["fields"] == {"x": "x", "y": "y", "stroke": "lineKey"} and row["chart"]["table"]["nrows"] == 6
     with pytest.raises(ValueError, match="needs 2 values"):
         turbotrack.Table(columns=["a", "b"], data=[[1]])
+
+
+def test_image_masks_and_boxes_kept_as_data(new_run):
+    from PIL import Image as PILImage
+
+    run = new_run()
+    mask = np.zeros((4, 6), dtype=np.int64)
+    mask[1:3, 2:5] = 2
+    box = {"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.2, "maxY": np.float32(0.75)}, "class_id": np.int64(2)}
+    pixel_box = {
+        "position": {"middle": [3, 2], "width": 2, "height": 1},
+        "domain": "pixel",
+        "class_id": 1,
+        "box_caption": "cat",
+        "scores": {"acc": np.float64(0.9)},
+    }
+    img = turbotrack.Image(
+        np.zeros((4, 6, 3), dtype=np.uint8),
+        caption="scene",
+        masks={"pred": {"mask_data": mask, "class_labels": {0: "bg", 2: "dog"}}, "truth": {"mask_data": mask > 0}},
+        boxes={"pred": {"box_data": [box, pixel_box], "class_labels": {1: "cat", 2: "dog"}}},
+    )
+    run.log({"seg": img})
+    run.log({"seg": img, "many": [img, turbotrack.Image(img, caption="again")]})
+    run.finish()
+    rows = api_run(run).history(pandas=False)
+    assert len(rows) == 2
+    first = rows[0]["seg"]
+    assert first["caption"] == "scene"
+    pred = first["masks"]["pred"]
+    assert pred["_type"] == "mask" and pred["class_labels"] == {"0": "bg", "2": "dog"}
+    assert (pred["width"], pred["height"]) == (6, 4)
+    with PILImage.open(Path(run.dir) / pred["path"]) as png:
+        assert png.mode == "L" and np.array_equal(np.asarray(png), mask)
+    with PILImage.open(Path(run.dir) / first["masks"]["truth"]["path"]) as png:
+        assert np.asarray(png).tolist() == (mask > 0).astype(np.uint8).tolist()
+    assert "class_labels" not in first["masks"]["truth"]
+    assert first["boxes"] == {
+        "pred": {
+            "_type": "bounding-boxes",
+            "box_data": [
+                {"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.2, "maxY": 0.75}, "class_id": 2},
+                {
+                    "position": {"middle": [3.0, 2.0], "width": 2.0, "height": 1.0},
+                    "class_id": 1,
+                    "domain": "pixel",
+                    "box_caption": "cat",
+                    "scores": {"acc": 0.9},
+                },
+            ],
+            "class_labels": {"1": "cat", "2": "dog"},
+        }
+    }
+    # a second step's masks are files of their own; images in a list keep theirs
+    second = rows[1]
+    assert second["seg"]["masks"]["pred"]["path"] != pred["path"]
+    assert (Path(run.dir) / second["seg"]["masks"]["pred"]["path"]).is_file()
+    items = second["many"]["items"]
+    assert [i["caption"] for i in items] == ["scene", "again"]
+    assert len({i["masks"]["pred"]["path"] for i in items}) == 2 and items[1]["boxes"] == first["boxes"]
+    assert any(f.name.endswith(pred["path"]) for f in api_run(run).files())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"masks": {"m": {"mask_data": np.zeros((2, 2, 3))}}}, ValueError, "2-D array"),
+        ({"masks": {"m": {"mask_data": np.array([[0, 300]])}}}, ValueError, "0 to 255"),
+        ({"masks": {"m": {"mask_data": np.array([[0.5, 1.0]])}}}, ValueError, "0 to 255"),
+        ({"masks": {"m": {"class_labels": {0: "a"}}}}, ValueError, "give mask_data"),
+        ({"masks": {"m": {"mask_data": np.zeros((2, 2)), "class_labels": {"0": "a"}}}}, TypeError, "int class ids"),
+        ({"masks": [np.zeros((2, 2))]}, TypeError, "dict of name"),
+        ({"boxes": {"b": {"box_data": [{"position": {"minX": 0}, "class_id": 1}]}}}, ValueError, "position needs"),
+        (
+            {"boxes": {"b": {"box_data": [{"position": {"middle": [0, 0], "width": 1, "height": 1}}]}}},
+            TypeError,
+            "class_id",
+        ),
+        (
+            {
+                "boxes": {
+                    "b": {
+                        "box_data": [
+                            {"position": {"middle": [0, 0], "width": 1, "height": 1}, "class_id": 0, "domain": "px"}
+                        ]
+                    }
+                }
+            },
+            ValueError,
+            "domain",
+        ),
+        ({"boxes": {"b": {"box_data": {"position": {}}}}}, TypeError, "list of boxes"),
+    ],
+)
+def test_image_masks_and_boxes_checked_when_made(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        turbotrack.Image(np.zeros((2, 2), dtype=np.uint8), **kwargs)

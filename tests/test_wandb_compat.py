@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -221,6 +222,70 @@ def test_run_wandb_methods(new_run, root, capsys):
     assert turbotrack.Api().run("local/tests/runs/r1").id == "r1"
 
 
+def test_name_tags_notes_set_on_the_run_are_saved(new_run):
+    run = new_run(name="first", tags=["a"])
+    run.name = "renamed"
+    run.tags = ("a", "b")
+    run.notes = "why this run"
+    assert (run.name, run.tags, run.notes) == ("renamed", ("a", "b"), "why this run")
+    live = api_run(run)  # saved at once, while the run is still going
+    assert (live.name, live.tags, live.notes, live.state) == ("renamed", ["a", "b"], "why this run", "running")
+    run.tags = [*run.tags, "c"]  # wandb's idiom for adding a tag
+    run.finish()
+    done = api_run(run)
+    assert (done.name, done.tags, done.state) == ("renamed", ["a", "b", "c"], "finished")
+    with pytest.raises(TypeError, match="tags must be a list"):
+        run.tags = "abc"
+    with pytest.raises(TypeError, match="tags must be strings"):
+        run.tags = ["ok", 3]
+    with pytest.raises(TypeError, match=r"run\.name must be a string"):
+        run.name = None
+    assert api_run(run).tags == ["a", "b", "c"]
+
+
+def test_name_set_under_the_wandb_shim_is_saved(tmp_path):
+    code = """
+        import wandb
+        run = wandb.init(project="p", id="named", mode="offline")
+        run.name = "set-later"
+        run.tags = ["x"]
+        wandb.finish()
+    """
+    proc = subprocess.run(
+        [sys.executable, "-m", "turbotrack", "run", "--", sys.executable, "-c", textwrap.dedent(code)],
+        env={**os.environ, "TURBOTRACK_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    r = turbotrack.Api(dir=tmp_path).run("p/named")
+    assert (r.name, r.tags) == ("set-later", ["x"])
+
+
+def test_config_include_and_exclude_keys(new_run):
+    import argparse
+
+    full = {"lr": 0.1, "batch": 32, "secret": "token", "nested": {"a": 1}}
+    kept = new_run(config=full, config_include_keys=["lr", "nested"])
+    assert dict(kept.config) == {"lr": 0.1, "nested": {"a": 1}}
+    dropped = new_run(config=argparse.Namespace(**full), config_exclude_keys=("secret",), reinit="create_new")
+    assert dict(dropped.config) == {"lr": 0.1, "batch": 32, "nested": {"a": 1}}
+    kept.finish()
+    dropped.finish()
+    assert api_run(kept).config == {"lr": 0.1, "nested": {"a": 1}}
+    assert api_run(dropped).config == {"lr": 0.1, "batch": 32, "nested": {"a": 1}}
+    dropped_later = turbotrack.Api().run(dropped.path)
+    assert "secret" not in json.dumps(dropped_later.config)
+    with pytest.raises(ValueError, match="not both"):
+        turbotrack.init(config=full, config_include_keys=["lr"], config_exclude_keys=["batch"])
+    with pytest.raises(TypeError, match="list of keys"):
+        turbotrack.init(config=full, config_exclude_keys="secret")
+    disabled = turbotrack.init(mode="disabled", config=full, config_exclude_keys=["secret"])
+    assert "secret" not in disabled.config
+    disabled.finish()
+
+
 def test_log_code(new_run, tmp_path):
     src = tmp_path / "src"
     (src / "pkg").mkdir(parents=True)
@@ -350,3 +415,22 @@ def test_plots(new_run):
     df = api_run(run).table("t").get_dataframe()
     assert df.to_dict("list") == {"x": [1, 3], "y": [2, 4]}
     assert table.get_dataframe().equals(df)
+
+
+def test_readme_framework_command_runs_as_written(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Use it with your framework") :]
+    line = re.search(r"```sh\n(.*?)\n", section).group(1)
+    command = line.split("#")[0].split()
+    assert command == ["turbotrack", "run", "--", "python", "train.py"]
+    (tmp_path / "train.py").write_text(
+        "import wandb\nwandb.init(project='readme', config={'lr': 0.1})\nwandb.log({'loss': 0.5})\nwandb.finish()\n"
+    )
+    argv = [sys.executable, "-m", "turbotrack", *command[1:3], sys.executable, *command[4:]]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "TURBOTRACK_"))}
+    proc = subprocess.run(
+        argv, cwd=tmp_path, env={**env, "TURBOTRACK_DIR": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    (r,) = turbotrack.Api(dir=tmp_path).runs("readme")
+    assert (r.config, [x["loss"] for x in r.scan_history()]) == ({"lr": 0.1}, [0.5])

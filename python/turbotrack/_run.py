@@ -77,8 +77,8 @@ class Run:
         self.id = _check_path_part("id", id) if id else generate_id()
         self.group = group
         self.job_type = job_type
-        self.tags = tuple(tags or ())
-        self.notes = notes
+        self._tags = _check_tags(tags or ())
+        self._notes = notes
         run_dir = root / self.entity / self.project / self.id
         self.shared = bool(settings.shared)
         if self.shared and not id:
@@ -90,7 +90,7 @@ class Run:
         previous = runinfo.read(run_dir) if run_dir.exists() else {}
         resuming = False if self.shared else self._check_resume(resume, run_dir, previous)
         self._resumed = resuming
-        self.name = (
+        self._name = (
             name or previous.get("name") or f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{self.id[:4]}"
         )
         made = not run_dir.exists()
@@ -107,7 +107,7 @@ class Run:
 
     def _start(self, settings: Settings, run_dir: Path, resuming: bool, previous: dict[str, Any], config: Any) -> None:
         """The part of ``__init__`` that writes files (undone by :meth:`_undo_start` if it fails)."""
-        group, job_type, notes = self.group, self.job_type, self.notes
+        group, job_type, notes = self.group, self.job_type, self._notes
         self.dir = str(run_dir)
         self._dir = run_dir
         self._start_time = time.time()
@@ -455,6 +455,46 @@ class Run:
     # wandb names that frameworks and scripts use (see turbotrack.compat).
 
     @property
+    def name(self) -> str:
+        """The run's display name; setting it saves it in run.json (read back as ``Api().run(...).name``)."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"run.name must be a string, got {type(value).__name__}")
+        self._name = value
+        self._save_info(name=value)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The run's tags; setting them (a list or tuple of strings) saves them in run.json."""
+        return self._tags
+
+    @tags.setter
+    def tags(self, value: Sequence[str]) -> None:
+        self._tags = _check_tags(value)
+        self._save_info(tags=list(self._tags))
+
+    @property
+    def notes(self) -> Optional[str]:
+        """The run's notes; setting them saves them in run.json."""
+        return self._notes
+
+    @notes.setter
+    def notes(self, value: Optional[str]) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"run.notes must be a string or None, got {type(value).__name__}")
+        self._notes = value
+        self._save_info(notes=value)
+
+    def _save_info(self, **items: Any) -> None:
+        """Update this process's run.json with ``items`` (what a rank of a shared run writes is its own file)."""
+        with self._lock:
+            self._info.update(items)
+            runinfo.write(self._dir, self._info, self._file(layout.RUN))
+
+    @property
     def resumed(self) -> bool:
         """Whether this run continues an earlier one (``resume=`` found it)."""
         return bool(getattr(self, "_resumed", False))
@@ -492,13 +532,11 @@ class Run:
         """Which framework drives this run (wandb's telemetry label): kept in run.json as ``labels``."""
         labels = {k: v for k, v in {"code": code, "repo": repo, "code_version": code_version, **kw}.items() if v}
         if labels:
-            self._info.setdefault("labels", {}).update(labels)
-            runinfo.write(self._dir, self._info, self._file(layout.RUN))
+            self._save_info(labels={**self._info.get("labels", {}), **labels})
 
     def mark_preempting(self) -> None:
         """Say that this run's process is about to be preempted: recorded in run.json (``preempting``)."""
-        self._info["preempting"] = True
-        runinfo.write(self._dir, self._info, self._file(layout.RUN))
+        self._save_info(preempting=True)
 
     def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
         """Record an alert in the run's ``alerts.json`` and show it on stderr (no server to notify here)."""
@@ -652,6 +690,16 @@ class _LazyCore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._get(), name)
+
+
+def _check_tags(tags: Any) -> tuple[str, ...]:
+    """``tags`` (a list or tuple of strings) as a tuple; a bare string or a non-string tag is a TypeError."""
+    if isinstance(tags, (str, bytes)) or not isinstance(tags, (list, tuple, set, frozenset)):
+        raise TypeError(f"tags must be a list or tuple of strings, got {type(tags).__name__}")
+    bad = [t for t in tags if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"tags must be strings, got {bad[0]!r} ({type(bad[0]).__name__})")
+    return tuple(tags)
 
 
 def _env_int(name: str) -> Optional[int]:

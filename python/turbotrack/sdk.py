@@ -6,6 +6,7 @@ import os
 from typing import Any, Optional, Sequence, Union
 
 from . import _core, _state
+from ._config import _as_dict as as_config_dict
 from ._run import DisabledRun, Run
 from .settings import Settings, default_entity, default_project, storage_root
 
@@ -16,8 +17,6 @@ WANDB_ONLY_ARGS = frozenset(
     {
         "allow_val_change",
         "anonymous",
-        "config_exclude_keys",
-        "config_include_keys",
         "force",
         "fork_from",
         "magic",
@@ -45,6 +44,8 @@ def init(
     resume: Any = None,
     settings: Any = None,
     reinit: Any = None,
+    config_exclude_keys: Optional[Sequence[str]] = None,
+    config_include_keys: Optional[Sequence[str]] = None,
     **wandb_only: Any,
 ) -> AnyRun:
     """Start a run and make it the current one (``turbotrack.run``).
@@ -53,15 +54,18 @@ def init(
     files only), "online" (also stream to a server), "disabled" (nothing happens). ``settings``:
     a dict of :class:`turbotrack.settings.Settings` fields, e.g. ``{"flush_interval": 0.5}``.
     ``reinit``: what to do with a current run — "finish_previous" (default, also True),
-    "return_previous" (also False), "create_new".
+    "return_previous" (also False), "create_new". ``config_include_keys`` / ``config_exclude_keys``
+    (wandb's, at most one of them): keep only / drop these top-level keys of ``config``.
     """
     unknown = sorted(set(wandb_only) - WANDB_ONLY_ARGS)
     if unknown:
         raise TypeError(
             f"init() got unexpected keyword argument(s) {unknown}; it takes project, entity, name, id, config, dir, "
-            "mode, group, job_type, tags, notes, resume, settings, reinit (and ignores wandb's "
+            "mode, group, job_type, tags, notes, resume, settings, reinit, config_include_keys, config_exclude_keys "
+            "(and ignores wandb's "
             f"{', '.join(sorted(WANDB_ONLY_ARGS))})"
         )
+    config = _filter_config(config, config_include_keys, config_exclude_keys)
     s = Settings.resolve(settings, mode)
     policy = {None: "finish_previous", True: "finish_previous", False: "return_previous"}.get(reinit, reinit)
     if policy not in ("finish_previous", "return_previous", "create_new", "default"):
@@ -91,6 +95,22 @@ def init(
         )
     _state.set_current(run)
     return run
+
+
+def _filter_config(config: Any, include: Optional[Sequence[str]], exclude: Optional[Sequence[str]]) -> Any:
+    """``config`` with only the ``include`` keys, or without the ``exclude`` keys (as wandb's
+    ``parse_config``); ``config`` itself when neither is given."""
+    if include and exclude:
+        raise ValueError("init(): give config_include_keys or config_exclude_keys, not both")
+    if not include and not exclude:
+        return config
+    for arg, keys in (("config_include_keys", include), ("config_exclude_keys", exclude)):
+        if isinstance(keys, (str, bytes)):
+            raise TypeError(f"init(): {arg} must be a list of keys, got the string {keys!r}")
+    items = as_config_dict(config)
+    if include:
+        return {k: v for k, v in items.items() if k in set(include)}
+    return {k: v for k, v in items.items() if k not in set(exclude or ())}
 
 
 def log(data: dict[str, Any], step: Optional[int] = None, commit: Optional[bool] = None) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .._fs import atomic_write_bytes
 from ..store.layout import MEDIA_DIR
+from . import overlays
 from .base import Media, media_name
 
 if TYPE_CHECKING:
@@ -17,12 +18,25 @@ if TYPE_CHECKING:
 
 class Image(Media):
     """An image: ``data_or_path`` is an array (H×W, H×W×3 or H×W×4; floats in [0, 1] or uint8),
-    a PIL image, or the path of an image file. Writing arrays as PNG needs Pillow."""
+    a PIL image, or the path of an image file. Writing arrays as PNG needs Pillow.
+
+    ``masks`` and ``boxes`` take wandb's form (see :mod:`turbotrack.data_types.overlays`): each mask is
+    stored as a PNG of class ids beside the image, the boxes as JSON in the history entry."""
 
     _type = "image-file"
 
-    def __init__(self, data_or_path: Any, caption: Optional[str] = None, mode: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        data_or_path: Any,
+        caption: Optional[str] = None,
+        mode: Optional[str] = None,
+        *,
+        masks: Optional[dict[str, Any]] = None,
+        boxes: Optional[dict[str, Any]] = None,
+    ) -> None:
         self.caption = caption
+        self._masks = overlays.masks(masks)
+        self._boxes = overlays.boxes(boxes)
         self._path: Optional[Path] = None
         self._array: Optional[np.ndarray] = None
         self._pil: Any = None
@@ -33,6 +47,8 @@ class Image(Media):
         elif isinstance(data_or_path, Image):
             self._path, self._array, self._pil = data_or_path._path, data_or_path._array, data_or_path._pil
             self.caption = caption if caption is not None else data_or_path.caption
+            self._masks = self._masks if masks is not None else data_or_path._masks
+            self._boxes = self._boxes if boxes is not None else data_or_path._boxes
         elif hasattr(data_or_path, "save") and hasattr(data_or_path, "size"):
             self._pil = data_or_path
         elif type(data_or_path).__module__.startswith("matplotlib") and hasattr(data_or_path, "savefig"):
@@ -57,6 +73,10 @@ class Image(Media):
         out: dict[str, Any] = {"_type": self._type}
         if self.caption is not None:
             out["caption"] = self.caption
+        if self._boxes:
+            out["boxes"] = self._boxes
+        if self._masks:
+            out["masks"] = {name: m.to_json(run_dir, key, step) for name, m in self._masks.items()}
         if run_dir is None:
             return out
         if self._path is not None:
