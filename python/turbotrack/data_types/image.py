@@ -28,8 +28,8 @@ class Image(Media):
     def __init__(
         self,
         data_or_path: Any,
-        caption: Optional[str] = None,
         mode: Optional[str] = None,
+        caption: Optional[str] = None,
         *,
         masks: Optional[dict[str, Any]] = None,
         boxes: Optional[dict[str, Any]] = None,
