@@ -42,7 +42,7 @@ class Core:
         *,
         summary_path: Optional[_Path] = None,
         start_time: Optional[float] = None,
-        flush_interval: float = 1.0,
+        flush_interval: Optional[float] = None,
         metric_names: str = "warn",
         queue_capacity: int = 16384,
         meta: str = "stream=history",
@@ -64,6 +64,9 @@ class Core:
     def resolve(self, token: int, value: Any) -> None: ...
     def flush(self) -> None: ...
     def finish(self) -> Optional[str]: ...
+    def wait_sealed(self, seen: int, timeout: float) -> int:
+        """Wait (without the GIL) until the history file got more blocks than ``seen``, at most
+        ``timeout`` seconds; return the count of blocks written so far (at once once finished)."""
     @property
     def step(self) -> int: ...
     @property
