@@ -20,9 +20,13 @@ const PTR_CACHE_LIMIT: usize = 65_536;
 /// Metric names known to this run, and the policy for names that break the rule.
 pub struct Names {
     pub interner: Interner,
-    /// Key string object address → id. The objects are kept alive in `keep`, so an address
-    /// cannot be reused by another string while it is in the map.
-    by_ptr: FxHashMap<usize, u32>,
+    /// (dict prefix, key string object address) → metric id: a key resolves without building or
+    /// hashing its name. The prefix is 0 for the logged dict itself, else the id `prefixes` gave
+    /// the nested dict's path. Key objects are kept alive in `keep`, so an address cannot be
+    /// reused by another string while it is in a map.
+    by_key: FxHashMap<(u32, usize), u32>,
+    /// (dict prefix, key address) → the prefix of the dict found under that key.
+    prefixes: FxHashMap<(u32, usize), u32>,
     keep: Vec<Py<PyString>>,
     /// Names interned since the writer was last told.
     pub new_names: Vec<Box<str>>,
@@ -33,7 +37,8 @@ impl Names {
     pub fn new(policy: NamePolicy) -> Self {
         Self {
             interner: Interner::default(),
-            by_ptr: FxHashMap::default(),
+            by_key: FxHashMap::default(),
+            prefixes: FxHashMap::default(),
             keep: Vec::new(),
             new_names: Vec::new(),
             policy,
@@ -50,20 +55,52 @@ impl Names {
         Ok(id)
     }
 
-    fn id_of_key(&mut self, py: Python<'_>, key: &Bound<'_, PyString>) -> PyResult<u32> {
-        let ptr = key.as_ptr() as usize;
-        if let Some(&id) = self.by_ptr.get(&ptr) {
+    /// The metric id of `key` in the dict `prefix` whose dotted name is `path` (empty at the top).
+    #[inline]
+    fn id_of_key(&mut self, py: Python<'_>, prefix: u32, key: &Bound<'_, PyString>, path: &mut String) -> PyResult<u32> {
+        // `prefix` 0 is the logged dict itself, whose keys are whole names.
+        let at = (prefix, key.as_ptr() as usize);
+        if let Some(&id) = self.by_key.get(&at) {
             self.check(py, id)?;
             return Ok(id);
         }
-        let id = self.id_of(py, &key_text(key, "")?)?;
+        let text = key_text(key, path)?;
+        let id = if prefix == 0 {
+            self.id_of(py, &text)?
+        } else {
+            let mark = path.len();
+            path.push('.');
+            path.push_str(&text);
+            let id = self.id_of(py, path);
+            path.truncate(mark);
+            id?
+        };
+        self.remember(key);
+        self.by_key.insert(at, id);
+        Ok(id)
+    }
+
+    /// The prefix of the dict under `key` in the dict `prefix`.
+    #[inline]
+    fn prefix_of(&mut self, prefix: u32, key: &Bound<'_, PyString>) -> u32 {
+        let at = (prefix, key.as_ptr() as usize);
+        if let Some(&p) = self.prefixes.get(&at) {
+            return p;
+        }
+        self.remember(key);
+        let p = self.prefixes.len() as u32 + 1;
+        self.prefixes.insert(at, p);
+        p
+    }
+
+    /// Keep `key` alive while its address is in a map; past the limit the maps start over.
+    fn remember(&mut self, key: &Bound<'_, PyString>) {
         if self.keep.len() >= PTR_CACHE_LIMIT {
             self.keep.clear();
-            self.by_ptr.clear();
+            self.by_key.clear();
+            self.prefixes.clear();
         }
         self.keep.push(key.clone().unbind());
-        self.by_ptr.insert(ptr, id);
-        Ok(id)
     }
 
     #[inline]
@@ -153,10 +190,17 @@ impl<'a, 'py> DictReader<'a, 'py> {
 
     /// Read `dict`, the top-level dict of the call.
     pub fn read(&mut self, dict: &Bound<'py, PyDict>) -> PyResult<()> {
-        self.read_dict(dict, 0, None)
+        self.read_dict(dict, 0, 0, None)
     }
 
-    fn read_dict(&mut self, dict: &Bound<'py, PyDict>, depth: usize, up: Option<&Parent<'_>>) -> PyResult<()> {
+    /// Read `dict`, nested `depth` levels deep, whose keys' ids are cached under `prefix`.
+    fn read_dict(
+        &mut self,
+        dict: &Bound<'py, PyDict>,
+        depth: usize,
+        prefix: u32,
+        up: Option<&Parent<'_>>,
+    ) -> PyResult<()> {
         let py = dict.py();
         let this = Parent {
             ptr: dict.as_ptr() as usize,
@@ -190,21 +234,11 @@ impl<'a, 'py> DictReader<'a, 'py> {
             };
             if value.is_none() {
                 if let Ok(inner) = v.cast::<PyDict>() {
-                    self.nested(key, inner, depth, &this)?;
+                    self.nested(key, inner, depth, prefix, &this)?;
                     continue;
                 }
             }
-            let id = if depth == 0 {
-                self.names.id_of_key(py, key)?
-            } else {
-                let text = key_text(key, self.path)?;
-                let mark = self.path.len();
-                self.path.push('.');
-                self.path.push_str(&text);
-                let id = self.names.id_of(py, self.path);
-                self.path.truncate(mark);
-                id?
-            };
+            let id = self.names.id_of_key(py, prefix, key, self.path)?;
             match value {
                 Some(value) => self.push(id, value),
                 None => match convert(&v, id, self.names, self.converter, self.step)? {
@@ -222,6 +256,7 @@ impl<'a, 'py> DictReader<'a, 'py> {
         key: &Bound<'py, PyString>,
         inner: &Bound<'py, PyDict>,
         depth: usize,
+        prefix: u32,
         parent: &Parent<'_>,
     ) -> PyResult<()> {
         let text = key_text(key, self.path)?;
@@ -254,7 +289,8 @@ impl<'a, 'py> DictReader<'a, 'py> {
             ))
             .into());
         }
-        self.read_dict(inner, depth + 1, Some(parent))?;
+        let inner_prefix = self.names.prefix_of(prefix, key);
+        self.read_dict(inner, depth + 1, inner_prefix, Some(parent))?;
         self.path.truncate(mark);
         Ok(())
     }
