@@ -7,12 +7,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat};
 
 use super::extract::{type_name, warn, DictReader, Names};
-use super::TurbotrackError;
 use crate::error::Error;
 use crate::format::block::MAX_ROW_BYTES;
 use crate::format::FileHeader;
@@ -66,7 +64,7 @@ fn now() -> f64 {
 }
 
 fn finished() -> PyErr {
-    TurbotrackError::new_err("this run is finished; call turbotrack.init() to start a new one")
+    Error::Closed("this run is finished; call turbotrack.init() to start a new one".into()).into()
 }
 
 thread_local! {
@@ -107,9 +105,10 @@ impl Core {
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
                 Err(TryLockError::WouldBlock) => {
                     if HOLDING.with(std::cell::Cell::get) > 0 {
-                        return Err(PyRuntimeError::new_err(
-                            "turbotrack was called from inside log() (a value's conversion called back into the run); log the converted value instead",
-                        ));
+                        return Err(Error::Reentrant(
+                            "turbotrack was called from inside log() (a value's conversion called back into the run); log the converted value instead".into(),
+                        )
+                        .into());
                     }
                     py.detach(|| drop(self.state.lock()));
                     continue;
@@ -149,7 +148,7 @@ impl Core {
             Self::push(py, requests, make(tx))?;
         }
         py.detach(|| rx.recv())
-            .map_err(|_| TurbotrackError::new_err("the run's writer thread stopped unexpectedly"))
+            .map_err(|_| Error::Closed("the run's writer thread stopped unexpectedly".into()).into())
     }
 
     /// Warn about what the writer noticed (a failure, a recovery, a file started again), once each.
@@ -180,11 +179,7 @@ impl Core {
         initial_step: i64,
         converter: Py<PyAny>,
     ) -> PyResult<Self> {
-        let policy = NamePolicy::parse(metric_names).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "metric_names must be \"warn\", \"strict\" or \"off\", got {metric_names:?}"
-            ))
-        })?;
+        let policy = NamePolicy::parse(metric_names)?;
         let mut batching = Batching::from_env()?;
         if let Some(seconds) = flush_interval {
             batching = batching.with_flush_interval(seconds)?;
@@ -240,10 +235,7 @@ impl Core {
         commit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let Ok(dict) = data.cast::<PyDict>() else {
-            return Err(PyTypeError::new_err(format!(
-                "log() takes a dict of metrics, got {}",
-                type_name(data)
-            )));
+            return Err(Error::Type(format!("log() takes a dict of metrics, got {}", type_name(data))).into());
         };
         let step = step.map(step_arg).transpose()?;
         let commit = commit.map(commit_arg).transpose()?;

@@ -4,14 +4,14 @@
 use std::borrow::Cow;
 use std::ffi::CString;
 
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUserWarning, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyUserWarning};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
 use rustc_hash::FxHashMap;
 
 use crate::error::Error;
 use crate::format::block::MAX_ROW_BYTES;
-use crate::names::{Interner, NamePolicy, NAME_RULE};
+use crate::names::{Interner, NamePolicy};
 use crate::value::Value;
 
 /// Above this many cached key objects the pointer cache starts over (keys built per call).
@@ -57,7 +57,13 @@ impl Names {
 
     /// The metric id of `key` in the dict `prefix` whose dotted name is `path` (empty at the top).
     #[inline]
-    fn id_of_key(&mut self, py: Python<'_>, prefix: u32, key: &Bound<'_, PyString>, path: &mut String) -> PyResult<u32> {
+    fn id_of_key(
+        &mut self,
+        py: Python<'_>,
+        prefix: u32,
+        key: &Bound<'_, PyString>,
+        path: &mut String,
+    ) -> PyResult<u32> {
         // `prefix` 0 is the logged dict itself, whose keys are whole names.
         let at = (prefix, key.as_ptr() as usize);
         if let Some(&id) = self.by_key.get(&at) {
@@ -103,32 +109,12 @@ impl Names {
         self.keep.push(key.clone().unbind());
     }
 
+    /// Apply the naming policy to `id` (see `Interner::judge`): refuse, or warn once.
     #[inline]
     fn check(&mut self, py: Python<'_>, id: u32) -> PyResult<()> {
-        if self.interner.is_reserved(id) {
-            return Err(PyValueError::new_err(format!(
-                "{:?} is a key every row carries and cannot be logged; use another name (the step is log()'s step= argument). Nothing of this log() call was recorded",
-                self.interner.name(id)
-            )));
-        }
-        if self.policy == NamePolicy::Off {
-            return Ok(());
-        }
-        let Some(why) = self.interner.invalid_reason(id) else {
-            return Ok(());
-        };
-        let (why, name) = (why.to_owned(), self.interner.name(id).to_owned());
-        match self.policy {
-            NamePolicy::Strict => Err(PyValueError::new_err(format!(
-                "invalid metric name {name:?}: {why}; {NAME_RULE}. Nothing of this log() call was recorded (settings={{\"metric_names\": \"warn\"}} logs such names with a warning)"
-            ))),
-            _ if self.interner.take_warning(id) => {
-                let msg = format!(
-                    "metric name {name:?} breaks the naming rule: {why}; {NAME_RULE}. It is logged anyway (settings={{\"metric_names\": \"strict\"}} refuses such names, \"off\" silences this)"
-                );
-                warn(py, &msg)
-            }
-            _ => Ok(()),
+        match self.interner.judge(id, self.policy)? {
+            Some(warning) => warn(py, &warning),
+            None => Ok(()),
         }
     }
 }
@@ -393,10 +379,7 @@ impl Refusal {
 pub fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Value> {
     match builtin(v) {
         Ok(Some(x)) => Ok(x),
-        Ok(None) => Err(PyTypeError::new_err(format!(
-            "expected a number, bool or str, got {}",
-            type_name(v)
-        ))),
+        Ok(None) => Err(Error::Type(format!("expected a number, bool or str, got {}", type_name(v))).into()),
         Err(bad) => Err(bad.into_err("a deferred value")),
     }
 }
@@ -422,10 +405,11 @@ fn convert(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, P
             return Ok(Read::Later(token));
         }
     }
-    Err(PyTypeError::new_err(format!(
+    Err(Error::Type(format!(
         "cannot log {name:?}: the converter returned a {}; expected a number, bool, str or JSON bytes",
         type_name(&converted)
-    )))
+    ))
+    .into())
 }
 
 #[inline]
