@@ -109,8 +109,9 @@ class FdCapture:
             self._tee = _core.Tee(str(self._log.path), [(c.name, c.marker) for c in self._channels])
             for channel, write_fd in zip(self._channels, self._tee.take_write_fds()):
                 channel.write_fd = write_fd
-            for channel in self._channels:
-                os.dup2(channel.write_fd, channel.fd)
+            for channel, write_fd in zip(self._channels, [c.write_fd for c in self._channels]):
+                if write_fd is not None:
+                    os.dup2(write_fd, channel.fd)
         except BaseException:
             for channel in self._channels:
                 os.dup2(channel.saved, channel.fd)
