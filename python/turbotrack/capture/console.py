@@ -107,11 +107,11 @@ class FdCapture:
                 self._channels.append(_Channel(name))
             # The tee copies each descriptor as it is now (the original), then we point it at the pipe.
             self._tee = _core.Tee(str(self._log.path), [(c.name, c.marker) for c in self._channels])
-            for channel, write_fd in zip(self._channels, self._tee.take_write_fds()):
+            write_fds = self._tee.take_write_fds()
+            for channel, write_fd in zip(self._channels, write_fds):
                 channel.write_fd = write_fd
-            for channel, write_fd in zip(self._channels, [c.write_fd for c in self._channels]):
-                if write_fd is not None:
-                    os.dup2(write_fd, channel.fd)
+            for channel, write_fd in zip(self._channels, write_fds):
+                os.dup2(write_fd, channel.fd)
         except BaseException:
             for channel in self._channels:
                 os.dup2(channel.saved, channel.fd)
