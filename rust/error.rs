@@ -18,6 +18,9 @@ pub enum Error {
     /// A dict changed while `log()` read it, as Python's own iteration reports it (Python `RuntimeError`).
     #[error("{0}")]
     Changed(String),
+    /// turbotrack was called back from inside `log()` (a converter that logs) (Python `RuntimeError`).
+    #[error("{0}")]
+    Reentrant(String),
     /// A file could not be read or written (`turbotrack.Error`).
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },

@@ -2,8 +2,9 @@
 //!
 //! Python cannot see the status it exits with (`raise SystemExit(3)`, a caught `sys.exit(2)`
 //! followed by a normal end): its `atexit` handlers run before it is decided. The C library's
-//! `exit()` knows it. turbotrack registers [`turbotrack_on_exit`] with glibc's `on_exit` (from
-//! Python, through ctypes, where the C library has it) after finishing the forgotten runs, and
+//! `exit()` knows it. turbotrack registers [`on_exit_hook`] with glibc's `on_exit` (from
+//! Python, through ctypes, where the C library has it: `_core.ON_EXIT_HOOK` is its address, so
+//! no symbol needs exporting and nothing here is `unsafe`) after finishing the forgotten runs, and
 //! leaves in `$TURBOTRACK_EXIT_FIX` what to write when the status differs from the one it
 //! recorded: each run file's content for a clean end and for a failure.
 
@@ -18,13 +19,21 @@ pub const ENV: &str = "TURBOTRACK_EXIT_FIX";
 pub const CODE: &str = "\"__TURBOTRACK_EXIT_CODE__\"";
 
 /// Called by `exit()` with the process's status; rewrites run files whose recorded status differs.
-#[no_mangle]
-pub extern "C" fn turbotrack_on_exit(status: c_int, _arg: *mut c_void) {
-    if let Ok(spec) = std::env::var(ENV) {
-        for (path, data) in corrections(&spec, status) {
-            let _ = atomic_write(&path, data.as_bytes());
+/// A panic here would abort the exiting process: it is caught, and the files stay as recorded.
+pub extern "C" fn on_exit_hook(status: c_int, _arg: *mut c_void) {
+    let _ = std::panic::catch_unwind(|| {
+        if let Ok(spec) = std::env::var(ENV) {
+            for (path, data) in corrections(&spec, status) {
+                let _ = atomic_write(&path, data.as_bytes());
+            }
         }
-    }
+    });
+}
+
+/// The address of [`on_exit_hook`], for ctypes (`CFUNCTYPE(None, c_int, c_void_p)(address)`).
+pub fn hook_address() -> usize {
+    let hook: extern "C" fn(c_int, *mut c_void) = on_exit_hook;
+    hook as usize
 }
 
 /// The files to rewrite for exit status `status`. `spec`: the status recorded, then for each run

@@ -1,14 +1,17 @@
 //! turbotrack's native core. The engine modules below know nothing of Python; `py` is the
 //! binding, and the only module that uses pyo3.
 
+pub mod batching;
 pub mod downsample;
 pub mod error;
 pub mod exit_status;
 pub mod format;
 pub mod fsutil;
+pub mod health;
 pub mod names;
 pub mod reader;
 pub mod record;
+pub mod sink;
 pub mod step;
 pub mod summary;
 pub mod tee;

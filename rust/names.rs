@@ -1,9 +1,12 @@
-//! Metric names: the naming rule and the interner that maps names to compact ids.
+//! Metric names: the naming rule and what the policy does about it, the glob rule of
+//! `define_metric`, and the interner that maps names to compact ids.
 //!
 //! A name is checked part by part: `.` and `/` separate parts, and each part must match
 //! `^[_a-zA-Z][_a-zA-Z0-9]*$`.
 
 use rustc_hash::FxHashMap;
+
+use crate::error::{Error, Result};
 
 /// What the policy does with a name that breaks the rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,13 +17,38 @@ pub enum NamePolicy {
 }
 
 impl NamePolicy {
-    pub fn parse(s: &str) -> Option<Self> {
+    /// `settings={"metric_names": ...}`: "warn", "strict" or "off".
+    pub fn parse(s: &str) -> Result<Self> {
         match s {
-            "warn" => Some(Self::Warn),
-            "strict" => Some(Self::Strict),
-            "off" => Some(Self::Off),
-            _ => None,
+            "warn" => Ok(Self::Warn),
+            "strict" => Ok(Self::Strict),
+            "off" => Ok(Self::Off),
+            _ => Err(Error::Value(format!(
+                "metric_names must be \"warn\", \"strict\" or \"off\", got {s:?}"
+            ))),
         }
+    }
+}
+
+/// `define_metric`'s name: a metric name, or a glob with one `*` at its end (`"train/*"`, `"*"`).
+/// Returns the glob's prefix (`None` for a plain name).
+pub fn parse_glob(pattern: &str) -> Result<Option<&str>> {
+    // By characters, never by bytes: names are any Unicode ("损失", "accuracy_é").
+    let prefix = pattern.strip_suffix('*');
+    if pattern.is_empty() || prefix.unwrap_or(pattern).contains('*') {
+        return Err(Error::Value(format!(
+            "define_metric name {pattern:?} is not valid: give a metric name, or a glob with '*' at its end only (\"train/*\", \"*\")"
+        )));
+    }
+    Ok(prefix)
+}
+
+/// Whether `name` matches `pattern` (checked by [`parse_glob`]): `Some(true)` through a glob,
+/// `Some(false)` by being the same name, `None` not at all.
+pub fn glob_match(pattern: &str, name: &str) -> Option<bool> {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix).then_some(true),
+        None => (name == pattern).then_some(false),
     }
 }
 
@@ -96,6 +124,37 @@ impl Interner {
     /// True the first time it is asked for `id` (one warning per offending name).
     pub fn take_warning(&mut self, id: u32) -> bool {
         !std::mem::replace(&mut self.warned[id as usize], true)
+    }
+
+    /// What `policy` does about the name of `id` being logged: `Err` refuses the call (a reserved
+    /// name; a name that breaks the rule under "strict"), `Ok(Some(warning))` the first time a
+    /// name breaks the rule under "warn", else `Ok(None)`.
+    #[inline]
+    pub fn judge(&mut self, id: u32, policy: NamePolicy) -> Result<Option<String>> {
+        if self.is_reserved(id) {
+            return Err(Error::Value(format!(
+                "{:?} is a key every row carries and cannot be logged; use another name (the step is log()'s step= argument). Nothing of this log() call was recorded",
+                self.name(id)
+            )));
+        }
+        if policy == NamePolicy::Off {
+            return Ok(None);
+        }
+        let Some(why) = self.invalid_reason(id) else {
+            return Ok(None);
+        };
+        let name = self.name(id);
+        match policy {
+            NamePolicy::Strict => Err(Error::Value(format!(
+                "invalid metric name {name:?}: {why}; {NAME_RULE}. Nothing of this log() call was recorded (settings={{\"metric_names\": \"warn\"}} logs such names with a warning)"
+            ))),
+            _ => {
+                let msg = format!(
+                    "metric name {name:?} breaks the naming rule: {why}; {NAME_RULE}. It is logged anyway (settings={{\"metric_names\": \"strict\"}} refuses such names, \"off\" silences this)"
+                );
+                Ok(self.take_warning(id).then_some(msg))
+            }
+        }
     }
 
     pub fn len(&self) -> usize {

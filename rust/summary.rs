@@ -78,12 +78,7 @@ pub struct MetricDef {
 impl MetricDef {
     /// Check the arguments: summary words, and `best` needing an objective.
     pub fn new(name: &str, summary: Option<&str>, objective: Option<&str>) -> Result<Self> {
-        // By characters, never by bytes: names are any Unicode ("损失", "accuracy_é").
-        if name.is_empty() || name.strip_suffix('*').unwrap_or(name).contains('*') {
-            return Err(Error::Value(format!(
-                "define_metric name {name:?} is not valid: give a metric name, or a glob with '*' at its end only (\"train/*\", \"*\")"
-            )));
-        }
+        crate::names::parse_glob(name)?;
         let ops = summary.map(Ops::parse).transpose()?.filter(|o| o.0 != 0);
         let objective = objective.map(Objective::parse).transpose()?;
         if ops.is_some_and(|o| o.has(Ops::BEST)) && objective.is_none() {
@@ -102,10 +97,7 @@ impl MetricDef {
     }
 
     fn matches(&self, name: &str) -> Option<bool> {
-        match self.name.strip_suffix('*') {
-            Some(prefix) => name.starts_with(prefix).then_some(true),
-            None => (name == self.name).then_some(false),
-        }
+        crate::names::glob_match(&self.name, name)
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -19,6 +20,45 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// A line longer than this (characters, no newline yet) is stored in pieces of this size.
 pub const MAX_LINE: usize = 1 << 20;
 const READ_SIZE: usize = 1 << 16;
+
+/// The pipe a stream is pointed at, made for `original`: a pseudo-terminal when `original` is a
+/// terminal (so `isatty()` stays true and colours stay on; output post-processing off, so the
+/// bytes reach the terminal unchanged, with its window size), else a pipe. Returns the end to
+/// read and the end to write (that the caller points the stream at).
+pub fn open_pair(original: impl AsFd) -> std::io::Result<(File, OwnedFd)> {
+    if rustix::termios::isatty(&original) {
+        if let Ok(pair) = open_pty(&original) {
+            return Ok(pair);
+        }
+    }
+    let (read, write) = rustix::pipe::pipe()?;
+    for end in [&read, &write] {
+        rustix::io::fcntl_setfd(end, rustix::io::FdFlags::CLOEXEC)?;
+    }
+    Ok((File::from(read), write))
+}
+
+fn open_pty(original: impl AsFd) -> rustix::io::Result<(File, OwnedFd)> {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    use rustix::termios::{tcgetattr, tcgetwinsize, tcsetattr, tcsetwinsize, OptionalActions, OutputModes};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+    grantpt(&master)?;
+    unlockpt(&master)?;
+    let name = ptsname(&master, Vec::new())?;
+    let slave = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut attrs = tcgetattr(&slave)?;
+    attrs.output_modes.remove(OutputModes::OPOST); // no \n -> \r\n
+    tcsetattr(&slave, OptionalActions::Now, &attrs)?;
+    if let Ok(size) = tcgetwinsize(&original) {
+        let _ = tcsetwinsize(&slave, size);
+    }
+    Ok((File::from(master), slave))
+}
 
 /// One redirected stream: the pipe's read end, the original descriptor, and the end marker.
 pub struct Stream {

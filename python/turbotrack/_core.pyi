@@ -9,6 +9,7 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_DEPTH",
     "MAX_ROW_BYTES",
+    "ON_EXIT_HOOK",
     "Core",
     "Error",
     "HistoryScan",
@@ -28,6 +29,8 @@ MAX_ROW_BYTES: int
 """The most text (strings, rich values' JSON), in UTF-8 bytes, one history row may carry."""
 MAX_DEPTH: int
 """How deeply a logged dict may nest dicts."""
+ON_EXIT_HOOK: int
+"""Address of the C function ``void hook(int status, void *arg)`` for glibc's ``on_exit``."""
 
 class Error(Exception):
     """Base class of turbotrack's own errors: files that cannot be read or written, a finished run."""
@@ -42,7 +45,7 @@ class Core:
         *,
         summary_path: Optional[_Path] = None,
         start_time: Optional[float] = None,
-        flush_interval: float = 1.0,
+        flush_interval: Optional[float] = None,
         metric_names: str = "warn",
         queue_capacity: int = 16384,
         meta: str = "stream=history",
@@ -64,6 +67,9 @@ class Core:
     def resolve(self, token: int, value: Any) -> None: ...
     def flush(self) -> None: ...
     def finish(self) -> Optional[str]: ...
+    def wait_sealed(self, seen: int, timeout: float) -> int:
+        """Wait (without the GIL) until the history file got more blocks than ``seen``, at most
+        ``timeout`` seconds; return the count of blocks written so far (at once once finished)."""
     @property
     def step(self) -> int: ...
     @property
@@ -77,7 +83,9 @@ class Core:
 class Tee:
     """Native threads that drain the console capture pipes into the original descriptors and output.log."""
 
-    def __new__(cls, log_path: _Path, streams: Sequence[tuple[str, int, int, bytes]]) -> Tee: ...
+    def __new__(cls, log_path: _Path, streams: Sequence[tuple[str, bytes]]) -> Tee: ...
+    def take_write_fds(self) -> list[int]:
+        """The write end of each stream's pipe, handed over (the caller points the stream at it)."""
     def begin_stop(self) -> None: ...
     def wait_logged(self, timeout: float) -> bool: ...
     @property

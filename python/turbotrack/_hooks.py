@@ -115,7 +115,7 @@ def _correct_at_c_exit(runs: list[Run], recorded: int) -> None:
         import ctypes
 
         on_exit = ctypes.CDLL(None).on_exit
-        handler = ctypes.CDLL(_core.__file__).turbotrack_on_exit
+        handler = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_void_p)(_core.ON_EXIT_HOOK)
     except (OSError, AttributeError):
         return
     lines = [str(recorded)]

@@ -165,7 +165,7 @@ class Run:
         if settings.mode == "online":  # background upload to settings.base_url (sync/uploader.py)
             from .sync.uploader import for_run
 
-            self._uploader = for_run(settings, run_dir)
+            self._uploader = for_run(settings, run_dir, self._core)
         self._start_capture()
 
     def _undo_start(self, run_dir: Path, made: bool, resuming: bool) -> None:

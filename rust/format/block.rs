@@ -84,20 +84,52 @@ impl FileHeader {
     }
 }
 
-/// Compress `raw` and frame it as one block, ready to append.
+/// Compresses block payloads and frames them, reusing one zstd context (and its buffers) for
+/// every block of a stream rather than setting one up per block.
+pub struct Framer {
+    zstd: zstd::bulk::Compressor<'static>,
+    compressed: Vec<u8>,
+}
+
+impl Framer {
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Self {
+            zstd: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
+            compressed: Vec::new(),
+        })
+    }
+
+    /// Compress `raw` and frame it as one block of `n_rows` rows into `out`, ready to append.
+    pub fn frame(&mut self, raw: &[u8], n_rows: u32, out: &mut Vec<u8>) -> std::io::Result<()> {
+        self.compressed.clear();
+        self.compressed.reserve(zstd::zstd_safe::compress_bound(raw.len()));
+        self.zstd.compress_to_buffer(raw, &mut self.compressed)?;
+        let compressed = &self.compressed;
+        out.clear();
+        out.reserve(BLOCK_HEADER + compressed.len());
+        out.extend_from_slice(BLOCK_MAGIC);
+        out.extend_from_slice(&(compressed.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        out.extend_from_slice(&n_rows.to_le_bytes());
+        let mut h = crc32fast::Hasher::new();
+        h.update(&out[4..16]);
+        h.update(compressed);
+        out.extend_from_slice(&h.finalize().to_le_bytes());
+        out.extend_from_slice(compressed);
+        if self.compressed.capacity() > 4 * MAX_KEPT_BUFFER {
+            self.compressed = Vec::new(); // one huge block does not pin its buffer
+        }
+        Ok(())
+    }
+}
+
+/// Buffers larger than a few blocks are let go after use.
+const MAX_KEPT_BUFFER: usize = 4 << 20;
+
+/// Compress `raw` and frame it as one block, ready to append (a context of its own: for tests
+/// and one-off blocks; the writer keeps a [`Framer`]).
 pub fn frame_block(raw: &[u8], n_rows: u32, out: &mut Vec<u8>) -> std::io::Result<()> {
-    let compressed = zstd::bulk::compress(raw, ZSTD_LEVEL)?;
-    out.clear();
-    out.extend_from_slice(BLOCK_MAGIC);
-    out.extend_from_slice(&(compressed.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-    out.extend_from_slice(&n_rows.to_le_bytes());
-    let mut h = crc32fast::Hasher::new();
-    h.update(&out[4..16]);
-    h.update(&compressed);
-    out.extend_from_slice(&h.finalize().to_le_bytes());
-    out.extend_from_slice(&compressed);
-    Ok(())
+    Framer::new()?.frame(raw, n_rows, out)
 }
 
 /// A damaged byte range between whole blocks: skipped, with the reason reading found.

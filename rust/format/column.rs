@@ -31,6 +31,34 @@ impl ColData {
         }
     }
 
+    /// Empty it, keeping its buffer.
+    pub fn clear(&mut self) {
+        match self {
+            ColData::Float(v) => v.clear(),
+            ColData::Int(v) => v.clear(),
+            ColData::Bool(v) => v.clear(),
+            ColData::Str(v) | ColData::Json(v) => v.clear(),
+            ColData::Mixed(v) => v.clear(),
+        }
+    }
+
+    /// Empty it and make it the type of `v`, keeping the buffer when it already is.
+    pub fn reset_for(&mut self, v: &Value) {
+        let same = matches!(
+            (&*self, v),
+            (ColData::Float(_), Value::Float(_))
+                | (ColData::Int(_), Value::Int(_))
+                | (ColData::Bool(_), Value::Bool(_))
+                | (ColData::Str(_), Value::Str(_))
+                | (ColData::Json(_), Value::Json(_))
+        );
+        if same {
+            self.clear();
+        } else {
+            *self = ColData::new_for(v);
+        }
+    }
+
     pub fn len(&self) -> usize {
         match self {
             ColData::Float(v) => v.len(),

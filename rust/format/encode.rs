@@ -18,6 +18,9 @@ pub struct BlockEncoder {
     steps: Vec<i64>,
     timestamps: Vec<f64>,
     cols: Vec<EncColumn>,
+    /// Columns of sealed blocks, emptied, whose buffers the next block reuses (no reallocation,
+    /// no fresh pages: the block's memory is touched once).
+    spare: Vec<EncColumn>,
     /// Column of each metric id (`NONE`: not in this block).
     col_of: Vec<u32>,
     bytes: usize,
@@ -54,12 +57,20 @@ impl BlockEncoder {
                 c if c != NONE => &mut self.cols[c as usize],
                 _ => {
                     self.col_of[i] = self.cols.len() as u32;
-                    self.cols.push(EncColumn {
-                        id,
-                        rows: Vec::new(),
-                        data: ColData::new_for(&value),
-                    });
-                    self.cols.last_mut().unwrap()
+                    let col = match self.spare.pop() {
+                        Some(mut c) => {
+                            c.id = id;
+                            c.data.reset_for(&value);
+                            c
+                        }
+                        None => EncColumn {
+                            id,
+                            rows: Vec::new(),
+                            data: ColData::new_for(&value),
+                        },
+                    };
+                    self.cols.push(col);
+                    self.cols.last_mut().expect("just pushed")
                 }
             };
             col.rows.push(row);
@@ -74,7 +85,7 @@ impl BlockEncoder {
         out.extend_from_slice(&(self.cols.len() as u32).to_le_bytes());
         put_deltas(out, &self.steps);
         put_floats(out, &self.timestamps);
-        for col in self.cols.drain(..) {
+        for mut col in self.cols.drain(..) {
             self.col_of[col.id as usize] = NONE;
             put_text(out, name(col.id));
             if col.rows.len() == n {
@@ -88,6 +99,9 @@ impl BlockEncoder {
                 out.extend_from_slice(&bitmap);
             }
             col.data.encode(out);
+            col.rows.clear();
+            col.data.clear();
+            self.spare.push(col);
         }
         self.steps.clear();
         self.timestamps.clear();

@@ -7,21 +7,21 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat};
 
 use super::extract::{type_name, warn, DictReader, Names};
-use super::TurbotrackError;
 use crate::error::Error;
 use crate::format::block::MAX_ROW_BYTES;
 use crate::format::FileHeader;
+use crate::health::Health;
 use crate::names::NamePolicy;
 use crate::record::{Msg, Record};
+use crate::sink::{FileSink, SealNotifier};
 use crate::step::{Decision, Refused, StepState};
 use crate::summary::MetricDef;
 use crate::value::Value;
-use crate::writer::{spawn, Batching, Health, WriterConfig};
+use crate::writer::{spawn, Batching, Channels};
 
 /// Spare item vectors travelling back from the writer, so `log()` does not allocate. The writer
 /// drains in bursts (it polls), so this covers a burst of calls.
@@ -52,6 +52,7 @@ struct State {
 pub struct Core {
     state: Mutex<State>,
     health: Arc<Health>,
+    sealed: Arc<SealNotifier>,
     converter: Py<PyAny>,
     start_time: f64,
 }
@@ -63,7 +64,7 @@ fn now() -> f64 {
 }
 
 fn finished() -> PyErr {
-    TurbotrackError::new_err("this run is finished; call turbotrack.init() to start a new one")
+    Error::Closed("this run is finished; call turbotrack.init() to start a new one".into()).into()
 }
 
 thread_local! {
@@ -104,9 +105,10 @@ impl Core {
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
                 Err(TryLockError::WouldBlock) => {
                     if HOLDING.with(std::cell::Cell::get) > 0 {
-                        return Err(PyRuntimeError::new_err(
-                            "turbotrack was called from inside log() (a value's conversion called back into the run); log the converted value instead",
-                        ));
+                        return Err(Error::Reentrant(
+                            "turbotrack was called from inside log() (a value's conversion called back into the run); log the converted value instead".into(),
+                        )
+                        .into());
                     }
                     py.detach(|| drop(self.state.lock()));
                     continue;
@@ -146,7 +148,7 @@ impl Core {
             Self::push(py, requests, make(tx))?;
         }
         py.detach(|| rx.recv())
-            .map_err(|_| TurbotrackError::new_err("the run's writer thread stopped unexpectedly"))
+            .map_err(|_| Error::Closed("the run's writer thread stopped unexpectedly".into()).into())
     }
 
     /// Warn about what the writer noticed (a failure, a recovery, a file started again), once each.
@@ -160,43 +162,49 @@ impl Core {
 
 #[pymethods]
 impl Core {
-    /// Open (or append to) the history file at `path` and start its writer thread.
+    /// Open (or append to) the history file at `path` and start its writer thread. Batching
+    /// follows `$TURBOTRACK_BATCHING` and its overrides (see docs/design.md); `flush_interval`,
+    /// when given, wins over them.
     #[new]
-    #[pyo3(signature = (path, *, summary_path=None, start_time=None, flush_interval=1.0, metric_names="warn", queue_capacity=16384, meta="stream=history", initial_step=0, converter))]
+    #[pyo3(signature = (path, *, summary_path=None, start_time=None, flush_interval=None, metric_names="warn", queue_capacity=16384, meta="stream=history", initial_step=0, converter))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         path: PathBuf,
         summary_path: Option<PathBuf>,
         start_time: Option<f64>,
-        flush_interval: f64,
+        flush_interval: Option<f64>,
         metric_names: &str,
         queue_capacity: usize,
         meta: &str,
         initial_step: i64,
         converter: Py<PyAny>,
     ) -> PyResult<Self> {
-        let policy = NamePolicy::parse(metric_names).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "metric_names must be \"warn\", \"strict\" or \"off\", got {metric_names:?}"
-            ))
-        })?;
-        if !(flush_interval > 0.0 && flush_interval.is_finite()) {
-            return Err(PyValueError::new_err(
-                "flush_interval must be a positive number of seconds",
-            ));
+        let policy = NamePolicy::parse(metric_names)?;
+        let mut batching = Batching::from_env()?;
+        if let Some(seconds) = flush_interval {
+            batching = batching.with_flush_interval(seconds)?;
         }
         let start_time = start_time.unwrap_or_else(now);
-        let (tx, rx) = bounded(queue_capacity.max(1));
-        let (req_tx, req_rx) = bounded(REQUEST_CAPACITY);
-        let (recycle_tx, recycle_rx) = bounded(RECYCLE_CAPACITY);
+        let (tx, data) = bounded(queue_capacity.max(1));
+        let (req_tx, requests) = bounded(REQUEST_CAPACITY);
+        let (recycle, recycle_rx) = bounded(RECYCLE_CAPACITY);
         let health = Arc::new(Health::default());
-        let cfg = WriterConfig {
-            history_path: path,
+        let sealed = Arc::new(SealNotifier::default());
+        let header = FileHeader::new(start_time, meta);
+        let sink = FileSink::open(
+            path,
             summary_path,
-            header: FileHeader::new(start_time, meta),
-            batching: Batching::new(Duration::from_secs_f64(flush_interval)),
+            &header,
+            batching.retry_interval(),
+            health.clone(),
+            sealed.clone(),
+        )?;
+        let channels = Channels {
+            data,
+            requests,
+            recycle,
         };
-        let handle = spawn(cfg, rx, req_rx, recycle_tx, health.clone())?;
+        let handle = spawn(Box::new(sink), batching, start_time, channels, health.clone())?;
         Ok(Core {
             state: Mutex::new(State {
                 tx: Some(tx),
@@ -211,6 +219,7 @@ impl Core {
                 sent: 0,
             }),
             health,
+            sealed,
             converter,
             start_time,
         })
@@ -226,10 +235,7 @@ impl Core {
         commit: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let Ok(dict) = data.cast::<PyDict>() else {
-            return Err(PyTypeError::new_err(format!(
-                "log() takes a dict of metrics, got {}",
-                type_name(data)
-            )));
+            return Err(Error::Type(format!("log() takes a dict of metrics, got {}", type_name(data))).into());
         };
         let step = step.map(step_arg).transpose()?;
         let commit = commit.map(commit_arg).transpose()?;
@@ -381,6 +387,15 @@ impl Core {
         };
         py.detach(|| handle.map(JoinHandle::join));
         Ok(reply.ok().flatten().or_else(|| self.health.message()))
+    }
+
+    /// Wait (without the GIL) until blocks were stored after the first `seen` ones, at most
+    /// `timeout` seconds; return how many blocks the history file got so far. Returns at once
+    /// once the stream is finished. An uploader passes the count it last saw.
+    #[pyo3(signature = (seen, timeout))]
+    fn wait_sealed(&self, py: Python<'_>, seen: u64, timeout: f64) -> u64 {
+        let timeout = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::MAX);
+        py.detach(|| self.sealed.wait(seen, timeout))
     }
 
     /// The pending step: the step the next `log()` merges into.

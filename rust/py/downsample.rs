@@ -17,11 +17,12 @@ pub fn m4_indices<'py>(
     let xs = x.as_slice()?;
     let series: Vec<&[f64]> = ys.iter().map(PyReadonlyArray1::as_slice).collect::<Result<_, _>>()?;
     if let Some(bad) = series.iter().find(|s| s.len() != xs.len()) {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+        return Err(crate::error::Error::Value(format!(
             "every series must be as long as x ({}), got one of {}",
             xs.len(),
             bad.len()
-        )));
+        ))
+        .into());
     }
     let keep = py.detach(|| downsample::m4_indices(xs, &series, max_rows));
     Ok(keep.into_iter().map(|i| i as i64).collect::<Vec<_>>().into_pyarray(py))

@@ -4,14 +4,14 @@
 use std::borrow::Cow;
 use std::ffi::CString;
 
-use pyo3::exceptions::{PyOverflowError, PyTypeError, PyUserWarning, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyUserWarning};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
 use rustc_hash::FxHashMap;
 
 use crate::error::Error;
 use crate::format::block::MAX_ROW_BYTES;
-use crate::names::{Interner, NamePolicy, NAME_RULE};
+use crate::names::{Interner, NamePolicy};
 use crate::value::Value;
 
 /// Above this many cached key objects the pointer cache starts over (keys built per call).
@@ -20,9 +20,13 @@ const PTR_CACHE_LIMIT: usize = 65_536;
 /// Metric names known to this run, and the policy for names that break the rule.
 pub struct Names {
     pub interner: Interner,
-    /// Key string object address → id. The objects are kept alive in `keep`, so an address
-    /// cannot be reused by another string while it is in the map.
-    by_ptr: FxHashMap<usize, u32>,
+    /// (dict prefix, key string object address) → metric id: a key resolves without building or
+    /// hashing its name. The prefix is 0 for the logged dict itself, else the id `prefixes` gave
+    /// the nested dict's path. Key objects are kept alive in `keep`, so an address cannot be
+    /// reused by another string while it is in a map.
+    by_key: FxHashMap<(u32, usize), u32>,
+    /// (dict prefix, key address) → the prefix of the dict found under that key.
+    prefixes: FxHashMap<(u32, usize), u32>,
     keep: Vec<Py<PyString>>,
     /// Names interned since the writer was last told.
     pub new_names: Vec<Box<str>>,
@@ -33,7 +37,8 @@ impl Names {
     pub fn new(policy: NamePolicy) -> Self {
         Self {
             interner: Interner::default(),
-            by_ptr: FxHashMap::default(),
+            by_key: FxHashMap::default(),
+            prefixes: FxHashMap::default(),
             keep: Vec::new(),
             new_names: Vec::new(),
             policy,
@@ -50,48 +55,66 @@ impl Names {
         Ok(id)
     }
 
-    fn id_of_key(&mut self, py: Python<'_>, key: &Bound<'_, PyString>) -> PyResult<u32> {
-        let ptr = key.as_ptr() as usize;
-        if let Some(&id) = self.by_ptr.get(&ptr) {
+    /// The metric id of `key` in the dict `prefix` whose dotted name is `path` (empty at the top).
+    #[inline]
+    fn id_of_key(
+        &mut self,
+        py: Python<'_>,
+        prefix: u32,
+        key: &Bound<'_, PyString>,
+        path: &mut String,
+    ) -> PyResult<u32> {
+        // `prefix` 0 is the logged dict itself, whose keys are whole names.
+        let at = (prefix, key.as_ptr() as usize);
+        if let Some(&id) = self.by_key.get(&at) {
             self.check(py, id)?;
             return Ok(id);
         }
-        let id = self.id_of(py, &key_text(key, "")?)?;
-        if self.keep.len() >= PTR_CACHE_LIMIT {
-            self.keep.clear();
-            self.by_ptr.clear();
-        }
-        self.keep.push(key.clone().unbind());
-        self.by_ptr.insert(ptr, id);
+        let text = key_text(key, path)?;
+        let id = if prefix == 0 {
+            self.id_of(py, &text)?
+        } else {
+            let mark = path.len();
+            path.push('.');
+            path.push_str(&text);
+            let id = self.id_of(py, path);
+            path.truncate(mark);
+            id?
+        };
+        self.remember(key);
+        self.by_key.insert(at, id);
         Ok(id)
     }
 
+    /// The prefix of the dict under `key` in the dict `prefix`.
+    #[inline]
+    fn prefix_of(&mut self, prefix: u32, key: &Bound<'_, PyString>) -> u32 {
+        let at = (prefix, key.as_ptr() as usize);
+        if let Some(&p) = self.prefixes.get(&at) {
+            return p;
+        }
+        self.remember(key);
+        let p = self.prefixes.len() as u32 + 1;
+        self.prefixes.insert(at, p);
+        p
+    }
+
+    /// Keep `key` alive while its address is in a map; past the limit the maps start over.
+    fn remember(&mut self, key: &Bound<'_, PyString>) {
+        if self.keep.len() >= PTR_CACHE_LIMIT {
+            self.keep.clear();
+            self.by_key.clear();
+            self.prefixes.clear();
+        }
+        self.keep.push(key.clone().unbind());
+    }
+
+    /// Apply the naming policy to `id` (see `Interner::judge`): refuse, or warn once.
     #[inline]
     fn check(&mut self, py: Python<'_>, id: u32) -> PyResult<()> {
-        if self.interner.is_reserved(id) {
-            return Err(PyValueError::new_err(format!(
-                "{:?} is a key every row carries and cannot be logged; use another name (the step is log()'s step= argument). Nothing of this log() call was recorded",
-                self.interner.name(id)
-            )));
-        }
-        if self.policy == NamePolicy::Off {
-            return Ok(());
-        }
-        let Some(why) = self.interner.invalid_reason(id) else {
-            return Ok(());
-        };
-        let (why, name) = (why.to_owned(), self.interner.name(id).to_owned());
-        match self.policy {
-            NamePolicy::Strict => Err(PyValueError::new_err(format!(
-                "invalid metric name {name:?}: {why}; {NAME_RULE}. Nothing of this log() call was recorded (settings={{\"metric_names\": \"warn\"}} logs such names with a warning)"
-            ))),
-            _ if self.interner.take_warning(id) => {
-                let msg = format!(
-                    "metric name {name:?} breaks the naming rule: {why}; {NAME_RULE}. It is logged anyway (settings={{\"metric_names\": \"strict\"}} refuses such names, \"off\" silences this)"
-                );
-                warn(py, &msg)
-            }
-            _ => Ok(()),
+        match self.interner.judge(id, self.policy)? {
+            Some(warning) => warn(py, &warning),
+            None => Ok(()),
         }
     }
 }
@@ -153,10 +176,17 @@ impl<'a, 'py> DictReader<'a, 'py> {
 
     /// Read `dict`, the top-level dict of the call.
     pub fn read(&mut self, dict: &Bound<'py, PyDict>) -> PyResult<()> {
-        self.read_dict(dict, 0, None)
+        self.read_dict(dict, 0, 0, None)
     }
 
-    fn read_dict(&mut self, dict: &Bound<'py, PyDict>, depth: usize, up: Option<&Parent<'_>>) -> PyResult<()> {
+    /// Read `dict`, nested `depth` levels deep, whose keys' ids are cached under `prefix`.
+    fn read_dict(
+        &mut self,
+        dict: &Bound<'py, PyDict>,
+        depth: usize,
+        prefix: u32,
+        up: Option<&Parent<'_>>,
+    ) -> PyResult<()> {
         let py = dict.py();
         let this = Parent {
             ptr: dict.as_ptr() as usize,
@@ -190,21 +220,11 @@ impl<'a, 'py> DictReader<'a, 'py> {
             };
             if value.is_none() {
                 if let Ok(inner) = v.cast::<PyDict>() {
-                    self.nested(key, inner, depth, &this)?;
+                    self.nested(key, inner, depth, prefix, &this)?;
                     continue;
                 }
             }
-            let id = if depth == 0 {
-                self.names.id_of_key(py, key)?
-            } else {
-                let text = key_text(key, self.path)?;
-                let mark = self.path.len();
-                self.path.push('.');
-                self.path.push_str(&text);
-                let id = self.names.id_of(py, self.path);
-                self.path.truncate(mark);
-                id?
-            };
+            let id = self.names.id_of_key(py, prefix, key, self.path)?;
             match value {
                 Some(value) => self.push(id, value),
                 None => match convert(&v, id, self.names, self.converter, self.step)? {
@@ -222,6 +242,7 @@ impl<'a, 'py> DictReader<'a, 'py> {
         key: &Bound<'py, PyString>,
         inner: &Bound<'py, PyDict>,
         depth: usize,
+        prefix: u32,
         parent: &Parent<'_>,
     ) -> PyResult<()> {
         let text = key_text(key, self.path)?;
@@ -254,7 +275,8 @@ impl<'a, 'py> DictReader<'a, 'py> {
             ))
             .into());
         }
-        self.read_dict(inner, depth + 1, Some(parent))?;
+        let inner_prefix = self.names.prefix_of(prefix, key);
+        self.read_dict(inner, depth + 1, inner_prefix, Some(parent))?;
         self.path.truncate(mark);
         Ok(())
     }
@@ -357,10 +379,7 @@ impl Refusal {
 pub fn scalar(v: &Bound<'_, PyAny>) -> PyResult<Value> {
     match builtin(v) {
         Ok(Some(x)) => Ok(x),
-        Ok(None) => Err(PyTypeError::new_err(format!(
-            "expected a number, bool or str, got {}",
-            type_name(v)
-        ))),
+        Ok(None) => Err(Error::Type(format!("expected a number, bool or str, got {}", type_name(v))).into()),
         Err(bad) => Err(bad.into_err("a deferred value")),
     }
 }
@@ -386,10 +405,11 @@ fn convert(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, P
             return Ok(Read::Later(token));
         }
     }
-    Err(PyTypeError::new_err(format!(
+    Err(Error::Type(format!(
         "cannot log {name:?}: the converter returned a {}; expected a number, bool, str or JSON bytes",
         type_name(&converted)
-    )))
+    ))
+    .into())
 }
 
 #[inline]

@@ -1,5 +1,9 @@
 //! The Python module `turbotrack._core`: error mapping, the GIL rule, and the module's contents.
 //!
+//! The error rule: binding code returns the crate's [`Error`] (`?` converts it), and this file's
+//! `From<Error> for PyErr` is the one place that picks the Python exception. Only errors Python
+//! itself raised (a failing converter, `__index__`) pass through as they came.
+//!
 //! The GIL rule: hold it only to read Python objects; wait (a full queue, a flush, a summary
 //! request, finish) only inside [`Python::detach`], so other Python threads run meanwhile.
 
@@ -28,7 +32,7 @@ impl From<Error> for PyErr {
             Error::Value(m) => PyValueError::new_err(m),
             Error::Memory(m) => PyMemoryError::new_err(m),
             Error::Overflow(m) => PyOverflowError::new_err(m),
-            Error::Changed(m) => PyRuntimeError::new_err(m),
+            Error::Changed(m) | Error::Reentrant(m) => PyRuntimeError::new_err(m),
             e @ (Error::Io { .. } | Error::Format { .. } | Error::Closed(_)) => TurbotrackError::new_err(e.to_string()),
         }
     }
@@ -51,5 +55,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FORMAT_VERSION", crate::format::FORMAT_VERSION)?;
     m.add("MAX_ROW_BYTES", crate::format::block::MAX_ROW_BYTES)?;
     m.add("MAX_DEPTH", extract::MAX_DEPTH)?;
+    m.add("ON_EXIT_HOOK", crate::exit_status::hook_address())?;
     Ok(())
 }

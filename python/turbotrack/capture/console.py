@@ -70,36 +70,15 @@ def fd_usable(name: str) -> bool:
 
 
 class _Channel:
-    """One redirected descriptor: the saved original, our read end and a spare write end."""
+    """One redirected descriptor: the saved original and the write end it is pointed at. The pipe
+    (a pseudo-terminal when the original is a terminal) is made by ``_core.Tee``."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.fd = _FDS[name]
         self.saved = os.dup(self.fd)
-        self.read_fd, self.write_fd = _open_pair(self.saved)
+        self.write_fd: Optional[int] = None
         self.marker = b"\x00turbotrack-end-" + os.urandom(8).hex().encode() + b"\x00"
-
-
-def _open_pair(original: int) -> tuple[int, int]:
-    """A pseudo-terminal when ``original`` is a terminal (output passed raw), else a pipe."""
-    if os.isatty(original):
-        try:
-            import fcntl
-            import termios
-
-            master, slave = os.openpty()
-            attrs = termios.tcgetattr(slave)
-            attrs[1] &= ~termios.OPOST  # no \n -> \r\n: the bytes reach the terminal unchanged
-            termios.tcsetattr(slave, termios.TCSANOW, attrs)
-            try:
-                size = fcntl.ioctl(original, termios.TIOCGWINSZ, b"\0" * 8)
-                fcntl.ioctl(slave, termios.TIOCSWINSZ, size)
-            except OSError:
-                pass
-            return master, slave
-        except Exception:
-            pass
-    return os.pipe()
 
 
 class FdCapture:
@@ -123,29 +102,22 @@ class FdCapture:
         from .. import _core
 
         _flush_all(c_stdio=False)
-        handed: list[int] = []
         try:
             for name in self._names:
                 self._channels.append(_Channel(name))
-            streams = []
-            for channel in self._channels:
-                original = os.dup(channel.saved)
-                handed += [channel.read_fd, original]
-                streams.append((channel.name, channel.read_fd, original, channel.marker))
-            self._tee = _core.Tee(str(self._log.path), streams)  # owns read_fd and the dups now
-            for channel in self._channels:
-                os.dup2(channel.write_fd, channel.fd)
+            # The tee copies each descriptor as it is now (the original), then we point it at the pipe.
+            self._tee = _core.Tee(str(self._log.path), [(c.name, c.marker) for c in self._channels])
+            write_fds = self._tee.take_write_fds()
+            for channel, write_fd in zip(self._channels, write_fds):
+                channel.write_fd = write_fd
+            for channel, write_fd in zip(self._channels, write_fds):
+                os.dup2(write_fd, channel.fd)
         except BaseException:
             for channel in self._channels:
                 os.dup2(channel.saved, channel.fd)
                 for fd in (channel.saved, channel.write_fd):
-                    os.close(fd)
-            if self._tee is None:  # not handed over: ours to close
-                for fd in handed or [c.read_fd for c in self._channels]:
-                    try:
+                    if fd is not None:
                         os.close(fd)
-                    except OSError:
-                        pass
             self._channels = []
             raise
 
@@ -158,6 +130,7 @@ class FdCapture:
         self._tee.begin_stop()
         self._restore()
         for channel in self._channels:
+            assert channel.write_fd is not None
             try:
                 os.write(channel.write_fd, channel.marker)
             except OSError:

@@ -1,5 +1,6 @@
-"""The online uploader: a daemon thread that syncs a run folder every ``sync_interval`` seconds
-with the same code as ``turbotrack sync``, and heartbeats while the run lives.
+"""The online uploader: a daemon thread that syncs a run folder with the same code as
+``turbotrack sync`` whenever the run's writer stored a new block (``Core.wait_sealed``, when it
+has the run's core), and at least every ``sync_interval`` seconds; it heartbeats while the run lives.
 
 It never blocks ``log()``: it reads only what the writer has already sealed on disk. While the
 server is away it retries with exponential backoff and jitter; ``finish()`` waits at most
@@ -18,13 +19,19 @@ from .client import Client
 from .core import RunSync
 
 MAX_BACKOFF = 30.0
+#: The least time between two passes woken by new blocks (a run logging flat out seals many a second).
+MIN_GAP = 0.1
 
 
 class Uploader:
     """Background sync of one run folder to one server."""
 
-    def __init__(self, run_dir: Path, base_url: str, api_key: Optional[str], interval: float = 2.0) -> None:
+    def __init__(
+        self, run_dir: Path, base_url: str, api_key: Optional[str], interval: float = 2.0, core: Any = None
+    ) -> None:
         self.run_dir = Path(run_dir)
+        self._core = core  # the run's history stream (turbotrack._core.Core), to wake on new blocks
+        self._sealed = 0
         self.base_url = base_url
         self.interval = max(0.05, float(interval))
         self._client = Client(base_url, api_key, timeout=max(30.0, self.interval * 5))
@@ -58,8 +65,24 @@ class Uploader:
                 delay = backoff * (0.5 + random.random() / 2)
                 if finishing:
                     delay = min(delay, 1.0)
-            self._wake.wait(delay)
-            self._wake.clear()
+            self._sleep(delay)
+
+    def _sleep(self, delay: float) -> None:
+        """Wait ``delay`` seconds, or less: until finish() asks, or (while the server answers) until
+        the writer stored a new block."""
+        core = self._core
+        deadline = time.monotonic() + delay
+        while core is not None and self.last_error is None and not self._wake.is_set() and not core.finished:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            seen = core.wait_sealed(self._sealed, min(left, 0.5))
+            if seen != self._sealed:
+                self._sealed = seen
+                deadline = min(deadline, time.monotonic() + MIN_GAP)
+                break
+        self._wake.wait(max(0.0, deadline - time.monotonic()))
+        self._wake.clear()
 
     def finish(self, timeout: float = 30.0) -> bool:
         """Ask for a last pass and wait at most ``timeout`` seconds; warn when it did not complete."""
@@ -82,8 +105,9 @@ class Uploader:
         return done
 
 
-def for_run(settings: Any, run_dir: Path) -> Optional[Uploader]:
-    """The uploader of a run in online mode (``settings.mode == "online"`` with a ``base_url``), else None."""
+def for_run(settings: Any, run_dir: Path, core: Any = None) -> Optional[Uploader]:
+    """The uploader of a run in online mode (``settings.mode == "online"`` with a ``base_url``), else None.
+    ``core``: the run's history stream, whose new blocks wake the uploader."""
     if settings.mode != "online" or not settings.base_url:
         return None
-    return Uploader(run_dir, settings.base_url, settings.api_key, settings.sync_interval)
+    return Uploader(run_dir, settings.base_url, settings.api_key, settings.sync_interval, core)
