@@ -243,7 +243,7 @@ class Run:
             self._system = _core.Core(
                 self._dir / self._file(layout.SYSTEM),
                 start_time=self._start_time,
-                flush_interval=max(s.flush_interval, 1.0),
+                flush_interval=max(s.flush_interval or 1.0, 1.0),
                 metric_names="off",
                 queue_capacity=1024,
                 meta=self._meta("system"),

@@ -43,7 +43,9 @@ class Settings:
     """Everything a run is configured with. Build it with :meth:`Settings.resolve`."""
 
     mode: str = "offline"
-    flush_interval: float = 1.0
+    #: Seconds between seals of the history (the durability bound). None: the core's batching preset
+    #: (``$TURBOTRACK_BATCHING``: default 1 s, always, never; see docs/design.md).
+    flush_interval: Optional[float] = None
     metric_names: str = "warn"
     system_interval: float = 10.0
     capture_stdout: bool = True
@@ -89,7 +91,7 @@ class Settings:
             raise ValueError(f"mode must be one of {MODES}, got {out.mode!r}")
         if out.metric_names not in NAME_POLICIES:
             raise ValueError(f"settings['metric_names'] must be one of {NAME_POLICIES}, got {out.metric_names!r}")
-        if out.flush_interval <= 0 or out.system_interval <= 0:
+        if (out.flush_interval is not None and out.flush_interval <= 0) or out.system_interval <= 0:
             raise ValueError("flush_interval and system_interval must be positive numbers of seconds")
         if out.sync_interval <= 0 or out.sync_timeout < 0:
             raise ValueError("sync_interval must be positive and sync_timeout not negative (seconds)")
