@@ -194,7 +194,9 @@ class Index:
         for rp in layout.iter_run_dirs(self.root):
             seen.add((rp.entity, rp.project, rp.run_id))
             self.refresh(rp)
-        for e, p, r in self.db.query("SELECT entity, project, run_id FROM runs"):
+        indexed = self.db.query("SELECT entity, project, run_id FROM runs")
+        indexed += self.db.query("SELECT entity, project, run_id FROM run_keys WHERE key = 'id'")
+        for e, p, r in set(indexed):
             if (e, p, r) not in seen:
                 for table in ("runs", "run_keys"):
                     self.db.execute(f"DELETE FROM {table} WHERE entity = ? AND project = ? AND run_id = ?", (e, p, r))
