@@ -5,10 +5,10 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
-use crate::format::{decode_block, BlockWalker, ColData, DecodedBlock, FileHeader, ReadReport, WalkError};
+use crate::format::{decode_block_projected, BlockWalker, ColData, DecodedBlock, FileHeader, ReadReport, WalkError};
 use crate::summary::{MetricDef, Summary};
 use crate::value::Value;
 
@@ -17,6 +17,8 @@ pub struct FileReader {
     path: PathBuf,
     walker: BlockWalker<File>,
     raw: Vec<u8>,
+    /// With a projection: the metric columns to decode (the others are stepped over).
+    keep: Option<FxHashSet<String>>,
 }
 
 impl FileReader {
@@ -27,7 +29,15 @@ impl FileReader {
             path: path.to_owned(),
             walker,
             raw: Vec::new(),
+            keep: None,
         })
+    }
+
+    /// Decode only the metric columns named in `keys` (`_step` and `_timestamp` always).
+    #[must_use]
+    pub fn project(mut self, keys: Option<&[String]>) -> Self {
+        self.keep = keys.map(|k| k.iter().cloned().collect());
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -50,10 +60,15 @@ impl FileReader {
             return Ok(None);
         }
         let mut decoded = None;
+        let keep = self.keep.as_ref();
         let found = self
             .walker
             .next_block(&mut self.raw, |raw, n| {
-                let b = decode_block(raw).map_err(|e| e.to_string())?;
+                let b = match keep {
+                    None => decode_block_projected(raw, &|_| true),
+                    Some(k) => decode_block_projected(raw, &|name| k.contains(name)),
+                }
+                .map_err(|e| e.to_string())?;
                 if b.steps.len() as u32 != n {
                     return Err("a block holds a different number of rows than its header says".into());
                 }
@@ -96,6 +111,8 @@ pub struct Table {
     /// The rank of each row, when the files belong to a shared run.
     pub ranks: Option<Vec<i64>>,
     pub columns: Vec<Column>,
+    /// With a projection: the metric names left out, in the order first seen.
+    pub skipped: Vec<String>,
     pub reports: Vec<(PathBuf, ReadReport)>,
 }
 
@@ -124,12 +141,19 @@ pub fn verify(path: &Path) -> Result<ReadReport> {
 
 /// Read every whole block of `paths` into one table.
 pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
+    read_files_projected(paths, None)
+}
+
+/// As [`read_files`], with the metric columns limited to `keys` (every row is kept, with `_step`,
+/// `_timestamp`, `_runtime` and `_rank`); the names of the others are listed in `skipped`.
+pub fn read_files_projected(paths: &[PathBuf], keys: Option<&[String]>) -> Result<Table> {
     let mut t = Table::default();
+    let mut skipped: FxHashSet<String> = FxHashSet::default();
     let mut col_of: FxHashMap<String, usize> = FxHashMap::default();
     let mut ranks: Vec<i64> = Vec::new();
     let mut shared = false;
     for path in paths {
-        let mut file = FileReader::open(path)?;
+        let mut file = FileReader::open(path)?.project(keys);
         let Some(hdr) = file.header().cloned() else {
             t.reports.push((path.clone(), file.report().clone()));
             continue;
@@ -154,6 +178,12 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
                 let col = &mut t.columns[k];
                 col.rows.extend(offset..offset + block.steps.len() as u32);
                 col.data.extend(ColData::Int(vec![pid; block.steps.len()]));
+            }
+            for name in block.skipped {
+                if !skipped.contains(&name) {
+                    skipped.insert(name.clone());
+                    t.skipped.push(name);
+                }
             }
             for c in block.columns {
                 let rows = c.rows.iter().map(|r| r + offset);
@@ -395,6 +425,39 @@ mod tests {
         frame_block(&raw, n, &mut frame).unwrap();
         f.extend_from_slice(&frame);
         std::fs::write(path, f).unwrap();
+    }
+
+    #[test]
+    fn a_projection_decodes_only_the_keys_asked_for() {
+        let dir = std::env::temp_dir().join(format!("tt-proj-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = dir.join("history.ttrk");
+        let names = ["x", "y", "z"];
+        let mut f = FileHeader::new(100.0, "").to_bytes();
+        let mut enc = BlockEncoder::default();
+        for step in 0..3i64 {
+            let mut row = vec![(0, Value::Float(step as f64)), (1, Value::Int(step * 7))];
+            if step == 1 {
+                row.push((2, Value::Str("s".into())));
+            }
+            enc.push_row(step, 100.0 + step as f64, &mut row);
+        }
+        let mut raw = vec![];
+        let n = enc.seal(|i| names[i as usize], &mut raw);
+        let mut frame = vec![];
+        frame_block(&raw, n, &mut frame).unwrap();
+        f.extend_from_slice(&frame);
+        std::fs::write(&a, f).unwrap();
+        let all = read_files(std::slice::from_ref(&a)).unwrap();
+        assert_eq!(all.columns.len(), 3);
+        let t = read_files_projected(std::slice::from_ref(&a), Some(&["y".to_owned()])).unwrap();
+        assert_eq!(t.steps, all.steps);
+        assert_eq!(t.columns.len(), 1);
+        assert_eq!(t.columns[0].data, ColData::Int(vec![0, 7, 14]));
+        assert_eq!(t.skipped, vec!["x".to_owned(), "z".to_owned()]);
+        let none = read_files_projected(std::slice::from_ref(&a), Some(&[])).unwrap();
+        assert!(none.columns.is_empty() && none.skipped.len() == all.columns.len() && none.len() == 3);
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

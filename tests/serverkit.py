@@ -146,8 +146,8 @@ def fresh_postgres_schema(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS runs")
-        conn.execute("DROP TABLE IF EXISTS api_keys")
+        for table in ("runs", "run_keys", "api_keys", "sessions", "settings"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict[str, str]] = None, timeout: float = 120) -> Any:

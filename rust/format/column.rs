@@ -186,6 +186,51 @@ impl ColData {
         }
     }
 
+    /// Step over a column's `n` values without building them.
+    pub fn skip(r: &mut Reader<'_>, n: usize) -> Result<(), Truncated> {
+        match r.u8()? {
+            T_FLOAT => {
+                r.bytes(n.checked_mul(8).ok_or(Truncated)?)?;
+            }
+            T_INT => {
+                for _ in 0..n {
+                    r.varint()?;
+                }
+            }
+            T_BOOL => {
+                r.bytes(n)?;
+            }
+            T_STR | T_JSON => {
+                for _ in 0..n {
+                    let len = r.varint()?;
+                    r.bytes(usize::try_from(len).map_err(|_| Truncated)?)?;
+                }
+            }
+            T_MIXED => {
+                for _ in 0..n {
+                    match r.u8()? {
+                        T_FLOAT => {
+                            r.bytes(8)?;
+                        }
+                        T_INT => {
+                            r.varint()?;
+                        }
+                        T_BOOL => {
+                            r.u8()?;
+                        }
+                        T_STR | T_JSON => {
+                            let len = r.varint()?;
+                            r.bytes(usize::try_from(len).map_err(|_| Truncated)?)?;
+                        }
+                        _ => return Err(Truncated),
+                    }
+                }
+            }
+            _ => return Err(Truncated),
+        }
+        Ok(())
+    }
+
     pub fn decode(r: &mut Reader<'_>, n: usize) -> Result<ColData, Truncated> {
         Ok(match r.u8()? {
             T_FLOAT => ColData::Float(r.floats(n)?),

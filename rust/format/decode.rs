@@ -16,9 +16,18 @@ pub struct DecodedBlock {
     pub steps: Vec<i64>,
     pub timestamps: Vec<f64>,
     pub columns: Vec<DecodedColumn>,
+    /// Names of the columns a projection left out (their bytes stepped over, not decoded).
+    pub skipped: Vec<String>,
 }
 
 pub fn decode_block(payload: &[u8]) -> Result<DecodedBlock, Truncated> {
+    decode_block_projected(payload, &|_| true)
+}
+
+/// As [`decode_block`], decoding only the columns `keep` accepts; the others' presence and values
+/// are stepped over (their length read, nothing built). The block is one zstd frame, so their
+/// bytes are still decompressed: a projection saves the decoding, not the decompression.
+pub fn decode_block_projected(payload: &[u8], keep: &dyn Fn(&str) -> bool) -> Result<DecodedBlock, Truncated> {
     let mut r = Reader::new(payload);
     let n = r.u32()? as usize;
     let ncols = r.u32()? as usize;
@@ -28,8 +37,22 @@ pub fn decode_block(payload: &[u8]) -> Result<DecodedBlock, Truncated> {
     let steps = r.deltas(n)?;
     let timestamps = r.floats(n)?;
     let mut columns = Vec::with_capacity(ncols.min(payload.len()));
+    let mut skipped = Vec::new();
     for _ in 0..ncols {
         let name = r.text()?;
+        if !keep(&name) {
+            let count = match r.u8()? {
+                0 => n,
+                1 => {
+                    let bitmap = r.bytes(n.div_ceil(8))?;
+                    (0..n).filter(|i| bitmap[i / 8] & (1 << (i % 8)) != 0).count()
+                }
+                _ => return Err(Truncated),
+            };
+            ColData::skip(&mut r, count)?;
+            skipped.push(name);
+            continue;
+        }
         let rows: Vec<u32> = match r.u8()? {
             0 => (0..n as u32).collect(),
             1 => {
@@ -50,6 +73,7 @@ pub fn decode_block(payload: &[u8]) -> Result<DecodedBlock, Truncated> {
         steps,
         timestamps,
         columns,
+        skipped,
     })
 }
 
@@ -73,6 +97,13 @@ mod tests {
         let mut buf = vec![];
         assert_eq!(enc.seal(|i| names[i as usize], &mut buf), 3);
         assert!(enc.is_empty());
+        let p = decode_block_projected(&buf, &|name| name == "c").unwrap();
+        assert_eq!(p.steps, vec![0, 1, 4]);
+        assert_eq!((p.columns.len(), p.columns[0].name.as_str()), (1, "c"));
+        assert_eq!(p.columns[0].rows, vec![1]);
+        assert_eq!(p.skipped, vec!["a".to_owned(), "b".to_owned()]);
+        let none = decode_block_projected(&buf, &|_| false).unwrap();
+        assert!(none.columns.is_empty() && none.skipped.len() == 3);
         let b = decode_block(&buf).unwrap();
         assert_eq!(b.steps, vec![0, 1, 4]);
         assert_eq!(b.timestamps, vec![1.0, 2.0, 3.0]);

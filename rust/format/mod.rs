@@ -9,7 +9,7 @@ pub mod encode;
 
 pub use block::{read_blocks, BlockWalker, Damage, FileHeader, ReadReport, Source, WalkError};
 pub use column::ColData;
-pub use decode::{decode_block, DecodedBlock, DecodedColumn};
+pub use decode::{decode_block, decode_block_projected, DecodedBlock, DecodedColumn};
 pub use encode::BlockEncoder;
 
 /// Magic bytes at the start of a history file.

@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use pyo3::IntoPyObjectExt;
 
 use crate::format::{ColData, ReadReport};
-use crate::reader::{read_files, verify, Column, Scan, Table};
+use crate::reader::{read_files, read_files_projected, verify, Column, Scan, Table};
 use crate::tensor_stats::{tensor_stats as stats_of, PERCENTILES};
 use crate::value::Value;
 
@@ -82,9 +82,15 @@ fn column_to_py<'py>(py: Python<'py>, col: &Column, loads: &Bound<'py, PyAny>) -
 /// Returns `{"n_rows": int, "columns": {name: array}, "metrics": {name: (rows, values, kind)},
 /// "torn": [str], "damaged": [str]}`; `columns` holds `_step`, `_timestamp`, `_runtime` (and
 /// `_rank` for shared runs), every row; `metrics` the logged metrics (see `column_to_py`).
+/// A run's history as columns. With `keys`, only those metric columns are decoded (every row is
+/// kept, with `_step`, `_timestamp`, `_runtime`, `_rank`); `skipped` names the metrics left out.
 #[pyfunction]
-pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Bound<'_, PyDict>> {
-    let t = read(py, paths)?;
+#[pyo3(signature = (paths, keys=None))]
+pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String>>) -> PyResult<Bound<'_, PyDict>> {
+    let t = match keys {
+        None => read(py, paths)?,
+        Some(k) => py.detach(|| read_files_projected(&paths, Some(&k)))?,
+    };
     let loads = py.import("json")?.getattr("loads")?;
     let columns = PyDict::new(py);
     columns.set_item("_step", t.steps.clone().into_pyarray(py))?;
@@ -101,6 +107,7 @@ pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Bound<'_, P
     out.set_item("n_rows", t.len())?;
     out.set_item("columns", columns)?;
     out.set_item("metrics", metrics)?;
+    out.set_item("skipped", PyList::new(py, &t.skipped)?)?;
     out.set_item("torn", torn_list(py, &t.reports)?)?;
     out.set_item("damaged", damage_list(py, &t.reports)?)?;
     Ok(out)

@@ -18,9 +18,18 @@ SCHEMA = [
         created DOUBLE PRECISION, end_time DOUBLE PRECISION, updated DOUBLE PRECISION,
         heartbeat DOUBLE PRECISION, heartbeat_ttl DOUBLE PRECISION, signature TEXT,
         PRIMARY KEY (entity, project, run_id))""",
+    # What filters and sorts runs, one narrow row per run and field (see runquery.py).
+    """CREATE TABLE IF NOT EXISTS run_keys (
+        entity TEXT NOT NULL, project TEXT NOT NULL, run_id TEXT NOT NULL, key TEXT NOT NULL,
+        elem INTEGER NOT NULL, num DOUBLE PRECISION, txt TEXT {COLLATE}, js TEXT)""",
+    "CREATE INDEX IF NOT EXISTS run_keys_key ON run_keys (entity, project, key, run_id, elem, num, txt)",
+    "CREATE INDEX IF NOT EXISTS run_keys_run ON run_keys (entity, project, run_id)",
     """CREATE TABLE IF NOT EXISTS api_keys (
         id TEXT PRIMARY KEY, entity TEXT NOT NULL, hash TEXT NOT NULL, read_only INTEGER NOT NULL,
         created DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION)""",
+    """CREATE TABLE IF NOT EXISTS sessions (
+        hash TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL, expires DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",
 ]
 
 
@@ -52,8 +61,16 @@ class Database:
             self._conn.execute("PRAGMA synchronous=NORMAL")
         else:
             raise ValueError(f"--db {url!r}: expected sqlite:///PATH or postgresql://...")
-        for stmt in SCHEMA:
-            self.execute(stmt)
+        if self.table_exists("runs") and not self.table_exists("run_keys"):
+            self.execute("DROP TABLE runs")  # an index from an older server: the files rebuild it
+        for stmt in SCHEMA:  # strings sort by code point on both, as in Python
+            self.execute(stmt.replace("{COLLATE}", 'COLLATE "C"' if self.postgres else ""))
+
+    def table_exists(self, table: str) -> bool:
+        if self.postgres:
+            sql = "SELECT 1 FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()"
+            return bool(self.query(sql, (table,)))
+        return bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)))
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.postgres else sql
@@ -79,6 +96,25 @@ class Database:
                     self._conn.execute("ROLLBACK")
                     raise
                 self._conn.execute("COMMIT")
+
+    def batch(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        """Several statements, each run for its rows, in one transaction."""
+        with self._lock:
+            if self.postgres:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    for sql, rows in steps:
+                        if rows:
+                            cur.executemany(self._sql(sql), [tuple(r) for r in rows])
+                return
+            self._conn.execute("BEGIN")
+            try:
+                for sql, rows in steps:
+                    if rows:
+                        self._conn.executemany(sql, [tuple(r) for r in rows])
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """All rows of a query."""

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from .. import _core
 from ..store import layout
-from ..store.local import select
+from ..store.local import projection, select
 
 
 def stream_paths(run_dir: Path, stream: str) -> list[Path]:
@@ -38,6 +38,11 @@ class _Lru:
         self._items: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
 
+    def peek(self, key: Any) -> Any:
+        """The item at ``key``, or None (without making it)."""
+        with self._lock:
+            return self._items.get(key)
+
     def get(self, key: Any, make: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._items:
@@ -58,8 +63,15 @@ class HistoryCache:
         self._tables = _Lru(8)
         self._rows = _Lru(2)
 
-    def table(self, paths: list[Path]) -> dict[str, Any]:
-        return self._tables.get((tuple(paths), signature(paths)), lambda: _core.read_history(paths))
+    def table(self, paths: list[Path], keys: Optional[list[str]] = None) -> dict[str, Any]:
+        """The decoded history of ``paths``; with ``keys``, only those metric columns (a projection)."""
+        sig = signature(paths)
+        if keys is not None:
+            whole = self._tables.peek((tuple(paths), sig, None))
+            if whole is not None:
+                return dict(whole)
+        key = (tuple(paths), sig, tuple(keys) if keys is not None else None)
+        return dict(self._tables.get(key, lambda: _core.read_history(paths, keys)))
 
     def rows(self, paths: list[Path], keys: Optional[list[str]]) -> list[dict[str, Any]]:
         key = (tuple(paths), signature(paths), tuple(keys) if keys is not None else None)
@@ -68,8 +80,8 @@ class HistoryCache:
     def keys(self, paths: list[Path]) -> list[str]:
         if not paths:
             return []
-        data = self.table(paths)
-        return [*data["columns"], *data["metrics"]]
+        data = self.table(paths, [])  # names only: no metric decoded
+        return [*data["columns"], *data["metrics"], *data["skipped"]]
 
     def columnar(
         self,
@@ -83,7 +95,7 @@ class HistoryCache:
         """``{"x_axis", "rows", "columns"}`` as the history endpoint answers (NaN and gaps: None)."""
         if not paths:
             return {"x_axis": x_axis, "rows": 0, "columns": {}}
-        n, picked = select(self.table(paths), keys, x_axis, samples, lo, hi)
+        n, picked = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
         return {"x_axis": x_axis, "rows": n, "columns": {k: _jsonable(v, n) for k, v in picked.items()}}
 
     def columnar_each(

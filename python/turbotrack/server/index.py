@@ -10,11 +10,12 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ..store import layout, runinfo
 from ..store.local import LocalRun
 from .db import Database
+from .runquery import LIVE, RunQuery, Sql, key_rows
 
 #: A heartbeat counts as fresh for this long when the uploader did not say its interval.
 DEFAULT_HEARTBEAT_TTL = 30.0
@@ -24,6 +25,10 @@ _COLUMNS = (
     "entity, project, run_id, name, recorded_state, tags, grp, job_type, notes, config, summary, infos, "
     "created, end_time, updated, heartbeat, heartbeat_ttl, signature"
 )
+_WRITTEN = _COLUMNS
+_KEY_COLUMNS = "entity, project, run_id, key, elem, num, txt, js"
+_KEPT = ("entity", "project", "run_id", "heartbeat", "heartbeat_ttl")
+_UPDATED = [c.strip() for c in _WRITTEN.split(",") if c.strip() not in _KEPT]
 
 
 def _signature(run_dir: Path) -> tuple[str, float]:
@@ -85,34 +90,92 @@ class Index:
                 raise
             del e
             return
+        self.put(
+            rp.entity,
+            rp.project,
+            rp.run_id,
+            infos=infos,
+            config=config,
+            summary=summary,
+            name=run.name,
+            tags=run.tags,
+            group=run.group,
+            job_type=run.job_type,
+            notes=run.notes,
+            created=run.created_at,
+            updated=updated,
+            signature=signature,
+        )
+
+    def put(
+        self,
+        entity: str,
+        project: str,
+        run_id: str,
+        *,
+        infos: list[dict[str, Any]],
+        config: dict[str, Any],
+        summary: dict[str, Any],
+        name: Optional[str] = None,
+        tags: Sequence[str] = (),
+        group: Optional[str] = None,
+        job_type: Optional[str] = None,
+        notes: Optional[str] = None,
+        created: Optional[float] = None,
+        updated: Optional[float] = None,
+        signature: str = "",
+    ) -> None:
+        """Upsert one run's row (its heartbeat is kept): what ``refresh`` read from the files."""
         end = max((i.get("end_time") or 0 for i in infos), default=0) or None
-        self.db.execute(
-            f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * 18)}) "
-            "ON CONFLICT (entity, project, run_id) DO UPDATE SET name = excluded.name, "
-            "recorded_state = excluded.recorded_state, tags = excluded.tags, grp = excluded.grp, "
-            "job_type = excluded.job_type, notes = excluded.notes, config = excluded.config, "
-            "summary = excluded.summary, infos = excluded.infos, created = excluded.created, "
-            "end_time = excluded.end_time, updated = excluded.updated, signature = excluded.signature",
-            (
-                rp.entity,
-                rp.project,
-                rp.run_id,
-                run.name,
-                (infos[0] if infos else {}).get("state"),
-                _jsonable(run.tags),
-                run.group,
-                run.job_type,
-                run.notes,
-                _jsonable(config),
-                _jsonable(summary),
-                _jsonable(infos),
-                run.created_at,
-                end,
-                updated,
-                None,
-                None,
-                signature,
-            ),
+        recorded = (infos[0] if infos else {}).get("state")
+        live = any(i.get("state", "crashed") == "running" for i in infos)
+        key = (entity, project, run_id)
+        row = (
+            *key,
+            name,
+            recorded,
+            _jsonable(list(tags)),
+            group,
+            job_type,
+            notes,
+            _jsonable(config),
+            _jsonable(summary),
+            _jsonable(infos),
+            created,
+            end,
+            updated,
+            None,
+            None,
+            signature,
+        )
+        last = end or updated or created or 0
+        fields = {
+            "id": run_id,
+            "name": name,
+            "group": group,
+            "job_type": job_type,
+            "notes": notes,
+            "created": created,
+            "state": LIVE if live else self.state(recorded, infos, None, None),
+            "runtime": max(0.0, last - (created or 0)),
+            "tags": list(tags),
+            "entity": entity,
+            "project": project,
+        }
+        keys = [(*key, *r) for r in key_rows(fields, config, summary)]
+        upsert = (
+            f"INSERT INTO runs ({_WRITTEN}) VALUES ({', '.join('?' * len(row))}) "
+            "ON CONFLICT (entity, project, run_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+        )
+        self.db.batch(
+            [
+                (upsert, [row]),
+                ("DELETE FROM run_keys WHERE entity = ? AND project = ? AND run_id = ?", [key]),
+                (
+                    f"INSERT INTO run_keys ({_KEY_COLUMNS}) VALUES ({', '.join('?' * 8)})",
+                    keys,
+                ),
+            ]
         )
 
     def touch(self, rp: layout.RunPath, ttl: Optional[float] = None) -> None:
@@ -131,9 +194,12 @@ class Index:
         for rp in layout.iter_run_dirs(self.root):
             seen.add((rp.entity, rp.project, rp.run_id))
             self.refresh(rp)
-        for e, p, r in self.db.query("SELECT entity, project, run_id FROM runs"):
+        indexed = self.db.query("SELECT entity, project, run_id FROM runs")
+        indexed += self.db.query("SELECT entity, project, run_id FROM run_keys WHERE key = 'id'")
+        for e, p, r in set(indexed):
             if (e, p, r) not in seen:
-                self.db.execute("DELETE FROM runs WHERE entity = ? AND project = ? AND run_id = ?", (e, p, r))
+                for table in ("runs", "run_keys"):
+                    self.db.execute(f"DELETE FROM {table} WHERE entity = ? AND project = ? AND run_id = ?", (e, p, r))
         return len(seen)
 
     def start(self, interval: float = 1.0) -> None:
@@ -170,15 +236,71 @@ class Index:
         order: Optional[str] = None,
         run_id: Optional[str] = None,
     ) -> list[dict[str, Any]]:
-        """RUN dicts of a project (or one run), filtered by equality on dotted fields and sorted."""
-        sql = f"SELECT {_COLUMNS} FROM runs WHERE entity = ? AND project = ?"
-        params: list[Any] = [entity, project]
+        """RUN dicts of a project (or one run), filtered and sorted as :mod:`.runquery` says."""
+        return self.page(entity, project, filters, order, run_id=run_id)[1]
+
+    def page(
+        self,
+        entity: str,
+        project: str,
+        filters: Optional[dict[str, Any]] = None,
+        order: Optional[str] = None,
+        limit: Optional[int] = None,
+        offset: int = 0,
+        run_id: Optional[str] = None,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """``(total, runs)``: the runs matching ``filters`` (``total`` of them), sorted by ``order``, the
+        page ``[offset, offset + limit)`` of them; filtering, sorting and paging all happen in SQL."""
+        scope = Sql("b.entity = ? AND b.project = ? AND b.key = 'id'", [entity, project])
         if run_id is not None:
-            sql += " AND run_id = ?"
-            params.append(run_id)
-        runs = [self._run(r) for r in self.db.query(sql, params)]
-        runs = [r for r in runs if all(_matches(field(r, k), v) for k, v in (filters or {}).items())]
-        return sort_runs(runs, order or "-created")
+            scope = Sql(scope.text + " AND b.run_id = ?", [*scope.params, run_id])
+        running: set[str] = set()
+        if any(f.lstrip("+-") == "state" for f in [order or "", *(filters or {})]):
+            running = self._running(entity, project)
+        q = RunQuery(running)
+        where = q.where(filters)
+        join, order_by = q.order(order)
+        sql = f"SELECT b.run_id FROM run_keys b {join.text} WHERE {scope.text}{where.text} {order_by.text}"
+        args = join.params + scope.params + where.params + order_by.params
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit if limit is not None else (None if self.db.postgres else -1), max(0, offset)]
+        ids = self.db.query(sql, args)
+        if limit is None and not offset:
+            total = len(ids)
+        else:
+            count = f"SELECT COUNT(*) FROM run_keys b WHERE {scope.text}{where.text}"
+            total = int(self.db.query(count, scope.params + where.params)[0][0])
+        return total, self._fetch(entity, project, [r[0] for r in ids])
+
+    def _fetch(self, entity: str, project: str, ids: list[str]) -> list[dict[str, Any]]:
+        """RUN dicts of ``ids``, in that order."""
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT {_COLUMNS} FROM runs WHERE entity = ? AND project = ? AND run_id IN ({marks})"
+            for row in self.db.query(sql, [entity, project, *chunk]):
+                found[row[2]] = self._run(row)
+        return [found[i] for i in ids if i in found]
+
+    def _running(self, entity: str, project: str) -> set[str]:
+        """The ids of the project's live runs (a rank recorded as running) that are alive now."""
+        live = self.db.query(
+            "SELECT run_id FROM run_keys WHERE entity = ? AND project = ? AND key = 'state' AND txt = ?",
+            (entity, project, LIVE),
+        )
+        out = set()
+        for i in range(0, len(live), 500):
+            chunk = [r[0] for r in live[i : i + 500]]
+            sql = (
+                "SELECT run_id, recorded_state, infos, heartbeat, heartbeat_ttl FROM runs "
+                f"WHERE entity = ? AND project = ? AND run_id IN ({', '.join('?' * len(chunk))})"
+            )
+            for r in self.db.query(sql, [entity, project, *chunk]):
+                if self.state(r[1], _loads(r[2], []), r[3], r[4]) == "running":
+                    out.add(r[0])
+        return out
 
     def _run(self, row: tuple[Any, ...]) -> dict[str, Any]:
         (
@@ -201,7 +323,7 @@ class Index:
             ttl,
             _,
         ) = row
-        infos_list = json.loads(infos or "[]")
+        infos_list = _loads(infos, [])
         state = self.state(recorded, infos_list, hb, ttl)
         now = time.time()
         last = end if state != "running" and end else (max(now, created or 0) if state == "running" else updated)
@@ -214,12 +336,12 @@ class Index:
             "created": created,
             "heartbeat": hb,
             "runtime": max(0.0, (last or created or 0) - (created or 0)),
-            "tags": json.loads(tags or "[]"),
+            "tags": _loads(tags, []),
             "group": grp,
             "job_type": job_type,
             "notes": notes,
-            "config": json.loads(config or "{}"),
-            "summary": json.loads(summary or "{}"),
+            "config": _loads(config, {}),
+            "summary": _loads(summary, {}),
         }
 
     def state(
@@ -240,6 +362,10 @@ class Index:
             if s in states:
                 return s
         return "finished"
+
+
+def _loads(text: Optional[str], default: Any) -> Any:
+    return json.loads(text) if text else default
 
 
 def field(run: dict[str, Any], key: str) -> Any:

@@ -178,7 +178,7 @@ class LocalRun:
         The list form holds every value exactly as logged. In the DataFrame, a numeric column
         missing from some rows is float64 with NaN, or pandas' nullable ``Int64`` / ``boolean``
         for ints and bools, so no int is rounded through a float."""
-        data = _core.read_history(self._paths(stream))
+        data = _core.read_history(self._paths(stream), projection(keys, x_axis))
         _warn_damage(data["damaged"])
         n_rows, picked = select(data, keys, x_axis, samples)
         if pandas:
@@ -365,6 +365,11 @@ def _warn_damage(damaged: list[str]) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def projection(keys: Optional[Sequence[str]], x_axis: str) -> Optional[list[str]]:
+    """The metric columns ``history(keys=..., x_axis=...)`` decodes (None: every one)."""
+    return None if keys is None else list(dict.fromkeys([*keys, x_axis]))
 
 
 def select(
