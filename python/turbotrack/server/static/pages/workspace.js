@@ -391,6 +391,7 @@ export async function mountWorkspace(root, route, ctx) {
       firstDrawn = true;
       performance.mark('turbotrack:first-chart');
       layout.dataset.firstChartMs = performance.now().toFixed(1);
+      afterFirst();
     }
   }
 
@@ -437,8 +438,9 @@ export async function mountWorkspace(root, route, ctx) {
 
   /** The next (run, keys) to fetch: the charts in sight, for the runs drawn, in table order. */
   function nextFetch() {
-    const keys = metricKeys.filter((k) => inSight.has(k) && !charts.get(k)?.system && charts.get(k)?.el.closest('details')?.open);
+    const keys = [...charts.keys()].filter((k) => inSight.has(k) && !charts.get(k).system && charts.get(k).el.closest('details')?.open);
     if (!keys.length) return null;
+    if (!firstDrawn) keys.length = 1; // the first chart after the smallest answer: one key of one run
     for (const run of chartRuns()) {
       const got = histories.get(run.id);
       const missing = keys.filter((k) => !(got && got.has(k)) && !pending.has(`${run.id}\0${k}`));
@@ -626,9 +628,16 @@ export async function mountWorkspace(root, route, ctx) {
   ctx.setLive(runs.some((r) => r.state === 'running'));
   let stopped = false;
   loadAll();
-  fetchDetails(chartRuns().slice(0, 3)).then(() => {
-    if (!s.collapsed.system) loadSystem();
-  });
+  // Run details (step metrics, system keys) wait for the first chart, or a second at most.
+  let detailsAsked = false;
+  function afterFirst() {
+    if (detailsAsked || stopped) return;
+    detailsAsked = true;
+    fetchDetails(chartRuns().slice(0, 3)).then(() => {
+      if (!s.collapsed.system) loadSystem();
+    });
+  }
+  setTimeout(afterFirst, 1000);
   let timer = setTimeout(poll, POLL_MS);
 
   return () => {
