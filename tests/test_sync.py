@@ -93,6 +93,14 @@ def test_a_torn_tail_is_not_sent_and_the_rest_follows_later(new_run, root, serve
 def test_server_killed_at_random_moments_of_a_large_sync(new_run, server, monkeypatch):
     run = _big_run(new_run)
     monkeypatch.setattr(core, "CHUNK", 16 << 10)  # many small requests: many moments to die at
+    # A slower network: on loopback (TCP_NODELAY) the whole sync takes ~40 ms, shorter than the timer.
+    send = Client.request
+
+    def slow(self, *a, **kw):
+        time.sleep(0.03)
+        return send(self, *a, **kw)
+
+    monkeypatch.setattr(Client, "request", slow)
     rng = random.Random(11)
     kills = 0
     for _ in range(4):

@@ -27,9 +27,6 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS api_keys (
         id TEXT PRIMARY KEY, entity TEXT NOT NULL, hash TEXT NOT NULL, read_only INTEGER NOT NULL,
         created DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION)""",
-    """CREATE TABLE IF NOT EXISTS sessions (
-        hash TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL, expires DOUBLE PRECISION NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",
 ]
 
 
