@@ -344,19 +344,22 @@ def test_zoom_fetches_finer_samples(browser: Any) -> None:
 def test_x_axis_offers_the_step_metrics_runs_defined(browser: Any) -> None:
     reset_settings(browser)
     open_page(browser, "/local/long")
-    # define_metric("val/acc", step_metric="epoch") is in metrics.json and so among the choices.
-    wait(browser, lambda d: css(d, '#x-axis option[value="epoch"]'))
-    options = [o.get_attribute("value") for o in css(browser, "#x-axis option")]
-    assert options[:4] == ["_step", "_runtime", "_timestamp", "epoch"]
+    # define_metric("val/acc", step_metric="epoch") is in metrics.json and so among the choices. The
+    # options are re-rendered as run details arrive: read them in one script (no stale elements).
+    options_js = "return Array.from(document.querySelectorAll('#x-axis option'), (o) => o.value)"
+    wait(browser, lambda d: "epoch" in d.execute_script(options_js))
+    assert browser.execute_script(options_js)[:4] == ["_step", "_runtime", "_timestamp", "epoch"]
     browser.execute_script(
         "const s = document.getElementById('x-axis'); s.value = 'epoch'; s.dispatchEvent(new Event('change'))"
     )
-    # val/acc over epoch: its 20 points, each at its epoch (0..19).
-    wait(browser, lambda d: chart_attr(d, "val/acc", "points") == 20)
-    xs = browser.execute_script(
-        "return Array.from(document.querySelector('.chart[data-metric=\"val/acc\"]').lineChart.plot.data[0])"
+    # val/acc over epoch: its 20 points, each at its epoch (0..19). Wait for those x values themselves:
+    # 20 points over _step (an answer asked before the change) would also count 20.
+    xs_js = (
+        "const c = document.querySelector('.chart[data-metric=\"val/acc\"]');"
+        " return c && c.lineChart.plot ? Array.from(c.lineChart.plot.data[0]) : null"
     )
-    assert xs == list(range(20))
+    wait(browser, lambda d: d.execute_script(xs_js) == list(range(20)))
+    assert chart_attr(browser, "val/acc", "points") == 20
     # Metrics logged every step keep every point's own row (not only the rows holding val/acc too).
     browser.execute_script(
         "const s = document.getElementById('x-axis'); s.value = '_step'; s.dispatchEvent(new Event('change'))"

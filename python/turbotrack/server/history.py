@@ -56,12 +56,46 @@ class _Lru:
         return value
 
 
-class HistoryCache:
-    """Decoded history of the runs read last."""
+class _ByteLru:
+    """Items with a size in bytes, the least recently used dropped once their total passes ``budget``."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, make: Callable[[], tuple[Any, int]]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+        value, size = make()
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = (value, size)
+                self.used += size
+            while self.used > self.budget and self._items:
+                self.used -= self._items.popitem(last=False)[1][1]
+        return value
+
+
+#: Bytes of downsampled answers kept (about 100 KB per run of ten 600-point charts: some 600 runs).
+ANSWER_BUDGET = 64 << 20
+
+
+class HistoryCache:
+    """Decoded history of the runs read last, and the downsampled answers given last.
+
+    A chart asks for one run's keys at its pixel width: that answer (a few KB per key) is kept per
+    (files' signature, key, x-axis, samples, range), bounded in bytes, so a workspace visited again
+    (or the same charts in another tab) is answered without decoding or downsampling; the decoded
+    tables (megabytes each) stay few."""
+
+    def __init__(self, answer_budget: int = ANSWER_BUDGET) -> None:
         self._tables = _Lru(8)
         self._rows = _Lru(2)
+        self._answers = _ByteLru(answer_budget)
 
     def table(self, paths: list[Path], keys: Optional[list[str]] = None) -> dict[str, Any]:
         """The decoded history of ``paths``; with ``keys``, only those metric columns (a projection)."""
@@ -95,8 +129,21 @@ class HistoryCache:
         """``{"x_axis", "rows", "columns"}`` as the history endpoint answers (NaN and gaps: None)."""
         if not paths:
             return {"x_axis": x_axis, "rows": 0, "columns": {}}
+        key = (tuple(paths), signature(paths), tuple(keys) if keys is not None else None, x_axis, samples, lo, hi)
+        return self._answers.get(key, lambda: self._columnar(paths, keys, x_axis, samples, lo, hi))
+
+    def _columnar(
+        self,
+        paths: list[Path],
+        keys: Optional[list[str]],
+        x_axis: str,
+        samples: Optional[int],
+        lo: Optional[float],
+        hi: Optional[float],
+    ) -> tuple[dict[str, Any], int]:
         n, picked = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
-        return {"x_axis": x_axis, "rows": n, "columns": {k: _jsonable(v, n) for k, v in picked.items()}}
+        out = {"x_axis": x_axis, "rows": n, "columns": {k: _jsonable(v, n) for k, v in picked.items()}}
+        return out, 200 + 24 * n * max(1, len(out["columns"]))  # about what the lists of floats hold
 
     def columnar_each(
         self,

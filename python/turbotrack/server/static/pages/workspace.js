@@ -5,8 +5,11 @@
  * the choices are kept per project in localStorage. Charts: one panel per metric, grouped by prefix
  * into collapsible sections (`system` loaded only when opened), every visible run overlaid, with
  * the x-axis, smoothing, log scale and how many runs to draw chosen in the toolbar; a bar chart of
- * one summary column. Histories are fetched per run with `samples` ≈ the panels' pixel width and
- * re-fetched with ETags every few seconds while a run is running; a zoom fetches finer samples.
+ * one summary column. Histories are fetched per (run, key) with `samples` ≈ the panels' pixel width,
+ * only for the charts in sight (an IntersectionObserver), the first runs of the table first and two
+ * requests at most in flight, so the first chart is drawn after one small answer; charts scrolled to
+ * later are filled then. Running runs' keys are re-fetched with ETags every few seconds; a zoom
+ * fetches finer samples.
  *
  * @module workspace
  */
@@ -245,7 +248,7 @@ export async function mountWorkspace(root, route, ctx) {
 
   // ---- charts ----
   const charts = new Map(); // key → LineChart
-  const histories = new Map(); // runId → columnar history (main stream)
+  const histories = new Map(); // runId → Map(key → columnar history of that key, main stream, s.xAxis)
   const systemHist = new Map(); // runId → columnar history (system stream)
   const zoomData = new Map(); // key → Map(runId → columnar)
   const details = new Map(); // runId → run detail (metrics, keys)
@@ -290,6 +293,8 @@ export async function mountWorkspace(root, route, ctx) {
   function renderSections() {
     for (const c of charts.values()) c.destroy();
     charts.clear();
+    inSight.clear();
+    sightObserver.disconnect();
     const groups = groupByPrefix(metricKeys).filter(([g]) => g !== 'system');
     const sysFromHistory = metricKeys.filter((k) => k.startsWith('system/'));
     const sections = groups.map(([group, keys]) => section(group || 'charts', group || '', keys, false));
@@ -297,6 +302,17 @@ export async function mountWorkspace(root, route, ctx) {
     replace(sectionsEl, sections);
     if (!metricKeys.length) sectionsEl.prepend(h('p', { class: 'empty' }, 'No metrics logged yet.'));
   }
+
+  // Charts in sight (or about to be): only their keys are fetched.
+  const inSight = new Set();
+  const sightObserver = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const key = e.target.dataset.metric;
+      if (e.isIntersecting) inSight.add(key);
+      else inSight.delete(key);
+    }
+    pump();
+  }, { rootMargin: '300px' });
 
   function section(title, group, keys, isSystem) {
     const id = isSystem ? 'system' : group || '';
@@ -307,6 +323,8 @@ export async function mountWorkspace(root, route, ctx) {
       const chart = new LineChart(key, { onZoom: (range) => zoom(key, range) });
       chart.system = isSystem && !key.startsWith('system/');
       charts.set(key, chart);
+      chart.el.dataset.metric ??= key;
+      sightObserver.observe(chart.el);
       grid.append(chart.el);
     }
     el.addEventListener('toggle', () => {
@@ -331,7 +349,10 @@ export async function mountWorkspace(root, route, ctx) {
 
   let drawPending = false;
   let firstDrawn = false;
-  function scheduleCharts() {
+  let allDirty = true; // every chart to redraw (view, runs or zoom changed), else only `dirty` ones
+  const dirty = new Set(); // keys with new data
+  function scheduleCharts(all = true) {
+    if (all) allDirty = true;
     if (drawPending) return;
     drawPending = true;
     requestAnimationFrame(() => {
@@ -341,15 +362,17 @@ export async function mountWorkspace(root, route, ctx) {
   }
 
   function drawCharts() {
+    const all = allDirty;
+    allDirty = false;
     const list = chartRuns();
     const viewOpts = { xKey: s.xAxis, smoothing: s.smoothing, log: s.log };
     for (const [key, chart] of charts) {
+      if (!all && !dirty.has(key)) continue;
       if (!chart.el.closest('details').open) continue;
       const zoomed = zoomData.get(key);
-      const source = chart.system ? systemHist : histories;
       const series = [];
       for (const run of list) {
-        const got = (zoomed && zoomed.get(run.id)) || source.get(run.id);
+        const got = (zoomed && zoomed.get(run.id)) || (chart.system ? systemHist.get(run.id) : histories.get(run.id)?.get(key));
         const hist = got && got.keys ? got.keys[key] : got; // `each=1` answers: one history per key
         if (!hist) continue;
         const xKey = chart.system && !(s.xAxis in hist.columns) ? hist.x_axis : s.xAxis;
@@ -357,13 +380,18 @@ export async function mountWorkspace(root, route, ctx) {
       }
       chart.update(series, viewOpts);
     }
-    renderBars();
+    dirty.clear();
+    if (all) {
+      renderBars();
+      pump(); // runs newly drawn (sorted, filtered, shown) and sections opened need their histories
+    }
     layout.dataset.chartsDrawn = String(Date.now());
     if (!firstDrawn && [...charts.values()].some((c) => c.el.dataset.runs > 0)) {
       // The first chart with data on screen: what benches/ui.py measures from navigation.
       firstDrawn = true;
       performance.mark('turbotrack:first-chart');
       layout.dataset.firstChartMs = performance.now().toFixed(1);
+      afterFirst();
     }
   }
 
@@ -383,19 +411,57 @@ export async function mountWorkspace(root, route, ctx) {
     return urls.history(entity, project, run.id, { keys: keys.join(','), x_axis: s.xAxis, samples, each: 1, ...extra });
   }
 
-  async function fetchHistory(run) {
-    if (!metricKeys.length || inflight.has(run.id)) return;
-    inflight.add(run.id);
+  // One answer per request: some keys of one run (`each=1`: each key's own rows). Answers for another
+  // x-axis than the current one (asked before it changed) are dropped.
+  const pending = new Set(); // `${runId}\0${key}` being fetched
+  let generation = 0;
+  async function fetchKeys(run, keys, revalidate = false) {
+    const gen = generation;
+    for (const k of keys) pending.add(`${run.id}\0${k}`);
     try {
-      const { data, changed } = await getJson(historyUrl(run, metricKeys), { revalidate: true });
-      if (changed || !histories.has(run.id)) {
-        histories.set(run.id, data);
-        scheduleCharts();
+      const { data, changed } = await getJson(historyUrl(run, keys), { revalidate });
+      if (gen !== generation) return;
+      let got = histories.get(run.id);
+      if (!got) histories.set(run.id, (got = new Map()));
+      for (const k of keys) {
+        if (!changed && got.has(k)) continue;
+        got.set(k, data.keys[k]);
+        dirty.add(k);
       }
+      scheduleCharts(false);
     } catch (err) {
       console.warn('history', run.id, err);
     } finally {
-      inflight.delete(run.id);
+      for (const k of keys) pending.delete(`${run.id}\0${k}`);
+    }
+  }
+
+  /** The next (run, keys) to fetch: the charts in sight, for the runs drawn, in table order. */
+  function nextFetch() {
+    const keys = [...charts.keys()].filter((k) => inSight.has(k) && !charts.get(k).system && charts.get(k).el.closest('details')?.open);
+    if (!keys.length) return null;
+    if (!firstDrawn) keys.length = 1; // the first chart after the smallest answer: one key of one run
+    for (const run of chartRuns()) {
+      const got = histories.get(run.id);
+      const missing = keys.filter((k) => !(got && got.has(k)) && !pending.has(`${run.id}\0${k}`));
+      if (missing.length) return [run, missing];
+    }
+    return null;
+  }
+
+  const WIDTH = 2; // requests in flight: more only makes the first answer wait behind the others
+  let pumping = 0;
+  function pump() {
+    if (stopped) return;
+    if (!samples) samples = [...charts.values()][0]?.width() || 400;
+    while (pumping < WIDTH) {
+      const next = nextFetch();
+      if (!next) return;
+      pumping++;
+      fetchKeys(...next).finally(() => {
+        pumping--;
+        pump();
+      });
     }
   }
 
@@ -467,17 +533,16 @@ export async function mountWorkspace(root, route, ctx) {
     scheduleCharts();
   }
 
-  async function loadAll() {
-    const first = [...charts.values()][0];
-    samples = first ? first.width() : 400;
-    const list = chartRuns().filter((r) => !histories.has(r.id));
-    await pool(list, fetchHistory);
+  function loadAll() {
+    samples = 0;
+    pump();
   }
 
   // ---- toolbar ----
   xSelect.addEventListener('change', () => {
     s.xAxis = xSelect.value;
     save();
+    generation++;
     histories.clear();
     systemHist.clear();
     zoomData.clear();
@@ -509,7 +574,6 @@ export async function mountWorkspace(root, route, ctx) {
   });
 
   // ---- live updates ----
-  let stopped = false;
   let tick = 0;
   async function poll() {
     if (stopped) return;
@@ -534,6 +598,7 @@ export async function mountWorkspace(root, route, ctx) {
           }
           if (nextKeys.join() !== metricKeys.join()) {
             metricKeys = nextKeys;
+            generation++;
             histories.clear();
             renderXChoices();
             renderSections();
@@ -541,9 +606,10 @@ export async function mountWorkspace(root, route, ctx) {
           refreshTable();
         }
       }
-      const live = chartRuns().filter((r) => r.state === 'running' || !histories.has(r.id));
       ctx.setLive(runs.some((r) => r.state === 'running'));
-      await pool(live, fetchHistory);
+      const live = chartRuns().filter((r) => r.state === 'running' && histories.get(r.id)?.size);
+      await pool(live, (run) => fetchKeys(run, [...histories.get(run.id).keys()], true), WIDTH);
+      pump();
       if (!s.collapsed.system) await loadSystem();
       scheduleCharts();
     } catch (err) {
@@ -560,16 +626,23 @@ export async function mountWorkspace(root, route, ctx) {
   refreshTable();
   renderSections();
   ctx.setLive(runs.some((r) => r.state === 'running'));
-  loadAll().then(() => {
-    scheduleCharts();
+  let stopped = false;
+  loadAll();
+  // Run details (step metrics, system keys) wait for the first chart, or a second at most.
+  let detailsAsked = false;
+  function afterFirst() {
+    if (detailsAsked || stopped) return;
+    detailsAsked = true;
     fetchDetails(chartRuns().slice(0, 3)).then(() => {
       if (!s.collapsed.system) loadSystem();
     });
-  });
+  }
+  setTimeout(afterFirst, 1000);
   let timer = setTimeout(poll, POLL_MS);
 
   return () => {
     stopped = true;
+    sightObserver.disconnect();
     clearTimeout(timer);
     for (const c of charts.values()) c.destroy();
   };
