@@ -3,6 +3,7 @@ live local runs, refusals (traversal, corrupt blocks, oversize bodies, offsets).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -330,3 +331,26 @@ def test_history_each_key_keeps_its_own_rows_and_run_detail_has_step_metrics(new
     assert each["val/acc"]["columns"]["_step"][0] == 9
     status, body, _ = raw(local_srv.url, "GET", base, local_srv.key)
     assert ["val/acc", "max", None, "epoch"] in json.loads(body)["metrics"]
+
+
+def test_a_session_cookie_outlives_a_server_restart(root, db_url):
+    s = ServerProc(root, db=db_url).start()
+    try:
+        status, _, headers = raw(s.url, "GET", f"/?token={s.token}")
+        assert status == 302
+        cookie = {"Cookie": headers["set-cookie"].split(";")[0]}
+        sid = cookie["Cookie"].split("=", 1)[1]
+        assert raw(s.url, "GET", "/api/v1/projects", headers=cookie)[0] == 200
+        s.restart()
+        assert raw(s.url, "GET", "/api/v1/projects", headers=cookie)[0] == 200
+        assert raw(s.url, "GET", "/api/v1/projects", headers={"Cookie": "tt_session=" + sid[:-2] + "xx"})[0] == 401
+    finally:
+        s.stop()
+    if db_url is None:  # only the hash is stored
+        assert sid.encode() not in (root / "turbotrack" / "index.sqlite").read_bytes()
+        from turbotrack.server.db import open_database
+
+        db = open_database(None, root / "turbotrack")
+        rows = db.query("SELECT hash, expires FROM sessions")
+        db.close()
+        assert len(rows) == 1 and rows[0][0] == hashlib.sha256(sid.encode()).hexdigest()

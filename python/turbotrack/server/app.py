@@ -49,7 +49,7 @@ class App:
         self.root = root
         self.db = db
         self.keys = Keys(db)
-        self.sessions = Sessions()
+        self.sessions = Sessions(db)
         self.index = Index(db, root)
         self.ingest = Ingest(root)
         self.history = HistoryCache()
