@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import re
 import socket
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,6 +73,19 @@ def _file_name(parts: list[str]) -> str:
     if layout.classify(rel) is None:
         raise HttpError(400, f"{rel!r} is not a file a run folder holds")
     return rel
+
+
+def _log_ranks(run_dir: Path) -> list[int]:
+    """The ranks whose console output the run folder holds (``output.log`` is rank 0's)."""
+    ranks = set()
+    for p in run_dir.glob("output*.log"):
+        m = _OUTPUT_NAME.match(p.name)
+        if m:
+            ranks.add(int(m.group(1) or 0))
+    return sorted(ranks)
+
+
+_OUTPUT_NAME = re.compile(r"^output(?:\.r(\d+))?\.log$")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -283,6 +297,7 @@ class Handler(BaseHTTPRequestHandler):
         run["metadata"] = read_json(rp.dir / layout.METADATA, {}) or {}
         run["metrics"] = read_json(rp.dir / layout.METRICS, []) or []
         run["keys"] = {s: self.app.history.keys(stream_paths(rp.dir, s)) for s in ("history", "system")}
+        run["log_ranks"] = _log_ranks(rp.dir)
         self._json(run)
 
     def _manifest(self, rp: layout.RunPath) -> None:
@@ -365,11 +380,14 @@ class Handler(BaseHTTPRequestHandler):
         run = self._index_run(rp)
         try:
             offset = max(0, int(q.get("offset") or 0))
+            rank = int(q.get("rank") or 0)
         except ValueError:
-            raise HttpError(400, "bad offset") from None
+            raise HttpError(400, "bad offset or rank") from None
+        if rank < 0:
+            raise HttpError(400, "a rank is not negative")
         data = b""
         try:
-            with open(rp.dir / layout.OUTPUT, "rb") as fh:
+            with open(rp.dir / layout.ranked(layout.OUTPUT, rank, shared=True), "rb") as fh:
                 fh.seek(offset)
                 data = fh.read(1 << 20)
         except FileNotFoundError:
