@@ -3,6 +3,7 @@ live local runs, refusals (traversal, corrupt blocks, oversize bodies, offsets).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -330,3 +331,56 @@ def test_history_each_key_keeps_its_own_rows_and_run_detail_has_step_metrics(new
     assert each["val/acc"]["columns"]["_step"][0] == 9
     status, body, _ = raw(local_srv.url, "GET", base, local_srv.key)
     assert ["val/acc", "max", None, "epoch"] in json.loads(body)["metrics"]
+
+
+def test_a_session_cookie_outlives_a_server_restart(root, db_url):
+    s = ServerProc(root, db=db_url).start()
+    try:
+        status, _, headers = raw(s.url, "GET", f"/?token={s.token}")
+        assert status == 302
+        cookie = {"Cookie": headers["set-cookie"].split(";")[0]}
+        sid = cookie["Cookie"].split("=", 1)[1]
+        assert raw(s.url, "GET", "/api/v1/projects", headers=cookie)[0] == 200
+        s.restart()
+        assert raw(s.url, "GET", "/api/v1/projects", headers=cookie)[0] == 200
+        assert raw(s.url, "GET", "/api/v1/projects", headers={"Cookie": "tt_session=" + sid[:-2] + "xx"})[0] == 401
+    finally:
+        s.stop()
+    if db_url is None:  # only the hash is stored
+        assert sid.encode() not in (root / "turbotrack" / "index.sqlite").read_bytes()
+        from turbotrack.server.db import open_database
+
+        db = open_database(None, root / "turbotrack")
+        rows = db.query("SELECT hash, expires FROM sessions")
+        db.close()
+        assert len(rows) == 1 and rows[0][0] == hashlib.sha256(sid.encode()).hexdigest()
+
+
+def test_logs_of_each_rank_of_a_shared_run(root, local_srv):
+    runs = [
+        turbotrack.init(
+            dir=root, project="ddp", id="two", settings={**NO_CAPTURE, "shared": True, "rank": k}, reinit="create_new"
+        )
+        for k in (0, 1)
+    ]
+    run_dir = Path(runs[0].dir)
+    # what console capture writes for each rank
+    (run_dir / "output.log").write_text("rank zero says hi\n")
+    (run_dir / "output.r1.log").write_text("rank one says hé\n")
+    for r in reversed(runs):
+        r.finish()
+    base = "/api/v1/runs/local/ddp/two"
+    detail = json.loads(raw(local_srv.url, "GET", base, local_srv.key)[1])
+    assert detail["log_ranks"] == [0, 1]
+    for query, text in (
+        ("", "rank zero says hi\n"),
+        ("?rank=0", "rank zero says hi\n"),
+        ("?rank=1", "rank one says hé\n"),
+    ):
+        status, data, _ = raw(local_srv.url, "GET", f"{base}/logs{query}", local_srv.key)
+        assert status == 200 and json.loads(data)["text"] == text, query
+    out = json.loads(raw(local_srv.url, "GET", f"{base}/logs?rank=1&offset=5", local_srv.key)[1])
+    assert out["text"] == "one says hé\n" and out["offset"] == len("rank one says hé\n".encode())
+    assert json.loads(raw(local_srv.url, "GET", f"{base}/logs?rank=2", local_srv.key)[1])["text"] == ""
+    for bad in ("-1", "x", "..%2F1"):
+        assert raw(local_srv.url, "GET", f"{base}/logs?rank={bad}", local_srv.key)[0] == 400

@@ -3,6 +3,8 @@ online uploader (server down at start, server gone mid-run)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 import shutil
@@ -222,3 +224,65 @@ def test_sync_reports_an_unreachable_server_with_a_hint(new_run, root):
     out = cli("sync", "--base-url", "http://127.0.0.1:9", "--api-key", "tt_x_y", run.dir)
     assert out.returncode == 1 and "hint:" in out.stderr and "is the server running" in out.stderr
     shutil.rmtree(Path(run.dir) / ".synced", ignore_errors=True)
+
+
+def test_artifacts_logged_by_a_run_are_synced_once_and_download_byte_identical(new_run, root, server, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "weights.bin").write_bytes(os.urandom(300_000))
+    (src / "notes.txt").write_text("two files\n")
+    run = new_run(id="art-run")
+    art = turbotrack.Artifact("model", "model", metadata={"acc": 0.9})
+    art.add_file(str(src / "weights.bin"))
+    art.add_file(str(src / "notes.txt"), name="docs/notes.txt")
+    run.log_artifact(art, aliases=["best"])
+    run.finish()
+
+    client = CountingClient(server.url, server.key)
+    first = core.RunSync(client, Path(run.dir)).sync()
+    assert first.blobs == 2 and not first.up_to_date
+    server_dir = server.root / "turbotrack/local/tests/artifacts"
+    assert (server_dir / "model/v0.json").is_file() and len(list((server_dir / ".blobs").rglob("*"))) == 4
+
+    got = turbotrack.Api(base_url=server.url, api_key=server.key).artifact("local/tests/model:best")
+    assert got.version == "v0" and sorted(got.aliases) == ["best", "latest"] and got.metadata == {"acc": 0.9}
+    out = Path(got.download(str(tmp_path / "out")))
+    assert (out / "weights.bin").read_bytes() == (src / "weights.bin").read_bytes()
+    assert (out / "docs/notes.txt").read_bytes() == (src / "notes.txt").read_bytes()
+
+    # again: nothing at all (the marker knows); without the marker: a manifest check but no blob
+    client.calls.clear()
+    assert core.RunSync(client, Path(run.dir)).sync().up_to_date
+    assert client.calls == [f"GET /api/v1/runs/{run.path}/manifest"]
+    (Path(run.dir) / core.MARKER).unlink()
+    client.calls.clear()
+    again = core.RunSync(client, Path(run.dir)).sync()
+    assert again.blobs == 0 and not any("/blobs/" in c and c.startswith("PUT") for c in client.calls)
+    client.close()
+
+
+def test_artifact_blobs_are_checked_and_writes_need_the_entity(root, server):
+    from serverkit import raw
+
+    body = b"hello"
+    digest = hashlib.sha256(body).hexdigest()
+    base = "/api/v1/artifacts/local/tests"
+    status, _, _ = raw(server.url, "PUT", f"{base}/blobs/{'0' * 64}", server.key, body)
+    assert status == 400  # the bytes do not hash to the name
+    other = make_key(server.root, "someone")[1]
+    read_only = make_key(server.root, "local", read_only=True)[1]
+    for key in (other, read_only):
+        assert raw(server.url, "PUT", f"{base}/blobs/{digest}", key, body)[0] == 403
+    for bad in ("/api/v1/artifacts/../tests/blobs/x", f"{base}/versions/..%2F..%2Fx/v0", f"{base}/blobs/..%2Fx"):
+        assert raw(server.url, "GET", bad, server.key)[0] in (400, 404)
+    assert raw(server.url, "PUT", f"{base}/blobs/{digest}", server.key, body)[0] == 200
+    manifest = {"type": "t", "digest": "d", "files": {"a.txt": {"digest": digest, "size": 5}}}
+    lacking = {"type": "t", "digest": "e", "files": {"b.txt": {"digest": "1" * 64, "size": 1}}}
+    put = json.dumps({"manifest": lacking, "aliases": []}).encode()
+    assert raw(server.url, "PUT", f"{base}/versions/x/v0", server.key, put)[0] == 409
+    put = json.dumps({"manifest": manifest, "aliases": ["a"]}).encode()
+    assert raw(server.url, "PUT", f"{base}/versions/x/v0", read_only, put)[0] == 403
+    assert raw(server.url, "PUT", f"{base}/versions/x/v0", server.key, put)[0] == 200
+    status, data, _ = raw(server.url, "GET", f"{base}/blobs/{digest}", read_only)
+    assert status == 200 and data == body
+    assert not list((server.root / "turbotrack").glob("**/someone"))

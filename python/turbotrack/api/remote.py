@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import quote
 
+from .. import artifacts
+from ..artifacts import Artifact
 from ..settings import default_entity
 from ..store.local import _dense
 from ..sync.client import Client, ServerError, run_url
 
-__all__ = ["RemoteApi", "RemoteFile", "RemoteRun", "RemoteSummary"]
+__all__ = ["RemoteApi", "RemoteArtifact", "RemoteFile", "RemoteRun", "RemoteSummary"]
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,54 @@ class RemoteApi:
     def projects(self) -> list[dict[str, Any]]:
         """The server's projects: entity, project, run_count, last_activity."""
         return list(self._client.json("GET", "/api/v1/projects")["projects"])
+
+    def artifact(self, name: str, type: Optional[str] = None) -> Artifact:
+        """The artifact version ``"entity/project/name:alias"`` (or ``"project/name:alias"``; alias
+        ``latest`` when left out) on the server; its ``download()`` fetches the files, checked by sha256."""
+        entity, project, art_name, alias = artifacts.parse_name(name, default_entity(), "")
+        if not project:
+            raise ValueError(f"{name!r}: give the project too, as 'project/name:alias' or 'entity/project/name:alias'")
+        base = "/api/v1/artifacts/" + "/".join(quote(p, safe="") for p in (entity, project))
+        try:
+            out = self._client.json("GET", f"{base}/versions/{quote(art_name, safe='')}/{quote(alias, safe='')}")
+        except ServerError as e:
+            if e.status == 404:
+                raise ValueError(f"no artifact {entity}/{project}/{art_name}:{alias} on {self.base_url}") from None
+            raise
+        m = out["manifest"]
+        art = RemoteArtifact(art_name, m["type"], m.get("description"), m.get("metadata"))
+        for path, f in m["files"].items():
+            art._add(artifacts.ArtifactEntry(path, f["digest"], f.get("size"), ref=f.get("ref")), True)
+        art._version = int(out["version"])
+        art._aliases = list(out.get("aliases") or [])
+        art.entity, art.project = entity, project
+        art.created_at, art.logged_by = m.get("created_at"), m.get("logged_by")
+        art._client, art._base = self._client, base
+        if type is not None and art.type != type:
+            raise ValueError(f"artifact {art.name} has type {art.type!r}, not {type!r}")
+        return art
+
+
+class RemoteArtifact(Artifact):
+    """An artifact version on a server: files are fetched by ``download()`` and checked by sha256."""
+
+    _client: Client
+    _base: str
+
+    def _materialize(self, entry: artifacts.ArtifactEntry, root: Path) -> str:
+        if entry.ref is not None:
+            return super()._materialize(entry, root)
+        status, _, data = self._client.request("GET", f"{self._base}/blobs/{entry.digest}")
+        if status >= 400:
+            raise ServerError(status, data[:200].decode(errors="replace"))
+        if hashlib.sha256(data).hexdigest() != entry.digest:
+            raise ValueError(f"{entry.path} of {self.qualified_name}: the bytes received do not hash to {entry.digest}")
+        dest = root / entry.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.part")
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+        return str(dest)
 
 
 def _sparse(column: list[Any]) -> tuple[Any, Any]:

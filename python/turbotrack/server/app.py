@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import re
 import socket
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .._fs import atomic_write_json, read_json
 from ..store import layout
+from .artifact_store import ArtifactError, ArtifactStore
 from .auth import SESSION_COOKIE, Keys, Principal, Sessions
 from .db import Database
 from .history import HistoryCache, signature, stream_paths
@@ -49,11 +51,12 @@ class App:
         self.root = root
         self.db = db
         self.keys = Keys(db)
-        self.sessions = Sessions()
+        self.sessions = Sessions(db)
         self.index = Index(db, root)
         self.ingest = Ingest(root)
         self.history = HistoryCache()
         self.max_body = max_body
+        self.artifacts = ArtifactStore(root)
 
 
 def _part(what: str, value: str) -> str:
@@ -71,6 +74,19 @@ def _file_name(parts: list[str]) -> str:
     if layout.classify(rel) is None:
         raise HttpError(400, f"{rel!r} is not a file a run folder holds")
     return rel
+
+
+def _log_ranks(run_dir: Path) -> list[int]:
+    """The ranks whose console output the run folder holds (``output.log`` is rank 0's)."""
+    ranks = set()
+    for p in run_dir.glob("output*.log"):
+        m = _OUTPUT_NAME.match(p.name)
+        if m:
+            ranks.add(int(m.group(1) or 0))
+    return sorted(ranks)
+
+
+_OUTPUT_NAME = re.compile(r"^output(?:\.r(\d+))?\.log$")
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -164,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
         except IngestError as e:
             extra = {"size": e.size} if e.size is not None else {}
             self._json({"error": str(e), **extra}, e.status)
+        except ArtifactError as e:
+            self._json({"error": str(e), **e.extra}, e.status)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         except Exception as e:  # a bug: answer 500 and keep serving
@@ -216,6 +234,8 @@ class Handler(BaseHTTPRequestHandler):
         m = self.command
         if parts == ["projects"] and m == "GET":
             return self._json({"projects": self.app.index.projects()})
+        if parts and parts[0] == "artifacts":
+            return self._artifacts(parts[1:], q, who)
         if len(parts) < 3 or parts[0] != "runs":
             raise HttpError(404, "no such endpoint")
         entity, project = _part("entity", parts[1]), _part("project", parts[2])
@@ -278,6 +298,7 @@ class Handler(BaseHTTPRequestHandler):
         run["metadata"] = read_json(rp.dir / layout.METADATA, {}) or {}
         run["metrics"] = read_json(rp.dir / layout.METRICS, []) or []
         run["keys"] = {s: self.app.history.keys(stream_paths(rp.dir, s)) for s in ("history", "system")}
+        run["log_ranks"] = _log_ranks(rp.dir)
         self._json(run)
 
     def _manifest(self, rp: layout.RunPath) -> None:
@@ -363,11 +384,14 @@ class Handler(BaseHTTPRequestHandler):
         run = self._index_run(rp)
         try:
             offset = max(0, int(q.get("offset") or 0))
+            rank = int(q.get("rank") or 0)
         except ValueError:
-            raise HttpError(400, "bad offset") from None
+            raise HttpError(400, "bad offset or rank") from None
+        if rank < 0:
+            raise HttpError(400, "a rank is not negative")
         data = b""
         try:
-            with open(rp.dir / layout.OUTPUT, "rb") as fh:
+            with open(rp.dir / layout.ranked(layout.OUTPUT, rank, shared=True), "rb") as fh:
                 fh.seek(offset)
                 data = fh.read(1 << 20)
         except FileNotFoundError:
@@ -432,6 +456,57 @@ class Handler(BaseHTTPRequestHandler):
             atomic_write_json(path, current)
         self.app.index.refresh(rp, force=True)
         self._json({"summary": current})
+
+    # ---- artifacts ----
+
+    def _artifacts(self, parts: list[str], q: dict[str, str], who: Principal) -> None:
+        """``/api/v1/artifacts/<e>/<p>/blobs/...`` and ``.../versions/<name>[/<alias>]``."""
+        m = self.command
+        if len(parts) < 4:
+            raise HttpError(404, "no such endpoint")
+        entity, project = _part("entity", parts[0]), _part("project", parts[1])
+        store, rest = self.app.artifacts, parts[2:]
+        if m in ("PUT", "POST") and not who.can_write(entity):
+            self.close_connection = True
+            why = "this key is read-only" if who.read_only else f"this key writes only entity {who.entity!r}"
+            raise HttpError(403, why)
+        if rest == ["blobs", "missing"] and m == "POST":
+            try:
+                digests = json.loads(self._body()).get("digests")
+            except (ValueError, AttributeError):
+                raise HttpError(400, 'the body must be {"digests": [...]}') from None
+            if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+                raise HttpError(400, 'the body must be {"digests": [...]}')
+            return self._json({"missing": store.missing(entity, project, digests)})
+        if len(rest) == 2 and rest[0] == "blobs":
+            digest = rest[1]
+            if m in ("GET", "HEAD"):
+                path = store.blob_path(entity, project, digest)
+                if not path.is_file():
+                    raise HttpError(404, f"no blob {digest}")
+                return self._send(200, path.read_bytes(), "application/octet-stream")
+            if m == "PUT":
+                store.blob_path(entity, project, digest)  # 400 unless a sha256
+                body = self._body()
+                try:
+                    offset = int(q.get("offset") or 0)
+                    total = int(q["size"]) if q.get("size") else offset + len(body)
+                except ValueError:
+                    raise HttpError(400, "bad offset or size") from None
+                return self._json({"size": store.put_blob(entity, project, digest, body, offset, total)})
+        if rest[0] == "versions" and len(rest) in (2, 3):
+            name = _part("artifact name", rest[1])
+            if len(rest) == 2 and m in ("GET", "HEAD"):
+                return self._json(store.versions(entity, project, name))
+            if len(rest) == 3 and m in ("GET", "HEAD"):
+                return self._json(store.version(entity, project, name, rest[2]))
+            if len(rest) == 3 and m == "PUT":
+                try:
+                    body = json.loads(self._body())
+                except ValueError:
+                    raise HttpError(400, "the body must be JSON") from None
+                return self._json(store.put_version(entity, project, name, rest[2], body))
+        raise HttpError(404 if m in ("GET", "HEAD") else 405, "no such endpoint")
 
 
 class Server(ThreadingHTTPServer):

@@ -17,6 +17,8 @@ from typing import Any, Optional
 from .db import Database
 
 SESSION_COOKIE = "tt_session"
+#: How long a browser session lasts (seconds).
+SESSION_TTL = 30 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,15 @@ class Keys:
 
 
 class Sessions:
-    """The login token printed at start and the browser sessions it opened (in memory)."""
+    """The login token printed at start and the browser sessions it opened. Sessions are kept in the
+    database as the sha256 of their cookie with an expiry, so they outlive a server restart (the login
+    token does not: each start prints a new one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: Optional[Database] = None, ttl: float = SESSION_TTL) -> None:
         self.token = secrets.token_urlsafe(24)
-        self._sessions: set[str] = set()
+        self.db = db
+        self.ttl = ttl
+        self._memory: dict[str, float] = {}  # hash -> expiry, without a database
         self._lock = threading.Lock()
 
     def login(self, token: str) -> Optional[str]:
@@ -93,13 +99,38 @@ class Sessions:
         if not hmac.compare_digest(token.encode(), self.token.encode()):
             return None
         sid = secrets.token_urlsafe(32)
-        with self._lock:
-            self._sessions.add(sid)
+        now = time.time()
+        if self.db is None:
+            with self._lock:
+                self._memory[_hash(sid)] = now + self.ttl
+        else:
+            self.db.execute("DELETE FROM sessions WHERE expires < ?", (now,))
+            self.db.execute(
+                "INSERT INTO sessions (hash, created, expires) VALUES (?, ?, ?)", (_hash(sid), now, now + self.ttl)
+            )
         return sid
 
     def check(self, sid: str) -> Optional[Principal]:
-        with self._lock:
-            known = list(self._sessions)
-        if any(hmac.compare_digest(sid.encode(), s.encode()) for s in known):
+        """The principal of a live session cookie; None otherwise."""
+        if not sid or len(sid) > 256:
+            return None
+        digest = _hash(sid)
+        if self.db is None:
+            with self._lock:
+                found = [(h, e) for h, e in self._memory.items() if hmac.compare_digest(h, digest)]
+        else:
+            found = [
+                (str(r[0]), float(r[1]))
+                for r in self.db.query("SELECT hash, expires FROM sessions WHERE hash = ?", (digest,))
+            ]
+        if found and hmac.compare_digest(found[0][0], digest) and found[0][1] > time.time():
             return Principal("session", None, False)
         return None
+
+    def logout(self, sid: str) -> None:
+        """End a session."""
+        if self.db is None:
+            with self._lock:
+                self._memory.pop(_hash(sid), None)
+        else:
+            self.db.execute("DELETE FROM sessions WHERE hash = ?", (_hash(sid),))

@@ -27,6 +27,9 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS api_keys (
         id TEXT PRIMARY KEY, entity TEXT NOT NULL, hash TEXT NOT NULL, read_only INTEGER NOT NULL,
         created DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION)""",
+    # Browser sessions: the sha256 of the cookie, never the cookie (see auth.py).
+    """CREATE TABLE IF NOT EXISTS sessions (
+        hash TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL, expires DOUBLE PRECISION NOT NULL)""",
 ]
 
 

@@ -16,7 +16,9 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
+from urllib.parse import quote
 
+from .. import artifacts
 from .._fs import atomic_write_bytes, read_json
 from ..store import layout, runinfo
 from ..store.blocks import BLOCK_HEADER, BLOCK_MAGIC, header_end
@@ -44,6 +46,7 @@ class Progress:
     sent_bytes: int = 0
     rows: int = 0
     files: int = 0
+    blobs: int = 0
     up_to_date: bool = False
     on_change: Optional[Callable[[Progress], None]] = field(default=None, repr=False)
 
@@ -110,10 +113,12 @@ class RunSync:
         self.marker_path = self.dir / MARKER
         # rel -> (size, mtime_ns, value): value is the valid length (STREAM) or the sha256.
         self._local: dict[str, tuple[int, int, Any]] = {}
+        self._artifacts_sent: set[str] = set()  # "name:vN" of the logged artifact versions on the server
         marker = read_json(self.marker_path, {}) if self.marker_path.exists() else {}
         try:
             mine = (marker or {}).get(client.base_url) or {}
             self._local = {k: tuple(v) for k, v in (mine.get("files") or {}).items()}  # type: ignore[misc]
+            self._artifacts_sent = {str(a) for a in mine.get("artifacts") or []}
         except (AttributeError, TypeError):
             self._local = {}
 
@@ -137,6 +142,7 @@ class RunSync:
         progress = progress or Progress(self.rp.path)
         manifest = self.client.json("GET", self._url("manifest"))["files"]
         files = list(layout.run_files(self.dir))
+        sent_artifacts = self._sync_artifacts(progress)
         plan: list[tuple[str, Path, str, os.stat_result, Any]] = []
         for rel, path, kind in files:
             try:
@@ -178,7 +184,7 @@ class RunSync:
                     self._local[rel] = (st2.st_size, st2.st_mtime_ns, digest)
                 progress.files += 1
                 progress.add(len(data))
-        progress.up_to_date = not plan
+        progress.up_to_date = not plan and not sent_artifacts
         info = runinfo.read(self.dir)
         if info.get("state") == "running" and runinfo.state_of(info) == "running" and files:
             self.client.json("POST", self._url("heartbeat"), {"ttl": heartbeat_ttl} if heartbeat_ttl else {})
@@ -250,12 +256,82 @@ class RunSync:
         finally:
             os.close(fd)
 
+    def _sync_artifacts(self, progress: Progress) -> int:
+        """Send the artifact versions this run logged (every rank's ``artifacts*.json``) that the server
+        lacks: the blobs it has not (asked in one request per version), then the manifest. Answers how
+        many versions went up."""
+        logged: list[str] = []
+        for rec in sorted(self.dir.glob("artifacts*.json")):
+            if layout.classify(rec.name) != layout.REPLACE:
+                continue
+            try:
+                items = read_json(rec, []) or []
+            except ValueError:
+                continue
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict) and item.get("action") == "logged" and isinstance(item.get("artifact"), str):
+                    logged.append(item["artifact"])
+        sent = 0
+        for qualified in dict.fromkeys(logged):
+            entity, project, name, alias = artifacts.parse_name(qualified, self.rp.entity, self.rp.project)
+            if f"{entity}/{project}/{name}:{alias}" in self._artifacts_sent:
+                continue
+            self._send_artifact(entity, project, name, alias, progress)
+            self._artifacts_sent.add(f"{entity}/{project}/{name}:{alias}")
+            sent += 1
+        return sent
+
+    def _send_artifact(self, entity: str, project: str, name: str, version: str, progress: Progress) -> None:
+        project_dir = self.rp.root / entity / project
+        folder = project_dir / artifacts.ARTIFACTS_DIR / name
+        manifest = read_json(folder / f"{version}.json")
+        if manifest is None:
+            raise SyncError(
+                f"artifact {entity}/{project}/{name}:{version} is logged by the run but not stored here",
+                f"restore {folder}, or remove it from the run's artifacts.json",
+            )
+        number = int(manifest["version"])
+        alias_map = read_json(folder / "aliases.json", {}) or {}
+        aliases = sorted(a for a, n in alias_map.items() if n == number)
+        base = "/api/v1/artifacts/" + "/".join(quote(p, safe="") for p in (entity, project))
+        digests = sorted({f["digest"] for f in manifest.get("files", {}).values() if f.get("ref") is None})
+        missing = self.client.json("POST", base + "/blobs/missing", {"digests": digests})["missing"] if digests else []
+        for digest in missing:
+            self._send_blob(base, artifacts._blob_path(project_dir, digest), digest, progress)
+        body = {"manifest": manifest, "aliases": aliases}
+        self.client.json("PUT", f"{base}/versions/{quote(name, safe='')}/v{number}", body)
+
+    def _send_blob(self, base: str, path: Path, digest: str, progress: Progress) -> None:
+        size = path.stat().st_size
+        url = f"{base}/blobs/{digest}"
+        with open(path, "rb") as fh:
+            pos = 0
+            for _ in range(1000):
+                fh.seek(pos)
+                data = fh.read(CHUNK)
+                try:
+                    out = self.client.json("PUT", url, data, {"offset": pos, "size": size})
+                except ServerError as e:
+                    if e.status != 409 or "size" not in e.body:
+                        raise
+                    pos = int(e.body["size"])
+                    continue
+                progress.add(len(data))
+                pos = int(out["size"])
+                if pos >= size:
+                    break
+        progress.blobs += 1
+
     def _save_marker(self) -> None:
         try:
             marker = read_json(self.marker_path, {}) or {}
         except ValueError:
             marker = {}
-        marker[self.client.base_url] = {"files": self._local, "synced_at": time.time()}
+        marker[self.client.base_url] = {
+            "files": self._local,
+            "artifacts": sorted(self._artifacts_sent),
+            "synced_at": time.time(),
+        }
         try:
             atomic_write_bytes(self.marker_path, json.dumps(marker).encode())
         except OSError:
