@@ -106,10 +106,51 @@ def test_mixed_values_numbers_then_strings_missing_last(index, desc):
     got = index.runs("e", "p", None, ("-" if desc else "+") + "summary_metrics.acc")
     values = [r["summary"].get("acc") for r in got]
     kinds = [
-        "missing" if v is None or isinstance(v, dict) or (isinstance(v, float) and math.isnan(v))
-        else "str" if isinstance(v, str) else "num"
+        "missing"
+        if v is None or isinstance(v, dict) or (isinstance(v, float) and math.isnan(v))
+        else "str"
+        if isinstance(v, str)
+        else "num"
         for v in values
     ]
     assert kinds == sorted(kinds, key=["num", "str", "missing"].index)
     nums = [float(v) for v, k in zip(values, kinds) if k == "num"]
     assert nums == sorted(nums, reverse=desc)
+
+
+def test_the_index_scan_reads_only_runs_whose_folder_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import shutil
+    import time
+
+    import turbotrack
+
+    settings = {"capture_stdout": False, "capture_system": False, "capture_git": False, "capture_requirements": False}
+    for i in range(3):
+        run = turbotrack.init(dir=tmp_path, project="scan", id=f"r{i}", settings=settings)
+        run.log({"acc": i / 10})
+        run.finish()
+    root = tmp_path / "turbotrack"
+    past = time.time() - 60
+    for d in (root / "local" / "scan").iterdir():
+        os.utime(d, (past, past))  # settled folders: their mtime is trusted
+    db = Database(f"sqlite:///{tmp_path / 'index.sqlite'}")
+    index = Index(db, root)
+    calls: list[str] = []
+    real = Index.refresh
+    monkeypatch.setattr(
+        Index, "refresh", lambda self, rp, force=False: calls.append(rp.run_id) or real(self, rp, force)
+    )
+    assert index.rebuild() == 3 and sorted(calls) == ["r0", "r1", "r2"]
+    calls.clear()
+    assert index.rebuild() == 3 and calls == []  # nothing changed: no run read again
+    api_run = turbotrack.Api(dir=tmp_path).run("local/scan/r1")
+    api_run.summary["acc"] = 0.99
+    api_run.summary.update()  # an atomic replace: the folder's mtime moves
+    index.rebuild()
+    assert calls == ["r1"]
+    assert index.runs("local", "scan", run_id="r1")[0]["summary"]["acc"] == 0.99
+    shutil.rmtree(root / "local" / "scan" / "r2")
+    assert index.rebuild() == 2
+    assert sorted(r["id"] for r in index.runs("local", "scan")) == ["r0", "r1"]
+    db.close()

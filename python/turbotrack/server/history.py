@@ -142,8 +142,9 @@ class HistoryCache:
         hi: Optional[float],
     ) -> tuple[dict[str, Any], int]:
         n, picked = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
-        out = {"x_axis": x_axis, "rows": n, "columns": {k: _jsonable(v, n) for k, v in picked.items()}}
-        return out, 200 + 24 * n * max(1, len(out["columns"]))  # about what the lists of floats hold
+        columns = {k: _jsonable(v, n) for k, v in picked.items()}
+        out = {"x_axis": x_axis, "rows": n, "columns": columns}
+        return out, 200 + 24 * n * max(1, len(columns))  # about what the lists of floats hold
 
     def columnar_each(
         self,

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from ..store import layout, runinfo
 from ..store.local import LocalRun
@@ -52,6 +53,37 @@ def _signature(run_dir: Path) -> tuple[str, float]:
     return "|".join(sorted(items)), newest
 
 
+#: A folder changed this recently may change again within the same coarse timestamp: read it again.
+_SETTLED_NS = 3_000_000_000
+
+
+def _run_folders(root: Path) -> Iterator[tuple[tuple[str, str, str], Path, int]]:
+    """``((entity, project, run_id), folder, folder mtime in ns)`` for every candidate run folder."""
+
+    def subdirs(p: Path) -> Iterator[os.DirEntry[str]]:
+        try:
+            with os.scandir(p) as it:
+                entries = sorted(it, key=lambda d: d.name)
+        except OSError:
+            return
+        for d in entries:
+            try:
+                if d.is_dir(follow_symlinks=False):
+                    layout.check_part("name", d.name)
+                    yield d
+            except (OSError, ValueError):
+                continue
+
+    for e in subdirs(root):
+        for p in subdirs(Path(e.path)):
+            for r in subdirs(Path(p.path)):
+                try:
+                    mtime = r.stat(follow_symlinks=False).st_mtime_ns
+                except OSError:
+                    continue
+                yield (e.name, p.name, r.name), Path(r.path), mtime
+
+
 def _jsonable(obj: Any) -> str:
     return json.dumps(obj, default=str, allow_nan=True)
 
@@ -65,14 +97,18 @@ class Index:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._host = socket.gethostname()
+        #: run folder mtimes (ns) already read into the index, and the runs seen at the last scan
+        self._mtimes: dict[tuple[str, str, str], int] = {}
+        self._last_seen: set[tuple[str, str, str]] = set()
 
     # ---- keeping it up to date ----
 
-    def refresh(self, rp: layout.RunPath, force: bool = False) -> None:
-        """Re-read one run's state files into the index, when they changed (or ``force``)."""
+    def refresh(self, rp: layout.RunPath, force: bool = False) -> bool:
+        """Re-read one run's state files into the index, when they changed (or ``force``); whether
+        the index now holds what the files say (False: a file was being replaced; the next scan retries)."""
         run_dir = rp.dir
         if not layout.is_run_dir(run_dir):
-            return
+            return False
         signature, updated = _signature(run_dir)
         if not force:
             old = self.db.query(
@@ -80,7 +116,7 @@ class Index:
                 (rp.entity, rp.project, rp.run_id),
             )
             if old and old[0][0] == signature:
-                return
+                return True
         try:
             run = LocalRun(run_dir)
             infos = runinfo.rank_infos(run_dir)
@@ -89,7 +125,7 @@ class Index:
             if force:
                 raise
             del e
-            return
+            return False
         self.put(
             rp.entity,
             rp.project,
@@ -106,6 +142,7 @@ class Index:
             updated=updated,
             signature=signature,
         )
+        return True
 
     def put(
         self,
@@ -189,17 +226,34 @@ class Index:
         )
 
     def rebuild(self) -> int:
-        """Bring the index in line with the files: add or update every run, drop vanished ones."""
-        seen = set()
-        for rp in layout.iter_run_dirs(self.root):
-            seen.add((rp.entity, rp.project, rp.run_id))
-            self.refresh(rp)
-        indexed = self.db.query("SELECT entity, project, run_id FROM runs")
-        indexed += self.db.query("SELECT entity, project, run_id FROM run_keys WHERE key = 'id'")
-        for e, p, r in set(indexed):
-            if (e, p, r) not in seen:
-                for table in ("runs", "run_keys"):
-                    self.db.execute(f"DELETE FROM {table} WHERE entity = ? AND project = ? AND run_id = ?", (e, p, r))
+        """Bring the index in line with the files: add or update every run, drop vanished ones.
+
+        Incremental: every state file is replaced atomically (a rename), which changes its run folder's
+        mtime, so a run whose folder's mtime is the one seen at the last scan is not read again (one
+        stat per run). Folders changed in the last few seconds are always read (coarse timestamps)."""
+        seen: set[tuple[str, str, str]] = set()
+        now_ns = time.time_ns()
+        for key, path, mtime_ns in _run_folders(self.root):
+            if self._mtimes.get(key) == mtime_ns:
+                seen.add(key)
+                continue
+            rp = layout.RunPath(self.root, *key)
+            if not layout.is_run_dir(path):
+                continue
+            seen.add(key)
+            if self.refresh(rp) and now_ns - mtime_ns > _SETTLED_NS:
+                self._mtimes[key] = mtime_ns
+        if seen != self._last_seen:
+            indexed = self.db.query("SELECT entity, project, run_id FROM runs")
+            indexed += self.db.query("SELECT entity, project, run_id FROM run_keys WHERE key = 'id'")
+            for e, p, r in set(indexed):
+                if (e, p, r) not in seen:
+                    self._mtimes.pop((e, p, r), None)
+                    for table in ("runs", "run_keys"):
+                        self.db.execute(
+                            f"DELETE FROM {table} WHERE entity = ? AND project = ? AND run_id = ?", (e, p, r)
+                        )
+            self._last_seen = seen
         return len(seen)
 
     def start(self, interval: float = 1.0) -> None:
