@@ -4,7 +4,7 @@
 #   - Debian's chromium + chromedriver for the browser tests (scripts/chromium.sh, apt-get);
 #   - the Debian PostgreSQL cluster for the PostgreSQL index tests (scripts/postgres-test.sh);
 #   - PyTorch, Transformers, Lightning and accelerate are installed by their tests on first use into
-#     ~/.cache/turbotrack (scripts/torch-env.sh, scripts/frameworks-env.sh: several GB, once).
+#     ~/.cache/turbotrack (scripts/torch-env.sh: several GB, once).
 # Works from the system Python and from a virtualenv (pytest runs as `python -m pytest`, so it is the
 # interpreter that has this checkout installed). Extra arguments go to pytest.
 set -euo pipefail

@@ -1,7 +1,8 @@
 """HF Transformers, PyTorch Lightning and accelerate scripts written for wandb, run unchanged under
 ``turbotrack run``, their data read back through ``turbotrack.Api`` and checked value by value.
 
-The frameworks live in a cached environment that scripts/frameworks-env.sh makes once (several GB);
+The frameworks live in the cached environment that scripts/torch-env.sh makes once (several GB; torch is shared
+with tests/test_torch.py);
 the scripts run with the CURRENT interpreter (so turbotrack is the one under test) with that
 environment's site-packages on PYTHONPATH."""
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cached_env import site_packages
 
 import turbotrack
 
@@ -25,15 +27,8 @@ REPO = HERE.parent
 
 @pytest.fixture(scope="module")
 def frameworks_site() -> str:
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "frameworks-env.sh")],
-        capture_output=True,
-        text=True,
-        timeout=3000,
-        env={**os.environ, "PYTHON": sys.executable},
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out.stdout.strip().splitlines()[-1]
+    # One cache for every heavy test package: torch (shared with tests/test_torch.py) plus these.
+    return site_packages("transformers", "lightning", "accelerate")
 
 
 def run_under_turbotrack(site: str, script: str, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -58,7 +53,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.timeout(3600)  # the first test here may install the frameworks (scripts/frameworks-env.sh)
+@pytest.mark.timeout(3600)  # the first test here may install the frameworks (scripts/torch-env.sh)
 def test_hf_trainer_report_to_wandb(frameworks_site, tmp_path):
     run_under_turbotrack(frameworks_site, "hf_trainer.py", tmp_path, WANDB_PROJECT="hf", WANDB_LOG_MODEL="end")
     r = only_run(tmp_path, "hf")
