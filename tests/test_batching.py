@@ -15,6 +15,14 @@ def _rows_on_disk(run) -> int:
     return len(api_run(run).history(pandas=False))
 
 
+def _wait_for_rows(run, n: int, timeout: float = 5) -> int:
+    """Rows on disk once ``n`` are there, or what is there after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while _rows_on_disk(run) < n and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return _rows_on_disk(run)
+
+
 def test_never_seals_on_time_and_always_seals_every_row(root, monkeypatch):
     monkeypatch.setenv("TURBOTRACK_BATCHING", "never")
     run = turbotrack.init(project="b", settings=NO_CAPTURE)
@@ -27,10 +35,7 @@ def test_never_seals_on_time_and_always_seals_every_row(root, monkeypatch):
     monkeypatch.setenv("TURBOTRACK_BATCHING", "always")
     run = turbotrack.init(project="b", settings=NO_CAPTURE)
     run.log({"x": 1.0})
-    deadline = time.monotonic() + 5
-    while _rows_on_disk(run) == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _rows_on_disk(run) == 1
+    assert _wait_for_rows(run, 1) == 1
     run.finish()
 
 
@@ -38,10 +43,7 @@ def test_a_flush_interval_in_settings_wins_over_the_preset(root, monkeypatch):
     monkeypatch.setenv("TURBOTRACK_BATCHING", "never")
     run = turbotrack.init(project="b", settings={**NO_CAPTURE, "flush_interval": 0.1})
     run.log({"x": 1.0})
-    deadline = time.monotonic() + 5
-    while _rows_on_disk(run) == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert _rows_on_disk(run) == 1
+    assert _wait_for_rows(run, 1) == 1
     run.finish()
 
 
