@@ -286,3 +286,93 @@ def test_artifact_blobs_are_checked_and_writes_need_the_entity(root, server):
     status, data, _ = raw(server.url, "GET", f"{base}/blobs/{digest}", read_only)
     assert status == 200 and data == body
     assert not list((server.root / "turbotrack").glob("**/someone"))
+
+
+RANK_CHILD = """
+import json, os, sys, time
+from pathlib import Path
+import numpy as np
+import turbotrack
+from turbotrack.sync import uploader
+
+put = set()
+
+
+class Recording(uploader.Client):
+    def request(self, method, path, body=None, query=None, headers=None):
+        if method == "PUT" and "/files/" in path:
+            put.add(path.split("/files/", 1)[1])
+        return super().request(method, path, body, query, headers)
+
+
+uploader.Client = Recording
+rank, tmp = {rank}, Path({tmp!r})
+settings = {{**{settings}, "mode": "online", "shared": True, "rank": rank, "sync_interval": 0.1, "sync_timeout": 60}}
+run = turbotrack.init(project="sh", id="both", config={{"lr": 0.1}}, settings=settings)
+(tmp / f"up{{rank}}").touch()
+while not (tmp / f"up{{1 - rank}}").exists():  # both ranks live (and upload) at once
+    time.sleep(0.05)
+for i in range(300):
+    run.log({{"loss": rank + 1.0 / (i + 1), "rank": rank}})
+    if i % 100 == 0:
+        time.sleep(0.3)  # let the other rank's uploader see this rank's files on disk
+run.log({{"img": turbotrack.Image(np.full((4, 4, 3), 40 * rank, dtype=np.uint8))}})
+run.summary["w"] = np.arange(6.0) + rank
+if rank == 1:
+    run.save(str(tmp / "src" / "notes.txt"), base_path=str(tmp / "src"))
+(tmp / f"logged{{rank}}").touch()
+while not (tmp / f"logged{{1 - rank}}").exists():
+    time.sleep(0.05)
+time.sleep(0.5)
+run.finish()
+print(json.dumps(sorted(put)), flush=True)
+"""
+
+
+def test_each_rank_of_a_shared_online_run_uploads_only_its_own_files(root, server, tmp_path):
+    from turbotrack.store import layout
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.txt").write_text("rank 1 saved this")
+    env = {**os.environ, "TURBOTRACK_BASE_URL": server.url, "TURBOTRACK_API_KEY": server.key}
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", RANK_CHILD.format(rank=k, tmp=str(tmp_path), settings=repr(NO_CAPTURE))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for k in (0, 1)
+    ]
+    sent = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0 and "turbotrack sync" not in err, err
+        sent.append(set(json.loads(out.strip().splitlines()[-1])))
+    run_dir = root / "turbotrack" / "local" / "sh" / "both"
+    local = {rel for rel, _, _ in layout.run_files(run_dir)}
+    assert "files/notes.txt" in local and "requirements.txt" not in local
+    for k in (0, 1):
+        mine = {rel for rel in local if layout.writer_rank(rel) == k} | ({"files/notes.txt"} if k else set())
+        assert sent[k] <= mine, (k, sent[k] - mine)  # never another rank's file
+        assert {f"history.r{k}.ttrk", f"system.r{k}.ttrk"} & local <= sent[k]
+        assert ("run.json" if k == 0 else "run.r1.json") in sent[k]
+        assert any(rel.startswith("media/") for rel in sent[k]) and any(rel.startswith("tensors/") for rel in sent[k])
+    assert "files/notes.txt" in sent[1]  # saved by rank 1, which sends it itself
+    assert sent[0] | sent[1] == local
+    # Together the ranks sent every file, byte for byte; each marker speaks for its rank only.
+    remote_dir = server.root / "turbotrack" / "local" / "sh" / "both"
+    for rel in local:
+        assert (remote_dir / rel).read_bytes() == (run_dir / rel).read_bytes(), rel
+    marker = json.loads((run_dir / core.MARKER).read_text())
+    assert set(marker) == {f"{server.url}#r0", f"{server.url}#r1"}
+    for k in (0, 1):  # rank 0 checked files/notes.txt too (rank 0 keeps files/), and found it there
+        mine = {rel for rel in local if layout.writer_rank(rel) == k} | ({"files/notes.txt"} if k else set())
+        assert sent[k] <= set(marker[f"{server.url}#r{k}"]["files"]) <= mine
+    run = type("R", (), {"dir": str(run_dir), "path": "local/sh/both"})
+    _same_on_server(run, server)
+    # `turbotrack sync` still checks every file: nothing is left to send.
+    client = CountingClient(server.url, server.key)
+    assert core.RunSync(client, run_dir).sync().sent_bytes == 0
+    client.close()

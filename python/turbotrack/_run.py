@@ -343,6 +343,8 @@ class Run:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
             out.append(str(dest))
+        if self._uploader is not None and not self._forked:  # a rank > 0 sends the files it saved itself
+            self._uploader.claim(f"{layout.FILES_DIR}/{Path(os.path.relpath(p, files)).as_posix()}" for p in out)
         return out
 
     def finish(self, exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:

@@ -60,6 +60,10 @@ BLOB = "blob"  # media, tensors, saved files, requirements, diff: written once (
 _RANKED = re.compile(r"^(?P<stem>run|config|summary|metrics|metadata|alerts|artifacts)(?:\.r(?P<rank>\d+))?\.json$")
 _STREAM = re.compile(r"^(?P<stem>history|system)(?:\.r(?P<rank>\d+)(?:\.p(?P<pid>\d+))?)?\.ttrk$")
 _OUTPUT = re.compile(r"^output(?:\.r(?P<rank>\d+))?\.log$")
+# The process tag in a media or tensor file name (data_types.base.media_name, _summary.tensor_summary):
+# ``<key>_<step>_r<k>[p<pid>]_<sha12><ext>`` and ``<key>~r<k>[p<pid>].npy``.
+_MEDIA_TAG = re.compile(r"_\d+_r(?P<rank>\d+)(?:p\d+)?_[0-9a-f]{12}(?:\.[^_/]*)?$")
+_TENSOR_TAG = re.compile(r"~r(?P<rank>\d+)(?:p\d+)?\.npy$")
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 
 
@@ -115,6 +119,22 @@ def classify(rel: str) -> Optional[str]:
     if name in (REQUIREMENTS, DIFF):
         return BLOB
     return None
+
+
+def writer_rank(rel: str) -> int:
+    """The rank of a shared run whose processes write the file at ``rel``: the rank in its name
+    (``history.r2.ttrk``, ``history.r2.p77.ttrk``, ``run.r2.json``, ``output.r2.log``, media and
+    tensors tagged ``r2`` or ``r2p77``); rank 0 for the plain names and the files shared by all ranks
+    (requirements.txt, diff.patch, ``files/``, an untagged media file)."""
+    parts = rel.split("/")
+    name = parts[-1]
+    if len(parts) > 1:
+        tag = _MEDIA_TAG.search(name) if parts[0] == MEDIA_DIR else None
+        if parts[0] == TENSORS_DIR:
+            tag = _TENSOR_TAG.search(name)
+    else:
+        tag = _STREAM.match(name) or _OUTPUT.match(name) or _RANKED.match(name)
+    return int(tag.group("rank") or 0) if tag else 0
 
 
 @dataclass(frozen=True)

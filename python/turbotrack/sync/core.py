@@ -4,10 +4,12 @@ STREAM files go up as their whole valid blocks (a run being written is synced up
 complete block), by offset, in pieces of at most ``CHUNK`` bytes; APPEND files by offset; REPLACE
 and BLOB files whole when their sha256 differs. ``run*.json`` goes last, so a run reads as finished
 on the server only once all its data is there. A hidden ``.synced`` marker keeps what was sent
-per server, so a finished, fully synced run costs one manifest request."""
+per server, so a finished, fully synced run costs one manifest request. ``RunSync(..., only=...)``
+sends only some of the files (the online uploader of one rank of a shared run: that rank's files)."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -106,17 +108,31 @@ class RunSync:
     """Syncs one run folder to one server; keeps per-file state between passes (the uploader
     calls :meth:`sync` every interval)."""
 
-    def __init__(self, client: Client, run_dir: Path) -> None:
+    def __init__(
+        self,
+        client: Client,
+        run_dir: Path,
+        only: Optional[Callable[[str], bool]] = None,
+        marker_key: Optional[str] = None,
+    ) -> None:
+        """``only``: the files to send, by name relative to the run folder (default: every file);
+        ``marker_key``: under what the ``.synced`` marker keeps what was sent (default: the server's
+        URL). A filtered sync needs a key of its own, or its marker would claim that the files it
+        leaves out are on the server for a later full sync to the same server."""
         self.client = client
         self.dir = Path(run_dir)
         self.rp = run_path_of(self.dir)
         self.marker_path = self.dir / MARKER
+        self.only = only
+        self.marker_key = marker_key or client.base_url
+        if only is not None and self.marker_key == client.base_url:
+            raise ValueError("a filtered RunSync needs a marker_key of its own")
         # rel -> (size, mtime_ns, value): value is the valid length (STREAM) or the sha256.
         self._local: dict[str, tuple[int, int, Any]] = {}
         self._artifacts_sent: set[str] = set()  # "name:vN" of the logged artifact versions on the server
         marker = read_json(self.marker_path, {}) if self.marker_path.exists() else {}
         try:
-            mine = (marker or {}).get(client.base_url) or {}
+            mine = (marker or {}).get(self.marker_key) or {}
             self._local = {k: tuple(v) for k, v in (mine.get("files") or {}).items()}  # type: ignore[misc]
             self._artifacts_sent = {str(a) for a in mine.get("artifacts") or []}
         except (AttributeError, TypeError):
@@ -141,7 +157,7 @@ class RunSync:
         """One pass: send what the server lacks. Raises SyncError, ServerError or OSError."""
         progress = progress or Progress(self.rp.path)
         manifest = self.client.json("GET", self._url("manifest"))["files"]
-        files = list(layout.run_files(self.dir))
+        files = [f for f in layout.run_files(self.dir) if self.only is None or self.only(f[0])]
         sent_artifacts = self._sync_artifacts(progress)
         plan: list[tuple[str, Path, str, os.stat_result, Any]] = []
         for rel, path, kind in files:
@@ -257,12 +273,12 @@ class RunSync:
             os.close(fd)
 
     def _sync_artifacts(self, progress: Progress) -> int:
-        """Send the artifact versions this run logged (every rank's ``artifacts*.json``) that the server
-        lacks: the blobs it has not (asked in one request per version), then the manifest. Answers how
-        many versions went up."""
+        """Send the artifact versions this run logged (every rank's ``artifacts*.json`` that ``only``
+        keeps) that the server lacks: the blobs it has not (asked in one request per version), then the
+        manifest. Answers how many versions went up."""
         logged: list[str] = []
         for rec in sorted(self.dir.glob("artifacts*.json")):
-            if layout.classify(rec.name) != layout.REPLACE:
+            if layout.classify(rec.name) != layout.REPLACE or (self.only is not None and not self.only(rec.name)):
                 continue
             try:
                 items = read_json(rec, []) or []
@@ -323,17 +339,20 @@ class RunSync:
         progress.blobs += 1
 
     def _save_marker(self) -> None:
+        # Under a lock: the ranks of a shared run each keep their own key in the one marker, at once.
         try:
-            marker = read_json(self.marker_path, {}) or {}
-        except ValueError:
-            marker = {}
-        marker[self.client.base_url] = {
-            "files": self._local,
-            "artifacts": sorted(self._artifacts_sent),
-            "synced_at": time.time(),
-        }
-        try:
-            atomic_write_bytes(self.marker_path, json.dumps(marker).encode())
+            with open(self.dir / (MARKER + ".lock"), "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    marker = read_json(self.marker_path, {}) or {}
+                except ValueError:
+                    marker = {}
+                marker[self.marker_key] = {
+                    "files": self._local,
+                    "artifacts": sorted(self._artifacts_sent),
+                    "synced_at": time.time(),
+                }
+                atomic_write_bytes(self.marker_path, json.dumps(marker).encode())
         except OSError:
             pass  # a read-only run folder: the next sync costs a little more
 

@@ -13,8 +13,9 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
+from ..store import layout
 from .client import Client
 from .core import RunSync
 
@@ -27,9 +28,20 @@ class Uploader:
     """Background sync of one run folder to one server."""
 
     def __init__(
-        self, run_dir: Path, base_url: str, api_key: Optional[str], interval: float = 2.0, core: Any = None
+        self,
+        run_dir: Path,
+        base_url: str,
+        api_key: Optional[str],
+        interval: float = 2.0,
+        core: Any = None,
+        rank: Optional[int] = None,
     ) -> None:
+        """``rank``: in a shared run, this process's rank; its uploader sends only the files that rank
+        writes (:func:`layout.writer_rank`, and the ``files/`` it saved: :meth:`claim`), each rank its own.
+        None (a run of one process): every file of the run folder."""
         self.run_dir = Path(run_dir)
+        self.rank = rank
+        self._claimed: set[str] = set()  # files/ this process saved: sent although rank 0 owns files/
         self._core = core  # the run's history stream (turbotrack._core.Core), to wake on new blocks
         self._sealed = 0
         self.base_url = base_url
@@ -49,7 +61,7 @@ class Uploader:
         while not self._stop.is_set():
             finishing = self._finishing
             try:
-                sync = sync or RunSync(self._client, self.run_dir)
+                sync = sync or self._run_sync()
                 sync.sync(heartbeat_ttl=max(3 * self.interval, 10.0))
                 self.last_error = None
                 backoff = self.interval
@@ -66,6 +78,22 @@ class Uploader:
                 if finishing:
                     delay = min(delay, 1.0)
             self._sleep(delay)
+
+    def _run_sync(self) -> RunSync:
+        if self.rank is None:
+            return RunSync(self._client, self.run_dir)
+        rank, claimed = self.rank, self._claimed
+        return RunSync(
+            self._client,
+            self.run_dir,
+            only=lambda rel: layout.writer_rank(rel) == rank or rel in claimed,
+            marker_key=f"{self.base_url}#r{rank}",
+        )
+
+    def claim(self, rels: Iterable[str]) -> None:
+        """Send these files too (names relative to the run folder): the ``files/`` a rank > 0 saved."""
+        self._claimed.update(rels)
+        self._wake.set()
 
     def _sleep(self, delay: float) -> None:
         """Wait ``delay`` seconds, or less: until finish() asks, or (while the server answers) until
@@ -107,7 +135,9 @@ class Uploader:
 
 def for_run(settings: Any, run_dir: Path, core: Any = None) -> Optional[Uploader]:
     """The uploader of a run in online mode (``settings.mode == "online"`` with a ``base_url``), else None.
-    ``core``: the run's history stream, whose new blocks wake the uploader."""
+    ``core``: the run's history stream, whose new blocks wake the uploader. Each rank of a shared run
+    uploads only its own files."""
     if settings.mode != "online" or not settings.base_url:
         return None
-    return Uploader(run_dir, settings.base_url, settings.api_key, settings.sync_interval, core)
+    rank = int(settings.rank or 0) if settings.shared else None
+    return Uploader(run_dir, settings.base_url, settings.api_key, settings.sync_interval, core, rank)
