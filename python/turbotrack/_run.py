@@ -40,7 +40,7 @@ def generate_id(length: int = 8) -> str:
 
 
 def _check_path_part(what: str, value: str) -> str:
-    if not value or value in (".", "..") or any(c in value for c in "/\\\0"):
+    if not layout.is_folder_name(value):
         raise ValueError(
             f"{what} {value!r} cannot be used as a folder name: it must be non-empty and hold no '/', '\\' or NUL"
         )

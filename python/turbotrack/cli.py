@@ -13,7 +13,8 @@ from typing import Any, Optional, Sequence
 
 from . import _core
 from .api import Api
-from .settings import ENV, storage_root
+from .settings import ENV
+from .store.layout import storage_root
 from .store.local import HISTORY_GLOB, SYSTEM_GLOB, LocalRun, list_runs
 
 

@@ -8,7 +8,8 @@ from typing import Any, Optional, Sequence, Union
 from . import _core, _state
 from ._config import _as_dict as as_config_dict
 from ._run import DisabledRun, Run
-from .settings import Settings, default_entity, default_project, storage_root
+from .settings import Settings, default_entity, default_project
+from .store.layout import storage_root
 
 AnyRun = Union[Run, DisabledRun]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from .store import layout
@@ -120,9 +119,8 @@ def _coerce(raw: Any, typ: Any, source: str) -> Any:
     return None if raw is None else str(raw)
 
 
-def storage_root(dir: Optional[str | os.PathLike[str]] = None) -> Path:
-    """The folder that holds all runs: ``<dir>/turbotrack`` (dir: argument, ``$TURBOTRACK_DIR``, or cwd)."""
-    return layout.storage_root(dir)
+# The storage root itself is ``store.layout.storage_root``.
+storage_root = layout.storage_root
 
 
 def default_entity(entity: Optional[str] = None) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any, Optional, Union
 
-from ..settings import ENV, default_entity, storage_root
+from ..settings import ENV, default_entity
+from ..store.layout import storage_root
 from ..store.local import LocalRun, check_parts, inside, list_runs, open_run
 
 __all__ = ["Api", "LocalRun"]
@@ -46,6 +47,8 @@ class Api:
         if not isinstance(path, str):
             raise TypeError(f"a run path is a string like {want!r}, got {type(path).__name__}")
         bits = path.strip("/").split("/")
+        if parts == 3 and len(bits) == 4 and bits[2] == "runs":  # wandb's "entity/project/runs/id" (a run page)
+            del bits[2]
         if len(bits) == parts - 1:
             bits.insert(0, default_entity())
         if len(bits) != parts:
@@ -53,10 +56,7 @@ class Api:
         return check_parts(path, bits)
 
     def run(self, path: str) -> LocalRun:
-        """The run at ``"entity/project/run_id"`` (or ``"project/run_id"``)."""
-        bits = path.strip("/").split("/")
-        if len(bits) == 4 and bits[2] == "runs":  # wandb's "entity/project/runs/id" (a run page's path)
-            path = "/".join(bits[:2] + bits[3:])
+        """The run at ``"entity/project/run_id"`` (or ``"project/run_id"``, or ``"entity/project/runs/run_id"``)."""
         return open_run(inside(self.root, self._split(path, 3)))
 
     def artifact(self, name: str, type: Optional[str] = None) -> Any:

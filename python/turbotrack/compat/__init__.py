@@ -83,7 +83,7 @@ def announce() -> None:
     rank = os.environ.get("RANK") or os.environ.get("LOCAL_RANK") or "0"
     if rank not in ("0", ""):
         return
-    from ..settings import storage_root
+    from ..store.layout import storage_root
     from . import env
 
     root = storage_root(env.get("DIR"))

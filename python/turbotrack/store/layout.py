@@ -85,6 +85,13 @@ def check_part(what: str, value: str) -> str:
     return value
 
 
+def is_folder_name(value: object) -> bool:
+    """Whether ``value`` can name one folder (non-empty, not ``.``/``..``, no ``/``, ``\\`` or NUL).
+
+    Looser than :func:`check_part`: what ``init()`` and ``Api`` accept for entity, project and run id."""
+    return isinstance(value, str) and bool(value) and value not in (".", "..") and not any(c in value for c in "/\\\0")
+
+
 def ranked(name: str, rank: int, shared: bool) -> str:
     """A per-process file name: ``history.ttrk`` → ``history.r2.ttrk`` for rank 2 of a shared run.
 

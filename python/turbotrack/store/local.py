@@ -291,7 +291,7 @@ class LocalRun:
 def check_parts(path: str, parts: Sequence[str]) -> list[str]:
     """``parts`` of run path ``path``, each a plain folder name; else ``ValueError``."""
     for part in parts:
-        if not part or part in (".", "..") or any(c in part for c in "/\\\0"):
+        if not layout.is_folder_name(part):
             raise ValueError(
                 f"{path!r} is not a run path: {part!r} cannot be a part of it (each of entity, project and "
                 "run id is a non-empty folder name without '/', '\\' or NUL, and not '.' or '..')"
