@@ -120,3 +120,9 @@ def test_table_in_an_artifact(new_run):
     run.log_artifact(art)
     got = run.use_artifact("tab:latest").get("scores")
     assert got.columns == ["a"] and got.data == [[1], [2]]
+
+
+@pytest.mark.parametrize("bad", ["../../x/name:latest", "e/../name", "e/p/name:../../v0", "e/p/.hidden"])
+def test_artifact_paths_cannot_leave_the_storage_root(root, bad):
+    with pytest.raises(ValueError, match=r"not a valid name|not an artifact path"):
+        turbotrack.Api(dir=root).artifact(bad)

@@ -468,7 +468,12 @@ def parse_name(path: str, entity: str, project: str) -> tuple[str, str, str, str
     name = bits[-1]
     project = bits[-2] if len(bits) >= 2 else project
     entity = bits[0] if len(bits) == 3 else entity
-    return entity, project, name, alias or "latest"
+    alias = alias or "latest"
+    # each part names a folder (or a file) under the storage root: nothing may leave it
+    for what, part in (("entity", entity), ("project", project), ("artifact name", name), ("alias", alias)):
+        if part:
+            layout.check_part(what, part)
+    return entity, project, name, alias
 
 
 def as_artifact(obj: Any, name: Optional[str], type: Optional[str], run_id: str) -> Artifact:
