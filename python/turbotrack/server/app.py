@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
-import re
 import socket
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,15 +77,9 @@ def _file_name(parts: list[str]) -> str:
 
 def _log_ranks(run_dir: Path) -> list[int]:
     """The ranks whose console output the run folder holds (``output.log`` is rank 0's)."""
-    ranks = set()
-    for p in run_dir.glob("output*.log"):
-        m = _OUTPUT_NAME.match(p.name)
-        if m:
-            ranks.add(int(m.group(1) or 0))
-    return sorted(ranks)
-
-
-_OUTPUT_NAME = re.compile(r"^output(?:\.r(\d+))?\.log$")
+    return sorted(
+        {layout.writer_rank(p.name) for p in run_dir.glob("output*.log") if layout.classify(p.name) == layout.APPEND}
+    )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -133,14 +126,14 @@ class Handler(BaseHTTPRequestHandler):
             n = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             self.close_connection = True
-            raise HttpError(400, "bad Content-Length") from None
+            raise HttpError(400, "the Content-Length must be a whole number of bytes") from None
         if n > self.app.max_body:
             self.close_connection = True
             raise HttpError(413, f"the body ({n} bytes) is over the server's limit of {self.app.max_body} bytes")
         data = self.rfile.read(n)
         if len(data) != n:
             self.close_connection = True
-            raise HttpError(400, "the body was cut short")
+            raise HttpError(400, "the body was cut short: send the request again")
         return data
 
     def _principal(self) -> Optional[Principal]:
@@ -173,7 +166,7 @@ class Handler(BaseHTTPRequestHandler):
             if parts[:2] == ["api", "v1"]:
                 return self._api(parts[2:], query, who)
             if self.command not in ("GET", "HEAD"):
-                raise HttpError(405, "method not allowed")
+                raise HttpError(405, "pages are read with GET; the API is under /api/v1 (see docs/server-api.md)")
             return self._static(parts)
         except HttpError as e:
             self._json({"error": str(e), **e.extra}, e.status)
@@ -237,7 +230,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts and parts[0] == "artifacts":
             return self._artifacts(parts[1:], q, who)
         if len(parts) < 3 or parts[0] != "runs":
-            raise HttpError(404, "no such endpoint")
+            raise HttpError(404, "no such endpoint (docs/server-api.md lists them)")
         entity, project = _part("entity", parts[1]), _part("project", parts[2])
         if len(parts) == 3 and m == "GET":
             return self._list_runs(entity, project, q)
@@ -268,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._heartbeat(rp)
         if m == "POST" and rest == ["summary"]:
             return self._summary(rp)
-        raise HttpError(404 if m in ("GET", "HEAD") else 405, "no such endpoint")
+        raise HttpError(404 if m in ("GET", "HEAD") else 405, "no such endpoint (docs/server-api.md lists them)")
 
     def _list_runs(self, entity: str, project: str, q: dict[str, str]) -> None:
         try:
@@ -373,7 +366,7 @@ class Handler(BaseHTTPRequestHandler):
                 start = int(a) if a else max(0, len(data) - int(b))
                 end = min(int(b), len(data) - 1) if a and b else len(data) - 1
             except ValueError:
-                raise HttpError(400, "bad Range") from None
+                raise HttpError(400, "bad Range: send 'bytes=START-' or 'bytes=START-END'") from None
             if start >= len(data) or start > end:
                 return self._send(416, b"", headers={"Content-Range": f"bytes */{len(data)}"})
             headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
@@ -386,7 +379,7 @@ class Handler(BaseHTTPRequestHandler):
             offset = max(0, int(q.get("offset") or 0))
             rank = int(q.get("rank") or 0)
         except ValueError:
-            raise HttpError(400, "bad offset or rank") from None
+            raise HttpError(400, "offset and rank must be whole numbers") from None
         if rank < 0:
             raise HttpError(400, "a rank is not negative")
         data = b""
@@ -415,7 +408,7 @@ class Handler(BaseHTTPRequestHandler):
             try:
                 offset = int(q["offset"])
             except ValueError:
-                raise HttpError(400, "bad offset") from None
+                raise HttpError(400, "offset must be a whole number of bytes") from None
             size = self.app.ingest.append(path, kind or "", offset, body)
         else:
             if rel.endswith(".json"):
@@ -463,7 +456,7 @@ class Handler(BaseHTTPRequestHandler):
         """``/api/v1/artifacts/<e>/<p>/blobs/...`` and ``.../versions/<name>[/<alias>]``."""
         m = self.command
         if len(parts) < 4:
-            raise HttpError(404, "no such endpoint")
+            raise HttpError(404, "no such endpoint (docs/server-api.md lists them)")
         entity, project = _part("entity", parts[0]), _part("project", parts[1])
         store, rest = self.app.artifacts, parts[2:]
         if m in ("PUT", "POST") and not who.can_write(entity):
@@ -492,7 +485,7 @@ class Handler(BaseHTTPRequestHandler):
                     offset = int(q.get("offset") or 0)
                     total = int(q["size"]) if q.get("size") else offset + len(body)
                 except ValueError:
-                    raise HttpError(400, "bad offset or size") from None
+                    raise HttpError(400, "offset and size must be whole numbers of bytes") from None
                 return self._json({"size": store.put_blob(entity, project, digest, body, offset, total)})
         if rest[0] == "versions" and len(rest) in (2, 3):
             name = _part("artifact name", rest[1])
@@ -506,7 +499,7 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     raise HttpError(400, "the body must be JSON") from None
                 return self._json(store.put_version(entity, project, name, rest[2], body))
-        raise HttpError(404 if m in ("GET", "HEAD") else 405, "no such endpoint")
+        raise HttpError(404 if m in ("GET", "HEAD") else 405, "no such endpoint (docs/server-api.md lists them)")
 
 
 class Server(ThreadingHTTPServer):

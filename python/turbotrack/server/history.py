@@ -20,6 +20,11 @@ def stream_paths(run_dir: Path, stream: str) -> list[Path]:
     return sorted(run_dir.glob(layout.STREAM_GLOBS[stream]))
 
 
+def _key(paths: Sequence[Path], keys: Optional[Sequence[str]], sig: Optional[str] = None) -> tuple[Any, ...]:
+    """The cache key of ``paths`` as they are now (``sig``: their :func:`signature`, when known) and a projection."""
+    return (tuple(paths), signature(paths) if sig is None else sig, tuple(keys) if keys is not None else None)
+
+
 def signature(paths: Sequence[Path]) -> str:
     """Changes whenever any of the files does (sizes and mtimes)."""
     parts = []
@@ -101,15 +106,13 @@ class HistoryCache:
         """The decoded history of ``paths``; with ``keys``, only those metric columns (a projection)."""
         sig = signature(paths)
         if keys is not None:
-            whole = self._tables.peek((tuple(paths), sig, None))
+            whole = self._tables.peek(_key(paths, None, sig))
             if whole is not None:
                 return dict(whole)
-        key = (tuple(paths), sig, tuple(keys) if keys is not None else None)
-        return dict(self._tables.get(key, lambda: _core.read_history(paths, keys)))
+        return dict(self._tables.get(_key(paths, keys, sig), lambda: _core.read_history(paths, keys)))
 
     def rows(self, paths: list[Path], keys: Optional[list[str]]) -> list[dict[str, Any]]:
-        key = (tuple(paths), signature(paths), tuple(keys) if keys is not None else None)
-        return self._rows.get(key, lambda: _core.read_rows(paths, keys))
+        return self._rows.get(_key(paths, keys), lambda: _core.read_rows(paths, keys))
 
     def keys(self, paths: list[Path]) -> list[str]:
         if not paths:
@@ -129,7 +132,7 @@ class HistoryCache:
         """``{"x_axis", "rows", "columns"}`` as the history endpoint answers (NaN and gaps: None)."""
         if not paths:
             return {"x_axis": x_axis, "rows": 0, "columns": {}}
-        key = (tuple(paths), signature(paths), tuple(keys) if keys is not None else None, x_axis, samples, lo, hi)
+        key = (*_key(paths, keys), x_axis, samples, lo, hi)
         return self._answers.get(key, lambda: self._columnar(paths, keys, x_axis, samples, lo, hi))
 
     def _columnar(

@@ -8,12 +8,12 @@ valid blocks: a torn tail a killed server left is cut at the next append."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from pathlib import Path
 from typing import Optional
 
+from .. import artifacts
 from .._fs import atomic_write_bytes
 from ..store import layout
 from ..store.blocks import valid_prefix
@@ -84,11 +84,7 @@ class Ingest:
         cached = self._sha.get(path)
         if cached and cached[:2] == (st.st_size, st.st_mtime_ns):
             return cached[2]
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        digest = h.hexdigest()
+        digest = artifacts.sha256_file(path)
         self._sha[path] = (st.st_size, st.st_mtime_ns, digest)
         return digest
 

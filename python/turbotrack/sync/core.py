@@ -23,7 +23,7 @@ from urllib.parse import quote
 from .. import artifacts
 from .._fs import atomic_write_bytes, read_json
 from ..store import layout, runinfo
-from ..store.blocks import BLOCK_HEADER, BLOCK_MAGIC, header_end
+from ..store.blocks import BLOCK_HEADER, BLOCK_MAGIC, MAX_BLOCK, header_end
 from .client import Client, ServerError, run_url
 
 #: The most bytes sent in one PUT (the server's default body limit is 64 MiB).
@@ -86,7 +86,7 @@ def _blocks(fd: int, start: int, end: int, at_start: bool) -> list[tuple[int, in
         comp_len = int.from_bytes(head[4:8], "little")
         n_rows = int.from_bytes(head[12:16], "little")
         crc = int.from_bytes(head[16:20], "little")
-        if pos + BLOCK_HEADER + comp_len > end or comp_len > (1 << 30):
+        if pos + BLOCK_HEADER + comp_len > end or comp_len > MAX_BLOCK:
             break
         payload = os.pread(fd, comp_len, pos + BLOCK_HEADER)
         if len(payload) != comp_len or zlib.crc32(payload, zlib.crc32(head[4:16])) != crc:
@@ -94,14 +94,6 @@ def _blocks(fd: int, start: int, end: int, at_start: bool) -> list[tuple[int, in
         out.append((pos, BLOCK_HEADER + comp_len, n_rows))
         pos += BLOCK_HEADER + comp_len
     return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class RunSync:
@@ -146,7 +138,7 @@ class RunSync:
         if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
             return cached[2]
         if kind in (layout.REPLACE, layout.BLOB):
-            value: Any = _sha256(path)
+            value: Any = artifacts.sha256_file(path)
         elif kind == layout.APPEND:
             value = st.st_size
         else:
