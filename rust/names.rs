@@ -148,11 +148,14 @@ impl Interner {
             NamePolicy::Strict => Err(Error::Value(format!(
                 "invalid metric name {name:?}: {why}; {NAME_RULE}. Nothing of this log() call was recorded (settings={{\"metric_names\": \"warn\"}} logs such names with a warning)"
             ))),
+            // Warned once: later calls build no message.
+            _ if self.warned[id as usize] => Ok(None),
             _ => {
                 let msg = format!(
                     "metric name {name:?} breaks the naming rule: {why}; {NAME_RULE}. It is logged anyway (settings={{\"metric_names\": \"strict\"}} refuses such names, \"off\" silences this)"
                 );
-                Ok(self.take_warning(id).then_some(msg))
+                self.warned[id as usize] = true;
+                Ok(Some(msg))
             }
         }
     }

@@ -55,13 +55,15 @@ impl Names {
         Ok(id)
     }
 
-    /// The metric id of `key` in the dict `prefix` whose dotted name is `path` (empty at the top).
+    /// The metric id of `key` in the dict `dict`, whose keys' ids are cached under `prefix`. Only
+    /// a key not cached yet has its dotted name built (into the scratch buffer `path`).
     #[inline]
     fn id_of_key(
         &mut self,
         py: Python<'_>,
         prefix: u32,
         key: &Bound<'_, PyString>,
+        dict: &Parent<'_, '_>,
         path: &mut String,
     ) -> PyResult<u32> {
         // `prefix` 0 is the logged dict itself, whose keys are whole names.
@@ -70,16 +72,14 @@ impl Names {
             self.check(py, id)?;
             return Ok(id);
         }
-        let text = key_text(key, path)?;
         let id = if prefix == 0 {
-            self.id_of(py, &text)?
+            self.id_of(py, &key_text(key, "")?)?
         } else {
-            let mark = path.len();
+            write_path(dict, path)?;
+            let text = key_text(key, path)?;
             path.push('.');
             path.push_str(&text);
-            let id = self.id_of(py, path);
-            path.truncate(mark);
-            id?
+            self.id_of(py, path)?
         };
         self.remember(key);
         self.by_key.insert(at, id);
@@ -138,19 +138,36 @@ pub struct DictReader<'a, 'py> {
     pub step: i64,
     pub out: &'a mut Vec<(u32, Value)>,
     pub deferred: &'a mut Vec<(u32, u64)>,
-    /// The dotted name of the dict being read (empty at the top); a buffer reused across calls.
+    /// Scratch for a dotted name (built only for a key not cached yet); reused across calls.
     pub path: &'a mut String,
     /// Text (strings, JSON) read so far, in bytes: a row's text is bounded (see `StepState`).
     pub bytes: usize,
 }
 
-/// A dict being read, and the one it is nested in: a chain on the call stack (nothing allocated),
-/// walked to find a dict that contains itself.
-struct Parent<'p> {
+/// A dict being read, the key it was found under and the dict it is nested in: a chain on the
+/// call stack (nothing allocated), walked to find a dict that contains itself and, only when a
+/// name is needed, to build the dict's dotted name (see [`write_path`]).
+struct Parent<'p, 'py> {
     ptr: usize,
-    /// The length of `path` while this dict is read.
-    path_len: usize,
-    up: Option<&'p Parent<'p>>,
+    /// `None` for the logged dict itself.
+    key: Option<&'p Bound<'py, PyString>>,
+    up: Option<&'p Parent<'p, 'py>>,
+}
+
+/// Write the dotted name of the dict `p` into `out` (empty for the logged dict itself).
+fn write_path(p: &Parent<'_, '_>, out: &mut String) -> PyResult<()> {
+    match p.up {
+        Some(up) => write_path(up, out)?,
+        None => out.clear(),
+    }
+    if let Some(key) = p.key {
+        let text = key_text(key, out)?;
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(&text);
+    }
+    Ok(())
 }
 
 impl<'a, 'py> DictReader<'a, 'py> {
@@ -176,23 +193,24 @@ impl<'a, 'py> DictReader<'a, 'py> {
 
     /// Read `dict`, the top-level dict of the call.
     pub fn read(&mut self, dict: &Bound<'py, PyDict>) -> PyResult<()> {
-        self.read_dict(dict, 0, 0, None)
+        let root = Parent {
+            ptr: dict.as_ptr() as usize,
+            key: None,
+            up: None,
+        };
+        self.read_dict(dict, 0, 0, &root)
     }
 
-    /// Read `dict`, nested `depth` levels deep, whose keys' ids are cached under `prefix`.
+    /// Read `dict` (`this` in the chain), nested `depth` levels deep, whose keys' ids are cached
+    /// under `prefix`.
     fn read_dict(
         &mut self,
         dict: &Bound<'py, PyDict>,
         depth: usize,
         prefix: u32,
-        up: Option<&Parent<'_>>,
+        this: &Parent<'_, 'py>,
     ) -> PyResult<()> {
         let py = dict.py();
-        let this = Parent {
-            ptr: dict.as_ptr() as usize,
-            path_len: self.path.len(),
-            up,
-        };
         let len = dict.len();
         let mut items = dict.iter();
         let mut seen = 0;
@@ -208,23 +226,23 @@ impl<'a, 'py> DictReader<'a, 'py> {
             let Some((k, v)) = items.next() else { break };
             seen += 1;
             let Ok(key) = k.cast::<PyString>() else {
-                return Err(self.bad_key(&k));
+                return Err(bad_key(&k, this));
             };
             // Builtin values first: the common case pays for no other type check.
             let value = match builtin(&v) {
                 Ok(value) => value,
                 Err(bad) => {
-                    let name = self.name_of(key)?;
+                    let name = name_of(key, this)?;
                     return Err(bad.into_err(&name));
                 }
             };
             if value.is_none() {
                 if let Ok(inner) = v.cast::<PyDict>() {
-                    self.nested(key, inner, depth, prefix, &this)?;
+                    self.nested(key, inner, depth, prefix, this)?;
                     continue;
                 }
             }
-            let id = self.names.id_of_key(py, prefix, key, self.path)?;
+            let id = self.names.id_of_key(py, prefix, key, this, self.path)?;
             match value {
                 Some(value) => self.push(id, value),
                 None => match convert(&v, id, self.names, self.converter, self.step)? {
@@ -236,32 +254,32 @@ impl<'a, 'py> DictReader<'a, 'py> {
         Ok(())
     }
 
-    /// Read the dict `inner` found under `key` in the dict at `depth`.
+    /// Read the dict `inner` found under `key` in the dict `parent` at `depth`.
     fn nested(
         &mut self,
         key: &Bound<'py, PyString>,
         inner: &Bound<'py, PyDict>,
         depth: usize,
         prefix: u32,
-        parent: &Parent<'_>,
+        parent: &Parent<'_, 'py>,
     ) -> PyResult<()> {
-        let text = key_text(key, self.path)?;
-        let mark = self.path.len();
-        if depth > 0 {
-            self.path.push('.');
-        }
-        self.path.push_str(&text);
-        let ptr = inner.as_ptr() as usize;
+        let this = Parent {
+            ptr: inner.as_ptr() as usize,
+            key: Some(key),
+            up: Some(parent),
+        };
         let mut outer = Some(parent);
-        while let Some(p) = outer.filter(|p| p.ptr != ptr) {
+        while let Some(p) = outer.filter(|p| p.ptr != this.ptr) {
             outer = p.up;
         }
-        if let Some(&Parent { path_len: len, .. }) = outer {
-            let outer = if len == 0 {
+        if let Some(outer) = outer {
+            write_path(outer, self.path)?;
+            let outer = if outer.up.is_none() {
                 "the logged dict itself".to_owned()
             } else {
-                format!("the dict under {:?}", &self.path[..len])
+                format!("the dict under {:?}", self.path)
             };
+            write_path(&this, self.path)?;
             return Err(Error::Value(format!(
                 "cannot log {:?}: its value is {outer}, a dict that contains itself. {NOTHING_RECORDED}",
                 self.path
@@ -269,6 +287,7 @@ impl<'a, 'py> DictReader<'a, 'py> {
             .into());
         }
         if depth + 1 >= MAX_DEPTH {
+            write_path(&this, self.path)?;
             return Err(Error::Value(format!(
                 "cannot log {:?}: dicts are nested more than {MAX_DEPTH} levels deep. {NOTHING_RECORDED}",
                 self.path
@@ -276,9 +295,7 @@ impl<'a, 'py> DictReader<'a, 'py> {
             .into());
         }
         let inner_prefix = self.names.prefix_of(prefix, key);
-        self.read_dict(inner, depth + 1, inner_prefix, Some(parent))?;
-        self.path.truncate(mark);
-        Ok(())
+        self.read_dict(inner, depth + 1, inner_prefix, &this)
     }
 
     #[inline]
@@ -288,30 +305,36 @@ impl<'a, 'py> DictReader<'a, 'py> {
         }
         self.out.push((id, value));
     }
+}
 
-    /// The full name of `key` in the dict being read, for an error message.
-    fn name_of(&self, key: &Bound<'py, PyString>) -> PyResult<String> {
-        let key = key_text(key, self.path)?;
-        Ok(if self.path.is_empty() {
-            key.into_owned()
-        } else {
-            format!("{}.{key}", self.path)
-        })
+/// The full name of `key` in the dict `dict`, for an error message.
+fn name_of(key: &Bound<'_, PyString>, dict: &Parent<'_, '_>) -> PyResult<String> {
+    let mut path = String::new();
+    write_path(dict, &mut path)?;
+    let key = key_text(key, &path)?;
+    if !path.is_empty() {
+        path.push('.');
     }
+    path.push_str(&key);
+    Ok(path)
+}
 
-    fn bad_key(&self, k: &Bound<'py, PyAny>) -> PyErr {
-        let shown = k.repr().map(|r| r.to_string()).unwrap_or_default();
-        let under = if self.path.is_empty() {
-            String::new()
-        } else {
-            format!(" (under {:?})", self.path)
-        };
-        Error::Type(format!(
-            "metric names must be strings; got the key {shown} of type {}{under}. {NOTHING_RECORDED}",
-            type_name(k)
-        ))
-        .into()
+fn bad_key(k: &Bound<'_, PyAny>, dict: &Parent<'_, '_>) -> PyErr {
+    let shown = k.repr().map(|r| r.to_string()).unwrap_or_default();
+    let mut path = String::new();
+    if let Err(e) = write_path(dict, &mut path) {
+        return e;
     }
+    let under = if path.is_empty() {
+        String::new()
+    } else {
+        format!(" (under {path:?})")
+    };
+    Error::Type(format!(
+        "metric names must be strings; got the key {shown} of type {}{under}. {NOTHING_RECORDED}",
+        type_name(k)
+    ))
+    .into()
 }
 
 fn changed(what: &str) -> PyErr {
