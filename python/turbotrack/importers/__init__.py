@@ -1,0 +1,1 @@
+"""Moving in from other trackers: ``turbotrack import wandb`` and ``turbotrack import tensorboard``."""
