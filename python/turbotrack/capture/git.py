@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
+from . import spawn
+
 #: Seconds one quick git command (rev-parse, config) may take.
 QUICK_TIMEOUT = 10.0
 #: Seconds ``git diff`` may take.
@@ -38,16 +40,7 @@ def _git(cwd: Path, *args: str, timeout: float = QUICK_TIMEOUT) -> Optional[str]
     if exe is None:
         return None
     try:
-        done = subprocess.run(
-            [exe, *args],
-            cwd=cwd,
-            env={**os.environ, **_ENV},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            timeout=timeout,
-            check=False,
-        )
+        done = spawn.run([exe, *args], cwd=cwd, env={**os.environ, **_ENV}, timeout=timeout)
     except (OSError, subprocess.SubprocessError):
         return None
     if done.returncode != 0:
@@ -102,15 +95,12 @@ def write_diff(cwd: Path, target: Path) -> bool:
     tmp = target.with_name(f".{target.name}.tmp")
     try:
         with open(tmp, "wb") as out:
-            done = subprocess.run(
+            done = spawn.run(
                 [exe, *DIFF_ARGS],
                 cwd=root,  # so that a diff.relative config cannot make paths subfolder-relative
                 env={**os.environ, **_ENV},
-                stdin=subprocess.DEVNULL,
                 stdout=out,
-                stderr=subprocess.DEVNULL,
                 timeout=DIFF_TIMEOUT,
-                check=False,
             )
             out.flush()
             os.fsync(out.fileno())

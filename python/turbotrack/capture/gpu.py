@@ -26,6 +26,8 @@ import subprocess
 import threading
 from typing import Any, Callable, Optional
 
+from . import spawn
+
 Warn = Callable[..., None]
 #: Seconds one ``nvidia-smi`` call may take.
 SMI_TIMEOUT = 10.0
@@ -187,13 +189,8 @@ class SmiGpus(GpuInfo):
         self.driver = next((r["driver_version"] for r in rows if r.get("driver_version")), None)
 
     def _query(self) -> Optional[list[dict[str, str]]]:
-        done = subprocess.run(
-            [self._path, "--query-gpu=" + ",".join(SMI_FIELDS), "--format=csv,noheader,nounits"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            timeout=SMI_TIMEOUT,
-            check=False,
+        done = spawn.run(
+            [self._path, "--query-gpu=" + ",".join(SMI_FIELDS), "--format=csv,noheader,nounits"], timeout=SMI_TIMEOUT
         )
         if done.returncode != 0:
             return None

@@ -61,6 +61,19 @@ def snapshot(run_info: dict[str, Any], started: float) -> dict[str, Any]:
     }
 
 
+def os_name() -> str:
+    """``platform.platform()``'s text (``Linux-6.1.0-x86_64-with-glibc2.36``) without what it costs:
+    unpacking ``platform.uname()`` asks for the processor, which on Linux runs ``uname -p`` in a child
+    process (see capture/spawn.py for why capture threads avoid starting children)."""
+    u = os.uname()
+    text = f"{u.sysname}-{u.release}-{u.machine}"
+    if sys.platform.startswith("linux"):
+        lib, version = platform.libc_ver()
+        if lib:
+            text += f"-with-{lib}{version}"
+    return text
+
+
 def build(
     start: dict[str, Any],
     run_info: dict[str, Any],
@@ -71,7 +84,7 @@ def build(
     import psutil
 
     meta: dict[str, Any] = {
-        "os": platform.platform(),
+        "os": os_name(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "host": socket.gethostname(),
