@@ -163,6 +163,15 @@ def postgres_schema_url(name: str) -> str:
     return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
 
 
+def drop_postgres_schema(url: str) -> None:
+    """Drop the schema :func:`postgres_schema_url` made for ``url``."""
+    import psycopg
+
+    base, _, options = url.partition("options=-csearch_path%3D")
+    with psycopg.connect(base.rstrip("?&"), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {options} CASCADE")
+
+
 def cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict[str, str]] = None, timeout: float = 120) -> Any:
     return subprocess.run(
         [sys.executable, "-m", "turbotrack", *args],

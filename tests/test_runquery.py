@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serverkit import postgres_schema_url
+from serverkit import drop_postgres_schema, postgres_schema_url
 
 from turbotrack.server.db import Database
 from turbotrack.server.index import Index
@@ -162,7 +162,7 @@ def test_a_malformed_query_is_a_value_error_naming_it(filters, named):
 
 
 def test_a_bad_order_is_a_value_error_naming_it():
-    with pytest.raises(ValueError, match="'summary_metric.acc'"):
+    with pytest.raises(ValueError, match=r"'summary_metric\.acc'"):
         query.parse_order("-summary_metric.acc")
     assert query.parse_order("summary_metrics.acc") == query.Order("s.acc", False, "summary_metrics.acc")
     assert query.parse_order("") == query.parse_order(None) == query.Order("created", False, "created_at")
@@ -180,6 +180,8 @@ def index(request, tmp_path: Path):
     db = Database(url)
     yield Index(db, tmp_path)
     db.close()
+    if request.param == "postgresql":
+        drop_postgres_schema(url)
 
 
 def _random_runs(n: int = 60) -> list[dict[str, Any]]:
