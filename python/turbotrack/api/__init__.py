@@ -84,14 +84,19 @@ class Api:
         return [a for a in found if a.type == type_name]
 
     def runs(
-        self, path: Optional[str] = None, filters: Optional[dict[str, Any]] = None, order: Optional[str] = None
+        self,
+        path: Optional[str] = None,
+        filters: Optional[dict[str, Any]] = None,
+        order: Optional[str] = None,
+        per_page: int = 50,
     ) -> Runs:
         """Runs of ``"entity/project"`` (every project when ``None``) that match ``filters``, wandb's
         MongoDB-style query (``{"group": g}``, ``{"summary_metrics.acc": {"$gt": 0.9}}``,
         ``{"$or": [{"tags": "x"}, {"config.lr": {"$lte": 0.01}}]}``), sorted by ``order``
         (``"-summary_metrics.best_accuracy"``; default ``"+created_at"``, oldest first). What each
         operator, a missing field and mixed types mean: :mod:`turbotrack.store.query`. A malformed
-        query is a ``ValueError`` naming what is wrong."""
+        query is a ``ValueError`` naming what is wrong. ``per_page`` is accepted as wandb's: every run
+        is read at once, so it changes nothing."""
         if path is None:
             folders = [p for e in sorted(self.root.glob("*")) for p in sorted(e.glob("*"))]
         else:

@@ -196,11 +196,16 @@ class RemoteApi:
             raise
 
     def runs(
-        self, path: Optional[str] = None, filters: Optional[dict[str, Any]] = None, order: Optional[str] = None
+        self,
+        path: Optional[str] = None,
+        filters: Optional[dict[str, Any]] = None,
+        order: Optional[str] = None,
+        per_page: int = 50,
     ) -> Runs:
         """Runs of ``"entity/project"`` (every project when ``None``) from the server's index: the
         query is sent as is and means what it means locally (:mod:`turbotrack.store.query`); a
-        malformed one is a ``ValueError`` with the server's message."""
+        malformed one is a ``ValueError`` with the server's message. ``per_page`` (wandb's) changes
+        nothing: every run comes in one answer."""
         if path is None:
             projects = [(p["entity"], p["project"]) for p in self._client.json("GET", "/api/v1/projects")["projects"]]
         else:

@@ -90,6 +90,7 @@ _PLAIN = {
     "tags": "tags",
     "created_at": "created",
     "createdAt": "created",
+    "created": "created",  # what older clients sent
 }
 _PREFIXES = (("config.", "c."), ("summary_metrics.", "s."), ("summary.", "s."))
 _COMPARE = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
