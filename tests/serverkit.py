@@ -146,8 +146,30 @@ def fresh_postgres_schema(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("runs", "run_keys", "api_keys", "sessions", "settings"):
+        for table in ("runs", "run_keys", "api_keys", "sessions", "settings", "index_meta"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def postgres_schema_url(name: str) -> str:
+    """The test database's URL with a fresh schema of its own, ``name`` plus this process's id, first
+    on the search path: tests beside others on the same database never drop each other's tables."""
+    import psycopg
+
+    base = postgres_url()
+    schema = f"{name}_{os.getpid()}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+
+
+def drop_postgres_schema(url: str) -> None:
+    """Drop the schema :func:`postgres_schema_url` made for ``url``."""
+    import psycopg
+
+    base, _, options = url.partition("options=-csearch_path%3D")
+    with psycopg.connect(base.rstrip("?&"), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {options} CASCADE")
 
 
 def cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict[str, str]] = None, timeout: float = 120) -> Any:

@@ -8,8 +8,9 @@ from typing import Any, Optional, Union
 from ..settings import ENV, default_entity
 from ..store.layout import storage_root
 from ..store.local import LocalRun, check_parts, inside, list_runs, open_run
+from .runs import Runs
 
-__all__ = ["Api", "LocalRun"]
+__all__ = ["Api", "LocalRun", "Runs"]
 
 
 class Api:
@@ -83,13 +84,21 @@ class Api:
         return [a for a in found if a.type == type_name]
 
     def runs(
-        self, path: Optional[str] = None, filters: Optional[dict[str, Any]] = None, order: Optional[str] = None
-    ) -> list[LocalRun]:
-        """Runs of ``"entity/project"`` (every project when ``None``), filtered by equality on run
-        fields (``{"group": g}``, ``{"state": "finished"}``, ``{"config.lr": 0.1}``,
-        ``{"summary_metrics.acc": 1}``) and ordered, e.g. ``order="-summary_metrics.best_accuracy"``."""
+        self,
+        path: Optional[str] = None,
+        filters: Optional[dict[str, Any]] = None,
+        order: Optional[str] = None,
+        per_page: int = 50,
+    ) -> Runs:
+        """Runs of ``"entity/project"`` (every project when ``None``) that match ``filters``, wandb's
+        MongoDB-style query (``{"group": g}``, ``{"summary_metrics.acc": {"$gt": 0.9}}``,
+        ``{"$or": [{"tags": "x"}, {"config.lr": {"$lte": 0.01}}]}``), sorted by ``order``
+        (``"-summary_metrics.best_accuracy"``; default ``"+created_at"``, oldest first). What each
+        operator, a missing field and mixed types mean: :mod:`turbotrack.store.query`. A malformed
+        query is a ``ValueError`` naming what is wrong. ``per_page`` is accepted as wandb's: every run
+        is read at once, so it changes nothing."""
         if path is None:
             folders = [p for e in sorted(self.root.glob("*")) for p in sorted(e.glob("*"))]
         else:
             folders = [inside(self.root, self._split(path, 2))]
-        return list_runs(folders, filters or {}, order or "-created_at")
+        return Runs(list_runs(folders, filters, order), path, filters, order)

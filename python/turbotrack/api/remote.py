@@ -14,8 +14,10 @@ from urllib.parse import quote
 from .. import artifacts
 from ..artifacts import Artifact
 from ..settings import default_entity
+from ..store import query
 from ..store.local import _dense
 from ..sync.client import Client, ServerError, run_url
+from .runs import Runs
 
 __all__ = ["RemoteApi", "RemoteArtifact", "RemoteFile", "RemoteRun", "RemoteSummary"]
 
@@ -194,9 +196,16 @@ class RemoteApi:
             raise
 
     def runs(
-        self, path: Optional[str] = None, filters: Optional[dict[str, Any]] = None, order: Optional[str] = None
-    ) -> list[RemoteRun]:
-        """Runs of ``"entity/project"`` (every project when ``None``), from the server's index."""
+        self,
+        path: Optional[str] = None,
+        filters: Optional[dict[str, Any]] = None,
+        order: Optional[str] = None,
+        per_page: int = 50,
+    ) -> Runs:
+        """Runs of ``"entity/project"`` (every project when ``None``) from the server's index: the
+        query is sent as is and means what it means locally (:mod:`turbotrack.store.query`); a
+        malformed one is a ``ValueError`` with the server's message. ``per_page`` (wandb's) changes
+        nothing: every run comes in one answer."""
         if path is None:
             projects = [(p["entity"], p["project"]) for p in self._client.json("GET", "/api/v1/projects")["projects"]]
         else:
@@ -204,12 +213,20 @@ class RemoteApi:
             projects = [(e, p)]
         out: list[RemoteRun] = []
         for e, p in projects:
-            query: dict[str, Any] = {"order": order or "-created"}
-            if filters:
-                query["filters"] = json.dumps(filters)
+            params: dict[str, Any] = {"order": order or query.DEFAULT_ORDER}
+            if filters is not None:
+                params["filters"] = json.dumps(filters)
             url = f"/api/v1/runs/{quote(e, safe='')}/{quote(p, safe='')}"
-            out.extend(RemoteRun(self._client, r) for r in self._client.json("GET", url, query=query)["runs"])
-        return out
+            try:
+                found = self._client.json("GET", url, query=params)["runs"]
+            except ServerError as err:
+                if err.status == 400:
+                    raise ValueError(f"{err.body.get('error') or err} (from {self.base_url})") from None
+                raise
+            out.extend(RemoteRun(self._client, r) for r in found)
+        if len(projects) > 1:  # each project came sorted; one order over all, as locally
+            out = query.sort_runs(out, query.parse_order(order), _cells, lambda r: (r.id, r.entity, r.project))
+        return Runs(out, path, filters, order)
 
     def projects(self) -> list[dict[str, Any]]:
         """The server's projects: entity, project, run_count, last_activity."""
@@ -262,6 +279,22 @@ class RemoteArtifact(Artifact):
         tmp.write_bytes(data)
         os.replace(tmp, dest)
         return str(dest)
+
+
+def _cells(run: RemoteRun) -> dict[str, list[query.Cell]]:
+    """A run as the query reads it, from what the server sent (its state as of the listing)."""
+    d = run._data
+    fields = query.plain_fields(
+        run_id=run.id,
+        name=run.name,
+        state=d.get("state"),
+        group=run.group,
+        job_type=run.job_type,
+        notes=run.notes,
+        tags=run.tags,
+        created=d.get("created"),
+    )
+    return query.cells_of(query.key_rows(fields, run.config, dict(run.summary)))
 
 
 def _sparse(column: list[Any]) -> tuple[Any, Any]:

@@ -274,7 +274,10 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(400, "filters must be a JSON object")
         if (limit is not None and limit < 0) or offset < 0:
             raise HttpError(400, "limit and offset must not be negative")
-        total, page = self.app.index.page(entity, project, filters, q.get("order") or None, limit, offset)
+        try:
+            total, page = self.app.index.page(entity, project, filters, q.get("order") or None, limit, offset)
+        except ValueError as e:  # a malformed query, as store/query.py names it
+            raise HttpError(400, str(e)) from None
         self._json({"total": total, "runs": page})
 
     def _index_run(self, rp: layout.RunPath) -> dict[str, Any]:

@@ -5,10 +5,13 @@ One small wrapper so the index and the keys use the same SQL on both: ``?`` plac
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Optional, Sequence
+
+from .runquery import REGEXP_FUNCTION
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS runs (
@@ -24,6 +27,8 @@ SCHEMA = [
         elem INTEGER NOT NULL, num DOUBLE PRECISION, txt TEXT {COLLATE}, js TEXT)""",
     "CREATE INDEX IF NOT EXISTS run_keys_key ON run_keys (entity, project, key, run_id, elem, num, txt)",
     "CREATE INDEX IF NOT EXISTS run_keys_run ON run_keys (entity, project, run_id)",
+    # What the rows of run_keys mean (see store/query.py): an index of another version is rebuilt.
+    "CREATE TABLE IF NOT EXISTS index_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS api_keys (
         id TEXT PRIMARY KEY, entity TEXT NOT NULL, hash TEXT NOT NULL, read_only INTEGER NOT NULL,
         created DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION)""",
@@ -31,6 +36,19 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS sessions (
         hash TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL, expires DOUBLE PRECISION NOT NULL)""",
 ]
+
+
+#: The version of run_keys' encoding; 2: bools are their own kind (``js`` "true"/"false"), lists and
+#: dicts as sorted-key JSON. An index written by another version is emptied at start and rebuilt
+#: from the files (the files stay the truth).
+INDEX_VERSION = "2"
+
+
+def _regexp(pattern: str, ignore_case: int, text: Optional[str]) -> int:
+    """``$regex`` on SQLite: Python's ``re.search``, as the local store evaluates it."""
+    if text is None:
+        return 0
+    return int(re.search(pattern, text, re.IGNORECASE if ignore_case else 0) is not None)
 
 
 def default_url(root: Path) -> str:
@@ -59,12 +77,22 @@ class Database:
             self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.create_function(REGEXP_FUNCTION, 3, _regexp, deterministic=True)
         else:
             raise ValueError(f"--db {url!r}: expected sqlite:///PATH or postgresql://...")
         if self.table_exists("runs") and not self.table_exists("run_keys"):
             self.execute("DROP TABLE runs")  # an index from an older server: the files rebuild it
         for stmt in SCHEMA:  # strings sort by code point on both, as in Python
             self.execute(stmt.replace("{COLLATE}", 'COLLATE "C"' if self.postgres else ""))
+        if [r[0] for r in self.query("SELECT value FROM index_meta WHERE name = 'version'")] != [INDEX_VERSION]:
+            self.batch(
+                [
+                    ("DELETE FROM run_keys", [()]),
+                    ("DELETE FROM runs", [()]),
+                    ("DELETE FROM index_meta WHERE name = 'version'", [()]),
+                    ("INSERT INTO index_meta (name, value) VALUES ('version', ?)", [(INDEX_VERSION,)]),
+                ]
+            )
 
     def table_exists(self, table: str) -> bool:
         if self.postgres:

@@ -5,7 +5,6 @@ refreshes a run at once."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import threading
@@ -13,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-from ..store import layout, runinfo
+from ..store import layout, query, runinfo
 from ..store.local import LocalRun
 from .db import Database
-from .runquery import LIVE, RunQuery, Sql, key_rows
+from .runquery import LIVE, RunQuery, Sql
 
 #: A heartbeat counts as fresh for this long when the uploader did not say its interval.
 DEFAULT_HEARTBEAT_TTL = 30.0
@@ -185,21 +184,17 @@ class Index:
             None,
             signature,
         )
-        last = end or updated or created or 0
-        fields = {
-            "id": run_id,
-            "name": name,
-            "group": group,
-            "job_type": job_type,
-            "notes": notes,
-            "created": created,
-            "state": LIVE if live else self.state(recorded, infos, None, None),
-            "runtime": max(0.0, last - (created or 0)),
-            "tags": list(tags),
-            "entity": entity,
-            "project": project,
-        }
-        keys = [(*key, *r) for r in key_rows(fields, config, summary)]
+        fields = query.plain_fields(
+            run_id=run_id,
+            name=name,
+            state=LIVE if live else self.state(recorded, infos, None, None),
+            group=group,
+            job_type=job_type,
+            notes=notes,
+            tags=tags,
+            created=created,
+        )
+        keys = [(*key, *r) for r in query.key_rows(fields, config, summary)]
         upsert = (
             f"INSERT INTO runs ({_WRITTEN}) VALUES ({', '.join('?' * len(row))}) "
             "ON CONFLICT (entity, project, run_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
@@ -290,7 +285,7 @@ class Index:
         order: Optional[str] = None,
         run_id: Optional[str] = None,
     ) -> list[dict[str, Any]]:
-        """RUN dicts of a project (or one run), filtered and sorted as :mod:`.runquery` says."""
+        """RUN dicts of a project (or one run), filtered and sorted as :mod:`turbotrack.store.query` says."""
         return self.page(entity, project, filters, order, run_id=run_id)[1]
 
     def page(
@@ -304,16 +299,19 @@ class Index:
         run_id: Optional[str] = None,
     ) -> tuple[int, list[dict[str, Any]]]:
         """``(total, runs)``: the runs matching ``filters`` (``total`` of them), sorted by ``order``, the
-        page ``[offset, offset + limit)`` of them; filtering, sorting and paging all happen in SQL."""
+        page ``[offset, offset + limit)`` of them; filtering, sorting and paging all happen in SQL.
+        A malformed query is a ``ValueError`` (from :func:`turbotrack.store.query.parse`)."""
+        node = query.parse(filters)
+        sort = query.parse_order(order)
         scope = Sql("b.entity = ? AND b.project = ? AND b.key = 'id'", [entity, project])
         if run_id is not None:
             scope = Sql(scope.text + " AND b.run_id = ?", [*scope.params, run_id])
         running: set[str] = set()
-        if any(f.lstrip("+-") == "state" for f in [order or "", *(filters or {})]):
+        if "state" in query.keys_in(node) | {sort.key}:
             running = self._running(entity, project)
-        q = RunQuery(running)
-        where = q.where(filters)
-        join, order_by = q.order(order)
+        q = RunQuery(running, self.db.postgres)
+        where = q.where(node)
+        join, order_by = q.order(sort)
         sql = f"SELECT b.run_id FROM run_keys b {join.text} WHERE {scope.text}{where.text} {order_by.text}"
         args = join.params + scope.params + where.params + order_by.params
         if limit is not None or offset:
@@ -420,45 +418,3 @@ class Index:
 
 def _loads(text: Optional[str], default: Any) -> Any:
     return json.loads(text) if text else default
-
-
-def field(run: dict[str, Any], key: str) -> Any:
-    """A RUN field by dotted name: ``summary_metrics.acc`` (``summary_metrics.loss.min`` for a
-    summary dict), ``config.lr``, ``state``, ``created_at``, ``group``..."""
-    for prefix, src in (("summary_metrics.", "summary"), ("summary.", "summary"), ("config.", "config")):
-        if key.startswith(prefix):
-            rest = key[len(prefix) :]
-            d: Any = run[src]
-            if rest in d:
-                return d[rest]
-            for part in rest.split("."):
-                d = d.get(part) if isinstance(d, dict) else None
-            return d
-    if key in ("created_at", "createdAt"):
-        return run["created"]
-    if key in ("id", "run_id"):
-        return run["id"]
-    return run.get(key)
-
-
-def _matches(value: Any, want: Any) -> bool:
-    if isinstance(want, dict) and "$in" in want:
-        return value in want["$in"]
-    if isinstance(value, list) and not isinstance(want, list):
-        return want in value
-    return bool(value == want)
-
-
-def sort_runs(runs: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
-    """Runs sorted by ``order`` (``-`` first: descending); runs without the field last."""
-    desc = order.startswith("-")
-    key = order.lstrip("+-")
-
-    def missing(v: Any) -> bool:
-        return v is None or (isinstance(v, float) and math.isnan(v)) or isinstance(v, (dict, list))
-
-    have = [r for r in runs if not missing(field(r, key))]
-    rest = [r for r in runs if missing(field(r, key))]
-    numeric = all(isinstance(field(r, key), (int, float)) for r in have)
-    have.sort(key=lambda r: field(r, key) if numeric else str(field(r, key)), reverse=desc)
-    return have + rest

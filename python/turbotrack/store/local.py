@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import warnings
 from collections.abc import MutableMapping
@@ -13,7 +12,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from .. import _core
 from .._fs import DamagedFile, atomic_write_json, read_json
-from . import layout, runinfo
+from . import layout, query, runinfo
 from .downsample import m4_rows
 
 HISTORY_GLOB = layout.HISTORY_GLOB
@@ -233,21 +232,19 @@ class LocalRun:
                 out.append(File(p.relative_to(self._dir).as_posix(), p.stat().st_size, str(p)))
         return out
 
-    def _field(self, key: str) -> Any:
-        """A run field by dotted name, for filters and ordering."""
-        if key.startswith(("summary_metrics.", "summary.")):
-            return self.summary.get(key.split(".", 1)[1])
-        if key.startswith("config."):
-            return self.config.get(key.split(".", 1)[1])
-        if key in ("created_at", "createdAt"):
-            return self.created_at
-        if key == "state":
-            return self.state
-        return (
-            getattr(self, key, None)
-            if key in ("id", "name", "group", "job_type", "tags", "notes", "project")
-            else self._info.get(key)
+    def query_cells(self) -> dict[str, list[query.Cell]]:
+        """The run as ``Api().runs(filters=, order=)`` reads it (see :mod:`.query`)."""
+        fields = query.plain_fields(
+            run_id=self.id,
+            name=self.name,
+            state=self.state,
+            group=self.group,
+            job_type=self.job_type,
+            notes=self.notes,
+            tags=self.tags,
+            created=self.created_at,
         )
+        return query.cells_of(query.key_rows(fields, self.config, dict(self.summary)))
 
     def __repr__(self) -> str:
         return f"<turbotrack LocalRun {self.path} ({self.state})>"
@@ -315,26 +312,17 @@ def open_run(run_dir: Path) -> LocalRun:
     return LocalRun(run_dir)
 
 
-def list_runs(project_dirs: list[Path], filters: dict[str, Any], order: str) -> list[LocalRun]:
+def list_runs(project_dirs: list[Path], filters: Optional[dict[str, Any]], order: Optional[str]) -> list[LocalRun]:
+    """The runs in ``project_dirs`` that match the query ``filters``, sorted by ``order`` (both as
+    :mod:`.query` says; a malformed one is a ``ValueError`` before any run is read)."""
+    node = query.parse(filters)
+    sort = query.parse_order(order)
     runs = [
         LocalRun(d) for p in project_dirs if p.is_dir() for d in sorted(p.iterdir()) if any(d.glob(layout.RUN_GLOB))
     ]
-    runs = [r for r in runs if all(_matches(r._field(k), v) for k, v in filters.items())]
-    desc = order.startswith("-")
-    key = order.lstrip("+-")
-
-    def sort_key(r: LocalRun) -> tuple[int, Any]:
-        v = r._field(key)
-        if isinstance(v, dict):
-            v = next(iter(v.values()), None)
-        missing = v is None or (isinstance(v, float) and math.isnan(v))
-        return (1 if missing else 0, 0 if missing else (-v if desc and isinstance(v, (int, float)) else v))
-
-    if desc and not all(isinstance(r._field(key), (int, float, type(None))) for r in runs):
-        runs.sort(key=lambda r: str(r._field(key)), reverse=True)
-    else:
-        runs.sort(key=sort_key)
-    return runs
+    cells = {id(r): r.query_cells() for r in runs}
+    found = [r for r in runs if query.matches(node, cells[id(r)])]
+    return query.sort_runs(found, sort, lambda r: cells[id(r)], lambda r: (r.id, r.entity, r.project))
 
 
 def _is_definition(d: Any) -> bool:
@@ -346,14 +334,6 @@ def _is_definition(d: Any) -> bool:
         and isinstance(d[0], str)
         and all(x is None or isinstance(x, str) for x in d[1:])
     )
-
-
-def _matches(value: Any, want: Any) -> bool:
-    if isinstance(want, dict) and "$in" in want:
-        return value in want["$in"]
-    if isinstance(value, list) and not isinstance(want, list):
-        return want in value
-    return value == want
 
 
 def _warn_damage(damaged: list[str]) -> None:
