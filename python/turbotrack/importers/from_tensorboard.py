@@ -28,11 +28,11 @@ def tb() -> Any:
     """The tensorboard package's reader pieces, or ImportError saying how to get them."""
     try:
         from tensorboard import data_compat
-        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+        from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
         from tensorboard.util import tensor_util
     except ImportError as e:
         raise ImportError(f"reading TensorBoard event files needs the tensorboard package ({e})") from e
-    return data_compat, EventFileLoader, tensor_util
+    return data_compat, LegacyEventFileLoader, tensor_util
 
 
 def event_files(folder: Path) -> list[Path]:
@@ -121,6 +121,9 @@ class TensorBoardImport:
             return
         step = int(event.step)
         for raw in event.summary.value:
+            if raw.HasField("histo"):  # old-style: read in float64 (tensorboard's migration rounds to float32)
+                self._put(out, step, raw.tag, _histogram(raw.histo), event.wall_time)
+                continue
             value = data_compat.migrate_value(raw)
             tag = value.tag
             plugin = value.metadata.plugin_data.plugin_name
@@ -135,12 +138,15 @@ class TensorBoardImport:
             if converted is None:
                 out.lost[f"{tag!r} ({plugin or 'unknown'} plugin data: not a scalar, histogram, image or text)"] += 1
                 continue
-            row = self.rows.setdefault(step, {})
-            if tag in row:
-                out.lost[f"{tag!r}: a second value at one step (the last one kept)"] += 1
-            row[tag] = converted
-            if step not in self.times or event.wall_time < self.times[step]:
-                self.times[step] = event.wall_time
+            self._put(out, step, tag, converted, event.wall_time)
+
+    def _put(self, out: ImportedRun, step: int, tag: str, value: Any, wall_time: float) -> None:
+        row = self.rows.setdefault(step, {})
+        if tag in row:
+            out.lost[f"{tag!r}: a second value at one step (the last one kept)"] += 1
+        row[tag] = value
+        if step not in self.times or wall_time < self.times[step]:
+            self.times[step] = wall_time
 
     def _value(self, out: ImportedRun, plugin: str, tag: str, step: int, arr: Any) -> Any:
         if plugin == "scalars" or (not plugin and arr.size == 1 and arr.dtype.kind in "biuf"):
@@ -175,6 +181,19 @@ class TensorBoardImport:
                 break
         rel = out.write_media(bytes(data), "images", key, step, ext)
         return {"_type": "image-file", "path": rel, "width": width, "height": height, "format": fmt}
+
+
+def _histogram(histo: Any) -> Rich:
+    """An old-style ``HistogramProto`` as turbotrack's histogram, by TensorBoard's rule: the empty
+    buckets at both ends dropped, the data's min and max as the outer edges (not +-DBL_MAX)."""
+    counts = list(histo.bucket)
+    nonzero = [i for i, c in enumerate(counts) if c > 0]
+    if not nonzero:
+        return Rich({"_type": "histogram", "bins": [], "values": []})
+    start, end = nonzero[0], nonzero[-1]
+    bins = [histo.min, *histo.bucket_limit[start:end], histo.max]
+    values = [int(c) if float(c).is_integer() else c for c in counts[start : end + 1]]
+    return Rich({"_type": "histogram", "bins": bins, "values": values})
 
 
 def out_table(out: ImportedRun, key: str, step: int, columns: list[str], data: list[list[Any]]) -> dict[str, Any]:
