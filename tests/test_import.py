@@ -61,7 +61,11 @@ time.sleep(600)
 
 def _wandb_child(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, env={**os.environ, **WANDB_ENV}, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env={**os.environ, **WANDB_ENV},
+        capture_output=True,
+        text=True,
         timeout=180,
     )
 
@@ -74,8 +78,12 @@ def wandb_dir() -> Any:
         out = _wandb_child(WANDB_SCRIPT, base)
         assert out.returncode == 0, out.stderr
         proc = subprocess.Popen(
-            [sys.executable, "-c", CRASH_SCRIPT], cwd=base, env={**os.environ, **WANDB_ENV},
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [sys.executable, "-c", CRASH_SCRIPT],
+            cwd=base,
+            env={**os.environ, **WANDB_ENV},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         try:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "logged"
@@ -149,14 +157,16 @@ def test_wandb_import_matches_the_source(wandb_dir: Path, tmp_path: Path) -> Non
         for key, value in want.items():
             if key.startswith("_"):
                 continue
-            if key == "lst" and not lists_ok or key == "none" and not none_ok:
+            if (key == "lst" and not lists_ok) or (key == "none" and not none_ok):
                 assert key not in got
                 continue
             if isinstance(value, dict) and "path" in value:  # media: the file copied, the rest kept
                 assert {k: v for k, v in got[key].items() if k != "path"} == {
                     k: v for k, v in value.items() if k != "path"
                 }
-                assert (Path(run.dir) / got[key]["path"]).read_bytes() == (folder / "files" / value["path"]).read_bytes()
+                assert (Path(run.dir) / got[key]["path"]).read_bytes() == (
+                    folder / "files" / value["path"]
+                ).read_bytes()
                 continue
             assert got[key] == value and type(got[key]) is type(value), key
     assert rows[0]["nest.b.c"] == 0 and rows[5]["big"] == 2**40 + 5 and rows[2]["ok"] is True
@@ -258,7 +268,10 @@ def tb_logdir() -> Any:
         for module, sub, env in (("torch.utils.tensorboard", "torch", torch_env), ("tensorboardX", "tbx", None)):
             out = subprocess.run(
                 [sys.executable, "-c", TB_SCRIPT.format(module=module), str(logdir / sub)],
-                env=env or dict(os.environ), capture_output=True, text=True, timeout=300,
+                env=env or dict(os.environ),
+                capture_output=True,
+                text=True,
+                timeout=300,
             )
             assert out.returncode == 0, out.stderr
         yield logdir

@@ -207,6 +207,12 @@ def cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
+_IMPORT_NEEDS = {
+    "wandb": "its protobuf classes read the run-<id>.wandb log",
+    "tensorboard": "its event reader reads the tfevents files; no TensorFlow needed",
+}
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from .importers.command import ImportError_, import_tensorboard, import_wandb
 
@@ -221,7 +227,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         package = "wandb" if args.source == "wandb" else "tensorboard"
         raise CliError(
             f"importing from {args.source} needs the {package} package: {e}",
-            f"pip install {package} (its {'protobuf classes read the run-<id>.wandb log' if package == 'wandb' else 'event reader reads the tfevents files; no TensorFlow needed'})",
+            f"pip install {package} ({_IMPORT_NEEDS[package]})",
         ) from None
 
 
@@ -301,7 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     itb.add_argument("logdir", metavar="LOGDIR")
     for k in (iw, itb):
         k.add_argument("--entity", help="entity of the new runs (default: the source's, else 'local')")
-        k.add_argument("--project", help="project of the new runs (default: the source's; for TensorBoard the logdir's name)")
+        k.add_argument(
+            "--project", help="project of the new runs (default: the source's; for TensorBoard the logdir's name)"
+        )
         k.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
     imp.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
     imp.set_defaults(func=cmd_import)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ def import_wandb(
         found = from_wandb.find_runs(p)
         if not found:
             raise ImportError_(
-                f"{p} holds no wandb run (no run-<id>.wandb log in it, in its run-*/offline-run-* folders or in wandb/)",
+                f"{p} holds no wandb run (no run-<id>.wandb log in it, its run-* folders or wandb/)",
                 "give wandb run folders (wandb/run-*, wandb/offline-run-*) or the wandb/ folder that holds them",
             )
         folders += [f for f in found if f not in folders]
@@ -99,7 +100,7 @@ def import_wandb(
     for folder in folders:
         try:
             rp = from_wandb.target(folder, root, entity, project)
-            _one(folder, rp, lambda: from_wandb.WandbImport(folder, rp), bar, err, outcome)
+            _one(folder, rp, functools.partial(from_wandb.WandbImport, folder, rp), bar, err, outcome)
         except Exception as e:  # one bad source never stops the others; named, no traceback
             outcome.failed.append((folder, _why(e)))
             err.write(f"{folder}: could not import: {_why(e)}\n")
@@ -123,7 +124,7 @@ def import_tensorboard(
     for folder in folders:
         try:
             rp, name = from_tensorboard.target(folder, logdir, root, entity, project)
-            _one(folder, rp, lambda: from_tensorboard.TensorBoardImport(folder, rp, name), bar, err, outcome)
+            _one(folder, rp, functools.partial(from_tensorboard.TensorBoardImport, folder, rp, name), bar, err, outcome)
         except Exception as e:  # one bad source never stops the others; named, no traceback
             outcome.failed.append((folder, _why(e)))
             err.write(f"{folder}: could not import: {_why(e)}\n")

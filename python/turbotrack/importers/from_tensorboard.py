@@ -27,9 +27,9 @@ _IMAGE_TYPES = ((b"\x89PNG", ".png", "png"), (b"\xff\xd8", ".jpg", "jpeg"), (b"G
 def tb() -> Any:
     """The tensorboard package's reader pieces, or ImportError saying how to get them."""
     try:
-        from tensorboard import data_compat
-        from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader
-        from tensorboard.util import tensor_util
+        from tensorboard import data_compat  # type: ignore[import-untyped]
+        from tensorboard.backend.event_processing.event_file_loader import LegacyEventFileLoader  # type: ignore[import-untyped]
+        from tensorboard.util import tensor_util  # type: ignore[import-untyped]
     except ImportError as e:
         raise ImportError(f"reading TensorBoard event files needs the tensorboard package ({e})") from e
     return data_compat, LegacyEventFileLoader, tensor_util
@@ -159,8 +159,10 @@ class TensorBoardImport:
             return Rich({"_type": "histogram", "bins": bins, "values": counts})
         if plugin == "images" and arr.ndim == 1 and arr.size >= 3:
             width, height = int(arr[0]), int(arr[1])
-            items = [self._image(out, data, f"{tag}.{i}" if arr.size > 3 else tag, step, width, height)
-                     for i, data in enumerate(arr[2:])]
+            items = [
+                self._image(out, data, f"{tag}.{i}" if arr.size > 3 else tag, step, width, height)
+                for i, data in enumerate(arr[2:])
+            ]
             if len(items) == 1:
                 return Rich(items[0])
             return Rich({"_type": "images/separated", "count": len(items), "items": items})

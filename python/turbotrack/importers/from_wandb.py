@@ -10,7 +10,7 @@ from typing import Any, Callable, Optional
 
 from ..store import layout
 from . import wandb_log
-from .writer import SOURCE_RUNTIME, SOURCE_TIMESTAMP, ImportedRun, Rich, existing_import
+from .writer import SOURCE_RUNTIME, SOURCE_TIMESTAMP, ImportedRun, Rich
 
 #: wandb's system metric names → turbotrack's (capture/system.py); others keep wandb's name under ``system.``.
 SYSTEM_NAMES = {
@@ -51,7 +51,9 @@ def find_runs(path: Path) -> list[Path]:
         return [path]
     for base in (path, path / "wandb"):
         if base.is_dir():
-            found = sorted(p for p in base.iterdir() if p.name.startswith(("run-", "offline-run-")) and is_run_folder(p))
+            found = sorted(
+                p for p in base.iterdir() if p.name.startswith(("run-", "offline-run-")) and is_run_folder(p)
+            )
             if found:
                 return found
     return []
@@ -166,7 +168,9 @@ class WandbImport:
             ]
             out.write_json(layout.ALERTS, alerts)
         for kind, n in src.unread.items():
-            out.lost[f"{n} '{kind}' record(s) of the log (not imported: turbotrack has no such thing to hold them)"] += 1
+            out.lost[
+                f"{n} '{kind}' record(s) of the log (not imported: turbotrack has no such thing to hold them)"
+            ] += 1
         summary = self._summary(src, out, out.keys)
         if src.exit_code is None:
             state = "crashed"
@@ -248,7 +252,7 @@ class WandbImport:
             except ValueError:
                 out.lost["files/wandb-metadata.json (not JSON)"] += 1
         env = {**meta, **src.environment}
-        git = env.get("git") if isinstance(env.get("git"), dict) else {}
+        git: dict[str, Any] = env["git"] if isinstance(env.get("git"), dict) else {}
         gpus = [g.get("name") for g in env.get("gpu_nvidia") or [] if isinstance(g, dict)]
         if not gpus and env.get("gpu"):
             gpus = [env["gpu"]] * int(env.get("gpu_count") or 1)
@@ -292,9 +296,7 @@ class WandbImport:
                 name = prefix + k
                 if isinstance(v, dict) and "_type" in v:
                     summary[name] = self.media(out, name, step, v)
-                elif (
-                    isinstance(v, dict) and v and name not in logged and any(x.startswith(name + ".") for x in logged)
-                ):
+                elif isinstance(v, dict) and v and name not in logged and any(x.startswith(name + ".") for x in logged):
                     walk(v, name + ".")
                 else:
                     summary[name] = v

@@ -262,7 +262,7 @@ def _read_other(run: WandbRun, kind: Optional[str], r: Any) -> None:
         run.exit_code = r.exit.exit_code
         run.runtime = float(r.exit.runtime)
     elif kind == "environment":
-        from google.protobuf.json_format import MessageToDict
+        from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 
         env = MessageToDict(r.environment, preserving_proto_field_name=True)
         env.pop("_info", None)

@@ -167,7 +167,7 @@ class ImportedRun:
         record = {**self.source, "imported_at": now}
         if self.lost:
             record["not_carried_over"] = [f"{n} × {what}" if n > 1 else what for what, n in self.lost.items()]
-        base = {
+        base: dict[str, Any] = {
             "id": self.rp.run_id,
             "name": self.rp.run_id,
             "project": self.rp.project,
