@@ -1,4 +1,4 @@
-"""The command line: ``turbotrack ls``, ``verify``, ``run``, ``bench``. Data goes to stdout, messages to
+"""The command line: ``turbotrack ls``, ``verify``, ``run``, ``bench``, ``import``, ... Data goes to stdout, messages to
 stderr; errors end with a ``hint:`` line and exit status 2, never a traceback."""
 
 from __future__ import annotations
@@ -207,6 +207,30 @@ def cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
+_IMPORT_NEEDS = {
+    "wandb": "its protobuf classes read the run-<id>.wandb log",
+    "tensorboard": "its event reader reads the tfevents files; no TensorFlow needed",
+}
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importers.command import ImportError_, import_tensorboard, import_wandb
+
+    root = storage_root(args.dir)
+    try:
+        if args.source == "wandb":
+            return import_wandb([Path(p) for p in args.paths], root, args.entity, args.project)
+        return import_tensorboard(Path(args.logdir), root, args.entity, args.project)
+    except ImportError_ as e:
+        raise CliError(str(e), e.hint) from None
+    except ImportError as e:
+        package = "wandb" if args.source == "wandb" else "tensorboard"
+        raise CliError(
+            f"importing from {args.source} needs the {package} package: {e}",
+            f"pip install {package} ({_IMPORT_NEEDS[package]})",
+        ) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="turbotrack", description="turbotrack: experiment tracking with a Rust logging core"
@@ -259,6 +283,36 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("--base-url", required=True)
     lg.add_argument("key")
     lg.set_defaults(func=cmd_login)
+    imp = sub.add_parser(
+        "import",
+        help="import runs from wandb run folders or a TensorBoard logdir",
+        description="Make turbotrack runs under the local root from another tracker's files. A run imported before "
+        "is left as it is; what could not be carried over is named on stderr. See docs/import.md.",
+    )
+    imp_sub = imp.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    iw = imp_sub.add_parser(
+        "wandb",
+        help="wandb run folders (wandb/run-*, wandb/offline-run-*) or folders holding them",
+        description="Each wandb run folder (its run-<id>.wandb log and files/) becomes a turbotrack run with the same "
+        "id: history with its steps, config, summary, media, files, metadata, system metrics, name, tags, group, "
+        "job type, notes and state. Needs the wandb package (its protobuf classes).",
+    )
+    iw.add_argument("paths", nargs="+", metavar="PATH", help="a run folder, or a folder holding run folders (wandb/)")
+    itb = imp_sub.add_parser(
+        "tensorboard",
+        help="a TensorBoard logdir: each folder of event files becomes a run",
+        description="Each folder under LOGDIR holding event files (*tfevents*) becomes a run: scalars, histograms, "
+        "images and text, with their steps. Needs the tensorboard package (no TensorFlow).",
+    )
+    itb.add_argument("logdir", metavar="LOGDIR")
+    for k in (iw, itb):
+        k.add_argument("--entity", help="entity of the new runs (default: the source's, else 'local')")
+        k.add_argument(
+            "--project", help="project of the new runs (default: the source's; for TensorBoard the logdir's name)"
+        )
+        k.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
+    imp.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
+    imp.set_defaults(func=cmd_import)
     b = sub.add_parser(
         "bench", help="measure logging overhead beside other trackers (see 'turbotrack bench --help')", add_help=False
     )

@@ -10,11 +10,14 @@ A torn tail (a run killed mid-write) ends the scan; nothing before it is lost.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import mmap
+import os
 import struct
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 _HEADER = 7
 _BLOCK = 32 * 1024
@@ -31,40 +34,60 @@ def _pb() -> Any:
     return wandb_internal_pb2
 
 
-def chunks(data: bytes) -> Iterator[bytes]:
-    """The records' bytes in a transaction log's ``data``, assembled from their chunks."""
+def chunks(data: Any) -> Iterator[bytes]:
+    """The records' bytes in a transaction log's ``data`` (bytes or an mmap), assembled from their chunks."""
+    for _end, body in spans(data):
+        yield body
+
+
+def spans(data: Any) -> Iterator[tuple[int, bytes]]:
+    """Each record's bytes with the offset just past its last chunk (how far the scan has come)."""
     if data[:4] != b":W&B":
         raise ValueError("not a wandb transaction log (no ':W&B' header)")
     pos, pending = _HEADER, b""
-    while pos + 7 <= len(data):
+    size = len(data)
+    unpack = struct.unpack_from
+    while pos + 7 <= size:
         left = _BLOCK - pos % _BLOCK
         if left < 7:  # a block's tail too short for a chunk header is padding
             pos += left
             continue
-        _crc, length, kind = struct.unpack_from("<IHB", data, pos)
+        _crc, length, kind = unpack("<IHB", data, pos)
         pos += 7
-        if kind == 0 or pos + length > len(data):  # zero padding or a torn tail
+        if kind == 0 or pos + length > size:  # zero padding or a torn tail
             return
         body = data[pos : pos + length]
         pos += length
         if kind == _FULL:
-            yield body
+            yield pos, body
         elif kind == _FIRST:
             pending = body
         elif kind == _MIDDLE:
             pending += body
         elif kind == _LAST:
-            yield pending + body
+            yield pos, pending + body
             pending = b""
+
+
+@contextlib.contextmanager
+def _mapped(path: Path) -> Iterator[Any]:
+    """The file's bytes, memory-mapped (a log of a million steps is not read into memory at once)."""
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            yield b""
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            yield mm
 
 
 def records(path: Path) -> Iterator[Any]:
     """Every ``Record`` of the transaction log at ``path``, in order."""
     pb = _pb()
-    for body in chunks(Path(path).read_bytes()):
-        record = pb.Record()
-        record.ParseFromString(body)
-        yield record
+    with _mapped(Path(path)) as data:
+        for _end, body in spans(data):
+            record = pb.Record()
+            record.ParseFromString(body)
+            yield record
 
 
 def _key(item: Any) -> list[str]:
@@ -99,6 +122,7 @@ class WandbRun:
     group: str = ""
     job_type: str = ""
     notes: str = ""
+    host: str = ""
     tags: list[str] = dataclasses.field(default_factory=list)
     start_time: Optional[float] = None
     #: The config as a user sees it (``run.config``): wandb's ``{"value": ..., "desc": ...}`` wrappers
@@ -106,16 +130,36 @@ class WandbRun:
     config: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: The last summary: nested dicts as logged; ``_wandb`` kept out.
     summary: dict[str, Any] = dataclasses.field(default_factory=dict)
-    #: Each history row as a dict of top-level names (nested keys joined with ``.``), in order.
+    #: Each history row as a dict of top-level names, in order: nested keys joined with ``.``
+    #: (``{"a": {"b": 1}}`` is ``a.b``), a media value (a dict with ``_type``: image, table,
+    #: histogram...) kept whole under its key, as turbotrack's history holds it. Empty when
+    #: :func:`read_run` was given ``on_row``.
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    #: Rows of the system metrics stream (``stats`` records).
+    #: How many history rows the log holds.
+    rows: int = 0
+    #: Rows of the system metrics stream (``stats`` records): wandb's names, and ``_timestamp``.
     system: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    #: ``define_metric`` records, as wandb's ``MetricRecord`` dicts.
+    #: ``define_metric`` records, as wandb's ``MetricRecord`` messages.
     metrics: list[Any] = dataclasses.field(default_factory=list)
     alerts: list[Any] = dataclasses.field(default_factory=list)
+    #: ``None`` when the log has no exit record (the process died before ``finish()``).
     exit_code: Optional[int] = None
+    #: Seconds the run ran, from its exit record.
+    runtime: Optional[float] = None
+    #: The ``environment`` records merged (os, python, program, args, git, host, gpu...), as dicts.
+    environment: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The console output in the log (``output_raw`` records): (``"stdout"``/``"stderr"``, text).
+    output: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     #: The run's ``files/`` folder, when the run folder has one.
     files_dir: Optional[Path] = None
+    #: Paths (relative to ``files/``) the log's ``files`` records name.
+    files: list[str] = dataclasses.field(default_factory=list)
+    #: Record types met that nothing here reads (``artifact``, ``tbrecord``...), with their counts.
+    unread: dict[str, int] = dataclasses.field(default_factory=dict)
+
+
+#: Record types that carry nothing a user sees of the run (wandb's own bookkeeping).
+_BOOKKEEPING = frozenset({"header", "telemetry", "request", "final", "footer", "preempting", "noop_link_artifact"})
 
 
 def log_path(run_folder: Path) -> Path:
@@ -126,38 +170,114 @@ def log_path(run_folder: Path) -> Path:
     return found[0]
 
 
-def read_run(run_folder: Path) -> WandbRun:
-    """Read a wandb run folder's transaction log into a :class:`WandbRun`."""
+def history_row(items: Any) -> dict[str, Any]:
+    """A ``HistoryRecord``'s items as one row (see :attr:`WandbRun.history`)."""
+    keys: list[Any] = []
+    texts: list[str] = []
+    for item in items:
+        keys.append(item.nested_key or item.key)
+        texts.append(item.value_json)
+    values = json.loads("[" + ",".join(texts) + "]") if texts else []
+    row: dict[str, Any] = {}
+    tree: dict[str, Any] = {}
+    for key, value in zip(keys, values):
+        if isinstance(key, str):
+            tree[key] = value if not isinstance(value, dict) else {**tree.get(key, {}), **value}
+        elif len(key) == 1:
+            tree[key[0]] = value
+        else:
+            _set(tree, list(key), value)
+    _flatten(tree, "", row)
+    return row
+
+
+def _flatten(tree: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:
+    for k, v in tree.items():
+        if isinstance(v, dict) and v and "_type" not in v:
+            _flatten(v, f"{prefix}{k}.", out)
+        else:
+            out[prefix + k] = v
+
+
+def read_run(
+    run_folder: Path,
+    on_row: Optional[Callable[[WandbRun, dict[str, Any]], None]] = None,
+    on_progress: Optional[Callable[[int, int], None]] = None,
+) -> WandbRun:
+    """Read a wandb run folder's transaction log into a :class:`WandbRun`.
+
+    ``on_row(run, row)``: called with each history row instead of keeping it in ``run.history``
+    (the run's identity, config and start time are known by then: the log begins with them).
+    ``on_progress(done_bytes, total_bytes)``: called every few thousand records."""
+    pb = _pb()
     run = WandbRun()
     folder = Path(run_folder)
     if (folder / "files").is_dir():
         run.files_dir = folder / "files"
-    for r in records(log_path(folder)):
-        kind = r.WhichOneof("record_type")
-        if kind == "run":
-            _read_run_record(run, r.run)
-        elif kind == "config":
-            _apply(run.config, r.config)
-        elif kind == "summary":
-            _apply(run.summary, r.summary)
-        elif kind == "history":
-            row: dict[str, Any] = {}
-            for item in r.history.item:
-                row[".".join(_key(item))] = json.loads(item.value_json)
-            run.history.append(row)
-        elif kind == "stats":
-            row = {item.key: json.loads(item.value_json) for item in r.stats.item}
-            row["_timestamp"] = r.stats.timestamp.seconds + r.stats.timestamp.nanos / 1e9
-            run.system.append(row)
-        elif kind == "metric":
-            run.metrics.append(r.metric)
-        elif kind == "alert":
-            run.alerts.append(r.alert)
-        elif kind == "exit":
-            run.exit_code = r.exit.exit_code
+    path = log_path(folder)
+    total = path.stat().st_size
+    count = 0
+    with _mapped(path) as data:
+        for end, body in spans(data):
+            r = pb.Record()
+            r.ParseFromString(body)
+            kind = r.WhichOneof("record_type")
+            count += 1
+            if on_progress is not None and count % 4096 == 0:
+                on_progress(end, total)
+            if kind == "history":
+                row = history_row(r.history.item)
+                if "_step" not in row and r.history.HasField("step"):
+                    row["_step"] = r.history.step.num
+                run.rows += 1
+                if on_row is not None:
+                    on_row(run, row)
+                else:
+                    run.history.append(row)
+            else:
+                _read_other(run, kind, r)
+    if on_progress is not None:
+        on_progress(total, total)
     run.config.pop("_wandb", None)
     run.summary.pop("_wandb", None)
     return run
+
+
+def _read_other(run: WandbRun, kind: Optional[str], r: Any) -> None:
+    if kind == "run":
+        _read_run_record(run, r.run)
+    elif kind == "config":
+        _apply(run.config, r.config)
+    elif kind == "summary":
+        _apply(run.summary, r.summary)
+    elif kind == "stats":
+        row = {item.key: json.loads(item.value_json) for item in r.stats.item}
+        row["_timestamp"] = r.stats.timestamp.seconds + r.stats.timestamp.nanos / 1e9
+        run.system.append(row)
+    elif kind == "metric":
+        run.metrics.append(r.metric)
+    elif kind == "alert":
+        run.alerts.append(r.alert)
+    elif kind == "exit":
+        run.exit_code = r.exit.exit_code
+        run.runtime = float(r.exit.runtime)
+    elif kind == "environment":
+        from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
+
+        env = MessageToDict(r.environment, preserving_proto_field_name=True)
+        env.pop("_info", None)
+        env.pop("writer_id", None)
+        run.environment.update(env)
+    elif kind == "output_raw":
+        stream = "stdout" if r.output_raw.output_type == 1 else "stderr"
+        run.output.append((stream, r.output_raw.line))
+    elif kind == "output":
+        stream = "stdout" if r.output.output_type == 1 else "stderr"
+        run.output.append((stream, r.output.line))
+    elif kind == "files":
+        run.files.extend(f.path for f in r.files.files if f.path not in run.files)
+    elif kind is not None and kind not in _BOOKKEEPING:
+        run.unread[kind] = run.unread.get(kind, 0) + 1
 
 
 def _read_run_record(run: WandbRun, rec: Any) -> None:
@@ -168,6 +288,7 @@ def _read_run_record(run: WandbRun, rec: Any) -> None:
     run.group = rec.run_group or run.group
     run.job_type = rec.job_type or run.job_type
     run.notes = rec.notes or run.notes
+    run.host = rec.host or run.host
     if rec.tags:
         run.tags = list(rec.tags)
     if rec.HasField("start_time"):
