@@ -1,4 +1,4 @@
-"""``turbotrack.errors`` (``wandb.errors``): the exception classes scripts catch, all ``turbotrack.Error``\s.
+"""``turbotrack.errors`` (``wandb.errors``): the exception classes scripts catch (all are ``turbotrack.Error``).
 
 ``from turbotrack.errors import CommError`` works as ``from wandb.errors import CommError`` does."""
 
