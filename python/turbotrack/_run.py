@@ -7,6 +7,7 @@ import random
 import shutil
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -241,7 +242,7 @@ class Run(RunWandb):
             self._capture = Capture(self._dir, s, sink, dict(self._info))
             self._capture.start()
         except Exception as e:  # capture must never stop a training run
-            termwarn(f"could not start capturing system data: {e}")
+            warnings.warn(f"turbotrack could not start capturing system data: {e}", stacklevel=3)
             self._capture = None
 
     # ----------------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ class Run(RunWandb):
             try:
                 self._capture.stop()
             except Exception as e:
-                termwarn(f"stopping capture failed: {e}")
+                warnings.warn(f"turbotrack: stopping capture failed: {e}", stacklevel=3)
         if self._system is not None:
             self._system.finish()
         code = int(exit_code or 0)
@@ -305,7 +306,7 @@ class Run(RunWandb):
         _hooks.untrack(self)
         _state.forget(self)
         if failure:
-            termwarn(f"some data of run {self.path} could not be written: {failure}")
+            warnings.warn(f"turbotrack: some data of run {self.path} could not be written: {failure}", stacklevel=3)
 
     def _become_fork_child(self) -> None:
         """In a process forked after init(): the parent's writer thread did not survive the fork,

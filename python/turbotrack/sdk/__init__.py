@@ -187,3 +187,22 @@ class _Setup:
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
+
+
+from . import lib, wandb_run, wandb_settings  # noqa: E402  (wandb's submodules of wandb.sdk)
+
+__all__ = [
+    "DisabledRun",
+    "Metric",
+    "Run",
+    "Settings",
+    "define_metric",
+    "finish",
+    "init",
+    "lib",
+    "log",
+    "save",
+    "setup",
+    "wandb_run",
+    "wandb_settings",
+]
