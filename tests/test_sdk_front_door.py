@@ -71,7 +71,13 @@ def test_settings_mean_what_they_say(root):
     )
     try:
         assert (run.project, run.name, run.tags, run.group, run.notes, run.job_type, run.id) == (
-            "arg", "sn", ("t1",), "g", "n", "jt", "myid"
+            "arg",
+            "sn",
+            ("t1",),
+            "g",
+            "n",
+            "jt",
+            "myid",
         )  # init's argument wins over settings, as in wandb
         assert run.settings.mode == "offline" and run.settings.system_interval == 3.0
     finally:
@@ -89,9 +95,18 @@ def test_wandb_env_on_the_direct_import(tmp_path):
         wandb.finish()
     """
     env = _clean_env(
-        WANDB_PROJECT="proj", WANDB_ENTITY="team", WANDB_NAME="nice", WANDB_RUN_ID="rid1", WANDB_RUN_GROUP="g",
-        WANDB_JOB_TYPE="train", WANDB_TAGS="a,b", WANDB_NOTES="n", WANDB_DIR=str(tmp_path / "store"),
-        WANDB_MODE="dryrun", WANDB_CONSOLE="off", TURBOTRACK_ENTITY="wins",
+        WANDB_PROJECT="proj",
+        WANDB_ENTITY="team",
+        WANDB_NAME="nice",
+        WANDB_RUN_ID="rid1",
+        WANDB_RUN_GROUP="g",
+        WANDB_JOB_TYPE="train",
+        WANDB_TAGS="a,b",
+        WANDB_NOTES="n",
+        WANDB_DIR=str(tmp_path / "store"),
+        WANDB_MODE="dryrun",
+        WANDB_CONSOLE="off",
+        TURBOTRACK_ENTITY="wins",
     )
     out = run_child(code, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
@@ -163,7 +178,7 @@ def test_summary_nested_and_attribute_access(new_run):
     del s["u"]
     assert "u" not in s
     with pytest.raises(AttributeError):
-        s.nope
+        _ = s.nope
     run.finish()
     back = api_run(run).summary
     assert back["train"]["loss"] == back["train.loss"] == back.train.acc * 3 and back.d == {"y": 2}
@@ -178,7 +193,13 @@ def test_config_json_native_and_val_change(new_run):
     c = run.config
     c.update({"np": np.float32(1.5), "arr": np.arange(3), "t": (1, 2), "s": {3}, "dc": Opt(), "n": {"q": (1,)}})
     assert c.as_dict() == {
-        "lr": 0.1, "path": "/data", "np": 1.5, "arr": [0, 1, 2], "t": [1, 2], "s": [3], "dc": {"width": 4},
+        "lr": 0.1,
+        "path": "/data",
+        "np": 1.5,
+        "arr": [0, 1, 2],
+        "t": [1, 2],
+        "s": [3],
+        "dc": {"width": 4},
         "n": {"q": [1]},
     }
     with pytest.raises(turbotrack.errors.ConfigError, match="lr"):
@@ -236,3 +257,20 @@ def test_setup_settings_apply_to_later_inits(root):
         a.finish()
     finally:
         turbotrack.setup(settings=None)
+
+
+def test_wandb_capture_settings_switch_capture_off(root):
+    off = turbotrack.init(
+        project="p",
+        reinit="finish_previous",
+        settings=turbotrack.Settings(console="off", _disable_stats=True, _disable_meta=True, x_save_requirements=False),
+    )
+    off.log({"x": 1})
+    off.finish()
+    written = set(os.listdir(off.dir))
+    assert "history.ttrk" in written
+    assert not written & {"metadata.json", "output.log", "requirements.txt", "system.ttrk"}
+    on = turbotrack.init(project="p", reinit="finish_previous", settings={"console": "wrap", "_disable_stats": True})
+    on.finish()
+    names = {f.name for f in api_run(on).files()}
+    assert {"metadata.json", "output.log"} <= names and "system.ttrk" not in names

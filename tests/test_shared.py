@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import re
-
 import math
 import multiprocessing as mp
 import os
+import re
 import signal
 import time
 import warnings

@@ -18,9 +18,9 @@ import pytest
 from conftest import api_run, rows_of
 
 import turbotrack
+from turbotrack import Settings
 from turbotrack.compat import env as compat_env
 from turbotrack.compat.api import login, termwarn
-from turbotrack import Settings
 
 
 def fake_real_wandb(folder: Path) -> Path:

@@ -85,15 +85,17 @@ def load_file(path: Any) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError:
         try:
-            import yaml
+            import yaml  # type: ignore[import-untyped]
         except ImportError:
             raise ValueError(f"config file {path} is not JSON, and reading YAML needs PyYAML") from None
         data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ValueError(f"config file {path} must hold a mapping, got {type(data).__name__}")
     # wandb's config-defaults.yaml style: {"lr": {"value": 0.1, "desc": ...}}
-    return {k: v["value"] if isinstance(v, dict) and "value" in v and set(v) <= {"value", "desc"} else v
-            for k, v in data.items()}
+    return {
+        k: v["value"] if isinstance(v, dict) and "value" in v and set(v) <= {"value", "desc"} else v
+        for k, v in data.items()
+    }
 
 
 def _same(a: Any, b: Any) -> bool:

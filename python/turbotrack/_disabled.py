@@ -69,9 +69,17 @@ class DisabledRun:
         if isinstance(data, dict):
             self.summary.update(data)
 
-    def define_metric(self, name: str, step_metric: Any = None, step_sync: Any = None, hidden: Any = None,
-                      summary: Optional[str] = None, goal: Optional[str] = None, objective: Optional[str] = None,
-                      overwrite: Any = None) -> Metric:
+    def define_metric(
+        self,
+        name: str,
+        step_metric: Any = None,
+        step_sync: Any = None,
+        hidden: Any = None,
+        summary: Optional[str] = None,
+        goal: Optional[str] = None,
+        objective: Optional[str] = None,
+        overwrite: Any = None,
+    ) -> Metric:
         """The metric's definition; nothing is recorded."""
         return Metric(name, getattr(step_metric, "name", step_metric), step_sync, hidden, summary, objective or goal)
 

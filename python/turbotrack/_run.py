@@ -101,7 +101,9 @@ class Run(RunWandb):
             raise
         _hooks.track(self)
 
-    def _start(self, settings: RunSettings, run_dir: Path, resuming: bool, previous: dict[str, Any], config: Any) -> None:
+    def _start(
+        self, settings: RunSettings, run_dir: Path, resuming: bool, previous: dict[str, Any], config: Any
+    ) -> None:
         """The part of ``__init__`` that writes files (undone by :meth:`_undo_start` if it fails)."""
         group, job_type, notes = self.group, self.job_type, self._notes
         self.dir = str(run_dir)
@@ -352,6 +354,7 @@ class Run(RunWandb):
 
     def __repr__(self) -> str:
         return f"<turbotrack Run {self.path} ({self.name}) dir={self.dir!r}>"
+
 
 class _LazyCore:
     """A core made on first use (a forked child that never logs writes no file)."""

@@ -78,7 +78,11 @@ class RunWandb:
             metric = previous.merged(metric)
         summary_words = ",".join(metric.summary) if metric.summary else None
         self._core.define_metric(
-            name, metric.step_metric, step_sync if step_sync is not None else None, metric.hidden, summary_words,
+            name,
+            metric.step_metric,
+            step_sync if step_sync is not None else None,
+            metric.hidden,
+            summary_words,
             metric.goal,
         )
         self._metrics[name] = metric

@@ -99,7 +99,7 @@ class RunSettings:
         (``setup()``'s) and the environment over the defaults, and check the result."""
         env_wandb = _envvars.wandb_settings()
         given = {**_as_given(global_settings), **_as_given(settings)}
-        own_env = {k: v for k, v in ENV.items() if k not in ('mode', 'dir', 'entity', 'project')}
+        own_env = {k: v for k, v in ENV.items() if k not in ("mode", "dir", "entity", "project")}
         layers = [_translate_all(env_wandb), _envvars.own(own_env), _translate_all(given)]
         values: dict[str, Any] = {}
         for layer in layers:

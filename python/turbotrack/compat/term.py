@@ -22,7 +22,10 @@ def _say(prefix: str, string: str, newline: bool, repeat: bool) -> None:
         if string in _said:
             return
         _said.add(string)
-    if _silent or (os.environ.get("TURBOTRACK_SILENT") or os.environ.get("WANDB_SILENT") or "").lower() in ("1", "true"):
+    if _silent or (os.environ.get("TURBOTRACK_SILENT") or os.environ.get("WANDB_SILENT") or "").lower() in (
+        "1",
+        "true",
+    ):
         return
     print(f"{prefix}{string}", end="\n" if newline else "", file=sys.stderr, flush=True)
 

@@ -18,9 +18,9 @@ from turbotrack import __all__ as _names
 from turbotrack import _state
 from turbotrack.compat import WANDB_VERSION as __version__
 from turbotrack.compat import announce as _announce
-from turbotrack.errors import Error
 
 RunDisabled = _turbotrack.DisabledRun
+Error = _turbotrack.errors.Error  # type: ignore[misc,assignment]  # wandb.Error is wandb.errors.Error
 __turbotrack__ = True
 
 for _name, _module in {
