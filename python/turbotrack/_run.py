@@ -139,7 +139,7 @@ class Run(RunWandb):
         self.config = Config(
             run_dir / self._file(layout.CONFIG),
             old_config or {},
-            on_change=self._check_config,
+            on_change=lambda items: _check_config(self, items),
             allow_val_change=settings.allow_val_change,
         )
         if config is not None:
@@ -209,21 +209,6 @@ class Run(RunWandb):
     def _meta(self, stream: str) -> str:
         meta = f"stream={stream};run={self.id}"
         return f"{meta};shared=1;rank={self.rank}" if self.shared else meta
-
-    def _check_config(self, items: dict[str, Any]) -> None:
-        """A rank > 0 of a shared run warns, once per key, about config values that differ from rank 0's."""
-        if not (self.shared and self.rank):
-            return
-        primary = read_json(self._dir / layout.CONFIG) or {}
-        clashes = sorted(
-            k for k, v in items.items() if k in primary and primary[k] != v and k not in self._config_warned
-        )
-        for k in clashes:
-            self._config_warned.add(k)
-            termwarn(
-                f"config[{k!r}] = {items[k]!r} on rank {self.rank} differs from rank 0's {primary[k]!r}; "
-                "the run keeps rank 0's value"
-            )
 
     def _start_capture(self) -> None:
         s = self.settings
@@ -380,6 +365,20 @@ class _LazyCore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._get(), name)
+
+
+def _check_config(run: Run, items: dict[str, Any]) -> None:
+    """A rank > 0 of a shared run warns, once per key, about config values that differ from rank 0's."""
+    if not (run.shared and run.rank):
+        return
+    primary = read_json(run._dir / layout.CONFIG) or {}
+    clashes = sorted(k for k, v in items.items() if k in primary and primary[k] != v and k not in run._config_warned)
+    for k in clashes:
+        run._config_warned.add(k)
+        termwarn(
+            f"config[{k!r}] = {items[k]!r} on rank {run.rank} differs from rank 0's {primary[k]!r}; "
+            "the run keeps rank 0's value"
+        )
 
 
 def _check_resume(resume: Any, run_dir: Path, previous: dict[str, Any]) -> bool:
