@@ -34,6 +34,7 @@ def new_run(root: Path) -> Callable[..., turbotrack.Run]:
     def make(**kwargs: Any) -> turbotrack.Run:
         settings = {**NO_CAPTURE, **kwargs.pop("settings", {})}
         kwargs.setdefault("project", "tests")
+        kwargs.setdefault("reinit", "finish_previous")  # each call a new run (wandb's default returns the live one)
         run = turbotrack.init(settings=settings, **kwargs)
         runs.append(run)
         return run

@@ -18,9 +18,9 @@ import pytest
 from conftest import api_run, rows_of
 
 import turbotrack
+from turbotrack import Settings
 from turbotrack.compat import env as compat_env
 from turbotrack.compat.api import login, termwarn
-from turbotrack.compat.settings import Settings
 
 
 def fake_real_wandb(folder: Path) -> Path:
@@ -166,12 +166,14 @@ def test_env_helpers():
 
 
 def test_settings_accept_wandb_keys(new_run):
-    s = Settings(start_method="thread", console="off", x_disable_stats=True, anything_else=3)
-    assert s.start_method == "thread" and s.anything_else == 3
-    assert dict(s) == {"capture_stdout": False, "capture_system": False}
-    run = turbotrack.compat.api.init(project="tests", settings=s)
+    s = Settings(console="off", x_disable_stats=True, x_service_wait=5, capture_git=False)
+    assert s.console == "off" and s.x_service_wait == 5 and s.capture_stdout is False
+    with pytest.raises(ValueError, match="anything_else"):
+        Settings(anything_else=3)
+    run = turbotrack.init(project="tests", settings=s)
     try:
         assert run.settings.capture_stdout is False and run.settings.capture_system is False
+        assert run.settings.capture_git is False and run.settings.console == "off"
     finally:
         run.finish()
 
@@ -298,9 +300,9 @@ def test_log_code(new_run, tmp_path):
 
 
 def test_disabled_run_has_the_wandb_methods():
-    run = turbotrack.compat.api.init(mode="disabled")
+    run = turbotrack.init(mode="disabled", project="p")
     assert isinstance(run, turbotrack.DisabledRun)
-    assert run.url is None and run.offline and run.project_name() == "disabled"
+    assert run.url is None and run.disabled and run.project_name() == "p"
     assert run.log_artifact("anything") is None and run._label(code="x") is None
     run.finish()
 

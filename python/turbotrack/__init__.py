@@ -12,34 +12,49 @@ microsecond per ``log()``, keeps every run on your own disk first, and survives 
 
 from __future__ import annotations
 
+import sys as _sys
 from typing import Any
 
-from . import _state, plot
+from . import _state, apis, errors, plot, sdk, util
 from ._config import Config
 from ._core import Error
-from ._run import DisabledRun, Run
+from ._disabled import DisabledRun
+from ._metric import Metric
+from ._run import Run
 from .api import Api
 from .artifacts import Artifact
 from .compat import as_wandb
-from .compat.api import alert, log_artifact, login, termerror, termlog, termwarn, use_artifact
+from .compat.api import (
+    AlertLevel,
+    alert,
+    log_artifact,
+    login,
+    mark_preempting,
+    plot_table,
+    require,
+    teardown,
+    termerror,
+    termlog,
+    termwarn,
+    use_artifact,
+)
 from .data_types import Audio, Histogram, Html, Image, Table, Video
-from .sdk import define_metric, finish, init, log, save
+from .sdk import define_metric, finish, init, log, save, setup
 from .settings import Settings
 from .watch import unwatch, watch
 
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> Any:
-    """``turbotrack.run`` (the current run, ``None`` before ``init()`` and after ``finish()``),
-    ``turbotrack.config`` (its config; an empty, unsaved one before ``init()``) and
-    ``turbotrack.summary`` (its summary; an empty dict before ``init()``), read when asked (PEP 562)."""
-    if name in ("run", "config", "summary"):
-        return _state.attribute(name)
-    raise AttributeError(f"module 'turbotrack' has no attribute {name!r}")
-
+#: The current run (None before ``init()`` and after its ``finish()``), its ``config`` and ``summary``:
+#: plain attributes, set by ``init()`` and ``finish()`` (see ``turbotrack._state``), as wandb's are.
+run: Any = None
+config: Any = None
+summary: Any = None
+_state.register(_sys.modules[__name__])
 
 __all__ = [
+    "AlertLevel",
     "Api",
     "Artifact",
     "Audio",
@@ -49,27 +64,37 @@ __all__ = [
     "Histogram",
     "Html",
     "Image",
+    "Metric",
     "Run",
     "Settings",
     "Table",
     "Video",
     "alert",
+    "apis",
     "as_wandb",
     "config",
     "define_metric",
+    "errors",
     "finish",
     "init",
     "log",
     "log_artifact",
     "login",
+    "mark_preempting",
     "plot",
+    "plot_table",
+    "require",
     "run",
     "save",
+    "sdk",
+    "setup",
     "summary",
+    "teardown",
     "termerror",
     "termlog",
     "termwarn",
     "unwatch",
     "use_artifact",
+    "util",
     "watch",
 ]

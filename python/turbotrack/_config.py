@@ -1,43 +1,141 @@
-"""``run.config``: the run's hyperparameters, a dict with attribute access, saved on change."""
+"""``run.config``: the run's hyperparameters, a dict with attribute access, saved on change.
+
+Values are kept JSON-native, as wandb stores them: NumPy scalars as numbers, arrays, tuples and sets
+as lists, ``Path`` as its string, ``argparse.Namespace``, dataclasses, absl flags and pydantic models as
+dicts (nested too); a value with no JSON form is a ``TypeError`` naming the key. As in wandb 0.31,
+giving a key that is set another value raises :class:`turbotrack.errors.ConfigError` unless
+``allow_val_change=True``.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import MutableMapping
+import dataclasses
+import datetime
+import enum
+import json
+import math
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, MutableMapping, Optional
 
+from . import errors
 from ._fs import atomic_write_json
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
+    """A config source as a dict: a mapping, ``argparse.Namespace``, dataclass, absl flags, pydantic model."""
     if obj is None:
         return {}
     if isinstance(obj, argparse.Namespace):
         return dict(vars(obj))
-    if isinstance(obj, MutableMapping) or isinstance(obj, dict):
+    if isinstance(obj, Mapping):
         return dict(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
     if hasattr(obj, "flag_values_dict"):  # absl flags
         return dict(obj.flag_values_dict())
+    if hasattr(obj, "model_dump"):  # pydantic
+        return dict(obj.model_dump())
     if hasattr(obj, "items"):
         return dict(obj.items())
-    raise TypeError(f"config must be a dict or an argparse.Namespace, got {type(obj).__name__}")
+    raise TypeError(f"config must be a dict, an argparse.Namespace or a dataclass, got {type(obj).__name__}")
 
 
-class Config(MutableMapping):
-    """Hyperparameters: ``config["lr"]``, ``config.lr``, ``config.update({...})``. Every change is
-    written to ``config.json`` in the run's folder at once (atomically)."""
+def to_json_value(value: Any, key: str) -> Any:
+    """``value`` as the JSON-native value wandb stores for config ``key``; TypeError naming it if it has none."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, enum.Enum):
+        return to_json_value(value.value, key)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, (set, frozenset)):
+        items = [to_json_value(v, key) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return items
+    if isinstance(value, (Mapping, argparse.Namespace)) or hasattr(value, "flag_values_dict"):
+        return {str(k): to_json_value(v, f"{key}.{k}") for k, v in _as_dict(value).items()}
+    if (dataclasses.is_dataclass(value) and not isinstance(value, type)) or hasattr(value, "model_dump"):
+        return {str(k): to_json_value(v, f"{key}.{k}") for k, v in _as_dict(value).items()}
+    module = type(value).__module__.split(".")[0]
+    if module in ("numpy", "torch", "jax", "jaxlib", "tensorflow") and hasattr(value, "tolist"):
+        return to_json_value(value.tolist(), key)  # NumPy scalars and arrays, tensors
+    raise TypeError(
+        f"config[{key!r}]: a {type(value).__module__}.{type(value).__qualname__} has no JSON form; "
+        "give a number, string, bool, None, list or dict (or str(value))"
+    )
+
+
+def load_file(path: Any) -> dict[str, Any]:
+    """A config file (``init(config="params.yaml")``, ``config_paths``): JSON, or YAML when PyYAML is there."""
+    text = Path(path).read_text()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        try:
+            import yaml  # type: ignore[import-untyped]
+        except ImportError:
+            raise ValueError(f"config file {path} is not JSON, and reading YAML needs PyYAML") from None
+        data = yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {path} must hold a mapping, got {type(data).__name__}")
+    # wandb's config-defaults.yaml style: {"lr": {"value": 0.1, "desc": ...}}
+    return {
+        k: v["value"] if isinstance(v, dict) and "value" in v and set(v) <= {"value", "desc"} else v
+        for k, v in data.items()
+    }
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+
+
+class Config(MutableMapping):  # type: ignore[type-arg]
+    """Hyperparameters: ``config["lr"]``, ``config.lr``, ``config.update({...})``, ``config.setdefaults``,
+    ``config.as_dict()``. Every change is written to ``config.json`` in the run's folder at once
+    (atomically). Changing a key set before raises ``ConfigError`` unless ``allow_val_change=True``
+    (given to ``update()``, or to ``init()`` for every change)."""
 
     def __init__(
         self,
         path: Optional[Path] = None,
         initial: Any = None,
         on_change: Optional[Callable[[dict[str, Any]], None]] = None,
+        allow_val_change: bool = False,
     ) -> None:
         object.__setattr__(self, "_path", path)
-        object.__setattr__(self, "_items", _as_dict(initial))
+        object.__setattr__(self, "_items", {})
         object.__setattr__(self, "_on_change", on_change)
+        object.__setattr__(self, "_allow_val_change", allow_val_change)
+        self._items.update(self._checked(_as_dict(initial), True))
         self._save()
+
+    def _checked(self, items: dict[str, Any], allow_val_change: Optional[bool]) -> dict[str, Any]:
+        """``items`` converted; ConfigError for a key that would change without leave (nothing is set then)."""
+        allow = self._allow_val_change if allow_val_change is None else allow_val_change
+        out = {}
+        for k, v in items.items():
+            if not isinstance(k, str):
+                raise TypeError(f"config keys must be strings, got {k!r} ({type(k).__name__})")
+            out[k] = to_json_value(v, k)
+            if not allow and k in self._items and not _same(self._items[k], out[k]):
+                raise errors.ConfigError(
+                    f"Attempted to change value of key {k!r} from {self._items[k]!r} to {out[k]!r}; "
+                    "if you really want to do this, pass allow_val_change=True to config.update()"
+                )
+        return out
 
     def _save(self) -> None:
         if self._path is not None:
@@ -49,7 +147,7 @@ class Config(MutableMapping):
         return self._items[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._items[key] = value
+        self._items.update(self._checked({key: value}, None))
         self._save()
 
     def __delitem__(self, key: str) -> None:
@@ -62,7 +160,12 @@ class Config(MutableMapping):
     def __len__(self) -> int:
         return len(self._items)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
     def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
         try:
             return self._items[key]
         except KeyError:
@@ -77,19 +180,24 @@ class Config(MutableMapping):
         except KeyError:
             raise AttributeError(key) from None
 
-    def update(self, other: Any = None, /, allow_val_change: bool = True, **kwargs: Any) -> None:  # type: ignore[override]
-        """Set several keys at once, saving once."""
-        self._items.update(_as_dict(other), **kwargs)
+    def update(self, other: Any = None, /, allow_val_change: Optional[bool] = None, **kwargs: Any) -> None:  # type: ignore[override]
+        """Set several keys at once (a dict, ``argparse.Namespace``, dataclass...), saving once.
+        Changing a key set before raises ``ConfigError`` unless ``allow_val_change=True``."""
+        self._items.update(self._checked({**_as_dict(other), **kwargs}, allow_val_change))
         self._save()
 
     def setdefaults(self, d: Any) -> None:
-        """Set the keys of ``d`` that are not set yet."""
-        for k, v in _as_dict(d).items():
-            self._items.setdefault(k, v)
+        """Set the keys of ``d`` that are not set yet (the others keep their values)."""
+        new = {k: v for k, v in _as_dict(d).items() if k not in self._items}
+        self._items.update(self._checked(new, True))
         self._save()
 
     def as_dict(self) -> dict[str, Any]:
+        """A copy of the config as a plain dict."""
         return dict(self._items)
+
+    def keys(self) -> Any:  # type: ignore[override]
+        return self._items.keys()
 
     def __repr__(self) -> str:
         return f"Config({self._items!r})"

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import random
 import shutil
-import string
 import threading
 import time
 import warnings
@@ -15,13 +13,17 @@ from typing import Any, Optional, Sequence
 
 from . import _core, _hooks, _state
 from ._config import Config
-from ._fs import atomic_write_json, read_json
+from ._fs import read_json
+from ._metric import Metric
+from ._run_wandb import RunWandb, check_tags
 from ._summary import Summary
+from .compat.term import termwarn
 from .data_types import Converter
 from .data_types.base import _tag as _media_tag
 from .data_types.deferred import Resolver
-from .settings import Settings
+from .settings import RunSettings
 from .store import layout, runinfo
+from .util import generate_id
 
 _ADJECTIVES = (
     "amber brisk calm daring eager fuzzy gentle hazy icy jolly keen lively misty noble proud quiet rapid silent tidy "
@@ -33,12 +35,6 @@ _NOUNS = (
 ).split()
 
 
-def generate_id(length: int = 8) -> str:
-    """A random run id: lowercase letters and digits."""
-    alphabet = string.ascii_lowercase + string.digits
-    return "".join(random.SystemRandom().choice(alphabet) for _ in range(length))
-
-
 def _check_path_part(what: str, value: str) -> str:
     if not layout.is_folder_name(value):
         raise ValueError(
@@ -47,7 +43,7 @@ def _check_path_part(what: str, value: str) -> str:
     return value
 
 
-class Run:
+class Run(RunWandb):
     """A run: what ``turbotrack.init()`` returns.
 
     Attributes: ``id``, ``name``, ``project``, ``entity``, ``path`` ("entity/project/id"), ``dir``
@@ -58,7 +54,7 @@ class Run:
     def __init__(
         self,
         *,
-        settings: Settings,
+        settings: RunSettings,
         root: Path,
         entity: str,
         project: str,
@@ -77,7 +73,7 @@ class Run:
         self.id = _check_path_part("id", id) if id else generate_id()
         self.group = group
         self.job_type = job_type
-        self._tags = _check_tags(tags or ())
+        self._tags = check_tags(tags or ())
         self._notes = notes
         run_dir = root / self.entity / self.project / self.id
         self.shared = bool(settings.shared)
@@ -88,7 +84,7 @@ class Run:
             )
         self.rank = int(settings.rank) if self.shared else 0
         previous = runinfo.read(run_dir) if run_dir.exists() else {}
-        resuming = False if self.shared else self._check_resume(resume, run_dir, previous)
+        resuming = False if self.shared else _check_resume(resume, run_dir, previous)
         self._resumed = resuming
         self._name = (
             name or previous.get("name") or f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{self.id[:4]}"
@@ -105,7 +101,9 @@ class Run:
             raise
         _hooks.track(self)
 
-    def _start(self, settings: Settings, run_dir: Path, resuming: bool, previous: dict[str, Any], config: Any) -> None:
+    def _start(
+        self, settings: RunSettings, run_dir: Path, resuming: bool, previous: dict[str, Any], config: Any
+    ) -> None:
         """The part of ``__init__`` that writes files (undone by :meth:`_undo_start` if it fails)."""
         group, job_type, notes = self.group, self.job_type, self._notes
         self.dir = str(run_dir)
@@ -115,6 +113,7 @@ class Run:
         self._forked = False
         self._lock = threading.Lock()
         self._defs: list[tuple[Optional[str], ...]] = []  # metrics.json: name, summary, objective, step_metric
+        self._metrics: dict[str, Metric] = {}
         self._config_warned: set[str] = set()
         initial_step = 0
         if resuming:
@@ -137,9 +136,14 @@ class Run:
         # The fast path: run.log is the native method itself, no Python frame in between.
         self.log = self._core.log  # type: ignore[method-assign]
         old_config = read_json(run_dir / layout.CONFIG) if resuming else None
-        self.config = Config(run_dir / self._file(layout.CONFIG), old_config or {}, on_change=self._check_config)
+        self.config = Config(
+            run_dir / self._file(layout.CONFIG),
+            old_config or {},
+            on_change=lambda items: _check_config(self, items),
+            allow_val_change=settings.allow_val_change,
+        )
         if config is not None:
-            self.config.update(config)
+            self.config.update(config, allow_val_change=True)  # a resumed run takes init's values
         self.summary = Summary(self)
         self._info: dict[str, Any] = {
             "id": self.id,
@@ -206,37 +210,6 @@ class Run:
         meta = f"stream={stream};run={self.id}"
         return f"{meta};shared=1;rank={self.rank}" if self.shared else meta
 
-    def _check_config(self, items: dict[str, Any]) -> None:
-        """A rank > 0 of a shared run warns, once per key, about config values that differ from rank 0's."""
-        if not (self.shared and self.rank):
-            return
-        primary = read_json(self._dir / layout.CONFIG) or {}
-        clashes = sorted(
-            k for k, v in items.items() if k in primary and primary[k] != v and k not in self._config_warned
-        )
-        for k in clashes:
-            self._config_warned.add(k)
-            warnings.warn(
-                f"config[{k!r}] = {items[k]!r} on rank {self.rank} differs from rank 0's {primary[k]!r}; "
-                "the run keeps rank 0's value",
-                stacklevel=4,
-            )
-
-    @staticmethod
-    def _check_resume(resume: Any, run_dir: Path, previous: dict[str, Any]) -> bool:
-        exists = (run_dir / layout.HISTORY).exists()
-        if resume in (None, False, "never"):
-            if exists:
-                raise ValueError(
-                    f"a run with this id already exists in {run_dir}; pass resume='allow' to continue it, or another id"
-                )
-            return False
-        if resume in (True, "allow", "auto", "must"):
-            if resume == "must" and not exists:
-                raise ValueError(f"resume='must' but there is no run to resume in {run_dir}")
-            return exists
-        raise ValueError(f"resume must be None, True, 'allow', 'must', 'auto' or 'never', got {resume!r}")
-
     def _start_capture(self) -> None:
         s = self.settings
         if s.capture_system:
@@ -272,80 +245,8 @@ class Run:
         return self._core.step
 
     @property
-    def path(self) -> str:
-        """``"entity/project/id"``."""
-        return f"{self.entity}/{self.project}/{self.id}"
-
-    @property
     def start_time(self) -> float:
         return self._start_time
-
-    def define_metric(
-        self,
-        name: str,
-        step_metric: Optional[str] = None,
-        step_sync: Optional[bool] = None,
-        hidden: Optional[bool] = None,
-        summary: Optional[str] = None,
-        goal: Optional[str] = None,
-        objective: Optional[str] = None,
-        overwrite: Optional[bool] = None,
-    ) -> None:
-        """Say how metric ``name`` (or a glob ending in ``*``) is summarised and plotted.
-
-        ``summary``: comma-separated words among min, max, mean, first, last, best, none.
-        ``best`` needs ``objective`` (or ``goal``) "minimize" or "maximize". ``step_metric`` makes
-        another metric its x-axis; ``step_sync`` (default True with a step_metric) fills that
-        metric's last value into rows that lack it.
-        """
-        if not isinstance(name, str):
-            raise TypeError(f"define_metric name must be a string, got {type(name).__name__}")
-        if step_metric == "_step":  # the default x-axis already
-            step_metric = None
-        if goal is not None and objective is not None and goal != objective:
-            raise ValueError(f"goal={goal!r} and objective={objective!r} disagree; give one of them")
-        self._core.define_metric(name, step_metric, step_sync, hidden, summary, objective or goal)
-        self._defs = [d for d in self._defs if d[0] != name] + [(name, summary, objective or goal, step_metric)]
-        atomic_write_json(self._dir / self._file(layout.METRICS), self._defs)
-
-    def save(self, glob_str: str, base_path: Optional[str] = None, policy: str = "live") -> list[str]:
-        """Copy the files matching ``glob_str`` (``*``, ``?``, ``[...]``, ``**``) into the run's
-        ``files/`` folder, keeping their paths relative to ``base_path``: by default the current
-        folder for a relative glob, the glob's folder for an absolute one (as wandb). ``ValueError``
-        when ``base_path`` is not an ancestor of the glob; nothing is ever written outside
-        ``files/``. Returns the paths written."""
-        if policy not in ("live", "now", "end"):
-            raise ValueError(f"policy must be 'live', 'now' or 'end', got {policy!r}")
-        pattern = os.path.abspath(os.fspath(glob_str))
-        if base_path is not None:
-            base = os.path.abspath(os.fspath(base_path))
-        elif os.path.isabs(os.fspath(glob_str)):
-            base = os.path.dirname(pattern)
-            while glob.has_magic(base):  # wildcards in folder parts: keep those folders under files/
-                base = os.path.dirname(base)
-        else:
-            base = os.getcwd()
-        if os.path.commonpath([base, pattern]) != base:
-            raise ValueError(
-                f"save({glob_str!r}, base_path={base_path!r}): the base path {base} is not a folder above the "
-                "files; pass a base_path that is an ancestor of the glob (paths under files/ are relative to it)"
-            )
-        files = (self._dir / layout.FILES_DIR).resolve()
-        out = []
-        for match in sorted(glob.glob(pattern, recursive=True)):
-            src = os.path.abspath(match)
-            if not os.path.isfile(src):
-                continue
-            rel = os.path.relpath(src, base)
-            dest = files / rel
-            if rel.split(os.sep, 1)[0] == os.pardir or files not in dest.resolve().parents:
-                raise ValueError(f"save({glob_str!r}): {src} would land outside the run's files/ folder; refused")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
-            out.append(str(dest))
-        if self._uploader is not None and not self._forked:  # a rank > 0 sends the files it saved itself
-            self._uploader.claim(f"{layout.FILES_DIR}/{Path(os.path.relpath(p, files)).as_posix()}" for p in out)
-        return out
 
     def finish(self, exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:
         """Commit the pending step, write every file, stop capture and mark the run finished
@@ -394,20 +295,6 @@ class Run:
         if failure:
             warnings.warn(f"turbotrack: some data of run {self.path} could not be written: {failure}", stacklevel=3)
 
-    def watch(
-        self,
-        models: Any,
-        criterion: Any = None,
-        log: Optional[str] = "gradients",
-        log_freq: int = 1000,
-        idx: Optional[int] = None,
-        log_graph: bool = False,
-    ) -> None:
-        """``turbotrack.watch`` for this run."""
-        from .watch import watch
-
-        watch(models, criterion, log, log_freq, idx, log_graph, run=self)
-
     def _become_fork_child(self) -> None:
         """In a process forked after init(): the parent's writer thread did not survive the fork,
         so log to a file of this process's own, made on the first log() (none if it never logs)."""
@@ -453,220 +340,6 @@ class Run:
     def __repr__(self) -> str:
         return f"<turbotrack Run {self.path} ({self.name}) dir={self.dir!r}>"
 
-    # ----------------------------------------------------------------------------------------
-    # wandb names that frameworks and scripts use (see turbotrack.compat).
-
-    @property
-    def name(self) -> str:
-        """The run's display name; setting it saves it in run.json (read back as ``Api().run(...).name``)."""
-        return self._name
-
-    @name.setter
-    def name(self, value: str) -> None:
-        if not isinstance(value, str):
-            raise TypeError(f"run.name must be a string, got {type(value).__name__}")
-        self._name = value
-        self._save_info(name=value)
-
-    @property
-    def tags(self) -> tuple[str, ...]:
-        """The run's tags; setting them (a list or tuple of strings) saves them in run.json."""
-        return self._tags
-
-    @tags.setter
-    def tags(self, value: Sequence[str]) -> None:
-        self._tags = _check_tags(value)
-        self._save_info(tags=list(self._tags))
-
-    @property
-    def notes(self) -> Optional[str]:
-        """The run's notes; setting them saves them in run.json."""
-        return self._notes
-
-    @notes.setter
-    def notes(self, value: Optional[str]) -> None:
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"run.notes must be a string or None, got {type(value).__name__}")
-        self._notes = value
-        self._save_info(notes=value)
-
-    def _save_info(self, **items: Any) -> None:
-        """Update this process's run.json with ``items`` (what a rank of a shared run writes is its own file)."""
-        with self._lock:
-            self._info.update(items)
-            runinfo.write(self._dir, self._info, self._file(layout.RUN))
-
-    @property
-    def resumed(self) -> bool:
-        """Whether this run continues an earlier one (``resume=`` found it)."""
-        return bool(getattr(self, "_resumed", False))
-
-    @property
-    def offline(self) -> bool:
-        """True unless the run streams to a server (``mode="online"`` with a base_url)."""
-        return not (self.settings.mode == "online" and self.settings.base_url)
-
-    @property
-    def disabled(self) -> bool:
-        return False
-
-    @property
-    def url(self) -> Optional[str]:
-        """The run's page on the server; ``None`` for a run kept on local disk only."""
-        return self.get_url()
-
-    def get_url(self) -> Optional[str]:
-        """The run's page on the server; ``None`` for a run kept on local disk only."""
-        base = self.settings.base_url
-        return None if self.offline or not base else f"{base.rstrip('/')}/{self.entity}/{self.project}/runs/{self.id}"
-
-    def get_project_url(self) -> Optional[str]:
-        base = self.settings.base_url
-        return None if self.offline or not base else f"{base.rstrip('/')}/{self.entity}/{self.project}"
-
-    def project_name(self) -> str:
-        """The project's name (wandb's method form)."""
-        return self.project
-
-    def _label(
-        self, code: Optional[str] = None, repo: Optional[str] = None, code_version: Optional[str] = None, **kw: Any
-    ) -> None:
-        """Which framework drives this run (wandb's telemetry label): kept in run.json as ``labels``."""
-        labels = {k: v for k, v in {"code": code, "repo": repo, "code_version": code_version, **kw}.items() if v}
-        if labels:
-            self._save_info(labels={**self._info.get("labels", {}), **labels})
-
-    def mark_preempting(self) -> None:
-        """Say that this run's process is about to be preempted: recorded in run.json (``preempting``)."""
-        self._save_info(preempting=True)
-
-    def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
-        """Record an alert in the run's ``alerts.json`` and show it on stderr (no server to notify here)."""
-        from .compat import records
-
-        records.alert_record(self._dir / self._file(layout.ALERTS), title, text, level)
-
-    def log_code(
-        self, root: Optional[str] = ".", name: Optional[str] = None, include_fn: Any = None, exclude_fn: Any = None
-    ) -> Any:
-        """Save the source files under ``root`` (``*.py`` unless ``include_fn(path)`` says otherwise) as an
-        artifact of type ``code``; returns it (``None`` when there was nothing to save)."""
-        from .compat import records
-
-        return records.log_code(self, root or ".", name, include_fn, exclude_fn)
-
-    def log_artifact(
-        self,
-        artifact_or_path: Any,
-        name: Optional[str] = None,
-        type: Optional[str] = None,
-        aliases: Optional[Sequence[str]] = None,
-        tags: Optional[Sequence[str]] = None,
-    ) -> Any:
-        """Store an :class:`turbotrack.Artifact` (or a file or folder path, made into one) as the next version of
-        its name in this run's project, with ``aliases`` and ``latest``; returns it (now ``name:vN``)."""
-        from . import artifacts
-
-        art = artifacts.as_artifact(artifact_or_path, name, type, self.id)
-        artifacts.save(art, self._dir.parent, list(aliases or []), self.path)
-        artifacts.record(self._dir, "logged", art, self._file(layout.ARTIFACTS))
-        return art
-
-    def use_artifact(
-        self,
-        artifact_or_name: Any,
-        type: Optional[str] = None,
-        aliases: Optional[Sequence[str]] = None,
-        use_as: Optional[str] = None,
-    ) -> Any:
-        """An artifact as this run's input: ``"name:alias"`` (also ``project/`` or ``entity/project/`` before
-        it; alias ``latest`` by default) from the storage root, or an Artifact object (logged first if new)."""
-        from . import artifacts
-
-        if isinstance(artifact_or_name, artifacts.Artifact):
-            art = artifact_or_name
-            if art.version is None:
-                artifacts.save(art, self._dir.parent, list(aliases or []), self.path)
-        else:
-            entity, project, name, alias = artifacts.parse_name(str(artifact_or_name), self.entity, self.project)
-            art = artifacts.load(self._dir.parents[2] / entity / project, name, alias)
-        if type is not None and art.type != type:
-            raise ValueError(f"artifact {art.name} has type {art.type!r}, not {type!r}")
-        artifacts.record(self._dir, "used", art, self._file(layout.ARTIFACTS))
-        return art
-
-    def link_model(
-        self, path: str, registered_model_name: str, name: Optional[str] = None, aliases: Optional[Sequence[str]] = None
-    ) -> Any:
-        """Log the model at ``path`` as an artifact of type ``model`` named ``registered_model_name``."""
-        return self.log_artifact(path, name=name or registered_model_name, type="model", aliases=aliases)
-
-    def unwatch(self, models: Any = None) -> None:
-        """Stop watching ``models`` (every watched model when ``None``)."""
-        from .watch import unwatch
-
-        unwatch(models)
-
-
-class DisabledRun:
-    """What ``init(mode="disabled")`` returns: every call is a cheap no-op and nothing is written."""
-
-    def __init__(self, config: Any = None, name: Optional[str] = None, id: Optional[str] = None) -> None:
-        self.id = id or "disabled"
-        self.name = name or "disabled"
-        self.entity = "local"
-        self.project = "disabled"
-        self.path = f"{self.entity}/{self.project}/{self.id}"
-        self.dir = os.devnull
-        self.group = self.job_type = self.notes = None
-        self.tags: tuple[str, ...] = ()
-        self.config = Config(None, config or {})
-        self.summary: dict[str, Any] = {}
-        self.step = 0
-
-    def log(self, data: Any, step: Any = None, commit: Any = None) -> None:
-        """Does nothing (mode="disabled")."""
-
-    def define_metric(self, *args: Any, **kwargs: Any) -> None:
-        """Does nothing (mode="disabled")."""
-
-    def save(self, *args: Any, **kwargs: Any) -> list[str]:
-        return []
-
-    def watch(self, *args: Any, **kwargs: Any) -> None:
-        """Does nothing (mode="disabled")."""
-
-    def finish(self, exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:
-        _state.forget(self)
-
-    def __enter__(self) -> DisabledRun:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.finish()
-
-    # wandb names (mode="disabled": they do nothing, as in wandb's disabled mode).
-    resumed = False
-    offline = True
-    disabled = True
-    url: Optional[str] = None
-
-    def get_url(self) -> Optional[str]:
-        return None
-
-    def project_name(self) -> str:
-        return self.project
-
-    def __getattr__(self, name: str) -> Any:
-        """Any other wandb method of a disabled run does nothing and returns ``None``."""
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return _noop
-
-
-def _noop(*args: Any, **kwargs: Any) -> None:
-    """What a disabled run's wandb methods do."""
-
 
 class _LazyCore:
     """A core made on first use (a forked child that never logs writes no file)."""
@@ -694,14 +367,34 @@ class _LazyCore:
         return getattr(self._get(), name)
 
 
-def _check_tags(tags: Any) -> tuple[str, ...]:
-    """``tags`` (a list or tuple of strings) as a tuple; a bare string or a non-string tag is a TypeError."""
-    if isinstance(tags, (str, bytes)) or not isinstance(tags, (list, tuple, set, frozenset)):
-        raise TypeError(f"tags must be a list or tuple of strings, got {type(tags).__name__}")
-    bad = [t for t in tags if not isinstance(t, str)]
-    if bad:
-        raise TypeError(f"tags must be strings, got {bad[0]!r} ({type(bad[0]).__name__})")
-    return tuple(tags)
+def _check_config(run: Run, items: dict[str, Any]) -> None:
+    """A rank > 0 of a shared run warns, once per key, about config values that differ from rank 0's."""
+    if not (run.shared and run.rank):
+        return
+    primary = read_json(run._dir / layout.CONFIG) or {}
+    clashes = sorted(k for k, v in items.items() if k in primary and primary[k] != v and k not in run._config_warned)
+    for k in clashes:
+        run._config_warned.add(k)
+        termwarn(
+            f"config[{k!r}] = {items[k]!r} on rank {run.rank} differs from rank 0's {primary[k]!r}; "
+            "the run keeps rank 0's value"
+        )
+
+
+def _check_resume(resume: Any, run_dir: Path, previous: dict[str, Any]) -> bool:
+    """Whether this init continues the run in ``run_dir`` (``resume=``); ValueError where it must not."""
+    exists = (run_dir / layout.HISTORY).exists()
+    if resume in (None, False, "never"):
+        if exists:
+            raise ValueError(
+                f"a run with this id already exists in {run_dir}; pass resume='allow' to continue it, or another id"
+            )
+        return False
+    if resume in (True, "allow", "auto", "must"):
+        if resume == "must" and not exists:
+            raise ValueError(f"resume='must' but there is no run to resume in {run_dir}")
+        return exists
+    raise ValueError(f"resume must be None, True, 'allow', 'must', 'auto' or 'never', got {resume!r}")
 
 
 def _env_int(name: str) -> Optional[int]:

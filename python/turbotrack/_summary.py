@@ -14,6 +14,7 @@ from ._fs import atomic_write_bytes, read_json
 from .data_types import to_numpy
 from .data_types.base import Media, escape_key
 from .store import layout
+from .store.summary_view import contains, lookup
 
 if TYPE_CHECKING:
     from ._run import Run
@@ -58,14 +59,15 @@ def to_summary_json(value: Any, run_dir: Path, key: str, tag: str = "") -> str:
 class Summary(MutableMapping):
     """The run's summary: each metric's last value, or the statistics ``define_metric`` asks for.
 
-    Reading it reflects every ``log()`` made before; setting a key replaces the aggregated value
-    until the metric is logged again; assigning an array or tensor stores it whole in the run's
-    folder and keeps its statistics here.
+    Reading it reflects every ``log()`` made before. Metrics logged as nested dicts read both ways:
+    ``summary["train.loss"]``, ``summary["train"]["loss"]``, ``summary.train.loss``. Setting a key
+    (``summary["best"] = x``, ``summary.best = x``, ``update()``) replaces the aggregated value;
+    assigning an array or tensor stores it whole in the run's folder and keeps its statistics here.
     """
 
     def __init__(self, run: Run) -> None:
-        self._run = run
-        self._cache: tuple[int, dict[str, Any]] | None = None
+        object.__setattr__(self, "_run", run)
+        object.__setattr__(self, "_cache", None)
 
     def _data(self) -> dict[str, Any]:
         self._run._resolver.drain()  # GPU scalars in flight are part of "every log() before"
@@ -74,12 +76,29 @@ class Summary(MutableMapping):
             return read_json(Path(self._run.dir) / self._run._file(layout.SUMMARY), {})
         sent = core.sent
         if self._cache is None or self._cache[0] != sent:  # nothing queued since: the same summary
-            self._cache = (sent, json.loads(core.summary_json()))
+            object.__setattr__(self, "_cache", (sent, json.loads(core.summary_json())))
         return self._cache[1]
 
     def __getitem__(self, key: str) -> Any:
-        value = self._data()[key]
+        value = lookup(self._data(), key)
         return copy.deepcopy(value) if isinstance(value, (dict, list)) else value  # the cache stays intact
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(f"summary has no key {key!r}") from None
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def __delattr__(self, key: str) -> None:
+        try:
+            del self[key]
+        except KeyError:
+            raise AttributeError(key) from None
 
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
@@ -107,7 +126,14 @@ class Summary(MutableMapping):
         return len(self._data())
 
     def __contains__(self, key: object) -> bool:
-        return key in self._data()
+        return contains(self._data(), key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``summary[key]``, or ``default`` when there is no such key."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
 
     def items(self) -> Any:  # type: ignore[override]
         return self._data().items()

@@ -8,7 +8,7 @@ The run builds one :class:`Capture` in ``init()`` and stops it in ``finish()``::
     cap.stop()   # idempotent; bounded waits; the files are complete afterwards
 
 Each part is switched by a setting (``capture_stdout``, ``capture_system``, ``capture_git``,
-``capture_requirements``). A part that fails warns once (:class:`CaptureWarning`) and the run goes
+``capture_requirements``, ``capture_metadata``). A part that fails warns once (:class:`CaptureWarning`) and the run goes
 on. See docs/capture.md for what is stored and in which form.
 """
 
@@ -115,7 +115,8 @@ class Capture:
             self._part("console", self._start_console)
         if getattr(s, "capture_system", True):
             self._part("system", self._start_sampler)
-        self._spawn("turbotrack-metadata", lambda: self._collect(cwd))
+        if getattr(s, "capture_metadata", True):  # off with wandb's x_disable_meta
+            self._spawn("turbotrack-metadata", lambda: self._collect(cwd))
         if getattr(s, "capture_requirements", True) and self._primary:
             self._spawn(
                 "turbotrack-requirements",
@@ -140,7 +141,7 @@ class Capture:
         deadline = time.monotonic() + STOP_TIMEOUT
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
-        if not self._metadata_written.is_set():
+        if not self._metadata_written.is_set() and getattr(self.settings, "capture_metadata", True):
             self._warn("metadata-late", "metadata.json was written before git/GPU details were known")
             self._part("metadata", lambda: self._write_metadata(self._gpu_info))
         if not any(t.is_alive() for t in self._threads):

@@ -1,72 +1,19 @@
-"""The wandb module-level names that scripts and frameworks call and turbotrack's own API lacks:
-``init`` that hears ``WANDB_*``, ``login``, ``setup``, ``require``, ``termlog``/``termwarn``/``termerror``,
-``alert``, ``log_artifact``/``use_artifact``, ``mark_preempting``, ``plot_table``."""
+"""wandb's module-level names beyond init/log/finish, exported by ``turbotrack`` (and so by the ``wandb``
+that ``turbotrack run`` serves): ``login``, ``setup``, ``require``, ``teardown``, ``termlog``/``termwarn``/
+``termerror``, ``AlertLevel``, ``alert``, ``log_artifact``/``use_artifact``, ``mark_preempting``,
+``plot_table``."""
 
 from __future__ import annotations
 
 import enum
-import json
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
+from .. import _envvars as env
 from .. import _state, sdk
-from ..settings import ENV
-from . import env
-from .settings import as_turbotrack
+from ..sdk import setup
+from ..util import json_dumps_safer
 from .term import termerror, termlog, termwarn
-
-
-def init(
-    project: Optional[str] = None,
-    entity: Optional[str] = None,
-    name: Optional[str] = None,
-    id: Optional[str] = None,
-    config: Any = None,
-    dir: Any = None,
-    mode: Optional[str] = None,
-    group: Optional[str] = None,
-    job_type: Optional[str] = None,
-    tags: Optional[Sequence[str]] = None,
-    notes: Optional[str] = None,
-    resume: Any = None,
-    settings: Any = None,
-    reinit: Any = None,
-    **wandb_only: Any,
-) -> Any:
-    """``wandb.init``: ``turbotrack.init`` with each argument not given taken from ``$TURBOTRACK_<X>``, else
-    ``$WANDB_<X>`` (PROJECT, ENTITY, NAME, RUN_ID, DIR, MODE/DISABLED, RUN_GROUP, JOB_TYPE, TAGS, NOTES,
-    RESUME), read now; wandb settings objects and wandb-only settings keys are accepted."""
-    given_mode = mode if mode is None else env._MODES.get(mode, mode)
-    turbotrack_settings = as_turbotrack(settings)
-    if given_mode is None and isinstance(turbotrack_settings, dict):
-        given_mode = turbotrack_settings.pop("mode", None)
-    if turbotrack_settings is None or isinstance(turbotrack_settings, dict):
-        # turbotrack settings read from $TURBOTRACK_<X> (base_url, flush_interval, ...): also from $WANDB_<X>
-        from_wandb = {
-            field: os.environ[f"WANDB_{var[len('TURBOTRACK_') :]}"]
-            for field, var in ENV.items()
-            if field not in ("mode", "dir", "entity", "project")
-            and var not in os.environ
-            and os.environ.get(f"WANDB_{var[len('TURBOTRACK_') :]}")
-        }
-        turbotrack_settings = {**from_wandb, **(turbotrack_settings or {})}
-    return sdk.init(
-        project=project or env.get("PROJECT"),
-        entity=entity or env.get("ENTITY"),
-        name=name or env.get("NAME"),
-        id=id or env.get("RUN_ID"),
-        config=config,
-        dir=dir or env.get("DIR"),
-        mode=given_mode or env.mode(),
-        group=group or env.get("RUN_GROUP"),
-        job_type=job_type or env.get("JOB_TYPE"),
-        tags=tags if tags is not None else env.tags(),
-        notes=notes or env.get("NOTES"),
-        resume=resume if resume is not None else env.get("RESUME"),
-        settings=turbotrack_settings,
-        reinit=reinit,
-        **wandb_only,
-    )
 
 
 def login(
@@ -106,18 +53,6 @@ def require(requirement: Optional[str] = None, experiment: Optional[str] = None)
     for r in (requirement, experiment):
         if r is not None and not isinstance(r, (str, list, tuple)):
             raise TypeError(f"require() takes a string or a list of strings, got {type(r).__name__}")
-
-
-class _Setup:
-    """What ``wandb.setup()`` returns: the settings it was given."""
-
-    def __init__(self, settings: Any) -> None:
-        self.settings = settings
-
-
-def setup(settings: Any = None) -> _Setup:
-    """``wandb.setup``: wandb starts its service process here; turbotrack needs none. Returns the settings."""
-    return _Setup(settings)
 
 
 def teardown(exit_code: Optional[int] = None) -> None:
@@ -177,16 +112,10 @@ def plot_table(
     )
 
 
-def json_dumps_safer(obj: Any, **kwargs: Any) -> str:
-    """``wandb.util.json_dumps_safer``: JSON where values JSON lacks become strings."""
-    return json.dumps(obj, default=str, **kwargs)
-
-
 __all__ = [
     "AlertLevel",
     "alert",
     "api_key",
-    "init",
     "json_dumps_safer",
     "log_artifact",
     "login",

@@ -1,24 +1,18 @@
 """``WANDB_*`` environment variables read as their ``TURBOTRACK_*`` counterparts (a ``TURBOTRACK_*`` one wins).
 
-``turbotrack run`` copies every ``WANDB_<X>`` into ``TURBOTRACK_<X>`` for the command it starts; the wandb
-shim's ``init()`` reads both at call time, so a script that sets ``os.environ["WANDB_PROJECT"]`` itself
-is heard too.
+``turbotrack run`` copies every ``WANDB_<X>`` into ``TURBOTRACK_<X>`` for the command it starts;
+``turbotrack.init()`` reads both at call time (see ``turbotrack._envvars``), so a script that sets
+``os.environ["WANDB_PROJECT"]`` itself is heard too, on the direct import as under ``turbotrack run``.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Mapping, MutableMapping, Optional
 
-#: wandb's mode words in turbotrack's terms ("dryrun" and "run" are wandb's old names).
-_MODES = {"dryrun": "offline", "offline": "offline", "run": "online", "online": "online", "disabled": "disabled"}
+from .._envvars import get
+from .._wandb_fields import MODES as _MODES
+
 _TRUE = {"1", "true", "yes", "on"}
-
-
-def get(name: str, environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
-    """``$TURBOTRACK_<name>``, else ``$WANDB_<name>``, else ``None``; empty values count as unset."""
-    env = os.environ if environ is None else environ
-    return env.get(f"TURBOTRACK_{name}") or env.get(f"WANDB_{name}") or None
 
 
 def mode(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
@@ -57,3 +51,6 @@ def copy_wandb_vars(environ: MutableMapping[str, str]) -> dict[str, str]:
     if "TURBOTRACK_MODE" not in environ and mode(environ) == "disabled":
         environ["TURBOTRACK_MODE"] = added["TURBOTRACK_MODE"] = "disabled"
     return added
+
+
+__all__ = ["copy_wandb_vars", "get", "mode", "tags"]

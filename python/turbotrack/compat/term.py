@@ -1,5 +1,6 @@
-"""``wandb.termlog`` / ``termwarn`` / ``termerror``: messages on stderr, silenced by
-``$TURBOTRACK_SILENT`` (or ``$WANDB_SILENT``)."""
+"""``wandb.termlog`` / ``termwarn`` / ``termerror``: the notices the Python SDK gives, as lines on stderr
+(``turbotrack: WARNING ...``), never Python warnings (so suites run with ``-W error`` pass). Silenced by
+``$TURBOTRACK_SILENT`` (or ``$WANDB_SILENT``), or by ``settings={"silent": True}`` from that init() on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,13 @@ import os
 import sys
 
 _said: set[str] = set()
+_silent = False
+
+
+def silence(flag: bool) -> None:
+    """Silence (True) or not the lines that follow (``init()`` sets it from the ``silent`` setting)."""
+    global _silent
+    _silent = bool(flag)
 
 
 def _say(prefix: str, string: str, newline: bool, repeat: bool) -> None:
@@ -14,7 +22,10 @@ def _say(prefix: str, string: str, newline: bool, repeat: bool) -> None:
         if string in _said:
             return
         _said.add(string)
-    if os.environ.get("TURBOTRACK_SILENT", os.environ.get("WANDB_SILENT", "")).lower() in ("1", "true"):
+    if _silent or (os.environ.get("TURBOTRACK_SILENT") or os.environ.get("WANDB_SILENT") or "").lower() in (
+        "1",
+        "true",
+    ):
         return
     print(f"{prefix}{string}", end="\n" if newline else "", file=sys.stderr, flush=True)
 

@@ -14,6 +14,7 @@ from .. import _core
 from .._fs import DamagedFile, atomic_write_json, read_json
 from . import layout, query, runinfo
 from .downsample import m4_rows
+from .summary_view import contains, lookup
 
 HISTORY_GLOB = layout.HISTORY_GLOB
 SYSTEM_GLOB = layout.SYSTEM_GLOB
@@ -37,7 +38,19 @@ class RunSummary(MutableMapping):
         self._items: dict[str, Any] = items if items is not None else read_json(path, {}) or {}
 
     def __getitem__(self, key: str) -> Any:
-        return self._items[key]
+        """``summary["train.loss"]``, also ``summary["train"]["loss"]`` for metrics logged as nested dicts."""
+        return lookup(self._items, key)
+
+    def __contains__(self, key: object) -> bool:
+        return contains(self._items, key)
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(f"summary has no key {key!r}") from None
 
     def __setitem__(self, key: str, value: Any) -> None:
         """Set ``key`` as ``run.summary`` does during a run: an array or tensor is stored whole in

@@ -1,10 +1,12 @@
-"""``wandb.errors``: the exception classes scripts catch."""
+"""``turbotrack.errors`` (``wandb.errors``): the exception classes scripts catch (all are ``turbotrack.Error``).
+
+``from turbotrack.errors import CommError`` works as ``from wandb.errors import CommError`` does."""
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from .._core import Error as _TurbotrackError
+from ._core import Error as _TurbotrackError
 
 
 class Error(_TurbotrackError):
@@ -37,7 +39,8 @@ class UnsupportedError(UsageError):
 
 
 class ConfigError(Error):
-    """A config value cannot be changed (``wandb.sdk.lib.config_util.ConfigError``)."""
+    """A config key was given another value without ``allow_val_change=True``
+    (``wandb.sdk.lib.config_util.ConfigError``)."""
 
 
 __all__ = ["AuthenticationError", "CommError", "ConfigError", "Error", "UnsupportedError", "UsageError"]

@@ -1,5 +1,0 @@
-"""wandb.sdk.lib, served by turbotrack."""
-
-from turbotrack._run import DisabledRun as RunDisabled
-
-__all__ = ["RunDisabled"]
