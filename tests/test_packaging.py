@@ -40,7 +40,6 @@ DATA_FILES = [
     f"compat/bootstrap/wandb-{WANDB_VERSION}.dist-info/top_level.txt",
     f"compat/bootstrap/wandb-{WANDB_VERSION}.dist-info/INSTALLER",
     "compat/bootstrap/wandb/__init__.py",
-    "compat/bootstrap/wandb/sdk/lib/config_util.py",
     "server/static/index.html",
     "server/static/app.js",
     "server/static/app.css",

@@ -9,7 +9,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, NoReturn, Optional, Sequence
 
 from . import _core
 from .api import Api
@@ -231,10 +231,15 @@ def cmd_import(args: argparse.Namespace) -> int:
         ) from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, failing as every turbotrack command does: ``error:`` then a ``hint:``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}\nhint: see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="turbotrack", description="turbotrack: experiment tracking with a Rust logging core"
-    )
+    p = _Parser(prog="turbotrack", description="turbotrack: experiment tracking with a Rust logging core")
     p.add_argument("--dir", help=f"the folder that holds turbotrack/ (default ${ENV['dir']} or the current folder)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("ls", help="list local runs")
@@ -317,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="measure logging overhead beside other trackers (see 'turbotrack bench --help')", add_help=False
     )
     b.set_defaults(func=None)
+    for name in ("ls", "verify"):  # a global option may stand after the command too (CONTRACT)
+        sub.choices[name].add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
     return p
 
 

@@ -192,7 +192,7 @@ class WandbImport:
                 "end_time": end,
                 "host": src.host or None,
             },
-            summary,
+            summary if src.summary else None,  # no summary record: keep the one the core folded from history
         )
 
     def _metrics(self, src: wandb_log.WandbRun) -> list[list[Any]]:
