@@ -99,6 +99,8 @@ fn walk_error(path: &Path, e: WalkError) -> Error {
 pub struct Column {
     pub name: String,
     pub rows: Vec<u32>,
+    /// Rows that hold a null for the metric, in order (not in `rows`: a null is no value).
+    pub nulls: Vec<u32>,
     pub data: ColData,
 }
 
@@ -171,6 +173,7 @@ pub fn read_files_projected(paths: &[PathBuf], keys: Option<&[String]>) -> Resul
                     t.columns.push(Column {
                         name: name.clone(),
                         rows: Vec::new(),
+                        nulls: Vec::new(),
                         data: ColData::Int(Vec::new()),
                     });
                     t.columns.len() - 1
@@ -187,14 +190,17 @@ pub fn read_files_projected(paths: &[PathBuf], keys: Option<&[String]>) -> Resul
             }
             for c in block.columns {
                 let rows = c.rows.iter().map(|r| r + offset);
+                let nulls = c.nulls.iter().map(|r| r + offset);
                 if let Some(&k) = col_of.get(&c.name) {
                     t.columns[k].rows.extend(rows);
+                    t.columns[k].nulls.extend(nulls);
                     t.columns[k].data.extend(c.data);
                 } else {
                     col_of.insert(c.name.clone(), t.columns.len());
                     t.columns.push(Column {
                         name: c.name,
                         rows: rows.collect(),
+                        nulls: nulls.collect(),
                         data: c.data,
                     });
                 }
@@ -255,6 +261,9 @@ impl Shard {
                 let k = self.names.len() as u32;
                 for (v, &r) in c.data.into_values().into_iter().zip(&c.rows) {
                     items[r as usize].push((k, v));
+                }
+                for &r in &c.nulls {
+                    items[r as usize].push((k, Value::Null));
                 }
                 self.names.push(c.name);
             }
@@ -365,11 +374,17 @@ pub fn summarize(paths: &[PathBuf], defs: Vec<MetricDef>) -> Result<String> {
         if col.name.starts_with('_') {
             continue;
         }
-        let mut order: Vec<usize> = (0..col.rows.len()).collect();
-        order.sort_by(|&a, &b| t.timestamps[col.rows[a] as usize].total_cmp(&t.timestamps[col.rows[b] as usize]));
+        // Values and nulls (`k` past the values: null number `k - values`), in time order.
+        let values = col.rows.len();
+        let row_of = |k: usize| (if k < values { col.rows[k] } else { col.nulls[k - values] }) as usize;
+        let mut order: Vec<usize> = (0..values + col.nulls.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (ra, rb) = (row_of(a), row_of(b));
+            t.timestamps[ra].total_cmp(&t.timestamps[rb]).then(ra.cmp(&rb))
+        });
         for k in order {
-            let row = col.rows[k] as usize;
-            summary.observe(id as u32, &col.name, &col.data.get(k), t.steps[row]);
+            let v = if k < values { col.data.get(k) } else { Value::Null };
+            summary.observe(id as u32, &col.name, &v, t.steps[row_of(k)]);
         }
     }
     if let Some(last) = (0..t.len()).max_by(|&a, &b| t.timestamps[a].total_cmp(&t.timestamps[b])) {
@@ -403,6 +418,8 @@ fn order_rows(t: &mut Table) {
         order.sort_by_key(|&k| inv[col.rows[k] as usize]);
         col.rows = order.iter().map(|&k| inv[col.rows[k] as usize]).collect();
         col.data = col.data.gather(&order);
+        col.nulls = col.nulls.iter().map(|&r| inv[r as usize]).collect();
+        col.nulls.sort_unstable();
     }
 }
 

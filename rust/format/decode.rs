@@ -2,12 +2,15 @@
 
 use super::codec::{Reader, Truncated};
 use super::column::ColData;
+use super::encode::{NULL_ROWS, SOME_ROWS};
 
 #[derive(Debug)]
 pub struct DecodedColumn {
     pub name: String,
     /// Row index (within the block) of each value.
     pub rows: Vec<u32>,
+    /// Rows (within the block) that hold a null for the metric, in order; not in `rows`.
+    pub nulls: Vec<u32>,
     pub data: ColData,
 }
 
@@ -40,31 +43,32 @@ pub fn decode_block_projected(payload: &[u8], keep: &dyn Fn(&str) -> bool) -> Re
     let mut skipped = Vec::new();
     for _ in 0..ncols {
         let name = r.text()?;
+        let (held, null) = presence(&mut r, n)?;
+        let is_set = |bits: Option<&[u8]>, i: usize| bits.is_none_or(|b| b[i / 8] & (1 << (i % 8)) != 0);
+        if let Some(null) = null {
+            // A null is marked only in a row that holds the metric.
+            if (0..n).any(|i| is_set(Some(null), i) && !is_set(held, i)) {
+                return Err(Truncated);
+            }
+        }
+        let has_value = |i: usize| is_set(held, i) && !null.is_some_and(|b| is_set(Some(b), i));
         if !keep(&name) {
-            let count = match r.u8()? {
-                0 => n,
-                1 => {
-                    let bitmap = r.bytes(n.div_ceil(8))?;
-                    (0..n).filter(|i| bitmap[i / 8] & (1 << (i % 8)) != 0).count()
-                }
-                _ => return Err(Truncated),
-            };
-            ColData::skip(&mut r, count)?;
+            ColData::skip(&mut r, (0..n).filter(|&i| has_value(i)).count())?;
             skipped.push(name);
             continue;
         }
-        let rows: Vec<u32> = match r.u8()? {
-            0 => (0..n as u32).collect(),
-            1 => {
-                let bitmap = r.bytes(n.div_ceil(8))?;
-                (0..n as u32)
-                    .filter(|i| bitmap[*i as usize / 8] & (1 << (i % 8)) != 0)
-                    .collect()
-            }
-            _ => return Err(Truncated),
+        let rows: Vec<u32> = (0..n).filter(|&i| has_value(i)).map(|i| i as u32).collect();
+        let nulls: Vec<u32> = match null {
+            Some(b) => (0..n).filter(|&i| is_set(Some(b), i)).map(|i| i as u32).collect(),
+            None => Vec::new(),
         };
         let data = ColData::decode(&mut r, rows.len())?;
-        columns.push(DecodedColumn { name, rows, data });
+        columns.push(DecodedColumn {
+            name,
+            rows,
+            nulls,
+            data,
+        });
     }
     if !r.is_done() {
         return Err(Truncated);
@@ -75,6 +79,26 @@ pub fn decode_block_projected(payload: &[u8], keep: &dyn Fn(&str) -> bool) -> Re
         columns,
         skipped,
     })
+}
+
+/// A column's presence byte and bitmaps: the rows holding the metric (`None`: every row) and
+/// the rows holding a null (`None`: no row).
+fn presence<'a>(r: &mut Reader<'a>, n: usize) -> Result<(Option<&'a [u8]>, Option<&'a [u8]>), Truncated> {
+    let flags = r.u8()?;
+    if flags & !(SOME_ROWS | NULL_ROWS) != 0 {
+        return Err(Truncated);
+    }
+    let held = if flags & SOME_ROWS != 0 {
+        Some(r.bytes(n.div_ceil(8))?)
+    } else {
+        None
+    };
+    let null = if flags & NULL_ROWS != 0 {
+        Some(r.bytes(n.div_ceil(8))?)
+    } else {
+        None
+    };
+    Ok((held, null))
 }
 
 #[cfg(test)]
