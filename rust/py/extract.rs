@@ -471,7 +471,7 @@ fn convert(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, P
         }
     }
     Err(Error::Type(format!(
-        "cannot log {name:?}: the converter returned a {}; expected a number, bool, str or JSON bytes",
+        "cannot log {name:?}: the converter returned a {}; expected a number, bool, str, None or JSON bytes",
         type_name(&converted)
     ))
     .into())

@@ -144,7 +144,8 @@ class HistoryCache:
         lo: Optional[float],
         hi: Optional[float],
     ) -> tuple[dict[str, Any], int]:
-        n, picked = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
+        # A null (a logged None) is no value: None in its row, a gap in the chart.
+        n, picked, _nulls = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
         columns = {k: _jsonable(v, n) for k, v in picked.items()}
         out = {"x_axis": x_axis, "rows": n, "columns": columns}
         return out, 200 + 24 * n * max(1, len(columns))  # about what the lists of floats hold
