@@ -532,7 +532,11 @@ impl JsonWriter {
         } else if v.is_exact_instance_of::<PyInt>() {
             self.int(v)?;
         } else if v.is_exact_instance_of::<PyBool>() {
-            self.out.push_str(if v.is_truthy().map_err(Refusal::Py)? { "true" } else { "false" });
+            self.out.push_str(if v.is_truthy().map_err(Refusal::Py)? {
+                "true"
+            } else {
+                "false"
+            });
         } else if let Ok(s) = v.cast::<PyString>() {
             self.text(s)?;
         } else if v.is_none() {
@@ -546,7 +550,11 @@ impl JsonWriter {
         } else if v.is_instance_of::<PyFloat>() {
             write_f64(v.extract::<f64>().map_err(Refusal::Py)?, &mut self.out);
         } else if v.is_instance_of::<PyBool>() {
-            self.out.push_str(if v.is_truthy().map_err(Refusal::Py)? { "true" } else { "false" });
+            self.out.push_str(if v.is_truthy().map_err(Refusal::Py)? {
+                "true"
+            } else {
+                "false"
+            });
         } else if v.is_instance_of::<PyInt>() {
             self.int(v)?;
         } else {
