@@ -131,6 +131,31 @@ def latency(root: Path, calls: int) -> None:
     print(f"{'split step (2 calls)':<26}{'turbotrack log()':<22}{p50:>9.3f}{p99:>9.3f}{p999:>10.2f}{mx:>10.1f}")
 
 
+def values(root: Path, calls: int) -> None:
+    """log() of the values the core reads natively, side by side in one run: a float, 10 floats, a
+    list of 10 floats (JSON text written in Rust), a None (a null), with p50 ratios to one float."""
+    rng = np.random.default_rng(2)
+    keys10 = [f"m{i}" for i in range(10)]
+    workloads = {
+        "1 float scalar": lambda r: {"x": float(r.random())},
+        "10 float scalars": lambda r: dict(zip(keys10, r.random(10).tolist())),
+        "list of 10 floats": lambda r: {"x": r.random(10).tolist()},
+        "None": lambda r: {"x": None},
+        "tuple of 2 floats": lambda r: {"x": tuple(r.random(2).tolist())},
+    }
+    print(f"\nvalues the core reads natively ({calls:,} calls each, one run each)")
+    print(f"{'workload':<26}{'p50 us':>9}{'p99 us':>9}{'p99.9 us':>10}{'vs 1 float':>12}")
+    base = None
+    for name, make in workloads.items():
+        dicts = [make(rng) for _ in range(256)]
+        run = turbotrack.init(dir=root, project="bench", settings=OFF, reinit="create_new")
+        ns = timed_calls(run.log, dicts, calls)
+        run.finish()
+        p50, p99, p999, _ = percentiles(ns)
+        base = base or p50
+        print(f"{name:<26}{p50:>9.3f}{p99:>9.3f}{p999:>10.2f}{p50 / base:>11.2f}x")
+
+
 def disk(root: Path, rows: int) -> None:
     rng = np.random.default_rng(1)
     print(f"\nbytes on disk per point ({rows:,} rows x 10 metrics)")
@@ -197,15 +222,22 @@ def main() -> None:
     p.add_argument("--points", type=int, default=10_000_000)
     p.add_argument("--calls", type=int, default=200_000)
     p.add_argument("--disk-rows", type=int, default=100_000)
+    p.add_argument("--only", choices=["latency", "values", "disk", "sustained"], help="run one section")
     args = p.parse_args()
     print(
         f"turbotrack {turbotrack.__version__} | Python {platform.python_version()} | {platform.machine()} | {os.cpu_count()} CPUs | {platform.processor() or platform.platform()}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        latency(root, args.calls)
-        disk(root, args.disk_rows)
-        sustained(root, args.points)
+        sections = {
+            "latency": lambda: latency(root, args.calls),
+            "values": lambda: values(root, args.calls),
+            "disk": lambda: disk(root, args.disk_rows),
+            "sustained": lambda: sustained(root, args.points),
+        }
+        for name, section in sections.items():
+            if args.only in (None, name):
+                section()
 
 
 if __name__ == "__main__":

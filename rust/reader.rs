@@ -99,6 +99,8 @@ fn walk_error(path: &Path, e: WalkError) -> Error {
 pub struct Column {
     pub name: String,
     pub rows: Vec<u32>,
+    /// Rows that hold a null for the metric, in order (not in `rows`: a null is no value).
+    pub nulls: Vec<u32>,
     pub data: ColData,
 }
 
@@ -171,6 +173,7 @@ pub fn read_files_projected(paths: &[PathBuf], keys: Option<&[String]>) -> Resul
                     t.columns.push(Column {
                         name: name.clone(),
                         rows: Vec::new(),
+                        nulls: Vec::new(),
                         data: ColData::Int(Vec::new()),
                     });
                     t.columns.len() - 1
@@ -187,14 +190,17 @@ pub fn read_files_projected(paths: &[PathBuf], keys: Option<&[String]>) -> Resul
             }
             for c in block.columns {
                 let rows = c.rows.iter().map(|r| r + offset);
+                let nulls = c.nulls.iter().map(|r| r + offset);
                 if let Some(&k) = col_of.get(&c.name) {
                     t.columns[k].rows.extend(rows);
+                    t.columns[k].nulls.extend(nulls);
                     t.columns[k].data.extend(c.data);
                 } else {
                     col_of.insert(c.name.clone(), t.columns.len());
                     t.columns.push(Column {
                         name: c.name,
                         rows: rows.collect(),
+                        nulls: nulls.collect(),
                         data: c.data,
                     });
                 }
@@ -255,6 +261,9 @@ impl Shard {
                 let k = self.names.len() as u32;
                 for (v, &r) in c.data.into_values().into_iter().zip(&c.rows) {
                     items[r as usize].push((k, v));
+                }
+                for &r in &c.nulls {
+                    items[r as usize].push((k, Value::Null));
                 }
                 self.names.push(c.name);
             }
@@ -365,11 +374,17 @@ pub fn summarize(paths: &[PathBuf], defs: Vec<MetricDef>) -> Result<String> {
         if col.name.starts_with('_') {
             continue;
         }
-        let mut order: Vec<usize> = (0..col.rows.len()).collect();
-        order.sort_by(|&a, &b| t.timestamps[col.rows[a] as usize].total_cmp(&t.timestamps[col.rows[b] as usize]));
+        // Values and nulls (`k` past the values: null number `k - values`), in time order.
+        let values = col.rows.len();
+        let row_of = |k: usize| (if k < values { col.rows[k] } else { col.nulls[k - values] }) as usize;
+        let mut order: Vec<usize> = (0..values + col.nulls.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (ra, rb) = (row_of(a), row_of(b));
+            t.timestamps[ra].total_cmp(&t.timestamps[rb]).then(ra.cmp(&rb))
+        });
         for k in order {
-            let row = col.rows[k] as usize;
-            summary.observe(id as u32, &col.name, &col.data.get(k), t.steps[row]);
+            let v = if k < values { col.data.get(k) } else { Value::Null };
+            summary.observe(id as u32, &col.name, &v, t.steps[row_of(k)]);
         }
     }
     if let Some(last) = (0..t.len()).max_by(|&a, &b| t.timestamps[a].total_cmp(&t.timestamps[b])) {
@@ -403,6 +418,8 @@ fn order_rows(t: &mut Table) {
         order.sort_by_key(|&k| inv[col.rows[k] as usize]);
         col.rows = order.iter().map(|&k| inv[col.rows[k] as usize]).collect();
         col.data = col.data.gather(&order);
+        col.nulls = col.nulls.iter().map(|&r| inv[r as usize]).collect();
+        col.nulls.sort_unstable();
     }
 }
 
@@ -460,6 +477,93 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    /// Nulls read back in their rows: as `Value::Null` in a scan, as null rows beside the values
+    /// in a table (shards merged, rows reordered), and a shared run's summary skips them.
+    #[test]
+    fn nulls_read_back_through_every_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, meta: &str, rows: &[(i64, Value)]| {
+            let path = dir.path().join(name);
+            let mut f = FileHeader::new(100.0, meta).to_bytes();
+            let mut enc = BlockEncoder::default();
+            for (step, v) in rows {
+                enc.push_row(*step, 100.0 + *step as f64, &mut vec![(0, v.clone())]);
+            }
+            let mut raw = vec![];
+            let n = enc.seal(|_| "x", &mut raw);
+            let mut frame = vec![];
+            frame_block(&raw, n, &mut frame).unwrap();
+            f.extend_from_slice(&frame);
+            std::fs::write(&path, f).unwrap();
+            path
+        };
+        let a = write(
+            "a",
+            "shared=1;rank=1",
+            &[(0, Value::Float(1.0)), (1, Value::Null), (3, Value::Null)],
+        );
+        let b = write("b", "shared=1;rank=0", &[(1, Value::Null), (2, Value::Float(2.0))]);
+        let paths = [a, b];
+        let t = read_files(&paths).unwrap();
+        assert_eq!(t.steps, vec![0, 1, 1, 2, 3]);
+        assert_eq!(t.columns[0].rows, vec![0, 3]);
+        assert_eq!(t.columns[0].nulls, vec![1, 2, 4]);
+        assert_eq!(t.columns[0].data, ColData::Float(vec![1.0, 2.0]));
+        let mut scan = Scan::open(&paths).unwrap();
+        let mut got = vec![];
+        loop {
+            scan.fill().unwrap();
+            let Some((row, _)) = scan.pop() else { break };
+            got.push((row.step, row.items[0].1.clone()));
+        }
+        let null = Value::Null;
+        assert_eq!(
+            got,
+            vec![
+                (0, Value::Float(1.0)),
+                (1, null.clone()),
+                (1, null.clone()),
+                (2, Value::Float(2.0)),
+                (3, null)
+            ]
+        );
+        let s = summarize(&paths, vec![MetricDef::new("x", Some("min,last,first"), None).unwrap()]).unwrap();
+        assert!(
+            s.starts_with(r#"{"x": {"min": 1.0, "first": 1.0, "last": null}"#),
+            "{s}"
+        );
+        assert!(summarize(&paths, vec![]).unwrap().starts_with(r#"{"x": 2.0"#));
+    }
+
+    /// Files written before nulls existed (format version 1) read as they did.
+    #[test]
+    fn version_1_files_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.ttrk");
+        let mut header = FileHeader::new(100.0, "stream=history");
+        header.version = 1;
+        let mut f = header.to_bytes();
+        let mut enc = BlockEncoder::default();
+        enc.push_row(0, 100.0, &mut vec![(0, Value::Float(1.5))]);
+        let mut raw = vec![];
+        let n = enc.seal(|_| "x", &mut raw);
+        let mut frame = vec![];
+        frame_block(&raw, n, &mut frame).unwrap();
+        f.extend_from_slice(&frame);
+        std::fs::write(&path, &f).unwrap();
+        let t = read_files(std::slice::from_ref(&path)).unwrap();
+        assert_eq!(t.columns[0].data, ColData::Float(vec![1.5]));
+        // A version this build does not know is refused, naming both.
+        let mut future = FileHeader::new(100.0, "").to_bytes();
+        future[4] = 9;
+        let end = future.len() - 4;
+        let crc = crc32fast::hash(&future[..end]);
+        future[end..].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&path, &future).unwrap();
+        let err = read_files(std::slice::from_ref(&path)).unwrap_err().to_string();
+        assert!(err.contains("version 9") && err.contains("versions 1 to 2"), "{err}");
+    }
+
     #[test]
     fn shards_merge_by_step_then_rank() {
         let dir = tempfile::tempdir().unwrap();
@@ -480,7 +584,7 @@ mod tests {
     /// in them is checked. Each byte of a sparse, mixed block is changed in turn.
     #[test]
     fn crafted_blocks_never_panic_the_reader() {
-        let names = ["a", "b", "c"];
+        let names = ["a", "b", "c", "d"];
         let mut enc = BlockEncoder::default();
         for step in 0..9 {
             let mut row = vec![(0, Value::Float(step as f64))];
@@ -492,6 +596,9 @@ mod tests {
             }
             if step == 4 {
                 row.push((1, Value::Bool(true))); // a mixed column
+            }
+            if step % 4 == 1 {
+                row.push((3, Value::Null)); // nulls
             }
             enc.push_row(step, 100.0 + step as f64, &mut row);
         }

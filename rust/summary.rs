@@ -120,8 +120,12 @@ struct Stats {
     int_max: i64,
     int_max_step: i64,
     all_int: bool,
+    /// The first value logged (a null too).
     first: Value,
+    /// The last value logged that was not a null (`Null` while there was none).
     last: Value,
+    /// Whether the last value logged was a null (`last` then is the one before it).
+    last_null: bool,
 }
 
 impl Stats {
@@ -142,10 +146,15 @@ impl Stats {
             all_int: true,
             first: v.clone(),
             last: v.clone(),
+            last_null: false,
         }
     }
 
     fn observe(&mut self, v: &Value, step: i64) {
+        self.last_null = matches!(v, Value::Null);
+        if self.last_null {
+            return;
+        }
         self.last.clone_from(v);
         let Some(x) = v.as_number() else { return };
         self.numbers += 1;
@@ -279,9 +288,10 @@ impl Summary {
         found.map(|k| &self.defs[k as usize])
     }
 
-    /// The last value logged for metric `id`.
+    /// The last value logged for metric `id` that was not a null.
     pub fn last(&self, id: u32) -> Option<&Value> {
-        self.stats.get(id as usize)?.as_ref().map(|s| &s.last)
+        let s = self.stats.get(id as usize)?.as_ref()?;
+        (!matches!(s.last, Value::Null)).then_some(&s.last)
     }
 
     /// Fold one committed value in. A hand-set value of the metric gives way to it.
@@ -360,6 +370,8 @@ impl Summary {
                     key(&mut out, n);
                     write_ops(s, o, objective, &mut out);
                 }
+                // A metric logged only as null is not in the summary (as wandb's).
+                None if matches!(s.last, Value::Null) => {}
                 None => {
                     key(&mut out, n);
                     s.last.write_json(&mut out);
@@ -410,7 +422,11 @@ fn write_ops(s: &Stats, o: Ops, objective: Option<Objective>, out: &mut String) 
     }
     if o.has(Ops::LAST) {
         let mut t = String::new();
-        s.last.write_json(&mut t);
+        if s.last_null {
+            t.push_str("null");
+        } else {
+            s.last.write_json(&mut t);
+        }
         parts.push(("last", t));
     }
     if numeric && o.has(Ops::BEST) {
@@ -487,6 +503,31 @@ mod tests {
         assert_eq!(s.render(name), r#"{"loss": 0.5, "best": [1, 2]}"#);
         s.observe(0, "loss", &Value::Float(3.0), 1);
         assert_eq!(s.render(name), r#"{"loss": 3.0, "best": [1, 2]}"#);
+    }
+
+    /// As wandb's: the default summary is the last value that was not None (a metric logged only
+    /// as None is left out); min/max/mean/best skip None; first and last are as logged.
+    #[test]
+    fn nulls_are_skipped_but_first_and_last_keep_them() {
+        let mut s = Summary::new(0.0);
+        for (step, v) in [Value::Null, Value::Float(2.0), Value::Float(1.0), Value::Null]
+            .into_iter()
+            .enumerate()
+        {
+            s.observe(0, "loss", &v, step as i64);
+            s.observe(2, "text", &Value::Null, step as i64);
+        }
+        assert_eq!(s.last(0), Some(&Value::Float(1.0)));
+        assert_eq!(s.last(2), None);
+        assert_eq!(s.render(name), r#"{"loss": 1.0}"#);
+        s.define(MetricDef::new("loss", Some("min,max,mean,first,last,best"), Some("maximize")).unwrap());
+        s.define(MetricDef::new("text", Some("min,last"), None).unwrap());
+        assert_eq!(
+            s.render(name),
+            r#"{"loss": {"min": 1.0, "max": 2.0, "mean": 1.5, "first": null, "last": null, "best": 2.0, "best_step": 1}, "text": {"last": null}}"#
+        );
+        s.observe(0, "loss", &Value::Int(7), 4);
+        assert!(s.render(name).contains(r#""last": 7"#));
     }
 
     #[test]

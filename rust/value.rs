@@ -1,6 +1,7 @@
 //! A logged value, as it crosses from the caller's thread to the writer.
 
-/// One typed value. `Json` holds rich objects (histograms, tables, images) as JSON text.
+/// One typed value. `Json` holds lists and rich objects (histograms, tables, images) as JSON
+/// text; `Null` is a logged `None`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Float(f64),
@@ -8,6 +9,7 @@ pub enum Value {
     Bool(bool),
     Str(String),
     Json(String),
+    Null,
 }
 
 impl Value {
@@ -29,6 +31,7 @@ impl Value {
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Str(s) => write_str(s, out),
             Value::Json(j) => out.push_str(j),
+            Value::Null => out.push_str("null"),
         }
     }
 }
@@ -82,6 +85,7 @@ mod tests {
         assert_eq!(json(&Value::Float(f64::NAN)), "NaN");
         assert_eq!(json(&Value::Float(f64::NEG_INFINITY)), "-Infinity");
         assert_eq!(json(&Value::Float(0.1)), "0.1");
+        assert_eq!(json(&Value::Null), "null");
     }
 
     #[test]

@@ -110,6 +110,8 @@ def encodable(s: str) -> bool:
 
 def stored(v: Any) -> Any:
     """What history holds for the leaf ``v``."""
+    if v is None:
+        return None  # a null
     if isinstance(v, bool):
         return v
     if isinstance(v, int):
@@ -137,7 +139,7 @@ def stored(v: Any) -> Any:
         if math.isinf(x) and np.isfinite(v):
             raise Refused
         return x
-    raise Refused  # None, complex, bytes, datetimes
+    raise Refused  # complex, bytes, datetimes
 
 
 def same(got: Any, want: Any) -> bool:

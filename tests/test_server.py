@@ -384,3 +384,30 @@ def test_logs_of_each_rank_of_a_shared_run(root, local_srv):
     assert json.loads(raw(local_srv.url, "GET", f"{base}/logs?rank=2", local_srv.key)[1])["text"] == ""
     for bad in ("-1", "x", "..%2F1"):
         assert raw(local_srv.url, "GET", f"{base}/logs?rank={bad}", local_srv.key)[0] == 400
+
+
+def test_nulls_and_lists_through_the_http_api(new_run, root, local_srv):
+    """A logged None is a null in history answers (a gap in a chart: None in its row), a list comes
+    back as the list; the run detail and the remote Api read them as the local Api does."""
+    run = new_run()
+    run.log({"loss": 1.0, "lr": [0.1, 0.01], "val": None})
+    run.log({"loss": None, "lr": [0.05, 0.005], "val": 0.5})
+    run.log({"loss": 0.25, "lr": [], "val": None, "cfg": [{"k": [1, None]}, "x"]})
+    run.finish()
+    base = f"/api/v1/runs/{run.path}"
+    status, body, _ = raw(local_srv.url, "GET", f"{base}/history?keys=loss,val&each=1", local_srv.key)
+    each = json.loads(body)["keys"]
+    assert status == 200
+    assert each["loss"]["columns"]["loss"] == [1.0, None, 0.25] and each["loss"]["columns"]["_step"] == [0, 1, 2]
+    assert each["val"]["columns"]["val"] == [None, 0.5, None]
+    status, body, _ = raw(local_srv.url, "GET", f"{base}/history?keys=lr", local_srv.key)
+    assert status == 200 and json.loads(body)["columns"]["lr"] == [[0.1, 0.01], [0.05, 0.005], []]
+    status, body, _ = raw(local_srv.url, "GET", base, local_srv.key)
+    detail = json.loads(body)
+    assert status == 200 and detail["summary"]["loss"] == 0.25 and detail["summary"]["val"] == 0.5
+    assert detail["summary"]["lr"] == [] and detail["summary"]["cfg"] == [{"k": [1, None]}, "x"]
+    remote = turbotrack.Api(base_url=local_srv.url, api_key=local_srv.key).run(run.path)
+    local = turbotrack.Api(dir=root).run(run.path)
+    assert list(remote.scan_history()) == list(local.scan_history())
+    assert [r["val"] for r in remote.scan_history()] == [None, 0.5, None]
+    assert remote.history(pandas=False) == local.history(pandas=False)

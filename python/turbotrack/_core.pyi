@@ -51,8 +51,11 @@ class Core:
         meta: str = "stream=history",
         initial_step: int = 0,
         converter: Callable[[str, Any, int], Any],
+        quiet: bool = False,
     ) -> Core: ...
     def log(self, data: dict[str, Any], step: Optional[int] = None, commit: Optional[bool] = None) -> None: ...
+    def hush(self, names: list[str]) -> None:
+        """Log ``names`` from now on without the naming-rule notice (``"strict"`` still refuses them)."""
     def define_metric(
         self,
         name: str,

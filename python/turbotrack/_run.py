@@ -132,6 +132,7 @@ class Run(RunWandb):
             meta=self._meta("history"),
             initial_step=initial_step,
             converter=_TaggedConverter(run_dir, self._resolver, self._media_tag()),
+            quiet=bool(getattr(settings, "silent", False)),
         )
         # The fast path: run.log is the native method itself, no Python frame in between.
         self.log = self._core.log  # type: ignore[method-assign]
@@ -320,6 +321,7 @@ class Run(RunWandb):
                 queue_capacity=settings.queue_capacity,
                 meta=meta,
                 converter=_TaggedConverter(self._dir, self._resolver, self._media_tag()),
+                quiet=bool(getattr(settings, "silent", False)),
             )
             self.log = core.log  # type: ignore[method-assign]
             # multiprocessing children end with os._exit: finish from its finalizers instead of atexit

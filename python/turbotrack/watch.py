@@ -96,13 +96,14 @@ _refused: set[int] = set()
 def _log(run: Any, data: dict[str, Any]) -> None:
     """Log watch histograms into the pending step. Their names are PyTorch's (``net.2.weight``), as in
     wandb, and break turbotrack's naming rule where a part starts with a digit: they are logged without
-    the per-name warning; with ``metric_names="strict"`` they are refused and watch warns once."""
+    the per-name notice; with ``metric_names="strict"`` they are refused and watch warns once."""
     if not data:
         return
+    hush = getattr(getattr(run, "_core", None), "hush", None)
+    if hush is not None:
+        hush(list(data))
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="metric name .* breaks the naming rule", category=UserWarning)
-            run.log(data, commit=False)
+        run.log(data, commit=False)
     except ValueError as e:
         if id(run) not in _refused:
             _refused.add(id(run))

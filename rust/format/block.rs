@@ -6,7 +6,7 @@
 //! ```
 //! All integers little-endian. A block's CRC covers its three length fields and its payload.
 
-use super::{BLOCK_MAGIC, FILE_MAGIC, FORMAT_VERSION, ZSTD_LEVEL};
+use super::{BLOCK_MAGIC, FILE_MAGIC, FORMAT_VERSION, MIN_FORMAT_VERSION, ZSTD_LEVEL};
 
 const HEADER_FIXED: usize = 4 + 2 + 2 + 8;
 pub const BLOCK_HEADER: usize = 4 + 4 + 4 + 4 + 4;
@@ -57,9 +57,9 @@ impl FileHeader {
             return Ok(None);
         }
         let version = u16::from_le_bytes([buf[4], buf[5]]);
-        if version != FORMAT_VERSION {
+        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(format!(
-                "history format version {version} is not supported by this turbotrack (it reads version {FORMAT_VERSION}); upgrade turbotrack"
+                "history format version {version} is not supported by this turbotrack (it reads versions {MIN_FORMAT_VERSION} to {FORMAT_VERSION}); upgrade turbotrack"
             ));
         }
         let meta_len = u16::from_le_bytes([buf[6], buf[7]]) as usize;

@@ -1,4 +1,5 @@
 //! One column of a block: values of one metric, typed while they agree, `Mixed` once they don't.
+//! Nulls are not values of a column: the block marks the rows that hold one (see `encode.rs`).
 
 use super::codec::{put_deltas, put_floats, put_text, put_varint, Reader, Truncated};
 use crate::value::Value;
@@ -19,11 +20,16 @@ const T_BOOL: u8 = 2;
 const T_STR: u8 = 3;
 const T_JSON: u8 = 4;
 const T_MIXED: u8 = 5;
+/// A column with no values (every row holding the metric holds a null); in a `Mixed` column, a
+/// null with no bytes after its tag.
+const T_NULL: u8 = 6;
 
 impl ColData {
+    /// An empty column for values like `v` (a null gives an empty float column: an empty column
+    /// takes the type of the first value pushed into it).
     pub fn new_for(v: &Value) -> Self {
         match v {
-            Value::Float(_) => ColData::Float(Vec::new()),
+            Value::Float(_) | Value::Null => ColData::Float(Vec::new()),
             Value::Int(_) => ColData::Int(Vec::new()),
             Value::Bool(_) => ColData::Bool(Vec::new()),
             Value::Str(_) => ColData::Str(Vec::new()),
@@ -46,7 +52,8 @@ impl ColData {
     pub fn reset_for(&mut self, v: &Value) {
         let same = matches!(
             (&*self, v),
-            (ColData::Float(_), Value::Float(_))
+            (_, Value::Null)
+                | (ColData::Float(_), Value::Float(_))
                 | (ColData::Int(_), Value::Int(_))
                 | (ColData::Bool(_), Value::Bool(_))
                 | (ColData::Str(_), Value::Str(_))
@@ -73,7 +80,8 @@ impl ColData {
         self.len() == 0
     }
 
-    /// Append a value; a value of another type turns the column into `Mixed`.
+    /// Append a value; a value of another type turns the column into `Mixed` (an empty column
+    /// takes its type instead).
     pub fn push(&mut self, v: Value) {
         match (self, v) {
             (ColData::Float(c), Value::Float(x)) => c.push(x),
@@ -81,6 +89,10 @@ impl ColData {
             (ColData::Bool(c), Value::Bool(x)) => c.push(x),
             (ColData::Str(c), Value::Str(x)) | (ColData::Json(c), Value::Json(x)) => c.push(x),
             (ColData::Mixed(c), x) => c.push(x),
+            (this, x) if this.is_empty() => {
+                *this = ColData::new_for(&x);
+                this.push(x);
+            }
             (this, x) => {
                 let mut all = std::mem::replace(this, ColData::Mixed(Vec::new())).into_values();
                 all.push(x);
@@ -132,11 +144,16 @@ impl ColData {
     pub fn value_size(v: &Value) -> usize {
         match v {
             Value::Str(s) | Value::Json(s) => s.len() + 2,
+            Value::Null => 1,
             _ => 8,
         }
     }
 
     pub fn encode(&self, out: &mut Vec<u8>) {
+        if self.is_empty() {
+            out.push(T_NULL);
+            return;
+        }
         match self {
             ColData::Float(v) => {
                 out.push(T_FLOAT);
@@ -180,6 +197,7 @@ impl ColData {
                             out.push(T_JSON);
                             put_text(out, s);
                         }
+                        Value::Null => out.push(T_NULL),
                     }
                 }
             }
@@ -222,10 +240,12 @@ impl ColData {
                             let len = r.varint()?;
                             r.bytes(usize::try_from(len).map_err(|_| Truncated)?)?;
                         }
+                        T_NULL => {}
                         _ => return Err(Truncated),
                     }
                 }
             }
+            T_NULL if n == 0 => {}
             _ => return Err(Truncated),
         }
         Ok(())
@@ -247,11 +267,13 @@ impl ColData {
                         T_BOOL => Value::Bool(r.u8()? != 0),
                         T_STR => Value::Str(r.text()?),
                         T_JSON => Value::Json(r.text()?),
+                        T_NULL => Value::Null,
                         _ => return Err(Truncated),
                     });
                 }
                 ColData::Mixed(v)
             }
+            T_NULL if n == 0 => ColData::Float(Vec::new()),
             _ => return Err(Truncated),
         })
     }

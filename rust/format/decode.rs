@@ -2,12 +2,15 @@
 
 use super::codec::{Reader, Truncated};
 use super::column::ColData;
+use super::encode::{NULL_ROWS, SOME_ROWS};
 
 #[derive(Debug)]
 pub struct DecodedColumn {
     pub name: String,
     /// Row index (within the block) of each value.
     pub rows: Vec<u32>,
+    /// Rows (within the block) that hold a null for the metric, in order; not in `rows`.
+    pub nulls: Vec<u32>,
     pub data: ColData,
 }
 
@@ -40,31 +43,32 @@ pub fn decode_block_projected(payload: &[u8], keep: &dyn Fn(&str) -> bool) -> Re
     let mut skipped = Vec::new();
     for _ in 0..ncols {
         let name = r.text()?;
+        let (held, null) = presence(&mut r, n)?;
+        let is_set = |bits: Option<&[u8]>, i: usize| bits.is_none_or(|b| b[i / 8] & (1 << (i % 8)) != 0);
+        if let Some(null) = null {
+            // A null is marked only in a row that holds the metric.
+            if (0..n).any(|i| is_set(Some(null), i) && !is_set(held, i)) {
+                return Err(Truncated);
+            }
+        }
+        let has_value = |i: usize| is_set(held, i) && !null.is_some_and(|b| is_set(Some(b), i));
         if !keep(&name) {
-            let count = match r.u8()? {
-                0 => n,
-                1 => {
-                    let bitmap = r.bytes(n.div_ceil(8))?;
-                    (0..n).filter(|i| bitmap[i / 8] & (1 << (i % 8)) != 0).count()
-                }
-                _ => return Err(Truncated),
-            };
-            ColData::skip(&mut r, count)?;
+            ColData::skip(&mut r, (0..n).filter(|&i| has_value(i)).count())?;
             skipped.push(name);
             continue;
         }
-        let rows: Vec<u32> = match r.u8()? {
-            0 => (0..n as u32).collect(),
-            1 => {
-                let bitmap = r.bytes(n.div_ceil(8))?;
-                (0..n as u32)
-                    .filter(|i| bitmap[*i as usize / 8] & (1 << (i % 8)) != 0)
-                    .collect()
-            }
-            _ => return Err(Truncated),
+        let rows: Vec<u32> = (0..n).filter(|&i| has_value(i)).map(|i| i as u32).collect();
+        let nulls: Vec<u32> = match null {
+            Some(b) => (0..n).filter(|&i| is_set(Some(b), i)).map(|i| i as u32).collect(),
+            None => Vec::new(),
         };
         let data = ColData::decode(&mut r, rows.len())?;
-        columns.push(DecodedColumn { name, rows, data });
+        columns.push(DecodedColumn {
+            name,
+            rows,
+            nulls,
+            data,
+        });
     }
     if !r.is_done() {
         return Err(Truncated);
@@ -75,6 +79,29 @@ pub fn decode_block_projected(payload: &[u8], keep: &dyn Fn(&str) -> bool) -> Re
         columns,
         skipped,
     })
+}
+
+/// A row bitmap of a block (`ceil(n_rows / 8)` bytes, LSB first), when there is one.
+type Bitmap<'a> = Option<&'a [u8]>;
+
+/// A column's presence byte and bitmaps: the rows holding the metric (`None`: every row) and
+/// the rows holding a null (`None`: no row).
+fn presence<'a>(r: &mut Reader<'a>, n: usize) -> Result<(Bitmap<'a>, Bitmap<'a>), Truncated> {
+    let flags = r.u8()?;
+    if flags & !(SOME_ROWS | NULL_ROWS) != 0 {
+        return Err(Truncated);
+    }
+    let held = if flags & SOME_ROWS != 0 {
+        Some(r.bytes(n.div_ceil(8))?)
+    } else {
+        None
+    };
+    let null = if flags & NULL_ROWS != 0 {
+        Some(r.bytes(n.div_ceil(8))?)
+    } else {
+        None
+    };
+    Ok((held, null))
 }
 
 #[cfg(test)]
@@ -119,5 +146,86 @@ mod tests {
         for cut in 0..buf.len() {
             assert!(decode_block(&buf[..cut]).is_err());
         }
+    }
+
+    /// Nulls are marked per row and are no values: a float column with nulls stays a float
+    /// column, a column of nulls only has the null type, and a projection steps over both.
+    #[test]
+    fn nulls_round_trip_beside_typed_values() {
+        let names = ["loss", "gone", "text", "list"];
+        let mut enc = BlockEncoder::default();
+        enc.push_row(
+            0,
+            1.0,
+            &mut vec![(0, Value::Null), (1, Value::Null), (3, Value::Json("[]".into()))],
+        );
+        enc.push_row(1, 2.0, &mut vec![(0, Value::Float(0.5)), (2, Value::Str("a".into()))]);
+        enc.push_row(
+            2,
+            3.0,
+            &mut vec![(0, Value::Float(0.25)), (1, Value::Null), (2, Value::Null)],
+        );
+        enc.push_row(3, 4.0, &mut vec![(0, Value::Null), (2, Value::Int(3))]);
+        let mut buf = vec![];
+        assert_eq!(enc.seal(|i| names[i as usize], &mut buf), 4);
+        let b = decode_block(&buf).unwrap();
+        let col = |name: &str| b.columns.iter().find(|c| c.name == name).unwrap();
+        let loss = col("loss");
+        assert_eq!((loss.rows.clone(), loss.nulls.clone()), (vec![1, 2], vec![0, 3]));
+        assert_eq!(loss.data, ColData::Float(vec![0.5, 0.25]));
+        let gone = col("gone");
+        assert_eq!((gone.rows.clone(), gone.nulls.clone()), (vec![], vec![0, 2]));
+        assert!(gone.data.is_empty());
+        let text = col("text");
+        assert_eq!((text.rows.clone(), text.nulls.clone()), (vec![1, 3], vec![2]));
+        assert_eq!(text.data, ColData::Mixed(vec![Value::Str("a".into()), Value::Int(3)]));
+        assert_eq!(col("list").data, ColData::Json(vec!["[]".into()]));
+        assert!(col("list").nulls.is_empty());
+        let p = decode_block_projected(&buf, &|name| name == "list").unwrap();
+        assert_eq!(p.columns.len(), 1);
+        assert_eq!(p.skipped.len(), 3);
+        for cut in 0..buf.len() {
+            assert!(decode_block(&buf[..cut]).is_err());
+        }
+    }
+
+    /// A column that starts with nulls takes the type of its first value; one whose only values
+    /// were nulls in an earlier block of the encoder's reused columns does not keep a stale type.
+    #[test]
+    fn a_column_takes_the_type_of_its_first_value() {
+        let mut enc = BlockEncoder::default();
+        enc.push_row(0, 1.0, &mut vec![(0, Value::Null)]);
+        enc.push_row(1, 1.0, &mut vec![(0, Value::Str("s".into()))]);
+        let mut buf = vec![];
+        enc.seal(|_| "x", &mut buf);
+        assert_eq!(
+            decode_block(&buf).unwrap().columns[0].data,
+            ColData::Str(vec!["s".into()])
+        );
+        enc.push_row(2, 1.0, &mut vec![(0, Value::Null)]);
+        enc.push_row(3, 1.0, &mut vec![(0, Value::Int(4))]);
+        buf.clear();
+        enc.seal(|_| "x", &mut buf);
+        assert_eq!(decode_block(&buf).unwrap().columns[0].data, ColData::Int(vec![4]));
+    }
+
+    /// A null bit for a row that does not hold the metric, or an unknown presence flag, is damage.
+    #[test]
+    fn inconsistent_null_marks_are_refused() {
+        let mut enc = BlockEncoder::default();
+        enc.push_row(0, 1.0, &mut vec![(0, Value::Float(1.0))]);
+        enc.push_row(1, 1.0, &mut vec![(1, Value::Null)]);
+        let mut buf = vec![];
+        enc.seal(|i| ["a", "b"][i as usize], &mut buf);
+        assert!(decode_block(&buf).is_ok());
+        // Column "b": name (1 + 1 bytes), presence flags, presence bitmap (row 1), null bitmap (row 1).
+        let at = buf.windows(2).rposition(|w| w == [1, b'b']).unwrap() + 2;
+        assert_eq!(&buf[at..at + 3], &[SOME_ROWS | NULL_ROWS, 0b10, 0b10]);
+        let mut bad = buf.clone();
+        bad[at + 2] = 0b11; // row 0 marked null, but it does not hold "b"
+        assert!(decode_block(&bad).is_err());
+        let mut bad = buf.clone();
+        bad[at] |= 4;
+        assert!(decode_block(&bad).is_err());
     }
 }

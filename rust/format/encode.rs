@@ -8,8 +8,25 @@ const NONE: u32 = u32::MAX;
 
 struct EncColumn {
     id: u32,
+    /// Every row that holds the metric, nulls included.
     rows: Vec<u32>,
+    /// The rows among them that hold a null (their values are not in `data`).
+    nulls: Vec<u32>,
     data: ColData,
+}
+
+/// Presence byte flags: a bitmap of the rows holding the metric follows (else every row does).
+pub(super) const SOME_ROWS: u8 = 1;
+/// A bitmap of the rows holding a null follows.
+pub(super) const NULL_ROWS: u8 = 2;
+
+/// `rows` as a bitmap of `n` bits, LSB first.
+fn put_bitmap(out: &mut Vec<u8>, n: usize, rows: &[u32]) {
+    let at = out.len();
+    out.resize(at + n.div_ceil(8), 0);
+    for r in rows {
+        out[at + *r as usize / 8] |= 1 << (r % 8);
+    }
 }
 
 /// Collects committed rows column-wise until the writer seals them into a block.
@@ -66,6 +83,7 @@ impl BlockEncoder {
                         None => EncColumn {
                             id,
                             rows: Vec::new(),
+                            nulls: Vec::new(),
                             data: ColData::new_for(&value),
                         },
                     };
@@ -74,7 +92,11 @@ impl BlockEncoder {
                 }
             };
             col.rows.push(row);
-            col.data.push(value);
+            if matches!(value, Value::Null) {
+                col.nulls.push(row);
+            } else {
+                col.data.push(value);
+            }
         }
     }
 
@@ -88,18 +110,18 @@ impl BlockEncoder {
         for mut col in self.cols.drain(..) {
             self.col_of[col.id as usize] = NONE;
             put_text(out, name(col.id));
-            if col.rows.len() == n {
-                out.push(0);
-            } else {
-                out.push(1);
-                let mut bitmap = vec![0u8; n.div_ceil(8)];
-                for r in &col.rows {
-                    bitmap[*r as usize / 8] |= 1 << (r % 8);
-                }
-                out.extend_from_slice(&bitmap);
+            let some = col.rows.len() != n;
+            let nulls = !col.nulls.is_empty();
+            out.push(if some { SOME_ROWS } else { 0 } | if nulls { NULL_ROWS } else { 0 });
+            if some {
+                put_bitmap(out, n, &col.rows);
+            }
+            if nulls {
+                put_bitmap(out, n, &col.nulls);
             }
             col.data.encode(out);
             col.rows.clear();
+            col.nulls.clear();
             col.data.clear();
             self.spare.push(col);
         }

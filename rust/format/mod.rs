@@ -16,7 +16,10 @@ pub use encode::BlockEncoder;
 pub const FILE_MAGIC: &[u8; 4] = b"TTRK";
 /// Magic bytes at the start of each block.
 pub const BLOCK_MAGIC: &[u8; 4] = b"TTBK";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build writes. Version 2 added nulls (a null bitmap per column, the
+/// null column type); a version-1 file is read the same way (it has neither).
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this build reads.
+pub const MIN_FORMAT_VERSION: u16 = 1;
 /// zstd level for blocks: fast, and most of the gain comes from the column transforms.
 pub const ZSTD_LEVEL: i32 = 3;

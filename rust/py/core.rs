@@ -10,7 +10,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat};
 
-use super::extract::{type_name, warn, DictReader, Names};
+use super::extract::{notice, type_name, DictReader, Names};
 use crate::error::Error;
 use crate::format::block::MAX_ROW_BYTES;
 use crate::format::FileHeader;
@@ -151,12 +151,12 @@ impl Core {
             .map_err(|_| Error::Closed("the run's writer thread stopped unexpectedly".into()).into())
     }
 
-    /// Warn about what the writer noticed (a failure, a recovery, a file started again), once each.
-    fn report_failure(&self, py: Python<'_>) -> PyResult<()> {
-        while let Some(notice) = self.health.take_notice() {
-            warn(py, &notice)?;
+    /// Tell the user what the writer noticed (a failure, a recovery, a file started again), once
+    /// each: a notice on stderr, never an exception into the training loop.
+    fn report_failure(&self, py: Python<'_>, quiet: bool) {
+        while let Some(text) = self.health.take_notice() {
+            notice(py, &text, quiet);
         }
-        Ok(())
     }
 }
 
@@ -166,7 +166,7 @@ impl Core {
     /// follows `$TURBOTRACK_BATCHING` and its overrides (see docs/design.md); `flush_interval`,
     /// when given, wins over them.
     #[new]
-    #[pyo3(signature = (path, *, summary_path=None, start_time=None, flush_interval=None, metric_names="warn", queue_capacity=16384, meta="stream=history", initial_step=0, converter))]
+    #[pyo3(signature = (path, *, summary_path=None, start_time=None, flush_interval=None, metric_names="warn", queue_capacity=16384, meta="stream=history", initial_step=0, converter, quiet=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         path: PathBuf,
@@ -178,8 +178,11 @@ impl Core {
         meta: &str,
         initial_step: i64,
         converter: Py<PyAny>,
+        quiet: bool,
     ) -> PyResult<Self> {
         let policy = NamePolicy::parse(metric_names)?;
+        let mut names = Names::new(policy);
+        names.quiet = quiet;
         let mut batching = Batching::from_env()?;
         if let Some(seconds) = flush_interval {
             batching = batching.with_flush_interval(seconds)?;
@@ -211,7 +214,7 @@ impl Core {
                 requests: Some(req_tx),
                 recycle: recycle_rx,
                 handle: Some(handle),
-                names: Names::new(policy),
+                names,
                 steps: StepState::starting_at(initial_step),
                 deferred: Vec::new(),
                 path: String::new(),
@@ -244,7 +247,7 @@ impl Core {
         if st.tx.is_none() {
             return Err(finished());
         }
-        self.report_failure(py)?;
+        self.report_failure(py, st.names.quiet);
         // A spare vector from the writer; else one sized like the last call's, allocated once.
         let mut items = st
             .recycle
@@ -303,11 +306,26 @@ impl Core {
                     .collect();
                 let keys = keys.join(", ");
                 let step = step.unwrap_or_default();
-                warn(py, &format!(
-                    "log() at step {step} is older than the current step {pending}; the call was dropped (keys {keys}). Steps must not go backwards: log without step= or with step >= {pending}"
-                ))
+                notice(py, &format!(
+                    "Tried to log to step {step} that is less than the current step {pending}. Steps must be monotonically increasing, so this data will be ignored (keys {keys}): log without step= or with step >= {pending}"
+                ), st.names.quiet);
+                Ok(())
             }
         }
+    }
+
+    /// Log `names` from now on without the notice for names that break the naming rule (names
+    /// a library makes, such as `watch()`'s `gradients/net.2.weight`); "strict" still refuses them.
+    fn hush(&self, py: Python<'_>, names: Vec<String>) -> PyResult<()> {
+        let mut st = self.lock(py)?;
+        for name in names {
+            let (id, new) = st.names.interner.intern(&name);
+            if new {
+                st.names.new_names.push(name.into());
+            }
+            st.names.interner.take_warning(id);
+        }
+        Ok(())
     }
 
     /// Define how a metric is summarised and plotted: see `turbotrack.define_metric`.

@@ -1,18 +1,18 @@
 //! A logged dict → typed values with interned metric ids. Exact builtin types first, in order of
-//! frequency; everything else goes to the Python converter (NumPy, tensors, media) on a cold path.
+//! frequency, then `None`, then lists and tuples of builtins (written as JSON text here);
+//! everything else goes to the Python converter (NumPy, tensors, media) on a cold path.
 
 use std::borrow::Cow;
-use std::ffi::CString;
 
-use pyo3::exceptions::{PyOverflowError, PyUserWarning};
+use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use rustc_hash::FxHashMap;
 
 use crate::error::Error;
 use crate::format::block::MAX_ROW_BYTES;
 use crate::names::{Interner, NamePolicy};
-use crate::value::Value;
+use crate::value::{write_f64, write_str, Value};
 
 /// Above this many cached key objects the pointer cache starts over (keys built per call).
 const PTR_CACHE_LIMIT: usize = 65_536;
@@ -31,6 +31,8 @@ pub struct Names {
     /// Names interned since the writer was last told.
     pub new_names: Vec<Box<str>>,
     pub policy: NamePolicy,
+    /// Print no notices (`settings={"silent": True}`).
+    pub quiet: bool,
 }
 
 impl Names {
@@ -42,6 +44,7 @@ impl Names {
             keep: Vec::new(),
             new_names: Vec::new(),
             policy,
+            quiet: false,
         }
     }
 
@@ -109,20 +112,40 @@ impl Names {
         self.keep.push(key.clone().unbind());
     }
 
-    /// Apply the naming policy to `id` (see `Interner::judge`): refuse, or warn once.
+    /// Apply the naming policy to `id` (see `Interner::judge`): refuse, or tell the user once.
     #[inline]
     fn check(&mut self, py: Python<'_>, id: u32) -> PyResult<()> {
-        match self.interner.judge(id, self.policy)? {
-            Some(warning) => warn(py, &warning),
-            None => Ok(()),
+        if let Some(warning) = self.interner.judge(id, self.policy)? {
+            notice(py, &warning, self.quiet);
         }
+        Ok(())
     }
 }
 
-/// Issue a `UserWarning` from native code.
-pub fn warn(py: Python<'_>, msg: &str) -> PyResult<()> {
-    let text = CString::new(msg.replace('\0', "\\0")).unwrap_or_default();
-    PyErr::warn(py, &py.get_type::<PyUserWarning>(), &text, 1)
+/// Tell the user about `msg` as wandb does: one line `turbotrack: WARNING <msg>` on Python's
+/// `sys.stderr` (so `capsys` and redirections see it), not a Python warning, so that programs
+/// and test suites run with `-W error` go on. Nothing with `quiet`, `$TURBOTRACK_SILENT` or
+/// `$WANDB_SILENT` (`1`/`true`); a `sys.stderr` that is missing or fails is ignored.
+pub fn notice(py: Python<'_>, msg: &str, quiet: bool) {
+    if quiet || silenced() {
+        return;
+    }
+    let Ok(stderr) = py.import("sys").and_then(|sys| sys.getattr("stderr")) else {
+        return;
+    };
+    if stderr.is_none() {
+        return;
+    }
+    let line = format!("turbotrack: WARNING {msg}\n");
+    if stderr.call_method1("write", (line,)).is_ok() {
+        let _ = stderr.call_method0("flush");
+    }
+}
+
+/// Whether the environment silences notices, as `turbotrack.termwarn` reads it.
+fn silenced() -> bool {
+    let var = std::env::var("TURBOTRACK_SILENT").or_else(|_| std::env::var("WANDB_SILENT"));
+    var.is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
 
 /// Dicts nested deeper than this are refused (a dict that contains itself is caught sooner).
@@ -236,12 +259,19 @@ impl<'a, 'py> DictReader<'a, 'py> {
                     return Err(bad.into_err(&name));
                 }
             };
-            if value.is_none() {
-                if let Ok(inner) = v.cast::<PyDict>() {
-                    self.nested(key, inner, depth, prefix, this)?;
-                    continue;
+            let value = match value {
+                Some(value) => Some(value),
+                None => {
+                    if let Ok(inner) = v.cast::<PyDict>() {
+                        self.nested(key, inner, depth, prefix, this)?;
+                        continue;
+                    }
+                    listed(&v).map_err(|bad| match name_of(key, this) {
+                        Ok(name) => bad.into_err(&name),
+                        Err(e) => e,
+                    })?
                 }
-            }
+            };
             let id = self.names.id_of_key(py, prefix, key, this, self.path)?;
             match value {
                 Some(value) => self.push(id, value),
@@ -374,6 +404,10 @@ pub enum Refusal {
     Surrogate,
     /// Text longer than a row may carry: its length in bytes (or code points, when more).
     TooLong(usize),
+    /// A list (or a dict in it) that contains itself.
+    SelfContaining,
+    /// Lists and dicts in a list nested deeper than [`MAX_DEPTH`].
+    TooDeep,
     /// Any other failure of Python's own.
     Py(PyErr),
 }
@@ -391,6 +425,14 @@ impl Refusal {
             .into(),
             Refusal::TooLong(n) => Error::Value(format!(
                 "cannot log {name:?}: its text is {n} bytes, over the {MAX_ROW_BYTES} bytes one history row may carry; save large text as a file (run.save) instead. {NOTHING_RECORDED}"
+            ))
+            .into(),
+            Refusal::SelfContaining => Error::Value(format!(
+                "cannot log {name:?}: the list contains itself (directly, or through a list or dict in it), so it has no JSON form. {NOTHING_RECORDED}"
+            ))
+            .into(),
+            Refusal::TooDeep => Error::Value(format!(
+                "cannot log {name:?}: lists and dicts in it are nested more than {MAX_DEPTH} levels deep. {NOTHING_RECORDED}"
             ))
             .into(),
             Refusal::Py(e) => e,
@@ -429,7 +471,7 @@ fn convert(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, P
         }
     }
     Err(Error::Type(format!(
-        "cannot log {name:?}: the converter returned a {}; expected a number, bool, str or JSON bytes",
+        "cannot log {name:?}: the converter returned a {}; expected a number, bool, str, None or JSON bytes",
         type_name(&converted)
     ))
     .into())
@@ -445,6 +487,8 @@ fn builtin(v: &Bound<'_, PyAny>) -> Result<Option<Value>, Refusal> {
         Value::Bool(v.is_truthy().map_err(Refusal::Py)?)
     } else if let Ok(s) = v.cast_exact::<PyString>() {
         Value::Str(text(s)?)
+    } else if v.is_none() {
+        Value::Null
     } else if v.is_instance_of::<PyFloat>() {
         Value::Float(v.extract::<f64>().map_err(Refusal::Py)?)
     } else if v.is_instance_of::<PyBool>() {
@@ -454,6 +498,156 @@ fn builtin(v: &Bound<'_, PyAny>) -> Result<Option<Value>, Refusal> {
     } else {
         return Ok(None);
     }))
+}
+
+/// A list or tuple whose items are all builtins (numbers, bools, strings, `None`, and lists,
+/// tuples and str-keyed dicts of those) as a JSON array, written here; `None` when `v` is not a
+/// list or tuple, or holds anything else (it goes to the converter whole).
+fn listed(v: &Bound<'_, PyAny>) -> Result<Option<Value>, Refusal> {
+    if !(v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()) {
+        return Ok(None);
+    }
+    let mut json = JsonWriter {
+        out: String::new(),
+        open: [0; MAX_DEPTH],
+        depth: 0,
+    };
+    Ok(json.value(v)?.then_some(Value::Json(json.out)))
+}
+
+/// Builtin values as JSON text (NaN and infinities as Python's `json` writes them).
+struct JsonWriter {
+    out: String,
+    /// The lists and dicts being written, outermost first (a chain: one that contains itself is
+    /// found there).
+    open: [usize; MAX_DEPTH],
+    depth: usize,
+}
+
+impl JsonWriter {
+    /// Write `v`; `false` when it (or something in it) is not a builtin value.
+    fn value(&mut self, v: &Bound<'_, PyAny>) -> Result<bool, Refusal> {
+        if v.is_exact_instance_of::<PyFloat>() {
+            write_f64(v.extract::<f64>().map_err(Refusal::Py)?, &mut self.out);
+        } else if v.is_exact_instance_of::<PyInt>() {
+            self.int(v)?;
+        } else if v.is_exact_instance_of::<PyBool>() {
+            self.out.push_str(if v.is_truthy().map_err(Refusal::Py)? {
+                "true"
+            } else {
+                "false"
+            });
+        } else if let Ok(s) = v.cast::<PyString>() {
+            self.text(s)?;
+        } else if v.is_none() {
+            self.out.push_str("null");
+        } else if let Ok(list) = v.cast::<PyList>() {
+            return self.items(v, list.len(), list.iter());
+        } else if let Ok(tuple) = v.cast::<PyTuple>() {
+            return self.items(v, tuple.len(), tuple.iter());
+        } else if let Ok(dict) = v.cast::<PyDict>() {
+            return self.dict(v, dict);
+        } else if v.is_instance_of::<PyFloat>() {
+            write_f64(v.extract::<f64>().map_err(Refusal::Py)?, &mut self.out);
+        } else if v.is_instance_of::<PyBool>() {
+            self.out.push_str(if v.is_truthy().map_err(Refusal::Py)? {
+                "true"
+            } else {
+                "false"
+            });
+        } else if v.is_instance_of::<PyInt>() {
+            self.int(v)?;
+        } else {
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn int(&mut self, v: &Bound<'_, PyAny>) -> Result<(), Refusal> {
+        use std::fmt::Write;
+        let _ = write!(self.out, "{}", int(v)?);
+        Ok(())
+    }
+
+    fn text(&mut self, s: &Bound<'_, PyString>) -> Result<(), Refusal> {
+        let chars = s.len().map_err(Refusal::Py)?;
+        if self.out.len().saturating_add(chars) > MAX_ROW_BYTES {
+            return Err(Refusal::TooLong(self.out.len().saturating_add(chars)));
+        }
+        write_str(&s.to_cow().map_err(|_| Refusal::Surrogate)?, &mut self.out);
+        Ok(())
+    }
+
+    /// Enter the list or dict `v`: refused when it is already open (it contains itself) or
+    /// nested too deep.
+    fn enter(&mut self, v: &Bound<'_, PyAny>) -> Result<(), Refusal> {
+        let ptr = v.as_ptr() as usize;
+        if self.open[..self.depth].contains(&ptr) {
+            return Err(Refusal::SelfContaining);
+        }
+        if self.depth == MAX_DEPTH {
+            return Err(Refusal::TooDeep);
+        }
+        self.open[self.depth] = ptr;
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Bound the text after each item, so a huge list is refused before it is all written.
+    fn bounded(&self) -> Result<(), Refusal> {
+        if self.out.len() > MAX_ROW_BYTES {
+            return Err(Refusal::TooLong(self.out.len()));
+        }
+        Ok(())
+    }
+
+    fn items<'py>(
+        &mut self,
+        v: &Bound<'py, PyAny>,
+        len: usize,
+        items: impl Iterator<Item = Bound<'py, PyAny>>,
+    ) -> Result<bool, Refusal> {
+        self.enter(v)?;
+        if self.depth == 1 {
+            self.out.reserve(2 + 20 * len.min(1 << 16));
+        }
+        self.out.push('[');
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            if !self.value(&item)? {
+                return Ok(false);
+            }
+            self.bounded()?;
+        }
+        self.out.push(']');
+        self.depth -= 1;
+        Ok(true)
+    }
+
+    fn dict(&mut self, v: &Bound<'_, PyAny>, dict: &Bound<'_, PyDict>) -> Result<bool, Refusal> {
+        self.enter(v)?;
+        self.out.push('{');
+        for (i, (k, item)) in dict.iter().enumerate() {
+            // Only string keys: anything else goes to the converter with the whole value.
+            let Ok(k) = k.cast::<PyString>() else {
+                return Ok(false);
+            };
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.text(k)?;
+            self.out.push_str(": ");
+            if !self.value(&item)? {
+                return Ok(false);
+            }
+            self.bounded()?;
+        }
+        self.out.push('}');
+        self.depth -= 1;
+        Ok(true)
+    }
 }
 
 /// A Python int as an int64. One outside that range is refused, never rounded into a float.

@@ -20,6 +20,7 @@ fn value_to_py<'py>(py: Python<'py>, v: &Value, loads: &Bound<'py, PyAny>) -> Py
         Value::Bool(b) => b.into_bound_py_any(py),
         Value::Str(s) => s.into_bound_py_any(py),
         Value::Json(s) => loads.call1((s.as_str(),)),
+        Value::Null => Ok(py.None().into_bound(py)),
     }
 }
 
@@ -80,8 +81,10 @@ fn column_to_py<'py>(py: Python<'py>, col: &Column, loads: &Bound<'py, PyAny>) -
 /// Read history files (the shards of one run) into sparse columns.
 ///
 /// Returns `{"n_rows": int, "columns": {name: array}, "metrics": {name: (rows, values, kind)},
-/// "torn": [str], "damaged": [str]}`; `columns` holds `_step`, `_timestamp`, `_runtime` (and
-/// `_rank` for shared runs), every row; `metrics` the logged metrics (see `column_to_py`).
+/// "nulls": {name: rows}, "torn": [str], "damaged": [str]}`; `columns` holds `_step`,
+/// `_timestamp`, `_runtime` (and `_rank` for shared runs), every row; `metrics` the logged
+/// metrics (see `column_to_py`; a null is no value there); `nulls` the rows (int64) where a
+/// metric was logged as `None`, for the metrics that have any.
 /// A run's history as columns. With `keys`, only those metric columns are decoded (every row is
 /// kept, with `_step`, `_timestamp`, `_runtime`, `_rank`); `skipped` names the metrics left out.
 #[pyfunction]
@@ -100,13 +103,19 @@ pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String
         columns.set_item("_rank", r.clone().into_pyarray(py))?;
     }
     let metrics = PyDict::new(py);
+    let nulls = PyDict::new(py);
     for col in &t.columns {
         metrics.set_item(&col.name, column_to_py(py, col, &loads)?)?;
+        if !col.nulls.is_empty() {
+            let rows: Vec<i64> = col.nulls.iter().map(|&r| i64::from(r)).collect();
+            nulls.set_item(&col.name, rows.into_pyarray(py))?;
+        }
     }
     let out = PyDict::new(py);
     out.set_item("n_rows", t.len())?;
     out.set_item("columns", columns)?;
     out.set_item("metrics", metrics)?;
+    out.set_item("nulls", nulls)?;
     out.set_item("skipped", PyList::new(py, &t.skipped)?)?;
     out.set_item("torn", torn_list(py, &t.reports)?)?;
     out.set_item("damaged", damage_list(py, &t.reports)?)?;

@@ -141,7 +141,11 @@ class RemoteRun:
                 n = out["rows"]
                 return pd.DataFrame({k: _dense(_sparse(v), n) for k, v in columns.items()}, index=range(n))
         n = out["rows"]
-        return [{k: v[i] for k, v in columns.items() if v[i] is not None} for i in range(n)]
+        rows = [{k: v[i] for k, v in columns.items() if v[i] is not None} for i in range(n)]
+        for k, at in out.get("nulls", {}).items():  # logged as None: the key is in those rows
+            for i in at:
+                rows[i][k] = None
+        return rows
 
     def scan_history(self, keys: Optional[Sequence[str]] = None, page_size: int = 10000) -> Iterator[dict[str, Any]]:
         """Every row as a dict, in step order (with ``keys``: rows holding all of them), paged."""

@@ -129,7 +129,8 @@ class HistoryCache:
         lo: Optional[float],
         hi: Optional[float],
     ) -> dict[str, Any]:
-        """``{"x_axis", "rows", "columns"}`` as the history endpoint answers (NaN and gaps: None)."""
+        """``{"x_axis", "rows", "columns", "nulls"}`` as the history endpoint answers (NaN, gaps and
+        nulls: None; ``nulls``: per key, the rows where it was logged as None)."""
         if not paths:
             return {"x_axis": x_axis, "rows": 0, "columns": {}}
         key = (*_key(paths, keys), x_axis, samples, lo, hi)
@@ -144,9 +145,11 @@ class HistoryCache:
         lo: Optional[float],
         hi: Optional[float],
     ) -> tuple[dict[str, Any], int]:
-        n, picked = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
+        # A null (a logged None) is no value: None in its row (a gap in the chart), and its row
+        # listed under "nulls", so that rows read back hold the key (with None) as logged.
+        n, picked, nulls = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
         columns = {k: _jsonable(v, n) for k, v in picked.items()}
-        out = {"x_axis": x_axis, "rows": n, "columns": columns}
+        out = {"x_axis": x_axis, "rows": n, "columns": columns, "nulls": nulls}
         return out, 200 + 24 * n * max(1, len(columns))  # about what the lists of floats hold
 
     def columnar_each(

@@ -187,12 +187,13 @@ class LocalRun:
         ``x_axis``; with ``samples``, at most that many rows kept by M4 (per bucket of the x range,
         each key's first, last, min and max: a spike is never sampled away).
 
-        The list form holds every value exactly as logged. In the DataFrame, a numeric column
-        missing from some rows is float64 with NaN, or pandas' nullable ``Int64`` / ``boolean``
-        for ints and bools, so no int is rounded through a float."""
+        The list form holds every value exactly as logged (a logged ``None`` too). In the
+        DataFrame, a numeric column missing from some rows (or logged as ``None`` there) is
+        float64 with NaN, or pandas' nullable ``Int64`` / ``boolean`` for ints and bools, so no
+        int is rounded through a float."""
         data = _core.read_history(self._paths(stream), projection(keys, x_axis))
         _warn_damage(data["damaged"])
-        n_rows, picked = select(data, keys, x_axis, samples)
+        n_rows, picked, nulls = select(data, keys, x_axis, samples)
         if pandas:
             try:
                 import pandas as pd
@@ -205,6 +206,8 @@ class LocalRun:
             values = values.tolist() if hasattr(values, "tolist") else values
             for i, v in zip(range(n_rows) if at is None else at.tolist(), values):
                 out[i][k] = v
+            for i in nulls.get(k, ()):
+                out[i][k] = None
         return out
 
     def scan_history(
@@ -372,23 +375,29 @@ def select(
     samples: Optional[int],
     lo: Optional[float] = None,
     hi: Optional[float] = None,
-) -> tuple[int, dict[str, tuple[Any, Any]]]:
+) -> tuple[int, dict[str, tuple[Any, Any]], dict[str, list[int]]]:
     """The rows of a history read by ``_core.read_history`` that ``history()`` answers: with ``keys``,
-    rows holding all of them (and only those columns and ``x_axis``); ``lo``/``hi`` bound ``x_axis``;
-    ``samples`` keeps at most that many by M4. Returns the row count and, per column, ``(values, at)``:
-    its values in kept rows and the result rows they land in (``at`` None: every row, in order)."""
+    rows holding all of them (a ``None`` logged counts as held), and only those columns and
+    ``x_axis``; ``lo``/``hi`` bound ``x_axis``; ``samples`` keeps at most that many by M4. Returns
+    the row count; per column, ``(values, at)``: its values in kept rows and the result rows they
+    land in (``at`` None: every row, in order); and per column with nulls, the result rows that
+    hold a null (a null is no value: it is in neither ``values`` nor ``at``)."""
     import numpy as np
 
     n = data["n_rows"]
     base: dict[str, Any] = data["columns"]
     metrics: dict[str, Any] = data["metrics"]
+    null_rows: dict[str, Any] = data.get("nulls", {})
     keep = np.ones(n, dtype=bool)
     names = [*base, *metrics]
     if keys is not None:
         keys = list(keys)
         for k in keys:
             if k in metrics:
-                keep &= _mask(metrics[k][0], n)
+                held = _mask(metrics[k][0], n)
+                if k in null_rows:
+                    held[null_rows[k]] = True
+                keep &= held
             elif not k.startswith("_"):
                 keep[:] = False
         wanted = dict.fromkeys([x_axis, *keys])
@@ -405,7 +414,14 @@ def select(
     # Where each kept row lands in the result (-1: not kept).
     pos = np.full(n, -1, dtype=np.int64)
     pos[rows] = np.arange(len(rows))
-    return len(rows), {k: (base[k][rows], None) if k in base else _pick(metrics[k], pos) for k in names}
+    picked = {k: (base[k][rows], None) if k in base else _pick(metrics[k], pos) for k in names}
+    nulls = {}
+    for k in names:
+        if k in null_rows:
+            at = pos[null_rows[k]]
+            if (at >= 0).any():
+                nulls[k] = at[at >= 0].tolist()
+    return len(rows), picked, nulls
 
 
 def _float_column(base: dict[str, Any], metrics: dict[str, Any], key: str, n: int) -> Any:

@@ -6,7 +6,8 @@
 
 export { escapeHtml } from './ansi.js';
 
-/** A number in at most 4 significant digits (integers whole), anything else as text. */
+/** A number in at most 4 significant digits (integers whole); a list or dict as its JSON text
+ * (a logged list, as wandb shows it); a null as nothing; anything else as text. */
 export function fmtValue(v) {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') {
@@ -17,7 +18,6 @@ export function fmtValue(v) {
     if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
     return String(Number(v.toPrecision(4)));
   }
-  if (Array.isArray(v)) return v.join(', ');
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
 }

@@ -164,7 +164,7 @@ async function overviewTab(content, where, run, ctx) {
   const summary = run.summary || {};
   const historyKeys = ((run.keys && run.keys.history) || []).filter((k) => !k.startsWith('_'));
   const media = historyKeys.filter((k) => mediaKind(summary[k]));
-  const scalar = historyKeys.filter((k) => !mediaKind(summary[k]) && (summary[k] === undefined || typeof summary[k] === 'number' || (summary[k] && typeof summary[k] === 'object')));
+  const scalar = historyKeys.filter((k) => !mediaKind(summary[k]) && (summary[k] === undefined || typeof summary[k] === 'number' || (summary[k] && typeof summary[k] === 'object' && !Array.isArray(summary[k]))));
   const summaryFlat = {};
   for (const [k, v] of Object.entries(summary)) {
     const kind = mediaKind(v);
