@@ -50,7 +50,7 @@ def test_table_from_dataframe_and_line_series(new_run):
     stored = json.loads((Path(run.dir) / row["table"]["path"]).read_text())
     assert stored == {"columns": ["epoch", "acc"], "data": [[1, 0.5], [2, 0.7], [3, 0.8]]}
     assert row["chart"]["fields"] == {"x": "x", "y": "y", "stroke": "lineKey"} and row["chart"]["table"]["nrows"] == 6
-    with pytest.raises(ValueError, match="needs 2 values"):
+    with pytest.raises(ValueError, match="expects 2 columns"):
         turbotrack.Table(columns=["a", "b"], data=[[1]])
 
 
