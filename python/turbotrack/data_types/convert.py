@@ -115,7 +115,8 @@ def _is_figure(value: Any) -> bool:
     (wandb makes a plotly chart of it, which needs plotly; an image needs nothing more)."""
     if type(value).__module__.startswith("matplotlib") and hasattr(value, "savefig"):
         return True
-    return value is sys.modules.get("matplotlib.pyplot")
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return pyplot is not None and value is pyplot
 
 
 def _is_dataframe(value: Any) -> bool:

@@ -53,7 +53,7 @@ class Image(Media):
             self._boxes = self._boxes if boxes is not None else data_or_path._boxes
         elif hasattr(data_or_path, "save") and hasattr(data_or_path, "size"):
             self._pil = data_or_path
-        elif data_or_path is sys.modules.get("matplotlib.pyplot"):  # Image(plt): its current figure
+        elif data_or_path is not None and data_or_path is sys.modules.get("matplotlib.pyplot"):  # Image(plt)
             self._pil = _figure_to_pil(data_or_path.gcf())
         elif type(data_or_path).__module__.startswith("matplotlib") and hasattr(data_or_path, "savefig"):
             self._pil = _figure_to_pil(data_or_path)
