@@ -52,8 +52,6 @@ class Converter:
             return _json(value, name)
         np = sys.modules.get("numpy")  # imported only if the program did: a value cannot be NumPy's otherwise
         if np is not None and isinstance(value, np.generic):
-            if isinstance(value, (np.floating, np.integer, np.bool_)):
-                return _scalar(name, value)
             return _out(name, jsonify.plain(name, value))
         if isinstance(value, Media):
             return _json(value.to_json(self._run_dir, name, step))
@@ -90,8 +88,6 @@ class Converter:
         arr = jsonify.to_numpy(value)
         if arr.size == 1:  # NumPy, TensorFlow, JAX scalars and one-element arrays
             x = arr.reshape(-1)[0]
-            if arr.dtype.kind in "biuf":
-                return _scalar(name, x)
             return _out(name, jsonify.plain(name, x))
         if arr.size <= jsonify.MAX_LIST_ELEMENTS:
             return _out(name, jsonify.plain(name, arr.tolist()))
@@ -129,13 +125,6 @@ def _out(name: str, obj: Any) -> Converted:
     if isinstance(obj, (bool, int, float, str)):
         return obj
     return _json(obj, name)
-
-
-def _scalar(name: str, value: Any) -> Scalar:
-    """A NumPy bool, integer or float scalar as Python's own (see :func:`jsonify.numpy_scalar`).
-    Integers outside int64 are refused by the core."""
-    x: Scalar = jsonify.numpy_scalar(value, name)
-    return x
 
 
 def _json(obj: Any, name: str = "") -> bytes:
