@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from . import jsonify
+from . import arrays, jsonify
 from .base import Media
 from .deferred import Resolver, is_gpu_scalar
 
@@ -29,10 +29,10 @@ _BATCHABLE = ("Image", "Audio", "Video", "Html")
 def to_numpy(v: Any) -> Optional[np.ndarray]:
     """``v`` as a NumPy array if it is an array or a PyTorch/TensorFlow/JAX tensor, else ``None``."""
     np: Any = sys.modules.get("numpy")
-    if np is None and not jsonify.is_tensor(v):
+    if np is None and not arrays.is_tensor(v):
         return None  # nothing imported NumPy, so v is not an array; a tensor library would have
-    if (np is not None and isinstance(v, np.ndarray)) or jsonify.is_tensor(v):
-        return jsonify.to_numpy(v)
+    if (np is not None and isinstance(v, np.ndarray)) or arrays.is_tensor(v):
+        return arrays.to_numpy(v)
     return None
 
 
@@ -55,7 +55,7 @@ class Converter:
             return _out(name, jsonify.plain(name, value))
         if isinstance(value, Media):
             return _json(value.to_json(self._run_dir, name, step))
-        if (np is not None and isinstance(value, np.ndarray)) or jsonify.is_tensor(value):
+        if (np is not None and isinstance(value, np.ndarray)) or arrays.is_tensor(value):
             return self._array(name, value)
         if getattr(value, "_turbotrack_plot", False):
             return _json(value.to_json(self._run_dir, name, step))
@@ -85,7 +85,7 @@ class Converter:
         if callable(getattr(value, "numel", None)) and value.numel() == 1:  # a torch scalar: no copy
             item = value.item()
             return item if isinstance(item, (float, int, bool)) else _out(name, jsonify.plain(name, item))
-        arr = jsonify.to_numpy(value)
+        arr = arrays.to_numpy(value)
         if arr.size == 1:  # NumPy, TensorFlow, JAX scalars and one-element arrays
             x = arr.reshape(-1)[0]
             return _out(name, jsonify.plain(name, x))

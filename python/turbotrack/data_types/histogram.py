@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
+from .arrays import is_tensor, to_numpy
 from .base import Media
 
 
@@ -52,8 +53,6 @@ class Histogram(Media):
 def _finite(np: Any, sequence: Any) -> Any:
     """The finite values of ``sequence``, flat, in the dtype ``np.histogram`` gets in wandb: floats up
     to float64 as they are, integers as they are, bools as uint8, anything else as float64."""
-    from .jsonify import is_tensor, to_numpy
-
     data = to_numpy(sequence) if is_tensor(sequence) else np.asarray(sequence)
     if data.dtype == np.bool_:
         data = data.astype(np.uint8)

@@ -30,6 +30,10 @@ import sys
 import types
 from typing import Any, Callable, Optional
 
+from .arrays import is_tensor, to_numpy
+from .base import Media
+from .histogram import Histogram
+
 #: Arrays and tensors with more elements than this are stored as a histogram (wandb's rule).
 MAX_LIST_ELEMENTS = 32
 #: The bins of that histogram.
@@ -99,8 +103,6 @@ class _Walk:
             return self.value(numpy_scalar(v, self.name, where), where, chain)
         if (np is not None and isinstance(v, np.ndarray)) or is_tensor(v):
             return self.array(v, where, chain)
-        from .base import Media
-
         if isinstance(v, Media) or getattr(v, "_turbotrack_plot", False):
             if self.media is None:
                 raise self.refuse(v, where, "rich values (Image, Table, ...) can be logged alone or in a list of them")
@@ -206,8 +208,6 @@ class _Walk:
 
 def array_histogram(name: str, arr: Any, where: str = "") -> dict[str, Any]:
     """An array of more than :data:`MAX_LIST_ELEMENTS` elements, as wandb stores it: a 32-bin histogram."""
-    from .histogram import Histogram
-
     if arr.dtype.kind not in "biuf":
         inside = f" (at {where})" if where else ""
         raise TypeError(
@@ -237,42 +237,6 @@ def numpy_scalar(v: Any, name: str = "", where: str = "") -> Any:
             "which history stores. Nothing of this log() call was recorded"
         )
     return x
-
-
-def is_tensor(v: Any) -> bool:
-    """A PyTorch tensor (any subclass: fastai's ``TensorBase``, ``Parameter``...), a TensorFlow or a JAX array."""
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(v, torch.Tensor):
-        return True
-    mod = type(v).__module__
-    if mod.startswith("tensorflow") and hasattr(v, "numpy"):
-        return True
-    jax = sys.modules.get("jax")
-    return jax is not None and isinstance(v, getattr(jax, "Array", ())) and hasattr(v, "__array__")
-
-
-def to_numpy(v: Any) -> Any:
-    """An array or tensor as a NumPy array (tensors detached and copied to the host; bfloat16 and
-    other types NumPy lacks as float32)."""
-    import numpy as np
-
-    if isinstance(v, np.ndarray):
-        return v
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(v, torch.Tensor):
-        t = v.detach()
-        if type(t) is not torch.Tensor:  # a subclass: read it as the plain tensor it wraps
-            t = t.as_subclass(torch.Tensor)
-        if t.layout != torch.strided:
-            t = t.to_dense()
-        t = t.cpu().resolve_conj().resolve_neg()
-        try:
-            return t.numpy()
-        except TypeError:  # bfloat16, float8...: no NumPy dtype
-            return t.float().numpy()
-    if type(v).__module__.startswith("tensorflow"):
-        return np.asarray(v.numpy())
-    return np.asarray(v)
 
 
 def iso_datetime(v: dt.datetime) -> str:
