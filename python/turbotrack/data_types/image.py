@@ -53,7 +53,7 @@ class Image(Media):
             self._boxes = self._boxes if boxes is not None else data_or_path._boxes
         elif hasattr(data_or_path, "save") and hasattr(data_or_path, "size"):
             self._pil = data_or_path
-        elif data_or_path is not None and data_or_path is sys.modules.get("matplotlib.pyplot"):  # Image(plt)
+        elif _is_pyplot(data_or_path):  # Image(plt): its current figure
             self._pil = _figure_to_pil(data_or_path.gcf())
         elif type(data_or_path).__module__.startswith("matplotlib") and hasattr(data_or_path, "savefig"):
             self._pil = _figure_to_pil(data_or_path)
@@ -135,6 +135,12 @@ def _tensor_to_uint8(arr: np.ndarray) -> np.ndarray:
     lo, hi = (float(data.min()), float(data.max())) if data.size else (0.0, 0.0)
     data = (data - lo) / (hi - lo if hi > lo else 1.0)
     return (np.clip(data, 0.0, 1.0) * 255).round().astype(np.uint8)
+
+
+def _is_pyplot(value: Any) -> bool:
+    """``value`` is ``matplotlib.pyplot`` itself (imported by the program)."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return pyplot is not None and value is pyplot
 
 
 def _figure_to_pil(fig: Any) -> Any:
