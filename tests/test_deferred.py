@@ -6,8 +6,10 @@ rows until the value arrives, ordering, the summary, finish) is the real code pa
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+import types
 
 import pytest
 from conftest import api_run
@@ -17,9 +19,9 @@ from turbotrack.data_types import deferred
 
 
 class FakeCudaScalar:
-    """Looks like a one-element CUDA tensor to turbotrack."""
+    """Looks like a one-element CUDA tensor to turbotrack: the ``torch.Tensor`` of a fake ``torch``
+    module (tensors are recognised by isinstance against the imported torch's Tensor)."""
 
-    __module__ = "torch.fake"
     is_cuda = True
 
     def __init__(self, value: float) -> None:
@@ -33,6 +35,14 @@ class FakeCudaScalar:
 
     def item(self) -> float:
         raise AssertionError("item() would wait for the GPU: the caller must never call it")
+
+
+@pytest.fixture(autouse=True)
+def fake_torch(monkeypatch):
+    """``torch`` as imported by the program, with FakeCudaScalar as its Tensor."""
+    if "torch" in sys.modules:
+        pytest.skip("the real torch is imported in this process; the fake one cannot stand in for it")
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(Tensor=FakeCudaScalar))
 
 
 @pytest.fixture

@@ -1,11 +1,12 @@
 """Fuzz test of log() (issue 9): random dicts with non-ASCII and hostile keys, nested and
-self-referencing dicts, every NumPy dtype, huge ints, NaN and infinities. Every call either raises
+self-referencing dicts, every NumPy dtype, arrays, None, huge ints, NaN and infinities. Every call either raises
 an ordinary ``Exception`` (never ``PanicException``, never a crash) and records nothing, or each of
 its values reads back exactly. A small reference model says which calls must be refused, so a
 value wrongly refused fails too."""
 
 from __future__ import annotations
 
+import json
 import math
 import struct
 import tempfile
@@ -109,10 +110,8 @@ def encodable(s: str) -> bool:
 
 
 def stored(v: Any) -> Any:
-    """What history holds for the leaf ``v``."""
-    if v is None:
-        return None  # a null
-    if isinstance(v, bool):
+    """What history holds for the leaf ``v`` (CONTRACT, log: as wandb stores it)."""
+    if v is None or isinstance(v, bool):
         return v
     if isinstance(v, int):
         if not INT64[0] <= v <= INT64[1]:
@@ -125,26 +124,48 @@ def stored(v: Any) -> Any:
             raise Refused
         return str(v)
     if isinstance(v, np.ndarray):
-        if v.dtype.kind not in "biuf":
-            raise Refused
         if v.size == 1:
             return stored(v.reshape(-1)[0])
-        with np.errstate(over="ignore"):
-            finite = np.isfinite(v.astype(np.float64)).sum()
-        return ("histogram", int(finite))
+        if v.size > 32:
+            with np.errstate(over="ignore"):
+                finite = np.isfinite(v.astype(np.float64)).sum()
+            return ("histogram", int(finite))
+        return [element(x) for x in v.reshape(-1)]  # the arrays drawn are 1-D
+    return element(v)
+
+
+def element(v: Any) -> Any:
+    """A NumPy scalar, top-level or in a list: Python's own value; complex numbers, bytes, datetimes
+    and durations as the text wandb writes (pydantic's, the oracle's JSON writer)."""
+    import pydantic_core
+
     if isinstance(v, (np.bool_, np.integer)):
-        return stored(v.item())
+        return v.item()
     if isinstance(v, np.floating):
         x = float(v)
         if math.isinf(x) and np.isfinite(v):
             raise Refused
         return x
-    raise Refused  # complex, bytes, datetimes
+    if isinstance(v, np.complexfloating):
+        return str(complex(v)).strip("()")
+    if isinstance(v, np.bytes_):
+        try:
+            return bytes(v).decode()
+        except UnicodeDecodeError:
+            raise Refused from None
+    if isinstance(v, np.str_):
+        return stored(str(v))
+    if isinstance(v, (np.datetime64, np.timedelta64)):
+        x = v.item()
+        return x if x is None or isinstance(x, int) else json.loads(pydantic_core.to_json(x))
+    raise AssertionError(f"the model lacks {type(v)}")
 
 
 def same(got: Any, want: Any) -> bool:
     if isinstance(want, tuple):  # a histogram: its counts
         return isinstance(got, dict) and got.get("_type") == "histogram" and sum(got["values"]) == want[1]
+    if isinstance(want, list):
+        return isinstance(got, list) and len(got) == len(want) and all(same(g, w) for g, w in zip(got, want))
     if isinstance(want, float):
         return isinstance(got, float) and (
             (math.isnan(got) and math.isnan(want)) or struct.pack("<d", got) == struct.pack("<d", want)

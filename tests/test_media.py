@@ -50,7 +50,7 @@ def test_table_from_dataframe_and_line_series(new_run):
     stored = json.loads((Path(run.dir) / row["table"]["path"]).read_text())
     assert stored == {"columns": ["epoch", "acc"], "data": [[1, 0.5], [2, 0.7], [3, 0.8]]}
     assert row["chart"]["fields"] == {"x": "x", "y": "y", "stroke": "lineKey"} and row["chart"]["table"]["nrows"] == 6
-    with pytest.raises(ValueError, match="needs 2 values"):
+    with pytest.raises(ValueError, match="expects 2 columns"):
         turbotrack.Table(columns=["a", "b"], data=[[1]])
 
 
@@ -149,3 +149,87 @@ def test_image_masks_and_boxes_kept_as_data(new_run):
 def test_image_masks_and_boxes_checked_when_made(kwargs, error, match):
     with pytest.raises(error, match=match):
         turbotrack.Image(np.zeros((2, 2), dtype=np.uint8), **kwargs)
+
+
+def test_table_as_wandb_makes_them(new_run):
+    """wandb's Table surface: rows= (its older name for data=), default columns, a DataFrame or a 2-D
+    array as data, add_column, get_column, get_index, iterrows, add_computed_columns; media cells."""
+    import json
+
+    assert turbotrack.Table(data=[[1, 2, 3]]).columns == ["Input", "Output", "Expected"]
+    t = turbotrack.Table(columns=["a", "b"], rows=[[1, 2]])
+    assert t.data == [[1, 2]] and list(t.iterrows()) == [(0, [1, 2])] and t.get_index() == [0]
+    t.add_column("c", [5])
+    t.add_data(3, 4, 6)
+    t.add_computed_columns(lambda i, row: {"sum": row["a"] + row["b"] + row["c"]})
+    assert t.columns == ["a", "b", "c", "sum"] and t.data == [[1, 2, 5, 8], [3, 4, 6, 13]]
+    assert t.get_column("sum") == [8, 13] and t.get_column("a", convert_to="numpy").tolist() == [1, 3]
+    with pytest.raises(ValueError, match="already has a column 'c'"):
+        t.add_column("c", [1, 2])
+    with pytest.raises(ValueError, match="3 values for 2 rows"):
+        t.add_column("d", [1, 2, 3])
+    with pytest.raises(KeyError, match="no column 'zz'"):
+        t.get_column("zz")
+    assert turbotrack.Table(columns=["x"], data=np.array([[1], [2]])).get_column("x") == [1, 2]
+    assert turbotrack.Table(data=pd.DataFrame({"p": [0.5]})).columns == ["p"]
+    empty = turbotrack.Table(columns=[])
+    empty.add_column("first", [1, 2])
+    assert empty.data == [[1], [2]]
+
+    run = new_run()
+    img = turbotrack.Image(np.zeros((3, 2), dtype=np.uint8))
+    cells = turbotrack.Table(
+        columns=["img", "arr", "when", "n"],
+        data=[
+            [img, np.arange(40), __import__("datetime").date(2024, 1, 2), np.float32(0.5)],
+            [None, [1, None], "x", 2],
+        ],
+    )
+    run.log({"t": cells})
+    run.finish()
+    (row,) = api_run(run).history(pandas=False)
+    stored = json.loads((Path(run.dir) / row["t"]["path"]).read_text())
+    first, second = stored["data"]
+    assert first[0]["_type"] == "image-file" and (Path(run.dir) / first[0]["path"]).is_file()
+    assert first[1:] == [list(range(40)), "2024-01-02", 0.5]  # arrays whole in a table, as wandb
+    assert second == [None, [1, None], "x", 2]
+
+
+def test_plots_take_wandbs_arguments(new_run):
+    table = turbotrack.Table(columns=["x", "y", "k"], data=[[0, 1.0, "a"], [1, 0.5, "b"]])
+    plots = {
+        "line": turbotrack.plot.line(table, "x", "y", stroke="k", title="t"),
+        "scatter": turbotrack.plot.scatter(table, "x", "y"),
+        "bar": turbotrack.plot.bar(table, "k", "y"),
+        "hist": turbotrack.plot.histogram(table, "y"),
+        "series": turbotrack.plot.line_series(xs=np.arange(3), ys=np.array([[1, 2, 3], [3, 2, 1]])),
+        "series_own_x": turbotrack.plot.line_series(xs=[[0, 1], [5, 6, 7]], ys=[[1, 2], [3, 2, 1]], keys=["p", "q"]),
+        "cm": turbotrack.plot.confusion_matrix(y_true=[0, 1, 1], preds=[0, 1, 0], class_names=["n", "p"]),
+        "pr": turbotrack.plot.pr_curve([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], labels=["n", "p"]),
+        "roc": turbotrack.plot.roc_curve([0, 1, 1], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]),
+        "custom": turbotrack.plot.plot_table("me/spec", table, {"x": "x", "y": "y"}, {"title": "mine"}),
+    }
+    run = new_run()
+    run.log(plots)
+    run.finish()
+    (row,) = api_run(run).history(pandas=False)
+    assert row["line"]["fields"] == {"x": "x", "y": "y", "stroke": "k"} and row["line"]["title"] == "t"
+    assert row["series"]["table"]["nrows"] == 6 and row["series_own_x"]["table"]["nrows"] == 5
+    assert row["cm"]["table"]["nrows"] == 4 and row["pr"]["title"] == "Precision-Recall Curve"
+    assert row["roc"]["title"] == "ROC Curve"
+    assert row["custom"]["spec"] == "me/spec" and row["custom"]["strings"] == {"title": "mine"}
+    with pytest.raises(ValueError, match="2 x sequences for 1 lines"):
+        turbotrack.plot.line_series(xs=[[0], [1]], ys=[[1]])
+
+
+def test_histogram_arguments():
+    h = turbotrack.Histogram(np_histogram=np.histogram([1, 2, 3], bins=2))
+    assert (h.histogram, h.bins) == ([1, 2], [1.0, 2.0, 3.0])
+    assert turbotrack.Histogram(np_histogram=([1, 2], [0, 1, 2])).histogram == [1, 2]
+    assert turbotrack.Histogram([1, 2, 3, 4], num_bins=3).histogram == [1, 1, 2]
+    with pytest.raises(ValueError, match="len\\(bin_edges\\) == len\\(counts\\) \\+ 1"):
+        turbotrack.Histogram(np_histogram=([1, 2], [0, 1]))
+    with pytest.raises(ValueError, match="at most 512 bins"):
+        turbotrack.Histogram(np_histogram=(np.ones(600), np.arange(601)))
+    with pytest.raises(ValueError, match="num_bins"):
+        turbotrack.Histogram([1, 2], num_bins=0)

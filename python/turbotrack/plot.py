@@ -1,4 +1,6 @@
-"""Custom charts for ``log()``: ``plot.line``, ``scatter``, ``bar``, ``histogram``, ``line_series``.
+"""Custom charts for ``log()``, as ``wandb.plot``'s: ``line``, ``scatter``, ``bar``, ``histogram``,
+``line_series``, ``confusion_matrix``, ``pr_curve``, ``roc_curve``, and ``plot_table`` (a chart of a
+named Vega spec over a table).
 
 Each returns an object to log under a key, e.g. ``log({"pr": plot.line(table, "recall", "precision")})``;
 its data is stored as a table file in the run's media and the chart's spec in the history.
@@ -80,15 +82,20 @@ def line_series(
     xname: Optional[str] = "x",
     split_table: bool = False,
 ) -> Plot:
-    """Several lines over shared (or per-line) x values."""
-    keys = list(keys) if keys is not None else [f"line_{i}" for i in range(len(ys))]
-    if len(keys) != len(ys):
-        raise ValueError(f"line_series: {len(keys)} keys for {len(ys)} lines")
+    """Several lines over shared x values (``xs`` a sequence) or per-line ones (a sequence per line);
+    ``ys`` one sequence per line (lists, tuples or NumPy arrays alike)."""
+    lines = [list(y) for y in ys]
+    keys = list(keys) if keys is not None else [f"line_{i}" for i in range(len(lines))]
+    if len(keys) != len(lines):
+        raise ValueError(f"line_series: {len(keys)} keys for {len(lines)} lines")
+    xs = list(xs)
+    per_line = bool(xs) and all(hasattr(x, "__len__") and not isinstance(x, (str, bytes)) for x in xs)
+    if per_line and len(xs) != len(lines):
+        raise ValueError(f"line_series: {len(xs)} x sequences for {len(lines)} lines")
     xname = xname or "x"
     table = Table(columns=["lineKey", xname, "y"])
-    for k, series in zip(keys, ys):
-        x_values = xs[keys.index(k)] if xs and isinstance(xs[0], (list, tuple)) else xs
-        for x, y in zip(x_values, series):
+    for i, (k, series) in enumerate(zip(keys, lines)):
+        for x, y in zip(list(xs[i]) if per_line else xs, series):
             table.add_data(k, x, y)
     return Plot("line", table, {"x": xname, "y": "y", "stroke": "lineKey"}, title)
 
@@ -157,7 +164,7 @@ def roc_curve(
     y_probas: Sequence[Sequence[float]],
     labels: Optional[Sequence[str]] = None,
     classes_to_plot: Optional[Sequence[Any]] = None,
-    title: Optional[str] = "ROC",
+    title: Optional[str] = "ROC Curve",
     split_table: bool = False,
 ) -> Plot:
     """ROC curves, one per class (one-vs-rest), as a table of (class, fpr, tpr) starting at (0, 0)."""
@@ -175,7 +182,7 @@ def pr_curve(
     labels: Optional[Sequence[str]] = None,
     classes_to_plot: Optional[Sequence[Any]] = None,
     interp_size: int = 21,
-    title: Optional[str] = "Precision v. Recall",
+    title: Optional[str] = "Precision-Recall Curve",
     split_table: bool = False,
 ) -> Plot:
     """Precision-recall curves, one per class (one-vs-rest), as a table of (class, recall, precision): the
@@ -190,3 +197,28 @@ def pr_curve(
             reached = precision[recall >= level - 1e-12]
             table.add_data(name, round(float(level), 6), float(reached.max()) if reached.size else 0.0)
     return Plot("line", table, {"x": "recall", "y": "precision", "class": "class"}, title)
+
+
+def plot_table(
+    vega_spec_name: str,
+    data_table: Table,
+    fields: dict[str, Any],
+    string_fields: Optional[dict[str, Any]] = None,
+    split_table: bool = False,
+) -> Plot:
+    """A chart of the Vega spec ``vega_spec_name`` (``"wandb/line/v0"``, a custom one...) over
+    ``data_table``: ``fields`` maps the spec's fields to table columns, ``string_fields`` fills
+    its text (a ``"title"``, ...)."""
+    if not isinstance(vega_spec_name, str) or not vega_spec_name:
+        raise TypeError(f"plot_table: vega_spec_name must be a non-empty string, got {vega_spec_name!r}")
+    if not isinstance(fields, dict):
+        raise TypeError(f"plot_table: fields must be a dict of spec field -> column, got {type(fields).__name__}")
+    strings = dict(string_fields or {})
+    return Plot(
+        "custom", data_table, dict(fields), title=strings.get("title", ""), spec=vega_spec_name, strings=strings
+    )
+
+
+def visualize(id: str, value: Table) -> Plot:
+    """wandb's older ``plot.visualize``: the Vega spec ``id`` over the table ``value``, every column a field."""
+    return plot_table(id, value, {c: c for c in value.columns if isinstance(c, str)})

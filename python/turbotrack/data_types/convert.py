@@ -1,107 +1,97 @@
-"""The cold path of ``log()``: values the native core does not read itself."""
+"""The cold path of ``log()``: values the native core does not read itself.
+
+The core reads Python's own floats, ints, bools and strings, and flattens dicts; every other value
+comes here, once, and leaves as what wandb stores for it (see :mod:`.jsonify` for the rules): a
+scalar, JSON bytes (lists, media dicts, histograms), or a token for a GPU scalar read later.
+"""
 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Union
 
+from . import arrays, jsonify
 from .base import Media
 from .deferred import Resolver, is_gpu_scalar
-from .histogram import Histogram
 
 if TYPE_CHECKING:
     import numpy as np
 
 Scalar = Union[float, int, bool, str]
+Converted = Union[Scalar, bytes, tuple[str, int]]
 
-
-def _is_tensor(v: Any) -> bool:
-    mod = type(v).__module__
-    return (mod.startswith("torch") and hasattr(v, "detach")) or (mod.startswith("tensorflow") and hasattr(v, "numpy"))
+#: Media types wandb logs side by side when a list holds only them (its ``BatchableMedia``).
+_BATCHABLE = ("Image", "Audio", "Video", "Html")
 
 
 def to_numpy(v: Any) -> Optional[np.ndarray]:
-    """``v`` as a NumPy array if it is an array or a PyTorch/TensorFlow tensor, else ``None``."""
+    """``v`` as a NumPy array if it is an array or a PyTorch/TensorFlow/JAX tensor, else ``None``."""
     np: Any = sys.modules.get("numpy")
-    if np is None:  # nothing imported NumPy, so v is not an array; a tensor library would have
-        if not _is_tensor(v):
-            return None
-        import numpy as np
-    if isinstance(v, np.ndarray):
-        return v
-    mod = type(v).__module__
-    if mod.startswith("torch") and hasattr(v, "detach"):
-        return v.detach().cpu().numpy()
-    if mod.startswith("tensorflow") and hasattr(v, "numpy"):
-        return np.asarray(v.numpy())
-    if mod.startswith("jax") and hasattr(v, "__array__"):
-        return np.asarray(v)
+    if np is None and not arrays.is_tensor(v):
+        return None  # nothing imported NumPy, so v is not an array; a tensor library would have
+    if (np is not None and isinstance(v, np.ndarray)) or arrays.is_tensor(v):
+        return arrays.to_numpy(v)
     return None
 
 
 class Converter:
     """Called by the core as ``converter(name, value, step)`` for values that are not Python's own
     numbers, bools or strings. Returns a scalar, JSON bytes for rich values, or
-    ``("deferred", token)`` for a GPU scalar whose value comes later; raises ``TypeError`` for
-    anything else."""
+    ``("deferred", token)`` for a GPU scalar whose value comes later; raises ``TypeError`` naming
+    the key and the type for a value wandb cannot log either."""
 
     def __init__(self, run_dir: Optional[Path], resolver: Optional[Resolver] = None) -> None:
         self._run_dir = run_dir
         self._resolver = resolver
 
-    def __call__(self, name: str, value: Any, step: int = 0) -> Union[Scalar, bytes, tuple[str, int]]:
-        # NumPy is imported only if the program already did: a value cannot be NumPy's otherwise.
-        np = sys.modules.get("numpy")
+    def __call__(self, name: str, value: Any, step: int = 0) -> Converted:
+        t = type(value)
+        if (t is list or t is tuple) and jsonify.is_native(value):  # the common list: JSON as it is
+            return _json(value, name)
+        np = sys.modules.get("numpy")  # imported only if the program did: a value cannot be NumPy's otherwise
         if np is not None and isinstance(value, np.generic):
-            if isinstance(value, (np.floating, np.integer, np.bool_)):
-                return _scalar(name, value)
-            if isinstance(value, np.str_):
-                return str(value)
-        elif isinstance(value, Media):
+            return _out(name, jsonify.plain(name, value))
+        if isinstance(value, Media):
             return _json(value.to_json(self._run_dir, name, step))
-        elif isinstance(value, str):
-            return str(value)
-        elif (np is not None and isinstance(value, np.ndarray)) or _is_tensor(value):
+        if (np is not None and isinstance(value, np.ndarray)) or arrays.is_tensor(value):
             return self._array(name, value)
-        elif getattr(value, "_turbotrack_plot", False):
+        if getattr(value, "_turbotrack_plot", False):
             return _json(value.to_json(self._run_dir, name, step))
-        elif isinstance(value, (list, tuple)):
-            listed = self._sequence(name, value, step)
-            if listed is not None:
-                return listed
-        elif _is_figure(value):
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, Media) for v in value):
+            return _json(self._media_sequence(name, value, step), name)
+        if _is_figure(value):
             from .image import Image
 
             return _json(Image(value).to_json(self._run_dir, name, step))
-        raise TypeError(
-            f"cannot log {name!r}: values of type {type(value).__module__}.{type(value).__qualname__} are not "
-            "supported. Log numbers, bools, strings, NumPy arrays, tensors, or turbotrack.Histogram / "
-            "Table / Image / plot objects. Nothing of this log() call was recorded"
-        )
+        if _is_dataframe(value):  # as wandb: a DataFrame is logged as a Table
+            from .table import Table
 
-    def _sequence(self, name: str, value: Any, step: int) -> Optional[bytes]:
-        """A list of media as wandb logs it: side by side under one key. Other lists (numbers included)
-        are not values of the contract: log a NumPy array or a ``Histogram`` for a distribution."""
-        if value and all(isinstance(v, Media) for v in value):
-            return _json(media_list(value, self._run_dir, name, step))
-        return None
+            return _json(Table(dataframe=value).to_json(self._run_dir, name, step))
+        return _out(name, jsonify.plain(name, value))
 
-    def _array(self, name: str, value: Any) -> Union[Scalar, bytes, tuple[str, int]]:
+    def _media_sequence(self, name: str, items: Any, step: int) -> Any:
+        """Media of one kind side by side (as wandb's ``seq_to_json``); a mix of kinds, or values wandb
+        does not batch (histograms, tables), as a list of each one's JSON."""
+        kinds = {type(v) for v in items}
+        if len(kinds) == 1 and type(items[0]).__name__ in _BATCHABLE:
+            return media_list(items, self._run_dir, name, step)
+        return [item.to_json(self._run_dir, f"{name}.{i}", step) for i, item in enumerate(items)]
+
+    def _array(self, name: str, value: Any) -> Converted:
         if self._resolver is not None and is_gpu_scalar(value):
             return ("deferred", self._resolver.submit(value))
         if callable(getattr(value, "numel", None)) and value.numel() == 1:  # a torch scalar: no copy
             item = value.item()
-            if isinstance(item, (float, int, bool)):
-                return item
-        arr = to_numpy(value)
-        if arr is None or arr.dtype.kind not in "biuf":
-            raise TypeError(f"cannot log {name!r}: an array of dtype {getattr(arr, 'dtype', '?')} is not numeric")
+            return item if isinstance(item, (float, int, bool)) else _out(name, jsonify.plain(name, item))
+        arr = arrays.to_numpy(value)
         if arr.size == 1:  # NumPy, TensorFlow, JAX scalars and one-element arrays
-            return _scalar(name, arr.reshape(-1)[0])
-        return _json(Histogram(arr).to_json())
+            x = arr.reshape(-1)[0]
+            return _out(name, jsonify.plain(name, x))
+        if arr.size <= jsonify.MAX_LIST_ELEMENTS:
+            return _out(name, jsonify.plain(name, arr.tolist()))
+        return _json(jsonify.array_histogram(name, arr), name)
 
 
 def media_list(items: Any, run_dir: Optional[Path], key: str, step: int) -> dict[str, Any]:
@@ -117,28 +107,38 @@ def media_list(items: Any, run_dir: Optional[Path], key: str, step: int) -> dict
 
 
 def _is_figure(value: Any) -> bool:
-    """A matplotlib figure (logged as an image, as wandb does for figures it cannot make a chart of)."""
-    return type(value).__module__.startswith("matplotlib") and hasattr(value, "savefig")
+    """A matplotlib figure, or ``matplotlib.pyplot`` itself (its current figure): logged as an image
+    (wandb makes a plotly chart of it, which needs plotly; an image needs nothing more)."""
+    if type(value).__module__.startswith("matplotlib") and hasattr(value, "savefig"):
+        return True
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return pyplot is not None and value is pyplot
 
 
-def _scalar(name: str, value: Any) -> Scalar:
-    """A NumPy bool, integer or float scalar as Python's own. Floats wider than float64
-    (``np.longdouble``) are rounded to the nearest float64, which is what history stores; one
-    beyond float64's range is refused. Integers outside int64 are refused by the core."""
-    item = value.item()
-    if isinstance(item, (bool, int, float)):
-        return item
-    # np.longdouble (and other extended floats): .item() returns the NumPy scalar itself.
-    import numpy as np
-
-    x = float(item)
-    if math.isinf(x) and np.isfinite(item):
-        raise OverflowError(
-            f"cannot log {name!r}: the {type(value).__name__} value {item} is beyond float64's range, "
-            "which history stores. Nothing of this log() call was recorded"
-        )
-    return x
+def _is_dataframe(value: Any) -> bool:
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.DataFrame)
 
 
-def _json(obj: Any) -> bytes:
-    return json.dumps(obj, allow_nan=True, default=str).encode()
+def _out(name: str, obj: Any) -> Converted:
+    """What :func:`jsonify.plain` made, for the core: scalars as they are, the rest as JSON."""
+    if isinstance(obj, (bool, int, float, str)):
+        return obj
+    return _json(obj, name)
+
+
+def _json(obj: Any, name: str = "") -> bytes:
+    """``obj`` as JSON text in UTF-8 (NaN and infinities as JavaScript writes them, as wandb does)."""
+    text = json.dumps(obj, allow_nan=True, ensure_ascii=False, default=_leftover)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"cannot log {name!r}: a string in it is not valid Unicode (it holds a lone surrogate), "
+            "which no file can store. Nothing of this log() call was recorded"
+        ) from None
+
+
+def _leftover(v: Any) -> Any:
+    """A value a rich value's JSON still holds (a NumPy number in a box's scores, say)."""
+    return jsonify.plain("", v)

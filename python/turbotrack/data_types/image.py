@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
 
 class Image(Media):
     """An image: ``data_or_path`` is an array (H×W, H×W×3 or H×W×4; floats in [0, 1] or uint8),
-    a PIL image, or the path of an image file. Writing arrays as PNG needs Pillow.
+    a tensor (C×H×W), a PIL image, a matplotlib figure or ``matplotlib.pyplot`` itself (its current
+    figure), or the path of an image file. Writing arrays as PNG needs Pillow.
 
     ``masks`` and ``boxes`` take wandb's form (see :mod:`turbotrack.data_types.overlays`): each mask is
     stored as a PNG of class ids beside the image, the boxes as JSON in the history entry."""
@@ -51,6 +53,8 @@ class Image(Media):
             self._boxes = self._boxes if boxes is not None else data_or_path._boxes
         elif hasattr(data_or_path, "save") and hasattr(data_or_path, "size"):
             self._pil = data_or_path
+        elif _is_pyplot(data_or_path):  # Image(plt): its current figure
+            self._pil = _figure_to_pil(data_or_path.gcf())
         elif type(data_or_path).__module__.startswith("matplotlib") and hasattr(data_or_path, "savefig"):
             self._pil = _figure_to_pil(data_or_path)
         else:
@@ -131,6 +135,12 @@ def _tensor_to_uint8(arr: np.ndarray) -> np.ndarray:
     lo, hi = (float(data.min()), float(data.max())) if data.size else (0.0, 0.0)
     data = (data - lo) / (hi - lo if hi > lo else 1.0)
     return (np.clip(data, 0.0, 1.0) * 255).round().astype(np.uint8)
+
+
+def _is_pyplot(value: Any) -> bool:
+    """``value`` is ``matplotlib.pyplot`` itself (imported by the program)."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    return pyplot is not None and value is pyplot
 
 
 def _figure_to_pil(fig: Any) -> Any:
