@@ -130,7 +130,7 @@ def test_table_and_plot_are_stored_as_files(new_run):
     assert row["t"]["path"] in names
 
 
-# CONTRACT: anything but the listed values is a TypeError (the listed ones: tests/test_log_values.py)
+# CONTRACT: anything but the listed values is a TypeError (the listed ones: tests/test_log_values.py, test_log_values_oracle.py)
 @pytest.mark.parametrize("bad", [object(), slice(1, 2), range(3), [1, object()], ({"a": object()},)])
 def test_unsupported_values_raise_typeerror_and_record_nothing(new_run, bad):
     run = new_run()
