@@ -197,12 +197,13 @@ def read_wandb(folder: Path) -> list[Stored]:
 
 
 def read_turbotrack(folder: Path) -> list[Stored]:
-    """The runs turbotrack wrote under ``folder`` (its storage root), oldest first, read through ``Api(dir=)``."""
-    api = turbotrack.Api(dir=folder)
+    """The runs turbotrack wrote in storage roots under ``folder`` (a script may pass ``init(dir=)``), oldest
+    first, each read through ``Api(dir=ROOT)``."""
     runs = []
-    for run_json in sorted((folder / "turbotrack").glob("*/*/*/run.json")):
-        entity, project, run_id = run_json.parent.relative_to(folder / "turbotrack").parts
-        r = api.run(f"{entity}/{project}/{run_id}")
+    for run_json in sorted(folder.glob("**/turbotrack/*/*/*/run.json")):
+        root = run_json.parents[4]
+        entity, project, run_id = run_json.parent.relative_to(root / "turbotrack").parts
+        r = turbotrack.Api(dir=root).run(f"{entity}/{project}/{run_id}")
         rows = [canonical(x) for x in r.scan_history()]
         runs.append((r, Stored(r.name, project, dict(r.config), canonical(dict(r.summary)), rows, r.state)))
     runs.sort(key=lambda t: t[0].created_at)
@@ -231,7 +232,9 @@ def _run(cmd: Sequence[str], cwd: Path, env: Mapping[str, str], timeout: float) 
 def base_env(site: str, **env: str) -> dict[str, str]:
     """This process's environment without WANDB_*/TURBOTRACK_* variables, the cached packages after what
     PYTHONPATH already holds (so the children import the turbotrack under test), one thread, no network."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "TURBOTRACK_"))}
+    # PYTEST_CURRENT_TEST: frameworks (ultralytics) switch their wandb logging off under pytest
+    drop = ("WANDB_", "TURBOTRACK_", "PYTEST_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     clean["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), site) if p)
     clean.update(
         OMP_NUM_THREADS="1",
