@@ -127,7 +127,8 @@ def test_hf_trainer_report_to_wandb(frameworks_site, tmp_path):
 @pytest.mark.timeout(900)
 def test_lightning_wandb_logger(frameworks_site, tmp_path):
     outcome = run_script(frameworks_site, SCRIPTS / "lightning_fit.py", tmp_path, ways=("run",))
-    assert_same_runs(outcome)
+    # graph_0: wandb's watch(log_graph=True) (Lightning's default) stores the model's graph; turbotrack has none
+    assert_same_runs(outcome, ignore=("graph_0",))
     assert "breaks the naming rule" not in outcome.procs["run"].stderr
     tmp_path = outcome.folders["run"]
     r = only_run(tmp_path, "pl")
