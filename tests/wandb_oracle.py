@@ -160,6 +160,7 @@ def differences(want: Stored, got: Stored, rel: float = 1e-6, ignore: Iterable[s
     out += _diff_maps("summary", keep(want.summary), keep(got.summary), rel)
     want_rows = [keep(r) for r in want.history]
     got_rows = [keep(r) for r in got.history]
+    # a row left with nothing but its _step once ignored keys are out (skorch's "dur" alone, say) is no row
     want_rows, got_rows = [r for r in want_rows if set(r) - {"_step"}], [r for r in got_rows if set(r) - {"_step"}]
     if len(want_rows) != len(got_rows):
         out.append(
