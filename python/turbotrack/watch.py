@@ -15,18 +15,21 @@ _hooks: dict[int, list[Any]] = {}
 
 
 def _histogram(t: Any) -> Optional[Histogram]:
+    """As wandb's watch: 64 bins from min to max (edges in float32, as ``torch.linspace`` gives them), or one
+    bin holding every value when they are all equal; NaN and infinities left out."""
     if type(t).__module__.startswith("torch"):
+        import torch
+
         flat = t.detach().float().flatten()
         flat = flat[flat.isfinite()]
         if flat.numel() == 0:
             return None
         lo, hi = float(flat.min()), float(flat.max())
         if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
-        counts = flat.histc(bins=_BINS, min=lo, max=hi).cpu().numpy()
-        import numpy as np
-
-        return Histogram(np_histogram=(counts, np.linspace(lo, hi, _BINS + 1)))
+            return Histogram(np_histogram=([flat.numel()], [lo, hi]))
+        counts = flat.histc(bins=_BINS, min=lo, max=hi).cpu()
+        edges = torch.linspace(lo, hi, steps=_BINS + 1)
+        return Histogram(np_histogram=(counts.tolist(), edges.tolist()))
     arr = to_numpy(t)
     return None if arr is None or arr.size == 0 else Histogram(arr, num_bins=_BINS)
 

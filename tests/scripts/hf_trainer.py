@@ -30,7 +30,7 @@ class Data(torch.utils.data.Dataset):
 
 
 args = TrainingArguments(
-    output_dir=f"{out}/hf-out",
+    output_dir="hf-out",  # relative to the working directory (OUTPUT_DIR): the same in every run
     run_name="hf-tiny",
     report_to="wandb",
     max_steps=20,
