@@ -294,11 +294,18 @@ impl Summary {
         (!matches!(s.last, Value::Null)).then_some(&s.last)
     }
 
-    /// Fold one committed value in. A hand-set value of the metric gives way to it.
+    /// Fold one committed value in. A hand-set value of the metric gives way to it, and what was
+    /// aggregated before the value was set is dropped (CONTRACT: "the previous value is lost"): the
+    /// aggregation starts again from this value.
     pub fn observe(&mut self, id: u32, name: &str, v: &Value, step: i64) {
         let i = id as usize;
         if i >= self.stats.len() {
             self.stats.resize(i + 1, None);
+        }
+        if self.overridden.get(i).copied().unwrap_or(false) {
+            if let Some(s) = self.stats[i].as_mut() {
+                *s = Stats::new(v);
+            }
         }
         match &mut self.stats[i] {
             Some(s) => s.observe(v, step),
@@ -503,6 +510,21 @@ mod tests {
         assert_eq!(s.render(name), r#"{"loss": 0.5, "best": [1, 2]}"#);
         s.observe(0, "loss", &Value::Float(3.0), 1);
         assert_eq!(s.render(name), r#"{"loss": 3.0, "best": [1, 2]}"#);
+    }
+
+    #[test]
+    fn a_hand_set_value_drops_what_was_aggregated_before_it() {
+        let mut s = Summary::new(0.0);
+        s.define(MetricDef::new("loss", Some("min,max"), None).unwrap());
+        for (step, x) in [1.0, 5.0].into_iter().enumerate() {
+            s.observe(0, "loss", &Value::Float(x), step as i64);
+        }
+        s.set_override("loss", Some(0), Some("10".into()));
+        assert_eq!(s.render(name), r#"{"loss": 10}"#);
+        s.observe(0, "loss", &Value::Float(3.0), 2);
+        assert_eq!(s.render(name), r#"{"loss": {"min": 3.0, "max": 3.0}}"#);
+        s.observe(0, "loss", &Value::Float(4.0), 3);
+        assert_eq!(s.render(name), r#"{"loss": {"min": 3.0, "max": 4.0}}"#);
     }
 
     /// As wandb's: the default summary is the last value that was not None (a metric logged only

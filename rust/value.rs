@@ -38,13 +38,12 @@ impl Value {
 
 /// A float as JSON that Python reads back as a float: `2.0`, `1e300`, `NaN`, `-Infinity`.
 pub fn write_f64(f: f64, out: &mut String) {
-    use std::fmt::Write;
     if f.is_nan() {
         out.push_str("NaN");
     } else if f.is_infinite() {
         out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
     } else {
-        let _ = write!(out, "{f:?}");
+        out.push_str(ryu::Buffer::new().format_finite(f));
     }
 }
 

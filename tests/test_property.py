@@ -50,8 +50,10 @@ class Reference:
             if k not in self.values:
                 self.values[k] = []
                 self.order.append(k)
+            if k in self.overrides:  # a hand-set value: what was aggregated before it is lost (CONTRACT)
+                del self.overrides[k]
+                self.values[k] = []
             self.values[k].append((self.pending, v))
-            self.overrides.pop(k, None)
         self.rows.append({"_step": self.pending, **row})
         self.row = {}
         self.pending += 1
@@ -133,7 +135,9 @@ def test_native_core_matches_reference(ops, tmp_path_factory):
         elif o[0] == "define":
             _, key, words, objective = o
             run.define_metric(key, summary=",".join(words), objective=objective)
-            ref.defs[key] = (set(words), objective)
+            # Defined again: what the new call sets wins, its summary words join the old ones (as wandb).
+            old_words, old_objective = ref.defs.get(key, (set(), None))
+            ref.defs[key] = (old_words | set(words), objective or old_objective)
         else:
             _, key, value = o
             run.summary[key] = value

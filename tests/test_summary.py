@@ -219,3 +219,20 @@ def test_setting_the_summary_after_finish_points_to_the_api(new_run):
     assert run.summary["x"] == 1  # reading still works, from summary.json
     with pytest.raises(turbotrack.Error, match=r"Api\(\)\.run"):
         run.summary["x"] = 2
+
+
+def test_a_hand_set_value_drops_what_was_aggregated_before_it(new_run):
+    """CONTRACT Summary: a value set by hand replaces the aggregated one and what was aggregated before
+    it is lost; later log() calls aggregate from there (in-process, and in summary.json)."""
+    run = new_run()
+    run.define_metric("m", summary="min,max")
+    for x in (1.0, 5.0):
+        run.log({"m": x})
+    assert run.summary["m"] == {"min": 1.0, "max": 5.0}
+    run.summary["m"] = 10
+    assert run.summary["m"] == 10
+    run.log({"m": 3.0})
+    assert run.summary["m"] == {"min": 3.0, "max": 3.0}
+    run.log({"m": 4.0})
+    run.finish()
+    assert api_run(run).summary["m"] == {"min": 3.0, "max": 4.0}

@@ -563,9 +563,20 @@ impl JsonWriter {
         Ok(true)
     }
 
+    /// An int as JSON: exact at any size (JSON has no int range; a list is not a history column,
+    /// so the int64 bound of scalars does not apply inside it).
     fn int(&mut self, v: &Bound<'_, PyAny>) -> Result<(), Refusal> {
         use std::fmt::Write;
-        let _ = write!(self.out, "{}", int(v)?);
+        match int(v) {
+            Ok(i) => {
+                let _ = write!(self.out, "{i}");
+            }
+            Err(Refusal::IntRange) => {
+                let text = v.str().map_err(Refusal::Py)?;
+                self.out.push_str(&text.to_cow().map_err(Refusal::Py)?);
+            }
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
 
