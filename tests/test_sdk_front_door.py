@@ -274,3 +274,16 @@ def test_wandb_capture_settings_switch_capture_off(root):
     on.finish()
     names = {f.name for f in api_run(on).files()}
     assert {"metadata.json", "output.log"} <= names and "system.ttrk" not in names
+
+
+def test_config_update_with_a_value_that_has_no_json_form(new_run):
+    """TypeError naming the key; the other keys of the call are set (fastai's WandbCallback logs a dict
+    holding its Learner and catches the error: it keeps its batch size and the rest, as with wandb)."""
+    run = new_run()
+    with pytest.raises(TypeError, match="'learner'"):
+        run.config.update({"batch size": 8, "learner": object(), "lr": 0.1})
+    assert dict(run.config) == {"batch size": 8, "lr": 0.1}
+    assert json.loads((Path(run.dir) / "config.json").read_text()) == {"batch size": 8, "lr": 0.1}
+    with pytest.raises(TypeError, match="'other'"):
+        run.config["other"] = object()
+    assert "other" not in run.config

@@ -119,23 +119,39 @@ class Config(MutableMapping):  # type: ignore[type-arg]
         object.__setattr__(self, "_items", {})
         object.__setattr__(self, "_on_change", on_change)
         object.__setattr__(self, "_allow_val_change", allow_val_change)
-        self._items.update(self._checked(_as_dict(initial), True))
-        self._save()
+        self._apply(self._checked(_as_dict(initial), True))
 
     def _checked(self, items: dict[str, Any], allow_val_change: Optional[bool]) -> dict[str, Any]:
-        """``items`` converted; ConfigError for a key that would change without leave (nothing is set then)."""
+        """``items`` converted; ConfigError for a key that would change without leave (nothing is set then).
+        Values with no JSON form are left out and named in a ``TypeError`` raised by :meth:`_apply` after
+        the others are set: a framework that logs a dict holding one odd object (fastai's ``Learner``) and
+        catches the error keeps the rest of its config, as it does with wandb."""
         allow = self._allow_val_change if allow_val_change is None else allow_val_change
         out = {}
+        refused: list[str] = []
         for k, v in items.items():
             if not isinstance(k, str):
                 raise TypeError(f"config keys must be strings, got {k!r} ({type(k).__name__})")
-            out[k] = to_json_value(v, k)
+            try:
+                out[k] = to_json_value(v, k)
+            except TypeError as e:
+                refused.append(str(e))
+                continue
             if not allow and k in self._items and not _same(self._items[k], out[k]):
                 raise errors.ConfigError(
                     f"Attempted to change value of key {k!r} from {self._items[k]!r} to {out[k]!r}; "
                     "if you really want to do this, pass allow_val_change=True to config.update()"
                 )
+        object.__setattr__(self, "_refused", refused)
         return out
+
+    def _apply(self, items: dict[str, Any]) -> None:
+        """Set the converted ``items`` and save; then the ``TypeError`` for values left out, if any."""
+        refused: list[str] = self.__dict__.pop("_refused", [])
+        self._items.update(items)
+        self._save()
+        if refused:
+            raise TypeError("; ".join(refused) + (" (the config's other keys were set)" if items else ""))
 
     def _save(self) -> None:
         if self._path is not None:
@@ -147,8 +163,7 @@ class Config(MutableMapping):  # type: ignore[type-arg]
         return self._items[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._items.update(self._checked({key: value}, None))
-        self._save()
+        self._apply(self._checked({key: value}, None))
 
     def __delitem__(self, key: str) -> None:
         del self._items[key]
@@ -183,14 +198,12 @@ class Config(MutableMapping):  # type: ignore[type-arg]
     def update(self, other: Any = None, /, allow_val_change: Optional[bool] = None, **kwargs: Any) -> None:  # type: ignore[override]
         """Set several keys at once (a dict, ``argparse.Namespace``, dataclass...), saving once.
         Changing a key set before raises ``ConfigError`` unless ``allow_val_change=True``."""
-        self._items.update(self._checked({**_as_dict(other), **kwargs}, allow_val_change))
-        self._save()
+        self._apply(self._checked({**_as_dict(other), **kwargs}, allow_val_change))
 
     def setdefaults(self, d: Any) -> None:
         """Set the keys of ``d`` that are not set yet (the others keep their values)."""
         new = {k: v for k, v in _as_dict(d).items() if k not in self._items}
-        self._items.update(self._checked(new, True))
-        self._save()
+        self._apply(self._checked(new, True))
 
     def as_dict(self) -> dict[str, Any]:
         """A copy of the config as a plain dict."""
