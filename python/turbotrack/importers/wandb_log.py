@@ -80,6 +80,18 @@ def _set(tree: dict[str, Any], path: list[str], value: Any) -> None:
     tree[path[-1]] = value
 
 
+def _flat_row(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A history row's names joined with ``.``; a media value (a dict with ``_type``, which wandb's log
+    splits into one item per field) is put back together as one dict."""
+    out: dict[str, Any] = {}
+    for k, v in tree.items():
+        if isinstance(v, dict) and v and "_type" not in v:
+            out.update(_flat_row(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def _remove(tree: dict[str, Any], path: list[str]) -> None:
     for part in path[:-1]:
         tree = tree.get(part)  # type: ignore[assignment]
@@ -106,7 +118,8 @@ class WandbRun:
     config: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: The last summary: nested dicts as logged; ``_wandb`` kept out.
     summary: dict[str, Any] = dataclasses.field(default_factory=dict)
-    #: Each history row as a dict of top-level names (nested keys joined with ``.``), in order.
+    #: Each history row as a dict of top-level names (nested keys joined with ``.``; a media value, such as
+    #: ``{"_type": "image-file", ...}``, kept as one dict), in order.
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     #: Rows of the system metrics stream (``stats`` records).
     system: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -141,10 +154,10 @@ def read_run(run_folder: Path) -> WandbRun:
         elif kind == "summary":
             _apply(run.summary, r.summary)
         elif kind == "history":
-            row: dict[str, Any] = {}
+            tree: dict[str, Any] = {}
             for item in r.history.item:
-                row[".".join(_key(item))] = json.loads(item.value_json)
-            run.history.append(row)
+                _set(tree, _key(item), json.loads(item.value_json))
+            run.history.append(_flat_row(tree))
         elif kind == "stats":
             row = {item.key: json.loads(item.value_json) for item in r.stats.item}
             row["_timestamp"] = r.stats.timestamp.seconds + r.stats.timestamp.nanos / 1e9
