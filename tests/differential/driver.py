@@ -45,10 +45,10 @@ def jsonish(value: Any, depth: int = 0) -> Any:
         return [jsonish(v, depth + 1) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((jsonish(v, depth + 1) for v in value), key=repr)
-    items = getattr(value, "items", None)
-    if callable(items):
+    keys = getattr(value, "keys", None)
+    if callable(keys) and hasattr(value, "__getitem__"):  # a mapping, read as a user would: keys, then [k]
         try:
-            return {str(k): jsonish(v, depth + 1) for k, v in list(items())}
+            return {str(k): jsonish(value[k], depth + 1) for k in list(keys())}
         except Exception as e:
             return {"_error": type(e).__name__}
     to_json = getattr(value, "to_json", None)
@@ -58,6 +58,17 @@ def jsonish(value: Any, depth: int = 0) -> Any:
         except Exception:
             pass
     return {"_object": type(value).__name__}
+
+
+def error_kind(e: BaseException, ns: dict[str, Any]) -> str:
+    """What a user's ``except`` can tell of ``e``: ``"library error"`` for the library's own base class
+    (``wandb.errors.Error``), else the nearest builtin exception class (a pydantic ``ValidationError`` is a
+    ``ValueError``)."""
+    module = ns.get("wandb") or sys.modules.get("wandb")
+    base = getattr(getattr(module, "errors", None), "Error", None)
+    if isinstance(base, type) and isinstance(e, base):
+        return "library error"
+    return next(c.__name__ for c in type(e).__mro__ if c.__module__ == "builtins")
 
 
 def _safe(fn: Any) -> Any:
@@ -75,6 +86,9 @@ def observe_run(run: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"present": run is not None}
     if run is None:
         return out
+    # whether the run was finished when observed (a finished wandb run no longer answers for its step and
+    # summary); private attributes, read only here
+    out["finished"] = bool(getattr(run, "_is_finished", False) or getattr(run, "_finished", False))
     for attr in ("id", "name", "project", "path", "step"):
         out[attr] = _safe(lambda a=attr: getattr(run, a))
     out["config"] = _safe(lambda: dict(run.config))
@@ -109,7 +123,8 @@ def main() -> None:
         except BaseException as e:
             if isinstance(e, SystemExit) and not e.code:
                 break
-            error = {"type": type(e).__name__, "stmt": index, "line": line, "message": str(e)[:500]}
+            error = {"type": type(e).__name__, "kind": error_kind(e, ns), "stmt": index, "line": line}
+            error["message"] = str(e)[:500]
             failure = e
             break
     module = ns.get("wandb") or sys.modules.get("wandb")

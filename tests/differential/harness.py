@@ -23,10 +23,13 @@ with a tolerance, NaN equal to NaN.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import importlib.metadata
 import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +47,11 @@ VARIANTS = ("wandb", "direct", "run")
 CASE_TIMEOUT = float(os.environ.get("DIFF_CASE_TIMEOUT", "90"))
 #: Processes run at once: the suite's CI machine has 2 cores.
 JOBS = int(os.environ.get("DIFF_JOBS", "2"))
+#: Where the oracle's outcomes are kept (as read, before normalising), by a hash of the case, the wandb
+#: version, the driver and the reader of wandb's log (so a change to any of them runs the oracle again); ``DIFF_ORACLE_CACHE=off`` runs it always.
+ORACLE_CACHE = os.environ.get("DIFF_ORACLE_CACHE") or str(
+    Path(__file__).resolve().parents[2] / ".pytest_cache" / "differential-oracle"
+)
 ASPECTS = ("error", "run", "config", "summary", "shown", "stored")
 HISTORY_NOISE = ("_timestamp", "_runtime")
 
@@ -67,21 +75,19 @@ class Case:
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9_]+", self.name):
             raise ValueError(f"case name {self.name!r}: lowercase letters, digits and _ only")
-        unknown = set(self.differs) - set(ASPECTS)
+        unknown = {d for d in self.differs if d not in ASPECTS and not d.startswith("stored.")}
         if unknown:
             raise ValueError(f"case {self.name}: unknown aspects {sorted(unknown)}")
-        if bool(self.intended_difference) != bool(self.differs) or bool(self.intended_difference) != bool(
-            self.expect
-        ):
+        if bool(self.intended_difference) != bool(self.differs) or bool(self.intended_difference) != bool(self.expect):
             raise ValueError(f"case {self.name}: intended_difference, differs and expect go together")
 
     @property
     def gives_id(self) -> bool:
-        return bool(re.search(r"\bid\s*=", self.code)) or "WANDB_RUN_ID" in self.env
+        return bool(re.search(r"init\([^)]*\bid\s*=", self.code, re.S)) or "WANDB_RUN_ID" in self.env
 
     @property
     def gives_name(self) -> bool:
-        return bool(re.search(r"\bname\s*=", self.code)) or "WANDB_NAME" in self.env
+        return bool(re.search(r"init\([^)]*\bname\s*=", self.code, re.S)) or "WANDB_NAME" in self.env
 
 
 @dataclasses.dataclass
@@ -94,10 +100,23 @@ class Outcome:
     stderr: str
     #: The driver's JSON (error, run, shown, finish_error), or None when it wrote none.
     observed: Optional[dict[str, Any]]
-    #: Every run stored, oldest first, normalised: id, name, project, tags, group, job_type, failed,
-    #: history, summary, config.
+    #: Every run stored, oldest first, as read: id, name, project, tags, group, job_type, failed, history,
+    #: summary, config (:attr:`normal_stored` is what is compared).
     stored: list[dict[str, Any]]
     timed_out: bool = False
+
+    @property
+    def normal_stored(self) -> list[dict[str, Any]]:
+        """:attr:`stored` with history rows, summary and config normalised."""
+        return [
+            {
+                **r,
+                "history": [normal_row(row) for row in r["history"]],
+                "summary": normal_summary(r["summary"]),
+                "config": normal(r["config"]),
+            }
+            for r in self.stored
+        ]
 
     @property
     def error(self) -> Optional[dict[str, Any]]:
@@ -133,12 +152,42 @@ def child_env(case: Case, work: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "TURBOTRACK_"))}
     env["WANDB_MODE"] = "offline"
     # wandb's caches and settings stay in the case's folder, away from the user's
-    for var, sub in (("WANDB_CONFIG_DIR", ".wandb-config"), ("WANDB_CACHE_DIR", ".wandb-cache"), ("WANDB_DATA_DIR", ".wandb-data")):
+    for var, sub in (
+        ("WANDB_CONFIG_DIR", ".wandb-config"),
+        ("WANDB_CACHE_DIR", ".wandb-cache"),
+        ("WANDB_DATA_DIR", ".wandb-data"),
+    ):
         env[var] = str(work / sub)
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONWARNINGS"] = "default"
     env.update(case.env)
     return env
+
+
+def _oracle_key(case: Case) -> str:
+    from turbotrack.importers import wandb_log
+
+    h = hashlib.sha256()
+    h.update(json.dumps([case.code, sorted(case.env.items()), importlib.metadata.version("wandb")]).encode())
+    for source in (DRIVER, Path(wandb_log.__file__)):  # what makes the outcome (it is kept as read)
+        h.update(source.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def run_oracle(case: Case, stop: threading.Event) -> Outcome:
+    """The real wandb's outcome for ``case``: from the cache when it holds one, else run (and kept)."""
+    if ORACLE_CACHE.lower() in ("off", "0", "no"):
+        return run_variant(case, "wandb", stop)
+    path = Path(ORACLE_CACHE) / f"{case.name}-{_oracle_key(case)}.json"
+    if path.exists():
+        return Outcome(**json.loads(path.read_text()))
+    outcome = run_variant(case, "wandb", stop)
+    if outcome.observed is not None and not outcome.timed_out:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(outcome)))
+        os.replace(tmp, path)
+    return outcome
 
 
 def run_variant(case: Case, variant: str, stop: threading.Event) -> Outcome:
@@ -173,7 +222,11 @@ def run_variant(case: Case, variant: str, stop: threading.Event) -> Outcome:
             out, err = proc.communicate()
     observed_file = work / "observed.json"
     observed = json.loads(observed_file.read_text()) if observed_file.exists() else None
-    stored = read_wandb(work) if variant == "wandb" else read_turbotrack(work)
+    try:
+        stored = read_wandb(work) if variant == "wandb" else read_turbotrack(work)
+    finally:
+        if not os.environ.get("DIFF_KEEP"):  # DIFF_KEEP=1 keeps each variant's folder to look into
+            shutil.rmtree(work, ignore_errors=True)
     return Outcome(variant, proc.returncode, out, err, observed, stored, timed_out)
 
 
@@ -211,9 +264,9 @@ def read_wandb(work: Path) -> list[dict[str, Any]]:
                     "job_type": r.job_type or None,
                     "failed": bool(r.exit_code),
                     "start": r.start_time or 0.0,
-                    "history": [normal_row(row) for row in r.history],
-                    "summary": normal_summary(r.summary),
-                    "config": normal(r.config),
+                    "history": r.history,
+                    "summary": r.summary,
+                    "config": r.config,
                 }
             )
     runs.sort(key=lambda r: r["start"])
@@ -240,9 +293,9 @@ def read_turbotrack(work: Path) -> list[dict[str, Any]]:
                 "job_type": api_run.job_type or None,
                 "failed": api_run.state != "finished",
                 "start": api_run.created_at,
-                "history": [normal_row(row) for row in api_run.scan_history()],
-                "summary": normal_summary(dict(api_run.summary)),
-                "config": normal(api_run.config),
+                "history": list(api_run.scan_history()),
+                "summary": dict(api_run.summary),
+                "config": dict(api_run.config),
             }
         )
     runs.sort(key=lambda r: r["start"])
@@ -307,14 +360,20 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def views(case: Case, o: Outcome) -> dict[str, Any]:
-    """What is compared, aspect by aspect."""
+def finished_in(o: Outcome) -> bool:
+    """Whether the run was finished when observed: wandb then answers for neither ``run.step`` nor
+    ``run.summary`` (it warns "Summary data not available in finished run"), so neither is compared."""
+    return bool(o.run.get("finished"))
+
+
+def views(case: Case, o: Outcome, oracle: Outcome) -> dict[str, Any]:
+    """What is compared, aspect by aspect (``oracle`` says what wandb could observe)."""
     err = o.error
     run = o.run
     attrs: dict[str, Any] = {"present": run.get("present")}
     if run.get("present"):
         attrs["project"] = run.get("project")
-        attrs["step"] = run.get("step")
+        attrs["step"] = None if finished_in(oracle) else run.get("step")
         if case.gives_id:
             attrs["id"] = run.get("id")
         if case.gives_name:
@@ -322,7 +381,7 @@ def views(case: Case, o: Outcome) -> dict[str, Any]:
         path, rid, project = run.get("path"), run.get("id"), run.get("project")
         attrs["path_shape"] = isinstance(path, str) and path.split("/")[-2:] == [project, rid]
     stored = []
-    for r in o.stored:
+    for r in o.normal_stored:
         view = {k: r[k] for k in ("project", "tags", "group", "job_type", "failed", "history", "summary", "config")}
         if case.gives_id:
             view["id"] = r["id"]
@@ -330,10 +389,10 @@ def views(case: Case, o: Outcome) -> dict[str, Any]:
             view["name"] = r["name"]
         stored.append(view)
     return {
-        "error": None if err is None else {"type": err["type"], "stmt": err["stmt"]},
+        "error": None if err is None else {"kind": err["kind"], "stmt": err["stmt"]},
         "run": attrs,
         "config": normal(run.get("config")),
-        "summary": normal_summary(run.get("summary")),
+        "summary": None if finished_in(oracle) else normal_summary(run.get("summary")),
         "shown": normal(o.shown),
         "stored": stored,
     }
@@ -341,32 +400,40 @@ def views(case: Case, o: Outcome) -> dict[str, Any]:
 
 def differences(case: Case, oracle: Outcome, mine: Outcome) -> list[str]:
     """Each aspect (not declared as differing) where ``mine`` is not what the oracle showed."""
-    want, got = views(case, oracle), views(case, mine)
+    want, got = views(case, oracle, oracle), views(case, mine, oracle)
     out = []
     for aspect in ASPECTS:
         if aspect in case.differs:
             continue
         if aspect == "stored":
-            out.extend(_stored_differences(want["stored"], got["stored"], mine.variant))
+            out.extend(_stored_differences(want["stored"], got["stored"], mine.variant, case.differs))
         elif not same(want[aspect], got[aspect]):
             line = f"[{mine.variant}] {aspect}: wandb {_short(want[aspect])} | turbotrack {_short(got[aspect])}"
             if aspect == "error":
-                said = [f"{who} said {o.error['message']!r}" for who, o in (("wandb", oracle), ("turbotrack", mine)) if o.error]
+                said = [
+                    f"{who} raised {o.error['type']}: {o.error['message']!r}"
+                    for who, o in (("wandb", oracle), ("turbotrack", mine))
+                    if o.error
+                ]
                 line += " (" + "; ".join(said) + ")"
             out.append(line)
     return out
 
 
-def _stored_differences(want: list[Any], got: list[Any], variant: str) -> list[str]:
+def _stored_differences(want: list[Any], got: list[Any], variant: str, differs: Sequence[str]) -> list[str]:
     if len(want) != len(got):
         return [f"[{variant}] stored: wandb stored {len(want)} run(s), turbotrack {len(got)}"]
     out = []
     for i, (w, g) in enumerate(zip(want, got)):
         for key in w:
+            if f"stored.{key}" in differs:
+                continue
             if key == "history":
                 out.extend(_history_differences(w[key], g[key], f"[{variant}] stored run {i} history"))
             elif not same(w[key], g.get(key)):
-                out.append(f"[{variant}] stored run {i} {key}: wandb {_short(w[key])} | turbotrack {_short(g.get(key))}")
+                out.append(
+                    f"[{variant}] stored run {i} {key}: wandb {_short(w[key])} | turbotrack {_short(g.get(key))}"
+                )
     return out
 
 
@@ -405,7 +472,10 @@ class Runner:
             for variant in VARIANTS:
                 key = (case.name, variant)
                 if key not in self._futures:
-                    self._futures[key] = self._pool.submit(run_variant, case, variant, self._stop)
+                    if variant == "wandb":
+                        self._futures[key] = self._pool.submit(run_oracle, case, self._stop)
+                    else:
+                        self._futures[key] = self._pool.submit(run_variant, case, variant, self._stop)
 
     def outcomes(self, case: Case) -> dict[str, Outcome]:
         self.submit([case])
@@ -440,3 +510,62 @@ def check(case: Case, outcomes: Mapping[str, Outcome]) -> list[str]:
             except AssertionError as e:
                 problems.append(f"[{variant}] intended difference not as expected: {e}")
     return problems
+
+
+# ------------------------------------------------------------------------ expectations of intended differences
+
+
+def no_error(o: Outcome) -> None:
+    assert o.error is None, f"raised {o.error}"
+
+
+def raises(kind: str, stmt: int) -> Callable[[Outcome], None]:
+    """``expect``: the script stopped at top-level statement ``stmt`` with an exception of ``kind``."""
+
+    def expect(o: Outcome) -> None:
+        assert o.error is not None, "raised nothing"
+        assert (o.error["kind"], o.error["stmt"]) == (kind, stmt), f"raised {o.error}"
+
+    return expect
+
+
+def shows(**want: Any) -> Callable[[Outcome], None]:
+    """``expect``: no exception, and each ``show(label, value)`` as given."""
+
+    def expect(o: Outcome) -> None:
+        no_error(o)
+        for label, value in want.items():
+            assert same(normal(o.shown.get(label)), normal(value)), (
+                f"{label}: {o.shown.get(label)!r}, expected {value!r}"
+            )
+
+    return expect
+
+
+def stores(**want: Any) -> Callable[[Outcome], None]:
+    """``expect``: no exception, one run stored, and its ``history`` / ``summary`` (normalised) as given."""
+
+    def expect(o: Outcome) -> None:
+        no_error(o)
+        assert len(o.stored) == 1, f"{len(o.stored)} runs stored"
+        stored = o.normal_stored[0]
+        for key, value in want.items():
+            assert same(stored[key], value), f"stored {key}: {_short(stored[key])}, expected {_short(value)}"
+
+    return expect
+
+
+def summary_as_stored(o: Outcome) -> None:
+    """``expect``: the in-process ``run.summary`` (read before finish) is already the stored final summary."""
+    no_error(o)
+    assert len(o.stored) == 1, f"{len(o.stored)} runs stored"
+    mine, stored = normal_summary(o.run.get("summary")), o.normal_stored[0]["summary"]
+    assert same(mine, stored), f"in-process {_short(mine)} | stored {_short(stored)}"
+
+
+def all_of(*expects: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
+    def expect(o: Outcome) -> None:
+        for e in expects:
+            e(o)
+
+    return expect

@@ -16,7 +16,10 @@ CASES = [
         "log_numpy_scalars",
         "run.log({'f32': np.float32(0.5), 'f64': np.float64(1.25), 'i64': np.int64(7), 'u8': np.uint8(200), 'b': np.bool_(True)})\n",
     ),
-    logs("log_none_value", "run.log({'train_loss': 0.3, 'val_loss': None})\nrun.log({'train_loss': 0.2, 'val_loss': 0.4})\n"),
+    logs(
+        "log_none_value",
+        "run.log({'train_loss': 0.3, 'val_loss': None})\nrun.log({'train_loss': 0.2, 'val_loss': 0.4})\n",
+    ),
     logs("log_none_last", "run.log({'val_loss': 0.4})\nrun.log({'val_loss': None})\n"),
     logs(
         "log_lr_list_one_group",
@@ -54,9 +57,18 @@ for step in range(3):
     logs("log_set", "run.log({'ids': {3, 1, 2}})\n"),
     logs("log_strings", "run.log({'status': 'ok', 'empty': ''})\nrun.log({'status': 'done'})\n"),
     logs("log_bools", "run.log({'converged': False, 'ok': True})\nrun.log({'converged': True})\n"),
-    logs("log_nan_and_inf", "run.log({'loss': float('nan'), 'grad': float('inf')})\nrun.log({'loss': 0.5, 'grad': -float('inf')})\n"),
+    logs(
+        "log_nan_and_inf",
+        "run.log({'loss': float('nan'), 'grad': float('inf')})\nrun.log({'loss': 0.5, 'grad': -float('inf')})\n",
+    ),
     logs("log_name_with_dash", "run.log({'loss-rate': 0.1, 'train/1st': 2})\n"),
-    logs("log_unsupported_object", "class Thing:\n    pass\nrun.log({'thing': Thing(), 'loss': 1.0})\nrun.log({'loss': 0.5})\n"),
-    logs("log_raw_np_histogram_tuple", "rng = np.random.default_rng(1)\nrun.log({'h': np.histogram(rng.normal(size=100), bins=8)})\n"),
+    logs(
+        "log_unsupported_object",
+        "class Thing:\n    pass\nrun.log({'thing': Thing(), 'loss': 1.0})\nrun.log({'loss': 0.5})\n",
+    ),
+    logs(
+        "log_raw_np_histogram_tuple",
+        "rng = np.random.default_rng(1)\nrun.log({'h': np.histogram(rng.normal(size=100), bins=8)})\n",
+    ),
     logs("log_many_steps", "for i in range(200):\n    run.log({'loss': 1.0 / (i + 1), 'i': i})\n"),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from differential.harness import case
+from differential.harness import case, raises
 
 CASES = [
     case(
@@ -84,5 +84,8 @@ CASES = [
         run = wandb.init(project="diff", id="nosuchrun", resume="must")
         run.log({"a": 1})
         """,
+        intended_difference="offline, wandb cannot know whether the run exists and starts it; turbotrack finds no such run in its storage root and refuses, as wandb does online",
+        differs=("error", "run", "config", "summary", "stored"),
+        expect=raises("ValueError", 1),
     ),
 ]
