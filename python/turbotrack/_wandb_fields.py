@@ -169,6 +169,11 @@ MEANING: dict[str, Callable[[Any], dict[str, Any]]] = {
 }
 
 
+#: Fields of earlier wandb versions that 0.31 refuses but training scripts still pass (``start_method="thread"``
+#: in many a DDP script): accepted and ignored, as they had no effect here either.
+REMOVED = frozenset({"start_method", "x_disable_service", "disable_service", "x_require_legacy_service"})
+
+
 def canonical(name: str) -> str:
     """wandb's name for a setting: a legacy ``_name`` is ``x_name`` (``_disable_stats``), as wandb reads it."""
     return "x" + name if name.startswith("_") else name

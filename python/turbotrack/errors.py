@@ -4,18 +4,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
-from ._core import Error as _TurbotrackError
+from ._core import Error
 
-
-class Error(_TurbotrackError):
-    """wandb's base error (also a ``turbotrack.Error``)."""
-
-    def __init__(self, message: str = "", context: Optional[dict[str, Any]] = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.context = context
+# wandb's base error *is* turbotrack's: every error turbotrack raises on its own account (a log() after
+# finish(), a write that failed) is caught by a script's ``except wandb.Error`` / ``wandb.errors.Error``.
 
 
 class CommError(Error):

@@ -199,7 +199,9 @@ def _as_given(settings: Any) -> dict[str, Any]:
 
 def _translate_all(given: Mapping[str, Any]) -> dict[str, Any]:
     """The run settings ``given`` (wandb and turbotrack names) stand for; ValueError for an unknown name."""
-    unknown = sorted(k for k in given if k not in _RUN_FIELDS and k not in _wandb_fields.DEFAULTS)
+    unknown = sorted(
+        k for k in given if k not in _RUN_FIELDS and k not in _wandb_fields.DEFAULTS and k not in _wandb_fields.REMOVED
+    )
     if unknown:
         raise ValueError(
             f"unknown setting(s) {unknown}: neither wandb's Settings nor turbotrack's "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from differential.harness import case
+from differential.cases.summary import NONE_IN_SUMMARY
+from differential.harness import case, summary_as_stored
 
 
 def logs(name: str, body: str, **kwargs):  # type: ignore[no-untyped-def]
@@ -20,7 +21,13 @@ CASES = [
         "log_none_value",
         "run.log({'train_loss': 0.3, 'val_loss': None})\nrun.log({'train_loss': 0.2, 'val_loss': 0.4})\n",
     ),
-    logs("log_none_last", "run.log({'val_loss': 0.4})\nrun.log({'val_loss': None})\n"),
+    logs(
+        "log_none_last",
+        "run.log({'val_loss': 0.4})\nrun.log({'val_loss': None})\n",
+        intended_difference=NONE_IN_SUMMARY,
+        differs=("summary",),
+        expect=summary_as_stored,
+    ),
     logs(
         "log_lr_list_one_group",
         """

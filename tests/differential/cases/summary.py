@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from differential.harness import case, shows
+from differential.harness import all_of, case, shows, summary_as_stored
+
+#: Why a logged None leaves the last value in turbotrack's run.summary.
+NONE_IN_SUMMARY = (
+    "after log({'val_loss': None}) wandb's in-process run.summary says None while the summary it stores keeps "
+    "the last value (0.4); turbotrack keeps the last non-null value in both (the CONTRACT), so what a script "
+    "reads is what is stored"
+)
 
 
 def summ(name: str, body: str, **kwargs):  # type: ignore[no-untyped-def]
@@ -40,6 +47,9 @@ for epoch, acc in enumerate([0.5, 0.8, 0.7]):
     summ(
         "summary_none_keeps_last",
         "run.log({'val_loss': 0.4})\nrun.log({'val_loss': None})\nshow('val_loss', run.summary.get('val_loss'))\n",
+        intended_difference=NONE_IN_SUMMARY,
+        differs=("summary", "shown"),
+        expect=all_of(shows(val_loss=0.4), summary_as_stored),
     ),
     summ("summary_delete_key", "run.summary['x'] = 1\nrun.summary['y'] = 2\ndel run.summary['x']\n"),
     summ(
