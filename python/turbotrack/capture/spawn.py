@@ -26,22 +26,18 @@ _lock = threading.Lock()
 @contextlib.contextmanager
 def _forking() -> Iterator[dict[str, Any]]:
     """Inside: subprocess creates children with fork(); yields extra Popen arguments."""
+    switches = [name for name in ("_USE_VFORK", "_USE_POSIX_SPAWN") if hasattr(subprocess, name)]
     with _lock:
-        if hasattr(subprocess, "_USE_VFORK"):
-            saved = (subprocess._USE_VFORK, subprocess._USE_POSIX_SPAWN)  # type: ignore[attr-defined]
-            subprocess._USE_VFORK = False  # type: ignore[attr-defined]
-            subprocess._USE_POSIX_SPAWN = False  # type: ignore[attr-defined]
-            try:
-                yield {}
-            finally:
-                subprocess._USE_VFORK, subprocess._USE_POSIX_SPAWN = saved  # type: ignore[attr-defined]
-        else:  # Python 3.9 / 3.10: a preexec_fn makes _posixsubprocess fork; a C builtin runs no bytecode
-            saved_spawn = subprocess._USE_POSIX_SPAWN  # type: ignore[attr-defined]
-            subprocess._USE_POSIX_SPAWN = False  # type: ignore[attr-defined]
-            try:
-                yield {"preexec_fn": os.getpid} if sys.platform != "win32" else {}
-            finally:
-                subprocess._USE_POSIX_SPAWN = saved_spawn  # type: ignore[attr-defined]
+        saved = {name: getattr(subprocess, name) for name in switches}
+        for name in switches:
+            setattr(subprocess, name, False)
+        try:
+            # Python 3.9/3.10 have no vfork switch: a preexec_fn makes _posixsubprocess fork (a C builtin
+            # runs no bytecode in the child).
+            yield {} if "_USE_VFORK" in switches or sys.platform == "win32" else {"preexec_fn": os.getpid}
+        finally:
+            for name, value in saved.items():
+                setattr(subprocess, name, value)
 
 
 def run(
