@@ -279,9 +279,16 @@ pub fn history_entry(h: &History<'_>, last: &mut Vec<String>) -> Entry {
         values_json.push_str(it.value_json);
     }
     values_json.push(']');
-    let flat = h.items.iter().all(|it| !is_object(it.value_json)) && own_leaves(&h.items) && in_tree_order(&h.items);
+    // A subtree with a `_type` child is a media value, kept whole by Python's flattening.
+    let flat = h
+        .items
+        .iter()
+        .all(|it| !is_object(it.value_json) && !it.nested_key.iter().skip(1).any(|p| *p == "_type"))
+        && own_leaves(&h.items)
+        && in_tree_order(&h.items);
     let keys = if flat {
-        let same = last.len() == h.items.len()
+        let same = !h.items.is_empty()
+            && last.len() == h.items.len()
             && last.iter().zip(&h.items).all(|(name, it)| {
                 let mut rest = name.as_str();
                 path(it).enumerate().all(|(j, part)| {
@@ -699,6 +706,10 @@ mod tests {
                 item_bytes(None, &["a", "b"], "1"),
                 item_bytes(None, &["x"], "2"),
                 item_bytes(None, &["a", "c"], "3"),
+            ],
+            vec![
+                item_bytes(None, &["img", "_type"], "\"image-file\""),
+                item_bytes(None, &["img", "path"], "\"p\""),
             ],
             vec![
                 item_bytes(None, &["a", "b", "x"], "1"),
