@@ -597,6 +597,16 @@ mod tests {
         out
     }
 
+    struct Dribble<'a>(&'a [u8]);
+    impl Read for Dribble<'_> {
+        fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+            let n = b.len().min(self.0.len()).min(3);
+            b[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
     #[test]
     fn records_span_blocks_and_come_back_whole() {
         let records: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1000 + 5000 * usize::from(i)]).collect();
@@ -604,15 +614,6 @@ mod tests {
         assert!(data.len() > 3 * BLOCK as usize);
         assert_eq!(all(&data), records);
         // Read a few bytes at a time, the same records.
-        struct Dribble<'a>(&'a [u8]);
-        impl Read for Dribble<'_> {
-            fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
-                let n = b.len().min(self.0.len()).min(3);
-                b[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
         let mut c = Chunks::new(Dribble(&data), Path::new("t")).unwrap();
         for r in &records {
             assert_eq!(c.next_record().unwrap().as_ref(), Some(r));

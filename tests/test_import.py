@@ -365,7 +365,9 @@ def test_native_and_python_readers_agree_on_real_wandb_logs(wandb_dir: Path) -> 
 def test_native_and_python_readers_agree_on_the_bench_writer_s_log_and_its_torn_copies(tmp_path: Path) -> None:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("import_wandb", Path(__file__).parent.parent / "benches" / "import_wandb.py")
+    spec = importlib.util.spec_from_file_location(
+        "import_wandb", Path(__file__).parent.parent / "benches" / "import_wandb.py"
+    )
     assert spec is not None and spec.loader is not None
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
