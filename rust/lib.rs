@@ -17,6 +17,7 @@ pub mod summary;
 pub mod tee;
 pub mod tensor_stats;
 pub mod value;
+pub mod wandb_log;
 pub mod writer;
 
 mod py;

@@ -348,3 +348,42 @@ def test_progress_is_sync_s_bar(wandb_dir: Path, tmp_path: Path) -> None:
     lines = [x for x in out.stderr.splitlines() if "[########################] 100%" in x]
     assert len(lines) == 2 and all("imported from" in x for x in lines)
     assert textwrap.dedent(out.stdout) == ""  # data on stdout only: an import prints none
+
+
+def _same_run(a: wandb_log.WandbRun, b: wandb_log.WandbRun) -> None:
+    assert [list(r.items()) for r in a.history] == [list(r.items()) for r in b.history]  # order too
+    assert a == b
+
+
+def test_native_and_python_readers_agree_on_real_wandb_logs(wandb_dir: Path) -> None:
+    folders = sorted((wandb_dir / "wandb").glob("offline-run-*"))
+    assert len(folders) == 2
+    for p in folders:
+        _same_run(wandb_log.read_run(p, native=True), wandb_log.read_run(p, native=False))
+
+
+def test_native_and_python_readers_agree_on_the_bench_writer_s_log_and_its_torn_copies(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "import_wandb", Path(__file__).parent.parent / "benches" / "import_wandb.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    run = tmp_path / "offline-run-1-x"
+    run.mkdir()
+    log = run / "run-x.wandb"
+    bench.write_log(log, 600, 1.7e9)  # ~4 blocks: records cross block boundaries
+    whole = log.read_bytes()
+    assert len(whole) > 4 * wandb_log._BLOCK
+    native = wandb_log.read_run(run, native=True)
+    assert native.rows == 600 and native.history[599]["_step"] == 599 and native.exit_code == 0
+    _same_run(native, wandb_log.read_run(run, native=False))
+    for cut in (len(whole) - 1, 2 * wandb_log._BLOCK + 3, wandb_log._BLOCK - 2, 40, 7, 5):
+        log.write_bytes(whole[:cut])
+        _same_run(wandb_log.read_run(run, native=True), wandb_log.read_run(run, native=False))
+    log.write_bytes(b"PK\x03\x04" + whole[4:])
+    for native_flag in (True, False):
+        with pytest.raises(ValueError, match="not a wandb transaction log"):
+            wandb_log.read_run(run, native=native_flag)

@@ -14,6 +14,7 @@ __all__ = [
     "Error",
     "HistoryScan",
     "Tee",
+    "WandbLog",
     "check_name",
     "m4_indices",
     "native_floor",
@@ -81,6 +82,16 @@ class Core:
     def finished(self) -> bool: ...
     @property
     def start_time(self) -> float: ...
+
+@final
+class WandbLog:
+    """A wandb transaction log (``run-<id>.wandb``), read a batch of records at a time: history rows
+    decoded natively, ``(None, record_bytes, None, None)`` for other records."""
+
+    def __new__(cls, path: _Path) -> WandbLog: ...
+    def read(self, size: int = 4096) -> list[tuple[Optional[str], Any, Optional[str], Optional[int]]]: ...
+    @property
+    def offset(self) -> int: ...
 
 @final
 class Tee:

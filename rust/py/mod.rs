@@ -12,6 +12,7 @@ mod downsample;
 mod extract;
 mod reader;
 mod tee;
+mod wandb_log;
 
 use pyo3::exceptions::{PyException, PyMemoryError, PyOverflowError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -43,6 +44,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Error", m.py().get_type::<TurbotrackError>())?;
     m.add_class::<core::Core>()?;
     m.add_class::<tee::Tee>()?;
+    m.add_class::<wandb_log::WandbLog>()?;
     m.add_function(wrap_pyfunction!(core::native_floor, m)?)?;
     m.add_function(wrap_pyfunction!(core::check_name, m)?)?;
     m.add_function(wrap_pyfunction!(reader::read_history, m)?)?;

@@ -177,7 +177,12 @@ def history_row(items: Any) -> dict[str, Any]:
     for item in items:
         keys.append(item.nested_key or item.key)
         texts.append(item.value_json)
-    values = json.loads("[" + ",".join(texts) + "]") if texts else []
+    return _row(keys, json.loads("[" + ",".join(texts) + "]") if texts else [])
+
+
+def _row(keys: list[Any], values: list[Any]) -> dict[str, Any]:
+    """The row of items' ``keys`` (a ``str`` for an item's ``key``, a sequence of its ``nested_key``
+    parts otherwise) and their decoded values: wandb's nesting rule."""
     row: dict[str, Any] = {}
     tree: dict[str, Any] = {}
     for key, value in zip(keys, values):
@@ -203,12 +208,15 @@ def read_run(
     run_folder: Path,
     on_row: Optional[Callable[[WandbRun, dict[str, Any]], None]] = None,
     on_progress: Optional[Callable[[int, int], None]] = None,
+    native: bool = True,
 ) -> WandbRun:
     """Read a wandb run folder's transaction log into a :class:`WandbRun`.
 
     ``on_row(run, row)``: called with each history row instead of keeping it in ``run.history``
     (the run's identity, config and start time are known by then: the log begins with them).
-    ``on_progress(done_bytes, total_bytes)``: called every few thousand records."""
+    ``on_progress(done_bytes, total_bytes)``: called every few thousand records.
+    ``native``: decode history records in the native core (``_core.WandbLog``) or, when false, every
+    record with wandb's protobuf classes; both give the same run."""
     pb = _pb()
     run = WandbRun()
     folder = Path(run_folder)
@@ -216,6 +224,33 @@ def read_run(
         run.files_dir = folder / "files"
     path = log_path(folder)
     total = path.stat().st_size
+    if native:
+        _read_native(pb, run, path, total, on_row, on_progress)
+    else:
+        _read_python(pb, run, path, total, on_row, on_progress)
+    if on_progress is not None:
+        on_progress(total, total)
+    run.config.pop("_wandb", None)
+    run.summary.pop("_wandb", None)
+    return run
+
+
+_OnRow = Optional[Callable[[WandbRun, dict[str, Any]], None]]
+_OnProgress = Optional[Callable[[int, int], None]]
+
+
+def _history(run: WandbRun, row: dict[str, Any], step: Optional[int], on_row: _OnRow) -> None:
+    if "_step" not in row and step is not None:
+        row["_step"] = step
+    run.rows += 1
+    if on_row is not None:
+        on_row(run, row)
+    else:
+        run.history.append(row)
+
+
+def _read_python(pb: Any, run: WandbRun, path: Path, total: int, on_row: _OnRow, on_progress: _OnProgress) -> None:
+    """Every record parsed by wandb's protobuf classes."""
     count = 0
     with _mapped(path) as data:
         for end, body in spans(data):
@@ -226,21 +261,36 @@ def read_run(
             if on_progress is not None and count % 4096 == 0:
                 on_progress(end, total)
             if kind == "history":
-                row = history_row(r.history.item)
-                if "_step" not in row and r.history.HasField("step"):
-                    row["_step"] = r.history.step.num
-                run.rows += 1
-                if on_row is not None:
-                    on_row(run, row)
-                else:
-                    run.history.append(row)
+                step = r.history.step.num if r.history.HasField("step") else None
+                _history(run, history_row(r.history.item), step, on_row)
             else:
                 _read_other(run, kind, r)
-    if on_progress is not None:
-        on_progress(total, total)
-    run.config.pop("_wandb", None)
-    run.summary.pop("_wandb", None)
-    return run
+
+
+def _read_native(pb: Any, run: WandbRun, path: Path, total: int, on_row: _OnRow, on_progress: _OnProgress) -> None:
+    """History records decoded by the native core (the framing too); the others by wandb's classes."""
+    from .. import _core
+
+    log = _core.WandbLog(path)
+    loads = json.loads
+    while True:
+        batch = log.read(4096)
+        if not batch:
+            break
+        for kind, keys, text, step in batch:
+            if kind == "history":
+                values = loads(text)  # type: ignore[arg-type]
+                # One JSON value per item (else the general rule, which fails as wandb's path does).
+                row = dict(zip(keys, values)) if len(values) == len(keys) else _row(keys, values)
+                _history(run, row, step, on_row)
+            elif kind == "nested":
+                _history(run, _row(keys, loads(text)), step, on_row)  # type: ignore[arg-type]
+            else:
+                r = pb.Record()
+                r.ParseFromString(keys)
+                _read_other(run, r.WhichOneof("record_type"), r)
+        if on_progress is not None:
+            on_progress(log.offset, total)
 
 
 def _read_other(run: WandbRun, kind: Optional[str], r: Any) -> None:
