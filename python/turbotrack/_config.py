@@ -121,7 +121,7 @@ class Config(MutableMapping):  # type: ignore[type-arg]
         object.__setattr__(self, "_allow_val_change", allow_val_change)
         self._apply(self._checked(_as_dict(initial), True))
 
-    def _checked(self, items: dict[str, Any], allow_val_change: Optional[bool]) -> dict[str, Any]:
+    def _checked(self, items: dict[str, Any], allow_val_change: Optional[bool]) -> tuple[dict[str, Any], list[str]]:
         """``items`` converted; ConfigError for a key that would change without leave (nothing is set then).
         Values with no JSON form are left out and named in a ``TypeError`` raised by :meth:`_apply` after
         the others are set: a framework that logs a dict holding one odd object (fastai's ``Learner``) and
@@ -142,12 +142,11 @@ class Config(MutableMapping):  # type: ignore[type-arg]
                     f"Attempted to change value of key {k!r} from {self._items[k]!r} to {out[k]!r}; "
                     "if you really want to do this, pass allow_val_change=True to config.update()"
                 )
-        object.__setattr__(self, "_refused", refused)
-        return out
+        return out, refused
 
-    def _apply(self, items: dict[str, Any]) -> None:
-        """Set the converted ``items`` and save; then the ``TypeError`` for values left out, if any."""
-        refused: list[str] = self.__dict__.pop("_refused", [])
+    def _apply(self, checked: tuple[dict[str, Any], list[str]]) -> None:
+        """Set what :meth:`_checked` converted and save; then the ``TypeError`` for values it left out, if any."""
+        items, refused = checked
         self._items.update(items)
         self._save()
         if refused:
