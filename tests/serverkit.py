@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -34,12 +35,18 @@ class ServerProc:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: Optional[subprocess.Popen[str]] = None
         self.login_url = ""
+        # stderr (the access and error logs) goes to a file: a pipe nobody reads would fill and stop it
+        fd, name = tempfile.mkstemp(prefix="turbotrack-server-", suffix=".log")
+        os.close(fd)
+        self.log_path = Path(name)
+
+    def log_text(self) -> str:
+        """What the server wrote to stderr so far (its access and error logs)."""
+        return self.log_path.read_text(errors="replace")
 
     def _close_pipes(self) -> None:
-        if self.proc is not None:
-            for f in (self.proc.stdout, self.proc.stderr):
-                if f:
-                    f.close()
+        if self.proc is not None and self.proc.stdout:
+            self.proc.stdout.close()
 
     def start(self) -> ServerProc:
         if self.proc is not None and self.proc.poll() is None:
@@ -48,9 +55,10 @@ class ServerProc:
         args = [sys.executable, "-m", "turbotrack", "server", "--dir", str(self.root), "--port", str(self.port)]
         if self.db:
             args += ["--db", self.db]
-        self.proc = subprocess.Popen(
-            [*args, *self.extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()
-        )
+        with open(self.log_path, "ab") as err:
+            self.proc = subprocess.Popen(
+                [*args, *self.extra], stdout=subprocess.PIPE, stderr=err, text=True, env=os.environ.copy()
+            )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -59,7 +67,7 @@ class ServerProc:
                 self.login_url = line.strip()
                 return self
             if not line and self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read() if self.proc.stderr else ''}")
+                raise RuntimeError(f"server exited: {self.log_text()}")
         raise RuntimeError("server did not print its URL")
 
     @property

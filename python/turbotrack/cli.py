@@ -157,7 +157,18 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_server(args: argparse.Namespace) -> int:
     from .server import serve
 
-    return serve(args.dir, args.host, args.port, args.db, max_body=args.max_body)
+    if args.workers < 1:
+        raise CliError(f"--workers {args.workers}: at least 1", "pass --workers N with N >= 1")
+    return serve(
+        args.dir,
+        args.host,
+        args.port,
+        args.db,
+        max_body=args.max_body,
+        workers=args.workers,
+        log_level=args.log_level,
+        idle_timeout=args.idle_timeout,
+    )
 
 
 def _keys(args: argparse.Namespace) -> Any:
@@ -263,7 +274,24 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument(
         "--db", help="index database: sqlite:///PATH (default: inside the storage root) or postgresql://..."
     )
-    srv.add_argument("--max-body", type=int, default=64 << 20, help=argparse.SUPPRESS)
+    srv.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port (default 1; see docs/server.md)"
+    )
+    srv.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="info",
+        help="stderr log: 'info' writes a line per request and every error with its traceback (default info)",
+    )
+    srv.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a connection may stay idle or take to send a request head (default 10)",
+    )
+    srv.add_argument(
+        "--max-body", type=int, default=64 << 20, help="the largest request body in bytes (default 64 MiB)"
+    )
     srv.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
     srv.set_defaults(func=cmd_server)
     keys = sub.add_parser("keys", help="create, list and revoke the server's API keys")

@@ -70,11 +70,26 @@ class RemoteSummary(MutableMapping):
         self._items.update(new)
         self._dirty.update(new)
         out = self._run._client.json("POST", self._run._url("summary"), json.dumps(self._dirty, default=str).encode())
-        self._items = dict(out.get("summary", self._items))
+        self._items = _revive(dict(out.get("summary", self._items)))
         self._dirty = {}
 
     def __repr__(self) -> str:
         return f"RemoteSummary({self._items!r})"
+
+
+_NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _revive(obj: Any) -> Any:
+    """The server's JSON sends a NaN or infinite float as "NaN", "Infinity" or "-Infinity" (RFC 8259 has
+    no such numbers): the floats again."""
+    if isinstance(obj, str):
+        return _NONFINITE.get(obj, obj)
+    if isinstance(obj, dict):
+        return {k: _revive(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_revive(v) for v in obj]
+    return obj
 
 
 class RemoteRun:
@@ -92,8 +107,8 @@ class RemoteRun:
         self.tags: list[str] = data.get("tags") or []
         self.notes: Optional[str] = data.get("notes")
         self.created_at: float = data.get("created") or 0.0
-        self.config: dict[str, Any] = data.get("config") or {}
-        self.summary = RemoteSummary(self, data.get("summary") or {})
+        self.config: dict[str, Any] = _revive(data.get("config") or {})
+        self.summary = RemoteSummary(self, _revive(data.get("summary") or {}))
 
     def _url(self, *rest: str) -> str:
         return run_url(self.entity, self.project, self.id, *rest)
@@ -131,7 +146,7 @@ class RemoteRun:
         if samples is not None:
             query["samples"] = int(samples)
         out = self._client.json("GET", self._url("history"), query=query)
-        columns: dict[str, list[Any]] = out["columns"]
+        columns: dict[str, list[Any]] = _revive(out["columns"])
         if pandas:
             try:
                 import pandas as pd
@@ -155,7 +170,7 @@ class RemoteRun:
             if keys is not None:
                 query["keys"] = ",".join(keys)
             out = self._client.json("GET", self._url("rows"), query=query)
-            yield from out["rows"]
+            yield from _revive(out["rows"])
             offset = out["next"]
 
     def files(self) -> list[RemoteFile]:

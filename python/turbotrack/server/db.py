@@ -160,4 +160,6 @@ def open_database(url: Optional[str], root: Path) -> Database:
     return Database(url or default_url(root))
 
 
-__all__ = ["Database", "default_url", "open_database"]
+def open_auth_database(url: Optional[str], root: Path) -> Database:
+    """The database of API keys and browser sessions (for now the index's own)."""
+    return open_database(url, root)

@@ -123,6 +123,8 @@ class Client:
         """(status, headers, body) of one request; reconnects once when a kept-alive connection died."""
         url = self._prefix + path + ("?" + urlencode(query) if query else "")
         hdrs = {"Content-Length": str(len(body or b""))} if method in ("PUT", "POST") else {}
+        if body is not None:
+            hdrs["Content-Type"] = "application/octet-stream"
         if self.api_key:
             hdrs["Authorization"] = f"Bearer {self.api_key}"
         hdrs.update(headers or {})
@@ -148,7 +150,8 @@ class Client:
     def json(self, method: str, path: str, body: Any = None, query: Optional[dict[str, Any]] = None) -> Any:
         """The JSON answer of a request (``body``: bytes as is, anything else as JSON); ServerError on >= 400."""
         raw = body if isinstance(body, (bytes, bytearray, memoryview)) or body is None else json.dumps(body).encode()
-        status, _, data = self.request(method, path, bytes(raw) if raw is not None else None, query)
+        ctype = {"Content-Type": "application/json"} if raw is not None and raw is not body else None
+        status, _, data = self.request(method, path, bytes(raw) if raw is not None else None, query, ctype)
         try:
             out = json.loads(data) if data else {}
         except ValueError:

@@ -1,0 +1,209 @@
+"""Starting the server: open the databases, rebuild the index, bind the socket, print the login URL,
+then serve with uvicorn, in this process or in ``--workers N`` processes sharing the socket.
+
+Uvicorn runs a guarded HTTP/1.1 protocol (h11, which refuses malformed, negative, duplicated or
+conflicting lengths): a connection must send a whole request head within ``idle_timeout`` and is
+closed when idle that long, heads are bounded, and open connections are capped."""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.config
+import os
+import resource
+import secrets
+import signal
+import socket
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Optional
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from ..store import layout
+from .asgi import ServerApp
+from .db import open_auth_database, open_database
+from .state import Limits, ServerState
+
+SPEC_ENV = "TURBOTRACK_SERVER_SPEC"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+log = logging.getLogger("turbotrack.server")
+
+
+class GuardedH11(H11Protocol):
+    """uvicorn's h11 protocol that also closes a connection which sends no whole request head within
+    the idle timeout: a fresh silent socket, or one trickling its headers (uvicorn alone waits for
+    ever), or one idle after a response."""
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timer: Any = None
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(float(self.timeout_keep_alive), self._expire)
+
+    def _expire(self) -> None:
+        self._head_timer = None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a request is being served (its body has its own timeout)
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        if getattr(self, "_head_timer", None) is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """Our loggers and uvicorn's to stderr: ``turbotrack.server`` (errors, with tracebacks) and
+    ``turbotrack.server.access`` (one line per request, at info)."""
+    fmt = {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"}
+    handler = {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
+    lvl = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": fmt},
+        "handlers": {"stderr": handler},
+        "loggers": {
+            "turbotrack.server": {"handlers": ["stderr"], "level": lvl, "propagate": False},
+            "uvicorn": {"handlers": ["stderr"], "level": "WARNING" if lvl in ("INFO", "DEBUG") else lvl},
+            "uvicorn.error": {"level": lvl if lvl == "DEBUG" else "WARNING"},
+        },
+    }
+
+
+def _raise_open_files_limit() -> int:
+    """Lift the soft open-files limit to the hard one; the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        try:
+            target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return int(soft)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _uvicorn_config(app: Any, limits: Limits, log_level: str, workers: int, max_connections: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        factory=isinstance(app, str),
+        workers=workers if workers > 1 else None,
+        http=GuardedH11,
+        lifespan="on",
+        log_config=logging_config(log_level),
+        access_log=False,  # ours redacts the login token
+        timeout_keep_alive=limits.idle_timeout,  # type: ignore[arg-type]
+        limit_concurrency=max_connections,
+        h11_max_incomplete_event_size=limits.max_head,
+        timeout_graceful_shutdown=5,
+        server_header=False,
+    )
+
+
+def app_from_spec() -> ServerApp:
+    """One worker's app, from the spec its parent put in ``$TURBOTRACK_SERVER_SPEC``."""
+    spec = json.loads(os.environ[SPEC_ENV])
+    root = Path(spec["root"])
+    state = ServerState(
+        root, open_database(spec["db"], root), open_auth_database(spec["db"], root), Limits(**spec["limits"])
+    )
+    state.sessions.token = spec["token"]
+    return ServerApp(state, spec["scan_interval"], Path(spec["scan_lock"]))
+
+
+def serve(
+    dir: Optional[str] = None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    db: Optional[str] = None,
+    max_body: Optional[int] = None,
+    scan_interval: float = 1.0,
+    workers: int = 1,
+    log_level: str = "info",
+    idle_timeout: Optional[float] = None,
+) -> int:
+    """Serve until SIGINT/SIGTERM. Prints the login URL on a line of its own (stdout)."""
+    root = layout.storage_root(dir)
+    root.mkdir(parents=True, exist_ok=True)
+    base = Limits()
+    limits = Limits(
+        max_body=max_body if max_body is not None else base.max_body,
+        idle_timeout=idle_timeout if idle_timeout is not None else base.idle_timeout,
+    )
+    logging.config.dictConfig(logging_config(log_level))
+    nofile = _raise_open_files_limit()
+    max_connections = max(16, min(limits.max_connections, nofile - 64 * max(1, workers)))
+    index_db = open_database(db, root)
+    auth_db = open_auth_database(db, root)
+    state = ServerState(root, index_db, auth_db, limits)
+    n = state.index.rebuild()
+    token = secrets.token_urlsafe(24)
+    state.sessions.token = token
+    sock = _bind(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    where = f"index {_redact(index_db.url)}"
+    print(f"turbotrack server: {n} runs under {root}, {where}, {workers} worker(s)", file=sys.stderr, flush=True)
+    print(f"http://{shown}:{sock.getsockname()[1]}/?token={token}", flush=True)
+    scan_lock = root / ".server-scan.lock"
+    if workers <= 1:
+        app = ServerApp(state, scan_interval, None)
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again to the handler it
+        # found: a quiet one, so a stop asked for is a clean exit (status 0).
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, frame: None)
+        uvicorn.Server(_uvicorn_config(app, limits, log_level, 1, max_connections)).run(sockets=[sock])
+        return 0
+    state.close()  # each worker opens its own
+    os.environ[SPEC_ENV] = json.dumps(
+        {
+            "root": str(root),
+            "db": index_db.url,
+            "limits": asdict(limits),
+            "token": token,
+            "scan_interval": scan_interval,
+            "scan_lock": str(scan_lock),
+        }
+    )
+    from uvicorn.supervisors import Multiprocess
+
+    config = _uvicorn_config("turbotrack.server.asgi:create_app_from_env", limits, log_level, workers, max_connections)
+    Multiprocess(config, sockets=[sock]).run()
+    return 0
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password."""
+    if "://" in url and "@" in url:
+        scheme, rest = url.split("://", 1)
+        cred, _, host = rest.rpartition("@")
+        return f"{scheme}://{cred.split(':')[0]}:***@{host}"
+    return url
+
+
+__all__ = ["LOG_LEVELS", "GuardedH11", "serve"]

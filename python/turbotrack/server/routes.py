@@ -1,0 +1,523 @@
+"""The server's route table: every endpoint, its permission, its typed query and its handler.
+
+Handlers know nothing of HTTP's transport: each takes the server's state and a :class:`Req` (checked
+path names, the parsed query, the body, who asks) and returns plain data (sent as JSON) or one of
+the answers in ``responses.py``; a refusal is an :class:`ApiError`. ``asgi.py`` serves the table.
+docs/server-api.md lists the endpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import mimetypes
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+from .._fs import atomic_write_json, read_json
+from ..store import layout
+from .auth import Principal
+from .errors import ApiError
+from .history import signature, stream_paths
+from .params import NoQuery
+from .responses import Empty, File, Html, Json, Redirect
+from .state import ServerState
+
+#: The permissions a route can ask for: none (the login page), a valid key or session, a key that
+#: writes the ``entity`` named in the path.
+PUBLIC, READ, WRITE = "public", "read", "write"
+#: Run files shown inline by the UI (``<img>``); every other file is an attachment.
+_INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
+#: What the UI's pages may load: nothing but the server itself (no CDN, no inline script).
+UI_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+#: A user's file can never script the site: an opaque origin with no scripts, or (an Html media
+#: viewed in the UI's sandboxed frame) scripts in an opaque origin with no cookies and no API.
+FILE_CSP = "sandbox"
+HTML_VIEW_CSP = "sandbox allow-scripts; default-src 'self' 'unsafe-inline' data: blob:; frame-ancestors 'self'"
+_UI_TAILS = ("system", "logs", "files")
+STATIC_DIR = Path(__file__).parent / "static"
+_NO_UI = """<!doctype html><meta charset="utf-8"><title>turbotrack</title>
+<h1>turbotrack server</h1><p>The web UI is not installed in this build; the API is served under
+<code>/api/v1/</code> (see docs/server-api.md).</p>"""
+LOGIN_PAGE = """<!doctype html><meta charset="utf-8"><title>turbotrack: log in</title>
+<h1>turbotrack server</h1><p>Open the login URL that <code>turbotrack server</code> printed when it
+started (<code>http://HOST:PORT/?token=...</code>).</p>"""
+
+
+@dataclass
+class Req:
+    """One request as a handler sees it."""
+
+    params: dict[str, str]
+    query: Any
+    who: Optional[Principal]
+    body: bytes = b""
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    target: str = ""  # the path and query string as sent (the history answer's ETag covers it)
+
+
+Handler = Callable[[ServerState, Req], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: ``path`` in Starlette's syntax (``{name}``, ``{name:path}``)."""
+
+    method: str
+    path: str
+    handler: Handler
+    permission: str = READ
+    query: type = NoQuery
+    body: bool = False  # whether the handler reads the request body (else it is never read)
+    api: bool = True  # errors as JSON (else the UI's HTML pages)
+
+
+# ---- checked names ----
+
+
+def part(what: str, value: str) -> str:
+    try:
+        return layout.check_part(what, value)
+    except ValueError as e:
+        raise ApiError(400, str(e)) from None
+
+
+def run_path(s: ServerState, p: Mapping[str, str]) -> layout.RunPath:
+    return layout.RunPath(
+        s.root, part("entity", p["entity"]), part("project", p["project"]), part("run id", p["run_id"])
+    )
+
+
+def file_name(raw: str) -> str:
+    """A file name relative to the run folder, from the URL's tail."""
+    parts = raw.split("/")
+    if not raw or any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts):
+        raise ApiError(400, "a file name must be a path inside the run folder")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
+        raise ApiError(400, f"a file name must not hold control characters: {raw[:100]!r}")
+    if layout.classify(raw) is None:
+        raise ApiError(400, f"{raw!r} is not a file a run folder holds")
+    return raw
+
+
+def regular_file(root: Path, path: Path) -> Optional[os.stat_result]:
+    """The stat of ``path`` when it is a regular file reached from ``root`` without a symlink; else None.
+    A symlink planted in the storage root is never followed out of it."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return None
+    here = root
+    for name in rel.parts:
+        here = here / name
+        try:
+            st = os.lstat(here)
+        except OSError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def _log_ranks(run_dir: Path) -> list[int]:
+    """The ranks whose console output the run folder holds (``output.log`` is rank 0's)."""
+    return sorted(
+        {layout.writer_rank(p.name) for p in run_dir.glob("output*.log") if layout.classify(p.name) == layout.APPEND}
+    )
+
+
+def _json_body(body: bytes, what: str) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, f"{what} must be JSON") from None
+
+
+# ---- typed queries ----
+
+
+@dataclass(frozen=True)
+class RunsQuery:
+    filters: Optional[str] = None
+    order: Optional[str] = None
+    limit: Optional[int] = None
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if (self.limit is not None and self.limit < 0) or self.offset < 0:
+            raise ValueError("limit and offset must not be negative")
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    keys: Optional[list[str]] = None
+    samples: Optional[int] = None
+    min: Optional[float] = None
+    max: Optional[float] = None
+    x_axis: str = "_step"
+    each: bool = False
+    stream: str = "history"
+
+    def __post_init__(self) -> None:
+        if self.stream not in layout.STREAM_GLOBS:
+            raise ValueError(f"stream must be one of {sorted(layout.STREAM_GLOBS)}, not {self.stream!r}")
+        if self.samples is not None and self.samples < 1:
+            raise ValueError("samples must be at least 1")
+
+
+@dataclass(frozen=True)
+class RowsQuery:
+    keys: Optional[list[str]] = None
+    offset: int = 0
+    limit: int = 10000
+
+    def __post_init__(self) -> None:
+        if self.offset < 0 or self.limit < 0:
+            raise ValueError("offset and limit must not be negative")
+
+
+@dataclass(frozen=True)
+class FileQuery:
+    download: bool = False
+    view: bool = False
+
+
+@dataclass(frozen=True)
+class LogsQuery:
+    offset: int = 0
+    rank: int = 0
+
+    def __post_init__(self) -> None:
+        if self.rank < 0:
+            raise ValueError("a rank is not negative")
+
+
+@dataclass(frozen=True)
+class UploadQuery:
+    offset: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class BlobQuery:
+    offset: int = 0
+    size: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.offset < 0 or (self.size is not None and self.size < 0):
+            raise ValueError("offset and size must not be negative")
+
+
+@dataclass(frozen=True)
+class LoginQuery:
+    token: Optional[str] = None
+
+
+# ---- read API ----
+
+
+def projects(s: ServerState, r: Req) -> Any:
+    return {"projects": s.index.projects()}
+
+
+def list_runs(s: ServerState, r: Req) -> Any:
+    entity, project = part("entity", r.params["entity"]), part("project", r.params["project"])
+    q: RunsQuery = r.query
+    filters = _json_body(q.filters.encode(), "filters") if q.filters else None
+    if filters is not None and not isinstance(filters, dict):
+        raise ApiError(400, "filters must be a JSON object")
+    try:
+        total, page = s.index.page(entity, project, filters, q.order or None, q.limit, q.offset)
+    except ValueError as e:  # a malformed query, as store/query.py names it
+        raise ApiError(400, str(e)) from None
+    return {"total": total, "runs": page}
+
+
+def _index_run(s: ServerState, rp: layout.RunPath) -> dict[str, Any]:
+    found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
+    if not found and layout.is_run_dir(rp.dir):
+        s.index.refresh(rp)
+        found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
+    if not found:
+        raise ApiError(404, f"no run {rp.path}")
+    return found[0]
+
+
+def run(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    out = _index_run(s, rp)
+    out["metadata"] = read_json(rp.dir / layout.METADATA, {}) or {}
+    out["metrics"] = read_json(rp.dir / layout.METRICS, []) or []
+    out["keys"] = {st: s.history.keys(stream_paths(rp.dir, st)) for st in ("history", "system")}
+    out["log_ranks"] = _log_ranks(rp.dir)
+    return out
+
+
+def manifest(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    files: dict[str, Any] = {}
+    if rp.dir.is_dir():
+        for rel, path, kind in layout.run_files(rp.dir):
+            if kind in (layout.STREAM, layout.APPEND):
+                files[rel] = {"size": s.ingest.size(path, kind)}
+            else:
+                files[rel] = {"size": path.stat().st_size, "sha256": s.ingest.sha256(path)}
+    return {"files": files}
+
+
+def history(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    q: HistoryQuery = r.query
+    paths = stream_paths(rp.dir, q.stream)
+    if not paths and not layout.is_run_dir(rp.dir):
+        raise ApiError(404, f"no run {rp.path}")
+    # Stable across server restarts; "no-cache" lets the browser keep the answer and revalidate it
+    # (a 304 costs a stat of the run's files), so a workspace visited again reuses what it drew.
+    query = hashlib.sha1(r.target.encode()).hexdigest()[:16]
+    cache = {"ETag": '"' + signature(paths)[:24] + "-" + query + '"', "Cache-Control": "no-cache"}
+    if r.headers.get("if-none-match") == cache["ETag"]:
+        return Empty(304, cache)
+    keys = q.keys or None
+    if q.each and keys:
+        out = s.history.columnar_each(paths, keys, q.x_axis, q.samples, q.min, q.max)
+    else:
+        out = s.history.columnar(paths, keys, q.x_axis, q.samples, q.min, q.max)
+    return Json(out, headers=cache)
+
+
+def rows(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    q: RowsQuery = r.query
+    paths = stream_paths(rp.dir, "history")
+    all_rows = s.history.rows(paths, q.keys or None) if paths else []
+    page = all_rows[q.offset : q.offset + q.limit]
+    nxt = q.offset + len(page) if q.offset + len(page) < len(all_rows) else None
+    return {"rows": page, "next": nxt}
+
+
+def files(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    if not layout.is_run_dir(rp.dir):
+        raise ApiError(404, f"no run {rp.path}")
+    out = []
+    for rel, path, kind in layout.run_files(rp.dir):
+        st = regular_file(s.root, path)
+        if st is not None:
+            out.append({"name": rel, "size": st.st_size, "mtime": st.st_mtime, "kind": kind})
+    return {"files": out}
+
+
+def file(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    rel = file_name(r.params["name"])
+    path = rp.dir / rel
+    st = regular_file(s.root, path)
+    if st is None:
+        raise ApiError(404, f"no file {rel} in run {rp.path}")
+    q: FileQuery = r.query
+    guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if q.view and guessed == "text/html" and not q.download:
+        return File(path, st, "text/html; charset=utf-8", None, HTML_VIEW_CSP)
+    inline = guessed in _INLINE_TYPES and not q.download
+    return File(path, st, guessed, None if inline else path.name, FILE_CSP)
+
+
+def logs(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    info = _index_run(s, rp)
+    q: LogsQuery = r.query
+    offset = max(0, q.offset)
+    data = b""
+    target = rp.dir / layout.ranked(layout.OUTPUT, q.rank, shared=True)
+    if regular_file(s.root, target) is not None:
+        with open(target, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(1 << 20)
+    cut = len(data)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:  # a character cut at the end of the chunk: send it next time
+        if e.end == len(data) and e.start >= len(data) - 3:
+            cut = e.start
+    text = data[:cut].decode("utf-8", errors="replace")
+    return {"text": text, "offset": offset + cut, "running": info["state"] == "running"}
+
+
+# ---- write API ----
+
+
+def upload(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    rel = file_name(r.params["name"])
+    kind = layout.classify(rel)
+    path = rp.dir / rel
+    q: UploadQuery = r.query
+    if kind in (layout.STREAM, layout.APPEND):
+        if q.offset is None:
+            raise ApiError(400, f"{rel} grows by appends: PUT it with ?offset=N")
+        if q.offset < 0:
+            raise ApiError(400, "offset must not be negative")
+        size = s.ingest.append(path, kind or "", q.offset, r.body)
+    else:
+        if rel.endswith(".json"):
+            _json_body(r.body, rel)
+        size = s.ingest.replace(path, r.body)
+        if rel.startswith(("run", "config", "summary", "metrics")):
+            s.index.refresh(rp)
+    return {"size": size}
+
+
+def heartbeat(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    ttl: Optional[float] = None
+    if r.body:
+        try:
+            ttl = float(json.loads(r.body).get("ttl"))
+        except (ValueError, TypeError, AttributeError):
+            ttl = None
+    if not layout.is_run_dir(rp.dir):
+        raise ApiError(404, f"no run {rp.path}: upload its run.json first")
+    s.index.touch(rp, ttl)
+    return {"ok": True}
+
+
+def summary(s: ServerState, r: Req) -> Any:
+    rp = run_path(s, r.params)
+    items = _json_body(r.body, "the summary")
+    if not isinstance(items, dict):
+        raise ApiError(400, "the summary must be a JSON object")
+    if not layout.is_run_dir(rp.dir):
+        raise ApiError(404, f"no run {rp.path}")
+    path = rp.dir / layout.SUMMARY
+    with s.ingest.lock(path):
+        current = read_json(path, {}) or {}
+        current.update(items)
+        atomic_write_json(path, current)
+    s.index.refresh(rp, force=True)
+    return {"summary": current}
+
+
+# ---- artifacts ----
+
+
+def _project(r: Req) -> tuple[str, str]:
+    return part("entity", r.params["entity"]), part("project", r.params["project"])
+
+
+def blobs_missing(s: ServerState, r: Req) -> Any:
+    body = _json_body(r.body, "the body")
+    digests = body.get("digests") if isinstance(body, dict) else None
+    if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+        raise ApiError(400, 'the body must be {"digests": [...]}')
+    return {"missing": s.artifacts.missing(*_project(r), digests)}
+
+
+def blob_get(s: ServerState, r: Req) -> Any:
+    path = s.artifacts.blob_path(*_project(r), r.params["digest"])
+    st = regular_file(s.root, path)
+    if st is None:
+        raise ApiError(404, f"no blob {r.params['digest']}")
+    return File(path, st, "application/octet-stream", r.params["digest"], FILE_CSP)
+
+
+def blob_put(s: ServerState, r: Req) -> Any:
+    entity, project = _project(r)
+    digest = r.params["digest"]
+    s.artifacts.blob_path(entity, project, digest)  # 400 unless a sha256
+    q: BlobQuery = r.query
+    total = q.size if q.size is not None else q.offset + len(r.body)
+    return {"size": s.artifacts.put_blob(entity, project, digest, r.body, q.offset, total)}
+
+
+def versions(s: ServerState, r: Req) -> Any:
+    return s.artifacts.versions(*_project(r), part("artifact name", r.params["name"]))
+
+
+def version(s: ServerState, r: Req) -> Any:
+    return s.artifacts.version(*_project(r), part("artifact name", r.params["name"]), r.params["alias"])
+
+
+def version_put(s: ServerState, r: Req) -> Any:
+    body = _json_body(r.body, "the body")
+    return s.artifacts.put_version(*_project(r), part("artifact name", r.params["name"]), r.params["alias"], body)
+
+
+# ---- the UI's pages ----
+
+
+def _page(headers: Optional[dict[str, str]] = None) -> Html:
+    index = STATIC_DIR / "index.html"
+    body = index.read_text(encoding="utf-8") if index.is_file() else _NO_UI
+    return Html(body, 200, {"Cache-Control": "no-cache", **(headers or {})})
+
+
+def home(s: ServerState, r: Req) -> Any:
+    q: LoginQuery = r.query
+    if q.token is not None:
+        sid = s.sessions.login(q.token)
+        if sid is None:
+            return Html(LOGIN_PAGE, 401)
+        return Redirect("/", sid)
+    if r.who is None:
+        return Html(LOGIN_PAGE, 401)
+    return _page()
+
+
+def page(s: ServerState, r: Req) -> Any:
+    for k in ("entity", "project", "run_id"):
+        if k in r.params:
+            part("name", r.params[k])
+    if "tail" in r.params and r.params["tail"] not in _UI_TAILS:
+        raise ApiError(404, "no such page")
+    return _page()
+
+
+def static(s: ServerState, r: Req) -> Any:
+    names = r.params["name"].split("/")
+    if any(p in ("", ".", "..") or p.startswith(".") or "\\" in p for p in names):
+        raise ApiError(400, "bad static file name")
+    path = STATIC_DIR.joinpath(*names)
+    st = regular_file(STATIC_DIR, path)
+    if st is None:
+        raise ApiError(404, "no such file")
+    ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return File(path, st, ctype, None, None, {"Cache-Control": "no-cache"})
+
+
+_RUN = "/api/v1/runs/{entity}/{project}/{run_id}"
+_ART = "/api/v1/artifacts/{entity}/{project}"
+
+#: Every endpoint the server has (tests/test_hostile_http.py sends hostile input to each).
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/v1/projects", projects),
+    Route("GET", "/api/v1/runs/{entity}/{project}", list_runs, query=RunsQuery),
+    Route("GET", _RUN, run),
+    Route("GET", _RUN + "/manifest", manifest),
+    Route("GET", _RUN + "/history", history, query=HistoryQuery),
+    Route("GET", _RUN + "/rows", rows, query=RowsQuery),
+    Route("GET", _RUN + "/files", files),
+    Route("GET", _RUN + "/files/{name:path}", file, query=FileQuery),
+    Route("GET", _RUN + "/logs", logs, query=LogsQuery),
+    Route("PUT", _RUN + "/files/{name:path}", upload, WRITE, UploadQuery, body=True),
+    Route("POST", _RUN + "/heartbeat", heartbeat, WRITE, body=True),
+    Route("POST", _RUN + "/summary", summary, WRITE, body=True),
+    Route("POST", _ART + "/blobs/missing", blobs_missing, WRITE, body=True),
+    Route("GET", _ART + "/blobs/{digest}", blob_get),
+    Route("PUT", _ART + "/blobs/{digest}", blob_put, WRITE, BlobQuery, body=True),
+    Route("GET", _ART + "/versions/{name}", versions),
+    Route("GET", _ART + "/versions/{name}/{alias}", version),
+    Route("PUT", _ART + "/versions/{name}/{alias}", version_put, WRITE, body=True),
+    Route("GET", "/", home, PUBLIC, LoginQuery, api=False),
+    Route("GET", "/static/{name:path}", static, api=False),
+    Route("GET", "/{entity}/{project}", page, api=False),
+    Route("GET", "/{entity}/{project}/runs/{run_id}", page, api=False),
+    Route("GET", "/{entity}/{project}/runs/{run_id}/{tail}", page, api=False),
+)
+
+__all__ = ["PUBLIC", "READ", "ROUTES", "UI_CSP", "WRITE", "Req", "Route"]
