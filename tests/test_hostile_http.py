@@ -55,15 +55,15 @@ def server(tmp_path_factory):
     s = ServerProc(root, extra=("--max-body", "4096", "--idle-timeout", "1"))
     s.key = make_key(root, "local")[1]  # type: ignore[attr-defined]
     s.read_only = make_key(root, "local", read_only=True)[1]  # type: ignore[attr-defined]
-    s.start()
-    status, _, headers = raw(s.url, "GET", f"/?token={s.token}")
-    assert status == 302
-    s.cookie = headers["set-cookie"].split(";")[0]  # type: ignore[attr-defined]
     run = root / "turbotrack" / "local" / "p" / "r"
     run.mkdir(parents=True)
     (run / "run.json").write_text(json.dumps({"id": "r", "project": "p", "entity": "local", "state": "finished"}))
     (run / "summary.json").write_text('{"acc": NaN, "loss": Infinity, "low": -Infinity, "ok": 1.5}')
     (run / "config.json").write_text("{}")
+    s.start()
+    status, _, headers = raw(s.url, "GET", f"/?token={s.token}")
+    assert status == 302
+    s.cookie = headers["set-cookie"].split(";")[0]  # type: ignore[attr-defined]
     yield s
     assert s.stop() == 0
 

@@ -46,6 +46,14 @@ _ENCODED_SEPARATOR = re.compile(rb"%(2f|5c|00)", re.IGNORECASE)
 _TOKEN = re.compile(r"(token=)[^&]*")
 _GZIP_MIN = 1400
 _NAMES = ("entity", "project", "run_id")
+_Params = dict[str, str]
+#: How long a checked key or session is trusted without asking the database again (seconds).
+VERIFIED_TTL = 2.0
+_VERIFIED_MAX = 4096
+
+
+class _LoginPage(Exception):
+    """A page asked for without a session: the login page answers."""
 
 
 class _ClientGone(Exception):
@@ -89,6 +97,8 @@ class ServerApp:
         self.scan_interval = scan_interval
         self.scan_lock = scan_lock
         self.scan = scan
+        #: credentials checked in the last VERIFIED_TTL seconds (a revoked key stops within that)
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     # ---- lifespan ----
 
@@ -178,37 +188,16 @@ class ServerApp:
             for k in _NAMES:  # a name that would leave ROOT is refused whatever else is wrong
                 if params is not None and k in params:
                     part(k.replace("_", " "), params[k])
-            who = await anyio.to_thread.run_sync(self._principal, headers)
-            if route is None or (route.permission != PUBLIC and who is None):
-                if who is None:
-                    if not ctx["api"]:
-                        return await self._send(scope, send, Html(LOGIN_PAGE, 401), ctx, has_body)
-                    raise ApiError(401, "no valid API key or session: pass 'Authorization: Bearer <key>'")
-                if params is None:
-                    raise ApiError(404, "no such endpoint (docs/server-api.md lists them)")
-                raise ApiError(405, f"{method} is not allowed here (docs/server-api.md lists the endpoints)")
-            assert params is not None
-            if method not in ("GET", "HEAD"):
-                self._check_origin(headers, scope)
-            if route.permission == WRITE:
-                assert who is not None
-                entity = params.get("entity", "")
-                if not who.can_write(entity):
-                    why = "this key is read-only" if who.read_only else f"this key writes only entity {who.entity!r}"
-                    if who.kind == "session":
-                        why = "a browser session only reads: writes need an API key"
-                    raise ApiError(403, why)
-            qs = scope.get("query_string", b"").decode("latin-1")
-            query: Any = parse(
-                route.query, dict(parse_qsl(qs, keep_blank_values=True, encoding="utf-8", errors="replace"))
-            )
-            body = b""
-            if route.body:
+            if route is not None and route.body:
+                who = await anyio.to_thread.run_sync(self._admit, route, params, headers, method, scope)
                 body = await self._read_body(receive, headers, ctx)
                 has_body = False
-            target = scope.get("path", "") + ("?" + qs if qs else "")
-            req = Req(params, query, who, body, headers, target)
-            answer = await anyio.to_thread.run_sync(route.handler, self.state, req)
+                assert params is not None
+                answer = await anyio.to_thread.run_sync(self._call, route, params, who, body, headers, scope)
+            else:  # one trip to a worker thread: who asks, then the answer
+                answer = await anyio.to_thread.run_sync(self._admit_and_call, route, params, headers, method, scope)
+        except _LoginPage:
+            answer = Html(LOGIN_PAGE, 401)
         except ApiError as e:
             answer = Json(e.body(), e.status)
             if e.status in (401, 403, 408, 413) and method in ("PUT", "POST"):
@@ -228,6 +217,61 @@ class ServerApp:
                 ctx["close"] = True
         await self._send(scope, send, answer, ctx, has_body)
 
+    def _admit(
+        self,
+        route: Optional[Route],
+        params: Optional[dict[str, str]],
+        headers: dict[str, str],
+        method: str,
+        scope: Scope,
+    ) -> Optional[Principal]:
+        """Who asks, once the route's permission allows it (else an ApiError, or the login page)."""
+        who = self._principal(headers)
+        if route is None or (route.permission != PUBLIC and who is None):
+            if who is None:
+                if not (route.api if route is not None else scope["path"].startswith("/api/")):
+                    raise _LoginPage
+                raise ApiError(401, "no valid API key or session: pass 'Authorization: Bearer <key>'")
+            if params is None:
+                raise ApiError(404, "no such endpoint (docs/server-api.md lists them)")
+            raise ApiError(405, f"{method} is not allowed here (docs/server-api.md lists the endpoints)")
+        if method not in ("GET", "HEAD"):
+            self._check_origin(headers, scope)
+        if route.permission == WRITE:
+            assert who is not None and params is not None
+            if not who.can_write(params.get("entity", "")):
+                why = "this key is read-only" if who.read_only else f"this key writes only entity {who.entity!r}"
+                if who.kind == "session":
+                    why = "a browser session only reads: writes need an API key"
+                raise ApiError(403, why)
+        return who
+
+    def _call(
+        self,
+        route: Route,
+        params: dict[str, str],
+        who: Optional[Principal],
+        body: bytes,
+        headers: dict[str, str],
+        scope: Scope,
+    ) -> Any:
+        qs = scope.get("query_string", b"").decode("latin-1")
+        query: Any = parse(route.query, dict(parse_qsl(qs, keep_blank_values=True, encoding="utf-8", errors="replace")))
+        target = scope.get("path", "") + ("?" + qs if qs else "")
+        return route.handler(self.state, Req(params, query, who, body, headers, target))
+
+    def _admit_and_call(
+        self,
+        route: Optional[Route],
+        params: Optional[dict[str, str]],
+        headers: dict[str, str],
+        method: str,
+        scope: Scope,
+    ) -> Any:
+        who = self._admit(route, params, headers, method, scope)
+        assert route is not None and params is not None
+        return self._call(route, params, who, b"", headers, scope)
+
     def _match(self, path: str, method: str) -> tuple[Optional[Route], Optional[dict[str, str]]]:
         """The route for (path, method), and the path's parameters when the path matched at all."""
         for p in self.paths:
@@ -240,15 +284,26 @@ class ServerApp:
 
     def _principal(self, headers: dict[str, str]) -> Optional[Principal]:
         auth = headers.get("authorization", "")
-        if auth.startswith("Bearer "):
-            return self.state.keys.check(auth[7:].strip())
-        sid = _cookie(headers.get("cookie", ""), SESSION_COOKIE)
-        if not sid:
+        sid = None if auth.startswith("Bearer ") else _cookie(headers.get("cookie", ""), SESSION_COOKIE)
+        if not auth.startswith("Bearer ") and not sid:
             return None
-        who = self.state.sessions.check(sid)
-        # The UI only reads: a session that writes would let any page that gets the browser to send
-        # a request (a form on another port of this host, a sibling subdomain) change runs.
-        return dataclasses.replace(who, read_only=True) if who is not None else None
+        credential = auth or f"session {sid}"
+        now = time.monotonic()
+        hit = self._verified.get(credential)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        if sid is None:
+            who = self.state.keys.check(auth[7:].strip())
+        else:
+            who = self.state.sessions.check(sid)
+            # The UI only reads: a session that writes would let any page that gets the browser to
+            # send a request (a form on another port of this host, a sibling subdomain) change runs.
+            who = dataclasses.replace(who, read_only=True) if who is not None else None
+        if who is not None:  # only what passed is remembered: a spray of wrong keys fills nothing
+            if len(self._verified) >= _VERIFIED_MAX:
+                self._verified.clear()
+            self._verified[credential] = (who, now + VERIFIED_TTL)
+        return who
 
     def _check_origin(self, headers: dict[str, str], scope: Scope) -> None:
         """Refuse a state-changing request a browser sent from another origin (CSRF)."""
