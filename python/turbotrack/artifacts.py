@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any, Iterator, Optional, Sequence, Union
 from urllib.parse import unquote, urlparse
 
+from ._artifact_manifest import ManifestError, check_manifest, check_path
 from ._fs import atomic_write_json, read_json
 from .store import layout
 
@@ -284,9 +285,35 @@ class Artifact:
                 warnings.warn(str(e), stacklevel=2)
         return str(target)
 
+    def _target(self, entry: ArtifactEntry, root: Path) -> Path:
+        """Where ``entry`` lands under ``root``, its folders made; ``ValueError`` naming the entry when
+        that would leave ``root`` or pass through a symlink (nothing is written then)."""
+        try:
+            parts = check_path(entry.path).split("/")
+        except ManifestError as e:
+            raise ValueError(f"artifact {self.name}: {e}") from None
+        root.mkdir(parents=True, exist_ok=True)
+        base = root.resolve()
+        here = base
+        for i, part in enumerate(parts):
+            here = here / part
+            if here.is_symlink():
+                raise ValueError(
+                    f"artifact {self.name}: entry {entry.path!r} is refused: {here} is a symlink "
+                    f"(a download writes only real files and folders under {base})"
+                )
+            if i < len(parts) - 1:
+                here.mkdir(exist_ok=True)
+                if not here.is_dir():
+                    raise ValueError(f"artifact {self.name}: entry {entry.path!r} is refused: {here} is not a folder")
+        try:
+            here.resolve().relative_to(base)
+        except ValueError:
+            raise ValueError(f"artifact {self.name}: entry {entry.path!r} would be written outside {base}") from None
+        return here
+
     def _materialize(self, entry: ArtifactEntry, root: Path) -> str:
-        dest = root / entry.path
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest = self._target(entry, root)
         if entry.ref is not None:
             if not entry.ref.startswith("file://"):
                 raise FileNotFoundError(f"reference {entry.ref} of {self.name} cannot be fetched from here")
@@ -299,8 +326,16 @@ class Artifact:
             src = _blob_path(self._project_dir, entry.digest)
         else:
             src = Path(entry._source or "")
-        shutil.copyfile(src, dest)
-        return str(dest)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name[:32]}.", suffix=".part", dir=dest.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)  # replaces whatever is at dest, never writes through it
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return str(root / entry.path)
 
     def get(self, name: str) -> Any:
         """A table stored with :meth:`add` (``name`` or ``name.table.json``), as a ``Table``."""
@@ -336,10 +371,15 @@ class Artifact:
 
 
 def _entry_path(name: str) -> str:
+    """A name given when building an artifact (``\\`` and a leading ``/`` tolerated) as the path it gets
+    in the manifest, which the server's check (``check_path``) accepts."""
     path = Path(name.replace("\\", "/")).as_posix().lstrip("/")
     if not path or path == "." or ".." in Path(path).parts:
         raise ValueError(f"{name!r} is not a path inside an artifact")
-    return path
+    try:
+        return check_path(path)
+    except ManifestError as e:
+        raise ValueError(f"{name!r} is not a path inside an artifact: {e}") from None
 
 
 def _blob_path(project_dir: Path, digest: str) -> Path:
@@ -444,9 +484,15 @@ def load(project_dir: Path, name: str, alias: str = "latest") -> Artifact:
             f"artifact {name!r} has no version or alias {alias!r} in {project_dir}; "
             f"aliases: {sorted(alias_map)}, versions: {[f'v{v}' for v in _versions(folder)]}"
         )
+    if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+        raise ManifestError(f"alias {alias!r} names {number!r}, not a version", folder / "aliases.json")
     manifest = read_json(folder / f"v{number}.json")
     if manifest is None:
         raise ValueError(f"artifact {name!r} has no version v{number} in {project_dir}")
+    try:
+        manifest = check_manifest(manifest, local_refs=True)
+    except ManifestError as e:
+        raise ManifestError(e.problem, folder / f"v{number}.json") from None
     art = Artifact(name, manifest["type"], manifest.get("description"), manifest.get("metadata"))
     for path, f in manifest["files"].items():
         art._add(ArtifactEntry(path, f["digest"], f.get("size"), ref=f.get("ref")), True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import quote
 
 from .. import artifacts
+from .._artifact_manifest import ManifestError, check_manifest
 from ..artifacts import Artifact
 from ..settings import default_entity
 from ..store import query
@@ -263,13 +266,25 @@ class RemoteApi:
         except ServerError as e:
             if e.status == 404:
                 raise ValueError(f"no artifact {entity}/{project}/{art_name}:{alias} on {self.base_url}") from None
+            if e.status == 409:  # a manifest on the server that fails the server's own check
+                raise ValueError(f"{e.body.get('error') or e} (from {self.base_url})") from None
             raise
-        m = out["manifest"]
+        try:  # what the server sent passes the check an upload passes, or nothing is downloaded
+            m = check_manifest(out.get("manifest") if isinstance(out, dict) else None)
+        except ManifestError as e:
+            where = f"{entity}/{project}/{art_name}:{alias} from {self.base_url}"
+            raise ValueError(f"artifact {where} is refused: {e}") from None
         art = RemoteArtifact(art_name, m["type"], m.get("description"), m.get("metadata"))
         for path, f in m["files"].items():
             art._add(artifacts.ArtifactEntry(path, f["digest"], f.get("size"), ref=f.get("ref")), True)
-        art._version = int(out["version"])
-        art._aliases = list(out.get("aliases") or [])
+        version, aliases = out.get("version"), out.get("aliases") or []
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0 or not isinstance(aliases, list):
+            raise ValueError(
+                f"artifact {entity}/{project}/{art_name}:{alias} from {self.base_url} is refused: "
+                f"its version {version!r} or aliases {aliases!r} are not what a server sends"
+            )
+        art._version = version
+        art._aliases = [str(a) for a in aliases]
         art.entity, art.project = entity, project
         art.created_at, art.logged_by = m.get("created_at"), m.get("logged_by")
         art._client, art._base = self._client, base
@@ -285,19 +300,26 @@ class RemoteArtifact(Artifact):
     _base: str
 
     def _materialize(self, entry: artifacts.ArtifactEntry, root: Path) -> str:
-        if entry.ref is not None:
-            return super()._materialize(entry, root)
+        if entry.ref is not None:  # a URI the server keeps; never read from this machine (no file://)
+            raise FileNotFoundError(
+                f"reference {entry.ref} of {self.qualified_name} (entry {entry.path!r}) is not fetched from a server"
+            )
+        dest = self._target(entry, root)  # refused before a byte is fetched
         status, _, data = self._client.request("GET", f"{self._base}/blobs/{entry.digest}")
         if status >= 400:
             raise ServerError(status, data[:200].decode(errors="replace"))
         if hashlib.sha256(data).hexdigest() != entry.digest:
             raise ValueError(f"{entry.path} of {self.qualified_name}: the bytes received do not hash to {entry.digest}")
-        dest = root / entry.path
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.part")
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
-        return str(dest)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name[:32]}.", suffix=".part", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, dest)  # replaces whatever is at dest, never writes through it
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return str(root / entry.path)
 
 
 def _cells(run: RemoteRun) -> dict[str, list[query.Cell]]:

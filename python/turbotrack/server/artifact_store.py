@@ -1,7 +1,10 @@
 """The server's artifacts, in the layout ``turbotrack.artifacts`` writes locally:
 ``<root>/<entity>/<project>/artifacts/<name>/v<N>.json`` (+ ``aliases.json``) and content-addressed
 blobs under ``artifacts/.blobs/<ab>/<sha256>``. A blob is stored only once its bytes hash to its name;
-a manifest only once every blob it references is there."""
+a manifest only once every blob it references is there, and only as checked by
+``_artifact_manifest.check_manifest``: the checked copy is what is stored, and a manifest on disk that
+fails the same check (planted there, or stored before the check existed) is refused on every read
+(409, naming the file and the entry), never served."""
 
 from __future__ import annotations
 
@@ -13,9 +16,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import artifacts
+from .._artifact_manifest import SHA256, ManifestError, check_manifest
 from .._fs import atomic_write_json, read_json
 
-_SHA = re.compile(r"^[0-9a-f]{64}$")
 _VERSION = re.compile(r"^v(\d+)$")
 
 
@@ -27,27 +30,24 @@ class ArtifactError(Exception):
 
 
 def check_digest(digest: str) -> str:
-    if not _SHA.match(digest):
+    if not SHA256.match(digest):
         raise ArtifactError(400, f"{digest!r} is not a sha256 (64 lowercase hex digits)")
     return digest
 
 
+def checked_manifest(manifest: Any) -> dict[str, Any]:
+    """The copy of ``manifest`` that may be stored and served (``check_manifest``, no ``file://``
+    reference); 400 naming the entry otherwise."""
+    try:
+        return check_manifest(manifest)
+    except ManifestError as e:
+        raise ArtifactError(400, str(e)) from None
+
+
 def blob_digests(manifest: dict[str, Any]) -> list[str]:
-    """The sha256 of every stored (not referenced) file of a manifest."""
-    files = manifest.get("files")
-    if not isinstance(files, dict):
-        raise ArtifactError(400, "a manifest needs 'files': {path: {digest, size}}")
-    out = []
-    for path, f in files.items():
-        if not isinstance(f, dict) or not isinstance(f.get("digest"), str):
-            raise ArtifactError(400, f"manifest entry {path!r} has no digest")
-        try:
-            artifacts._entry_path(path)
-        except ValueError as e:
-            raise ArtifactError(400, str(e)) from None
-        if f.get("ref") is None:
-            out.append(check_digest(f["digest"]))
-    return out
+    """The sha256 of every stored (not referenced) file of a manifest (400 unless it passes the check)."""
+    files = checked_manifest(manifest)["files"]
+    return [f["digest"] for f in files.values() if f.get("ref") is None]
 
 
 class ArtifactStore:
@@ -103,14 +103,15 @@ class ArtifactStore:
         number = int(m.group(1))
         if not isinstance(body, dict) or not isinstance(body.get("manifest"), dict):
             raise ArtifactError(400, 'the body must be {"manifest": {...}, "aliases": [...]}')
-        manifest = dict(body["manifest"])
+        manifest = checked_manifest(body["manifest"])  # what is stored is this checked copy, not the body
         aliases = body.get("aliases") or []
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
             raise ArtifactError(400, "aliases must be a list of names")
         for alias in aliases:
             if "/" in alias or ":" in alias or _VERSION.match(alias):
                 raise ArtifactError(400, f"{alias!r} cannot be an alias")
-        lacking = self.missing(entity, project, blob_digests(manifest))
+        stored = [f["digest"] for f in manifest["files"].values() if f.get("ref") is None]
+        lacking = self.missing(entity, project, stored)
         if lacking:
             raise ArtifactError(
                 409, f"{len(lacking)} blob(s) of {name}:{version} are not on the server", missing=lacking
@@ -118,7 +119,7 @@ class ArtifactStore:
         manifest["name"], manifest["version"] = name, number
         folder = self.project_dir(entity, project) / artifacts.ARTIFACTS_DIR / name
         with artifacts._locked(folder):
-            current = read_json(folder / f"v{number}.json")
+            current = self._stored(folder, number)
             if current is not None and current.get("digest") != manifest.get("digest"):
                 raise ArtifactError(409, f"{name}:{version} on the server holds other files")
             if current is None:
@@ -133,25 +134,60 @@ class ArtifactStore:
         """``{"version": N, "aliases": [...], "manifest": {...}}`` of ``name:alias``; 404 when absent."""
         try:
             art = artifacts.load(self.project_dir(entity, project), name, alias)
+        except ManifestError as e:
+            where = e.file.name if e.file is not None else "its manifest"
+            raise ArtifactError(
+                409, f"{where} of artifact {name} on the server is refused: {e.problem}", file=where
+            ) from None
         except ValueError as e:
             raise ArtifactError(404, str(e)) from None
         folder = self.project_dir(entity, project) / artifacts.ARTIFACTS_DIR / name
-        return {"version": art._version, "aliases": art.aliases, "manifest": read_json(folder / f"{art.version}.json")}
+        assert art._version is not None  # load() answers a stored version
+        manifest = self._stored(folder, art._version)
+        if manifest is None:  # removed since load() read it
+            raise ArtifactError(404, f"no artifact {entity}/{project}/{name}:{alias}")
+        return {"version": art._version, "aliases": art.aliases, "manifest": manifest}
+
+    @staticmethod
+    def _stored(folder: Path, number: int) -> Optional[dict[str, Any]]:
+        """Version ``number``'s manifest on disk as checked (``None`` when absent); 409 naming the file
+        and the entry when it fails the check an upload passes (planted, or stored before the check)."""
+        path = folder / f"v{number}.json"
+        try:
+            raw = read_json(path)
+            return None if raw is None else check_manifest(raw)
+        except ManifestError as e:
+            why = e.problem
+        except ValueError:  # DamagedFile (its message holds the path on the server)
+            why = "it is not a JSON manifest"
+        raise ArtifactError(
+            409, f"{path.name} of artifact {folder.name} on the server is refused: {why}", file=path.name
+        )
 
     def versions(self, entity: str, project: str, name: str) -> dict[str, Any]:
-        """``{"versions": {"vN": manifest}, "aliases": {alias: N}}``; 404 when there is no such artifact."""
+        """``{"versions": {"vN": manifest}, "aliases": {alias: N}}``, plus ``"refused": {"vN": why}`` for
+        versions whose manifest on disk fails the check (left out of ``versions``); 404 when there is no
+        such artifact."""
         folder = self.project_dir(entity, project) / artifacts.ARTIFACTS_DIR / name
         numbers = artifacts._versions(folder) if folder.is_dir() else []
         if not numbers:
             raise ArtifactError(404, f"no artifact {entity}/{project}/{name}")
-        return {
-            "versions": {f"v{n}": read_json(folder / f"v{n}.json") for n in numbers},
-            "aliases": read_json(folder / "aliases.json", {}) or {},
-        }
+        versions: dict[str, Any] = {}
+        refused: dict[str, str] = {}
+        for n in numbers:
+            try:
+                manifest = self._stored(folder, n)
+            except ArtifactError as e:
+                refused[f"v{n}"] = str(e)
+                continue
+            if manifest is not None:
+                versions[f"v{n}"] = manifest
+        aliases = read_json(folder / "aliases.json", {}) or {}
+        return {"versions": versions, "aliases": aliases, **({"refused": refused} if refused else {})}
 
     def blob_size(self, entity: str, project: str, digest: str) -> Optional[int]:
         path = self.blob_path(entity, project, digest)
         return path.stat().st_size if path.is_file() else None
 
 
-__all__ = ["ArtifactError", "ArtifactStore", "blob_digests", "check_digest"]
+__all__ = ["ArtifactError", "ArtifactStore", "blob_digests", "check_digest", "checked_manifest"]

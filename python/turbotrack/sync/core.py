@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlparse
 
 from .. import artifacts
 from .._fs import atomic_write_bytes, read_json
@@ -302,10 +302,11 @@ class RunSync:
         alias_map = read_json(folder / "aliases.json", {}) or {}
         aliases = sorted(a for a, n in alias_map.items() if n == number)
         base = "/api/v1/artifacts/" + "/".join(quote(p, safe="") for p in (entity, project))
-        digests = sorted({f["digest"] for f in manifest.get("files", {}).values() if f.get("ref") is None})
+        manifest, sources = _shareable(manifest, project_dir, f"{entity}/{project}/{name}:{version}")
+        digests = sorted(sources)
         missing = self.client.json("POST", base + "/blobs/missing", {"digests": digests})["missing"] if digests else []
         for digest in missing:
-            self._send_blob(base, artifacts._blob_path(project_dir, digest), digest, progress)
+            self._send_blob(base, sources[digest], digest, progress)
         body = {"manifest": manifest, "aliases": aliases}
         self.client.json("PUT", f"{base}/versions/{quote(name, safe='')}/v{number}", body)
 
@@ -366,3 +367,30 @@ def find_runs(paths: list[Path]) -> list[Path]:
             ]
         out.extend(dict.fromkeys(found))
     return list(dict.fromkeys(out))
+
+
+def _shareable(manifest: Any, project_dir: Path, what: str) -> tuple[dict[str, Any], dict[str, Path]]:
+    """A local manifest as the server takes it, and the file of each blob to send by digest. A
+    ``file://`` reference names a file on this machine only (the server refuses it): its content is sent
+    as a stored file instead, once it still hashes to the digest it was logged with."""
+    out = dict(manifest)
+    out["files"] = files = dict(manifest.get("files") or {})
+    sources: dict[str, Path] = {}
+    for path, f in files.items():
+        ref = f.get("ref") if isinstance(f, dict) else None
+        if ref is None:
+            if isinstance(f, dict) and isinstance(f.get("digest"), str):
+                sources[f["digest"]] = artifacts._blob_path(project_dir, f["digest"])
+            continue
+        if not str(ref).lower().startswith("file:"):
+            continue
+        local = Path(unquote(urlparse(str(ref)).path))
+        if not local.is_file() or artifacts.sha256_file(local) != f.get("digest"):
+            raise SyncError(
+                f"artifact {what}: entry {path!r} references {ref}, which is not there as it was logged "
+                "(a server takes no file:// reference, so its content is sent instead)",
+                "restore that file, or log the artifact again with add_file() or add_reference(checksum=True)",
+            )
+        files[path] = {"digest": f["digest"], "size": local.stat().st_size}
+        sources[f["digest"]] = local
+    return out, sources
