@@ -427,3 +427,20 @@ def test_workers_share_the_port_and_one_scans(tmp_path: Path):
         assert len({line.split("[")[1].split("]")[0] for line in s.log_text().splitlines() if "access" in line}) >= 1
     finally:
         assert s.stop() == 0
+
+
+def test_a_huge_request_head_is_refused(server):
+    with _conn(server) as s:
+        try:
+            s.sendall(b"GET /api/v1/projects HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * (200 << 10) + b"\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        out = _responses(s)
+    assert not out.startswith(b"HTTP/1.1 2"), out[:200]
+
+
+def test_a_big_body_in_one_piece_is_not_mistaken_for_a_head(server):
+    """A PUT's head and body often arrive in one read: only the head counts against its limit."""
+    body = json.dumps({"pad": "x" * 3000}).encode()
+    status, data, _ = _send(server, "PUT", "/api/v1/runs/local/p/onepiece/files/config.json", server.key, body)
+    assert status == 200, data

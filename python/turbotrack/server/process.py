@@ -33,13 +33,17 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 log = logging.getLogger("turbotrack.server")
 
 
-class GuardedH11(H11Protocol):
-    """uvicorn's h11 protocol that also closes a connection which sends no whole request head within
-    the idle timeout: a fresh silent socket, or one trickling its headers (uvicorn alone waits for
-    ever), or one idle after a response."""
+class _HeadTimeout:
+    """Closes a connection which sends no whole request head within the idle timeout: a fresh silent
+    socket, one trickling its headers (uvicorn alone waits for ever), or one idle after a response.
+    Mixed into uvicorn's HTTP protocols (they share these attributes)."""
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    loop: Any
+    transport: Any
+    cycle: Any
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:
@@ -52,7 +56,7 @@ class GuardedH11(H11Protocol):
     def _arm(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
-        self._head_timer = self.loop.call_later(float(self.timeout_keep_alive), self._expire)
+        self._head_timer = self.loop.call_later(float(self.timeout_keep_alive), self._expire)  # type: ignore[attr-defined]
 
     def _expire(self) -> None:
         self._head_timer = None
@@ -62,7 +66,7 @@ class GuardedH11(H11Protocol):
             self.transport.close()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        super().on_response_complete()  # type: ignore[misc]
         if not self.transport.is_closing():
             self._arm()
 
@@ -70,7 +74,44 @@ class GuardedH11(H11Protocol):
         if getattr(self, "_head_timer", None) is not None:
             self._head_timer.cancel()
             self._head_timer = None
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class GuardedH11(_HeadTimeout, H11Protocol):
+    """h11 (pure Python) with the head timeout."""
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools not installed
+    GuardedHttpTools: Optional[type] = None
+else:
+
+    class _GuardedHttpTools(_HeadTimeout, HttpToolsProtocol):
+        """llhttp (C) with the head timeout and a bound on the head's size (h11 has its own)."""
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            self._head_bytes = 0
+            super().connection_made(transport)
+
+        def data_received(self, data: bytes) -> None:
+            idle = self.cycle is None or self.cycle.response_complete
+            before = self.cycle
+            super().data_received(data)
+            if self.cycle is not before:  # a whole head arrived (with whatever body followed it)
+                self._head_bytes = 0
+            elif idle:  # still no whole head: these bytes are all head
+                self._head_bytes += len(data)
+                if self._head_bytes > (self.config.h11_max_incomplete_event_size or 1 << 16):
+                    self.transport.close()
+
+    GuardedHttpTools = _GuardedHttpTools
+
+
+def _protocol() -> type:
+    """httptools' parser (llhttp, C) when installed: as strict as h11 on lengths (digits only, no
+    duplicates, not both a length and chunked), a fraction of its cost per request; else h11."""
+    return GuardedHttpTools or GuardedH11
 
 
 def logging_config(level: str) -> dict[str, Any]:
@@ -122,7 +163,7 @@ def _uvicorn_config(app: Any, limits: Limits, log_level: str, workers: int, max_
         app,
         factory=isinstance(app, str),
         workers=workers if workers > 1 else None,
-        http=GuardedH11,
+        http=_protocol(),
         lifespan="on",
         log_config=logging_config(log_level),
         access_log=False,  # ours redacts the login token
