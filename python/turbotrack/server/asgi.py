@@ -47,9 +47,6 @@ _TOKEN = re.compile(r"(token=)[^&]*")
 _GZIP_MIN = 1400
 _NAMES = ("entity", "project", "run_id")
 _Params = dict[str, str]
-#: How long a checked key or session is trusted without asking the database again (seconds).
-VERIFIED_TTL = 2.0
-_VERIFIED_MAX = 4096
 
 
 class _LoginPage(Exception):
@@ -97,8 +94,6 @@ class ServerApp:
         self.scan_interval = scan_interval
         self.scan_lock = scan_lock
         self.scan = scan
-        #: credentials checked in the last VERIFIED_TTL seconds (a revoked key stops within that)
-        self._verified: dict[str, tuple[Principal, float]] = {}
 
     # ---- lifespan ----
 
@@ -283,27 +278,17 @@ class ServerApp:
         return None, None
 
     def _principal(self, headers: dict[str, str]) -> Optional[Principal]:
+        """Who sends the request: looked up on every request, so a revoked key stops at once."""
         auth = headers.get("authorization", "")
-        sid = None if auth.startswith("Bearer ") else _cookie(headers.get("cookie", ""), SESSION_COOKIE)
-        if not auth.startswith("Bearer ") and not sid:
+        if auth.startswith("Bearer "):
+            return self.state.keys.check(auth[7:].strip())
+        sid = _cookie(headers.get("cookie", ""), SESSION_COOKIE)
+        if not sid:
             return None
-        credential = auth or f"session {sid}"
-        now = time.monotonic()
-        hit = self._verified.get(credential)
-        if hit is not None and hit[1] > now:
-            return hit[0]
-        if sid is None:
-            who = self.state.keys.check(auth[7:].strip())
-        else:
-            who = self.state.sessions.check(sid)
-            # The UI only reads: a session that writes would let any page that gets the browser to
-            # send a request (a form on another port of this host, a sibling subdomain) change runs.
-            who = dataclasses.replace(who, read_only=True) if who is not None else None
-        if who is not None:  # only what passed is remembered: a spray of wrong keys fills nothing
-            if len(self._verified) >= _VERIFIED_MAX:
-                self._verified.clear()
-            self._verified[credential] = (who, now + VERIFIED_TTL)
-        return who
+        who = self.state.sessions.check(sid)
+        # The UI only reads: a session that writes would let any page that gets the browser to send
+        # a request (a form on another port of this host, a sibling subdomain) change runs.
+        return dataclasses.replace(who, read_only=True) if who is not None else None
 
     def _check_origin(self, headers: dict[str, str], scope: Scope) -> None:
         """Refuse a state-changing request a browser sent from another origin (CSRF)."""
