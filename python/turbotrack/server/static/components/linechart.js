@@ -72,7 +72,8 @@ export class LineChart {
     const smoothing = view.smoothing || 0;
     const prepared = shown.map((s) => {
       let y = smoothing > 0 ? emaSmooth(s.y, smoothing) : s.y;
-      if (view.log) y = y.map((v) => (v > 0 ? v : null));
+      // A NaN or an infinity has no place on the axis: a gap (uPlot's range would be NaN).
+      y = y.map((v) => (typeof v === 'number' && Number.isFinite(v) && (!view.log || v > 0) ? v : null));
       return { x: s.x, y };
     });
     const data = alignSeries(prepared);
