@@ -635,6 +635,13 @@ def test_nan_and_infinity_render_as_numbers(browser: Any, root: Path) -> None:
     summary = kv("#run-summary")
     assert (summary["loss"], summary["peak"], summary["floor"]) == ("NaN", "∞", "\u2212∞"), summary
     assert kv("#run-config")["lr"] == "∞"
+    # Hovering step 30 (loss = inf, a gap in the line) names its value.
+    tip = browser.execute_script(
+        """const c = document.querySelector('.chart[data-metric="loss"]').lineChart;
+        c.plot.setCursor({left: c.plot.valToPos(30, 'x'), top: 10});
+        return [...c.el.querySelectorAll('.chart-tip .tip-val')].map((e) => e.textContent);"""
+    )
+    assert tip == ["∞"], tip
     no_errors(browser)
     reset_settings(browser)
 
