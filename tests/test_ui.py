@@ -83,6 +83,8 @@ MAKE_RUNS = textwrap.dedent(
             if bad and s >= 30:
                 loss = math.nan if s % 2 else math.inf
             run.log({"loss": loss, "dip": -math.inf if bad and s == 10 else float(s)})
+        if bad:  # a table file holds them as Python writes them: bare NaN and Infinity tokens
+            run.log({"tbl": tt.Table(columns=["k", "v"], data=[["a", math.nan], ["b", -math.inf], ["NaN", 1.5]])})
         run.summary["peak"] = math.inf if bad else 3.0
         run.summary["floor"] = -math.inf if bad else 0.0
         run.finish()
@@ -635,6 +637,8 @@ def test_nan_and_infinity_render_as_numbers(browser: Any, root: Path) -> None:
     summary = kv("#run-summary")
     assert (summary["loss"], summary["peak"], summary["floor"]) == ("NaN", "∞", "\u2212∞"), summary
     assert kv("#run-config")["lr"] == "∞"
+    cells = lambda d: [td.text for td in css(d, '.media[data-metric="tbl"] tbody td')]  # noqa: E731
+    wait(browser, lambda d: cells(d) == ["a", "NaN", "b", "\u2212∞", "NaN", "1.5"])
     # Hovering step 30 (loss = inf, a gap in the line) names its value.
     tip = browser.execute_script(
         """const c = document.querySelector('.chart[data-metric="loss"]').lineChart;
