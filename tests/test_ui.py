@@ -766,7 +766,7 @@ def test_pages_keep_to_the_content_security_policy(browser: Any, root: Path) -> 
             if path.endswith("/files"):  # previews: an image, a diff, JSON
                 for name in ("diff.patch", "config.json"):
                     click(browser, f'#files tr[data-file="{name}"] a.file-link')
-                    wait(browser, lambda d, n=name: n in css(d, "#file-preview .preview-head")[0].text)
+                    wait(browser, lambda d, n=name: any(n in e.text for e in css(d, "#file-preview .preview-head")))
                 image = next(
                     n
                     for n in (tr.get_attribute("data-file") for tr in css(browser, "#files tbody tr"))
