@@ -7,6 +7,7 @@ chromedriver or selenium is missing (``scripts/chromium.sh`` installs them).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -16,6 +17,8 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -41,7 +44,7 @@ ARTIFACTS = Path(os.environ.get("TURBOTRACK_ARTIFACTS") or Path(__file__).parent
 # Three finished runs with scalars, a summary dict, media, coloured output and a diff.patch.
 MAKE_RUNS = textwrap.dedent(
     """
-    import math, pathlib, sys, time
+    import math, os, pathlib, sys, time
     import numpy as np
     import turbotrack as tt
     for i, lr in enumerate([0.1, 0.01, 0.001]):
@@ -72,7 +75,70 @@ MAKE_RUNS = textwrap.dedent(
         run.log({"loss": 1 / (1 + s)})
     time.sleep(1.5)
     run.finish()
+    # A diverged run beside a healthy one: NaN and infinities in history, summary and config.
+    for name, bad in [("healthy", False), ("diverged", True)]:
+        run = tt.init(project="nan", name=name, config={"lr": math.inf if bad else 0.1})
+        for s in range(50):
+            loss = 1 / (1 + s)
+            if bad and s >= 30:
+                loss = math.nan if s % 2 else math.inf
+            run.log({"loss": loss, "dip": -math.inf if bad and s == 10 else float(s)})
+        if bad:  # a table file holds them as Python writes them: bare NaN and Infinity tokens
+            run.log({"tbl": tt.Table(columns=["k", "v"], data=[["a", math.nan], ["b", -math.inf], ["NaN", 1.5]])})
+        run.summary["peak"] = math.inf if bad else 3.0
+        run.summary["floor"] = -math.inf if bad else 0.0
+        run.finish()
+    # wandb.Html whose script probes what it may reach, beside an SVG image (served as an attachment).
+    run = tt.init(project="html", name="with-html")
+    probe = os.environ["TT_PROBE"].replace("RUN_ID", run.id)
+    pathlib.Path(run.dir, "diagram.svg").write_text(os.environ["TT_SVG"])
+    for s in range(2):
+        run.log({"page": tt.Html(probe.replace("STEP", str(s))), "diagram": tt.Image(str(pathlib.Path(run.dir, "diagram.svg"))),
+                 "loss": 1.0 / (1 + s)})
+    run.finish()
     """
+)
+
+# The script of the Html media: it tries the site's cookies, storage, parent page and API with the
+# session (a read, and a write of its run's summary), and writes what it got into its own page.
+PROBE = textwrap.dedent(
+    """
+    <!doctype html><html><head><title>probe</title></head><body><h1>step STEP</h1><pre id="result">running</pre>
+    <script>
+    (async () => {
+      const out = {origin: String(self.origin)};
+      const attempt = async (name, fn) => {
+        try { out[name] = await fn(); } catch (e) { out[name] = 'blocked: ' + e.name; }
+      };
+      await attempt('cookie', () => document.cookie);
+      await attempt('storage', () => String(localStorage.length));
+      await attempt('parent', () => parent.document.title);
+      await attempt('read', async () => {
+        const r = await fetch('/api/v1/projects', {credentials: 'include'});
+        return r.status + ' ' + (await r.text()).slice(0, 300);
+      });
+      await attempt('write', async () => {
+        const r = await fetch('/api/v1/runs/local/html/RUN_ID/summary', {method: 'POST', mode: 'no-cors',
+          credentials: 'include', headers: {'Content-Type': 'text/plain'}, body: JSON.stringify({pwned: 1})});
+        return 'sent: ' + r.type;
+      });
+      document.getElementById('result').textContent = JSON.stringify(out);
+      document.title = 'probed';
+    })();
+    </script></body></html>
+    """
+)
+
+SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30" onload="alert(1)">'
+    '<rect width="40" height="30" fill="#1f77b4"/><script>alert(2)</script></svg>'
+)
+
+# What the server sends on every UI page (CONTRACT: the UI loads nothing but the server itself).
+UI_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "frame-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 
 # A run that keeps logging while the page is open.
@@ -103,7 +169,7 @@ def _python(code: str, root: Path, *args: str) -> list[str]:
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ui")
-    env = {**os.environ, "TURBOTRACK_DIR": str(root)}
+    env = {**os.environ, "TURBOTRACK_DIR": str(root), "TT_PROBE": PROBE, "TT_SVG": SVG}
     subprocess.run(_python(MAKE_RUNS, root), env=env, check=True, cwd=root, timeout=120, capture_output=True)
     return root
 
@@ -387,8 +453,6 @@ def test_system_metrics_are_drawn(browser: Any, root: Path) -> None:
 
 
 def _run_id(root: Path, name: str, project: str = "demo") -> str:
-    import json
-
     for p in (root / "turbotrack" / "local" / project).glob("*/run.json"):
         if json.loads(p.read_text())["name"] == name:
             return p.parent.name
@@ -479,3 +543,258 @@ def test_live_run_grows_without_reload(browser: Any, root: Path) -> None:
         no_errors(browser)
     finally:
         proc.wait(timeout=60)
+
+
+def _get(driver: Any, path: str) -> tuple[int, dict[str, str], bytes]:
+    """GET ``path`` outside the browser with the browser's cookies: status, headers (lower-case), body."""
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in driver.get_cookies())
+    req = urllib.request.Request(driver.base + path, headers={"Cookie": cookies})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as res:
+            return res.status, {k.lower(): v for k, v in res.headers.items()}, res.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def _directives(csp: str) -> dict[str, set[str]]:
+    out = {}
+    for part in csp.split(";"):
+        words = part.split()
+        if words:
+            out[words[0].lower()] = set(words[1:])
+    return out
+
+
+def _table_cells(driver: Any) -> dict[str, dict[str, str]]:
+    """The runs table as {run name: {column key: shown text}}, read in one script."""
+    return driver.execute_script(
+        """const cols = [...document.querySelectorAll('#runs-table thead th')].map((th) => th.dataset.col);
+        const out = {};
+        for (const tr of document.querySelectorAll('#runs-table tbody tr[data-run]')) {
+          const tds = [...tr.children];
+          const row = {};
+          cols.forEach((c, i) => { if (c) row[c] = tds[i].innerText.trim(); });
+          out[row.name] = row;
+        }
+        return out;"""
+    )
+
+
+def test_nan_and_infinity_render_as_numbers(browser: Any, root: Path) -> None:
+    """One diverged run (NaN and infinities in history, summary and config) blanks nothing: the
+    server sends them as the strings "NaN", "Infinity", "-Infinity" and the UI reads them as numbers."""
+    reset_settings(browser)
+    shown = ["state", "config.lr", "summary.loss", "summary.peak", "summary.floor"]
+    browser.execute_script(
+        "localStorage.setItem(arguments[0], arguments[1])",
+        "turbotrack:workspace:local/nan",
+        json.dumps({"pinned": shown, "shown": shown, "bar": "summary.peak"}),
+    )
+    open_page(browser, "/local/nan")
+    wait(browser, lambda d: sorted(table_names(d)) == ["diverged", "healthy"])
+    # Every run in every chart, every point with it: the infinite ones too (drawn as gaps; /history
+    # sends a NaN as a gap, null, already).
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 2 and chart_attr(d, "dip", "runs") == 2)
+    assert chart_attr(browser, "loss", "points") >= 50 + 30 + 10
+    assert chart_attr(browser, "dip", "points") == 100
+    cells = _table_cells(browser)
+    assert {k: cells["diverged"][k] for k in shown[1:]} == {
+        "config.lr": "∞",
+        "summary.loss": "NaN",
+        "summary.peak": "∞",
+        "summary.floor": "\u2212∞",
+    }, cells
+    assert {k: cells["healthy"][k] for k in shown[1:]} == {
+        "config.lr": "0.1",
+        "summary.loss": "0.02",
+        "summary.peak": "3",
+        "summary.floor": "0",
+    }, cells
+    # Infinity sorts as the largest number; the bar chart has a (full) bar for it too.
+    click(browser, '#runs-table th[data-col="summary.floor"]')
+    wait(browser, lambda d: table_names(d) == ["healthy", "diverged"])
+    click(browser, '#runs-table th[data-col="summary.floor"]')
+    wait(browser, lambda d: table_names(d) == ["diverged", "healthy"])
+    bars = browser.execute_script(
+        "return [...document.querySelectorAll('#bar-chart .bar-row')].map((r) => r.innerText.replace(/\\s+/g, ' ').trim())"
+    )
+    assert bars == ["diverged ∞", "healthy 3"], bars
+    box = css(browser, "#run-filter")[0]
+    box.send_keys("peak > 1000")
+    wait(browser, lambda d: table_names(d) == ["diverged"])
+    box.clear()
+    box.send_keys(" ")
+    wait(browser, lambda d: len(table_names(d)) == 2)
+    shot(browser, "workspace-nan")
+    no_errors(browser)
+    # The run page: its summary and config say NaN, ∞ and −∞; its charts are drawn.
+    open_page(browser, f"/local/nan/runs/{_run_id(root, 'diverged', 'nan')}")
+    wait(browser, lambda d: chart_attr(d, "loss", "points") >= 40 and chart_attr(d, "dip", "points") == 50)
+    kv = lambda sel: dict(  # noqa: E731
+        (tr.find_element(By.CSS_SELECTOR, "th").text, tr.find_element(By.CSS_SELECTOR, "td").text)
+        for tr in css(browser, f"{sel} tr")
+    )
+    summary = kv("#run-summary")
+    assert (summary["loss"], summary["peak"], summary["floor"]) == ("NaN", "∞", "\u2212∞"), summary
+    assert kv("#run-config")["lr"] == "∞"
+    cells = lambda d: [td.text for td in css(d, '.media[data-metric="tbl"] tbody td')]  # noqa: E731
+    wait(browser, lambda d: cells(d) == ["a", "NaN", "b", "\u2212∞", "NaN", "1.5"])
+    # Hovering step 30 (loss = inf, a gap in the line) names its value.
+    tip = browser.execute_script(
+        """const c = document.querySelector('.chart[data-metric="loss"]').lineChart;
+        c.plot.setCursor({left: c.plot.valToPos(30, 'x'), top: 10});
+        return [...c.el.querySelectorAll('.chart-tip .tip-val')].map((e) => e.textContent);"""
+    )
+    assert tip == ["∞"], tip
+    no_errors(browser)
+    reset_settings(browser)
+
+
+def test_html_media_runs_sandboxed(browser: Any, root: Path) -> None:
+    """wandb.Html is shown in a sandboxed frame (scripts, no same origin): its script runs, and can
+    read neither the site's cookies nor its API with the session, nor write a summary with it."""
+    rid = _run_id(root, "with-html", "html")
+    reset_settings(browser)
+    # A cookie that any script of the site's origin could read.
+    browser.add_cookie({"name": "probe", "value": "site-secret", "path": "/"})
+    try:
+        open_page(browser, f"/local/html/runs/{rid}")
+        frame = wait(browser, lambda d: css(d, '.media[data-metric="page"] iframe'))[0]
+        assert frame.get_attribute("sandbox") == "allow-scripts"
+        src = frame.get_attribute("src")
+        assert re.search(r"/files/media/html/page_1_[0-9a-f]+\.html\?view=1$", src), src
+        assert not css(browser, '.chart[data-metric="page"]'), "an Html media is not a chart"
+        assert css(browser, '.media[data-metric="page"] .step-slider')
+        browser.switch_to.frame(frame)
+        try:
+            result = wait(
+                browser, lambda d: d.execute_script("return document.title") == "probed" and css(d, "#result")[0].text
+            )
+            heading = css(browser, "h1")[0].text
+        finally:
+            browser.switch_to.default_content()
+        got = json.loads(result)
+        assert heading == "step 1"
+        assert got["origin"] == "null", got  # an opaque origin
+        for what in ("cookie", "storage", "parent"):
+            assert got[what].startswith("blocked: "), got
+        assert "site-secret" not in result
+        # The read never reached the API as the user: refused by the browser, or answered 401.
+        assert got["read"].startswith("blocked: ") or got["read"].split()[0] in ("401", "403"), got
+        assert "projects" not in got["read"], got
+        # The write came back (the script awaited it) and changed nothing.
+        after = browser.execute_async_script(
+            "fetch(arguments[0]).then((r) => r.json()).then(arguments[arguments.length - 1])",
+            f"/api/v1/runs/local/html/{rid}",
+        )
+        assert "pwned" not in after["summary"], after["summary"]
+        # The SVG media is an <img> of its file (served as an attachment, so it never runs as a page).
+        img = wait(browser, lambda d: css(d, '.media[data-metric="diagram"] img'))[0]
+        wait(browser, lambda d: d.execute_script("return arguments[0].naturalWidth", img) == 40)
+        svg_path = img.get_attribute("src").split(browser.base, 1)[1]
+        shot(browser, "run-html-media")
+    finally:
+        browser.delete_cookie("probe")
+    browser.get_log("browser")  # drained: the probe's refused requests are logged as errors
+    # What the frame and the <img> rely on from the server.
+    html_path = src.split(browser.base, 1)[1]
+    status, headers, _body = _get(browser, html_path)
+    assert status == 200 and headers["content-type"].startswith("text/html"), headers
+    assert "attachment" not in headers.get("content-disposition", ""), headers
+    sandbox = _directives(headers["content-security-policy"])["sandbox"]
+    assert "allow-scripts" in sandbox and "allow-same-origin" not in sandbox, headers
+    assert headers["x-content-type-options"] == "nosniff"
+    for path in (html_path.split("?")[0], svg_path):
+        status, headers, _ = _get(browser, path)
+        assert status == 200, (path, status)
+        assert headers.get("content-disposition", "").startswith("attachment"), (path, headers)
+        assert _directives(headers["content-security-policy"]) == {"sandbox": set()}, (path, headers)
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+# Records the page's CSP violations (a script the browser runs before the page's own, not subject to it).
+_CSP_RECORDER = (
+    "window.__csp = []; document.addEventListener('securitypolicyviolation', (e) =>"
+    " window.__csp.push(`${e.effectiveDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));"
+)
+
+
+def test_pages_keep_to_the_content_security_policy(browser: Any, root: Path) -> None:
+    """Every UI page is sent with the CSP and nosniff, and does nothing the policy forbids: no inline
+    script or handler, no eval, nothing from elsewhere (a violation would be reported and logged)."""
+    rid = _run_id(root, "run-0")
+    sid = _run_id(root, "with-system", "sys")
+    run = f"/local/demo/runs/{rid}"
+    checks: list[tuple[str, Callable[[Any], Any]]] = [
+        ("/", lambda d: css(d, '#projects tr[data-project="local/demo"]')),
+        ("/local/demo", lambda d: chart_attr(d, "train/loss", "runs") == 3 and css(d, "#bar-chart .bar-row")),
+        (
+            run,
+            lambda d: (
+                chart_attr(d, "train/loss", "points") > 50
+                and d.execute_script(
+                    "const i = document.querySelector('.media[data-metric=\"sample\"] img'); return i && i.naturalWidth"
+                )
+                and css(d, '.media[data-metric="weights"] canvas[data-histograms]')
+                and css(d, '.media[data-metric="preds"] tbody tr')
+            ),
+        ),
+        (f"{run}/files", lambda d: css(d, "#files tbody tr")),
+        (f"{run}/logs", lambda d: css(d, "#log .log-line")),
+        (f"/local/sys/runs/{sid}/system", lambda d: chart_attr(d, "system.cpu", "points") >= 5),
+    ]
+    for path, _ in checks:
+        status, headers, _body = _get(browser, path)
+        assert status == 200, (path, status)
+        assert _directives(headers.get("content-security-policy", "")) == _directives(UI_CSP), (path, headers)
+        assert headers.get("x-content-type-options") == "nosniff", (path, headers)
+    for path, ctype in [
+        ("/static/app.js", "javascript"),
+        ("/static/lib/nonfinite.js", "javascript"),
+        ("/static/vendor/uplot.iife.min.js", "javascript"),
+        ("/static/app.css", "text/css"),
+    ]:
+        status, headers, _body = _get(browser, path)
+        assert status == 200 and ctype in headers["content-type"], (path, headers)
+        assert headers.get("x-content-type-options") == "nosniff", (path, headers)
+    reset_settings(browser)
+    recorder = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _CSP_RECORDER})
+    try:
+        for path, ready in checks:
+            open_page(browser, path)
+            wait(browser, ready)
+            if path.endswith("/files"):  # previews: an image, a diff, JSON
+                for name in ("diff.patch", "config.json"):
+                    click(browser, f'#files tr[data-file="{name}"] a.file-link')
+                    wait(browser, lambda d, n=name: any(n in e.text for e in css(d, "#file-preview .preview-head")))
+                image = next(
+                    n
+                    for n in (tr.get_attribute("data-file") for tr in css(browser, "#files tbody tr"))
+                    if n.endswith(".png")
+                )
+                click(browser, f'#files tr[data-file="{image}"] a.file-link')
+                wait(
+                    browser,
+                    lambda d: d.execute_script(
+                        "const i = document.querySelector('#file-preview img'); return i && i.naturalWidth"
+                    ),
+                )
+            if path == "/local/demo":  # hover, smoothing: the tooltip and redraws
+                over = css(browser, '.chart[data-metric="train/loss"] .u-over')[0]
+                ActionChains(browser).move_to_element(over).perform()
+                wait(browser, lambda d: css(d, '.chart[data-metric="train/loss"] .chart-tip .tip-row'))
+            violations = browser.execute_script("return window.__csp")
+            assert violations == [], (path, violations)
+            logged = browser.get_log("browser")
+            assert not [e for e in logged if "Content Security Policy" in e["message"]], (path, logged)
+            assert not [e for e in logged if e["level"] == "SEVERE"], (path, logged)
+        # The policy is in force, and the recorder sees a breach: an inline script is refused.
+        browser.execute_script(
+            "const s = document.createElement('script'); s.textContent = 'window.__inline = 1'; document.head.append(s)"
+        )
+        wait(browser, lambda d: d.execute_script("return window.__csp.length") == 1)
+        assert browser.execute_script("return window.__inline") is None
+        assert any("Content Security Policy" in e["message"] for e in browser.get_log("browser"))
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": recorder["identifier"]})
+    reset_settings(browser)

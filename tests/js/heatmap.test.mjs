@@ -43,7 +43,7 @@ test('series align on the union of x with nulls', () => {
 });
 
 test('points skip missing values and sort by x', () => {
-  const hist = { columns: { _step: [2, 0, 1, 3], a: [0.2, null, 0.1, 'NaN'] } };
+  const hist = { columns: { _step: [2, 0, 1, 3, NaN, 5], a: [0.2, null, 0.1, NaN, 1, 'x'] } };
   const p = pointsOf(hist, '_step', 'a');
   assert.deepEqual(p.x, [1, 2, 3]);
   assert.deepEqual(p.y.slice(0, 2), [0.1, 0.2]);

@@ -70,12 +70,19 @@ export class LineChart {
       return;
     }
     const smoothing = view.smoothing || 0;
+    let nonFinite = false;
     const prepared = shown.map((s) => {
       let y = smoothing > 0 ? emaSmooth(s.y, smoothing) : s.y;
-      if (view.log) y = y.map((v) => (v > 0 ? v : null));
+      // A NaN or an infinity has no place on the axis: a gap (uPlot's range would be NaN); the
+      // hover box still names it (this.raw).
+      y = y.map((v) => {
+        if (typeof v === 'number' && !Number.isFinite(v)) nonFinite = true;
+        return typeof v === 'number' && Number.isFinite(v) && (!view.log || v > 0) ? v : null;
+      });
       return { x: s.x, y };
     });
     const data = alignSeries(prepared);
+    this.raw = nonFinite ? alignSeries(shown) : null;
     const signature = JSON.stringify([view.xKey, !!view.log, shown.map((s) => [s.id, s.color, s.label])]);
     if (this.plot && signature === this.signature) {
       this.plot.setData(data, !this.zoom);
@@ -132,12 +139,18 @@ export class LineChart {
     const items = [];
     for (let s = 1; s < u.data.length; s++) {
       const ys = u.data[s];
+      const raw = this.raw && this.raw[s][idx];
+      if (typeof raw === 'number' && !Number.isFinite(raw)) {
+        items.push({ run: this.shown[s - 1], v: raw }); // logged here as NaN or ±∞: drawn as a gap
+        continue;
+      }
       let j = idx;
       while (j >= 0 && (ys[j] === null || ys[j] === undefined)) j--;
       if (j < 0) continue;
       items.push({ run: this.shown[s - 1], v: ys[j] });
     }
-    items.sort((a, b) => (b.v ?? -Infinity) - (a.v ?? -Infinity));
+    const rank = (v) => (typeof v === 'number' && !Number.isNaN(v) ? v : -Infinity);
+    items.sort((a, b) => rank(b.v) - rank(a.v) || 0);
     replace(this.tooltip,
       h('div', { class: 'tip-x' }, `${u.series[0].label} ${fmtValue(x)}`),
       items.slice(0, 30).map((it) => h('div', { class: 'tip-row' },

@@ -1,25 +1,34 @@
 /**
  * Media panels of the run page, from the JSON refs that `log()` wrote in history rows:
- * images (`image-file`) with a step slider, tables (`table-file`) rendered and sortable,
- * histograms over steps as a heat map on a canvas, and `turbotrack.plot` charts.
- * Files come from the run's files endpoint.
+ * images (`image-file`, SVG too: an `<img>` runs no script) with a step slider, tables
+ * (`table-file`) rendered and sortable, histograms over steps as a heat map on a canvas,
+ * `turbotrack.plot` charts, audio and video players, and `wandb.Html` (`html-file`) in a sandboxed
+ * frame: `sandbox="allow-scripts"` and never `allow-same-origin`, so its scripts run in an opaque
+ * origin that sends no cookie and reads nothing of the site. Files come from the run's files
+ * endpoint (an HTML file with `?view=1`, which the server answers inline only for such a frame).
  *
  * @module media
  */
 
-import { getJson, urls } from '../lib/api.js';
+import { getFileJson, urls } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { alignSeries } from '../lib/align.js';
 import { colorFor, fmtValue } from '../lib/format.js';
 import { binHistograms, thin } from '../lib/heatmap.js';
 import { sortBy } from '../lib/sort.js';
 
+const MEDIA_KINDS = new Set(['image-file', 'table-file', 'histogram', 'plot', 'html-file', 'audio-file', 'video-file']);
+
+/** Whether a summary or history value is a typed value (`{"_type": ...}`: media, a tensor...), not a metric. */
+export function isTyped(v) {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && typeof v._type === 'string';
+}
+
 /** The media kind of a summary or history value, or null for plain values. */
 export function mediaKind(v) {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
   const t = v._type;
-  if (t === 'image-file' || t === 'table-file' || t === 'histogram' || t === 'plot') return t;
-  return null;
+  return MEDIA_KINDS.has(t) ? t : null;
 }
 
 /**
@@ -43,6 +52,10 @@ export function mediaPanel(where, key, kind, rows) {
     heatmapPanel(key, items, body);
   } else if (kind === 'plot') {
     withSlider(items, body, (row, out) => plotPanel(where, row[key], out));
+  } else if (kind === 'html-file') {
+    withSlider(items, body, (row, out) => htmlFrame(where, key, row[key], out));
+  } else if (kind === 'audio-file' || kind === 'video-file') {
+    withSlider(items, body, (row, out) => player(where, kind === 'audio-file' ? 'audio' : 'video', row[key], out));
   }
   return el;
 }
@@ -78,6 +91,24 @@ function imagePanel(where, key, items, body) {
   });
 }
 
+/**
+ * A logged HTML page in a frame whose scripts run in an opaque origin: `allow-scripts` only (with
+ * `allow-same-origin` too, a script could lift the sandbox and act as the logged-in user).
+ */
+function htmlFrame(where, key, ref, out) {
+  if (!ref.path) return replace(out, h('div', { class: 'empty' }, 'html without a file'));
+  replace(out, h('iframe', {
+    class: 'media-html', sandbox: 'allow-scripts', referrerpolicy: 'no-referrer', title: key,
+    src: urls.file(where.entity, where.project, where.run, ref.path, false, true),
+  }));
+}
+
+function player(where, tag, ref, out) {
+  if (!ref.path) return replace(out, h('div', { class: 'empty' }, `${tag} without a file`));
+  replace(out, h(tag, { class: `media-${tag}`, controls: true, preload: 'metadata', src: fileUrl(where, ref.path) }),
+    ref.caption ? h('div', { class: 'heat-caption' }, ref.caption) : null);
+}
+
 /** A sortable HTML table for {columns, data}. */
 export function renderTable(columns, data) {
   let sort = { col: -1, dir: 'asc' };
@@ -101,7 +132,7 @@ export function renderTable(columns, data) {
 async function tableFromFile(where, path, out) {
   if (!path) return replace(out, h('div', { class: 'empty' }, 'table without a file'));
   try {
-    const { data } = await getJson(fileUrl(where, path));
+    const data = await getFileJson(fileUrl(where, path));
     replace(out, h('div', { class: 'table-scroll' }, renderTable(data.columns || [], data.data || [])));
   } catch (err) {
     replace(out, h('div', { class: 'error' }, `could not load ${path}: ${err.message}`));
@@ -113,7 +144,7 @@ async function plotPanel(where, spec, out) {
   if (!path) return replace(out, h('div', { class: 'empty' }, 'plot without data'));
   let table;
   try {
-    table = (await getJson(fileUrl(where, path))).data;
+    table = await getFileJson(fileUrl(where, path));
   } catch (err) {
     return replace(out, h('div', { class: 'error' }, `could not load ${path}: ${err.message}`));
   }

@@ -26,8 +26,9 @@ export function alignSeries(series) {
 }
 
 /**
- * The (x, y) points of one key from a columnar history answer, without rows where either is
- * missing or not a number, sorted by x.
+ * The (x, y) points of one key from a columnar history answer (decoded by `nonfinite.js`), without
+ * rows where either is missing or not a number, sorted by x. A NaN or infinite y is kept (the chart
+ * leaves a gap there, its count says it was logged); x must be finite.
  * @param {{columns: Record<string, any[]>}} hist
  * @param {string} xKey
  * @param {string} yKey
@@ -41,7 +42,6 @@ export function pointsOf(hist, xKey, yKey) {
     const x = xs[i];
     const y = ys[i];
     if (typeof x === 'number' && typeof y === 'number' && Number.isFinite(x)) pts.push([x, y]);
-    else if (typeof x === 'number' && (y === 'NaN' || y === 'Infinity' || y === '-Infinity')) pts.push([x, Number(y)]);
   }
   let sorted = true;
   for (let i = 1; i < pts.length; i++) if (pts[i][0] < pts[i - 1][0]) { sorted = false; break; }

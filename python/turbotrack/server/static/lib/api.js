@@ -1,9 +1,12 @@
 /**
  * The server's read API (docs/server-api.md), from the browser: same-origin fetches that carry the
- * session cookie, JSON answers, and ETag revalidation for history polls.
+ * session cookie, JSON answers (their non-finite numbers restored by `nonfinite.js`), and ETag
+ * revalidation for history polls.
  *
  * @module api
  */
+
+import { decodeAnswer, parseJsonText } from './nonfinite.js';
 
 /** An answer other than 2xx/304: `status` and the server's `{"error"}` message. */
 export class ApiError extends Error {
@@ -14,6 +17,17 @@ export class ApiError extends Error {
 }
 
 const etags = new Map(); // url → {etag, data}
+
+/** The ApiError of an answer that is not 2xx: the server's `{"error"}` message when it sent one. */
+async function failure(res) {
+  let msg = `${res.status} ${res.statusText}`;
+  try {
+    msg = (await res.json()).error || msg;
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(res.status, msg);
+}
 
 /**
  * GET a JSON endpoint.
@@ -28,19 +42,23 @@ export async function getJson(url, opts = {}) {
   if (prev) headers['If-None-Match'] = prev.etag;
   const res = await fetch(url, { headers, credentials: 'same-origin', signal: opts.signal });
   if (res.status === 304 && prev) return { data: prev.data, changed: false };
-  if (!res.ok) {
-    let msg = `${res.status} ${res.statusText}`;
-    try {
-      msg = (await res.json()).error || msg;
-    } catch {
-      /* not JSON */
-    }
-    throw new ApiError(res.status, msg);
-  }
-  const data = await res.json();
+  if (!res.ok) throw await failure(res);
+  const data = decodeAnswer(await res.json());
   const etag = res.headers.get('ETag');
   if (opts.revalidate && etag) etags.set(url, { etag, data });
   return { data, changed: true };
+}
+
+/**
+ * GET a run file that holds JSON (a table's `.table.json`), as the SDK wrote it: bare `NaN` and
+ * `Infinity` tokens are read as numbers.
+ * @param {string} url a `urls.file(...)`
+ * @returns {Promise<any>}
+ */
+export async function getFileJson(url) {
+  const res = await fetch(url, { credentials: 'same-origin' });
+  if (!res.ok) throw await failure(res);
+  return parseJsonText(await res.text());
 }
 
 /** Query string from an object, skipping null/undefined values. */
@@ -63,8 +81,9 @@ export const urls = {
   history: (e, p, r, params) => `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}/history${qs(params)}`,
   rows: (e, p, r, params) => `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}/rows${qs(params)}`,
   files: (e, p, r) => `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}/files`,
-  file: (e, p, r, name, download = false) =>
-    `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}/files/${name.split('/').map(enc).join('/')}${download ? '?download=1' : ''}`,
+  // download: as an attachment; view: an HTML file as a page (for a sandboxed frame only).
+  file: (e, p, r, name, download = false, view = false) =>
+    `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}/files/${name.split('/').map(enc).join('/')}${download ? '?download=1' : view ? '?view=1' : ''}`,
   logs: (e, p, r, offset) => `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}/logs${qs({ offset })}`,
 };
 

@@ -6,20 +6,38 @@
 
 export { escapeHtml } from './ansi.js';
 
-/** A number in at most 4 significant digits (integers whole); a list or dict as its JSON text
- * (a logged list, as wandb shows it); a null as nothing; anything else as text. */
+/** A number in at most 4 significant digits (integers whole), a NaN as `NaN` and an infinity as
+ * `∞` or `−∞`; a list or dict as its JSON text (a logged list, as wandb shows it); a null as
+ * nothing; anything else as text. */
 export function fmtValue(v) {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') {
-    if (Number.isNaN(v)) return 'NaN';
-    if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
+    if (!Number.isFinite(v)) return nonFinite(v);
     if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
     const a = Math.abs(v);
     if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
     return String(Number(v.toPrecision(4)));
   }
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'object') return jsonText(v);
   return String(v);
+}
+
+function nonFinite(v) {
+  if (Number.isNaN(v)) return 'NaN';
+  return v > 0 ? '∞' : '\u2212∞';
+}
+
+const MARK = '\u0000';
+
+/** JSON text of a list or dict, its NaN and infinities written `NaN`, `∞`, `−∞` (not `null`). */
+function jsonText(v) {
+  let marked = false;
+  const text = JSON.stringify(v, (k, x) => {
+    if (typeof x !== 'number' || Number.isFinite(x)) return x;
+    marked = true;
+    return MARK + nonFinite(x);
+  });
+  return marked ? text.replace(/"\\u0000(NaN|∞|\u2212∞)"/g, '$1') : text;
 }
 
 /** Seconds as `1h 2m 3s`. */

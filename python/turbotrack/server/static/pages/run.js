@@ -16,7 +16,7 @@ import { h, replace } from '../lib/dom.js';
 import { colorFor, escapeHtml, fmtBytes, fmtDuration, fmtTime, fmtValue } from '../lib/format.js';
 import { RUN_TABS, runHref } from '../lib/route.js';
 import { LineChart } from '../components/linechart.js';
-import { mediaKind, mediaPanel } from '../components/media.js';
+import { isTyped, mediaKind, mediaPanel } from '../components/media.js';
 
 const POLL_MS = 2500;
 
@@ -164,7 +164,9 @@ async function overviewTab(content, where, run, ctx) {
   const summary = run.summary || {};
   const historyKeys = ((run.keys && run.keys.history) || []).filter((k) => !k.startsWith('_'));
   const media = historyKeys.filter((k) => mediaKind(summary[k]));
-  const scalar = historyKeys.filter((k) => !mediaKind(summary[k]) && (summary[k] === undefined || typeof summary[k] === 'number' || (summary[k] && typeof summary[k] === 'object' && !Array.isArray(summary[k]))));
+  // Charts for metrics: numbers (NaN and infinities too) or define_metric dicts; no typed value
+  // (media of a kind without a panel, a tensor) is a chart.
+  const scalar = historyKeys.filter((k) => !isTyped(summary[k]) && (summary[k] === undefined || typeof summary[k] === 'number' || (summary[k] && typeof summary[k] === 'object' && !Array.isArray(summary[k]))));
   const summaryFlat = {};
   for (const [k, v] of Object.entries(summary)) {
     const kind = mediaKind(v);

@@ -279,14 +279,18 @@ export async function mountWorkspace(root, route, ctx) {
     if (!opts.includes(s.bar) && opts.length) s.bar = opts[0];
   }
 
+  // One bar per run with a number there; a NaN has no bar and an infinity a full one (sorted last
+  // and first, as the runs table does), each with its value written out.
   function renderBars() {
-    const list = chartRuns().map((r) => ({ run: r, v: rows[rowIndex.get(r.id)]?.[s.bar] })).filter((x) => typeof x.v === 'number' && Number.isFinite(x.v));
+    const list = chartRuns().map((r) => ({ run: r, v: rows[rowIndex.get(r.id)]?.[s.bar] })).filter((x) => typeof x.v === 'number');
     const sorted = sortBy(list, (x) => x.v, 'desc');
-    const max = Math.max(...sorted.map((x) => Math.abs(x.v)), 0) || 1;
-    replace(barBody, sorted.length === 0 ? h('div', { class: 'empty' }, 'no values') : sorted.slice(0, 100).map((x) => h('div', { class: 'bar-row', dataset: { run: x.run.id } },
-      h('span', { class: 'bar-label', title: x.run.name }, x.run.name || x.run.id),
-      h('span', { class: 'bar-track' }, h('span', { class: 'bar', style: `width:${(100 * Math.abs(x.v)) / max}%;background:${colorFor(x.run.id)}` })),
-      h('span', { class: 'bar-val' }, fmtValue(x.v)))));
+    const max = Math.max(...sorted.map((x) => (Number.isFinite(x.v) ? Math.abs(x.v) : 0)), 0) || 1;
+    const width = (v) => (Number.isNaN(v) ? 0 : Number.isFinite(v) ? (100 * Math.abs(v)) / max : 100);
+    replace(barBody, sorted.length === 0 ? h('div', { class: 'empty' }, 'no values') : sorted.slice(0, 100).map((x) => h('div', {
+      class: `bar-row${Number.isFinite(x.v) ? '' : ' nonfinite'}`, dataset: { run: x.run.id } },
+    h('span', { class: 'bar-label', title: x.run.name }, x.run.name || x.run.id),
+    h('span', { class: 'bar-track' }, h('span', { class: 'bar', style: `width:${width(x.v)}%;background:${colorFor(x.run.id)}` })),
+    h('span', { class: 'bar-val' }, fmtValue(x.v)))));
   }
   let rowIndex = new Map(rows.map((r, i) => [r.id, i]));
 
