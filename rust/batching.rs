@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::format::block::MAX_BLOCK;
 
 /// Batching limits: the open block is sealed and handed to the sink at whichever comes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,11 @@ impl Batching {
                     .filter(|n| *n > 0)
                     .ok_or_else(|| bad(k, &v, "give a positive whole number"))?;
             }
+        }
+        if b.block_bytes > MAX_BLOCK / 4 {
+            // A block must stay well under what readers accept (one row may add MAX_ROW_BYTES).
+            let v = b.block_bytes.to_string();
+            return Err(bad(Self::ENV_BLOCK_BYTES, &v, &format!("give at most {} bytes", MAX_BLOCK / 4)));
         }
         Ok(b)
     }

@@ -11,8 +11,10 @@ use super::{BLOCK_MAGIC, FILE_MAGIC, FORMAT_VERSION, MIN_FORMAT_VERSION, ZSTD_LE
 const HEADER_FIXED: usize = 4 + 2 + 2 + 8;
 pub const BLOCK_HEADER: usize = 4 + 4 + 4 + 4 + 4;
 /// A block (compressed or not) larger than this is damage, not data: the writer seals blocks
-/// of about 4 MiB, and only a row holding huge strings makes one larger.
-pub const MAX_BLOCK: usize = 1 << 30;
+/// of about 4 MiB, and only a row holding large strings makes one larger. It is what a reader
+/// may have to allocate for one block, so a file planted on disk (or uploaded) with lengths that
+/// lie cannot make a reader decompress more than this per block.
+pub const MAX_BLOCK: usize = 64 << 20;
 /// The most text (strings, rich values' JSON) one row may carry, so that a block holding it stays
 /// well under `MAX_BLOCK`: `log()` refuses more on the caller's thread.
 pub const MAX_ROW_BYTES: usize = MAX_BLOCK / 4;
@@ -397,6 +399,52 @@ impl<S: Source> BlockWalker<S> {
         }
         Ok(self.end)
     }
+}
+
+/// Check stream bytes as an uploader sends them (the file header first when `at_start`, then
+/// blocks) without resynchronising: `(end of the last whole block, its rows, why it stopped early
+/// or None when the bytes end exactly there)`. A block is whole only when its framing and checksum
+/// are right, its lengths are within [`MAX_BLOCK`], it decompresses (bounded by its declared
+/// length) to exactly that length, and `check` accepts the payload. `Err` when the header is damaged.
+pub fn check_stream(
+    data: &[u8],
+    at_start: bool,
+    mut check: impl FnMut(&[u8], u32) -> Result<(), String>,
+) -> Result<(usize, u64, Option<String>), String> {
+    let mut pos = 0;
+    if at_start {
+        match FileHeader::parse(data)? {
+            Some((_, end)) => pos = end,
+            None => return Ok((0, 0, Some("the file header is cut short".into()))),
+        }
+    }
+    let mut w = BlockWalker {
+        src: data,
+        header: None,
+        pos: pos as u64,
+        end: data.len() as u64,
+        decompress: true,
+        skipping: None,
+        comp: Vec::new(),
+        report: ReadReport::default(),
+    };
+    let mut raw = Vec::new();
+    let mut rows = 0u64;
+    while pos < data.len() {
+        let found = match w.block_at(pos as u64, &mut raw) {
+            Ok(found) => found,
+            Err(WalkError::Format(m) | WalkError::Memory(m)) => Err(m),
+            Err(WalkError::Io(e)) => Err(e.to_string()),
+        };
+        match found.and_then(|(n, size)| check(&raw, n).map(|()| (n, size))) {
+            Ok((n, size)) => {
+                rows += u64::from(n);
+                pos += size as usize;
+            }
+            Err(why) => return Ok((pos, rows, Some(format!("at byte {pos}: {why}")))),
+        }
+    }
+    Ok((pos, rows, None))
 }
 
 /// Walk the blocks of a whole file in memory, handing the header and each decompressed payload
