@@ -128,8 +128,8 @@ class _Scans:
 
 #: Bytes of downsampled answers kept (about 100 KB per run of ten 600-point charts: some 600 runs).
 ANSWER_BUDGET = 64 << 20
-#: Bytes of decoded tables kept (a 1M-step run's steps, times and one metric: about 40 MB).
-TABLE_BUDGET = 96 << 20
+#: Bytes of decoded tables kept (a 1M-step run's steps, times and one metric take about 40 MB).
+TABLE_BUDGET = 64 << 20
 #: Rows decoded at a time while skipping to a page's offset.
 SKIP_PAGE = 4096
 
