@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
-use crate::format::{check_stream, decode_block_projected, BlockWalker, ColData, DecodedBlock, FileHeader, ReadReport, WalkError};
+use crate::format::{
+    check_stream, decode_block_projected, BlockWalker, ColData, DecodedBlock, FileHeader, ReadReport, WalkError,
+};
 use crate::summary::{MetricDef, Summary};
 use crate::value::Value;
 
@@ -146,7 +148,8 @@ pub fn verify(path: &Path) -> Result<ReadReport> {
 /// its rows, why it stopped early or None)`; `Err` when the file header is damaged.
 pub fn check_upload(data: &[u8], at_start: bool) -> std::result::Result<(usize, u64, Option<String>), String> {
     check_stream(data, at_start, |raw, n| {
-        let b = decode_block_projected(raw, &|_| false).map_err(|e| format!("a block's payload does not decode ({e})"))?;
+        let b =
+            decode_block_projected(raw, &|_| false).map_err(|e| format!("a block's payload does not decode ({e})"))?;
         if b.steps.len() as u32 != n {
             return Err("a block holds a different number of rows than its header says".into());
         }

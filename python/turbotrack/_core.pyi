@@ -7,9 +7,9 @@ _Path = Union[str, PathLike[str]]
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_BLOCK",
     "MAX_DEPTH",
     "MAX_ROW_BYTES",
-    "MAX_BLOCK",
     "ON_EXIT_HOOK",
     "Core",
     "Error",
@@ -17,6 +17,7 @@ __all__ = [
     "Tee",
     "WandbLog",
     "check_name",
+    "check_stream",
     "m4_indices",
     "native_floor",
     "read_history",
@@ -24,7 +25,6 @@ __all__ = [
     "summarize_history",
     "tensor_stats",
     "verify_file",
-    "check_stream",
 ]
 
 FORMAT_VERSION: int
@@ -128,6 +128,7 @@ def verify_file(path: _Path) -> dict[str, Any]: ...
 def check_stream(data: bytes, at_start: bool) -> tuple[int, int, Optional[str]]:
     """Uploaded stream bytes checked block by block (each decompressed within its declared length
     and decoded): (end of the last whole block, its rows, why it stopped early or None)."""
+
 def summarize_history(paths: Sequence[_Path], defs: Sequence[tuple[str, Optional[str], Optional[str]]]) -> str: ...
 def tensor_stats(values: Any) -> dict[str, Any]: ...
 def m4_indices(x: Any, ys: Sequence[Any], max_rows: int) -> Any: ...

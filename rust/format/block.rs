@@ -506,6 +506,43 @@ mod tests {
     }
 
     #[test]
+    fn check_stream_refuses_blocks_that_lie_about_their_size() {
+        let f = file_with(&[b"first block", b"second block"]);
+        let ok = |_: &[u8], _: u32| Ok(());
+        assert_eq!(check_stream(&f, true, ok).unwrap(), (f.len(), 2, None));
+        let head = FileHeader::parse(&f).unwrap().unwrap().1;
+        assert_eq!(check_stream(&f[head..], false, ok).unwrap(), (f.len() - head, 2, None));
+        // A frame of 1 MiB of zeros, framed as if it held 1 KiB, as 2 MiB, and as 1 GiB.
+        let zeros = zstd::bulk::compress(&vec![0u8; 1 << 20], 3).unwrap();
+        for (raw_len, why) in [
+            (1 << 10, "within its declared"),
+            (2 << 20, "not the"),
+            (1 << 30, "implausible"),
+        ] {
+            let mut block = BLOCK_MAGIC.to_vec();
+            for w in [zeros.len() as u32, raw_len, 1] {
+                block.extend_from_slice(&w.to_le_bytes());
+            }
+            let mut h = crc32fast::Hasher::new();
+            h.update(&block[4..16]);
+            h.update(&zeros);
+            block.extend_from_slice(&h.finalize().to_le_bytes());
+            block.extend_from_slice(&zeros);
+            let mut bad = f.clone();
+            bad.extend_from_slice(&block);
+            let (good, rows, stopped) = check_stream(&bad, true, ok).unwrap();
+            assert_eq!((good, rows), (f.len(), 2));
+            assert!(stopped.unwrap().contains(why), "{raw_len}");
+        }
+        // and the payload check is applied
+        let (good, _, stopped) = check_stream(&f, true, |_, _| Err("no".into())).unwrap();
+        assert_eq!(
+            (good, stopped.as_deref()),
+            (head, Some(&*format!("at byte {head}: no")))
+        );
+    }
+
+    #[test]
     fn a_flipped_byte_stops_at_that_block() {
         let mut f = file_with(&[b"aaaa", b"bbbb"]);
         let n = f.len();

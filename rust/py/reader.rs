@@ -234,7 +234,8 @@ pub fn summarize_history(
 /// None)`. `ValueError` when `at_start` and the file header is damaged.
 #[pyfunction]
 pub fn check_stream(py: Python<'_>, data: &[u8], at_start: bool) -> PyResult<(usize, u64, Option<String>)> {
-    py.detach(|| check_upload(data, at_start)).map_err(pyo3::exceptions::PyValueError::new_err)
+    py.detach(|| check_upload(data, at_start))
+        .map_err(pyo3::exceptions::PyValueError::new_err)
 }
 
 #[pyfunction]
