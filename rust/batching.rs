@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::format::block::MAX_BLOCK;
 
 /// Batching limits: the open block is sealed and handed to the sink at whichever comes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,15 @@ impl Batching {
                     .ok_or_else(|| bad(k, &v, "give a positive whole number"))?;
             }
         }
+        if b.block_bytes > MAX_BLOCK / 4 {
+            // A block must stay well under what readers accept (one row may add MAX_ROW_BYTES).
+            let v = b.block_bytes.to_string();
+            return Err(bad(
+                Self::ENV_BLOCK_BYTES,
+                &v,
+                &format!("give at most {} bytes", MAX_BLOCK / 4),
+            ));
+        }
         Ok(b)
     }
 
@@ -142,6 +152,7 @@ mod tests {
             ("TURBOTRACK_BATCHING", "sometimes"),
             ("TURBOTRACK_FLUSH_INTERVAL", "-1"),
             ("TURBOTRACK_BLOCK_BYTES", "lots"),
+            ("TURBOTRACK_BLOCK_BYTES", "1073741824"), // blocks readers would refuse
         ] {
             let e = Batching::from_vars(env(&[bad])).unwrap_err().to_string();
             assert!(e.contains(bad.0), "{e}");

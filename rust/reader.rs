@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
-use crate::format::{decode_block_projected, BlockWalker, ColData, DecodedBlock, FileHeader, ReadReport, WalkError};
+use crate::format::{
+    check_stream, decode_block_projected, BlockWalker, ColData, DecodedBlock, FileHeader, ReadReport, WalkError,
+};
 use crate::summary::{MetricDef, Summary};
 use crate::value::Value;
 
@@ -139,6 +141,20 @@ pub fn verify(path: &Path) -> Result<ReadReport> {
     let mut r = FileReader::open(path)?;
     while r.next_block()?.is_some() {}
     Ok(r.report().clone())
+}
+
+/// Check stream bytes an uploader sends (see [`check_stream`]): each block must also decode to the
+/// rows its header says (its columns stepped over, not built). `(end of the last whole block,
+/// its rows, why it stopped early or None)`; `Err` when the file header is damaged.
+pub fn check_upload(data: &[u8], at_start: bool) -> std::result::Result<(usize, u64, Option<String>), String> {
+    check_stream(data, at_start, |raw, n| {
+        let b =
+            decode_block_projected(raw, &|_| false).map_err(|e| format!("a block's payload does not decode ({e})"))?;
+        if b.steps.len() as u32 != n {
+            return Err("a block holds a different number of rows than its header says".into());
+        }
+        Ok(())
+    })
 }
 
 /// Read every whole block of `paths` into one table.

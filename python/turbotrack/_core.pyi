@@ -7,6 +7,7 @@ _Path = Union[str, PathLike[str]]
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_BLOCK",
     "MAX_DEPTH",
     "MAX_ROW_BYTES",
     "ON_EXIT_HOOK",
@@ -16,6 +17,7 @@ __all__ = [
     "Tee",
     "WandbLog",
     "check_name",
+    "check_stream",
     "m4_indices",
     "native_floor",
     "read_history",
@@ -28,6 +30,8 @@ __all__ = [
 FORMAT_VERSION: int
 MAX_ROW_BYTES: int
 """The most text (strings, rich values' JSON), in UTF-8 bytes, one history row may carry."""
+MAX_BLOCK: int
+"""The most bytes a history block may hold, compressed or not; a longer one is damage."""
 MAX_DEPTH: int
 """How deeply a logged dict may nest dicts."""
 ON_EXIT_HOOK: int
@@ -121,6 +125,10 @@ class HistoryScan:
 
 def read_rows(paths: Sequence[_Path], keys: Optional[Sequence[str]] = None) -> list[dict[str, Any]]: ...
 def verify_file(path: _Path) -> dict[str, Any]: ...
+def check_stream(data: bytes, at_start: bool) -> tuple[int, int, Optional[str]]:
+    """Uploaded stream bytes checked block by block (each decompressed within its declared length
+    and decoded): (end of the last whole block, its rows, why it stopped early or None)."""
+
 def summarize_history(paths: Sequence[_Path], defs: Sequence[tuple[str, Optional[str], Optional[str]]]) -> str: ...
 def tensor_stats(values: Any) -> dict[str, Any]: ...
 def m4_indices(x: Any, ys: Sequence[Any], max_rows: int) -> Any: ...

@@ -11,8 +11,10 @@ use super::{BLOCK_MAGIC, FILE_MAGIC, FORMAT_VERSION, MIN_FORMAT_VERSION, ZSTD_LE
 const HEADER_FIXED: usize = 4 + 2 + 2 + 8;
 pub const BLOCK_HEADER: usize = 4 + 4 + 4 + 4 + 4;
 /// A block (compressed or not) larger than this is damage, not data: the writer seals blocks
-/// of about 4 MiB, and only a row holding huge strings makes one larger.
-pub const MAX_BLOCK: usize = 1 << 30;
+/// of about 4 MiB, and only a row holding large strings makes one larger. It is what a reader
+/// may have to allocate for one block, so a file planted on disk (or uploaded) with lengths that
+/// lie cannot make a reader decompress more than this per block.
+pub const MAX_BLOCK: usize = 64 << 20;
 /// The most text (strings, rich values' JSON) one row may carry, so that a block holding it stays
 /// well under `MAX_BLOCK`: `log()` refuses more on the caller's thread.
 pub const MAX_ROW_BYTES: usize = MAX_BLOCK / 4;
@@ -399,6 +401,52 @@ impl<S: Source> BlockWalker<S> {
     }
 }
 
+/// Check stream bytes as an uploader sends them (the file header first when `at_start`, then
+/// blocks) without resynchronising: `(end of the last whole block, its rows, why it stopped early
+/// or None when the bytes end exactly there)`. A block is whole only when its framing and checksum
+/// are right, its lengths are within [`MAX_BLOCK`], it decompresses (bounded by its declared
+/// length) to exactly that length, and `check` accepts the payload. `Err` when the header is damaged.
+pub fn check_stream(
+    data: &[u8],
+    at_start: bool,
+    mut check: impl FnMut(&[u8], u32) -> Result<(), String>,
+) -> Result<(usize, u64, Option<String>), String> {
+    let mut pos = 0;
+    if at_start {
+        match FileHeader::parse(data)? {
+            Some((_, end)) => pos = end,
+            None => return Ok((0, 0, Some("the file header is cut short".into()))),
+        }
+    }
+    let mut w = BlockWalker {
+        src: data,
+        header: None,
+        pos: pos as u64,
+        end: data.len() as u64,
+        decompress: true,
+        skipping: None,
+        comp: Vec::new(),
+        report: ReadReport::default(),
+    };
+    let mut raw = Vec::new();
+    let mut rows = 0u64;
+    while pos < data.len() {
+        let found = match w.block_at(pos as u64, &mut raw) {
+            Ok(found) => found,
+            Err(WalkError::Format(m) | WalkError::Memory(m)) => Err(m),
+            Err(WalkError::Io(e)) => Err(e.to_string()),
+        };
+        match found.and_then(|(n, size)| check(&raw, n).map(|()| (n, size))) {
+            Ok((n, size)) => {
+                rows += u64::from(n);
+                pos += size as usize;
+            }
+            Err(why) => return Ok((pos, rows, Some(format!("at byte {pos}: {why}")))),
+        }
+    }
+    Ok((pos, rows, None))
+}
+
 /// Walk the blocks of a whole file in memory, handing the header and each decompressed payload
 /// (with its row count) to `on_block`, which may refuse it (then skipped as damage).
 /// `Err` only when the file is not a history file at all.
@@ -455,6 +503,43 @@ mod tests {
                 assert_eq!(s.as_slice(), [&b"first block"[..], b"second block"][i]);
             }
         }
+    }
+
+    #[test]
+    fn check_stream_refuses_blocks_that_lie_about_their_size() {
+        let f = file_with(&[b"first block", b"second block"]);
+        let ok = |_: &[u8], _: u32| Ok(());
+        assert_eq!(check_stream(&f, true, ok).unwrap(), (f.len(), 2, None));
+        let head = FileHeader::parse(&f).unwrap().unwrap().1;
+        assert_eq!(check_stream(&f[head..], false, ok).unwrap(), (f.len() - head, 2, None));
+        // A frame of 1 MiB of zeros, framed as if it held 1 KiB, as 2 MiB, and as 1 GiB.
+        let zeros = zstd::bulk::compress(&vec![0u8; 1 << 20], 3).unwrap();
+        for (raw_len, why) in [
+            (1 << 10, "within its declared"),
+            (2 << 20, "not the"),
+            (1 << 30, "implausible"),
+        ] {
+            let mut block = BLOCK_MAGIC.to_vec();
+            for w in [zeros.len() as u32, raw_len, 1] {
+                block.extend_from_slice(&w.to_le_bytes());
+            }
+            let mut h = crc32fast::Hasher::new();
+            h.update(&block[4..16]);
+            h.update(&zeros);
+            block.extend_from_slice(&h.finalize().to_le_bytes());
+            block.extend_from_slice(&zeros);
+            let mut bad = f.clone();
+            bad.extend_from_slice(&block);
+            let (good, rows, stopped) = check_stream(&bad, true, ok).unwrap();
+            assert_eq!((good, rows), (f.len(), 2));
+            assert!(stopped.unwrap().contains(why), "{raw_len}");
+        }
+        // and the payload check is applied
+        let (good, _, stopped) = check_stream(&f, true, |_, _| Err("no".into())).unwrap();
+        assert_eq!(
+            (good, stopped.as_deref()),
+            (head, Some(&*format!("at byte {head}: no")))
+        );
     }
 
     #[test]

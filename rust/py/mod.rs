@@ -51,11 +51,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reader::read_rows, m)?)?;
     m.add_class::<reader::HistoryScan>()?;
     m.add_function(wrap_pyfunction!(reader::verify_file, m)?)?;
+    m.add_function(wrap_pyfunction!(reader::check_stream, m)?)?;
     m.add_function(wrap_pyfunction!(reader::summarize_history, m)?)?;
     m.add_function(wrap_pyfunction!(reader::tensor_stats, m)?)?;
     m.add_function(wrap_pyfunction!(downsample::m4_indices, m)?)?;
     m.add("FORMAT_VERSION", crate::format::FORMAT_VERSION)?;
     m.add("MAX_ROW_BYTES", crate::format::block::MAX_ROW_BYTES)?;
+    m.add("MAX_BLOCK", crate::format::block::MAX_BLOCK)?;
     m.add("MAX_DEPTH", extract::MAX_DEPTH)?;
     m.add("ON_EXIT_HOOK", crate::exit_status::hook_address())?;
     Ok(())

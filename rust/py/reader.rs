@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use pyo3::IntoPyObjectExt;
 
 use crate::format::{ColData, ReadReport};
-use crate::reader::{read_files, read_files_projected, verify, Column, Scan, Table};
+use crate::reader::{check_upload, read_files, read_files_projected, verify, Column, Scan, Table};
 use crate::tensor_stats::{tensor_stats as stats_of, PERCENTILES};
 use crate::value::Value;
 
@@ -52,24 +52,25 @@ fn torn_list<'py>(py: Python<'py>, reports: &[(PathBuf, ReadReport)]) -> PyResul
 /// One sparse column: `(rows, values, kind)` — the indices of the rows holding the metric
 /// (int64), and their values: a NumPy array for `float`, `int` and `bool` columns, else a list
 /// of exact Python values (`str`, `json`, `mixed`).
-fn column_to_py<'py>(py: Python<'py>, col: &Column, loads: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+/// A column for Python, taken by value: its buffers move into the arrays, never copied.
+fn column_to_py<'py>(py: Python<'py>, col: Column, loads: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
     let rows: Vec<i64> = col.rows.iter().map(|&r| i64::from(r)).collect();
     let rows = rows.into_pyarray(py).into_any();
-    let (values, kind) = match &col.data {
-        ColData::Float(v) => (v.clone().into_pyarray(py).into_any(), "float"),
-        ColData::Int(v) => (v.clone().into_pyarray(py).into_any(), "int"),
-        ColData::Bool(v) => (v.clone().into_pyarray(py).into_any(), "bool"),
+    let (values, kind) = match col.data {
+        ColData::Float(v) => (v.into_pyarray(py).into_any(), "float"),
+        ColData::Int(v) => (v.into_pyarray(py).into_any(), "int"),
+        ColData::Bool(v) => (v.into_pyarray(py).into_any(), "bool"),
         ColData::Str(v) => (PyList::new(py, v)?.into_any(), "str"),
         ColData::Json(v) => {
             let list = PyList::empty(py);
-            for s in v {
+            for s in &v {
                 list.append(loads.call1((s.as_str(),))?)?;
             }
             (list.into_any(), "json")
         }
         ColData::Mixed(v) => {
             let list = PyList::empty(py);
-            for x in v {
+            for x in &v {
                 list.append(value_to_py(py, x, loads)?)?;
             }
             (list.into_any(), "mixed")
@@ -90,29 +91,32 @@ fn column_to_py<'py>(py: Python<'py>, col: &Column, loads: &Bound<'py, PyAny>) -
 #[pyfunction]
 #[pyo3(signature = (paths, keys=None))]
 pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String>>) -> PyResult<Bound<'_, PyDict>> {
-    let t = match keys {
+    let mut t = match keys {
         None => read(py, paths)?,
         Some(k) => py.detach(|| read_files_projected(&paths, Some(&k)))?,
     };
+    // The table's buffers move into the arrays one by one (never a second copy of the run).
+    let n_rows = t.len();
     let loads = py.import("json")?.getattr("loads")?;
     let columns = PyDict::new(py);
-    columns.set_item("_step", t.steps.clone().into_pyarray(py))?;
-    columns.set_item("_timestamp", t.timestamps.clone().into_pyarray(py))?;
-    columns.set_item("_runtime", t.runtimes.clone().into_pyarray(py))?;
-    if let Some(r) = &t.ranks {
-        columns.set_item("_rank", r.clone().into_pyarray(py))?;
+    columns.set_item("_step", std::mem::take(&mut t.steps).into_pyarray(py))?;
+    columns.set_item("_timestamp", std::mem::take(&mut t.timestamps).into_pyarray(py))?;
+    columns.set_item("_runtime", std::mem::take(&mut t.runtimes).into_pyarray(py))?;
+    if let Some(r) = t.ranks.take() {
+        columns.set_item("_rank", r.into_pyarray(py))?;
     }
     let metrics = PyDict::new(py);
     let nulls = PyDict::new(py);
-    for col in &t.columns {
-        metrics.set_item(&col.name, column_to_py(py, col, &loads)?)?;
+    for col in std::mem::take(&mut t.columns) {
         if !col.nulls.is_empty() {
             let rows: Vec<i64> = col.nulls.iter().map(|&r| i64::from(r)).collect();
             nulls.set_item(&col.name, rows.into_pyarray(py))?;
         }
+        let name = col.name.clone();
+        metrics.set_item(name, column_to_py(py, col, &loads)?)?;
     }
     let out = PyDict::new(py);
-    out.set_item("n_rows", t.len())?;
+    out.set_item("n_rows", n_rows)?;
     out.set_item("columns", columns)?;
     out.set_item("metrics", metrics)?;
     out.set_item("nulls", nulls)?;
@@ -225,6 +229,15 @@ pub fn summarize_history(
 /// Check one history file block by block: `{"blocks", "rows", "valid_bytes", "file_bytes",
 /// "torn", "damaged"}`; `damaged` lists `(start, end, why)` of each damaged range with whole
 /// blocks after it, `torn` says why the end of the file was skipped, if it was.
+/// Check uploaded stream bytes block by block, each decompressed within its declared length (at
+/// most 64 MiB) and decoded: `(end of the last whole block, its rows, why it stopped early or
+/// None)`. `ValueError` when `at_start` and the file header is damaged.
+#[pyfunction]
+pub fn check_stream(py: Python<'_>, data: &[u8], at_start: bool) -> PyResult<(usize, u64, Option<String>)> {
+    py.detach(|| check_upload(data, at_start))
+        .map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
 #[pyfunction]
 pub fn verify_file(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDict>> {
     let r = py.detach(|| verify(&path))?;

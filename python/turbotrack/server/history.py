@@ -1,5 +1,5 @@
 """History for the read API: columnar (with M4 downsampling and an x range) and rows (paged),
-read by the native reader and cached while the files do not change."""
+read by the native reader and cached, bounded in bytes, while the files do not change."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, Union, overload
 
 from .. import _core
 from ..store import layout
@@ -15,9 +15,13 @@ from ..store.local import projection, select
 
 
 def stream_paths(run_dir: Path, stream: str) -> list[Path]:
+    """The history (or system) files of a run folder; none when the folder (or its project or
+    entity) is a symbolic link, and never a file that is one."""
     if stream not in layout.STREAM_GLOBS:
         raise ValueError(f"stream must be 'history' or 'system', got {stream!r}")
-    return sorted(run_dir.glob(layout.STREAM_GLOBS[stream]))
+    if not layout.is_plain_run_dir(run_dir):
+        return []
+    return sorted(layout.plain_files(run_dir.glob(layout.STREAM_GLOBS[stream])))
 
 
 def _key(paths: Sequence[Path], keys: Optional[Sequence[str]], sig: Optional[str] = None) -> tuple[Any, ...]:
@@ -37,47 +41,42 @@ def signature(paths: Sequence[Path]) -> str:
     return hashlib.sha1("|".join(parts).encode()).hexdigest()
 
 
-class _Lru:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def peek(self, key: Any) -> Any:
-        """The item at ``key``, or None (without making it)."""
-        with self._lock:
-            return self._items.get(key)
-
-    def get(self, key: Any, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
-
-
 class _ByteLru:
-    """Items with a size in bytes, the least recently used dropped once their total passes ``budget``."""
+    """Items with a size in bytes, the least recently used dropped once their total passes ``budget``
+    (an item larger than the budget is handed back, never kept). Concurrent misses on one key make
+    it once: the others wait for that one (so four readers of one run decode it once)."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.used = 0
         self._items: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._making: dict[Any, threading.Event] = {}
         self._lock = threading.Lock()
 
+    def peek(self, key: Any) -> Any:
+        """The item at ``key``, or None (without making it)."""
+        with self._lock:
+            item = self._items.get(key)
+            return None if item is None else item[0]
+
     def get(self, key: Any, make: Callable[[], tuple[Any, int]]) -> Any:
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key][0]
+                busy = self._making.get(key)
+                if busy is None:
+                    self._making[key] = threading.Event()
+                    break
+            busy.wait()
+        try:
+            value, size = make()
+        finally:
+            with self._lock:
+                self._making.pop(key).set()
         with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
-        value, size = make()
-        with self._lock:
-            if key not in self._items:
+            if key not in self._items and size <= self.budget:
                 self._items[key] = (value, size)
                 self.used += size
             while self.used > self.budget and self._items:
@@ -85,8 +84,54 @@ class _ByteLru:
         return value
 
 
+def table_bytes(data: dict[str, Any]) -> int:
+    """About what a table ``_core.read_history`` returned holds in memory, in bytes."""
+
+    def size(v: Any) -> int:
+        if v is None:
+            return 0
+        nbytes = getattr(v, "nbytes", None)
+        if nbytes is not None:
+            return int(nbytes)
+        return 64 * len(v)  # a list of Python objects: pointers, boxes, small strings
+
+    total = 1024
+    for arr in data.get("columns", {}).values():
+        total += size(arr)
+    for rows, values, _kind in data.get("metrics", {}).values():
+        total += size(rows) + size(values)
+    for arr in data.get("nulls", {}).values():
+        total += size(arr)
+    return total
+
+
+class _Scans:
+    """Row scans paused where a page ended, so that the next page goes on from there instead of
+    reading again from the first row: at most ``size`` of them (each holds one decoded block per
+    file), taken out while in use."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, tuple[Any, list[dict[str, Any]]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, key: Any) -> Optional[tuple[Any, list[dict[str, Any]]]]:
+        with self._lock:
+            return self._items.pop(key, None)
+
+    def put(self, key: Any, scan: Any, pending: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._items[key] = (scan, pending)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 #: Bytes of downsampled answers kept (about 100 KB per run of ten 600-point charts: some 600 runs).
 ANSWER_BUDGET = 64 << 20
+#: Bytes of decoded tables kept (a 1M-step run's steps, times and one metric take about 40 MB).
+TABLE_BUDGET = 64 << 20
+#: Rows decoded at a time while skipping to a page's offset.
+SKIP_PAGE = 4096
 
 
 class HistoryCache:
@@ -95,12 +140,15 @@ class HistoryCache:
     A chart asks for one run's keys at its pixel width: that answer (a few KB per key) is kept per
     (files' signature, key, x-axis, samples, range), bounded in bytes, so a workspace visited again
     (or the same charts in another tab) is answered without decoding or downsampling; the decoded
-    tables (megabytes each) stay few."""
+    tables (megabytes each) are bounded in bytes too. Rows are read a page at a time
+    (:meth:`rows_page`), never the whole run."""
 
-    def __init__(self, answer_budget: int = ANSWER_BUDGET) -> None:
-        self._tables = _Lru(8)
-        self._rows = _Lru(2)
+    def __init__(self, answer_budget: int = ANSWER_BUDGET, table_budget: int = TABLE_BUDGET) -> None:
+        self._tables = _ByteLru(table_budget)
         self._answers = _ByteLru(answer_budget)
+        self._scans = _Scans(8)
+        #: Rows decoded into dicts by :meth:`rows_page` (for tests and benchmarks: a page costs its rows).
+        self.rows_decoded = 0
 
     def table(self, paths: list[Path], keys: Optional[list[str]] = None) -> dict[str, Any]:
         """The decoded history of ``paths``; with ``keys``, only those metric columns (a projection)."""
@@ -109,10 +157,55 @@ class HistoryCache:
             whole = self._tables.peek(_key(paths, None, sig))
             if whole is not None:
                 return dict(whole)
-        return dict(self._tables.get(_key(paths, keys, sig), lambda: _core.read_history(paths, keys)))
 
-    def rows(self, paths: list[Path], keys: Optional[list[str]]) -> list[dict[str, Any]]:
-        return self._rows.get(_key(paths, keys), lambda: _core.read_rows(paths, keys))
+        def make() -> tuple[dict[str, Any], int]:
+            data = _core.read_history(paths, keys)
+            return data, table_bytes(data)
+
+        return dict(self._tables.get(_key(paths, keys, sig), make))
+
+    def rows(self, paths: list[Path], keys: Optional[list[str]]) -> RowsView:
+        """The rows as a sequence read page by page: a slice ``[offset:offset + limit]`` reads what
+        :meth:`rows_page` does, ``len()`` counts rows block by block; nothing holds the whole run."""
+        return RowsView(self, paths, keys)
+
+    def rows_page(
+        self, paths: list[Path], keys: Optional[list[str]], offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], Optional[int]]:
+        """Rows ``offset`` to ``offset + limit`` (in ``_step`` then rank order; with ``keys``, the
+        rows holding all of them), and the offset of the next page (None after the last row). Only
+        the blocks up to that page are read, one block per file at a time; the scan is kept where
+        the page ended, so the next page reads on from there."""
+        if offset < 0:
+            raise ValueError(f"offset must be 0 or more, got {offset}")
+        if limit < 1:
+            raise ValueError(f"limit must be 1 or more, got {limit}")
+        if not paths:
+            return [], None
+        base = _key(paths, keys)
+        kept = self._scans.take((base, offset))
+        if kept is not None:
+            scan, buf = kept
+            at = offset
+        else:
+            scan, buf, at = _core.HistoryScan(paths, keys), [], 0
+        while at < offset:  # skip to the page, a few thousand rows at a time
+            got = scan.next_page(min(offset - at, SKIP_PAGE))
+            if not got:
+                return [], None
+            self.rows_decoded += len(got)
+            at += len(got)
+        while len(buf) <= limit:  # the page and one row more: whether another page follows
+            got = scan.next_page(limit + 1 - len(buf))
+            if not got:
+                break
+            self.rows_decoded += len(got)
+            buf.extend(got)
+        page, rest = buf[:limit], buf[limit:]
+        if not rest:
+            return page, None
+        self._scans.put((base, offset + limit), scan, rest)
+        return page, offset + limit
 
     def keys(self, paths: list[Path]) -> list[str]:
         if not paths:
@@ -164,6 +257,51 @@ class HistoryCache:
         """``{"x_axis", "keys": {key: columnar}}``: each key's own rows (those holding it), each
         downsampled on its own, in one answer: charts of metrics logged at different steps."""
         return {"x_axis": x_axis, "keys": {k: self.columnar(paths, [k], x_axis, samples, lo, hi) for k in keys}}
+
+
+class RowsView(Sequence[dict[str, Any]]):
+    """A run's rows (see :meth:`HistoryCache.rows`): slices and indices from :meth:`HistoryCache.rows_page`."""
+
+    def __init__(self, cache: HistoryCache, paths: list[Path], keys: Optional[list[str]]) -> None:
+        self._cache, self._paths, self._keys = cache, paths, keys
+        self._len: Optional[int] = None
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, i: Union[int, slice]) -> Union[dict[str, Any], list[dict[str, Any]]]:
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self)) if _needs_len(i) else (i.start or 0, i.stop, 1)
+            if step != 1:
+                return list(self[start:stop])[::step]
+            if stop <= start:
+                return []
+            return self._cache.rows_page(self._paths, self._keys, start, stop - start)[0]
+        at = i + len(self) if i < 0 else i
+        page = self._cache.rows_page(self._paths, self._keys, at, 1)[0] if at >= 0 else []
+        if not page:
+            raise IndexError("row index out of range")
+        return page[0]
+
+    def __len__(self) -> int:
+        if self._len is None:
+            if not self._paths:
+                self._len = 0
+            elif self._keys is None:  # whole blocks, as readers see them, one block at a time
+                self._len = sum(int(_core.verify_file(p)["rows"]) for p in self._paths)
+            else:  # rows holding all of the keys: read through, a page at a time
+                scan, n = _core.HistoryScan(self._paths, self._keys), 0
+                while page := scan.next_page(SKIP_PAGE):
+                    n += len(page)
+                self._len = n
+        return self._len
+
+
+def _needs_len(i: slice) -> bool:
+    return i.step not in (None, 1) or i.stop is None or (i.start or 0) < 0 or i.stop < 0
 
 
 def _jsonable(col: tuple[Any, Any], n: int) -> list[Any]:

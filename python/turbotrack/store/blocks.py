@@ -1,5 +1,6 @@
 """The history file's framing, as sync and the server check it: the file header and whole
-CRC-valid blocks (docs/file-format.md; the CRC is CRC-32 as zlib computes it)."""
+CRC-valid blocks (docs/file-format.md; the CRC is CRC-32 as zlib computes it), and the full check
+of uploaded bytes (each block decompressed within its declared length and decoded, by the core)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import struct
 import zlib
 from typing import Optional
 
+from .. import _core
+
 FILE_MAGIC = b"TTRK"
 BLOCK_MAGIC = b"TTBK"
 BLOCK_HEADER = 20
 HEADER_FIXED = 16
-MAX_BLOCK = 1 << 30
+#: The most bytes a block holds, compressed or not (the core's bound: a longer one is damage).
+MAX_BLOCK: int = _core.MAX_BLOCK
 
 
 def header_end(data: memoryview) -> Optional[int]:
@@ -64,3 +68,11 @@ def valid_prefix(data: memoryview, at_start: bool) -> tuple[int, int, Optional[s
             return 0, 0, "the file header is cut short"
         pos = end
     return scan_blocks(data, pos)
+
+
+def check_upload(data: bytes, at_start: bool) -> tuple[int, int, Optional[str]]:
+    """As :func:`valid_prefix`, and each block also decompressed, bounded by its declared length
+    (at most :data:`MAX_BLOCK`), to exactly that length, and decoded to the rows its header says:
+    what the server accepts, so that no upload holds a block that inflates past what it declares.
+    ValueError when ``at_start`` and the file header is damaged."""
+    return _core.check_stream(data, at_start)

@@ -11,15 +11,18 @@ A storage root holds ``turbotrack/<entity>/<project>/<run_id>/``; that folder ho
 
 Artifacts live beside the runs of their project, in ``<entity>/<project>/artifacts/`` (ARTIFACTS_DIR).
 Readers use the globs below; sync and the server use :func:`classify` to know how a file grows.
+What lists a root or a run folder (:func:`iter_run_dirs`, :func:`run_files`) skips symbolic links:
+a link planted under a root never leads out of it; :func:`safe_file` checks one path the same way.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Callable, Iterable, Iterator, Optional, Union
 
 StrPath = Union[str, "os.PathLike[str]"]
 
@@ -183,9 +186,53 @@ class RunPath:
         raise ValueError(f"run path {path!r}: expected 'entity/project/run_id' or 'project/run_id'")
 
 
+def _lstat(path: Path) -> Optional[os.stat_result]:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def _is_plain(path: Path, mode_test: Callable[[int], bool]) -> bool:
+    st = _lstat(path)
+    return st is not None and mode_test(st.st_mode)
+
+
+def is_plain_run_dir(path: Path) -> bool:
+    """Whether ``path`` (``<root>/<entity>/<project>/<run_id>``) and its entity and project folders
+    are real folders, not symbolic links (the root itself may be reached through one)."""
+    return all(_is_plain(p, stat.S_ISDIR) for p in (path, path.parent, path.parent.parent))
+
+
+def plain_files(paths: Iterable[Path]) -> list[Path]:
+    """The paths that are regular files, not symbolic links (to anything)."""
+    return [p for p in paths if _is_plain(p, stat.S_ISREG)]
+
+
 def is_run_dir(path: Path) -> bool:
-    """Whether ``path`` holds a run (any rank has written its ``run*.json``)."""
-    return path.is_dir() and any(path.glob(RUN_GLOB))
+    """Whether ``path`` holds a run (any rank has written its ``run*.json``); a symbolic link, to a
+    folder or as its ``run*.json``, is none."""
+    return _is_plain(path, stat.S_ISDIR) and bool(plain_files(path.glob(RUN_GLOB)))
+
+
+def safe_file(root: Path, path: Path) -> Path:
+    """``path`` when it is a regular file under ``root`` reached from it without a symbolic link (in
+    any folder on the way, or as the file itself); ValueError when it is not under ``root`` (as
+    written: ``..`` parts count as leaving), FileNotFoundError otherwise (missing, a folder, a link)."""
+    try:
+        rel = Path(path).relative_to(root)
+    except ValueError:
+        raise ValueError(f"{path} is not under the storage root {root}") from None
+    if not rel.parts or any(p in ("", ".", "..") for p in rel.parts):
+        raise ValueError(f"{path} is not under the storage root {root}")
+    at = Path(root)
+    for part in rel.parts[:-1]:
+        at = at / part
+        if not _is_plain(at, stat.S_ISDIR):
+            raise FileNotFoundError(f"{path}: no such file under the storage root")
+    if not _is_plain(Path(path), stat.S_ISREG):
+        raise FileNotFoundError(f"{path}: no such file under the storage root")
+    return Path(path)
 
 
 def iter_run_dirs(root: Path, entity: Optional[str] = None, project: Optional[str] = None) -> Iterator[RunPath]:
@@ -195,7 +242,7 @@ def iter_run_dirs(root: Path, entity: Optional[str] = None, project: Optional[st
         if only is not None:
             return [p / check_part("name", only)]
         try:
-            return sorted(d for d in p.iterdir() if d.is_dir() and _PART.match(d.name))
+            return sorted(d for d in p.iterdir() if _PART.match(d.name) and _is_plain(d, stat.S_ISDIR))
         except OSError:
             return []
 
@@ -207,11 +254,17 @@ def iter_run_dirs(root: Path, entity: Optional[str] = None, project: Optional[st
 
 
 def run_files(run_dir: Path) -> Iterator[tuple[str, Path, str]]:
-    """Every file of a run folder that belongs there: (posix name relative to it, path, kind)."""
-    for base, dirs, names in os.walk(run_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+    """Every file of a run folder that belongs there: (posix name relative to it, path, kind).
+    Symbolic links are skipped: the run folder itself (or its project or entity) when it is one,
+    a linked folder inside it, and a linked file."""
+    if not is_plain_run_dir(run_dir):
+        return
+    for base, dirs, names in os.walk(run_dir):  # does not descend into linked folders
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and _is_plain(Path(base) / d, stat.S_ISDIR))
         for name in sorted(names):
             p = Path(base) / name
+            if not _is_plain(p, stat.S_ISREG):
+                continue
             rel = p.relative_to(run_dir).as_posix()
             kind = classify(rel)
             if kind is not None:
