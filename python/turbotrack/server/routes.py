@@ -12,12 +12,11 @@ import hashlib
 import json
 import mimetypes
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from .._fs import atomic_write_json, read_json
+from .._fs import read_json
 from ..store import layout
 from .auth import Principal
 from .errors import ApiError
@@ -108,22 +107,12 @@ def file_name(raw: str) -> str:
 
 
 def regular_file(root: Path, path: Path) -> Optional[os.stat_result]:
-    """The stat of ``path`` when it is a regular file reached from ``root`` without a symlink; else None.
-    A symlink planted in the storage root is never followed out of it."""
+    """The stat of ``path`` when it is a regular file reached from ``root`` without a symlink
+    (``layout.safe_file``); else None. A symlink planted in the storage root is never followed."""
     try:
-        rel = path.relative_to(root)
-    except ValueError:
+        return os.stat(layout.safe_file(root, path))
+    except (ValueError, OSError):
         return None
-    here = root
-    for name in rel.parts:
-        here = here / name
-        try:
-            st = os.lstat(here)
-        except OSError:
-            return None
-        if stat.S_ISLNK(st.st_mode):
-            return None
-    return st if stat.S_ISREG(st.st_mode) else None
 
 
 def _log_ranks(run_dir: Path) -> list[int]:
@@ -295,9 +284,9 @@ def rows(s: ServerState, r: Req) -> Any:
     rp = run_path(s, r.params)
     q: RowsQuery = r.query
     paths = stream_paths(rp.dir, "history")
-    all_rows = s.history.rows(paths, q.keys or None) if paths else []
-    page = all_rows[q.offset : q.offset + q.limit]
-    nxt = q.offset + len(page) if q.offset + len(page) < len(all_rows) else None
+    if not paths or q.limit == 0:
+        return {"rows": [], "next": None if not paths else q.offset}
+    page, nxt = s.history.rows_page(paths, q.keys or None, q.offset, q.limit)
     return {"rows": page, "next": nxt}
 
 
@@ -396,9 +385,11 @@ def summary(s: ServerState, r: Req) -> Any:
         raise ApiError(404, f"no run {rp.path}")
     path = rp.dir / layout.SUMMARY
     with s.ingest.lock(path):
+        if path.exists() and regular_file(s.root, path) is None:
+            raise ApiError(400, f"{layout.SUMMARY} of run {rp.path} is not a plain file")
         current = read_json(path, {}) or {}
         current.update(items)
-        atomic_write_json(path, current)
+        s.ingest.replace(path, json.dumps(current, default=str).encode())
     s.index.refresh(rp, force=True)
     return {"summary": current}
 
