@@ -385,7 +385,7 @@ def test_a_bad_stream_is_a_400_and_a_bug_is_logged_with_its_traceback(server):
     broken = server.root / "turbotrack/local/p/broken"
     broken.mkdir()
     (broken / "run.json").write_text('{"id": "broken", "state": "finished"}')
-    (broken / "history.ttrk").mkdir()  # a folder where a history file should be: reading it fails
+    (broken / "history.ttrk").write_bytes(b"not a history file")  # planted on disk: reading it fails
     status, data, _ = _send(server, "GET", "/api/v1/runs/local/p/broken/history", server.key)
     assert status == 500 and "logged" in _strict(data)["error"]
     deadline = time.monotonic() + 30
