@@ -18,15 +18,13 @@ from typing import Any, Optional
 from .. import artifacts
 from .._artifact_manifest import SHA256, ManifestError, check_manifest
 from .._fs import atomic_write_json, read_json
+from .errors import ApiError
 
 _VERSION = re.compile(r"^v(\d+)$")
 
 
-class ArtifactError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.extra = extra
+class ArtifactError(ApiError):
+    """A refused artifact request (status, message, extra answer fields)."""
 
 
 def check_digest(digest: str) -> str:

@@ -199,17 +199,10 @@ class ServerApp:
                 ctx["close"] = True
         except _ClientGone:
             raise
-        except Exception as e:
-            status = getattr(e, "status", None)  # IngestError and ArtifactError carry theirs
-            if isinstance(status, int) and 400 <= status < 600:
-                extra = dict(getattr(e, "extra", {}) or {})
-                if getattr(e, "size", None) is not None:
-                    extra["size"] = e.size  # type: ignore[attr-defined]
-                answer = Json({"error": str(e), **extra}, status)
-            else:
-                log.exception("%s %s failed", method, scope.get("path"))
-                answer = Json({"error": f"internal error ({type(e).__name__}); the server logged it"}, 500)
-                ctx["close"] = True
+        except Exception as e:  # a bug: logged with its traceback, the client told only that
+            log.exception("%s %s failed", method, scope.get("path"))
+            answer = Json({"error": f"internal error ({type(e).__name__}); the server logged it"}, 500)
+            ctx["close"] = True
         await self._send(scope, send, answer, ctx, has_body)
 
     def _admit(

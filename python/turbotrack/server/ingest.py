@@ -27,14 +27,14 @@ from typing import Optional
 from .. import artifacts
 from ..store import layout
 from ..store.blocks import check_upload, valid_prefix
+from .errors import ApiError
 
 
-class IngestError(Exception):
+class IngestError(ApiError):
     """A refused upload: ``status`` is the HTTP status, ``size`` the server's length for a 409."""
 
     def __init__(self, status: int, message: str, size: Optional[int] = None) -> None:
-        super().__init__(message)
-        self.status = status
+        super().__init__(status, message, **({"size": size} if size is not None else {}))
         self.size = size
 
 
