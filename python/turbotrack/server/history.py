@@ -4,6 +4,7 @@ read by the native reader and cached, bounded in bytes, while the files do not c
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -147,6 +148,8 @@ class HistoryCache:
         self._tables = _ByteLru(table_budget)
         self._answers = _ByteLru(answer_budget)
         self._scans = _Scans(8)
+        #: Whole decodes at once: more than the cores only add memory (each a table being built).
+        self._decoding = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
         #: Rows decoded into dicts by :meth:`rows_page` (for tests and benchmarks: a page costs its rows).
         self.rows_decoded = 0
 
@@ -159,7 +162,8 @@ class HistoryCache:
                 return dict(whole)
 
         def make() -> tuple[dict[str, Any], int]:
-            data = _core.read_history(paths, keys)
+            with self._decoding:
+                data = _core.read_history(paths, keys)
             return data, table_bytes(data)
 
         return dict(self._tables.get(_key(paths, keys, sig), make))
