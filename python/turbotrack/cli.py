@@ -161,12 +161,17 @@ def cmd_server(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> Any:
+    """The keys in the auth store beside the index (``auth.sqlite``; made if missing, so keys can be
+    made before the server first starts)."""
     from .server.auth import Keys
-    from .server.db import open_database
+    from .server.db import DatabaseError, open_auth_database
 
     root = storage_root(args.dir)
     root.mkdir(parents=True, exist_ok=True)
-    return Keys(open_database(args.db, root))
+    try:
+        return Keys(open_auth_database(args.db, root))
+    except DatabaseError as e:
+        raise CliError(str(e.args[0]), e.hint) from None
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
