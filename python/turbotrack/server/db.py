@@ -460,6 +460,7 @@ def _postgres_pool(url: str, size: int, timeout: float) -> Any:
         max_size=size,
         kwargs={"autocommit": True},
         configure=configure,
+        check=ConnectionPool.check_connection,  # a connection the server dropped is replaced, not used
         open=False,
         timeout=60,
         name="turbotrack",

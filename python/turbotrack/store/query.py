@@ -84,8 +84,9 @@ __all__ = [
 ]
 
 DEFAULT_ORDER = "+created_at"
-#: The most JSON a query may be (bytes, as compact JSON).
-MAX_QUERY_BYTES = 64 * 1024
+#: The most JSON a query may be (bytes, as compact JSON): a 1,000-value ``$in`` of short values fits,
+#: and so does its URL-encoded form in a request line (HTTP servers refuse lines over 16-64 KiB).
+MAX_QUERY_BYTES = 8 * 1024
 #: The deepest a query may nest (dicts and lists).
 MAX_QUERY_DEPTH = 32
 #: The most times a query may name a field.
