@@ -11,6 +11,7 @@ import argparse
 import json
 import platform
 import random
+import socket
 import statistics
 import tempfile
 import threading
@@ -20,14 +21,18 @@ from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from turbotrack.server.app import App, make_server
-from turbotrack.server.db import Database, default_url
+import uvicorn
+
+from turbotrack.server.asgi import ServerApp
+from turbotrack.server.db import Database, default_url, open_auth_database
+from turbotrack.server.process import _uvicorn_config
+from turbotrack.server.state import Limits, ServerState
 
 
-def fill(app: App, n: int) -> None:
+def fill(app: ServerState, n: int) -> None:
     """``n`` finished runs of project local/bench: 20 summary metrics, 10 config values each."""
     rnd = random.Random(1)
-    app.db.execute("DELETE FROM runs WHERE entity = 'local' AND project = 'bench'")
+    app.index_db.execute("DELETE FROM runs WHERE entity = 'local' AND project = 'bench'")
     for i in range(n):
         summary: dict[str, Any] = {f"m{j}": rnd.random() for j in range(20)}
         summary["acc"] = rnd.random() if i % 50 else float("nan")
@@ -62,14 +67,19 @@ def bench(url: str, n: int, repeat: int) -> list[tuple[str, float, float]]:
     root = Path(tempfile.mkdtemp(prefix="tt-server-bench-")) / "turbotrack"
     root.mkdir(parents=True)
     db = Database(url or default_url(root))
-    app = App(root, db)
+    app = ServerState(root, db, open_auth_database(url or None, root))
     t0 = time.perf_counter()
     fill(app, n)
     print(f"  filled {n} runs in {time.perf_counter() - t0:.1f} s", flush=True)
     key = app.keys.create("local")[1]
-    server = make_server(app, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    conn = HTTPConnection("127.0.0.1", server.server_address[1])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    server = uvicorn.Server(_uvicorn_config(ServerApp(app, scan=False), Limits(), "warning", 1, 1000))
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    conn = HTTPConnection("127.0.0.1", sock.getsockname()[1])
 
     def get(params: dict[str, Any]) -> dict[str, Any]:
         conn.request(
@@ -108,7 +118,7 @@ def bench(url: str, n: int, repeat: int) -> list[tuple[str, float, float]]:
     first = get({"order": "-summary_metrics.acc", "limit": 3})["runs"]
     accs = [r["summary"]["acc"] for r in first]
     assert accs == sorted(accs, reverse=True)
-    server.shutdown()
+    server.should_exit = True
     db.close()
     return rows
 

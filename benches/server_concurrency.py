@@ -48,13 +48,17 @@ def tree_of(rev: str) -> Path:
 
 def start(pythonpath: Path, root: Path) -> tuple[subprocess.Popen[str], int, str]:
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
-    key = subprocess.run(
-        [sys.executable, "-m", "turbotrack", "keys", "create", "local", "--dir", str(root)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip().splitlines()[-1]
+    key = (
+        subprocess.run(
+            [sys.executable, "-m", "turbotrack", "keys", "create", "local", "--dir", str(root)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "turbotrack", "server", "--dir", str(root), "--port", str(port)],
@@ -90,7 +94,9 @@ async def one(port: int, request: bytes, start: asyncio.Event) -> Optional[float
     writer.write(request)
     try:
         head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        )
         await reader.readexactly(length)
         ok = head.startswith(b"HTTP/1.1 200")
     except (asyncio.IncompleteReadError, ConnectionError, StopIteration):
@@ -144,17 +150,23 @@ def main() -> None:
     args = ap.parse_args()
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     print(
         f"# {args.clients} concurrent small reads x {args.rounds} rounds; {os.cpu_count()} cores, "
         f"{platform.machine()}, Python {platform.python_version()}"
     )
     results = []
-    for label, path in ((f"before ({args.before}, ThreadingHTTPServer)", tree_of(args.before)), ("now (uvicorn)", REPO / "python")):
+    for label, path in (
+        (f"before ({args.before}, ThreadingHTTPServer)", tree_of(args.before)),
+        ("now (uvicorn)", REPO / "python"),
+    ):
         r = measure(label, path, args.clients, args.rounds)
         results.append((label, r))
-        print(f"  {label}: p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms, max {r['max']:.0f} ms, failed {r['failed']:.0f}", flush=True)
+        print(
+            f"  {label}: p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms, max {r['max']:.0f} ms, failed {r['failed']:.0f}",
+            flush=True,
+        )
     print("| server | p50 (ms) | p99 (ms) | max (ms) | failed |")
     print("|---|---:|---:|---:|---:|")
     for label, r in results:

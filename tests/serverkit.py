@@ -154,7 +154,7 @@ def fresh_postgres_schema(url: str) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("runs", "run_keys", "api_keys", "sessions", "settings", "index_meta"):
+        for table in ("runs", "run_keys", "api_keys", "sessions", "settings", "index_meta", "schema_version"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 

@@ -32,7 +32,7 @@ def test_keys_cli_create_list_revoke(root, finished_run):
     listed = cli("keys", "list", "--dir", str(server_root)).stdout
     key_id = key.split("_")[1]
     assert key_id in listed and "read-write" in listed and "read-only" in listed and key not in listed
-    db = (server_root / "turbotrack" / "index.sqlite").read_bytes()
+    db = (server_root / "turbotrack" / "auth.sqlite").read_bytes()
     assert key.encode() not in db and key.split("_", 2)[2].encode() not in db  # only hashes stored
     s = ServerProc(server_root).start()
     try:
@@ -55,7 +55,7 @@ def _state(root: Path) -> dict[str, tuple[int, float]]:
     return {
         str(p.relative_to(base)): (p.stat().st_size, p.stat().st_mtime)
         for p in base.rglob("*")
-        if p.is_file() and "index" not in p.name
+        if p.is_file() and "index" not in p.name and "auth" not in p.name
     }
 
 

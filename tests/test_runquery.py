@@ -367,12 +367,60 @@ def test_the_index_scan_reads_only_runs_whose_folder_changed(tmp_path: Path, mon
     db.close()
 
 
-def test_an_index_of_another_version_is_emptied_and_rebuilt(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'index.sqlite'}"
-    db = Database(url)
-    Index(db, tmp_path).put("e", "p", "r1", infos=[], config={"flag": True}, summary={})
-    db.execute("UPDATE index_meta SET value = '1' WHERE name = 'version'")
+def test_an_index_of_an_older_server_is_migrated_not_dropped(tmp_path: Path) -> None:
+    """An index made before schema versions (index_meta, no schema_version) is taken over by
+    migrations: its rows emptied (re-read from the files), its tables kept."""
+    import sqlite3
+
+    from turbotrack.server.db import INDEX_MIGRATIONS, open_database
+
+    path = tmp_path / "index.sqlite"
+    old = sqlite3.connect(path)
+    for stmt in INDEX_MIGRATIONS[0].steps:
+        assert isinstance(stmt, str)
+        old.execute(stmt.replace("{COLLATE}", ""))
+    old.execute("CREATE TABLE index_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    old.execute("INSERT INTO index_meta VALUES ('version', '2')")
+    old.execute(
+        "CREATE TABLE api_keys (id TEXT PRIMARY KEY, entity TEXT NOT NULL, hash TEXT NOT NULL, "
+        "read_only INTEGER NOT NULL, created DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION)"
+    )
+    old.execute("CREATE TABLE sessions (hash TEXT PRIMARY KEY, created DOUBLE PRECISION, expires DOUBLE PRECISION)")
+    old.execute("INSERT INTO run_keys VALUES ('e', 'p', 'r1', 'id', 0, NULL, 'r1', NULL)")
+    old.commit()
+    old.close()
+    db = open_database(None, tmp_path)
+    assert db.query("SELECT COUNT(*) FROM run_keys") == [(0,)]
+    assert db.query("SELECT version FROM schema_version WHERE store = 'index'") == [(INDEX_MIGRATIONS[-1].version,)]
+    assert db.table_exists("index_meta")  # nothing dropped
+    Index(db, tmp_path).put("e", "p", "r1", infos=[], config={"flag": True}, summary={"big": 10**309})
+    assert Index(db, tmp_path).runs("e", "p", {"summary_metrics.big": {"$gt": 1e308}})[0]["summary"] == {"big": 10**309}
     db.close()
-    db = Database(url)
-    assert db.query("SELECT COUNT(*) FROM run_keys") == [(0,)] and db.query("SELECT COUNT(*) FROM runs") == [(0,)]
+    db = open_database(None, tmp_path)  # opened again: no migration left, the rows stay
+    assert db.query("SELECT COUNT(*) FROM runs") == [(1,)]
     db.close()
+
+
+def test_the_keys_of_an_older_server_move_to_auth_sqlite(tmp_path: Path) -> None:
+    import sqlite3
+
+    from turbotrack.server.auth import Keys
+    from turbotrack.server.db import open_auth_database
+
+    old = sqlite3.connect(tmp_path / "index.sqlite")
+    old.execute(
+        "CREATE TABLE api_keys (id TEXT PRIMARY KEY, entity TEXT NOT NULL, hash TEXT NOT NULL, "
+        "read_only INTEGER NOT NULL, created DOUBLE PRECISION NOT NULL, revoked DOUBLE PRECISION)"
+    )
+    key = "tt_abc123_secret"
+    import hashlib
+
+    old.execute(
+        "INSERT INTO api_keys VALUES ('abc123', 'e', ?, 0, 1.0, NULL)", (hashlib.sha256(key.encode()).hexdigest(),)
+    )
+    old.commit()
+    old.close()
+    auth = open_auth_database(None, tmp_path)
+    who = Keys(auth).check(key)
+    auth.close()
+    assert who is not None and who.entity == "e"

@@ -347,10 +347,10 @@ def test_a_session_cookie_outlives_a_server_restart(root, db_url):
     finally:
         s.stop()
     if db_url is None:  # only the hash is stored
-        assert sid.encode() not in (root / "turbotrack" / "index.sqlite").read_bytes()
-        from turbotrack.server.db import open_database
+        assert sid.encode() not in (root / "turbotrack" / "auth.sqlite").read_bytes()
+        from turbotrack.server.db import open_auth_database
 
-        db = open_database(None, root / "turbotrack")
+        db = open_auth_database(None, root / "turbotrack")
         rows = db.query("SELECT hash, expires FROM sessions")
         db.close()
         assert len(rows) == 1 and rows[0][0] == hashlib.sha256(sid.encode()).hexdigest()

@@ -4,6 +4,7 @@ stderr; errors end with a ``hint:`` line and exit status 2, never a traceback.""
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import time
@@ -156,28 +157,44 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_server(args: argparse.Namespace) -> int:
     from .server import serve
+    from .server.db import DatabaseError
 
     if args.workers < 1:
         raise CliError(f"--workers {args.workers}: at least 1", "pass --workers N with N >= 1")
-    return serve(
-        args.dir,
-        args.host,
-        args.port,
-        args.db,
-        max_body=args.max_body,
-        workers=args.workers,
-        log_level=args.log_level,
-        idle_timeout=args.idle_timeout,
-    )
+    try:
+        return serve(
+            args.dir,
+            args.host,
+            args.port,
+            args.db,
+            max_body=args.max_body,
+            workers=args.workers,
+            log_level=args.log_level,
+            idle_timeout=args.idle_timeout,
+        )
+    except DatabaseError as e:
+        raise CliError(e.args[0], e.hint) from None
+    except OSError as e:  # the port taken, the address not this machine's
+        if e.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise CliError(
+                f"cannot listen on {args.host}:{args.port}: {e.strerror}",
+                "pick another --port (or stop what holds it), or a --host this machine has",
+            ) from None
+        raise
 
 
 def _keys(args: argparse.Namespace) -> Any:
+    """The keys in the auth store beside the index (``auth.sqlite``; made if missing, so keys can be
+    made before the server first starts)."""
     from .server.auth import Keys
-    from .server.db import open_database
+    from .server.db import DatabaseError, open_auth_database
 
     root = storage_root(args.dir)
     root.mkdir(parents=True, exist_ok=True)
-    return Keys(open_database(args.db, root))
+    try:
+        return Keys(open_auth_database(args.db, root))
+    except DatabaseError as e:
+        raise CliError(str(e.args[0]), e.hint) from None
 
 
 def cmd_keys(args: argparse.Namespace) -> int:

@@ -39,10 +39,11 @@ def _hash(key: str) -> str:
 
 
 class Keys:
-    """The API keys in the server's database."""
+    """The API keys in the auth store (:func:`~turbotrack.server.db.open_auth_database`; handed the
+    run index, the auth store beside it)."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
+        self.db = db.auth()
 
     def create(self, entity: str, read_only: bool = False) -> tuple[str, str]:
         """A new key for ``entity``: ``(key_id, key)``. Only the key's hash is stored."""
@@ -84,12 +85,12 @@ class Keys:
 
 class Sessions:
     """The login token printed at start and the browser sessions it opened. Sessions are kept in the
-    database as the sha256 of their cookie with an expiry, so they outlive a server restart (the login
-    token does not: each start prints a new one)."""
+    auth store (handed the run index, the auth store beside it) as the sha256 of their cookie with an
+    expiry, so they outlive a server restart (the login token does not: each start prints a new one)."""
 
     def __init__(self, db: Optional[Database] = None, ttl: float = SESSION_TTL) -> None:
         self.token = secrets.token_urlsafe(24)
-        self.db = db
+        self.db = db.auth() if db is not None else None
         self.ttl = ttl
         self._memory: dict[str, float] = {}  # hash -> expiry, without a database
         self._lock = threading.Lock()

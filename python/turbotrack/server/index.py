@@ -1,10 +1,16 @@
 """The index of runs: what lists, filters and sorts runs, kept in the database and rebuilt from the
 files (the files stay the truth). A scan thread polls the state files' mtimes every second; ingest
-refreshes a run at once."""
+refreshes a run at once.
+
+No run's content stops indexing: a run whose files cannot be read or whose values cannot be
+stored is indexed as far as it can be (its id, its state, what could be read) with the reason in
+``index_error``, and logged once per change of its files (logger ``turbotrack.server``)."""
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import socket
 import threading
@@ -17,13 +23,15 @@ from ..store.local import LocalRun
 from .db import Database
 from .runquery import LIVE, RunQuery, Sql
 
+log = logging.getLogger("turbotrack.server")
+
 #: A heartbeat counts as fresh for this long when the uploader did not say its interval.
 DEFAULT_HEARTBEAT_TTL = 30.0
 _STATE_GLOBS = (layout.RUN_GLOB, "summary*.json", "config*.json", "metrics*.json")
 
 _COLUMNS = (
     "entity, project, run_id, name, recorded_state, tags, grp, job_type, notes, config, summary, infos, "
-    "created, end_time, updated, heartbeat, heartbeat_ttl, signature"
+    "created, end_time, updated, heartbeat, heartbeat_ttl, signature, index_error, times"
 )
 _WRITTEN = _COLUMNS
 _KEY_COLUMNS = "entity, project, run_id, key, elem, num, txt, js"
@@ -84,7 +92,36 @@ def _run_folders(root: Path) -> Iterator[tuple[tuple[str, str, str], Path, int]]
 
 
 def _jsonable(obj: Any) -> str:
+    """JSON text of what a run holds: NaN and infinities as Python writes them (``NaN``), other
+    objects as their ``str``; ASCII only, so any string (a lone surrogate too) can be stored."""
     return json.dumps(obj, default=str, allow_nan=True)
+
+
+def _finite(x: Any) -> Optional[float]:
+    """``x`` as a float a REAL column holds as it is (a finite one), else None (the JSON keeps it)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    try:
+        f = float(x)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _text(x: Any) -> Optional[str]:
+    """``x`` when it is text every database stores (UTF-8, no NUL), else None."""
+    if not isinstance(x, str) or "\x00" in x:
+        return None
+    try:
+        x.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return x
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e).splitlines()[0] if str(e) else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 class Index:
@@ -99,12 +136,16 @@ class Index:
         #: run folder mtimes (ns) already read into the index, and the runs seen at the last scan
         self._mtimes: dict[tuple[str, str, str], int] = {}
         self._last_seen: set[tuple[str, str, str]] = set()
+        #: the signature of each run's files when its index error was last logged
+        self._logged: dict[tuple[str, str, str], str] = {}
+        self._scan_error = ""
 
     # ---- keeping it up to date ----
 
     def refresh(self, rp: layout.RunPath, force: bool = False) -> bool:
         """Re-read one run's state files into the index, when they changed (or ``force``); whether
-        the index now holds what the files say (False: a file was being replaced; the next scan retries)."""
+        the index now holds what the files say (False: a file was being replaced; the next scan
+        retries). A run that cannot be read or stored is indexed with its ``index_error``."""
         run_dir = rp.dir
         if not layout.is_run_dir(run_dir):
             return False
@@ -120,28 +161,69 @@ class Index:
             run = LocalRun(run_dir)
             infos = runinfo.rank_infos(run_dir)
             config, summary = dict(run.config), dict(run.summary)
-        except (OSError, ValueError) as e:  # a file being replaced, or not JSON yet: next scan
+        except OSError:  # a file being replaced: the next scan reads it
             if force:
                 raise
-            del e
             return False
+        except Exception as e:  # what the files hold cannot be read: the run is shown with why
+            self._failed(rp, signature, updated, f"cannot read the run's files: {_reason(e)}")
+            return True
+        fields: dict[str, Any] = {
+            "infos": infos,
+            "config": config,
+            "summary": summary,
+            "name": run.name,
+            "tags": run.tags,
+            "group": run.group,
+            "job_type": run.job_type,
+            "notes": run.notes,
+            "created": run.created_at,
+            "updated": updated,
+            "signature": signature,
+        }
+        try:
+            self.put(rp.entity, rp.project, rp.run_id, **fields)
+        except Exception as e:
+            self._failed(rp, signature, updated, f"cannot index the run: {_reason(e)}", fields)
+            return True
+        self._logged.pop((rp.entity, rp.project, rp.run_id), None)
+        return True
+
+    def _failed(
+        self,
+        rp: layout.RunPath,
+        signature: str,
+        updated: float,
+        reason: str,
+        fields: Optional[dict[str, Any]] = None,
+    ) -> None:
+        """Index a run that could not be indexed in full: what of it every database stores, and
+        ``reason``; logged once per change of its files. An error here is the database's own (it
+        goes up: the scan retries)."""
+        key = (rp.entity, rp.project, rp.run_id)
+        if self._logged.get(key) != signature:
+            self._logged[key] = signature
+            log.warning("run %s is not indexed in full: %s", rp.dir, reason)
+        f = fields or {}
+        infos, config, summary = f.get("infos"), f.get("config"), f.get("summary")
+        tags = [t for t in f.get("tags") or () if _text(t) is not None]
         self.put(
             rp.entity,
             rp.project,
             rp.run_id,
-            infos=infos,
-            config=config,
-            summary=summary,
-            name=run.name,
-            tags=run.tags,
-            group=run.group,
-            job_type=run.job_type,
-            notes=run.notes,
-            created=run.created_at,
+            infos=[i for i in infos if isinstance(i, dict)] if isinstance(infos, list) else [],
+            config=config if isinstance(config, dict) else {},
+            summary=summary if isinstance(summary, dict) else {},
+            name=_text(f.get("name")),
+            tags=tags,
+            group=_text(f.get("group")),
+            job_type=_text(f.get("job_type")),
+            notes=_text(f.get("notes")),
+            created=f.get("created") if isinstance(f.get("created"), (int, float)) else None,
             updated=updated,
             signature=signature,
+            index_error=reason,
         )
-        return True
 
     def put(
         self,
@@ -160,10 +242,14 @@ class Index:
         created: Optional[float] = None,
         updated: Optional[float] = None,
         signature: str = "",
+        index_error: Optional[str] = None,
     ) -> None:
-        """Upsert one run's row (its heartbeat is kept): what ``refresh`` read from the files."""
-        end = max((i.get("end_time") or 0 for i in infos), default=0) or None
-        recorded = (infos[0] if infos else {}).get("state")
+        """Upsert one run's row (its heartbeat is kept): what ``refresh`` read from the files.
+        With ``index_error`` (a run that could not be indexed in full) only its plain fields go
+        into ``run_keys``: it is listed, and found by id, name, state and time."""
+        ends = [_finite(i.get("end_time")) or 0.0 for i in infos]
+        end = max(ends, default=0.0) or None
+        recorded = _text((infos[0] if infos else {}).get("state"))
         live = any(i.get("state", "crashed") == "running" for i in infos)
         key = (entity, project, run_id)
         row = (
@@ -177,12 +263,14 @@ class Index:
             _jsonable(config),
             _jsonable(summary),
             _jsonable(infos),
-            created,
+            _finite(created),
             end,
-            updated,
+            _finite(updated),
             None,
             None,
             signature,
+            index_error,
+            _jsonable([created, end]),
         )
         fields = query.plain_fields(
             run_id=run_id,
@@ -194,7 +282,10 @@ class Index:
             tags=tags,
             created=created,
         )
-        keys = [(*key, *r) for r in query.key_rows(fields, config, summary)]
+        if index_error is None:
+            keys = [(*key, *r) for r in query.key_rows(fields, config, summary)]
+        else:
+            keys = [(*key, *r) for r in query.key_rows(fields, {}, {})]
         upsert = (
             f"INSERT INTO runs ({_WRITTEN}) VALUES ({', '.join('?' * len(row))}) "
             "ON CONFLICT (entity, project, run_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
@@ -258,8 +349,11 @@ class Index:
             while not self._stop.wait(interval):
                 try:
                     self.rebuild()
-                except Exception:  # a scan that failed is retried at the next tick
-                    pass
+                    self._scan_error = ""
+                except Exception as e:  # the database failed: retried at the next tick, logged once
+                    if _reason(e) != self._scan_error:
+                        self._scan_error = _reason(e)
+                        log.exception("the index scan of %s failed (retried every %g s)", self.root, interval)
 
         self._thread = threading.Thread(target=loop, name="turbotrack-index", daemon=True)
         self._thread.start()
@@ -309,7 +403,7 @@ class Index:
         running: set[str] = set()
         if "state" in query.keys_in(node) | {sort.key}:
             running = self._running(entity, project)
-        q = RunQuery(running, self.db.postgres)
+        q = RunQuery(running, self.db.postgres, entity, project)
         where = q.where(node)
         join, order_by = q.order(sort)
         sql = f"SELECT b.run_id FROM run_keys b {join.text} WHERE {scope.text}{where.text} {order_by.text}"
@@ -374,7 +468,11 @@ class Index:
             hb,
             ttl,
             _,
+            index_error,
+            times,
         ) = row
+        if times:  # the times as written (a REAL column cannot hold NaN on SQLite)
+            created, end = _loads(times, [created, end])
         infos_list = _loads(infos, [])
         state = self.state(recorded, infos_list, hb, ttl)
         now = time.time()
@@ -394,6 +492,7 @@ class Index:
             "notes": notes,
             "config": _loads(config, {}),
             "summary": _loads(summary, {}),
+            **({"index_error": index_error} if index_error else {}),
         }
 
     def state(
@@ -404,16 +503,26 @@ class Index:
         fresh = hb is not None and time.time() - hb < (ttl or DEFAULT_HEARTBEAT_TTL)
         states = set()
         for info in infos or [{"state": recorded or "crashed"}]:
+            if not isinstance(info, dict):
+                continue
             s = info.get("state", "crashed")
             if s == "running":
                 local = info.get("host") in (None, self._host)
-                alive = local and runinfo.process_alive(int(info.get("pid", -1)), info.get("pid_start"))
+                alive = local and runinfo.process_alive(_pid(info.get("pid")), info.get("pid_start"))
                 s = "running" if alive or fresh else "crashed"
             states.add(s)
         for s in ("crashed", "running", "failed"):
             if s in states:
                 return s
         return "finished"
+
+
+def _pid(value: Any) -> int:
+    """A rank's recorded pid; -1 (no process) for what is not one."""
+    try:
+        return int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else -1
+    except ValueError:
+        return -1
 
 
 def _loads(text: Optional[str], default: Any) -> Any:

@@ -36,6 +36,12 @@ Operators
     only (Python's ``re.search``; PostgreSQL's ``~`` on a PostgreSQL index, the same for common
     patterns). An unknown operator or a malformed query is a ``ValueError`` naming it.
 
+Limits
+    A query is at most :data:`MAX_QUERY_BYTES` of JSON, nested at most :data:`MAX_QUERY_DEPTH` deep,
+    names fields at most :data:`MAX_QUERY_FIELDS` times, and gives ``$in``/``$nin`` at most
+    :data:`MAX_IN_VALUES` values; over one, it is a ``ValueError`` naming the limit (a server
+    answers 400), the same locally and on a server.
+
 Order
     ``[+|-]FIELD``, no sign ascending; default ``+created_at`` (oldest first, as wandb). Values sort by
     kind, numbers, then strings, then bools, in that order in both directions, each kind by value in the
@@ -54,6 +60,10 @@ from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar, Union
 
 __all__ = [
     "DEFAULT_ORDER",
+    "MAX_IN_VALUES",
+    "MAX_QUERY_BYTES",
+    "MAX_QUERY_DEPTH",
+    "MAX_QUERY_FIELDS",
     "And",
     "Cmp",
     "Exists",
@@ -74,6 +84,15 @@ __all__ = [
 ]
 
 DEFAULT_ORDER = "+created_at"
+#: The most JSON a query may be (bytes, as compact JSON): a 1,000-value ``$in`` of short values fits,
+#: and so does its URL-encoded form in a request line (HTTP servers refuse lines over 16-64 KiB).
+MAX_QUERY_BYTES = 8 * 1024
+#: The deepest a query may nest (dicts and lists).
+MAX_QUERY_DEPTH = 32
+#: The most times a query may name a field.
+MAX_QUERY_FIELDS = 100
+#: The most values one ``$in`` or ``$nin`` may list.
+MAX_IN_VALUES = 1000
 _MAX = 1.7976931348623157e308
 #: Plain fields: what a query may name -> the key of its rows.
 _PLAIN = {
@@ -116,8 +135,8 @@ def _scalar(v: Any) -> Optional[tuple[Optional[float], Optional[str], Optional[s
     if isinstance(v, (int, float)):
         try:
             f = float(v)
-        except OverflowError:
-            f = math.copysign(_MAX, v)
+        except OverflowError:  # an int beyond float64: the largest finite float of its sign
+            f = _MAX if v > 0 else -_MAX
         return None if math.isnan(f) else (f, None, None)
     if isinstance(v, str):
         return None, v, None
@@ -298,7 +317,31 @@ def _eq(field: str, key: str, v: Any) -> Node:
 def _values(field: str, op: str, v: Any) -> list[Any]:
     if not isinstance(v, (list, tuple)):
         raise ValueError(f"{field}: {op} takes a list, got {v!r}")
+    if len(v) > MAX_IN_VALUES:
+        raise ValueError(
+            f"{field}: {op} lists {len(v)} values, over the limit of {MAX_IN_VALUES} (MAX_IN_VALUES): "
+            "split the query, or filter on a field the runs share"
+        )
     return list(v)
+
+
+def _check_size(filters: dict[str, Any]) -> None:
+    """``ValueError`` naming the limit a query is over: its JSON size, its nesting, its fields."""
+    try:
+        size = len(json.dumps(filters, separators=(",", ":"), default=repr, allow_nan=True).encode("utf-8"))
+    except (TypeError, ValueError, RecursionError) as e:
+        raise ValueError(f"the query cannot be read as JSON: {e}") from None
+    if size > MAX_QUERY_BYTES:
+        raise ValueError(f"the query is {size} bytes of JSON, over the limit of {MAX_QUERY_BYTES} (MAX_QUERY_BYTES)")
+    todo: list[tuple[Any, int]] = [(filters, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_QUERY_DEPTH:
+            raise ValueError(f"the query nests deeper than the limit of {MAX_QUERY_DEPTH} (MAX_QUERY_DEPTH)")
+        if isinstance(node, dict):
+            todo.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, (list, tuple)):
+            todo.extend((v, depth + 1) for v in node)
 
 
 def _field(field: str, key: str, want: Any) -> Node:
@@ -357,6 +400,12 @@ def parse(filters: Optional[dict[str, Any]]) -> Node:
         return And(())
     if not isinstance(filters, dict):
         raise ValueError(f"filters must be a dict (a MongoDB-style query), got {type(filters).__name__}")
+    _check_size(filters)
+    return _parse(filters, [0])
+
+
+def _parse(filters: dict[str, Any], fields: list[int]) -> Node:
+    """The tree of a query; ``fields[0]`` counts the fields named so far (:data:`MAX_QUERY_FIELDS`)."""
     nodes: list[Node] = []
     for k, v in filters.items():
         if isinstance(k, str) and k.startswith("$"):
@@ -365,13 +414,16 @@ def parse(filters: Optional[dict[str, Any]]) -> Node:
             if k == "$not":
                 if not isinstance(v, dict):
                     raise ValueError(f"$not takes a query dict, got {v!r}")
-                nodes.append(Not(parse(v)))
+                nodes.append(Not(_parse(v, fields)))
                 continue
             if not isinstance(v, (list, tuple)) or not v or not all(isinstance(q, dict) for q in v):
                 raise ValueError(f"{k} takes a non-empty list of query dicts, got {v!r}")
-            parts = tuple(parse(q) for q in v)
+            parts = tuple(_parse(q, fields) for q in v)
             nodes.append(And(parts) if k == "$and" else Or(parts) if k == "$or" else Not(Or(parts)))
         else:
+            fields[0] += 1
+            if fields[0] > MAX_QUERY_FIELDS:
+                raise ValueError(f"the query names more than {MAX_QUERY_FIELDS} fields, the limit (MAX_QUERY_FIELDS)")
             nodes.append(_field(str(k), key_of(k), v))
     return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
 
