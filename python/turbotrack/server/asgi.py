@@ -375,12 +375,4 @@ class ServerApp:
         await send({"type": "http.response.body", "body": b"" if head_only else body})
 
 
-def create_app_from_env() -> ServerApp:
-    """The app of one of ``--workers N`` processes (uvicorn starts them with this factory); its
-    settings come from the parent through ``$TURBOTRACK_SERVER_SPEC``."""
-    from .process import app_from_spec
-
-    return app_from_spec()
-
-
-__all__ = ["ServerApp", "create_app_from_env"]
+__all__ = ["ServerApp"]

@@ -241,7 +241,7 @@ def serve(
     )
     from uvicorn.supervisors import Multiprocess
 
-    config = _uvicorn_config("turbotrack.server.asgi:create_app_from_env", limits, log_level, workers, max_connections)
+    config = _uvicorn_config("turbotrack.server.process:app_from_spec", limits, log_level, workers, max_connections)
     Multiprocess(config, sockets=[sock]).run()
     return 0
 
