@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import signal
 import sqlite3
 import threading
 import time
@@ -47,12 +46,8 @@ def _wait_for(what: str, check: Callable[[], bool], seconds: float = 30) -> None
 
 def _stderr_after_stop(s: ServerProc) -> str:
     """Stop the server and return what it wrote on stderr."""
-    assert s.proc is not None and s.proc.stderr is not None
-    s.proc.send_signal(signal.SIGTERM)
-    s.proc.wait(10)
-    err = s.proc.stderr.read()
-    s.stop()
-    return err
+    assert s.stop() == 0
+    return s.log_text()
 
 
 # ---- no run's content stops the index ----
