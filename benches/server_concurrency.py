@@ -46,7 +46,7 @@ def tree_of(rev: str) -> Path:
     return out / "python"
 
 
-def start(pythonpath: Path, root: Path) -> tuple[subprocess.Popen[str], int, str]:
+def start(pythonpath: Path, root: Path, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], int, str]:
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     key = (
         subprocess.run(
@@ -61,7 +61,7 @@ def start(pythonpath: Path, root: Path) -> tuple[subprocess.Popen[str], int, str
     )
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "turbotrack", "server", "--dir", str(root), "--port", str(port)],
+        [sys.executable, "-m", "turbotrack", "server", "--dir", str(root), "--port", str(port), *extra],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -120,9 +120,9 @@ async def round_(port: int, key: str, clients: int) -> tuple[list[float], int]:
     return ok, clients - len(ok)
 
 
-def measure(label: str, pythonpath: Path, clients: int, rounds: int) -> dict[str, float]:
+def measure(label: str, pythonpath: Path, clients: int, rounds: int, extra: tuple[str, ...] = ()) -> dict[str, float]:
     root = make_root()
-    proc, port, key = start(pythonpath, root)
+    proc, port, key = start(pythonpath, root, extra)
     try:
         lat: list[float] = []
         failed = 0
@@ -157,11 +157,13 @@ def main() -> None:
         f"{platform.machine()}, Python {platform.python_version()}"
     )
     results = []
-    for label, path in (
-        (f"before ({args.before}, ThreadingHTTPServer)", tree_of(args.before)),
-        ("now (uvicorn)", REPO / "python"),
-    ):
-        r = measure(label, path, args.clients, args.rounds)
+    cases: list[tuple[str, Path, tuple[str, ...]]] = [
+        (f"before ({args.before}, ThreadingHTTPServer)", tree_of(args.before), ()),
+        ("now (uvicorn, 1 process)", REPO / "python", ()),
+        ("now (uvicorn, --workers 2)", REPO / "python", ("--workers", "2")),
+    ]
+    for label, path, extra in cases:
+        r = measure(label, path, args.clients, args.rounds, extra)
         results.append((label, r))
         print(
             f"  {label}: p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms, max {r['max']:.0f} ms, failed {r['failed']:.0f}",
