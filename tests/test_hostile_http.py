@@ -444,3 +444,39 @@ def test_a_big_body_in_one_piece_is_not_mistaken_for_a_head(server):
     body = json.dumps({"pad": "x" * 3000}).encode()
     status, data, _ = _send(server, "PUT", "/api/v1/runs/local/p/onepiece/files/config.json", server.key, body)
     assert status == 200, data
+
+
+def _peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_a_download_is_streamed_not_read_into_memory(server):
+    """A 256 MiB file (sparse: cheap to make) downloads without the server holding it."""
+    import http.client
+
+    path = server.root / "turbotrack/local/p/r/files/huge.bin"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.truncate(256 << 20)
+    pid = server.proc.pid
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # count the peak from now
+    before = _peak_rss(pid)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    conn.request(
+        "GET", "/api/v1/runs/local/p/r/files/files/huge.bin", headers={"Authorization": f"Bearer {server.key}"}
+    )
+    resp = conn.getresponse()
+    assert resp.status == 200
+    got = 0
+    while True:
+        chunk = resp.read(1 << 20)
+        if not chunk:
+            break
+        got += len(chunk)
+    conn.close()
+    path.unlink()
+    assert got == 256 << 20
+    assert _peak_rss(pid) - before < 64 << 20
