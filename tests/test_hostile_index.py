@@ -322,8 +322,9 @@ def test_writes_held_by_a_sqlite_lock_do_not_block_reads(root: Path, new_run) ->
         ({f"config.k{i}": 1 for i in range(101)}, "MAX_QUERY_FIELDS"),
         ({"$or": [{"config.a": 1}] * 101}, "MAX_QUERY_FIELDS"),
         ({"config.lr": {"$in": ["x" * 150] * 70}}, "MAX_QUERY_BYTES"),
+        ({"display_name": {"$regex": "x" * 300}}, "MAX_REGEX_CHARS"),
     ],
-    ids=["in", "nin", "fields", "or-fields", "bytes"],
+    ids=["in", "nin", "fields", "or-fields", "bytes", "regex-length"],
 )
 def test_a_query_over_a_limit_is_400_naming_it(root: Path, new_run, filters: dict[str, Any], limit: str) -> None:
     run = _finished(new_run, config={"lr": 3})
@@ -353,5 +354,24 @@ def test_a_query_nested_too_deep_is_400(root: Path, new_run) -> None:
         path = "/api/v1/runs/local/tests?filters=" + urllib.parse.quote(json.dumps(deep))
         status, data, _ = raw(s.url, "GET", path, key)
         assert status == 400 and "MAX_QUERY_DEPTH" in json.loads(data)["error"], data
+    finally:
+        s.stop()
+
+
+@pytest.mark.parametrize("pattern", ["^(a+)+$", "^(\\w+\\s?)+$", "(x*)*y"])
+def test_a_catastrophic_regex_is_refused_before_it_holds_the_server(root: Path, new_run, pattern: str) -> None:
+    """Python's ``re`` cannot be interrupted: on a run named 'aaaa...!' these patterns backtrack for
+    hours, holding the server (SQLite runs ``$regex`` in-process). They are refused instead."""
+    run = _finished(new_run, name="a" * 40 + "!")
+    s = ServerProc(root)
+    key = make_key(root, "local")[1]
+    s.start()
+    try:
+        path = "/api/v1/runs/local/tests?filters=" + urllib.parse.quote(
+            json.dumps({"display_name": {"$regex": pattern}})
+        )
+        status, data, _ = raw(s.url, "GET", path, key)
+        assert status == 400 and "$regex" in json.loads(data)["error"], data
+        assert [r["id"] for r in _runs(s, key, filters={"display_name": {"$regex": "^a+!$"}})] == [run.id]
     finally:
         s.stop()

@@ -64,6 +64,7 @@ __all__ = [
     "MAX_QUERY_BYTES",
     "MAX_QUERY_DEPTH",
     "MAX_QUERY_FIELDS",
+    "MAX_REGEX_CHARS",
     "And",
     "Cmp",
     "Exists",
@@ -93,6 +94,9 @@ MAX_QUERY_DEPTH = 32
 MAX_QUERY_FIELDS = 100
 #: The most values one ``$in`` or ``$nin`` may list.
 MAX_IN_VALUES = 1000
+#: A ``$regex`` pattern's length; nested unbounded repeats are refused too (see ``_regex``): Python's
+#: ``re`` cannot be interrupted, so a catastrophic pattern would hold the process.
+MAX_REGEX_CHARS = 256
 _MAX = 1.7976931348623157e308
 #: Plain fields: what a query may name -> the key of its rows.
 _PLAIN = {
@@ -381,15 +385,76 @@ def _field(field: str, key: str, want: Any) -> Node:
     return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
 
 
+def _unbounded_repeat_inside_another(pattern: str) -> bool:
+    """Whether the pattern repeats without bound a part made only of repeats, one of them unbounded
+    (``(a+)+``, ``(x*)*``, ``(\\w+\\s?)+``): the shape whose backtracking takes exponential time.
+    ``[a-z]+(-[a-z]+)*`` passes (the ``-`` each repetition must match)."""
+    try:
+        from re import _parser as sre  # type: ignore[attr-defined]
+    except ImportError:  # Python < 3.11
+        import sre_parse as sre
+
+    unbounded = sre.MAXREPEAT
+
+    def only_repeats(items: Any) -> tuple[bool, bool]:
+        """(every element may repeat or be skipped, one repeats without bound)."""
+        free = False
+        for op, av in items:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                lo, hi, _ = av
+                if lo > 0 and hi <= 1:  # exactly once: a fixed element
+                    return False, False
+                free = free or hi == unbounded
+            elif name == "SUBPATTERN":
+                ok, inner = only_repeats(av[-1])
+                if not ok:
+                    return False, False
+                free = free or inner
+            elif name in ("AT", "ASSERT", "ASSERT_NOT"):
+                continue
+            else:
+                return False, False
+        return True, free
+
+    def walk(items: Any) -> bool:
+        for op, av in items:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT"):
+                _, hi, sub = av
+                if hi == unbounded and only_repeats(sub) == (True, True):
+                    return True
+                if walk(sub):
+                    return True
+            elif name == "SUBPATTERN" and walk(av[-1]):
+                return True
+            elif name == "BRANCH" and any(walk(b) for b in av[1]):
+                return True
+            elif name in ("ASSERT", "ASSERT_NOT") and walk(av[1]):
+                return True
+        return False
+
+    return walk(sre.parse(pattern))
+
+
 def _regex(field: str, key: str, pattern: Any, options: Any) -> Regex:
     if not isinstance(pattern, str):
         raise ValueError(f"{field}: $regex takes a pattern string, got {pattern!r}")
+    if len(pattern) > MAX_REGEX_CHARS:
+        raise ValueError(
+            f"{field}: $regex is {len(pattern)} characters, over the limit of {MAX_REGEX_CHARS} (MAX_REGEX_CHARS)"
+        )
     if options not in ("", "i"):
         raise ValueError(f"{field}: $options {options!r} is not supported (only 'i', ignore case)")
     try:
         re.compile(pattern)
     except re.error as e:
         raise ValueError(f"{field}: $regex {pattern!r} is not a regular expression: {e}") from None
+    if _unbounded_repeat_inside_another(pattern):
+        raise ValueError(
+            f"{field}: $regex {pattern[:60]!r} repeats a repetition without bound (like '(a+)+'), which can "
+            "take exponential time: write it without the nested repeat"
+        )
     return Regex(key, pattern, options == "i")
 
 
