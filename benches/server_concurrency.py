@@ -1,6 +1,7 @@
 """Many small reads at once (issue 17): 1,000 clients each open a connection and send one small GET
 (a run's page: ``GET /api/v1/runs/local/bench/r0``) at the same moment; latency from send to the whole
-answer, p50/p99/max, for the server of a git revision from before the ASGI server (its own thread per
+answer, p50/p99/max, with ``Connection: close`` (each connection closed as it is answered) and kept
+alive (as a browser keeps them, closed once every client has its answer), for the server of a git revision from before the ASGI server (its own thread per
 connection) and for this tree's, side by side in one run. Each server is a real `turbotrack server`
 subprocess on loopback with a run to read; the clients are one asyncio process.
 
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 #: The last commit whose server was the stdlib ThreadingHTTPServer.
@@ -84,7 +85,7 @@ def make_root() -> Path:
     return root
 
 
-async def one(port: int, request: bytes, start: asyncio.Event) -> Optional[float]:
+async def one(port: int, request: bytes, start: asyncio.Event, kept: Optional[list[Any]]) -> Optional[float]:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError:
@@ -102,37 +103,53 @@ async def one(port: int, request: bytes, start: asyncio.Event) -> Optional[float
     except (asyncio.IncompleteReadError, ConnectionError, StopIteration):
         ok = False
     dt = time.perf_counter() - t0
-    writer.close()
+    if kept is None:
+        writer.close()
+    else:  # kept alive (as a browser does) until every client has its answer
+        kept.append(writer)
     return dt if ok else None
 
 
-async def round_(port: int, key: str, clients: int) -> tuple[list[float], int]:
+async def round_(port: int, key: str, clients: int, keepalive: bool = False) -> tuple[list[float], int]:
+    """One request per client at once: ``Connection: close`` (each connection closed as it is
+    answered), or kept alive until all are answered."""
+    close = "" if keepalive else "Connection: close\r\n"
     request = (
-        f"GET /api/v1/runs/local/bench/r0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
-        "Connection: close\r\n\r\n"
+        f"GET /api/v1/runs/local/bench/r0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n{close}\r\n"
     ).encode()
     start = asyncio.Event()
-    tasks = [asyncio.create_task(one(port, request, start)) for _ in range(clients)]
+    kept: Optional[list[Any]] = [] if keepalive else None
+    tasks = [asyncio.create_task(one(port, request, start, kept)) for _ in range(clients)]
     await asyncio.sleep(1.0)  # let every connection open (the accept backlog is 128 before, 2048 now)
     start.set()
     out = await asyncio.gather(*tasks)
+    for w in kept or []:
+        w.close()
     ok = [t for t in out if t is not None]
     return ok, clients - len(ok)
 
 
-def measure(label: str, pythonpath: Path, clients: int, rounds: int, extra: tuple[str, ...] = ()) -> dict[str, float]:
+def _stats(lat: list[float], failed: int) -> dict[str, float]:
+    lat.sort()
+    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
+    return {"p50": q[49] * 1000, "p99": q[98] * 1000, "max": lat[-1] * 1000, "failed": failed}
+
+
+def measure(pythonpath: Path, clients: int, rounds: int, extra: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
+    """``{"close": stats, "keep-alive": stats}`` for one server."""
     root = make_root()
     proc, port, key = start(pythonpath, root, extra)
     try:
-        lat: list[float] = []
-        failed = 0
-        for _ in range(rounds):
-            ok, bad = asyncio.run(round_(port, key, clients))
-            lat += ok
-            failed += bad
-        lat.sort()
-        q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
-        return {"p50": q[49] * 1000, "p99": q[98] * 1000, "max": lat[-1] * 1000, "failed": failed}
+        out = {}
+        for mode in ("close", "keep-alive"):
+            lat: list[float] = []
+            failed = 0
+            for _ in range(rounds):
+                ok, bad = asyncio.run(round_(port, key, clients, keepalive=mode == "keep-alive"))
+                lat += ok
+                failed += bad
+            out[mode] = _stats(lat, failed)
+        return out
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -162,19 +179,21 @@ def main() -> None:
         ("now (uvicorn, 1 process)", REPO / "python", ()),
         ("now (uvicorn, --workers 2)", REPO / "python", ("--workers", "2")),
     ]
+    results = []
     for label, path, extra in cases:
-        r = measure(label, path, args.clients, args.rounds, extra)
+        r = measure(path, args.clients, args.rounds, extra)
         results.append((label, r))
-        print(
-            f"  {label}: p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms, max {r['max']:.0f} ms, failed {r['failed']:.0f}",
-            flush=True,
-        )
-    print("| server | p50 (ms) | p99 (ms) | max (ms) | failed |")
-    print("|---|---:|---:|---:|---:|")
+        for mode, m in r.items():
+            print(
+                f"  {label}, {mode}: p50 {m['p50']:.0f} ms, p99 {m['p99']:.0f} ms, failed {m['failed']:.0f}", flush=True
+            )
+    print("| server | connections | p50 (ms) | p99 (ms) | max (ms) | failed |")
+    print("|---|---|---:|---:|---:|---:|")
     for label, r in results:
-        print(f"| {label} | {r['p50']:.0f} | {r['p99']:.0f} | {r['max']:.0f} | {r['failed']:.0f} |")
-    (b, a) = (results[0][1], results[1][1])
-    print(f"p99 before / now: {b['p99'] / a['p99']:.1f}x")
+        for mode, m in r.items():
+            print(f"| {label} | {mode} | {m['p50']:.0f} | {m['p99']:.0f} | {m['max']:.0f} | {m['failed']:.0f} |")
+    for mode in ("close", "keep-alive"):
+        print(f"p99 before / now ({mode}): {results[0][1][mode]['p99'] / results[1][1][mode]['p99']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,48 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 log = logging.getLogger("turbotrack.server")
 
 
+class _Coalescing:
+    """A transport that sends what one turn of the event loop wrote in one ``send``: an answer's head
+    and body leave together. A send is one of the dearest things a request costs here (~0.4 ms on
+    this VM, on the event loop's one thread), and it is one packet instead of two."""
+
+    def __init__(self, transport: Any, loop: Any) -> None:
+        self._t = transport
+        self._loop = loop
+        self._buf: list[bytes] = []
+        self._due = False
+
+    def write(self, data: Any) -> None:
+        if not data:
+            return
+        self._buf.append(bytes(data))
+        if not self._due:
+            self._due = True
+            self._loop.call_soon(self._flush)
+
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
+
+    def _flush(self) -> None:
+        self._due = False
+        if self._buf:
+            data = b"".join(self._buf) if len(self._buf) > 1 else self._buf[0]
+            self._buf.clear()
+            if not self._t.is_closing():
+                self._t.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._t.close()
+
+    def get_write_buffer_size(self) -> int:
+        return int(self._t.get_write_buffer_size()) + sum(len(b) for b in self._buf)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._t, name)
+
+
 class _HeadTimeout:
     """Closes a connection which sends no whole request head within the idle timeout: a fresh silent
     socket, one trickling its headers (uvicorn alone waits for ever), or one idle after a response.
@@ -43,7 +85,7 @@ class _HeadTimeout:
     cycle: Any
 
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
+        super().connection_made(_Coalescing(transport, self.loop))  # type: ignore[misc]
         sock = transport.get_extra_info("socket")
         if sock is not None:
             try:
