@@ -172,14 +172,13 @@ class ServerApp:
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method = scope["method"].upper()
-        has_body = int(headers.get("content-length", "0") or 0) > 0 or "transfer-encoding" in headers
-        api = scope["path"].startswith("/api/")
-        ctx: dict[str, Any] = {"close": False, "api": api, "receive": receive}
+        length = headers.get("content-length", "0")
+        has_body = (length.isdigit() and int(length) > 0) or "transfer-encoding" in headers
+        ctx: dict[str, Any] = {"close": False, "receive": receive}
         try:
             if _ENCODED_SEPARATOR.search(scope.get("raw_path") or b""):
                 raise ApiError(400, "a name must not hold encoded separators (%2F, %5C) or NUL")
             route, params = self._match(scope["path"], "GET" if method == "HEAD" else method)
-            ctx["api"] = route.api if route is not None else api
             for k in _NAMES:  # a name that would leave ROOT is refused whatever else is wrong
                 if params is not None and k in params:
                     part(k.replace("_", " "), params[k])
@@ -302,7 +301,7 @@ class ServerApp:
     async def _read_body(self, receive: Receive, headers: dict[str, str], ctx: dict[str, Any]) -> bytes:
         limit = self.state.limits.max_body
         declared = headers.get("content-length")
-        if declared is not None and int(declared) > limit:  # h11 checked it is digits
+        if declared is not None and declared.isdigit() and int(declared) > limit:  # the parser checked it
             ctx["close"] = True
             raise ApiError(413, f"the body ({declared} bytes) is over the server's limit of {limit} bytes")
         chunks, n = [], 0
