@@ -139,6 +139,9 @@ def element(v: Any) -> Any:
     and durations as the text wandb writes (pydantic's, the oracle's JSON writer)."""
     import pydantic_core
 
+    if isinstance(v, (np.datetime64, np.timedelta64)):  # before np.integer: timedelta64 is one
+        x = v.item()
+        return x if x is None or isinstance(x, int) else json.loads(pydantic_core.to_json(x))
     if isinstance(v, (np.bool_, np.integer)):
         return v.item()
     if isinstance(v, np.floating):
@@ -155,9 +158,6 @@ def element(v: Any) -> Any:
             raise Refused from None
     if isinstance(v, np.str_):
         return stored(str(v))
-    if isinstance(v, (np.datetime64, np.timedelta64)):
-        x = v.item()
-        return x if x is None or isinstance(x, int) else json.loads(pydantic_core.to_json(x))
     raise AssertionError(f"the model lacks {type(v)}")
 
 
@@ -223,3 +223,8 @@ def test_log_refuses_cleanly_or_reads_back_exactly(batch):
 @given(st.lists(calls(), min_size=1, max_size=20))
 def test_log_refuses_cleanly_or_reads_back_exactly_long(batch):
     check(batch)
+
+
+def test_durations_and_dates_of_numpy_read_back_as_wandb_writes_them() -> None:
+    """Found by the fuzz run: ``np.timedelta64`` is an ``np.integer``, and is stored as a duration."""
+    check([{"": np.timedelta64(0, "s")}, {"d": np.datetime64("2020-01-01T00:00:01")}, {"n": np.timedelta64(7, "ns")}])
