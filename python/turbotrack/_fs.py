@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -12,16 +13,36 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically: readers see the old file or the new one, never a mix."""
+    """Replace ``path`` with ``data`` atomically: readers see the old file or the new one, never a mix
+    (and a link at ``path`` is replaced, never written through)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # the name cut short: a temporary file beside a 255-byte name must still be a legal name
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:32]}.", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_copy(src: PathLike, path: PathLike) -> None:
+    """Replace ``path`` with a copy of ``src`` atomically, as :func:`atomic_write_bytes` does."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:32]}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         try:

@@ -27,7 +27,7 @@ from typing import IO, Any, Iterator, Optional, Sequence, Union
 from urllib.parse import unquote, urlparse
 
 from ._artifact_manifest import ManifestError, check_manifest, check_path
-from ._fs import atomic_write_json, read_json
+from ._fs import atomic_copy, atomic_write_json, read_json
 from .store import layout
 
 ARTIFACTS_DIR = layout.ARTIFACTS_DIR
@@ -326,15 +326,7 @@ class Artifact:
             src = _blob_path(self._project_dir, entry.digest)
         else:
             src = Path(entry._source or "")
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name[:32]}.", suffix=".part", dir=dest.parent)
-        os.close(fd)
-        try:
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)  # replaces whatever is at dest, never writes through it
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_copy(src, dest)  # replaces whatever is at dest, never writes through it
         return str(root / entry.path)
 
     def get(self, name: str) -> Any:

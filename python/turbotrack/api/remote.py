@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +12,7 @@ from urllib.parse import quote
 
 from .. import artifacts
 from .._artifact_manifest import ManifestError, check_manifest
+from .._fs import atomic_write_bytes
 from ..artifacts import Artifact
 from ..settings import default_entity
 from ..store import query
@@ -310,15 +308,7 @@ class RemoteArtifact(Artifact):
             raise ServerError(status, data[:200].decode(errors="replace"))
         if hashlib.sha256(data).hexdigest() != entry.digest:
             raise ValueError(f"{entry.path} of {self.qualified_name}: the bytes received do not hash to {entry.digest}")
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name[:32]}.", suffix=".part", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, dest)  # replaces whatever is at dest, never writes through it
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write_bytes(dest, data)  # replaces whatever is at dest, never writes through it
         return str(root / entry.path)
 
 

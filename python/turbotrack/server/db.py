@@ -471,13 +471,14 @@ def _postgres_pool(url: str, size: int, timeout: float) -> Any:
         pool.close()
         cause = e.__cause__ or e
         raise DatabaseError(
-            f"cannot connect to the database {_redact(url)}: {cause}".strip(),
+            f"cannot connect to the database {redact(url)}: {cause}".strip(),
             "check that PostgreSQL runs there and that the URL's user, password and database are right",
         ) from None
     return pool
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
+    """A database URL without its password (for messages and logs)."""
     if "://" in url and "@" in url:
         scheme, rest = url.split("://", 1)
         cred, _, host = rest.rpartition("@")
@@ -550,7 +551,7 @@ def open_database(url: Optional[str], root: Path) -> Database:
             return Database(url, "index")
         except _SchemaError as e:
             raise DatabaseError(
-                f"the run index in {_redact(url)} cannot be used: {e}",
+                f"the run index in {redact(url)} cannot be used: {e}",
                 "drop its tables runs and run_keys (the run files rebuild them), or upgrade turbotrack",
             ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -632,7 +633,7 @@ def open_auth_database(url: Optional[str], root: Path) -> Database:
     except (sqlite3.DatabaseError, _SchemaError) as e:
         if _is_busy(e):
             raise DatabaseError(f"the keys' database {path} is locked by another program: {e}", "retry") from None
-        where = str(path) if path else _redact(target)
+        where = str(path) if path else redact(target)
         raise DatabaseError(
             f"the keys' database {where} cannot be read: {_describe(e)}",
             "it holds the API keys and browser sessions and cannot be rebuilt: restore it from a backup, "

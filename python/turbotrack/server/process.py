@@ -25,7 +25,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..store import layout
 from .asgi import ServerApp
-from .db import open_auth_database, open_database
+from .db import open_auth_database, open_database, redact
 from .state import Limits, ServerState
 
 SPEC_ENV = "TURBOTRACK_SERVER_SPEC"
@@ -258,7 +258,7 @@ def serve(
     state.sessions.token = token
     sock = _bind(host, port)
     shown = f"[{host}]" if ":" in host else host
-    where = f"index {_redact(index_db.url)}"
+    where = f"index {redact(index_db.url)}"
     print(f"turbotrack server: {n} runs under {root}, {where}, {workers} worker(s)", file=sys.stderr, flush=True)
     print(f"http://{shown}:{sock.getsockname()[1]}/?token={token}", flush=True)
     scan_lock = root / ".server-scan.lock"
@@ -286,15 +286,6 @@ def serve(
     config = _uvicorn_config("turbotrack.server.process:app_from_spec", limits, log_level, workers, max_connections)
     Multiprocess(config, sockets=[sock]).run()
     return 0
-
-
-def _redact(url: str) -> str:
-    """A database URL without its password."""
-    if "://" in url and "@" in url:
-        scheme, rest = url.split("://", 1)
-        cred, _, host = rest.rpartition("@")
-        return f"{scheme}://{cred.split(':')[0]}:***@{host}"
-    return url
 
 
 __all__ = ["LOG_LEVELS", "GuardedH11", "serve"]
