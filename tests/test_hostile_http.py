@@ -424,7 +424,12 @@ def test_workers_share_the_port_and_one_scans(tmp_path: Path):
                     break
             time.sleep(0.1)
         assert seen >= 10
-        assert len({line.split("[")[1].split("]")[0] for line in s.log_text().splitlines() if "access" in line}) >= 1
+        import psutil
+
+        workers = [c for c in psutil.Process(s.proc.pid).children() if "spawn_main" in " ".join(c.cmdline())]
+        assert len(workers) == 2
+        served_by = {line.split("[")[1].split("]")[0] for line in s.log_text().splitlines() if ".access [" in line}
+        assert served_by <= {str(w.pid) for w in workers}
     finally:
         assert s.stop() == 0
 
