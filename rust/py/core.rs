@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use pyo3::prelude::*;
@@ -45,6 +45,8 @@ struct State {
     last_len: usize,
     /// Messages queued so far (see `sent`).
     sent: u64,
+    /// Past this many messages queued, `log()` paces itself (see [`pace`]).
+    pace_at: usize,
 }
 
 /// The native side of one stream of a run. Made by `turbotrack.Run`; not for direct use.
@@ -133,7 +135,7 @@ impl Core {
     fn push(py: Python<'_>, tx: &Sender<Msg>, msg: Msg) -> PyResult<()> {
         match tx.try_send(msg) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(msg)) => py.detach(|| tx.send(msg)).map_err(|_| finished()),
+            Err(TrySendError::Full(msg)) => py.detach(|| send_when_free(tx, msg)).map_err(|_| finished()),
             Err(TrySendError::Disconnected(_)) => Err(finished()),
         }
     }
@@ -220,6 +222,7 @@ impl Core {
                 path: String::new(),
                 last_len: 0,
                 sent: 0,
+                pace_at: queue_capacity.max(1).div_ceil(2),
             }),
             health,
             sealed,
@@ -284,6 +287,10 @@ impl Core {
         let timestamp = now();
         match decision {
             Decision::Merge { step, commit } => {
+                if let Some(tx) = st.tx.as_ref().filter(|tx| tx.len() >= st.pace_at) {
+                    let at = st.pace_at;
+                    py.detach(|| pace(tx, at));
+                }
                 let deferred = std::mem::take(&mut st.deferred);
                 st.last_len = items.len();
                 Self::send(
@@ -436,6 +443,49 @@ impl Core {
     #[getter]
     fn start_time(&self) -> f64 {
         self.start_time
+    }
+}
+
+/// How long `log()` retries a full queue before
+/// it sleeps on it (spinning: see [`pace`]). A running writer frees a slot within microseconds; a sleeping caller is woken
+/// only after the writer's futex call and the scheduler's wake-up (100-250 µs on this VM, measured
+/// by benches/tail.py), so sleeping at once made every wait on a full queue that long.
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(200);
+
+/// How long one `log()` call waits at most for the writer while the queue is over half full.
+const PACE_FOR: Duration = Duration::from_micros(20);
+
+/// Wait (at most [`PACE_FOR`]) until fewer than `at` messages are queued on `tx`. A writer slower
+/// than the caller (200 scalars a call flat out) fills the queue whatever is done; waiting for it
+/// a little on every call once the queue is half full keeps the other half free to absorb the
+/// writer's pauses (sealing a block takes milliseconds), where waiting only on a full queue made
+/// the calls that arrive during a seal wait for all of it.
+fn pace<T>(tx: &Sender<T>, at: usize) {
+    // Spin, never `yield_now`: on a shared machine a yield hands the core to another process
+    // for its whole time slice (benches/tail.py: milliseconds).
+    let start = Instant::now();
+    while tx.len() >= at && start.elapsed() < PACE_FOR {
+        for _ in 0..16 {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Queue `msg` on the full queue `tx` as soon as a slot frees (without the GIL).
+fn send_when_free<T>(tx: &Sender<T>, mut msg: T) -> Result<(), crossbeam_channel::SendError<T>> {
+    let start = Instant::now();
+    loop {
+        match tx.try_send(msg) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Disconnected(m)) => return Err(crossbeam_channel::SendError(m)),
+            Err(TrySendError::Full(m)) => msg = m,
+        }
+        if start.elapsed() >= SPIN_BEFORE_SLEEP {
+            return tx.send(msg);
+        }
+        for _ in 0..16 {
+            std::hint::spin_loop();
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 mod core;
 mod downsample;
 mod extract;
+mod floor;
 mod reader;
 mod tee;
 mod wandb_log;
@@ -44,6 +45,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Error", m.py().get_type::<TurbotrackError>())?;
     m.add_class::<core::Core>()?;
     m.add_class::<tee::Tee>()?;
+    m.add_class::<floor::PushFloor>()?;
     m.add_class::<wandb_log::WandbLog>()?;
     m.add_function(wrap_pyfunction!(core::native_floor, m)?)?;
     m.add_function(wrap_pyfunction!(core::check_name, m)?)?;
