@@ -119,6 +119,27 @@ def test_a_dict_changed_while_read_raises_runtimeerror(run, tmp_path, same_size,
     refused(run, tmp_path, RuntimeError, match, d)
 
 
+class _StderrChangingTheDict:
+    """A ``sys.stderr`` whose ``write`` (a naming-rule notice) changes the dict being logged."""
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self.d = d
+
+    def write(self, text: str) -> int:
+        self.d["added by the notice"] = 1
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_dict_changed_by_a_notice_while_read_raises_runtimeerror(run, tmp_path, monkeypatch):
+    # log() reads the dict's size again only once Python code ran; a notice is Python code.
+    d: dict[str, Any] = {"bad name!": 1, "z": 2, "y": 3}
+    monkeypatch.setattr("sys.stderr", _StderrChangingTheDict(d))
+    refused(run, tmp_path, RuntimeError, "dictionary changed size during iteration", d)
+
+
 # 3. define_metric with non-ASCII names and globs.
 
 

@@ -252,10 +252,11 @@ impl Core {
         }
         self.report_failure(py, st.names.quiet);
         // A spare vector from the writer; else one sized like the last call's, allocated once.
-        let mut items = st
-            .recycle
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(st.last_len));
+        let spare = st.recycle.try_recv().ok();
+        // No spare vector back: the writer is behind (by a burst of calls at least), so see
+        // how far (reading the queue's length touches a line the writer writes: not every call).
+        let lagging = spare.is_none();
+        let mut items = spare.unwrap_or_else(|| Vec::with_capacity(st.last_len));
         items.clear();
         // The step the row lands on (a later step= moves it there), which media files are named after.
         let landing = step.map_or(st.steps.pending(), |s| s.max(st.steps.pending()));
@@ -287,7 +288,7 @@ impl Core {
         let timestamp = now();
         match decision {
             Decision::Merge { step, commit } => {
-                if let Some(tx) = st.tx.as_ref().filter(|tx| tx.len() >= st.pace_at) {
+                if let Some(tx) = st.tx.as_ref().filter(|tx| lagging && tx.len() >= st.pace_at) {
                     let at = st.pace_at;
                     py.detach(|| pace(tx, at));
                 }

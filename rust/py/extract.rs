@@ -33,6 +33,8 @@ pub struct Names {
     pub policy: NamePolicy,
     /// Print no notices (`settings={"silent": True}`).
     pub quiet: bool,
+    /// A notice was printed (Python code ran: `sys.stderr.write`) since the call began.
+    pub python_ran: bool,
 }
 
 impl Names {
@@ -45,6 +47,7 @@ impl Names {
             new_names: Vec::new(),
             policy,
             quiet: false,
+            python_ran: false,
         }
     }
 
@@ -116,6 +119,7 @@ impl Names {
     #[inline]
     fn check(&mut self, py: Python<'_>, id: u32) -> PyResult<()> {
         if let Some(warning) = self.interner.judge(id, self.policy)? {
+            self.python_ran = true;
             notice(py, &warning, self.quiet);
         }
         Ok(())
@@ -165,6 +169,8 @@ pub struct DictReader<'a, 'py> {
     pub path: &'a mut String,
     /// Text (strings, JSON) read so far, in bytes: a row's text is bounded (see `StepState`).
     pub bytes: usize,
+    /// Python code ran during this call (the converter), so the dicts may have changed.
+    python_ran: bool,
 }
 
 /// A dict being read, the key it was found under and the dict it is nested in: a chain on the
@@ -211,11 +217,13 @@ impl<'a, 'py> DictReader<'a, 'py> {
             deferred,
             path,
             bytes: 0,
+            python_ran: false,
         }
     }
 
     /// Read `dict`, the top-level dict of the call.
     pub fn read(&mut self, dict: &Bound<'py, PyDict>) -> PyResult<()> {
+        self.names.python_ran = false;
         let root = Parent {
             ptr: dict.as_ptr() as usize,
             key: None,
@@ -240,7 +248,9 @@ impl<'a, 'py> DictReader<'a, 'py> {
         loop {
             // pyo3's iterator panics when the dict changes under it (another thread, or a
             // converter); these are its two checks, made first so they raise as Python's do.
-            if dict.len() != len {
+            // Only Python code can change it (the GIL is held, and released only by Python
+            // code), so the size is read again only once some ran (a converter, a notice).
+            if (self.python_ran || self.names.python_ran) && dict.len() != len {
                 return Err(changed("dictionary changed size during iteration"));
             }
             if seen > len {
@@ -251,8 +261,19 @@ impl<'a, 'py> DictReader<'a, 'py> {
             let Ok(key) = k.cast::<PyString>() else {
                 return Err(bad_key(&k, this));
             };
-            // Builtin values first: the common case pays for no other type check.
-            let value = match builtin(&v) {
+            // Exact builtin values first: the common case pays for no other type check; then an
+            // exact dict, before the subclass checks (each a walk of the type's MRO).
+            let value = match exact(&v) {
+                Ok(None) => match v.cast_exact::<PyDict>() {
+                    Ok(inner) => {
+                        self.nested(key, inner, depth, prefix, this)?;
+                        continue;
+                    }
+                    Err(_) => subclassed(&v),
+                },
+                done => done,
+            };
+            let value = match value {
                 Ok(value) => value,
                 Err(bad) => {
                     let name = name_of(key, this)?;
@@ -275,7 +296,10 @@ impl<'a, 'py> DictReader<'a, 'py> {
             let id = self.names.id_of_key(py, prefix, key, this, self.path)?;
             match value {
                 Some(value) => self.push(id, value),
-                None => match convert(&v, id, self.names, self.converter, self.step)? {
+                None => match {
+                    self.python_ran = true;
+                    convert(&v, id, self.names, self.converter, self.step)?
+                } {
                     Read::Now(value) => self.push(id, value),
                     Read::Later(token) => self.deferred.push((id, token)),
                 },
@@ -477,8 +501,19 @@ fn convert(v: &Bound<'_, PyAny>, id: u32, names: &Names, converter: &Bound<'_, P
     .into())
 }
 
+/// A number, bool, string or `None` (subclasses of the builtin types included).
 #[inline]
 fn builtin(v: &Bound<'_, PyAny>) -> Result<Option<Value>, Refusal> {
+    match exact(v)? {
+        Some(x) => Ok(Some(x)),
+        None => subclassed(v),
+    }
+}
+
+/// A value of exactly a builtin scalar type (`float`, `int`, `bool`, `str`) or `None`: pointer
+/// comparisons of its type only.
+#[inline]
+fn exact(v: &Bound<'_, PyAny>) -> Result<Option<Value>, Refusal> {
     Ok(Some(if v.is_exact_instance_of::<PyFloat>() {
         Value::Float(v.extract::<f64>().map_err(Refusal::Py)?)
     } else if v.is_exact_instance_of::<PyInt>() {
@@ -489,7 +524,14 @@ fn builtin(v: &Bound<'_, PyAny>) -> Result<Option<Value>, Refusal> {
         Value::Str(text(s)?)
     } else if v.is_none() {
         Value::Null
-    } else if v.is_instance_of::<PyFloat>() {
+    } else {
+        return Ok(None);
+    }))
+}
+
+/// A value of a subclass of `float`, `bool` or `int` (NumPy's `float64` is a `float`).
+fn subclassed(v: &Bound<'_, PyAny>) -> Result<Option<Value>, Refusal> {
+    Ok(Some(if v.is_instance_of::<PyFloat>() {
         Value::Float(v.extract::<f64>().map_err(Refusal::Py)?)
     } else if v.is_instance_of::<PyBool>() {
         Value::Bool(v.is_truthy().map_err(Refusal::Py)?)
