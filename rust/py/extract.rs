@@ -296,13 +296,13 @@ impl<'a, 'py> DictReader<'a, 'py> {
             let id = self.names.id_of_key(py, prefix, key, this, self.path)?;
             match value {
                 Some(value) => self.push(id, value),
-                None => match {
+                None => {
                     self.python_ran = true;
-                    convert(&v, id, self.names, self.converter, self.step)?
-                } {
-                    Read::Now(value) => self.push(id, value),
-                    Read::Later(token) => self.deferred.push((id, token)),
-                },
+                    match convert(&v, id, self.names, self.converter, self.step)? {
+                        Read::Now(value) => self.push(id, value),
+                        Read::Later(token) => self.deferred.push((id, token)),
+                    }
+                }
             }
         }
         Ok(())
