@@ -5,6 +5,13 @@ use crossbeam_channel::Sender;
 use crate::summary::MetricDef;
 use crate::value::Value;
 
+/// Interned metric ids and their values, in the order logged.
+pub type Items = Vec<(u32, Value)>;
+
+/// How many spare [`Items`] the writer hands back to `log()` at once (one channel operation per
+/// batch rather than per row, on each side).
+pub const RECYCLE_BATCH: usize = 32;
+
 /// One `log()` call, decided on the caller's thread.
 #[derive(Debug)]
 pub struct Record {
@@ -15,7 +22,7 @@ pub struct Record {
     /// Unix seconds of the call.
     pub timestamp: f64,
     /// Interned metric id and value, in the order logged.
-    pub items: Vec<(u32, Value)>,
+    pub items: Items,
     /// Metrics whose values come later through [`Msg::Resolve`] (GPU scalars): id and token.
     pub deferred: Vec<(u32, u64)>,
 }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::format::block::Framer;
 use crate::format::BlockEncoder;
 use crate::health::Health;
-use crate::record::{Msg, Record};
+use crate::record::{Items, Msg, Record, RECYCLE_BATCH};
 use crate::sink::Sink;
 use crate::step::PendingRow;
 use crate::summary::Summary;
@@ -27,8 +27,8 @@ pub struct Channels {
     pub data: Receiver<Msg>,
     /// Summary reads, flushes, finish: the thread sleeps on this one.
     pub requests: Receiver<Msg>,
-    /// Item vectors going back to `log()` for reuse.
-    pub recycle: Sender<Vec<(u32, Value)>>,
+    /// Item vectors going back to `log()` for reuse, [`RECYCLE_BATCH`] at a time.
+    pub recycle: Sender<Vec<Items>>,
 }
 
 /// A committed row waiting for deferred values; rows behind it wait too, to keep their order.
@@ -76,7 +76,9 @@ struct Writer {
     summary: Summary,
     summary_dirty: bool,
     block: Sealer,
-    recycle: Sender<Vec<(u32, Value)>>,
+    recycle: Sender<Vec<Items>>,
+    /// Vectors gathered for the next batch going back.
+    returning: Vec<Items>,
     health: Arc<Health>,
 }
 
@@ -111,6 +113,7 @@ pub fn spawn(
             frame: Vec::new(),
         },
         recycle: channels.recycle,
+        returning: Vec::with_capacity(RECYCLE_BATCH),
         health,
     };
     let (rx, requests) = (channels.data, channels.requests);
@@ -197,6 +200,9 @@ impl Writer {
                 *deadline = after(self.batching.flush_interval);
             }
         }
+        if n > 0 {
+            self.send_back(); // caught up: what was gathered goes back now, not 32 rows later
+        }
         n > 0
     }
 
@@ -243,7 +249,7 @@ impl Writer {
             std::mem::swap(&mut self.row_buf, &mut rec.items);
             self.rows.pending.step = rec.step.saturating_add(1);
             self.store(rec.step, rec.timestamp);
-            let _ = self.recycle.try_send(rec.items);
+            self.give_back(rec.items);
             return;
         }
         let row = &mut self.rows.pending;
@@ -261,9 +267,33 @@ impl Writer {
             row.wait_for(id, token);
         }
         row.timestamp = rec.timestamp;
-        let _ = self.recycle.try_send(rec.items);
+        self.give_back(rec.items);
         if rec.commit {
             self.commit();
+        }
+    }
+
+    /// Hand `items` back to `log()` for reuse, in batches (see [`Writer::send_back`]).
+    fn give_back(&mut self, items: Items) {
+        if items.capacity() == 0 {
+            return;
+        }
+        self.returning.push(items);
+        if self.returning.len() >= RECYCLE_BATCH {
+            self.send_back();
+        }
+    }
+
+    /// Send the vectors gathered so far; when `log()` has enough spares already, drop them.
+    fn send_back(&mut self) {
+        if self.returning.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.returning, Vec::with_capacity(RECYCLE_BATCH));
+        if let Err(e) = self.recycle.try_send(batch) {
+            let mut batch = e.into_inner();
+            batch.clear();
+            self.returning = batch;
         }
     }
 

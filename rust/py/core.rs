@@ -16,16 +16,17 @@ use crate::format::block::MAX_ROW_BYTES;
 use crate::format::FileHeader;
 use crate::health::Health;
 use crate::names::NamePolicy;
-use crate::record::{Msg, Record};
+use crate::record::{Items, Msg, Record};
 use crate::sink::{FileSink, SealNotifier};
 use crate::step::{Decision, Refused, StepState};
 use crate::summary::MetricDef;
 use crate::value::Value;
 use crate::writer::{spawn, Batching, Channels};
 
-/// Spare item vectors travelling back from the writer, so `log()` does not allocate. The writer
-/// drains in bursts (it polls), so this covers a burst of calls.
-const RECYCLE_CAPACITY: usize = 256;
+/// Batches of spare item vectors travelling back from the writer (`RECYCLE_BATCH` each), so
+/// `log()` does not allocate. The writer drains in bursts (it polls), so this covers a burst of
+/// calls (512 of them).
+const RECYCLE_CAPACITY: usize = 16;
 /// Requests in flight (summary reads, flushes) before the next one waits.
 const REQUEST_CAPACITY: usize = 16;
 
@@ -33,7 +34,9 @@ struct State {
     tx: Option<Sender<Msg>>,
     /// Summary, flush and finish requests: the writer sleeps on this channel, not on `tx`.
     requests: Option<Sender<Msg>>,
-    recycle: Receiver<Vec<(u32, Value)>>,
+    recycle: Receiver<Vec<Items>>,
+    /// Spare item vectors from the last batch the writer sent back.
+    spare: Vec<Items>,
     handle: Option<JoinHandle<()>>,
     names: Names,
     steps: StepState,
@@ -215,6 +218,7 @@ impl Core {
                 tx: Some(tx),
                 requests: Some(req_tx),
                 recycle: recycle_rx,
+                spare: Vec::new(),
                 handle: Some(handle),
                 names,
                 steps: StepState::starting_at(initial_step),
@@ -252,7 +256,10 @@ impl Core {
         }
         self.report_failure(py, st.names.quiet);
         // A spare vector from the writer; else one sized like the last call's, allocated once.
-        let spare = st.recycle.try_recv().ok();
+        let spare = st.spare.pop().or_else(|| {
+            st.spare = st.recycle.try_recv().ok()?;
+            st.spare.pop()
+        });
         // No spare vector back: the writer is behind (by a burst of calls at least), so see
         // how far (reading the queue's length touches a line the writer writes: not every call).
         let lagging = spare.is_none();
