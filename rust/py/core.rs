@@ -566,13 +566,16 @@ fn refused(why: Refused, row: i64, items: &[(u32, Value)], names: &Names) -> PyE
     .into()
 }
 
-/// The native floor for benchmarks: iterate `d` and sum its floats, nothing else.
+/// The native floor for benchmarks: iterate `d` (and the dicts in it) and sum its floats,
+/// nothing else.
 #[pyfunction]
 pub fn native_floor(d: &Bound<'_, PyDict>) -> f64 {
     let mut total = 0.0;
     for (_, v) in d.iter() {
         if let Ok(f) = v.cast_exact::<PyFloat>() {
             total += f.value();
+        } else if let Ok(inner) = v.cast_exact::<PyDict>() {
+            total += native_floor(inner);
         }
     }
     total
