@@ -50,6 +50,8 @@ struct State {
     sent: u64,
     /// Past this many messages queued, `log()` paces itself (see [`pace`]).
     pace_at: usize,
+    /// Calls left that do not pace (after a pace that saw the writer take nothing).
+    pace_skip: u32,
 }
 
 /// The native side of one stream of a run. Made by `turbotrack.Run`; not for direct use.
@@ -227,6 +229,7 @@ impl Core {
                 last_len: 0,
                 sent: 0,
                 pace_at: queue_capacity.max(1).div_ceil(2),
+                pace_skip: 0,
             }),
             health,
             sealed,
@@ -295,9 +298,16 @@ impl Core {
         let timestamp = now();
         match decision {
             Decision::Merge { step, commit } => {
-                if let Some(tx) = st.tx.as_ref().filter(|tx| lagging && tx.len() >= st.pace_at) {
+                if st.pace_skip > 0 {
+                    st.pace_skip -= 1;
+                } else if let Some(tx) = st.tx.as_ref().filter(|tx| lagging && tx.len() >= st.pace_at) {
                     let at = st.pace_at;
-                    py.detach(|| pace(tx, at));
+                    if !py.detach(|| pace(tx, at)) {
+                        // The writer took nothing in PACE_FOR: it is not running (its core is
+                        // busy, perhaps with this very caller spinning), so waiting on each call
+                        // only burns the time it needs. Go on; the free half absorbs it.
+                        st.pace_skip = PACE_SKIP;
+                    }
                 }
                 let deferred = std::mem::take(&mut st.deferred);
                 st.last_len = items.len();
@@ -468,16 +478,29 @@ const PACE_FOR: Duration = Duration::from_micros(20);
 /// a little on every call once the queue is half full keeps the other half free to absorb the
 /// writer's pauses (sealing a block takes milliseconds), where waiting only on a full queue made
 /// the calls that arrive during a seal wait for all of it.
-fn pace<T>(tx: &Sender<T>, at: usize) {
+///
+/// Returns whether the writer took a message meanwhile.
+fn pace<T>(tx: &Sender<T>, at: usize) -> bool {
     // Spin, never `yield_now`: on a shared machine a yield hands the core to another process
     // for its whole time slice (benches/tail.py: milliseconds).
     let start = Instant::now();
-    while tx.len() >= at && start.elapsed() < PACE_FOR {
+    let queued = tx.len();
+    loop {
+        let now = tx.len();
+        if now < at {
+            return true;
+        }
+        if start.elapsed() >= PACE_FOR {
+            return now < queued;
+        }
         for _ in 0..16 {
             std::hint::spin_loop();
         }
     }
 }
+
+/// After a pace that saw the writer take nothing, this many calls go on without pacing.
+const PACE_SKIP: u32 = 64;
 
 /// Queue `msg` on the full queue `tx` as soon as a slot frees (without the GIL).
 fn send_when_free<T>(tx: &Sender<T>, mut msg: T) -> Result<(), crossbeam_channel::SendError<T>> {
