@@ -609,3 +609,44 @@ pub fn native_floor(d: &Bound<'_, PyDict>) -> f64 {
 pub fn check_name(name: &str) -> Option<String> {
     crate::names::check_name(name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_is_waited_on_until_the_writer_takes_a_message() {
+        let (tx, rx) = bounded(1);
+        tx.send(0).unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(5)); // past the spin: the caller sleeps
+            (rx.recv().unwrap(), rx.recv().unwrap())
+        });
+        send_when_free(&tx, 1).unwrap();
+        assert_eq!(writer.join().unwrap(), (0, 1));
+    }
+
+    #[test]
+    fn a_full_queue_without_a_writer_is_an_error_not_a_wait() {
+        let (tx, rx) = bounded(1);
+        tx.send(0).unwrap();
+        drop(rx);
+        assert!(send_when_free(&tx, 1).is_err());
+    }
+
+    #[test]
+    fn pace_tells_whether_the_writer_took_anything() {
+        let (tx, rx) = bounded(4);
+        for i in 0..4 {
+            tx.send(i).unwrap();
+        }
+        assert!(
+            !pace(&tx, 2),
+            "nobody reads: the wait ends after PACE_FOR, reporting no progress"
+        );
+        for _ in 0..3 {
+            rx.recv().unwrap();
+        }
+        assert!(pace(&tx, 2), "under the mark: no wait");
+    }
+}
