@@ -63,7 +63,15 @@ def diagnosed(fn: Callable[[Any], Any], dicts: list[dict[str, Any]], calls: int)
     usage = resource.getrusage
     who = resource.RUSAGE_THREAD
     n = len(dicts)
-    causes = {"slow calls": 0, "page fault": 0, "slept (voluntary switch)": 0, "preempted": 0, "gc": 0, "none": 0}
+    causes = {
+        "slow calls": 0,
+        "not preempted": 0,
+        "page fault": 0,
+        "slept (voluntary switch)": 0,
+        "preempted": 0,
+        "gc": 0,
+        "none": 0,
+    }
     faulted: list[int] = []
     before = usage(who)
     try:
@@ -78,6 +86,8 @@ def diagnosed(fn: Callable[[Any], Any], dicts: list[dict[str, Any]], calls: int)
                 faulted.append(t1 - t0)
             if t1 - t0 > SLOW_NS:
                 causes["slow calls"] += 1
+                if after.ru_nivcsw == before.ru_nivcsw:
+                    causes["not preempted"] += 1
                 found = False
                 for name, hit in (
                     ("page fault", after.ru_minflt + after.ru_majflt > before.ru_minflt + before.ru_majflt),
@@ -110,6 +120,11 @@ def tracked_allocations(fn: Callable[[Any], Any], dicts: list[dict[str, Any]], c
         return (gc.get_count()[0] - before) / calls
     finally:
         gc.enable()
+
+
+def describe(causes: dict[str, int]) -> str:
+    """The slow calls by cause (a call may have several), and the page faults of all calls."""
+    return ", ".join(f"{k} {v}" for k, v in causes.items())
 
 
 def histogram(ns: np.ndarray) -> str:
@@ -176,13 +191,12 @@ def main() -> None:
                 )
                 run.finish()
                 if not args.no_diagnose:
+                    causes = diagnosed(_core.native_floor, dicts, args.calls)
+                    print("  native floor again, rusage read after each call: " + describe(causes))
                     run = turbotrack.init(dir=root, project="tail", settings=OFF, reinit="create_new")
                     causes = diagnosed(run.log, dicts, args.calls)
                     run.finish()
-                    print(
-                        "  log() again, rusage read after each call; calls over 100 us by what happened in them: "
-                        + ", ".join(f"{k} {v}" for k, v in causes.items())
-                    )
+                    print("  log() again, rusage read after each call: " + describe(causes))
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
