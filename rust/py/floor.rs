@@ -42,18 +42,14 @@ impl PushFloor {
         })
     }
 
-    /// Read `d`'s floats into an item vector (a recycled one when there is one) and queue it.
+    /// Read `d`'s floats (nested dicts' too) into an item vector (a recycled one when there is one) and queue it.
     fn push(&self, py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<()> {
         let Some(tx) = &self.tx else {
             return Err(crate::error::Error::Closed("closed".into()).into());
         };
         let mut items = self.recycle.try_recv().unwrap_or_default();
         items.clear();
-        for (i, (_, v)) in d.iter().enumerate() {
-            if let Ok(f) = v.cast_exact::<PyFloat>() {
-                items.push((i as u32, Value::Float(f.value())));
-            }
-        }
+        floats(d, &mut items);
         match tx.try_send(items) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(items)) => {
@@ -69,6 +65,17 @@ impl PushFloor {
         self.tx = None;
         if let Some(h) = self.drain.take() {
             let _ = py.detach(|| h.join());
+        }
+    }
+}
+
+/// The floats of `d` and of the dicts in it, numbered in the order met.
+fn floats(d: &Bound<'_, PyDict>, items: &mut Items) {
+    for (_, v) in d.iter() {
+        if let Ok(f) = v.cast_exact::<PyFloat>() {
+            items.push((items.len() as u32, Value::Float(f.value())));
+        } else if let Ok(inner) = v.cast_exact::<PyDict>() {
+            floats(inner, items);
         }
     }
 }
