@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,6 +30,9 @@ pub struct Channels {
     pub requests: Receiver<Msg>,
     /// Item vectors going back to `log()` for reuse, [`RECYCLE_BATCH`] at a time.
     pub recycle: Sender<Vec<Items>>,
+    /// Set while the thread seals a block (milliseconds), so a pacing `log()` can tell a writer
+    /// that is busy from one that is not running.
+    pub sealing: Arc<AtomicBool>,
 }
 
 /// A committed row waiting for deferred values; rows behind it wait too, to keep their order.
@@ -79,6 +83,7 @@ struct Writer {
     recycle: Sender<Vec<Items>>,
     /// Vectors gathered for the next batch going back.
     returning: Vec<Items>,
+    sealing: Arc<AtomicBool>,
     health: Arc<Health>,
 }
 
@@ -114,6 +119,7 @@ pub fn spawn(
         },
         recycle: channels.recycle,
         returning: Vec::with_capacity(RECYCLE_BATCH),
+        sealing: channels.sealing,
         health,
     };
     let (rx, requests) = (channels.data, channels.requests);
@@ -418,10 +424,16 @@ impl Writer {
 
     /// Encode and compress the open block and hand it to the sink.
     fn seal(&mut self) {
-        let b = &mut self.block;
-        if b.encoder.is_empty() {
+        if self.block.encoder.is_empty() {
             return;
         }
+        self.sealing.store(true, Ordering::Relaxed);
+        self.seal_block();
+        self.sealing.store(false, Ordering::Relaxed);
+    }
+
+    fn seal_block(&mut self) {
+        let b = &mut self.block;
         b.raw.clear();
         let names = &self.names.names;
         let n = b.encoder.seal(|i| &names[i as usize], &mut b.raw);
@@ -492,6 +504,7 @@ mod tests {
             data,
             requests,
             recycle,
+            sealing: Arc::default(),
         };
         let handle = spawn(Box::new(sink), batching, 1.0, channels, health.clone()).unwrap();
         (tx, req_tx, handle, health, path)

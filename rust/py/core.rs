@@ -2,6 +2,7 @@
 //! queue, and the writer thread behind it.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -52,6 +53,10 @@ struct State {
     pace_at: usize,
     /// Calls left that do not pace (after a pace that saw the writer take nothing).
     pace_skip: u32,
+    /// Set by the writer while it seals a block.
+    sealing: Arc<AtomicBool>,
+    /// Calls until the queue's length is read again (see `Core::over_pace`).
+    pace_check: u32,
 }
 
 /// The native side of one stream of a run. Made by `turbotrack.Run`; not for direct use.
@@ -124,6 +129,21 @@ impl Core {
             HOLDING.with(|h| h.set(h.get() + 1));
             return Ok(Held(guard));
         }
+    }
+
+    /// Whether the queue holds `at` messages or more. Reading its length touches a cache line
+    /// the writer writes, so while the queue is under half of `at` it is read every
+    /// `PACE_CHECK_EVERY` calls only (it cannot pass `at` in between).
+    fn over_pace(check: &mut u32, tx: &Sender<Msg>, at: usize) -> bool {
+        if *check > 0 {
+            *check -= 1;
+            return false;
+        }
+        let len = tx.len();
+        if len < at / 2 && at / 2 > PACE_CHECK_EVERY as usize {
+            *check = PACE_CHECK_EVERY;
+        }
+        len >= at
     }
 
     /// Queue `msg`; if the queue is full, wait for the writer without the GIL.
@@ -209,10 +229,12 @@ impl Core {
             health.clone(),
             sealed.clone(),
         )?;
+        let sealing = Arc::new(AtomicBool::new(false));
         let channels = Channels {
             data,
             requests,
             recycle,
+            sealing: sealing.clone(),
         };
         let handle = spawn(Box::new(sink), batching, start_time, channels, health.clone())?;
         Ok(Core {
@@ -230,6 +252,8 @@ impl Core {
                 sent: 0,
                 pace_at: queue_capacity.max(1).div_ceil(2),
                 pace_skip: 0,
+                sealing,
+                pace_check: 0,
             }),
             health,
             sealed,
@@ -263,9 +287,6 @@ impl Core {
             st.spare = st.recycle.try_recv().ok()?;
             st.spare.pop()
         });
-        // No spare vector back: the writer is behind (by a burst of calls at least), so see
-        // how far (reading the queue's length touches a line the writer writes: not every call).
-        let lagging = spare.is_none();
         let mut items = spare.unwrap_or_else(|| Vec::with_capacity(st.last_len));
         items.clear();
         // The step the row lands on (a later step= moves it there), which media files are named after.
@@ -300,12 +321,18 @@ impl Core {
             Decision::Merge { step, commit } => {
                 if st.pace_skip > 0 {
                     st.pace_skip -= 1;
-                } else if let Some(tx) = st.tx.as_ref().filter(|tx| lagging && tx.len() >= st.pace_at) {
+                } else if let Some(tx) = st
+                    .tx
+                    .as_ref()
+                    .filter(|tx| Self::over_pace(&mut st.pace_check, tx, st.pace_at))
+                {
                     let at = st.pace_at;
-                    if !py.detach(|| pace(tx, at)) {
-                        // The writer took nothing in PACE_FOR: it is not running (its core is
-                        // busy, perhaps with this very caller spinning), so waiting on each call
-                        // only burns the time it needs. Go on; the free half absorbs it.
+                    if !py.detach(|| pace(tx, at)) && !st.sealing.load(Ordering::Relaxed) {
+                        // The writer took nothing in PACE_FOR and is not sealing: it is not
+                        // running (its core is busy, perhaps with this very caller spinning), so
+                        // waiting on each call only burns the time it needs. Go on for a while;
+                        // the free half absorbs it. (While it seals, pacing goes on: that
+                        // stretches the free half over the seal.)
                         st.pace_skip = PACE_SKIP;
                     }
                 }
@@ -498,6 +525,10 @@ fn pace<T>(tx: &Sender<T>, at: usize) -> bool {
         }
     }
 }
+
+/// How many calls go by between two reads of the queue's length while it is far from the pacing
+/// mark (see `Core::over_pace`).
+const PACE_CHECK_EVERY: u32 = 64;
 
 /// After a pace that saw the writer take nothing, this many calls go on without pacing.
 const PACE_SKIP: u32 = 64;
