@@ -112,6 +112,7 @@ class Tee:
     def problems(self) -> list[str]: ...
 
 def native_floor(d: dict[str, Any]) -> float: ...
+
 @final
 class PushFloor:
     """The queue push alone, as a benchmark floor (benches/tail.py). Not part of the API."""
