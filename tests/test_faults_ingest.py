@@ -284,3 +284,19 @@ def test_histograms_of_extreme_ranges_are_logged(run, tmp_path, values):
 )
 def test_bad_keys_and_text_are_refused_by_key(run, tmp_path, data, exc, match):
     refused(run, tmp_path, exc, match, {"ok": 1, **data})
+
+
+class _BigIntChangingTheDict(int):
+    """An int past int64 whose ``__str__`` (how a list writes it) changes the dict being logged."""
+
+    d: dict[str, Any] = {}
+
+    def __str__(self) -> str:
+        self.d["added by __str__"] = 1
+        return int.__str__(self)
+
+
+def test_a_dict_changed_by_a_list_item_while_read_raises_runtimeerror(run, tmp_path):
+    d: dict[str, Any] = {"xs": [_BigIntChangingTheDict(2**70)], "z": 2, "y": 3}
+    _BigIntChangingTheDict.d = d
+    refused(run, tmp_path, RuntimeError, "dictionary changed size during iteration", d)

@@ -287,6 +287,9 @@ impl<'a, 'py> DictReader<'a, 'py> {
                         self.nested(key, inner, depth, prefix, this)?;
                         continue;
                     }
+                    // A list's items may be int subclasses whose `__str__` (Python code) writes
+                    // an int past int64.
+                    self.python_ran = true;
                     listed(&v).map_err(|bad| match name_of(key, this) {
                         Ok(name) => bad.into_err(&name),
                         Err(e) => e,
