@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -289,7 +289,7 @@ def test_bad_keys_and_text_are_refused_by_key(run, tmp_path, data, exc, match):
 class _BigIntChangingTheDict(int):
     """An int past int64 whose ``__str__`` (how a list writes it) changes the dict being logged."""
 
-    d: dict[str, Any] = {}
+    d: ClassVar[dict[str, Any]] = {}
 
     def __str__(self) -> str:
         self.d["added by __str__"] = 1
