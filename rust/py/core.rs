@@ -495,8 +495,7 @@ impl Core {
 /// running writer frees a slot within microseconds, while a sleeping caller is woken only after
 /// the writer's futex call and the scheduler's wake-up (100-250 µs on this VM, measured by
 /// benches/tail.py). A writer that frees nothing for this long is sealing or not running: then
-/// sleeping is right, and spinning on would take the core it may need (200 µs was worse under
-/// load).
+/// sleeping is right, and spinning on could hold the core it needs.
 const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
 
 /// How long one `log()` call waits at most for the writer while the queue is over half full.
