@@ -493,8 +493,8 @@ impl Core {
 
 /// How long `log()` retries a full queue before it sleeps on it (spinning: see [`pace`]). A
 /// running writer frees a slot within microseconds, while a sleeping caller is woken only after
-/// the writer's futex call and the scheduler's wake-up (100-250 µs on this VM, measured by
-/// benches/tail.py). A writer that frees nothing for this long is sealing or not running: then
+/// the writer's futex call and the scheduler's wake-up (likely the 128-256 µs calls benches/tail.py
+/// showed at 200 scalars a call before this spin). A writer that frees nothing for this long is sealing or not running: then
 /// sleeping is right, and spinning on could hold the core it needs.
 const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
 
