@@ -19,8 +19,8 @@ from conftest import NO_CAPTURE
 from serverkit import ServerProc, make_key, raw
 
 import turbotrack
+from turbotrack import _core
 from turbotrack.store import layout
-from turbotrack.store.blocks import header_end, valid_prefix
 
 MiB = 1 << 20
 
@@ -44,6 +44,13 @@ def _block(payload: bytes, raw_len: int, n_rows: int = 1) -> bytes:
     lengths = struct.pack("<III", len(payload), raw_len, n_rows)
     crc = zlib.crc32(payload, zlib.crc32(lengths))
     return b"TTBK" + lengths + struct.pack("<I", crc) + payload
+
+
+def header_end(data: memoryview) -> int:
+    """Where the file header ends (docs/file-format.md: 16 fixed bytes, the metadata, a CRC)."""
+    assert bytes(data[:4]) == b"TTRK"
+    (meta_len,) = struct.unpack_from("<H", data, 6)
+    return 16 + meta_len + 4
 
 
 def _header(run_dir: Path) -> bytes:
@@ -368,6 +375,6 @@ def test_two_ingest_processes_append_whole_blocks_and_see_each_others(new_run, f
     n = 4000
     _race(fast_dir / "turbotrack", n, "stream", files)
     data = target.read_bytes()
-    good, rows, why = valid_prefix(memoryview(data), True)
+    good, rows, why = _core.scan_blocks(data, 0, True)
     assert (good, why) == (len(data), None) and rows == n * (3 + 5)
     assert len(data) == len(head) + n * sum(len(b) for b in blocks)

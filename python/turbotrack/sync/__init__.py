@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Optional, TextIO
 
 from .client import Client, ServerError, resolve_base_url
-from .core import Progress, RunSync, SyncError, find_runs
+from .core import Collision, FilesFailed, Progress, RunSync, SyncError, find_runs, run_path_of
 
-__all__ = ["Client", "Progress", "RunSync", "SyncError", "hint_for", "sync_paths"]
+__all__ = ["Client", "Collision", "FilesFailed", "Progress", "RunSync", "SyncError", "hint_for", "sync_paths"]
 
 
 def _mb(n: float) -> str:
@@ -58,7 +58,10 @@ def hint_for(e: BaseException, base_url: str) -> str:
                 "use a read-write key of this run's entity"
             )
         if e.status == 413:
-            return "the server's body limit is below the sync chunk size; raise the server's limit"
+            return (
+                "one block of the history is longer than the server's body limit (its manifest's max_body): "
+                "raise the server's --max-body"
+            )
         return "check the server's log; 'turbotrack sync' again resumes where it stopped"
     if isinstance(e, SyncError):
         return e.hint
@@ -87,6 +90,14 @@ def sync_paths(
             rs = RunSync(client, run_dir)
             progress = Progress(rs.rp.path, on_change=bar.update)
             rs.sync(progress)
+        except FilesFailed as e:  # the run went up but for these files: each named
+            failed.append((run_dir, e))
+            rows += progress.rows
+            sent += progress.sent_bytes
+            bar.done(progress, f"synced but for {len(e.failed)} file(s)")
+            for rel, why in e.failed:
+                err.write(f"  {rs.rp.path}: {rel}: could not sync: {why}\n")
+            continue
         except (ServerError, SyncError, OSError, ValueError) as e:
             failed.append((run_dir, e))
             err.write(f"\r{run_dir}: could not sync: {e}\n")
@@ -103,6 +114,13 @@ def sync_paths(
         f"{f' ({current} already up to date)' if current else ''}\n"
     )
     if failed:
-        err.write(f"error: {len(failed)} run(s) could not be synced\nhint: {hint_for(failed[0][1], url)}\n")
+        files = [f"{run_path_of(d).path}/{rel}" for d, e in failed if isinstance(e, FilesFailed) for rel, _ in e.failed]
+        whole = [run_path_of(d).path for d, e in failed if not isinstance(e, FilesFailed)]
+        what = []
+        if whole:
+            what.append(f"{len(whole)} run(s) could not be synced ({', '.join(whole)})")
+        if files:
+            what.append(f"{len(files)} file(s) were skipped ({', '.join(files)})")
+        err.write(f"error: {'; '.join(what)}\nhint: {hint_for(failed[0][1], url)}\n")
         return 1
     return 0

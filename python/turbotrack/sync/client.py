@@ -7,7 +7,7 @@ import http.client
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 from urllib.parse import quote, urlencode, urlsplit
 
 from .._fs import atomic_write_bytes, read_json
@@ -116,7 +116,7 @@ class Client:
         self,
         method: str,
         path: str,
-        body: Optional[bytes] = None,
+        body: Optional[Union[bytes, memoryview]] = None,
         query: Optional[dict[str, Any]] = None,
         headers: Optional[dict[str, str]] = None,
     ) -> tuple[int, dict[str, str], bytes]:
@@ -151,7 +151,8 @@ class Client:
         """The JSON answer of a request (``body``: bytes as is, anything else as JSON); ServerError on >= 400."""
         raw = body if isinstance(body, (bytes, bytearray, memoryview)) or body is None else json.dumps(body).encode()
         ctype = {"Content-Type": "application/json"} if raw is not None and raw is not body else None
-        status, _, data = self.request(method, path, bytes(raw) if raw is not None else None, query, ctype)
+        payload = raw if raw is None or isinstance(raw, (bytes, memoryview)) else bytes(raw)  # a chunk: not copied
+        status, _, data = self.request(method, path, payload, query, ctype)
         try:
             out = json.loads(data) if data else {}
         except ValueError:
