@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 from ..store import layout
 from ..store.blocks import check_upload, valid_end
-from ..store.digest import PrefixHashes
+from ..store.digest import PrefixHashes, sha256_range
 from .errors import ApiError
 
 _PART = re.compile(r"^\.(?P<name>.+)\.(?P<sha>[0-9a-f]{64})\.part$")
@@ -237,7 +237,11 @@ class Ingest:
         cached = self._sha.get(path)
         if cached and cached[:2] == (st.st_size, st.st_mtime_ns):
             return cached[2]
-        digest = self._digest(path, st.st_size)
+        fd = self._open(path, os.O_RDONLY, create=False)
+        try:  # whole: a file rewritten in place is no longer the prefix of anything kept
+            digest = str(sha256_range(fd, 0, os.fstat(fd).st_size).hexdigest())
+        finally:
+            os.close(fd)
         self._sha[path] = (st.st_size, st.st_mtime_ns, digest)
         return digest
 
@@ -362,6 +366,8 @@ class Ingest:
                 self._unlink(part)
                 raise IngestError(400, f"{path.name}: the {total} bytes sent hash to {digest}, not {sha256}")
             self._move_into_place(part, path)
+            st = os.lstat(path)
+            self._sha[path] = (st.st_size, st.st_mtime_ns, digest)  # the next manifest hashes nothing
             return total
 
     def partials(self, run_dir: Path) -> dict[str, dict[str, Any]]:

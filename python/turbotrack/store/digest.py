@@ -51,10 +51,14 @@ class PrefixHashes:
         """``data`` was written at ``at`` of the file ``key`` names: go on from a kept prefix that ends there."""
         with self._lock:
             cached = self._items.get(key)
-            if cached is not None and cached[0] == ino and cached[1] == at:
+            if at == 0:
+                h = hashlib.sha256()
+            elif cached is not None and cached[0] == ino and cached[1] == at:
                 h = cached[2].copy()
-                h.update(data)
-                self._items[key] = (ino, at + len(data), h)
+            else:
+                return
+            h.update(data)
+            self._items[key] = (ino, at + len(data), h)
 
     def forget(self, key: Any) -> None:
         with self._lock:

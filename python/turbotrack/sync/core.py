@@ -238,9 +238,11 @@ class RunSync:
             if "size" not in remote:
                 return _Plan(rel, path, kind, st, None, 0)  # not on the server: sent from 0, empty too
             held, digest = int(remote["size"]), remote.get("sha256")
-            if cached is not None and list(cached) == [held, digest]:
+            if cached == [held, digest]:
                 return None  # unchanged here since the server was seen to hold it all
-            self._check_own(rel, path, st.st_size, held, digest)
+            seen = self._local.get(rel)
+            if not (seen and seen[2] == [held, digest] and held <= st.st_size):
+                self._check_own(rel, path, st.st_size, held, digest)  # else: the bytes seen to be ours
             if held == st.st_size:
                 self._local[rel] = (st.st_size, st.st_mtime_ns, [held, digest])
                 return None
