@@ -3,6 +3,7 @@ large run, symbolic links planted in the storage root, and two ingest processes 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -208,6 +209,9 @@ def test_a_linked_run_folder_is_not_listed_served_or_appended_to(new_run, root, 
     assert status == 400, body
     status, body, _ = raw(local_srv.url, "PUT", base + "/files/config.json", local_srv.key, b"{}")
     assert status == 400, body
+    chunk = f"/files/config.json?offset=0&size=2&sha256={hashlib.sha256(b'{}').hexdigest()}"
+    status, body, _ = raw(local_srv.url, "PUT", base + chunk, local_srv.key, b"{}")
+    assert status == 400, body
     assert {p.name: p.read_bytes() for p in outside.iterdir() if p.is_file()} == before
 
 
@@ -240,6 +244,11 @@ def test_a_linked_file_in_a_run_folder_is_not_read_or_appended_to(new_run, root,
     assert status == 400, body
     status, body, _ = raw(local_srv.url, "PUT", base + "/files/files/pub/x.txt", local_srv.key, b"planted")
     assert status == 400, body
+    chunk = f"/files/files/pub/x.txt?offset=0&size=7&sha256={hashlib.sha256(b'planted').hexdigest()}"
+    status, body, _ = raw(local_srv.url, "PUT", base + chunk, local_srv.key, b"planted")
+    assert status == 400, body
+    (outside / f".x.txt.{'0' * 64}.part").write_bytes(b"secret")  # a part outside: never listed
+    assert not any(name.startswith("files/") for name in _get(local_srv, base + "/manifest")[1]["files"])
     assert (outside / "notes.log").read_text() == "secret notes\n" and not (outside / "x.txt").exists()
     assert (outside / "history.ttrk").read_bytes() == before
 

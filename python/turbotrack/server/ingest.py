@@ -375,17 +375,21 @@ class Ingest:
         relative to it (at most one per name: the last one written)."""
         out: dict[str, dict[str, Any]] = {}
         found: list[tuple[float, str, dict[str, Any]]] = []
-        for p in run_dir.rglob(".*.part"):
-            m = _PART.match(p.name)
-            try:
-                st = os.lstat(p)
-            except OSError:
-                continue
-            if m is None or not stat.S_ISREG(st.st_mode):
-                continue
-            rel = p.with_name(m["name"]).relative_to(run_dir).as_posix()
-            if layout.classify(rel) in (layout.REPLACE, layout.BLOB):
-                found.append((st.st_mtime, rel, {"sha256": m["sha"], "size": st.st_size}))
+        if not layout.is_plain_run_dir(run_dir):
+            return out
+        for folder, _dirs, names in os.walk(run_dir):  # never into a linked folder
+            for name in names:
+                m = _PART.match(name)
+                if m is None:
+                    continue
+                p = Path(folder) / name
+                try:
+                    st = os.lstat(p)
+                except OSError:
+                    continue
+                rel = p.with_name(m["name"]).relative_to(run_dir).as_posix()
+                if stat.S_ISREG(st.st_mode) and layout.classify(rel) in (layout.REPLACE, layout.BLOB):
+                    found.append((st.st_mtime, rel, {"sha256": m["sha"], "size": st.st_size}))
         for _, rel, item in sorted(found):
             out[rel] = item
         return out
