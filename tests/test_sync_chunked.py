@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from serverkit import ServerProc, cli, make_key
+from serverkit import cli, keyed_server
 
 import turbotrack
 from turbotrack.sync import core
@@ -24,9 +24,7 @@ MiB = 1 << 20
 
 @pytest.fixture
 def server(root: Path):
-    s = ServerProc(root / "server")
-    s.key = make_key(root / "server", "local")[1]  # type: ignore[attr-defined]
-    s.start()
+    s = keyed_server(root / "server")
     yield s
     s.stop()
 
@@ -34,9 +32,7 @@ def server(root: Path):
 @pytest.fixture
 def small_server(root: Path):
     """A server whose body limit is 64 KiB."""
-    s = ServerProc(root / "server", extra=("--max-body", str(64 << 10)))
-    s.key = make_key(root / "server", "local")[1]  # type: ignore[attr-defined]
-    s.start()
+    s = keyed_server(root / "server", extra=("--max-body", str(64 << 10)))
     yield s
     s.stop()
 

@@ -18,6 +18,7 @@ following one (``O_NOFOLLOW``, one folder at a time), and so is the file itself.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -48,6 +49,11 @@ class IngestError(ApiError):
             extra["sha256"] = sha256
         super().__init__(status, message, **extra)
         self.size = size
+
+
+def _is_part_of(name: str, of: str, keep: str) -> bool:
+    m = _PART.match(name)
+    return m is not None and m["name"] == of and m["sha"] != keep
 
 
 def part_name(name: str, sha256: str) -> str:
@@ -263,17 +269,7 @@ class Ingest:
                     raise IngestError(400, f"{path.name}: {e}") from None
                 if why is not None or good != len(body):
                     raise IngestError(400, f"{path.name}: the body is not whole valid blocks ({why})")
-            fd = self._open(path, os.O_WRONLY | os.O_CREAT, create=True)
-            try:
-                if os.fstat(fd).st_size != offset:  # a torn tail a killed server left
-                    os.ftruncate(fd, offset)
-                written = 0
-                while written < len(view):
-                    written += os.pwrite(fd, view[written:], offset + written)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            ino = os.lstat(path).st_ino
+            ino = self._write_at(path, offset, body)
             if kind == layout.STREAM:
                 self._valid[path] = (ino, offset + len(body), offset + len(body))
             self._prefix.extend(path, ino, offset, view)
@@ -283,37 +279,30 @@ class Ingest:
         """Write a REPLACE/BLOB file whole, atomically (a temporary file, fsync, rename), never
         through a symbolic link: one in its place is refused (400)."""
         with self.lock(path):
-            dfd = self._parent_fd(path, create=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             try:
-                try:
-                    st: Optional[os.stat_result] = os.stat(path.name, dir_fd=dfd, follow_symlinks=False)
-                except FileNotFoundError:
-                    st = None
-                if st is not None and not stat.S_ISREG(st.st_mode):
-                    raise IngestError(400, f"{path.name}: not a regular file (a link?): never replaced")
-                tmp = f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
-                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-                fd = os.open(tmp, flags, 0o644, dir_fd=dfd)
-                try:
-                    try:
-                        view = memoryview(body)
-                        written = 0
-                        while written < len(view):
-                            written += os.write(fd, view[written:])
-                        os.fsync(fd)
-                    finally:
-                        os.close(fd)
-                    os.rename(tmp, path.name, src_dir_fd=dfd, dst_dir_fd=dfd)
-                except BaseException:
-                    try:
-                        os.unlink(tmp, dir_fd=dfd)
-                    except OSError:
-                        pass
-                    raise
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+                self._write_at(tmp, 0, body)
+                self._move_into_place(tmp, path)
+            except BaseException:
+                self._unlink(tmp)
+                raise
         return len(body)
+
+    def _write_at(self, path: Path, offset: int, body: bytes) -> int:
+        """Write ``body`` at ``offset`` of ``path`` (made, never through a link), cutting whatever lay
+        past ``offset`` first (a torn tail a killed server left), and fsync it. Answers its inode."""
+        fd = self._open(path, os.O_WRONLY | os.O_CREAT, create=True)
+        try:
+            if os.fstat(fd).st_size != offset:
+                os.ftruncate(fd, offset)
+            view = memoryview(body)
+            written = 0
+            while written < len(view):
+                written += os.pwrite(fd, view[written:], offset + written)
+            os.fsync(fd)
+            return os.fstat(fd).st_ino
+        finally:
+            os.close(fd)
 
     # ---- chunked whole files (REPLACE, BLOB) ----
 
@@ -342,20 +331,9 @@ class Ingest:
                 have = 0
             if offset != have and offset != 0:
                 raise IngestError(409, f"offset {offset} is not the {have} bytes held of {path.name}", have)
-            fd = self._open(part, os.O_WRONLY | os.O_CREAT, create=True)
-            try:
-                if offset == 0:
-                    self._drop_parts(path, keep=sha256)
-                if os.fstat(fd).st_size != offset:
-                    os.ftruncate(fd, offset)
-                view = memoryview(body)
-                written = 0
-                while written < len(view):
-                    written += os.pwrite(fd, view[written:], offset + written)
-                os.fsync(fd)
-                ino = os.fstat(fd).st_ino
-            finally:
-                os.close(fd)
+            if offset == 0:
+                self._unlink(path, keep=sha256)
+            ino = self._write_at(part, offset, body)
             self._prefix.extend(part, ino, offset, body)
             have = offset + len(body)
             if have < total:
@@ -400,26 +378,18 @@ class Ingest:
         except OSError:
             return False
 
-    def _unlink(self, path: Path) -> None:
-        dfd = self._parent_fd(path, create=False)
+    def _unlink(self, path: Path, keep: Optional[str] = None) -> None:
+        """Remove ``path`` if there; with ``keep``, instead every part of an upload of ``path``
+        but the one for that sha256 (one file, one upload under way)."""
         try:
-            os.unlink(path.name, dir_fd=dfd)
-        except FileNotFoundError:
-            pass
-        finally:
-            os.close(dfd)
-
-    def _drop_parts(self, path: Path, keep: str) -> None:
-        """Remove the parts of earlier uploads of ``path`` (another sha256): one file, one upload."""
-        dfd = self._parent_fd(path, create=True)
+            dfd = self._parent_fd(path, create=False)
+        except (OSError, IngestError):  # no folder, or one reached through a link: nothing of ours there
+            return
         try:
-            for name in os.listdir(dfd):
-                m = _PART.match(name)
-                if m is not None and m["name"] == path.name and m["sha"] != keep:
-                    try:
-                        os.unlink(name, dir_fd=dfd)
-                    except FileNotFoundError:
-                        pass
+            names = [path.name] if keep is None else [n for n in os.listdir(dfd) if _is_part_of(n, path.name, keep)]
+            for name in names:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name, dir_fd=dfd)
         finally:
             os.close(dfd)
 
