@@ -234,3 +234,27 @@ def test_a_chunked_upload_is_in_place_only_once_whole_and_hashing_right(root, se
     assert put(2000, data[2000:]) == (200, {"size": 3000})
     assert target.read_bytes() == data and not list(target.parent.glob(".*.part"))
     assert put(0, data[:10]) == (200, {"size": 3000})  # already in place: nothing to send
+
+
+def test_a_state_file_replaced_between_hashing_and_sending_goes_up_as_it_is_then(new_run, root, server):
+    """A live run rewrites summary.json (a new file each time) while a pass runs: what is sent is the
+    file the pass opened, under its own sha256, never a refused mix of two versions."""
+    run = new_run()
+    run.log({"loss": 1.0})
+    run.finish()
+    summary = Path(run.dir) / "summary.json"
+
+    class Rewriting(core.RunSync):
+        def _plan(self, rel, path, kind, st, remote):
+            item = super()._plan(rel, path, kind, st, remote)
+            if rel == "summary.json":  # hashed; now the run writes a new one, as it does: atomically
+                tmp = summary.with_name(".summary.json.tmp")
+                tmp.write_text(json.dumps({"loss": 0.25, "note": "rewritten"}))
+                os.replace(tmp, summary)
+            return item
+
+    client = Client(server.url, server.key)
+    Rewriting(client, Path(run.dir)).sync()
+    assert core.RunSync(client, Path(run.dir)).sync().up_to_date
+    client.close()
+    assert (server.root / "turbotrack" / run.path / "summary.json").read_bytes() == summary.read_bytes()

@@ -29,7 +29,7 @@ from .. import artifacts
 from .._fs import atomic_write_bytes, read_json
 from ..store import layout, runinfo
 from ..store.blocks import spans
-from ..store.digest import PrefixHashes
+from ..store.digest import PrefixHashes, sha256_range
 from .client import Client, ServerError, run_url
 
 #: The most bytes sent in one request (the server's default body limit is 64 MiB; a server with a
@@ -318,9 +318,16 @@ class RunSync:
     def _send_whole(self, item: _Plan, fd: int, progress: Progress) -> None:
         """Send a REPLACE/BLOB file a chunk at a time into the server's part of it (from where a part
         of this sha256 ends); the last chunk's answer says it is in place."""
-        size, digest = item.st.st_size, item.value
+        size, digest, pos = item.st.st_size, item.value, item.offset
+        st = os.fstat(fd)
+        if (st.st_ino, st.st_size, st.st_mtime_ns) != (item.st.st_ino, item.st.st_size, item.st.st_mtime_ns):
+            # replaced (a live run rewrites its state files) since it was hashed: send what is open
+            try:
+                size, digest, pos = st.st_size, str(sha256_range(fd, 0, st.st_size).hexdigest()), 0
+            except OSError as e:
+                raise SyncError(f"{item.rel}: cannot read it here: {e}", "check the file and its permissions") from None
+            item.st = st
         url = self._url("files", *item.rel.split("/"))
-        pos = item.offset
         for _ in range(1000):
             try:
                 while True:
