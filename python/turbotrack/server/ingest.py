@@ -1,5 +1,5 @@
 """Ingest: files arrive as the bytes they are on disk, addressed by (run, file, offset), a chunk
-at a time (docs/server-api.md, "Uploads").
+at a time (docs/server-api.md, "Write"; docs/server.md, "Ingest").
 
 STREAM and APPEND files grow only at the server's current length (else 409 with that length and
 the sha256 of the bytes held, so that the client checks they are its own before it goes on); a

@@ -1,8 +1,8 @@
 """Sync one run folder to a server: one manifest GET, then only what the server lacks.
 
 Every file goes up a chunk at a time, streamed from disk (never whole in memory), at the offset the
-server holds (docs/server-api.md, "Uploads"): STREAM files as runs of whole valid blocks (a run
-being written is synced up to its last complete block; the native scanner walks the framing),
+server holds (docs/server.md, "Ingest"): STREAM files as runs of whole valid blocks (a run being
+written is synced up to its last complete block; the native scanner walks the framing),
 APPEND files as bytes, REPLACE and BLOB files into a part the server finishes once the whole hashes
 to the sha256 given (so a killed sync resumes mid-file). Before it appends to a STREAM or APPEND
 file the server holds, the client checks that the server's bytes are its own (the sha256 of that
