@@ -260,3 +260,36 @@ def test_a_state_file_replaced_between_hashing_and_sending_goes_up_as_it_is_then
     assert core.RunSync(client, Path(run.dir)).sync().up_to_date
     client.close()
     assert (server.root / "turbotrack" / run.path / "summary.json").read_bytes() == summary.read_bytes()
+
+
+def test_a_file_that_cannot_be_read_is_named_and_the_others_go_up(new_run, root, server, tmp_path, monkeypatch):
+    """An I/O error reading one saved file (EIO from the disk): that file is skipped and named, the
+    history and the other files go up, and the pass says so (FilesFailed)."""
+    for name in ("bad.bin", "good.bin"):
+        _random_file(tmp_path / name, 3 * MiB)
+    run = new_run()
+    for i in range(20):
+        run.log({"loss": float(i)})
+    run.save(str(tmp_path / "*.bin"), base_path=str(tmp_path))
+    run.finish()
+    pread = os.pread
+
+    def failing(fd, n, at):
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("files/bad.bin") and at >= MiB:
+            raise OSError(5, "Input/output error")
+        return pread(fd, n, at)
+
+    client = Client(server.url, server.key)
+    sync = core.RunSync(client, Path(run.dir))
+    monkeypatch.setattr(core, "CHUNK", MiB)
+    monkeypatch.setattr(os, "pread", failing)
+    with pytest.raises(core.FilesFailed) as failed:
+        sync.sync()
+    client.close()
+    assert [rel for rel, _ in failed.value.failed] == ["files/bad.bin"]
+    assert "Input/output error" in str(failed.value)
+    remote_dir = server.root / "turbotrack" / run.path
+    assert (remote_dir / "files" / "good.bin").read_bytes() == (tmp_path / "good.bin").read_bytes()
+    assert (remote_dir / "history.ttrk").read_bytes() == (Path(run.dir) / "history.ttrk").read_bytes()
+    assert not (remote_dir / "files" / "bad.bin").exists()
+    assert turbotrack.Api(base_url=server.url, api_key=server.key).run(run.path).state == "finished"
