@@ -49,3 +49,21 @@ def test_paging_a_growing_history_decodes_each_row_about_once(new_run, tmp_path)
         page, offset = cache.rows_page([target], None, offset, 1000)
         total += len(page)
     assert total == 40 * 250
+
+
+def test_pages_served_in_turn_by_two_server_processes_each_go_on_from_their_last(new_run, tmp_path):
+    """``--workers 2``: a reader's pages alternate between two processes (two caches); each goes on
+    from the scan it paused at its last page, so the whole read decodes each row about twice, not
+    every row before each page."""
+    pieces = _blocks_of_runs(new_run, 20, 250)
+    target = tmp_path / "history.ttrk"
+    target.write_bytes(b"".join(pieces))
+    workers = [HistoryCache(), HistoryCache()]
+    offset, steps, turn = 0, [], 0
+    while offset is not None:
+        page, offset = workers[turn % 2].rows_page([target], None, offset, 100)
+        steps.extend(r["_step"] for r in page)
+        turn += 1
+    assert steps == list(range(20 * 250))
+    decoded = sum(w.rows_decoded for w in workers)
+    assert decoded <= 2 * len(steps) + 200, f"{decoded} rows decoded for {len(steps)}"

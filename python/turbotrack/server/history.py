@@ -133,9 +133,16 @@ class _Scans:
         self._items: OrderedDict[Any, tuple[Any, list[dict[str, Any]], Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, key: Any) -> Optional[tuple[Any, list[dict[str, Any]], Any]]:
+    def take(self, base: Any, offset: int) -> Optional[tuple[Any, list[dict[str, Any]], Any, int]]:
+        """The scan of ``base`` paused nearest before ``offset`` (with the row it is at), taken out;
+        None when there is none. Nearest, not only exactly there: with several server processes the
+        pages of one reader land on each in turn, and each goes on from the page it served last."""
         with self._lock:
-            return self._items.pop(key, None)
+            at = max((k[1] for k in self._items if k[0] == base and k[1] <= offset), default=None)
+            if at is None:
+                return None
+            scan, pending, opened = self._items.pop((base, at))
+            return scan, pending, opened, at
 
     def put(self, key: Any, scan: Any, pending: list[dict[str, Any]], opened: Any) -> None:
         """Keep ``scan`` (with the rows it read past the page) and the files' extents when it opened."""
@@ -209,10 +216,11 @@ class HistoryCache:
         # (as a local scan does), so a page costs its rows, not all the rows before it.
         base = (tuple(paths), tuple(keys) if keys is not None else None)
         now = _extents(paths)
-        kept = self._scans.take((base, offset))
+        kept = self._scans.take(base, offset)
         if kept is not None and _grown_from(kept[2], now):
-            scan, buf, opened = kept
-            at = offset
+            scan, buf, opened, at = kept  # buf: the rows from ``at`` on, read past the page it served
+            drop = min(offset - at, len(buf))
+            buf, at = buf[drop:], at + drop
         else:
             scan, buf, at, opened = _core.HistoryScan(paths, keys), [], 0, now
         while at < offset:  # skip to the page, a few thousand rows at a time
