@@ -17,7 +17,7 @@ from typing import Any, Iterable, Optional
 
 from ..store import layout
 from .client import Client
-from .core import RunSync
+from .core import FilesFailed, RunSync
 
 MAX_BACKOFF = 30.0
 #: The least time between two passes woken by new blocks (a run logging flat out seals many a second).
@@ -69,6 +69,12 @@ class Uploader:
                     self._final.set()
                     return
                 delay = self.interval
+            except FilesFailed as e:  # the rest went up: keep the pace; finish() names what did not
+                self.last_error = e
+                backoff = delay = self.interval
+                if finishing:
+                    self._final.set()
+                    return
             except Exception as e:  # the server is away or refused: retry later, never raise
                 self.last_error = e
                 self._client.close()
@@ -123,6 +129,14 @@ class Uploader:
         done = self._final.is_set()
         self._stop.set()
         self._wake.set()
+        if done and isinstance(self.last_error, FilesFailed):
+            names = "; ".join(f"{rel} ({why})" for rel, why in self.last_error.failed)
+            warnings.warn(
+                f"turbotrack: the run is on {self.base_url} except {len(self.last_error.failed)} file(s): "
+                f"{names}; once fixed, send them with: turbotrack sync {self.run_dir} --base-url {self.base_url}",
+                stacklevel=3,
+            )
+            return False
         if not done:
             why = f" ({self.last_error})" if self.last_error else ""
             warnings.warn(
