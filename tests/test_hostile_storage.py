@@ -247,7 +247,7 @@ def test_a_linked_file_in_a_run_folder_is_not_read_or_appended_to(new_run, root,
     chunk = f"/files/files/pub/x.txt?offset=0&size=7&sha256={hashlib.sha256(b'planted').hexdigest()}"
     status, body, _ = raw(local_srv.url, "PUT", base + chunk, local_srv.key, b"planted")
     assert status == 400, body
-    (outside / f".x.txt.{'0' * 64}.part").write_bytes(b"secret")  # a part outside: never listed
+    (outside / f".x.txt.{'0' * 16}.part").write_bytes(b"secret")  # a part outside: never listed
     assert not any(name.startswith("files/") for name in _get(local_srv, base + "/manifest")[1]["files"])
     assert (outside / "notes.log").read_text() == "secret notes\n" and not (outside / "x.txt").exists()
     assert (outside / "history.ttrk").read_bytes() == before

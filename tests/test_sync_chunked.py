@@ -132,7 +132,7 @@ def test_a_file_20_chunks_long_resumes_after_the_sync_is_killed(new_run, root, s
     manifest = Client(small_server.url, small_server.key).json("GET", f"/api/v1/runs/{run.path}/manifest")
     assert manifest["max_body"] == 64 << 10
     part = manifest["files"]["files/weights.bin"]["partial"]
-    assert part == {"sha256": _sha(src), "size": 7 * chunk}
+    assert part == {"sha256_prefix": _sha(src)[:16], "size": 7 * chunk}
     assert "size" not in manifest["files"]["files/weights.bin"]  # not in place until whole
     # Resumed with the default chunk: the client follows the server's 64 KiB limit, from the 8th chunk on.
     client = Recording(small_server.url, small_server.key)
@@ -321,3 +321,14 @@ def test_an_online_run_with_a_refused_file_finishes_at_once_naming_it(root, serv
     assert "except 1 file(s): artifacts.json" in out.stderr and "not yet fully" not in out.stderr, out.stderr
     remote = turbotrack.Api(base_url=server.url, api_key=server.key).run(path)
     assert remote.state == "finished" and len(list(remote.scan_history())) == 100
+
+
+def test_a_saved_file_with_a_long_name_goes_up(new_run, root, server, tmp_path):
+    """A part's name adds 23 bytes to the file's: a 220-byte name (the file system allows 255) fits."""
+    src = tmp_path / ("n" * 216 + ".bin")
+    src.write_bytes(b"long name")
+    run = new_run()
+    run.save(str(src), base_path=str(tmp_path))
+    run.finish()
+    assert cli("sync", "--base-url", server.url, "--api-key", server.key, run.dir).returncode == 0
+    assert (server.root / "turbotrack" / run.path / "files" / src.name).read_bytes() == b"long name"

@@ -6,7 +6,7 @@ the sha256 of the bytes held, so that the client checks they are its own before 
 STREAM body must be whole valid blocks (and the file header first, at offset 0), each decompressed
 within its declared length and decoded (a block that inflates past what it declares, or declares
 more than a block may hold, is refused). REPLACE and BLOB files arrive into a hidden part file named
-by the sha256 of the whole (``.<name>.<sha256>.part``), chunk by chunk at its length; the last
+by the sha256 of the whole (``.<name>.<its first 16 hex digits>.part``), chunk by chunk at its length; the last
 chunk's answer comes once the whole hashes to that sha256, and the part has been moved into place
 atomically. Each file has a lock, held across threads and across server processes on one machine
 (``--workers N``: ``flock`` on a lock file in the root's hidden ``.locks/`` folder), so two
@@ -35,7 +35,7 @@ from ..store.blocks import check_upload, valid_end
 from ..store.digest import PrefixHashes, sha256_range
 from .errors import ApiError
 
-_PART = re.compile(r"^\.(?P<name>.+)\.(?P<sha>[0-9a-f]{64})\.part$")
+_PART = re.compile(r"^\.(?P<name>.+)\.(?P<sha>[0-9a-f]{16})\.part$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -53,12 +53,13 @@ class IngestError(ApiError):
 
 def _is_part_of(name: str, of: str, keep: str) -> bool:
     m = _PART.match(name)
-    return m is not None and m["name"] == of and m["sha"] != keep
+    return m is not None and m["name"] == of and m["sha"] != keep[:16]
 
 
 def part_name(name: str, sha256: str) -> str:
-    """The hidden file an upload of ``name`` whose whole hashes to ``sha256`` arrives into."""
-    return f".{name}.{sha256}.part"
+    """The hidden file an upload of ``name`` whose whole hashes to ``sha256`` arrives into (named by
+    the sha256's first 16 hex digits: a name as long as a run file's may be, less 23 bytes, fits)."""
+    return f".{name}.{sha256[:16]}.part"
 
 
 #: The lock files (``<root>/.locks/<n>.lock``): each path locks one of these, by its hash.
@@ -349,8 +350,8 @@ class Ingest:
             return total
 
     def partials(self, run_dir: Path) -> dict[str, dict[str, Any]]:
-        """The uploads under way in a run folder: ``{name: {"sha256", "size"}}`` by file name
-        relative to it (at most one per name: the last one written)."""
+        """The uploads under way in a run folder: ``{name: {"sha256_prefix", "size"}}`` by file
+        name relative to it (at most one per name: the last one written)."""
         out: dict[str, dict[str, Any]] = {}
         found: list[tuple[float, str, dict[str, Any]]] = []
         if not layout.is_plain_run_dir(run_dir):
@@ -367,7 +368,7 @@ class Ingest:
                     continue
                 rel = p.with_name(m["name"]).relative_to(run_dir).as_posix()
                 if stat.S_ISREG(st.st_mode) and layout.classify(rel) in (layout.REPLACE, layout.BLOB):
-                    found.append((st.st_mtime, rel, {"sha256": m["sha"], "size": st.st_size}))
+                    found.append((st.st_mtime, rel, {"sha256_prefix": m["sha"], "size": st.st_size}))
         for _, rel, item in sorted(found):
             out[rel] = item
         return out

@@ -252,7 +252,7 @@ class RunSync:
             self._local[rel] = (st.st_size, st.st_mtime_ns, value)
             return None
         part = remote.get("partial") or {}
-        if part.get("sha256") == value and 0 < int(part.get("size") or 0) <= st.st_size:
+        if value.startswith(str(part.get("sha256_prefix") or "-")) and 0 < int(part.get("size") or 0) <= st.st_size:
             return _Plan(rel, path, kind, st, value, int(part["size"]), partial=True)
         return _Plan(rel, path, kind, st, value, 0)
 
