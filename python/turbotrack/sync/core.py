@@ -115,8 +115,7 @@ class _Plan:
     kind: str
     st: os.stat_result
     value: Any  # the local sha256 (REPLACE, BLOB), else None
-    offset: int  # where sending starts
-    partial: bool = False  # a part of this sha256 is on the server
+    offset: int  # where sending starts (for REPLACE/BLOB: where the server's part of this sha256 ends)
 
 
 class RunSync:
@@ -253,7 +252,7 @@ class RunSync:
             return None
         part = remote.get("partial") or {}
         if value.startswith(str(part.get("sha256_prefix") or "-")) and 0 < int(part.get("size") or 0) <= st.st_size:
-            return _Plan(rel, path, kind, st, value, int(part["size"]), partial=True)
+            return _Plan(rel, path, kind, st, value, int(part["size"]))
         return _Plan(rel, path, kind, st, value, 0)
 
     def _send(self, item: _Plan, progress: Progress) -> None:
