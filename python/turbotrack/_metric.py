@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ._fs import atomic_write_json
 
 
 class Metric:
@@ -22,7 +25,7 @@ class Metric:
         self._step_metric = step_metric
         self._step_sync = step_sync if step_sync is not None else step_metric is not None
         self._hidden = hidden
-        words = [w.strip() for w in summary.split(",") if w.strip()] if summary else None
+        words = [w.strip().lower() for w in summary.split(",") if w.strip()] if summary else None
         self._summary = tuple(words) if words else None
         self._goal = goal
 
@@ -67,3 +70,65 @@ class Metric:
 
     def __repr__(self) -> str:
         return f"Metric(name={self._name!r}, step_metric={self._step_metric!r}, summary={self._summary!r})"
+
+
+#: (argument, the type it must have) of ``define_metric``, checked as wandb checks them.
+_ARG_TYPES: tuple[tuple[str, type], ...] = (
+    ("step_metric", str),
+    ("step_sync", bool),
+    ("hidden", bool),
+    ("summary", str),
+    ("goal", str),
+    ("objective", str),
+    ("overwrite", bool),
+)
+
+
+class MetricDefs:
+    """A run's metric definitions: what ``define_metric`` said, given to the history core and kept in
+    ``metrics.json`` (a resumed run starts from the definitions it had)."""
+
+    def __init__(self, path: Path, history: Callable[[], Any], defs: list[tuple[Optional[str], ...]]) -> None:
+        self._path = path
+        self._history = history
+        self._defs = list(defs)  # metrics.json: name, summary, objective, step_metric
+        self._metrics: dict[str, Metric] = {}
+
+    def define(
+        self,
+        name: str,
+        step_metric: Any = None,
+        step_sync: Optional[bool] = None,
+        hidden: Optional[bool] = None,
+        summary: Optional[str] = None,
+        goal: Optional[str] = None,
+        objective: Optional[str] = None,
+        overwrite: Optional[bool] = None,
+    ) -> Metric:
+        """See :meth:`turbotrack.Run.define_metric`."""
+        if not isinstance(name, str):
+            raise TypeError(f"define_metric name must be a string, got {type(name).__name__}")
+        if hasattr(step_metric, "name") and not isinstance(step_metric, str):  # a Metric as the step metric
+            step_metric = step_metric.name
+        given = dict(step_metric=step_metric, step_sync=step_sync, hidden=hidden, summary=summary)
+        given.update(goal=goal, objective=objective, overwrite=overwrite)
+        for arg, want in _ARG_TYPES:
+            value = given[arg]
+            if value is not None and not isinstance(value, want):
+                raise TypeError(
+                    f"define_metric({name!r}, {arg}=): must be a {want.__name__} or None, got {type(value).__name__}"
+                )
+        if step_metric == "_step":  # the default x-axis already
+            step_metric = None
+        if goal is not None and objective is not None and goal != objective:
+            raise ValueError(f"goal={goal!r} and objective={objective!r} disagree; give one of them")
+        metric = Metric(name, step_metric, step_sync, hidden, summary, objective or goal)
+        previous = self._metrics.get(name)
+        if previous is not None and not overwrite:  # wandb merges a definition into the earlier one
+            metric = previous.merged(metric)
+        words = ",".join(metric.summary) if metric.summary else None
+        self._history().define_metric(name, metric.step_metric, step_sync, metric.hidden, words, metric.goal)
+        self._metrics[name] = metric
+        self._defs = [d for d in self._defs if d[0] != name] + [(name, words, metric.goal, metric.step_metric)]
+        atomic_write_json(self._path, self._defs)
+        return metric
