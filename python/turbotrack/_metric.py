@@ -56,16 +56,15 @@ class Metric:
     def merged(self, newer: Metric) -> Metric:
         """This definition updated by ``newer`` (``define_metric`` without ``overwrite=True``, as wandb):
         what ``newer`` sets wins, summary words are joined."""
-        words = list(self._summary or ())
-        words += [w for w in newer._summary or () if w not in words]
-        step_metric = newer._step_metric or self._step_metric
+        words = list(self.summary or ())
+        words += [w for w in newer.summary or () if w not in words]
         return Metric(
-            self._name,
-            step_metric,
-            newer._step_sync if newer._step_metric else self._step_sync,
-            newer._hidden if newer._hidden is not None else self._hidden,
+            self.name,
+            newer.step_metric or self.step_metric,
+            newer.step_sync if newer.step_metric else self.step_sync,
+            newer.hidden if newer.hidden is not None else self.hidden,
             ",".join(words) or None,
-            newer._goal or self._goal,
+            newer.goal or self.goal,
         )
 
     def __repr__(self) -> str:

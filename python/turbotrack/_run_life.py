@@ -9,10 +9,10 @@ import time
 import warnings
 from typing import Any, Callable, Optional
 
-from . import _hooks
+from . import _hooks, _wandb_fields
 from ._run_background import CaptureHandle, UploadHandle
 from ._run_files import RunFiles
-from ._run_save import FileSaver
+from ._run_save import FileSaver, save_code
 from ._streams import BindLog, Streams
 from .settings import RunSettings
 
@@ -48,6 +48,7 @@ class Lifecycle:
             files.start_info(start_time, group, job_type, tags, notes)
             self.upload = UploadHandle(settings, files.dir, self.streams.history)
             self.saver = FileSaver(files.dir, files.id, self.upload.claim)
+            self._save_code()
             self.capture.start(files.dir, settings, _log_of(self.streams.start_system()), files.info)
         except BaseException:
             self.capture.stop(quiet=True)
@@ -56,6 +57,17 @@ class Lifecycle:
             files.undo()
             raise
         _hooks.track(self)
+
+    def _save_code(self) -> None:
+        """``save_code`` (init's, the settings', ``$WANDB_SAVE_CODE``), unless ``disable_code``."""
+        s = self.settings
+        wanted = s.save_code is not None and _wandb_fields.truth("save_code", s.save_code)
+        if not wanted or _wandb_fields.truth("disable_code", s.disable_code):
+            return
+        try:
+            save_code(self.files.dir)
+        except OSError as e:  # the run goes on without its code
+            warnings.warn(f"turbotrack: save_code: copying the program failed: {e}", stacklevel=5)
 
     @property
     def path(self) -> str:

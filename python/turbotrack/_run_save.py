@@ -93,8 +93,8 @@ class FileSaver:
 
     def _paths(self, text: str, base_path: Optional[Union[str, os.PathLike[str]]]) -> tuple[str, str]:
         """The absolute glob and base folder. No ``base_path``: the current folder for a relative glob; for
-        an absolute one, the folder above the file's (one folder kept, as wandb; wildcards in folders kept
-        too)."""
+        an absolute one, the folder above the file's (one folder kept, as wandb), or above the first folder
+        with a wildcard (which wandb refuses: its glob may not start with ``*`` below the base)."""
         pattern = os.path.abspath(text)
         if base_path is not None:
             base = os.path.abspath(os.fspath(base_path))
@@ -114,8 +114,6 @@ class FileSaver:
                 f"save({text!r}, base_path={base_path!r}): the base path {base} is not a folder above the "
                 "files; pass a base_path that is an ancestor of the glob (paths under files/ are relative to it)"
             )
-        if Path(os.path.relpath(pattern, base)).parts[0] == "*":
-            raise ValueError(f"save({text!r}): the glob may not start with '*' relative to the base path {base}")
         return pattern, base
 
     def _dest(self, text: str, src: str, base: str) -> Path:
@@ -158,3 +156,47 @@ class FileSaver:
     def forget(self) -> None:
         """In a forked child: the saves made before the fork are the parent's to finish."""
         self._pending.clear()
+
+
+def main_program() -> Optional[str]:
+    """The script this process runs, as wandb finds it: ``$WANDB_PROGRAM``, else ``__main__.__file__``
+    (None for ``-m module``, ``-c`` and an interactive session)."""
+    program = os.environ.get("TURBOTRACK_PROGRAM") or os.environ.get("WANDB_PROGRAM")
+    if program:
+        return program
+    import __main__
+
+    if getattr(__main__, "__spec__", None) is not None:
+        return None
+    return getattr(__main__, "__file__", None)
+
+
+def _code_root(cwd: str) -> str:
+    """The work tree's top folder holding ``cwd`` (a ``.git`` beside it), else ``cwd``."""
+    folder = cwd
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return cwd
+        folder = parent
+
+
+def save_code(run_dir: Path) -> Optional[Path]:
+    """``init(save_code=True)``: copy the main script to ``files/code/<its path from the git root, else the
+    current folder>`` (wandb's ``code/<program_relpath>``); nothing for a script outside that folder or
+    no script at all. Returns the copy's path."""
+    program = main_program()
+    if not program:
+        return None
+    cwd = os.getcwd()
+    path = os.path.abspath(os.path.join(cwd, program))
+    root = _code_root(cwd)
+    rel = os.path.relpath(path, root)
+    if not os.path.isfile(path) or rel.split(os.sep, 1)[0] == os.pardir:
+        return None
+    dest = run_dir / layout.FILES_DIR / "code" / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, dest)
+    return dest
