@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from . import _core
 from ._fs import atomic_write_json
+
+
+class DefineMetricError(_core.Error, TypeError, ValueError):
+    """A ``define_metric`` argument refused: a :class:`turbotrack.Error` (wandb raises ``wandb.Error``),
+    and a TypeError (a wrong type) or ValueError (a wrong value) as Python code expects."""
 
 
 class Metric:
@@ -106,7 +112,7 @@ class MetricDefs:
     ) -> Metric:
         """See :meth:`turbotrack.Run.define_metric`."""
         if not isinstance(name, str):
-            raise TypeError(f"define_metric name must be a string, got {type(name).__name__}")
+            raise DefineMetricError(f"define_metric name must be a string, got {type(name).__name__}")
         if hasattr(step_metric, "name") and not isinstance(step_metric, str):  # a Metric as the step metric
             step_metric = step_metric.name
         given = dict(step_metric=step_metric, step_sync=step_sync, hidden=hidden, summary=summary)
@@ -114,19 +120,22 @@ class MetricDefs:
         for arg, want in _ARG_TYPES:
             value = given[arg]
             if value is not None and not isinstance(value, want):
-                raise TypeError(
+                raise DefineMetricError(
                     f"define_metric({name!r}, {arg}=): must be a {want.__name__} or None, got {type(value).__name__}"
                 )
         if step_metric == "_step":  # the default x-axis already
             step_metric = None
         if goal is not None and objective is not None and goal != objective:
-            raise ValueError(f"goal={goal!r} and objective={objective!r} disagree; give one of them")
+            raise DefineMetricError(f"goal={goal!r} and objective={objective!r} disagree; give one of them")
         metric = Metric(name, step_metric, step_sync, hidden, summary, objective or goal)
         previous = self._metrics.get(name)
         if previous is not None and not overwrite:  # wandb merges a definition into the earlier one
             metric = previous.merged(metric)
         words = ",".join(metric.summary) if metric.summary else None
-        self._history().define_metric(name, metric.step_metric, step_sync, metric.hidden, words, metric.goal)
+        try:
+            self._history().define_metric(name, metric.step_metric, step_sync, metric.hidden, words, metric.goal)
+        except ValueError as e:  # the core names what it refuses: a summary word, the name, best without a goal
+            raise DefineMetricError(str(e)) from None
         self._metrics[name] = metric
         self._defs = [d for d in self._defs if d[0] != name] + [(name, words, metric.goal, metric.step_metric)]
         atomic_write_json(self._path, self._defs)
