@@ -30,6 +30,7 @@ class RunWandb:
     _life: Lifecycle
     _tags: tuple[str, ...]
     _notes: Optional[str]
+    _core: Any
 
     def _start_parts(self, life: Lifecycle) -> None:
         """The parts the wandb methods act through (after ``life`` started the run)."""
@@ -92,9 +93,10 @@ class RunWandb:
         log_graph: bool = False,
     ) -> None:
         """``turbotrack.watch`` for this run."""
-        from .watch import watch
+        from .watch import check_args, watch_run
 
-        watch(models, criterion, log, log_freq, idx, log_graph, run=self)
+        check_args(log, log_freq, log_graph)
+        watch_run(self, self._core.hush, models, log, log_freq)
 
     @property
     def name(self) -> str:
