@@ -58,6 +58,8 @@ attempt("update_same", lambda: run.config.update({"lr": 0.4}))
 attempt("update_new_key", lambda: run.config.update({"wd": 0.01}))
 attempt("setattr", lambda: setattr(run.config, "lr", 0.5))
 attempt("setitem", lambda: run.config.__setitem__("lr", 0.6))
+attempt("dashes", lambda: run.config.update({"--depth": 3, "-w-": 1}))
+attempt("dashes_change", lambda: run.config.update({"depth": 4}))
 attempt("setdefaults", lambda: run.config.setdefaults({"lr": 9, "momentum": 0.9}))
 results["lr"] = run.config.lr
 
