@@ -14,8 +14,10 @@ from typing import Any, Callable, Optional, Sequence
 
 from . import _hooks, _state
 from ._config import Config
+from ._metric import MetricDefs
 from ._run_files import RunFiles, check_tags
 from ._run_life import Lifecycle
+from ._run_records import RunRecords
 from ._run_wandb import RunWandb
 from ._streams import Streams
 from ._summary import Summary
@@ -59,7 +61,6 @@ class Run(RunWandb):
         self.group, self.job_type = group, job_type
         self.shared, self.rank = files.shared, files.rank
         self.dir = str(files.dir)
-        self._tags, self._notes = checked_tags, notes
 
         def config_and_summary(streams: Streams) -> None:
             self.config = Config(
@@ -76,7 +77,9 @@ class Run(RunWandb):
             files, settings, self._bind_log, config_and_summary, group, job_type, checked_tags, notes
         )
         self._life.on_finished = lambda: _state.forget(self)
-        self._start_parts(self._life)
+        life = self._life
+        self._metric_defs = MetricDefs(files.path_of(layout.METRICS), lambda: life.history_streams.history, life.defs)
+        self._records = RunRecords(files)
 
     def _bind_log(self, log: Callable[..., None]) -> None:
         """The fast path: ``run.log`` is the history core's native method itself (set again after a fork)."""

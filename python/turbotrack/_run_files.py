@@ -103,6 +103,9 @@ class RunFiles:
         self.name: str = (
             name or self.previous.get("name") or f"{random.choice(_ADJECTIVES)}-{random.choice(_NOUNS)}-{self.id[:4]}"
         )
+        #: What run.json shows of the run besides its name (set by :meth:`start_info`, :meth:`set_shown`).
+        self.tags: tuple[str, ...] = ()
+        self.notes: Optional[str] = None
         self.made = not self.dir.exists()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.info: dict[str, Any] = {}
@@ -152,6 +155,7 @@ class RunFiles:
         notes: Optional[str],
     ) -> None:
         """Write this process's ``run.json`` for a run that starts now (state ``running``)."""
+        self.tags, self.notes = tuple(tags), notes
         self.info = {
             "id": self.id,
             "name": self.name,
@@ -172,6 +176,19 @@ class RunFiles:
             **runinfo.this_process(),
         }
         runinfo.write(self.dir, self.info, self.file(layout.RUN))
+
+    def set_shown(self, **items: Any) -> None:
+        """Set the run's ``name``, ``tags`` or ``notes`` (checked: a TypeError names a wrong one) and save them."""
+        if "name" in items and not isinstance(items["name"], str):
+            raise TypeError(f"run.name must be a string, got {type(items['name']).__name__}")
+        if items.get("notes") is not None and not isinstance(items["notes"], str):
+            raise TypeError(f"run.notes must be a string or None, got {type(items['notes']).__name__}")
+        if "tags" in items:
+            self.tags = check_tags(items["tags"])
+            items["tags"] = list(self.tags)
+        self.name = items.get("name", self.name)
+        self.notes = items.get("notes", self.notes)
+        self.update_info(**items)
 
     def update_info(self, **items: Any) -> None:
         """Update this process's ``run.json`` with ``items`` (a rank of a shared run writes its own file)."""

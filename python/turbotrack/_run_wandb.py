@@ -9,11 +9,10 @@ import os
 from typing import Any, Optional, Sequence, Union
 
 from ._metric import Metric, MetricDefs
-from ._run_files import RunFiles, check_tags
+from ._run_files import RunFiles
 from ._run_life import Lifecycle
 from ._run_records import RunRecords
 from .settings import RunSettings
-from .store import layout
 
 __all__ = ["RunWandb"]
 
@@ -28,15 +27,9 @@ class RunWandb:
     project: str
     _files: RunFiles
     _life: Lifecycle
-    _tags: tuple[str, ...]
-    _notes: Optional[str]
+    _metric_defs: MetricDefs
+    _records: RunRecords
     _core: Any
-
-    def _start_parts(self, life: Lifecycle) -> None:
-        """The parts the wandb methods act through (after ``life`` started the run)."""
-        files = self._files
-        self._metric_defs = MetricDefs(files.path_of(layout.METRICS), lambda: life.history_streams.history, life.defs)
-        self._records = RunRecords(files)
 
     @property
     def path(self) -> str:
@@ -105,32 +98,25 @@ class RunWandb:
 
     @name.setter
     def name(self, value: str) -> None:
-        if not isinstance(value, str):
-            raise TypeError(f"run.name must be a string, got {type(value).__name__}")
-        self._files.name = value
-        self._files.update_info(name=value)
+        self._files.set_shown(name=value)
 
     @property
     def tags(self) -> tuple[str, ...]:
         """The run's tags; setting them (a list or tuple of strings) saves them in run.json."""
-        return self._tags
+        return self._files.tags
 
     @tags.setter
     def tags(self, value: Sequence[str]) -> None:
-        self._tags = check_tags(value)
-        self._files.update_info(tags=list(self._tags))
+        self._files.set_shown(tags=value)
 
     @property
     def notes(self) -> Optional[str]:
         """The run's notes; setting them saves them in run.json."""
-        return self._notes
+        return self._files.notes
 
     @notes.setter
     def notes(self, value: Optional[str]) -> None:
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"run.notes must be a string or None, got {type(value).__name__}")
-        self._notes = value
-        self._files.update_info(notes=value)
+        self._files.set_shown(notes=value)
 
     @property
     def resumed(self) -> bool:
