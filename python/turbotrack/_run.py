@@ -78,7 +78,7 @@ class Run(RunWandb):
         )
         self._life.on_finished = lambda: _state.forget(self)
         life = self._life
-        self._metric_defs = MetricDefs(files.path_of(layout.METRICS), lambda: life.history_streams.history, life.defs)
+        self._metric_defs = MetricDefs(files.path_of(layout.METRICS), lambda: life.streams.history, life.defs)
         self._records = RunRecords(files)
 
     def _bind_log(self, log: Callable[..., None]) -> None:
@@ -90,12 +90,12 @@ class Run(RunWandb):
 
     def log(self, data: dict[str, Any], step: Optional[int] = None, commit: Optional[bool] = None) -> None:
         """Log a dict of metrics into the pending step and commit it (see ``turbotrack.log``)."""
-        self._life.history_streams.history.log(data, step, commit)
+        self._life.streams.history.log(data, step, commit)
 
     @property
     def _core(self) -> Any:
         """The history core (``turbotrack._core.Core``): tests and benches flush it."""
-        return self._life.history_streams.history
+        return self._life.streams.history
 
     @property
     def step(self) -> int:
@@ -105,7 +105,7 @@ class Run(RunWandb):
 
     @property
     def start_time(self) -> float:
-        return self._life.history_streams.start_time
+        return self._life.streams.start_time
 
     def finish(self, exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> None:
         """Commit the pending step, write every file, stop capture and mark the run finished

@@ -36,14 +36,17 @@ class Lifecycle:
         self.files = files
         self.settings = settings
         self.capture = CaptureHandle()
-        self.streams: Optional[Streams] = None
         self.upload: Optional[UploadHandle] = None
         self._lock = threading.Lock()
         self._finished = False
         self.on_finished: Callable[[], None] = lambda: None
-        initial_step, start_time, self.defs = files.resume_point(time.time())
         try:
+            initial_step, start_time, self.defs = files.resume_point(time.time())
             self.streams = Streams(files, settings, start_time, initial_step, bind_log)
+        except BaseException:
+            files.undo()
+            raise
+        try:
             before_info(self.streams)
             files.start_info(start_time, group, job_type, tags, notes)
             self.upload = UploadHandle(settings, files.dir, self.streams.history)
@@ -52,8 +55,7 @@ class Lifecycle:
             self.capture.start(files.dir, settings, _log_of(self.streams.start_system()), files.info)
         except BaseException:
             self.capture.stop(quiet=True)
-            if self.streams is not None:
-                self.streams.stop()
+            self.streams.stop()
             files.undo()
             raise
         _hooks.track(self)
@@ -76,12 +78,7 @@ class Lifecycle:
     @property
     def forked(self) -> bool:
         """Whether this process is a child forked after ``init()``."""
-        return self.history_streams.forked
-
-    @property
-    def history_streams(self) -> Streams:
-        assert self.streams is not None  # set by __init__, or it raised
-        return self.streams
+        return self.streams.forked
 
     def finish(self, exit_code: Optional[int] = None) -> None:
         """Commit the pending step, write every file, stop capture and mark the run finished (``failed``
@@ -99,7 +96,7 @@ class Lifecycle:
             raise
 
     def _finish(self, exit_code: Optional[int]) -> None:
-        streams = self.history_streams
+        streams = self.streams
         streams.drain(timeout=60)
         if streams.forked:
             streams.finish_history()
@@ -121,7 +118,7 @@ class Lifecycle:
     def after_fork_in_child(self) -> None:
         """In a process forked after ``init()``: new streams of this process's own; what the parent's
         threads held is kept and never touched again."""
-        inherited = (*self.history_streams.become_fork_child(), self.capture.forget())
+        inherited = (*self.streams.become_fork_child(), self.capture.forget())
         if self.upload is not None:
             inherited += (self.upload.forget(),)
         _hooks.keep_forever(inherited)
