@@ -255,3 +255,16 @@ def test_a_key_from_login_reaches_sync(new_run, root, server, config):
     assert cli("login", "--base-url", server.url, server.key, cwd=root, env=config).returncode == 0
     out = cli("sync", cwd=root, env=config)
     assert out.returncode == 0 and "synced 1 of 1 runs" in out.stderr, out.stderr
+
+
+def test_sync_with_a_refused_key_says_which_key_to_use(new_run, root, server, config):
+    for _ in range(3):
+        new_run().finish()
+    err = failed(
+        cli("sync", "--base-url", server.url, "--api-key", "tt_000000000000_wrong", cwd=root, env=config), code=1
+    )
+    assert f"HTTP 401 from {server.url}" in err and "turbotrack keys create" in err
+    assert err.count("could not sync:") == 1 and "2 not tried: the server refused the key" in err
+    read_only = make_key(server.root, "local", read_only=True)[1]
+    err = failed(cli("sync", "--base-url", server.url, "--api-key", read_only, cwd=root, env=config), code=1)
+    assert f"HTTP 403 from {server.url}" in err and "read-write key of this run's entity" in err

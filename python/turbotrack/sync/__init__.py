@@ -98,8 +98,8 @@ def sync_paths(
             failed.append((run_dir, e))
             err.write(f"\r{run_dir}: could not sync: {e}\n")
             client.close()
-            if isinstance(e, CommError) and not isinstance(e, ServerError):
-                break  # the server cannot be reached: the other runs would fail the same way
+            if isinstance(e, CommError) and (not isinstance(e, ServerError) or e.status == 401):
+                break  # the server cannot be reached, or knows no such key: the other runs would fail the same way
             continue
         rows += progress.rows
         sent += progress.sent_bytes
@@ -113,7 +113,8 @@ def sync_paths(
     )
     if failed:
         left = len(runs) - ok - len(failed)
-        skipped = f" ({left} not tried: the server cannot be reached)" if left else ""
+        why = "refused the key" if isinstance(failed[-1][1], ServerError) else "cannot be reached"
+        skipped = f" ({left} not tried: the server {why})" if left else ""
         err.write(
             f"error: {len(failed) + left} run(s) could not be synced{skipped}\nhint: {hint_for(failed[0][1], url)}\n"
         )

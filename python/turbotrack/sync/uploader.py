@@ -91,9 +91,10 @@ class Uploader:
 
     def _say_refused(self, e: KeyRefusedError) -> None:
         what = "refused the API key" if e.status == 401 else "refused this key's writes"
+        why = e.body.get("error") or e.message
         print(
-            f"turbotrack: ERROR {self.base_url} {what} ({e}); nothing more of this run is sent, it is saved "
-            f"locally: {e.hint}, then upload it with 'turbotrack sync {self.run_dir} --base-url {self.base_url}'",
+            f"turbotrack: ERROR {self.base_url} {what} (HTTP {e.status}: {why}); the run is saved locally, "
+            f"not uploaded. To fix: {e.hint}; then 'turbotrack sync {self.run_dir} --base-url {self.base_url}'",
             file=sys.stderr,
             flush=True,
         )
