@@ -268,3 +268,31 @@ def test_sync_with_a_refused_key_says_which_key_to_use(new_run, root, server, co
     read_only = make_key(server.root, "local", read_only=True)[1]
     err = failed(cli("sync", "--base-url", server.url, "--api-key", read_only, cwd=root, env=config), code=1)
     assert f"HTTP 403 from {server.url}" in err and "read-write key of this run's entity" in err
+
+
+def test_a_remote_api_talking_to_no_turbotrack_server_says_so(server):
+    """Something else on the port (an SSH server, say), or https:// to a plain-HTTP server."""
+    import threading
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+
+        def answer_garbage() -> None:
+            for _ in range(2):  # the client tries a kept-alive connection again once
+                conn, _ = s.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(b"SSH-2.0-OpenSSH_8.9\r\n")
+
+        t = threading.Thread(target=answer_garbage, daemon=True)
+        t.start()
+        with pytest.raises(CommError, match=f"{url} gave no valid HTTP answer") as info:
+            turbotrack.Api(base_url=url, api_key="tt_x_y").runs("local/p")
+        assert "a turbotrack server?" in info.value.hint
+        t.join(30)
+    tls = server.url.replace("http://", "https://")
+    with pytest.raises(CommError, match=f"cannot reach {tls}: TLS failed") as info:
+        turbotrack.Api(base_url=tls, api_key=server.key).runs("local/p")
+    assert "http://" in info.value.hint

@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import socket
+import ssl
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote, urlencode, urlsplit
@@ -37,9 +38,21 @@ def check_base_url(base_url: str) -> tuple[str, bool]:
     return url, added
 
 
+def _no_http(base_url: str, e: Exception) -> CommError:
+    return CommError(
+        f"{base_url} gave no valid HTTP answer ({type(e).__name__}: {str(e).strip()[:80]})",
+        e,
+        url=base_url,
+        hint=f"is {base_url} a turbotrack server? ('turbotrack server' prints its address)",
+    )
+
+
 def _unreachable(base_url: str, e: OSError) -> CommError:
     """The error for a server that cannot be reached, naming it and the cause."""
-    if isinstance(e, socket.gaierror):
+    if isinstance(e, ssl.SSLError):
+        why = f"TLS failed ({e.reason or e})"
+        hint = "is it an http:// server (no TLS)? then give http://; else check its certificate"
+    elif isinstance(e, socket.gaierror):
         why, hint = f"cannot resolve the host name ({e.strerror or e})", "check the host name in the URL"
     elif isinstance(e, ConnectionRefusedError):
         why, hint = "connection refused", f"is the server running at {base_url}? ('turbotrack server' starts one)"
@@ -169,14 +182,19 @@ class Client:
                 http.client.BadStatusLine,
             ) as e:
                 self.close()
-                if attempt:
+                if not attempt:
+                    continue
+                if isinstance(e, OSError):  # RemoteDisconnected is one too
                     raise CommError(
                         f"{self.base_url} closed the connection: {e or type(e).__name__}", e, url=self.base_url
                     ) from e
-                continue
+                raise _no_http(self.base_url, e) from e
             except OSError as e:
                 self.close()
                 raise _unreachable(self.base_url, e) from e
+            except http.client.HTTPException as e:  # an answer that is no HTTP (another kind of server)
+                self.close()
+                raise _no_http(self.base_url, e) from e
             except BaseException:
                 self.close()
                 raise
