@@ -296,3 +296,22 @@ def test_a_remote_api_talking_to_no_turbotrack_server_says_so(server):
     with pytest.raises(CommError, match=f"cannot reach {tls}: TLS failed") as info:
         turbotrack.Api(base_url=tls, api_key=server.key).runs("local/p")
     assert "http://" in info.value.hint
+
+
+def test_explain_takes_the_hint_from_the_cause():
+    """The one mapping: an error's own hint, else its errno, else its type."""
+    import errno
+
+    from turbotrack.cli import explain
+    from turbotrack.errors import server_error
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/data/run/history.ttrk")
+    assert explain(full) == ("No space left on device: /data/run/history.ttrk", explain(full)[1])
+    assert "disk is full" in explain(full)[1]
+    assert "read-only" in explain(OSError(errno.EROFS, "Read-only file system"))[1]
+    assert "permissions" in explain(PermissionError(errno.EACCES, "Permission denied", "/x"))[1]
+    refused = server_error(401, "no valid API key", url="http://h:1")
+    assert explain(refused) == ("HTTP 401 from http://h:1: no valid API key", refused.hint)
+    assert "turbotrack keys create" in refused.hint
+    message, hint = explain(KeyError("x"))
+    assert message == "unexpected KeyError: 'x'" and "TURBOTRACK_DEBUG=1" in hint and "bug" in hint
