@@ -119,3 +119,11 @@ def test_online_uploads_to_the_server_turbotrack_login_saved(tmp_path, server):
     assert offline == "False"
     remote = turbotrack.Api(base_url=server.url, api_key=key).run(path)
     assert remote.state == "finished" and [r["x"] for r in remote.scan_history()] == [1]
+
+
+def test_online_with_no_server_is_quiet_when_silent(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("TURBOTRACK_BASE_URL", "WANDB_BASE_URL")}
+    env.update(TURBOTRACK_DIR=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    code = NO_SERVER_CHILD.format(settings=repr({**NO_CAPTURE, "silent": True}))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.split() == ["True", "True"] and out.stderr == "", out.stderr

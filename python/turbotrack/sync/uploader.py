@@ -10,6 +10,7 @@ once, in one line naming the server and what to do, and stops; ``finish()`` then
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import threading
@@ -164,7 +165,8 @@ _warned_no_server = False
 def for_run(settings: Any, run_dir: Path, core: Any = None) -> Optional[Uploader]:
     """The uploader of a run in online mode (``settings.mode == "online"``) to its server: the
     ``base_url`` setting, else ``$TURBOTRACK_BASE_URL``, else the last ``turbotrack login``'s; None
-    offline. Online with no server at all: one warning line on stderr (once a process), and None.
+    offline. Online with no server at all: one warning line on stderr (once a process, none when
+    ``silent``), and None.
     ``core``: the run's history stream, whose new blocks wake the uploader. Each rank of a shared run
     uploads only its own files."""
     global _warned_no_server
@@ -172,7 +174,9 @@ def for_run(settings: Any, run_dir: Path, core: Any = None) -> Optional[Uploader
         return None
     base_url = resolve_base_url(settings.base_url)
     if not base_url:
-        if not _warned_no_server:
+        env = os.environ.get("TURBOTRACK_SILENT") or os.environ.get("WANDB_SILENT") or ""
+        silent = settings.silent or env.lower() in ("1", "true")  # as compat.term's notices
+        if not _warned_no_server and not silent:
             _warned_no_server = True
             print(
                 "turbotrack: WARNING mode='online' but no server is configured: this run is written locally "
