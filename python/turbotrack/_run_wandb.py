@@ -125,8 +125,8 @@ class RunWandb:
 
     @property
     def offline(self) -> bool:
-        """True unless the run streams to a server (``mode="online"`` with a base_url)."""
-        return not (self.settings.mode == "online" and self.settings.base_url)
+        """True unless the run streams to a server (``mode="online"`` with a server to send to)."""
+        return getattr(self, "_uploader", None) is None
 
     @property
     def disabled(self) -> bool:
