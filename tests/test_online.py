@@ -20,7 +20,7 @@ import json, sys, time, turbotrack
 settings = {{**{settings}, "sync_interval": 0.1, "sync_timeout": 3600}}
 run = turbotrack.init(project="online", mode="online", settings=settings)
 run.log({{"x": 1}})
-up = run._uploader
+up = run._life.upload.uploader
 deadline = time.monotonic() + 120
 while up.refused is None and time.monotonic() < deadline:  # said while the run still logs
     time.sleep(0.05)

@@ -126,7 +126,8 @@ class RunWandb:
     @property
     def offline(self) -> bool:
         """True unless the run streams to a server (``mode="online"`` with a server to send to)."""
-        return getattr(self, "_uploader", None) is None
+        upload = self._life.upload
+        return upload is None or upload.uploader is None
 
     @property
     def disabled(self) -> bool:
