@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from .._fs import read_json
 from ..store import layout
+from . import run_edits
 from .auth import Principal
 from .errors import ApiError
 from .history import signature, stream_paths
@@ -76,6 +77,8 @@ class Route:
     query: type = NoQuery
     body: bool = False  # whether the handler reads the request body (else it is never read)
     api: bool = True  # errors as JSON (else the UI's HTML pages)
+    #: a WRITE route the UI calls: a browser session may too, with its CSRF header (asgi.py)
+    session_writes: bool = False
 
 
 # ---- checked names ----
@@ -498,6 +501,21 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", _RUN + "/files/{name:path}", upload, WRITE, UploadQuery, body=True),
     Route("POST", _RUN + "/heartbeat", heartbeat, WRITE, body=True),
     Route("POST", _RUN + "/summary", summary, WRITE, body=True),
+    Route("GET", "/api/v1/session", run_edits.session),
+    Route("PATCH", _RUN, run_edits.edit_run, WRITE, body=True, session_writes=True),
+    Route("DELETE", _RUN, run_edits.delete_run, WRITE, body=True, session_writes=True),
+    Route("POST", "/api/v1/delete/{entity}/{project}", run_edits.delete_runs, WRITE, body=True, session_writes=True),
+    Route("GET", "/api/v1/views/{entity}/{project}", run_edits.list_views),
+    Route("GET", "/api/v1/views/{entity}/{project}/{name}", run_edits.get_view),
+    Route("PUT", "/api/v1/views/{entity}/{project}/{name}", run_edits.put_view, WRITE, body=True, session_writes=True),
+    Route(
+        "DELETE",
+        "/api/v1/views/{entity}/{project}/{name}",
+        run_edits.delete_view,
+        WRITE,
+        body=True,
+        session_writes=True,
+    ),
     Route("POST", _ART + "/blobs/missing", blobs_missing, WRITE, body=True),
     Route("GET", _ART + "/blobs/{digest}", blob_get),
     Route("PUT", _ART + "/blobs/{digest}", blob_put, WRITE, BlobQuery, body=True),
