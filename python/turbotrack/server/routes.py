@@ -525,6 +525,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/", home, PUBLIC, LoginQuery, api=False),
     Route("GET", "/static/{name:path}", static, api=False),
     Route("GET", "/{entity}/{project}", page, api=False),
+    Route("GET", "/{entity}/{project}/analysis", run_edits.analysis_page, api=False),
     Route("GET", "/{entity}/{project}/runs/{run_id}", page, api=False),
     Route("GET", "/{entity}/{project}/runs/{run_id}/{tail}", page, api=False),
 )

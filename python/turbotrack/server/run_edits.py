@@ -273,6 +273,22 @@ def delete_view(s: ServerState, r: Req) -> Any:
     return {"deleted": name}
 
 
+# ---- the analysis page ----
+
+
+def analysis_page(s: ServerState, r: Req) -> Any:
+    """``/<entity>/<project>/analysis``: the page shell of components/analysis.js (under the UI's CSP)."""
+    from .responses import Html
+    from .routes import STATIC_DIR
+
+    _part("entity", r.params["entity"])
+    _part("project", r.params["project"])
+    shell = STATIC_DIR / "analysis.html"
+    if not shell.is_file():
+        raise ApiError(404, "the web UI is not installed in this build")
+    return Html(shell.read_text(encoding="utf-8"), 200, {"Cache-Control": "no-cache"})
+
+
 # ---- who asks ----
 
 
@@ -295,6 +311,7 @@ def session(s: ServerState, r: Req) -> Any:
 __all__ = [
     "MAX_VIEWS",
     "MAX_VIEW_BYTES",
+    "analysis_page",
     "check_edit",
     "delete_run",
     "delete_runs",
