@@ -16,6 +16,8 @@ if (crumbs) {
   replace(crumbs, h('a', { href: '/' }, 'projects'), ' / ',
     h('a', { href: `/${encodeURIComponent(entity)}/${encodeURIComponent(project)}` }, `${entity}/${project}`), ' / analysis');
 }
-mountAnalysis(app, { entity, project }).catch((err) => {
+mountAnalysis(app, { entity, project }).then(() => {
+  document.body.dataset.ready = String(Date.now());
+}).catch((err) => {
   replace(app, h('p', { class: 'error' }, `could not load the runs: ${err.message}`));
 });

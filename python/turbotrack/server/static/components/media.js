@@ -137,6 +137,10 @@ function htmlFrame(where, key, ref, out) {
 
 function player(where, tag, ref, out) {
   if (!ref.path) return replace(out, h('div', { class: 'empty' }, `${tag} without a file`));
+  if (tag === 'video' && /\.gif$/i.test(ref.path)) { // a Video logged from frames is a GIF: an <img> plays it
+    return replace(out, h('img', { class: 'media-video media-img', src: fileUrl(where, ref.path), alt: ref.caption || 'video' }),
+      ref.caption ? h('div', { class: 'heat-caption' }, ref.caption) : null);
+  }
   replace(out, h(tag, { class: `media-${tag}`, controls: true, preload: 'metadata', src: fileUrl(where, ref.path) }),
     ref.caption ? h('div', { class: 'heat-caption' }, ref.caption) : null);
 }
