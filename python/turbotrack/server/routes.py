@@ -20,6 +20,9 @@ from .._fs import read_json
 from ..store import layout
 from . import run_edits
 from .auth import Principal
+from .checks import index_run as _index_run
+from .checks import json_body as _json_body
+from .checks import part, run_path
 from .errors import ApiError
 from .history import signature, stream_paths
 from .params import NoQuery
@@ -84,19 +87,6 @@ class Route:
 # ---- checked names ----
 
 
-def part(what: str, value: str) -> str:
-    try:
-        return layout.check_part(what, value)
-    except ValueError as e:
-        raise ApiError(400, str(e)) from None
-
-
-def run_path(s: ServerState, p: Mapping[str, str]) -> layout.RunPath:
-    return layout.RunPath(
-        s.root, part("entity", p["entity"]), part("project", p["project"]), part("run id", p["run_id"])
-    )
-
-
 def file_name(raw: str) -> str:
     """A file name relative to the run folder, from the URL's tail."""
     parts = raw.split("/")
@@ -123,13 +113,6 @@ def _log_ranks(run_dir: Path) -> list[int]:
     return sorted(
         {layout.writer_rank(p.name) for p in run_dir.glob("output*.log") if layout.classify(p.name) == layout.APPEND}
     )
-
-
-def _json_body(body: bytes, what: str) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, f"{what} must be JSON") from None
 
 
 # ---- typed queries ----
@@ -229,16 +212,6 @@ def list_runs(s: ServerState, r: Req) -> Any:
     except ValueError as e:  # a malformed query, as store/query.py names it
         raise ApiError(400, str(e)) from None
     return {"total": total, "runs": page}
-
-
-def _index_run(s: ServerState, rp: layout.RunPath) -> dict[str, Any]:
-    found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
-    if not found and layout.is_run_dir(rp.dir):
-        s.index.refresh(rp)
-        found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
-    if not found:
-        raise ApiError(404, f"no run {rp.path}")
-    return found[0]
 
 
 def run(s: ServerState, r: Req) -> Any:

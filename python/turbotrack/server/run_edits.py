@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .._fs import DamagedFile, read_json
 from ..store import layout
+from .auth import SESSION_COOKIE, csrf_token
+from .checks import index_run, json_body, part, run_path
 from .errors import ApiError
+from .responses import Html
 from .state import ServerState
 
 if TYPE_CHECKING:
@@ -81,36 +84,8 @@ def check_edit(body: Any) -> dict[str, Any]:
     return out
 
 
-# routes.py imports this module for its table, so its helpers are imported when called (either
-# module may then be imported first).
-
-
-def _part(what: str, value: str) -> str:
-    from .routes import part
-
-    return part(what, value)
-
-
-def _json(body: bytes, what: str) -> Any:
-    from .routes import _json_body
-
-    return _json_body(body, what)
-
-
-def _run_path(s: ServerState, r: Req) -> layout.RunPath:
-    from .routes import run_path
-
-    return run_path(s, r.params)
-
-
-def _row(s: ServerState, rp: layout.RunPath) -> dict[str, Any]:
-    from .routes import _index_run
-
-    return _index_run(s, rp)
-
-
 def _not_running(s: ServerState, rp: layout.RunPath, what: str) -> dict[str, Any]:
-    row = _row(s, rp)
+    row = index_run(s, rp)
     if row["state"] == "running":
         raise ApiError(409, f"run {rp.path} is running: it can be {what} once it has finished")
     return row
@@ -118,8 +93,8 @@ def _not_running(s: ServerState, rp: layout.RunPath, what: str) -> dict[str, Any
 
 def edit_run(s: ServerState, r: Req) -> Any:
     """PATCH a run: ``{"name"?, "tags"?, "notes"?}`` into its run.json; answers the run as listed."""
-    rp = _run_path(s, r)
-    fields = check_edit(_json(r.body, "the edit"))
+    rp = run_path(s, r.params)
+    fields = check_edit(json_body(r.body, "the edit"))
     _not_running(s, rp, "edited")
     path = rp.dir / layout.RUN
     with s.ingest.lock(path):
@@ -132,7 +107,7 @@ def edit_run(s: ServerState, r: Req) -> Any:
         info.update(fields)
         s.ingest.replace(path, json.dumps(info, default=str).encode())
     s.index.refresh(rp, force=True)
-    return _row(s, rp)
+    return index_run(s, rp)
 
 
 def _forget(s: ServerState, rp: layout.RunPath) -> None:
@@ -179,19 +154,19 @@ def _delete(s: ServerState, rps: list[layout.RunPath]) -> list[str]:
 
 def delete_run(s: ServerState, r: Req) -> Any:
     """DELETE one run: its folder to the trash, its index rows dropped."""
-    return {"deleted": _delete(s, [_run_path(s, r)])}
+    return {"deleted": _delete(s, [run_path(s, r.params)])}
 
 
 def delete_runs(s: ServerState, r: Req) -> Any:
     """POST ``{"ids": [...]}``: delete many runs of one project, all or none."""
-    body = _json(r.body, "the body")
+    body = json_body(r.body, "the body")
     ids = body.get("ids") if isinstance(body, dict) else None
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
         raise ApiError(400, 'the body must be {"ids": ["run id", ...]} with at least one id')
     if len(ids) > MAX_DELETE:
         raise ApiError(400, f"at most {MAX_DELETE} runs at once, not {len(ids)}")
-    entity, project = _part("entity", r.params["entity"]), _part("project", r.params["project"])
-    rps = [layout.RunPath(s.root, entity, project, _part("run id", i)) for i in dict.fromkeys(ids)]
+    entity, project = part("entity", r.params["entity"]), part("project", r.params["project"])
+    rps = [layout.RunPath(s.root, entity, project, part("run id", i)) for i in dict.fromkeys(ids)]
     return {"deleted": _delete(s, rps)}
 
 
@@ -199,7 +174,7 @@ def delete_runs(s: ServerState, r: Req) -> Any:
 
 
 def _views_dir(s: ServerState, r: Req) -> Path:
-    entity, project = _part("entity", r.params["entity"]), _part("project", r.params["project"])
+    entity, project = part("entity", r.params["entity"]), part("project", r.params["project"])
     project_dir = s.root / entity / project
     if not _is_plain_dir(s.root, project_dir):
         raise ApiError(404, f"no project {entity}/{project}")
@@ -248,7 +223,7 @@ def put_view(s: ServerState, r: Req) -> Any:
     name = _view_name(r.params["name"])
     if len(r.body) > MAX_VIEW_BYTES:
         raise ApiError(413, f"a view is at most {MAX_VIEW_BYTES} bytes of JSON, not {len(r.body)}")
-    view = _json(r.body, "a view")
+    view = json_body(r.body, "a view")
     views = _views_dir(s, r)
     path = _view_file(views, name)
     now = time.time()
@@ -278,12 +253,9 @@ def delete_view(s: ServerState, r: Req) -> Any:
 
 def analysis_page(s: ServerState, r: Req) -> Any:
     """``/<entity>/<project>/analysis``: the page shell of components/analysis.js (under the UI's CSP)."""
-    from .responses import Html
-    from .routes import STATIC_DIR
-
-    _part("entity", r.params["entity"])
-    _part("project", r.params["project"])
-    shell = STATIC_DIR / "analysis.html"
+    part("entity", r.params["entity"])
+    part("project", r.params["project"])
+    shell = Path(__file__).parent / "static" / "analysis.html"
     if not shell.is_file():
         raise ApiError(404, "the web UI is not installed in this build")
     return Html(shell.read_text(encoding="utf-8"), 200, {"Cache-Control": "no-cache"})
@@ -295,8 +267,6 @@ def analysis_page(s: ServerState, r: Req) -> Any:
 def session(s: ServerState, r: Req) -> Any:
     """Who asks and what they may change: for a browser session, the token its writes must send in
     ``X-Turbotrack-Csrf`` (only a page of this origin can read this answer)."""
-    from .auth import SESSION_COOKIE, csrf_token
-
     who = r.who
     assert who is not None
     csrf = None

@@ -46,6 +46,7 @@ export function mediaComparePanel(opts) {
     if (!key || runs.length === 0) return replace(body, h('div', { class: 'empty' }, 'these runs logged no media'));
     const kind = /** @type {{kind: string}} */ (keys.find((k) => k.key === key)).kind;
     replace(body, h('div', { class: 'loading' }, 'loading…'));
+    /** @type {Record<string, any>[][]} */
     const perRun = await Promise.all(runs.map((r) => allRows(opts.entity, opts.project, r.id, [key], 2000).catch(() => [])));
     if (gen !== generation) return;
     const steps = unionSteps(perRun);
