@@ -215,6 +215,15 @@ def test_two_runs_compared_side_by_side_with_differences_marked(browser, server,
         marks["config.lr"] == "cmp-diff" and marks["config.width"] == "cmp-diff" and marks["summary.acc"] == "cmp-diff"
     )
     assert marks["config.opt"] == "cmp-same"
+    # Any number may be picked (bulk actions); the first five are compared.
+    click(browser, "button.an-all")
+    wait(browser, lambda d: css(d, ".an-picked")[0].text == "6 picked (the first 5 compared)")
+    wait(browser, lambda d: len(css(d, ".cmp-table th.cmp-run")) == 5)
+    assert [e.text.strip() for e in css(browser, ".cmp-table th.cmp-run")][:2] == ["r0", "r2"]
+    click(browser, "button.an-clear")
+    pick(browser, ids["r0"])
+    pick(browser, ids["r2"])
+    wait(browser, lambda d: len(css(d, ".cmp-table th.cmp-run")) == 2)
     click(browser, "input.cmp-only")
     wait(browser, lambda d: not css(d, '.cmp-table tr[data-key="config.opt"]'))
     assert css(browser, '.cmp-table tr[data-key="config.lr"]')

@@ -1,16 +1,17 @@
 /**
  * The analysis view of a project, the one entry that mounts the panels of this folder: the runs
- * (pick 2-5 to compare, edit one, delete the picked), parallel coordinates, a scatter plot,
- * parameter importance, the picked runs compared side by side and their media across a step
- * slider, saved named views, and keyboard shortcuts (`?` lists them). Served as its own page at
- * `/<entity>/<project>/analysis` (analysis.html); a workspace can mount it in any element.
+ * (pick any number: the first 5 picked are compared, the picked deleted at once; edit one),
+ * parallel coordinates, a scatter plot, parameter importance, the compared runs side by side and
+ * their media across a step slider, saved named views, and keyboard shortcuts (`?` lists them).
+ * Served as its own page at `/<entity>/<project>/analysis` (analysis.html); a workspace can mount it
+ * in any element.
  *
  * @module analysis
  */
 
 import { allRuns } from '../lib/api.js';
 import { runRow } from '../lib/columns.js';
-import { MAX_COMPARE, togglePick } from '../lib/compare.js';
+import { MAX_COMPARE } from '../lib/compare.js';
 import { h, replace } from '../lib/dom.js';
 import { colorFor } from '../lib/format.js';
 import { Shortcuts } from '../lib/shortcuts.js';
@@ -71,6 +72,9 @@ export async function mountAnalysis(el, ctx) {
   const picked = () => rows.filter((r) => view.picked.includes(String(r.id)))
     .sort((a, b) => view.picked.indexOf(String(a.id)) - view.picked.indexOf(String(b.id)));
   const pickedRuns = () => picked().map((r) => runs.find((x) => x.id === r.id));
+  // Any number of runs may be picked (bulk delete); the comparisons take the first MAX_COMPARE.
+  const compared = () => picked().slice(0, MAX_COMPARE);
+  const comparedRuns = () => pickedRuns().slice(0, MAX_COMPARE);
   const pickRun = (/** @type {any} */ row) => {
     const run = runs.find((x) => x.id === row.id);
     if (ctx.onPickRun) ctx.onPickRun(run);
@@ -93,14 +97,15 @@ export async function mountAnalysis(el, ctx) {
     view.picked = view.picked.filter((id) => ids.has(id));
     const n = view.picked.length;
     replace(runList,
-      h('div', { class: 'an-runs-tools' }, h('span', { class: 'count an-picked' }, `${n} picked (compare 2-${MAX_COMPARE})`),
+      h('div', { class: 'an-runs-tools' }, h('span', { class: 'count an-picked' }, n > MAX_COMPARE ? `${n} picked (the first ${MAX_COMPARE} compared)` : `${n} picked (compare 2-${MAX_COMPARE})`),
+        h('button', { type: 'button', class: 'an-all', onclick: () => setPicked([...view.picked, ...rows.map((r) => String(r.id)).filter((id) => !view.picked.includes(id))]) }, 'Pick all'),
         h('button', { type: 'button', class: 'an-delete', disabled: n === 0, onclick: () => deletePicked() }, 'Delete picked'),
         h('button', { type: 'button', class: 'an-clear', disabled: n === 0, onclick: () => setPicked([]) }, 'Clear')),
       h('table', { class: 'grid an-run-table' }, h('tbody', null, rows.map((r) => {
         const id = String(r.id);
         return h('tr', { class: view.picked.includes(id) ? 'picked' : null, dataset: { run: id } },
           h('td', null, h('input', { type: 'checkbox', class: 'an-pick', checked: view.picked.includes(id),
-            onchange: () => setPicked(togglePick(view.picked, id)) })),
+            onchange: () => setPicked(view.picked.includes(id) ? view.picked.filter((x) => x !== id) : [...view.picked, id]) })),
           h('td', { class: 'an-run-name' }, h('span', { class: 'swatch', style: `background:${colorFor(id)}` }), ` ${r.name}`,
             (r.tags || []).length ? h('span', { class: 'an-tags' }, ` ${(r.tags || []).join(', ')}`) : null),
           h('td', null, h('span', { class: `state state-${r.state}` }, r.state)),
@@ -112,8 +117,8 @@ export async function mountAnalysis(el, ctx) {
   function setPicked(ids) {
     view.picked = ids;
     drawRuns();
-    panels.compare.update(picked());
-    panels.media.update(pickedRuns());
+    panels.compare.update(compared());
+    panels.media.update(comparedRuns());
   }
 
   /** @param {string} id */
@@ -146,8 +151,8 @@ export async function mountAnalysis(el, ctx) {
 
   function refreshPanels() {
     for (const k of ['pcoords', 'scatter', 'importance']) panels[k].update(rows);
-    panels.compare.update(picked());
-    panels.media.update(pickedRuns());
+    panels.compare.update(compared());
+    panels.media.update(comparedRuns());
   }
 
   function build() {
@@ -156,8 +161,8 @@ export async function mountAnalysis(el, ctx) {
       pcoords: parallelCoordsPanel({ rows, keys: view.pcoords?.keys, colorBy: view.pcoords?.colorBy, onPick: pickRun }),
       scatter: scatterPanel({ rows, ...(view.scatter || {}), onPick: pickRun }),
       importance: importancePanel({ rows, metric: view.importance?.metric }),
-      compare: comparePanel({ rows: picked() }),
-      media: mediaComparePanel({ entity, project, runs: pickedRuns(), key: view.media?.key }),
+      compare: comparePanel({ rows: compared() }),
+      media: mediaComparePanel({ entity, project, runs: comparedRuns(), key: view.media?.key }),
     };
     replace(grid, panels.pcoords.el, h('div', { class: 'an-pair' }, panels.scatter.el, panels.importance.el),
       panels.compare.el, panels.media.el);
