@@ -171,13 +171,13 @@ def test_parallel_coordinates_and_scatter_draw_every_run_and_hover_names_it(brow
     hover(browser, ".sc-canvas", width - 12, 12)
     wait(browser, lambda d: [e.text for e in css(d, ".scatter .sc-tip-run")] == ["r3"])
     assert "acc: 0.95" in css(browser, ".scatter .an-tip")[0].text
+    shot(browser, "analysis-panels")  # docs/ui-analysis.png is this one
     # A categorical axis: y = config.opt still places every run; log x keeps them.
     browser.execute_script(
         "const s = document.querySelector('.sc-y'); s.value = 'config.opt'; s.dispatchEvent(new Event('change'));"
     )
     click(browser, "input.sc-logX")
     wait(browser, lambda d: data(d, ".sc-canvas", "points") == "6")
-    shot(browser, "analysis-panels")
     no_errors(browser)
 
 
@@ -224,11 +224,11 @@ def test_two_runs_compared_side_by_side_with_differences_marked(browser, server,
     pick(browser, ids["r0"])
     pick(browser, ids["r2"])
     wait(browser, lambda d: len(css(d, ".cmp-table th.cmp-run")) == 2)
+    browser.execute_script("document.querySelector('.compare').scrollIntoView()")
+    shot(browser, "analysis-compare")  # docs/ui-compare.png is this one
     click(browser, "input.cmp-only")
     wait(browser, lambda d: not css(d, '.cmp-table tr[data-key="config.opt"]'))
     assert css(browser, '.cmp-table tr[data-key="config.lr"]')
-    browser.execute_script("document.querySelector('.compare').scrollIntoView()")
-    shot(browser, "analysis-compare")
     no_errors(browser)
 
 
