@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareRuns, sameKey, togglePick, MAX_COMPARE } from '../../python/turbotrack/server/static/lib/compare.js';
+import { compareRuns, compared, pickAll, sameKey, togglePick, MAX_COMPARE } from '../../python/turbotrack/server/static/lib/compare.js';
 import { kindOf, mediaKeys, rowAt, unionSteps } from '../../python/turbotrack/server/static/lib/mediacompare.js';
 
 test('fields side by side, config first, differences marked (missing differs, NaN equals NaN)', () => {
@@ -24,12 +24,15 @@ test('same value: 1 is not "1", -0 is 0, Infinity is not NaN', () => {
   assert.notEqual(sameKey({ a: Infinity }), sameKey({ a: null }));
 });
 
-test('picking keeps at most five, the oldest dropped', () => {
+test('picking: any number, toggled; pick all keeps the picked first; the first five compared', () => {
   let p = [];
   for (const id of ['1', '2', '3', '4', '5', '6']) p = togglePick(p, id);
-  assert.equal(p.length, MAX_COMPARE);
-  assert.deepEqual(p, ['2', '3', '4', '5', '6']);
-  assert.deepEqual(togglePick(p, '4'), ['2', '3', '5', '6']);
+  assert.deepEqual(p, ['1', '2', '3', '4', '5', '6']);
+  assert.deepEqual(togglePick(p, '4'), ['1', '2', '3', '5', '6']);
+  assert.deepEqual(pickAll(['c', 'a'], ['a', 'b', 'c', 'd']), ['c', 'a', 'b', 'd']);
+  assert.equal(compared(p).length, MAX_COMPARE);
+  assert.deepEqual(compared(p), ['1', '2', '3', '4', '5']);
+  assert.deepEqual(compared(['x']), ['x']);
 });
 
 test('media keys from summaries, steps united, a run\'s row at a step', () => {

@@ -11,7 +11,7 @@
 
 import { allRuns } from '../lib/api.js';
 import { runRow } from '../lib/columns.js';
-import { MAX_COMPARE } from '../lib/compare.js';
+import { compared as firstCompared, MAX_COMPARE, pickAll, togglePick } from '../lib/compare.js';
 import { h, replace } from '../lib/dom.js';
 import { colorFor } from '../lib/format.js';
 import { Shortcuts } from '../lib/shortcuts.js';
@@ -73,8 +73,8 @@ export async function mountAnalysis(el, ctx) {
     .sort((a, b) => view.picked.indexOf(String(a.id)) - view.picked.indexOf(String(b.id)));
   const pickedRuns = () => picked().map((r) => runs.find((x) => x.id === r.id));
   // Any number of runs may be picked (bulk delete); the comparisons take the first MAX_COMPARE.
-  const compared = () => picked().slice(0, MAX_COMPARE);
-  const comparedRuns = () => pickedRuns().slice(0, MAX_COMPARE);
+  const compared = () => firstCompared(picked());
+  const comparedRuns = () => firstCompared(pickedRuns());
   const pickRun = (/** @type {any} */ row) => {
     const run = runs.find((x) => x.id === row.id);
     if (ctx.onPickRun) ctx.onPickRun(run);
@@ -98,14 +98,14 @@ export async function mountAnalysis(el, ctx) {
     const n = view.picked.length;
     replace(runList,
       h('div', { class: 'an-runs-tools' }, h('span', { class: 'count an-picked' }, n > MAX_COMPARE ? `${n} picked (the first ${MAX_COMPARE} compared)` : `${n} picked (compare 2-${MAX_COMPARE})`),
-        h('button', { type: 'button', class: 'an-all', onclick: () => setPicked([...view.picked, ...rows.map((r) => String(r.id)).filter((id) => !view.picked.includes(id))]) }, 'Pick all'),
+        h('button', { type: 'button', class: 'an-all', onclick: () => setPicked(pickAll(view.picked, rows.map((r) => String(r.id)))) }, 'Pick all'),
         h('button', { type: 'button', class: 'an-delete', disabled: n === 0, onclick: () => deletePicked() }, 'Delete picked'),
         h('button', { type: 'button', class: 'an-clear', disabled: n === 0, onclick: () => setPicked([]) }, 'Clear')),
       h('table', { class: 'grid an-run-table' }, h('tbody', null, rows.map((r) => {
         const id = String(r.id);
         return h('tr', { class: view.picked.includes(id) ? 'picked' : null, dataset: { run: id } },
           h('td', null, h('input', { type: 'checkbox', class: 'an-pick', checked: view.picked.includes(id),
-            onchange: () => setPicked(view.picked.includes(id) ? view.picked.filter((x) => x !== id) : [...view.picked, id]) })),
+            onchange: () => setPicked(togglePick(view.picked, id)) })),
           h('td', { class: 'an-run-name' }, h('span', { class: 'swatch', style: `background:${colorFor(id)}` }), ` ${r.name}`,
             (r.tags || []).length ? h('span', { class: 'an-tags' }, ` ${(r.tags || []).join(', ')}`) : null),
           h('td', null, h('span', { class: `state state-${r.state}` }, r.state)),

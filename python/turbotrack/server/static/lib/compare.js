@@ -47,13 +47,31 @@ export function compareRuns(rows, opts = {}) {
 }
 
 /**
- * The picked run ids after toggling `id`: at most MAX_COMPARE (the oldest pick dropped).
+ * The picked run ids after toggling `id` (any number may be picked: bulk actions take them all).
  * @param {string[]} picked
  * @param {string} id
  * @returns {string[]}
  */
 export function togglePick(picked, id) {
-  if (picked.includes(id)) return picked.filter((x) => x !== id);
-  const next = [...picked, id];
-  return next.length > MAX_COMPARE ? next.slice(next.length - MAX_COMPARE) : next;
+  return picked.includes(id) ? picked.filter((x) => x !== id) : [...picked, id];
+}
+
+/**
+ * Every id picked: those already picked first, in their order, then the rest in `ids`' order.
+ * @param {string[]} picked
+ * @param {string[]} ids
+ * @returns {string[]}
+ */
+export function pickAll(picked, ids) {
+  return [...picked, ...ids.filter((id) => !picked.includes(id))];
+}
+
+/**
+ * The picked that a comparison shows: the first MAX_COMPARE.
+ * @template T
+ * @param {T[]} picked
+ * @returns {T[]}
+ */
+export function compared(picked) {
+  return picked.slice(0, MAX_COMPARE);
 }
