@@ -1,7 +1,7 @@
 """Editing runs (name, tags, notes), deleting them, and saved views, over HTTP against a real server
-on the local storage root: written to the run's files, seen in the index at once, refused without
-the right (no credentials, read-only or foreign keys, a browser session without its CSRF token, a
-cross-site request)."""
+on the local storage root (its index in SQLite and in PostgreSQL): written to the run's files, seen
+in the index at once, refused without the right (no credentials, read-only or foreign keys, a
+browser session without its CSRF token, a cross-site request)."""
 
 from __future__ import annotations
 
@@ -10,26 +10,30 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from serverkit import ServerProc, make_key, raw
+from serverkit import ServerProc, drop_postgres_schema, make_key, postgres_schema_url, raw
 
 import turbotrack
 from turbotrack.server.run_edits import MAX_VIEW_BYTES
 
 
-@pytest.fixture
-def srv(root: Path):
-    s = ServerProc(root)
-    s.key = make_key(root, "local")[1]  # type: ignore[attr-defined]
-    s.read_only = make_key(root, "local", read_only=True)[1]  # type: ignore[attr-defined]
-    s.other = make_key(root, "someone")[1]  # type: ignore[attr-defined]
+@pytest.fixture(params=["sqlite", "postgresql"])
+def srv(root: Path, request):
+    """A server on the local root, its index in SQLite or in a PostgreSQL schema of its own."""
+    db = postgres_schema_url("edits") if request.param == "postgresql" else None
+    s = ServerProc(root, db=db)
+    s.key = make_key(root, "local", db=db)[1]  # type: ignore[attr-defined]
+    s.read_only = make_key(root, "local", read_only=True, db=db)[1]  # type: ignore[attr-defined]
+    s.other = make_key(root, "someone", db=db)[1]  # type: ignore[attr-defined]
     s.start()
-    status, _, headers = raw(s.url, "GET", f"/?token={s.token}")
-    assert status == 302
-    s.cookie = headers["set-cookie"].split(";")[0]  # type: ignore[attr-defined]
     try:
+        status, _, headers = raw(s.url, "GET", f"/?token={s.token}")
+        assert status == 302
+        s.cookie = headers["set-cookie"].split(";")[0]  # type: ignore[attr-defined]
         yield s
     finally:
         assert s.stop() == 0
+        if db:
+            drop_postgres_schema(db)
 
 
 def _finished(new_run, **kw):
