@@ -172,6 +172,21 @@ def test_parallel_coordinates_and_scatter_draw_every_run_and_hover_names_it(brow
     wait(browser, lambda d: [e.text for e in css(d, ".scatter .sc-tip-run")] == ["r3"])
     assert "acc: 0.95" in css(browser, ".scatter .an-tip")[0].text
     shot(browser, "analysis-panels")  # docs/ui-analysis.png is this one
+    # Brushing: a drag along the first axis keeps its top end (r3 only); the scatter and the
+    # importance take the kept runs; a click on the axis clears the brush. No run page opens.
+    el = css(browser, ".pc-canvas")[0]
+    size = el.size
+    ActionChains(browser).move_to_element_with_offset(
+        el, int(60 - size["width"] / 2), int(25 - size["height"] / 2)
+    ).click_and_hold().move_by_offset(0, 20).move_by_offset(0, 20).release().perform()
+    wait(browser, lambda d: data(d, ".pc-canvas", "kept") == "1")
+    assert "1 of 6 runs in the brushed ranges" in css(browser, ".pcoords .pc-status")[0].text
+    wait(browser, lambda d: data(d, ".sc-canvas", "points") == "1")
+    assert "/analysis" in browser.current_url
+    hover(browser, ".pc-canvas", 60, 200)
+    ActionChains(browser).click().perform()
+    wait(browser, lambda d: data(d, ".pc-canvas", "kept") == "6" and data(d, ".sc-canvas", "points") == "6")
+    assert "/analysis" in browser.current_url
     # A categorical axis: y = config.opt still places every run; log x keeps them.
     browser.execute_script(
         "const s = document.querySelector('.sc-y'); s.value = 'config.opt'; s.dispatchEvent(new Event('change'));"

@@ -44,3 +44,20 @@ test('scatter: points placed, runs lacking a value left out, hover finds the poi
   const lg = layoutScatter([{ id: 'x', a: 1, b: 1 }, { id: 'y', a: 100, b: 2 }, { id: 'z', a: 10, b: 3 }], 'a', 'b', { width: 212, height: 148, left: 0, logX: true });
   assert.equal(lg.points[2].px, 100);
 });
+
+test('brushes keep the lines inside every kept range; a gap on a brushed axis fails it', async () => {
+  const { axisNear, fractionAt, passes } = await import('../../python/turbotrack/server/static/lib/pcoords.js');
+  const L = layoutParallel(rows, ['config.lr', 'config.opt', 'summary.acc'], box);
+  assert.equal(axisNear(L, 24)?.axis.key, 'config.lr');
+  assert.equal(axisNear(L, 70), null);
+  assert.equal(fractionAt(L, 24), 1);
+  assert.equal(fractionAt(L, 124), 0);
+  assert.equal(fractionAt(L, 500), 0);
+  const kept = (b) => L.lines.filter((l) => passes(L, l, b)).map((l) => l.id);
+  assert.deepEqual(kept({}), ['a', 'b', 'c']);
+  assert.deepEqual(kept({ 'config.lr': [0.4, 1] }), ['b', 'c']);
+  assert.deepEqual(kept({ 'config.lr': [1, 0.4] }), ['b', 'c']); // either order
+  assert.deepEqual(kept({ 'config.lr': [0.4, 1], 'summary.acc': [0, 0.2] }), ['b']);
+  assert.deepEqual(kept({ 'config.opt': [0, 1] }), ['a', 'b']); // c has no opt
+  assert.deepEqual(kept({ 'not.shown': [0, 0.1] }), ['a', 'b', 'c']);
+});

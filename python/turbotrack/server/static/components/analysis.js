@@ -27,7 +27,7 @@ import { viewsMenu } from './views.js';
 
 /**
  * What a saved view of this page holds.
- * @typedef {{picked: string[], pcoords?: {keys: string[], colorBy: string}, scatter?: import('./scatter.js').ScatterState,
+ * @typedef {{picked: string[], pcoords?: import('./pcoords.js').PcoordsState, scatter?: import('./scatter.js').ScatterState,
  *   importance?: {metric: string}, media?: {key: string}}} AnalysisView
  */
 
@@ -69,6 +69,10 @@ export async function mountAnalysis(el, ctx) {
 
   /** @type {any} */
   let panels = {};
+  /** @type {Set<string>|null} the runs kept by the parallel coordinates' brushes (null: all) */
+  let brushed = null;
+  // The scatter and the importance take the runs the brushes keep.
+  const inBrush = () => (brushed ? rows.filter((r) => brushed?.has(String(r.id))) : rows);
   const picked = () => rows.filter((r) => view.picked.includes(String(r.id)))
     .sort((a, b) => view.picked.indexOf(String(a.id)) - view.picked.indexOf(String(b.id)));
   const pickedRuns = () => picked().map((r) => runs.find((x) => x.id === r.id));
@@ -150,15 +154,25 @@ export async function mountAnalysis(el, ctx) {
   }
 
   function refreshPanels() {
-    for (const k of ['pcoords', 'scatter', 'importance']) panels[k].update(rows);
+    panels.pcoords.update(rows);
+    panels.scatter.update(inBrush());
+    panels.importance.update(inBrush());
     panels.compare.update(compared());
     panels.media.update(comparedRuns());
   }
 
   function build() {
+    brushed = null;
     setRows();
     panels = {
-      pcoords: parallelCoordsPanel({ rows, keys: view.pcoords?.keys, colorBy: view.pcoords?.colorBy, onPick: pickRun }),
+      pcoords: parallelCoordsPanel({
+        rows, keys: view.pcoords?.keys, colorBy: view.pcoords?.colorBy, brushes: view.pcoords?.brushes, onPick: pickRun,
+        onBrush: (ids) => {
+          brushed = ids.length === rows.length ? null : new Set(ids);
+          panels.scatter.update(inBrush());
+          panels.importance.update(inBrush());
+        },
+      }),
       scatter: scatterPanel({ rows, ...(view.scatter || {}), onPick: pickRun }),
       importance: importancePanel({ rows, metric: view.importance?.metric }),
       compare: comparePanel({ rows: compared() }),

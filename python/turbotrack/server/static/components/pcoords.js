@@ -2,7 +2,9 @@
  * The parallel-coordinates panel: one axis per chosen field (config or summary, numeric or
  * categorical), one line per run in its colour (or shaded by a chosen numeric field), drawn on a
  * canvas; hovering a line highlights it and names the run and its values, clicking it calls `onPick`.
- * The layout and hit test are lib/pcoords.js.
+ * Dragging along an axis brushes a range on it: runs outside any brushed range fade (and `onBrush`
+ * gets the ids kept); a click on an axis clears its brush. The layout, hit test and brushes are
+ * lib/pcoords.js.
  *
  * @module pcoords-panel
  */
@@ -10,13 +12,16 @@
 import { h, replace } from '../lib/dom.js';
 import { fieldLabel, fieldsOf, numeric, axisOf, position, ticks } from '../lib/fields.js';
 import { colorFor, fmtValue } from '../lib/format.js';
-import { layoutParallel, nearestLine } from '../lib/pcoords.js';
+import { axisNear, fractionAt, layoutParallel, nearestLine, passes } from '../lib/pcoords.js';
 import { fitCanvas, runLabel, themeColor, tipBox, fieldSelect } from './canvas.js';
 
 /**
  * @typedef {import('../lib/fields.js').Row} Row
- * @typedef {{rows: Row[], keys?: string[], colorBy?: string, height?: number,
- *   onPick?: (row: Row) => void, onChange?: (state: {keys: string[], colorBy: string}) => void}} PcoordsOptions
+ * @typedef {import('../lib/pcoords.js').Brushes} Brushes
+ * @typedef {{keys: string[], colorBy: string, brushes: Brushes}} PcoordsState
+ * @typedef {{rows: Row[], keys?: string[], colorBy?: string, brushes?: Brushes, height?: number,
+ *   onPick?: (row: Row) => void, onChange?: (state: PcoordsState) => void,
+ *   onBrush?: (ids: string[]) => void}} PcoordsOptions
  */
 
 /** The fields shown at first: up to 6 config fields, then the first summary one. */
@@ -38,12 +43,17 @@ export function ramp(t) {
 
 /**
  * @param {PcoordsOptions} opts
- * @returns {{el: HTMLElement, update: (rows: Row[]) => void, state: () => {keys: string[], colorBy: string}}}
+ * @returns {{el: HTMLElement, update: (rows: Row[]) => void, state: () => PcoordsState}}
  */
 export function parallelCoordsPanel(opts) {
   let rows = opts.rows;
   let keys = opts.keys && opts.keys.length ? opts.keys : defaultKeys(rows);
   let colorBy = opts.colorBy || '';
+  /** @type {Brushes} */
+  let brushes = { ...(opts.brushes || {}) };
+  /** @type {{key: string, from: number, moved: boolean}|null} */
+  let dragging = null;
+  let justBrushed = false;
   const height = opts.height || 320;
   const canvas = /** @type {HTMLCanvasElement} */ (h('canvas', { class: 'an-canvas pc-canvas' }));
   const holder = h('div', { class: 'an-holder' }, canvas);
@@ -60,7 +70,7 @@ export function parallelCoordsPanel(opts) {
   /** @type {string|null} */
   let hover = null;
 
-  const changed = () => opts.onChange && opts.onChange({ keys: [...keys], colorBy });
+  const changed = () => opts.onChange && opts.onChange({ keys: [...keys], colorBy, brushes: { ...brushes } });
 
   function tools() {
     const fields = fieldsOf(rows);
@@ -125,12 +135,28 @@ export function parallelCoordsPanel(opts) {
       }
       ctx.stroke();
     };
-    for (const line of layout.lines) if (line.id !== hover) drawLine(line, 1.4, hover ? 0.25 : 0.8);
+    const L = layout;
+    const kept = L.lines.filter((l) => passes(L, l, brushes));
+    const keptIds = new Set(kept.map((l) => l.id));
+    const brushed = Object.keys(brushes).some((k) => present.includes(k));
+    status.textContent = brushed ? `${kept.length} of ${rows.length} runs in the brushed ranges · ${present.length} axes` : status.textContent;
+    canvas.dataset.kept = String(kept.length);
+    for (const line of L.lines) if (!keptIds.has(line.id)) drawLine(line, 1, 0.08);
+    for (const line of kept) if (line.id !== hover) drawLine(line, 1.4, hover ? 0.25 : 0.8);
     const hl = hover ? layout.lines.find((l) => l.id === hover) : null;
     if (hl) drawLine(hl, 3, 1);
     ctx.globalAlpha = 1;
     ctx.font = '11px sans-serif';
     for (const a of layout.axes) {
+      const range = brushes[a.axis.key];
+      if (range) {
+        const y0 = layout.bottom - Math.max(range[0], range[1]) * (layout.bottom - layout.top);
+        const y1 = layout.bottom - Math.min(range[0], range[1]) * (layout.bottom - layout.top);
+        ctx.fillStyle = themeColor(el, '--accent', '#2563eb');
+        ctx.globalAlpha = 0.18;
+        ctx.fillRect(a.x - 8, y0, 16, Math.max(1, y1 - y0));
+        ctx.globalAlpha = 1;
+      }
       ctx.strokeStyle = muted;
       ctx.lineWidth = 1;
       ctx.beginPath();
@@ -149,11 +175,34 @@ export function parallelCoordsPanel(opts) {
     }
   }
 
+  /** @param {MouseEvent} e */
+  const at = (e) => {
+    const r = canvas.getBoundingClientRect();
+    return [e.clientX - r.left, e.clientY - r.top];
+  };
+  const keptIds = () => {
+    const L = layout;
+    return L ? L.lines.filter((l) => passes(L, l, brushes)).map((l) => l.id) : rows.map((r) => String(r.id));
+  };
+  canvas.addEventListener('mousedown', (e) => {
+    if (!layout) return;
+    const [x, y] = at(e);
+    const axis = axisNear(layout, x, 10);
+    if (!axis) return;
+    e.preventDefault();
+    dragging = { key: axis.axis.key, from: fractionAt(layout, y), moved: false };
+  });
   canvas.addEventListener('mousemove', (e) => {
     if (!layout) return;
-    const r = canvas.getBoundingClientRect();
-    const x = e.clientX - r.left;
-    const y = e.clientY - r.top;
+    const [x, y] = at(e);
+    if (dragging) {
+      const f = fractionAt(layout, y);
+      if (Math.abs(f - dragging.from) * (layout.bottom - layout.top) >= 3) dragging.moved = true;
+      if (dragging.moved) brushes = { ...brushes, [dragging.key]: [dragging.from, f] };
+      tip.show(null);
+      draw();
+      return;
+    }
     const line = nearestLine(layout, x, y, 6);
     const id = line ? line.id : null;
     if (id !== hover) {
@@ -164,18 +213,40 @@ export function parallelCoordsPanel(opts) {
     tip.show(x, y, [h('b', { class: 'pc-tip-run' }, runLabel(line.row)),
       ...layout.axes.map((a) => `${fieldLabel(a.axis.key)}: ${fmtValue(line.row[a.axis.key])}`)]);
   });
+  /** @param {boolean} up */
+  const endDrag = (up) => {
+    if (!dragging) return;
+    if (!dragging.moved) { // a click on an axis clears its brush
+      const { [dragging.key]: _gone, ...rest } = brushes;
+      brushes = rest;
+    }
+    dragging = null;
+    justBrushed = up; // the click that follows this mouseup picks no run
+    draw();
+    changed();
+    if (opts.onBrush) opts.onBrush(keptIds());
+  };
+  canvas.addEventListener('mouseup', () => endDrag(true));
   canvas.addEventListener('mouseleave', () => {
+    endDrag(false);
     hover = null;
     tip.show(null);
     draw();
   });
   canvas.addEventListener('click', () => {
+    if (justBrushed) {
+      justBrushed = false;
+      return;
+    }
     const row = hover && rows.find((r) => String(r.id) === hover);
     if (row && opts.onPick) opts.onPick(row);
   });
 
   tools();
-  requestAnimationFrame(draw);
+  requestAnimationFrame(() => {
+    draw();
+    if (Object.keys(brushes).length && opts.onBrush) opts.onBrush(keptIds()); // a saved view's brushes
+  });
   return {
     el,
     update(next) {
@@ -183,6 +254,6 @@ export function parallelCoordsPanel(opts) {
       tools();
       draw();
     },
-    state: () => ({ keys: [...keys], colorBy }),
+    state: () => ({ keys: [...keys], colorBy, brushes: { ...brushes } }),
   };
 }

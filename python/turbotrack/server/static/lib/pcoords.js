@@ -83,3 +83,58 @@ export function nearestLine(layout, px, py, maxDist = 6) {
   }
   return best;
 }
+
+/**
+ * @typedef {Record<string, [number, number]>} Brushes  axis key → the kept range, as fractions of
+ *   the axis (0 its bottom, 1 its top), in either order
+ */
+
+/**
+ * The axis whose line is within `tol` pixels of x, or null.
+ * @param {PLayout} layout
+ * @param {number} px
+ * @param {number} [tol]
+ * @returns {PAxis|null}
+ */
+export function axisNear(layout, px, tol = 10) {
+  let best = null;
+  let bestD = tol;
+  for (const a of layout.axes) {
+    const d = Math.abs(a.x - px);
+    if (d <= bestD) {
+      bestD = d;
+      best = a;
+    }
+  }
+  return best;
+}
+
+/**
+ * Where a y pixel falls on the axes, 0 (bottom) to 1 (top), clamped.
+ * @param {PLayout} layout
+ * @param {number} py
+ */
+export function fractionAt(layout, py) {
+  return Math.max(0, Math.min(1, (layout.bottom - py) / (layout.bottom - layout.top || 1)));
+}
+
+/**
+ * Whether a line passes every brush: on each brushed axis (of those laid out) it has a value inside
+ * the kept range. Brushes of axes not shown are ignored.
+ * @param {PLayout} layout
+ * @param {PLine} line
+ * @param {Brushes} brushes
+ */
+export function passes(layout, line, brushes) {
+  for (let i = 0; i < layout.axes.length; i++) {
+    const range = brushes[layout.axes[i].axis.key];
+    if (!range) continue;
+    const p = line.points[i];
+    if (!p) return false;
+    const f = fractionAt(layout, p[1]);
+    const lo = Math.min(range[0], range[1]);
+    const hi = Math.max(range[0], range[1]);
+    if (f < lo - 1e-9 || f > hi + 1e-9) return false;
+  }
+  return true;
+}
