@@ -83,6 +83,12 @@ function imagePanel(where, key, items, body) {
   withSlider(items, body, (row, out) => showImage(where, key, row[key], out));
 }
 
+/**
+ * @param {{entity: string, project: string, run: string}} where
+ * @param {string} key
+ * @param {Record<string, any>} ref an `image-file` value
+ * @param {HTMLElement} out
+ */
 function showImage(where, key, ref, out) {
   if (!ref.path) {
     replace(out, h('div', { class: 'empty' }, 'image without a file'));
@@ -112,13 +118,17 @@ export function mediaItem(where, key, kind, row, out) {
   if (kind === 'histogram') return histogramBars(ref, out);
 }
 
-/** One step's histogram as bars (bin edges `bins`, counts `values`). */
+/**
+ * One step's histogram as bars (bin edges `bins`, counts `values`).
+ * @param {Record<string, any>} ref a `histogram` value
+ * @param {HTMLElement} out
+ */
 function histogramBars(ref, out) {
   const bins = Array.isArray(ref.bins) ? ref.bins : [];
   const values = Array.isArray(ref.values) ? ref.values : [];
   if (bins.length !== values.length + 1 || !values.length) return replace(out, h('div', { class: 'empty' }, 'histogram without bins'));
-  const max = Math.max(...values.map((v) => Number(v) || 0), 1);
-  replace(out, h('div', { class: 'hist-bars', dataset: { bins: String(values.length) } }, values.map((c, i) => h('span', {
+  const max = Math.max(...values.map((/** @type {any} */ v) => Number(v) || 0), 1);
+  replace(out, h('div', { class: 'hist-bars', dataset: { bins: String(values.length) } }, values.map((/** @type {any} */ c, /** @type {number} */ i) => h('span', {
     class: 'hist-bar', style: `height:${(100 * (Number(c) || 0)) / max}%`, title: `${fmtValue(bins[i])} to ${fmtValue(bins[i + 1])}: ${fmtValue(c)}`,
   }))), h('div', { class: 'heat-caption' }, `values ${fmtValue(bins[0])} to ${fmtValue(bins[bins.length - 1])}`));
 }
