@@ -7,7 +7,7 @@
  */
 
 import { h, replace } from '../lib/dom.js';
-import { alignSeries } from '../lib/align.js';
+import { AlignedData } from '../lib/aligned.js';
 import { emaSmooth } from '../lib/ema.js';
 import { fmtValue } from '../lib/format.js';
 
@@ -26,7 +26,12 @@ export class LineChart {
     this.onZoom = opts.onZoom || null;
     this.zoom = null;
     this.plot = null;
-    this.signature = '';
+    this.aligned = new AlignedData();
+    /** @type {Map<string, {x: ArrayLike<number>, y: ArrayLike<number>, color: string, label: string, smoothing: number}>} */
+    this.prepared = new Map();
+    /** @type {Series[]} the series drawn, in the plot's order */
+    this.shown = [];
+    this.viewSig = '';
     this.tooltip = h('div', { class: 'chart-tip', hidden: true });
     this.body = h('div', { class: 'chart-body' });
     this.status = h('span', { class: 'chart-status' });
@@ -54,7 +59,10 @@ export class LineChart {
   }
 
   /**
-   * Draw these series.
+   * Draw these series. Incremental: a series whose points (`x`/`y` arrays, by identity), colour and
+   * label are unchanged costs nothing; a new one joins the plot as one more uPlot series (the others
+   * are not prepared again), a missing one leaves it; another smoothing prepares every series again,
+   * another x key or log scale builds the plot again.
    * @param {Series[]} series
    * @param {{xKey: string, smoothing?: number, log?: boolean}} view
    */
@@ -70,31 +78,95 @@ export class LineChart {
       return;
     }
     const smoothing = view.smoothing || 0;
-    let nonFinite = false;
-    const prepared = shown.map((s) => {
-      let y = smoothing > 0 ? emaSmooth(s.y, smoothing) : s.y;
-      // A NaN or an infinity has no place on the axis: a gap (uPlot's range would be NaN); the
-      // hover box still names it (this.raw).
-      y = y.map((v) => {
-        if (typeof v === 'number' && !Number.isFinite(v)) nonFinite = true;
-        return typeof v === 'number' && Number.isFinite(v) && (!view.log || v > 0) ? v : null;
-      });
-      return { x: s.x, y };
-    });
-    const data = alignSeries(prepared);
-    this.raw = nonFinite ? alignSeries(shown) : null;
-    const signature = JSON.stringify([view.xKey, !!view.log, shown.map((s) => [s.id, s.color, s.label])]);
-    if (this.plot && signature === this.signature) {
-      this.plot.setData(data, !this.zoom);
+    const viewSig = `${view.xKey}\u0000${!!view.log}`;
+    if (viewSig !== this.viewSig) {
+      this.destroyPlot();
+      this.viewSig = viewSig;
+    }
+    const want = new Map(shown.map((s) => [s.id, s]));
+    const ids = this.aligned.ids();
+    const removed = [];
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const s = want.get(ids[i]);
+      const p = this.prepared.get(ids[i]);
+      if (!s || !p || p.color !== s.color || p.label !== s.label) removed.push(i);
+    }
+    for (const i of removed) {
+      this.aligned.delete(ids[i]);
+      this.prepared.delete(ids[i]);
+      this.shown.splice(i, 1);
+    }
+    const added = [];
+    let changed = removed.length > 0;
+    for (const s of shown) {
+      const p = this.prepared.get(s.id);
+      if (p && p.x === s.x && p.y === s.y && p.smoothing === smoothing) continue;
+      changed = true;
+      const isNew = !this.aligned.has(s.id);
+      this.aligned.set(s.id, { x: s.x, y: this.prepare(s.y, smoothing, !!view.log) });
+      this.prepared.set(s.id, { x: s.x, y: s.y, color: s.color, label: s.label, smoothing });
+      if (isNew) {
+        this.shown.push(s);
+        added.push(s);
+      } else {
+        this.shown[this.aligned.ids().indexOf(s.id)] = s;
+      }
+    }
+    if (this.plot && !changed) return;
+    const data = this.aligned.data();
+    if (!this.plot) {
+      replace(this.body);
+      this.plot = new globalThis.uPlot(this.options(this.shown, view), data, this.body);
       if (this.zoom) this.plot.setScale('x', this.zoom);
       return;
     }
-    this.destroyPlot();
-    this.signature = signature;
-    this.shown = shown;
-    replace(this.body);
-    this.plot = new globalThis.uPlot(this.options(shown, view), data, this.body);
-    if (this.zoom) this.plot.setScale('x', this.zoom);
+    const plot = this.plot;
+    plot.batch(() => {
+      for (const i of removed) plot.delSeries(i + 1); // highest first: the lower indices stay right
+      for (const s of added) plot.addSeries(this.seriesOpts(s));
+      plot.setData(data, !this.zoom);
+      if (this.zoom) plot.setScale('x', this.zoom);
+    });
+  }
+
+  /**
+   * What is drawn of one series' y: smoothed, and a NaN or an infinity (or a value <= 0 on a log
+   * scale) as a gap, since uPlot's range would be NaN; the hover box still names it (`rawAt`).
+   * @param {ArrayLike<number|null>} ys
+   * @param {number} smoothing
+   * @param {boolean} log
+   * @returns {(number|null)[]}
+   */
+  prepare(ys, smoothing, log) {
+    const y = smoothing > 0 ? emaSmooth(ys, smoothing) : ys;
+    const out = new Array(y.length);
+    for (let i = 0; i < y.length; i++) {
+      const v = y[i];
+      out[i] = typeof v === 'number' && Number.isFinite(v) && (!log || v > 0) ? v : null;
+    }
+    return out;
+  }
+
+  /** @param {Series} s */
+  seriesOpts(s) {
+    return { label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: false } };
+  }
+
+  /**
+   * The value series `s` logged at x (exactly there), undefined where it has no point.
+   * @param {Series} s
+   * @param {number} x
+   */
+  rawAt(s, x) {
+    let lo = 0;
+    let hi = s.x.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (s.x[mid] < x) lo = mid + 1;
+      else if (s.x[mid] > x) hi = mid - 1;
+      else return s.y[mid];
+    }
+    return undefined;
   }
 
   options(shown, view) {
@@ -108,10 +180,7 @@ export class LineChart {
         { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
         { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, size: 60 },
       ],
-      series: [
-        { label: view.xKey },
-        ...shown.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: false } })),
-      ],
+      series: [{ label: view.xKey }, ...shown.map((s) => this.seriesOpts(s))],
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 5 } },
       hooks: {
         setSelect: [(u) => {
@@ -139,7 +208,7 @@ export class LineChart {
     const items = [];
     for (let s = 1; s < u.data.length; s++) {
       const ys = u.data[s];
-      const raw = this.raw && this.raw[s][idx];
+      const raw = this.rawAt(this.shown[s - 1], x);
       if (typeof raw === 'number' && !Number.isFinite(raw)) {
         items.push({ run: this.shown[s - 1], v: raw }); // logged here as NaN or ±∞: drawn as a gap
         continue;
@@ -181,7 +250,9 @@ export class LineChart {
   destroyPlot() {
     if (this.plot) this.plot.destroy();
     this.plot = null;
-    this.signature = '';
+    this.aligned.clear();
+    this.prepared.clear();
+    this.shown = [];
   }
 
   destroy() {

@@ -23,6 +23,7 @@ import { colorFor, fmtDuration, fmtTime, fmtValue } from '../lib/format.js';
 import { runHref } from '../lib/route.js';
 import { sortBy } from '../lib/sort.js';
 import { LineChart } from '../components/linechart.js';
+import { FrameQueue } from '../lib/frames.js';
 
 const POLL_MS = 2500;
 const ROW_H = 28;
@@ -297,6 +298,8 @@ export async function mountWorkspace(root, route, ctx) {
   function renderSections() {
     for (const c of charts.values()) c.destroy();
     charts.clear();
+    drawnAt.clear();
+    frames.clear();
     inSight.clear();
     sightObserver.disconnect();
     const groups = groupByPrefix(metricKeys).filter(([g]) => g !== 'system');
@@ -315,6 +318,7 @@ export async function mountWorkspace(root, route, ctx) {
       if (e.isIntersecting) inSight.add(key);
       else inSight.delete(key);
     }
+    queueDirty();
     pump();
   }, { rootMargin: '300px' });
 
@@ -351,46 +355,67 @@ export async function mountWorkspace(root, route, ctx) {
     return m.get(k);
   }
 
-  let drawPending = false;
+  // One redraw per chart per frame at most, as many charts a frame as fit in its budget (FrameQueue);
+  // only charts in sight (and open) are drawn, the others when they are scrolled to.
+  const frames = new FrameQueue();
   let firstDrawn = false;
-  let allDirty = true; // every chart to redraw (view, runs or zoom changed), else only `dirty` ones
-  const dirty = new Set(); // keys with new data
+  const dirty = new Set(); // keys whose chart is to be drawn again
   function scheduleCharts(all = true) {
-    if (all) allDirty = true;
-    if (drawPending) return;
-    drawPending = true;
-    requestAnimationFrame(() => {
-      drawPending = false;
-      drawCharts();
-    });
+    if (all) {
+      for (const k of charts.keys()) dirty.add(k);
+      frames.add('\u0000bars', renderBars);
+      frames.add('\u0000pump', pump); // runs newly drawn (sorted, filtered, shown) and sections opened need their histories
+    }
+    queueDirty();
   }
 
-  function drawCharts() {
-    const all = allDirty;
-    allDirty = false;
-    const list = chartRuns();
-    const viewOpts = { xKey: s.xAxis, smoothing: s.smoothing, log: s.log };
-    for (const [key, chart] of charts) {
-      if (!all && !dirty.has(key)) continue;
-      if (!chart.el.closest('details').open) continue;
-      const zoomed = zoomData.get(key);
-      const series = [];
-      for (const run of list) {
-        const got = (zoomed && zoomed.get(run.id)) || (chart.system ? systemHist.get(run.id) : histories.get(run.id)?.get(key));
-        const hist = got && got.keys ? got.keys[key] : got; // `each=1` answers: one history per key
-        if (!hist) continue;
-        const xKey = chart.system && !(s.xAxis in hist.columns) ? hist.x_axis : s.xAxis;
-        series.push({ id: run.id, label: run.name || run.id, color: colorFor(run.id), ...points(hist, xKey, key) });
+  function queueDirty() {
+    for (const key of dirty) {
+      const chart = charts.get(key);
+      if (!chart) {
+        dirty.delete(key);
+        continue;
       }
-      chart.update(series, viewOpts);
+      if (!inSight.has(key) || !chart.el.closest('details')?.open) continue;
+      dirty.delete(key);
+      frames.add(key, () => drawChart(key));
     }
-    dirty.clear();
-    if (all) {
-      renderBars();
-      pump(); // runs newly drawn (sorted, filtered, shown) and sections opened need their histories
+  }
+
+  // A redraw of a chart costs about its points (300 runs: ~100 ms in software canvas), so while its
+  // runs are still arriving a chart is drawn again only when its runs have grown by half since the
+  // last draw, or a second has passed (the drawing costs about twice the last one in all); once
+  // every run is here, at once.
+  const drawnAt = new Map(); // key → {n: runs drawn, t: when}
+  let laterTimer = null;
+  function drawChart(key) {
+    const chart = charts.get(key);
+    if (!chart) return;
+    const list = chartRuns();
+    if (!zoomData.has(key) && !chart.system) {
+      let have = 0;
+      for (const run of list) if (histories.get(run.id)?.has(key)) have++;
+      const last = drawnAt.get(key);
+      if (last && have < list.length && have < last.n * 1.5 && performance.now() - last.t < 1000) {
+        dirty.add(key);
+        clearTimeout(laterTimer);
+        laterTimer = setTimeout(queueDirty, 250);
+        return;
+      }
+      drawnAt.set(key, { n: have, t: performance.now() });
     }
+    const zoomed = zoomData.get(key);
+    const series = [];
+    for (const run of list) {
+      const got = (zoomed && zoomed.get(run.id)) || (chart.system ? systemHist.get(run.id) : histories.get(run.id)?.get(key));
+      const hist = got && got.keys ? got.keys[key] : got; // `each=1` answers: one history per key
+      if (!hist) continue;
+      const xKey = chart.system && !(s.xAxis in hist.columns) ? hist.x_axis : s.xAxis;
+      series.push({ id: run.id, label: run.name || run.id, color: colorFor(run.id), ...points(hist, xKey, key) });
+    }
+    chart.update(series, { xKey: s.xAxis, smoothing: s.smoothing, log: s.log });
     layout.dataset.chartsDrawn = String(Date.now());
-    if (!firstDrawn && [...charts.values()].some((c) => c.el.dataset.runs > 0)) {
+    if (!firstDrawn && Number(chart.el.dataset.runs) > 0) {
       // The first chart with data on screen: what benches/ui.py measures from navigation.
       firstDrawn = true;
       performance.mark('turbotrack:first-chart');
@@ -453,12 +478,14 @@ export async function mountWorkspace(root, route, ctx) {
     return null;
   }
 
-  const WIDTH = 2; // requests in flight: more only makes the first answer wait behind the others
+  // Requests in flight: two until the first chart is drawn (more only makes the first answer wait
+  // behind the others), then four.
+  const WIDTH = 2;
   let pumping = 0;
   function pump() {
     if (stopped) return;
     if (!samples) samples = [...charts.values()][0]?.width() || 400;
-    while (pumping < WIDTH) {
+    while (pumping < (firstDrawn ? 4 * WIDTH : WIDTH)) {
       const next = nextFetch();
       if (!next) return;
       pumping++;
@@ -648,6 +675,7 @@ export async function mountWorkspace(root, route, ctx) {
     stopped = true;
     sightObserver.disconnect();
     clearTimeout(timer);
+    frames.clear();
     for (const c of charts.values()) c.destroy();
   };
 }
