@@ -25,6 +25,8 @@ export class LineChart {
     this.height = opts.height || 200;
     this.onZoom = opts.onZoom || null;
     this.zoom = null;
+    /** whether the chart draws the system stream (its own x-axis) */
+    this.system = false;
     this.plot = null;
     this.aligned = new AlignedData();
     /** @type {Map<string, {x: ArrayLike<number>, y: ArrayLike<number>, color: string, label: string, smoothing: number}>} */

@@ -14,7 +14,8 @@
  * @module workspace
  */
 
-import { allRuns, getJson, urls } from '../lib/api.js';
+import { getJson, urls } from '../lib/api.js';
+import { RunStore } from '../lib/runstore.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
@@ -28,6 +29,21 @@ import { FrameQueue } from '../lib/frames.js';
 const POLL_MS = 2500;
 const ROW_H = 28;
 const MAX_RUN_CHOICES = [10, 20, 50, 100, 200, 500];
+const FIRST_PAGE = 300; // runs asked for before the table is drawn; the rest come in pages of REST_PAGE
+const REST_PAGE = 2000;
+
+/**
+ * The API's `order` for the table's sort, where the server sorts that column (else its default).
+ * @param {{col: string, dir: string}} sort
+ * @returns {string|undefined}
+ */
+export function serverOrder(sort) {
+  const sign = sort.dir === 'desc' ? '-' : '+';
+  if (sort.col === 'created') return `${sign}created_at`;
+  if (sort.col.startsWith('summary.')) return `${sign}summary_metrics.${sort.col.slice(8)}`;
+  if (sort.col.startsWith('config.')) return `${sign}${sort.col}`;
+  return undefined;
+}
 
 /** Per-project choices, kept in localStorage. */
 function loadSettings(key) {
@@ -45,14 +61,18 @@ export async function mountWorkspace(root, route, ctx) {
   const s = loadSettings(storeKey);
   const save = () => localStorage.setItem(storeKey, JSON.stringify(s));
 
-  let runs = await allRuns(entity, project);
+  s.sort ??= { col: 'created', dir: 'desc' };
+  // The first page at once (in the table's order, as the server sorts it), the rest after.
+  const store = new RunStore(async (params) => (await getJson(urls.runs(entity, project, params))).data);
+  await store.first(FIRST_PAGE, serverOrder(s.sort));
+  let runs = store.runs;
   let rows = runs.map(runRow);
   let runById = new Map(runs.map((r) => [r.id, r]));
-  let columns = dataColumns(rows);
+  const colSet = new Set(dataColumns(rows));
+  let columns = dataColumns([Object.fromEntries([...colSet].map((k) => [k, 1]))]);
   let known = new Set(columns);
 
   // Defaults the first time a project is opened.
-  s.sort ??= { col: 'created', dir: 'desc' };
   s.filter ??= '';
   s.hidden ??= [];
   s.xAxis ??= '_step';
@@ -122,7 +142,7 @@ export async function mountWorkspace(root, route, ctx) {
     const t0 = performance.now();
     view = sortBy(rows.filter(filter.test), (r) => columnValue(r, s.sort.col), s.sort.dir);
     layout.dataset.sortMs = (performance.now() - t0).toFixed(1);
-    countEl.textContent = `${view.length} of ${rows.length} runs`;
+    countEl.textContent = `${view.length} of ${rows.length} runs${store.complete() ? '' : ` (loading ${store.total})`}`;
   }
 
   function renderHead() {
@@ -147,6 +167,12 @@ export async function mountWorkspace(root, route, ctx) {
   }
 
   function cell(row, c) {
+    const td = cellOf(row, c);
+    td.dataset.col = c;
+    return td;
+  }
+
+  function cellOf(row, c) {
     const v = row[c];
     if (c === 'name') {
       return h('td', { class: 'name' }, h('span', { class: 'swatch', style: `background:${colorFor(row.id)}` }),
@@ -314,7 +340,7 @@ export async function mountWorkspace(root, route, ctx) {
   const inSight = new Set();
   const sightObserver = new IntersectionObserver((entries) => {
     for (const e of entries) {
-      const key = e.target.dataset.metric;
+      const key = /** @type {HTMLElement} */ (e.target).dataset.metric;
       if (e.isIntersecting) inSight.add(key);
       else inSight.delete(key);
     }
@@ -604,37 +630,101 @@ export async function mountWorkspace(root, route, ctx) {
     renderBars();
   });
 
-  // ---- live updates ----
-  let tick = 0;
+  // ---- runs arriving: the rest of the pages, then what polls say changed ----
+  /** Take in new runs (added) and new versions of runs here (updated), then the table and charts. */
+  function takeRuns(added, updated) {
+    runs = store.runs;
+    for (const run of updated) {
+      const i = rowIndex.get(run.id);
+      if (i !== undefined) rows[i] = runRow(run);
+      runById.set(run.id, run);
+    }
+    const fresh = added.map(runRow);
+    for (const row of fresh) {
+      rowIndex.set(row.id, rows.length);
+      rows.push(row);
+    }
+    for (const run of added) runById.set(run.id, run);
+    const before = colSet.size;
+    for (const row of [...fresh, ...updated.map((r) => rows[rowIndex.get(r.id)])]) {
+      for (const k in row) if (k.startsWith('config.') || k.startsWith('summary.')) colSet.add(k);
+    }
+    if (colSet.size !== before) {
+      columns = dataColumns([Object.fromEntries([...colSet].map((k) => [k, 1]))]);
+      known = new Set(columns);
+      renderColumnMenu();
+      renderBarChoices();
+    }
+    if (added.length || updated.length) {
+      const nextKeys = [...new Set([...metricKeys, ...chartKeys([...added, ...updated])])].sort();
+      if (nextKeys.join() !== metricKeys.join()) {
+        metricKeys = nextKeys;
+        renderXChoices();
+        renderSections();
+      }
+    }
+    // The table again: in place when the order is the same (a running run's runtime ticking
+    // rewrites its cell, not the table).
+    const order = view.map((r) => r.id).join();
+    computeView();
+    if (colSet.size !== before || view.map((r) => r.id).join() !== order) {
+      renderHead();
+      renderRows();
+    } else {
+      patchRows();
+    }
+  }
+
+  /** The rows in the DOM, cell by cell, to what they hold now. */
+  function patchRows() {
+    const cols = tableColumns();
+    for (const tr of tbody.children) {
+      const id = tr.dataset.run;
+      if (!id) continue;
+      const row = rows[rowIndex.get(id)];
+      if (!row) continue;
+      for (const c of cols) {
+        const td = tr.querySelector(`td[data-col="${CSS.escape(c)}"]`);
+        if (!td) continue;
+        const next = cell(row, c);
+        if (next.innerHTML !== td.innerHTML) td.replaceWith(next);
+      }
+    }
+  }
+
+  async function loadRest() {
+    try {
+      await store.rest(REST_PAGE, serverOrder(s.sort), (added) => {
+        if (!stopped) takeRuns(added, []);
+      });
+    } catch (err) {
+      console.warn('runs', err);
+    }
+    if (!stopped) {
+      computeView();
+      if (!store.complete()) countEl.textContent = `${view.length} of ${rows.length} runs`;
+    }
+  }
+
   async function poll() {
     if (stopped) return;
-    tick++;
     try {
-      if (rows.length < 2000 || tick % 5 === 0) {
-        const fresh = await allRuns(entity, project);
+      if (store.complete()) {
+        const got = await store.poll();
         if (stopped) return;
-        if (JSON.stringify(fresh) !== JSON.stringify(runs)) {
-          runs = fresh;
-          rows = runs.map(runRow);
-          rowIndex = new Map(rows.map((r, i) => [r.id, i]));
-          runById = new Map(runs.map((r) => [r.id, r]));
-          const nextCols = dataColumns(rows);
-          const colsChanged = nextCols.join() !== columns.join();
-          columns = nextCols;
-          known = new Set(columns);
-          const nextKeys = chartKeys(runs);
-          if (colsChanged) {
-            renderColumnMenu();
-            renderBarChoices();
-          }
-          if (nextKeys.join() !== metricKeys.join()) {
-            metricKeys = nextKeys;
-            generation++;
-            histories.clear();
-            renderXChoices();
-            renderSections();
-          }
-          refreshTable();
+        if (got.stale) {
+          // A run left: everything again.
+          await store.first(FIRST_PAGE, serverOrder(s.sort));
+          await store.rest(REST_PAGE, serverOrder(s.sort));
+          if (stopped) return;
+          rows = [];
+          rowIndex = new Map();
+          runById = new Map();
+          takeRuns(store.runs, []);
+          scheduleCharts();
+        } else if (got.added.length || got.changed.length || got.moved.length) {
+          takeRuns(got.added, [...got.changed, ...got.moved]);
+          if (got.added.length || got.changed.length) scheduleCharts();
         }
       }
       ctx.setLive(runs.some((r) => r.state === 'running'));
@@ -642,7 +732,6 @@ export async function mountWorkspace(root, route, ctx) {
       await pool(live, (run) => fetchKeys(run, [...histories.get(run.id).keys()], true), WIDTH);
       pump();
       if (!s.collapsed.system) await loadSystem();
-      scheduleCharts();
     } catch (err) {
       console.warn('poll', err);
     } finally {
@@ -659,6 +748,7 @@ export async function mountWorkspace(root, route, ctx) {
   ctx.setLive(runs.some((r) => r.state === 'running'));
   let stopped = false;
   loadAll();
+  scheduleCharts();
   // Run details (step metrics, system keys) wait for the first chart, or a second at most.
   let detailsAsked = false;
   function afterFirst() {
@@ -670,6 +760,7 @@ export async function mountWorkspace(root, route, ctx) {
   }
   setTimeout(afterFirst, 1000);
   let timer = setTimeout(poll, POLL_MS);
+  loadRest();
 
   return () => {
     stopped = true;
