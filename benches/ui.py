@@ -39,7 +39,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 WRITE = textwrap.dedent(
     """
@@ -213,7 +213,7 @@ def longest(driver: Any) -> float:
     return float(driver.execute_script("return Math.max(0, ...(window.__longtasks || []))"))
 
 
-def scale(driver: Any, charts: str, runs: int, table: str, repeat: int) -> list[tuple[str, float, Any]]:
+def scale(driver: Any, charts: str, runs: int, table: str, repeat: int) -> list[tuple[str, float, Optional[int]]]:
     """Issue 19's figures (see the module's docstring)."""
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LONGTASKS})
     driver.set_script_timeout(120)
@@ -235,13 +235,14 @@ def scale(driver: Any, charts: str, runs: int, table: str, repeat: int) -> list[
             sorts.append(driver.execute_async_script(SORT.replace("summary.acc.max", col)))
             time.sleep(3)
             sort_tasks.append(longest(driver))
-    firsts, scrolls = [], []
+    firsts, loaded, scrolls = [], [], []
     for _ in range(repeat):
         driver.get("about:blank")
         driver.get(f"{driver.base}/local/{table}")
         until(driver, "return document.querySelector('#runs-table tbody tr[data-run]')", timeout=120)
         firsts.append(driver.execute_script("return performance.now()"))
-        until(driver, "return /^[0-9]+ of [0-9]+/.test(document.querySelector('#run-count')?.textContent)")
+        until(driver, "return /^[0-9]+ of [0-9]+ runs$/.test(document.querySelector('#run-count')?.textContent)")
+        loaded.append(driver.execute_script("return performance.now()"))
         time.sleep(1)
         scrolls.append(driver.execute_async_script(SCROLL))
     med = statistics.median
@@ -251,7 +252,8 @@ def scale(driver: Any, charts: str, runs: int, table: str, repeat: int) -> list[
         (f"  sort by a header: click to rows painted (median of {len(sorts)})", med(sorts), 200),
         ("  longest task in the 3 s after a sort (the worst)", max(sort_tasks), 200),
         ("10,000 runs: navigation to the first table rows (median)", med(firsts), 1000),
-        ("  longest task while scrolling the table (the worst)", max(scrolls), 100),
+        ("  every run loaded, the count final (median; no target)", med(loaded), None),
+        ("  longest task while scrolling the table, once loaded (the worst)", max(scrolls), 100),
     ]
 
 
@@ -296,7 +298,8 @@ def main() -> None:
         print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (the machine is shared)")
         print(f"{'figure':<84} {'ms':>9} {'target':>8}")
         for name, ms, target in figures:
-            print(f"{name:<84} {ms:>9.1f} {f'<= {target}':>8} {'ok' if ms <= target else 'MISSED'}")
+            verdict = "" if target is None else ("ok" if ms <= target else "MISSED")
+            print(f"{name:<84} {ms:>9.1f} {'' if target is None else f'<= {target}':>8} {verdict}")
         return
     try:
         first = first_charts(driver, charts, a.repeat)

@@ -15,6 +15,9 @@ import { fmtValue } from '../lib/format.js';
  * @typedef {{id: string, label: string, color: string, x: number[], y: number[]}} Series
  */
 
+/** Lines are drawn 1 px wide above this many runs. */
+const THIN_ABOVE = 10;
+
 export class LineChart {
   /**
    * @param {string} title the metric
@@ -123,7 +126,9 @@ export class LineChart {
       return;
     }
     const plot = this.plot;
+    const width = this.lineWidth();
     plot.batch(() => {
+      for (let i = 1; i < plot.series.length; i++) plot.series[i].width = width;
       for (const i of removed) plot.delSeries(i + 1); // highest first: the lower indices stay right
       for (const s of added) plot.addSeries(this.seriesOpts(s));
       plot.setData(data, !this.zoom);
@@ -149,9 +154,17 @@ export class LineChart {
     return out;
   }
 
+  /**
+   * A line's width: 1.5 px for a few runs, 1 px for many (a hairline costs a fifth of the software
+   * canvas' time: 300 runs x 400 points redraw in ~20 ms instead of ~100).
+   */
+  lineWidth() {
+    return this.shown.length > THIN_ABOVE ? 1 : 1.5;
+  }
+
   /** @param {Series} s */
   seriesOpts(s) {
-    return { label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: false } };
+    return { label: s.label, stroke: s.color, width: this.lineWidth(), spanGaps: true, points: { show: false } };
   }
 
   /**

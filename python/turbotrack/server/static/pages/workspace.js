@@ -30,7 +30,7 @@ const POLL_MS = 2500;
 const ROW_H = 28;
 const MAX_RUN_CHOICES = [10, 20, 50, 100, 200, 500];
 const FIRST_PAGE = 300; // runs asked for before the table is drawn; the rest come in pages of REST_PAGE
-const REST_PAGE = 2000;
+const REST_PAGE = 1000;
 
 /**
  * The API's `order` for the table's sort, where the server sorts that column (else its default).
