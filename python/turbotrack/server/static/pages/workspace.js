@@ -16,6 +16,8 @@
 
 import { getJson, urls } from '../lib/api.js';
 import { RunStore } from '../lib/runstore.js';
+import { assignColors } from '../lib/colors.js';
+import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
@@ -81,6 +83,7 @@ export async function mountWorkspace(root, route, ctx) {
   s.maxRuns ??= 200;
   s.collapsed ??= { system: true };
   s.expanded ??= false;
+  s.colors ??= {}; // run id → the colour chosen for it
   if (!s.pinned) {
     const best = columns.filter((c) => c.startsWith('summary.') && /\.(max|min|best)$/.test(c));
     s.pinned = ['state', ...(best.length ? best : columns.filter((c) => c.startsWith('summary.'))).slice(0, 2)];
@@ -141,6 +144,7 @@ export async function mountWorkspace(root, route, ctx) {
     filterError.textContent = filter.error ? `Filter: ${filter.error}` : '';
     const t0 = performance.now();
     view = sortBy(rows.filter(filter.test), (r) => columnValue(r, s.sort.col), s.sort.dir);
+    recolor();
     layout.dataset.sortMs = (performance.now() - t0).toFixed(1);
     countEl.textContent = `${view.length} of ${rows.length} runs${store.complete() ? '' : ` (loading ${store.total})`}`;
   }
@@ -175,8 +179,14 @@ export async function mountWorkspace(root, route, ctx) {
   function cellOf(row, c) {
     const v = row[c];
     if (c === 'name') {
-      return h('td', { class: 'name' }, h('span', { class: 'swatch', style: `background:${colorFor(row.id)}` }),
-        h('a', { href: runHref(entity, project, row.id), style: `color:${colorFor(row.id)}` }, row.name));
+      const color = colorOf(row.id);
+      return h('td', { class: 'name' },
+        h('input', {
+          type: 'color', class: 'swatch pick', value: color, title: 'Colour of this run: click to choose',
+          dataset: { color }, style: `background:${color}`,
+          onchange: (ev) => chooseColor(row.id, ev.target.value),
+        }),
+        h('a', { href: runHref(entity, project, row.id), style: `color:${color}` }, row.name));
     }
     if (c === 'state') return h('td', null, h('span', { class: `state state-${v}` }, v || ''));
     if (c === 'created') return h('td', null, fmtTime(v));
@@ -273,6 +283,27 @@ export async function mountWorkspace(root, route, ctx) {
     refreshTable();
   });
 
+  // ---- colours: distinct for the runs drawn (lib/colors.js), or the one chosen ----
+  let colorMap = new Map();
+  function colorOf(id) {
+    return colorMap.get(id) || s.colors[id] || colorFor(id);
+  }
+  /** The colours again for the runs drawn now; whether any changed. */
+  function recolor() {
+    const next = assignColors(chartRuns(), s.colors);
+    let changed = next.size !== colorMap.size;
+    if (!changed) for (const [id, c] of next) if (colorMap.get(id) !== c) { changed = true; break; }
+    colorMap = next;
+    return changed;
+  }
+  function chooseColor(id, color) {
+    s.colors[id] = color;
+    save();
+    recolor();
+    patchRows();
+    scheduleCharts();
+  }
+
   // ---- charts ----
   const charts = new Map(); // key → LineChart
   const histories = new Map(); // runId → Map(key → columnar history of that key, main stream, s.xAxis)
@@ -316,7 +347,7 @@ export async function mountWorkspace(root, route, ctx) {
     replace(barBody, sorted.length === 0 ? h('div', { class: 'empty' }, 'no values') : sorted.slice(0, 100).map((x) => h('div', {
       class: `bar-row${Number.isFinite(x.v) ? '' : ' nonfinite'}`, dataset: { run: x.run.id } },
     h('span', { class: 'bar-label', title: x.run.name }, x.run.name || x.run.id),
-    h('span', { class: 'bar-track' }, h('span', { class: 'bar', style: `width:${width(x.v)}%;background:${colorFor(x.run.id)}` })),
+    h('span', { class: 'bar-track' }, h('span', { class: 'bar', style: `width:${width(x.v)}%;background:${colorOf(x.run.id)}` })),
     h('span', { class: 'bar-val' }, fmtValue(x.v)))));
   }
   let rowIndex = new Map(rows.map((r, i) => [r.id, i]));
@@ -388,6 +419,7 @@ export async function mountWorkspace(root, route, ctx) {
   const dirty = new Set(); // keys whose chart is to be drawn again
   function scheduleCharts(all = true) {
     if (all) {
+      if (recolor()) patchRows();
       for (const k of charts.keys()) dirty.add(k);
       frames.add('\u0000bars', renderBars);
       frames.add('\u0000pump', pump); // runs newly drawn (sorted, filtered, shown) and sections opened need their histories
@@ -437,7 +469,7 @@ export async function mountWorkspace(root, route, ctx) {
       const hist = got && got.keys ? got.keys[key] : got; // `each=1` answers: one history per key
       if (!hist) continue;
       const xKey = chart.system && !(s.xAxis in hist.columns) ? hist.x_axis : s.xAxis;
-      series.push({ id: run.id, label: run.name || run.id, color: colorFor(run.id), ...points(hist, xKey, key) });
+      series.push({ id: run.id, label: run.name || run.id, color: colorOf(run.id), ...points(hist, xKey, key) });
     }
     chart.update(series, { xKey: s.xAxis, smoothing: s.smoothing, log: s.log });
     layout.dataset.chartsDrawn = String(Date.now());
@@ -474,7 +506,7 @@ export async function mountWorkspace(root, route, ctx) {
     const gen = generation;
     for (const k of keys) pending.add(`${run.id}\0${k}`);
     try {
-      const { data, changed } = await getJson(historyUrl(run, keys), { revalidate });
+      const { data, changed } = await historyQueue.get(historyUrl(run, keys), { revalidate, priority: PRIORITY.view });
       if (gen !== generation) return;
       let got = histories.get(run.id);
       if (!got) histories.set(run.id, (got = new Map()));
@@ -504,21 +536,18 @@ export async function mountWorkspace(root, route, ctx) {
     return null;
   }
 
-  // Requests in flight: two until the first chart is drawn (more only makes the first answer wait
-  // behind the others), then four.
+  // Requests in flight (the shared history queue's width): two until the first chart is drawn
+  // (more only makes the first answer wait behind the others), then eight.
   const WIDTH = 2;
-  let pumping = 0;
+  historyQueue.setWidth(WIDTH);
   function pump() {
     if (stopped) return;
     if (!samples) samples = [...charts.values()][0]?.width() || 400;
-    while (pumping < (firstDrawn ? 4 * WIDTH : WIDTH)) {
+    if (firstDrawn && historyQueue.width < 4 * WIDTH) historyQueue.setWidth(4 * WIDTH);
+    while (historyQueue.free() > 0) {
       const next = nextFetch();
       if (!next) return;
-      pumping++;
-      fetchKeys(...next).finally(() => {
-        pumping--;
-        pump();
-      });
+      fetchKeys(...next).finally(pump);
     }
   }
 
@@ -549,7 +578,7 @@ export async function mountWorkspace(root, route, ctx) {
     await pool(list, async (run) => {
       try {
         const url = urls.history(entity, project, run.id, { keys: keys.join(','), x_axis: '_runtime', samples, stream: 'system' });
-        const { data, changed } = await getJson(url, { revalidate: true });
+        const { data, changed } = await historyQueue.get(url, { revalidate: true, priority: PRIORITY.background });
         if (changed || !systemHist.has(run.id)) {
           systemHist.set(run.id, data);
           scheduleCharts();
@@ -576,7 +605,7 @@ export async function mountWorkspace(root, route, ctx) {
         const url = chart.system
           ? urls.history(entity, project, run.id, { keys: key, x_axis: '_runtime', stream: 'system', ...params })
           : historyUrl(run, [key], params);
-        got.set(run.id, (await getJson(url)).data);
+        got.set(run.id, (await historyQueue.get(url, { priority: PRIORITY.zoom })).data);
       } catch (err) {
         console.warn('zoom', run.id, err);
       }
@@ -764,6 +793,7 @@ export async function mountWorkspace(root, route, ctx) {
 
   return () => {
     stopped = true;
+    historyQueue.setWidth(WIDTH);
     sightObserver.disconnect();
     clearTimeout(timer);
     frames.clear();
