@@ -88,6 +88,12 @@ MAKE_RUNS = textwrap.dedent(
         run.summary["peak"] = math.inf if bad else 3.0
         run.summary["floor"] = -math.inf if bad else 0.0
         run.finish()
+    # Twenty small runs: distinct colours, grouping by a config key, the view in the URL, CSV.
+    for i in range(20):
+        run = tt.init(project="many", name=f"m-{i:02d}", config={"opt": "adam" if i % 2 else "sgd", "seed": i})
+        for s in range(5):
+            run.log({"loss": (i + 1) / (s + 1)})
+        run.finish()
     # wandb.Html whose script probes what it may reach, beside an SVG image (served as an attachment).
     run = tt.init(project="html", name="with-html")
     probe = os.environ["TT_PROBE"].replace("RUN_ID", run.id)
@@ -798,3 +804,93 @@ def test_pages_keep_to_the_content_security_policy(browser: Any, root: Path) -> 
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": recorder["identifier"]})
     reset_settings(browser)
+
+
+def _series_colors(driver: Any, metric: str) -> dict[str, str]:
+    return driver.execute_script(
+        "const c = document.querySelector(`.chart[data-metric='${arguments[0]}']`)?.lineChart;"
+        "return c ? Object.fromEntries(c.shown.map((s) => [s.id, s.color])) : {}",
+        metric,
+    )
+
+
+def test_twenty_runs_get_distinct_colours_and_a_chosen_one_stays(browser: Any, root: Path) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    colors = _series_colors(browser, "loss")
+    assert len(colors) == 20 and len(set(colors.values())) == 20, colors
+    swatches = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('#runs-table tr[data-run]')]"
+        ".map((tr) => [tr.dataset.run, tr.querySelector('input.pick').value]))"
+    )
+    assert swatches and all(colors[rid] == c for rid, c in swatches.items()), (swatches, colors)
+    # The same colours whatever the sort.
+    click(browser, '#runs-table th[data-col="name"]')
+    wait(browser, lambda d: "sorted" in css(d, '#runs-table th[data-col="name"]')[0].get_attribute("class"))
+    assert _series_colors(browser, "loss") == colors
+    rid = _run_id(root, "m-03", "many")
+    browser.execute_script(
+        "const i = document.querySelector(`#runs-table tr[data-run='${arguments[0]}'] input.pick`);"
+        "i.value = '#123456'; i.dispatchEvent(new Event('change', {bubbles: true}));",
+        rid,
+    )
+    wait(browser, lambda d: _series_colors(d, "loss").get(rid) == "#123456")
+    after = _series_colors(browser, "loss")
+    assert len(set(after.values())) == 20, after
+    open_page(browser, "/local/many")  # remembered
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    assert _series_colors(browser, "loss").get(rid) == "#123456"
+    assert wait(browser, lambda d: css(d, f'#runs-table tr[data-run="{rid}"] input.pick'))[0].get_attribute(
+        "value"
+    ) == "#123456"
+    shot(browser, "workspace-colours")
+    no_errors(browser)
+
+
+def test_the_view_is_in_the_url_and_a_link_shows_it(browser: Any) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/many?x=_runtime&smooth=0.5&log=1&runs=10&sort=-name&filter=opt%20%3D%20adam")
+    wait(browser, lambda d: len(table_names(d)) == 10)
+    assert table_names(browser) == [f"m-{i:02d}" for i in range(19, 0, -2)]
+    assert browser.execute_script(
+        "return [document.querySelector('#x-axis').value, document.querySelector('#smoothing').value,"
+        " document.querySelector('#log-scale').checked, document.querySelector('#max-runs').value,"
+        " document.querySelector('#run-filter').value]"
+    ) == ["_runtime", "0.5", True, "10", "opt = adam"]
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 10)
+    assert css(browser, '.chart[data-metric="loss"]')[0].get_attribute("data-log") == "true"
+    # A change rewrites the address: that link, opened with nothing remembered, shows the same view.
+    browser.execute_script(
+        "const i = document.querySelector('#smoothing'); i.value = '0.25'; i.dispatchEvent(new Event('input'))"
+    )
+    wait(browser, lambda d: "smooth=0.25" in d.current_url)
+    link = browser.current_url
+    assert "sort=-name" in link and "filter=opt" in link and "log=1" in link
+    reset_settings(browser)
+    browser.get(link)
+    wait(browser, lambda d: d.execute_script("return document.body.dataset.ready"))
+    wait(browser, lambda d: len(table_names(d)) == 10)
+    assert browser.execute_script("return document.querySelector('#smoothing').value") == "0.25"
+    assert table_names(browser)[0] == "m-19"
+    no_errors(browser)
+
+
+def test_runs_table_exports_csv(browser: Any, tmp_path: Path) -> None:
+    reset_settings(browser)
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    open_page(browser, "/local/many?sort=%2Bname&filter=opt%20%3D%20sgd")
+    wait(browser, lambda d: len(table_names(d)) == 10)
+    click(browser, "#export-csv")
+    target = tmp_path / "many-runs.csv"
+    wait(browser, lambda d: target.exists() and target.read_text().count("\n") == 11)
+    import csv
+
+    with target.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["name"] for r in rows] == [f"m-{i:02d}" for i in range(0, 20, 2)]
+    assert all(r["config.opt"] == "sgd" for r in rows)
+    assert [int(r["config.seed"]) for r in rows] == list(range(0, 20, 2))
+    assert rows[0]["state"] == "finished" and rows[0]["created"].endswith("Z") and rows[0]["id"]
+    assert float(rows[0]["summary.loss"]) == 0.2  # run m-00 logged 1/5 last
+    no_errors(browser)

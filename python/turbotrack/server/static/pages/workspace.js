@@ -17,6 +17,8 @@
 import { getJson, urls } from '../lib/api.js';
 import { RunStore } from '../lib/runstore.js';
 import { assignColors } from '../lib/colors.js';
+import { fromQuery, toQuery } from '../lib/viewstate.js';
+import { isoTime, toCsv } from '../lib/csv.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
@@ -60,8 +62,14 @@ export async function mountWorkspace(root, route, ctx) {
   const { entity, project } = route;
   ctx.setTitle(`${project}`);
   const storeKey = `turbotrack:workspace:${entity}/${project}`;
-  const s = loadSettings(storeKey);
-  const save = () => localStorage.setItem(storeKey, JSON.stringify(s));
+  // The view's choices: the URL's (a shared link) over the remembered ones; each change is kept in
+  // both (lib/viewstate.js).
+  const s = { ...loadSettings(storeKey), ...fromQuery(location.search) };
+  const save = () => {
+    localStorage.setItem(storeKey, JSON.stringify(s));
+    const url = location.pathname + toQuery(s);
+    if (url !== location.pathname + location.search) history.replaceState(history.state, '', url);
+  };
 
   s.sort ??= { col: 'created', dir: 'desc' };
   // The first page at once (in the table's order, as the server sorts it), the rest after.
@@ -91,6 +99,7 @@ export async function mountWorkspace(root, route, ctx) {
   s.shown ??= ['state', 'created', 'runtime', 'tags', 'group', ...columns.slice(0, 40)];
   s.bar ??= s.pinned.find((c) => c.startsWith('summary.')) || columns.find((c) => c.startsWith('summary.')) || '';
   const hidden = new Set(s.hidden);
+  save(); // the address bar shows the view from the start
 
   // ---- layout ----
   const filterInput = h('input', { type: 'search', id: 'run-filter', placeholder: 'Filter: words, or acc.max > 0.9, config.lr = 0.01, state = running', value: s.filter });
@@ -98,19 +107,21 @@ export async function mountWorkspace(root, route, ctx) {
   const countEl = h('span', { class: 'count', id: 'run-count' });
   const colMenu = h('details', { class: 'menu', id: 'columns-menu' }, h('summary', null, 'Columns'));
   const expandBtn = h('button', { type: 'button', id: 'expand-table', title: 'Show every chosen column' });
+  const csvBtn = h('button', { type: 'button', id: 'export-csv', title: 'The runs as filtered and sorted, every chosen column, as CSV' }, 'CSV');
   const thead = h('thead');
   const tbody = h('tbody');
   const table = h('table', { class: 'grid runs', id: 'runs-table' }, thead, tbody);
   const tableWrap = h('div', { class: 'table-wrap' }, table);
   const sidebar = h('aside', { class: 'sidebar' },
-    h('div', { class: 'sidebar-tools' }, filterInput, filterError, h('div', { class: 'row' }, countEl, colMenu, expandBtn)),
+    h('div', { class: 'sidebar-tools' }, filterInput, filterError, h('div', { class: 'row' }, countEl, colMenu, expandBtn, csvBtn)),
     tableWrap);
 
   const xSelect = h('select', { id: 'x-axis' });
   const smoothInput = h('input', { type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01, value: s.smoothing });
   const smoothLabel = h('span', { class: 'smooth-val' }, String(s.smoothing));
   const logBox = h('input', { type: 'checkbox', id: 'log-scale', checked: s.log });
-  const maxSelect = h('select', { id: 'max-runs' }, MAX_RUN_CHOICES.map((n) => h('option', { value: n, selected: n === s.maxRuns }, String(n))));
+  const runChoices = [...new Set([...MAX_RUN_CHOICES, s.maxRuns])].sort((a, b) => a - b);
+  const maxSelect = h('select', { id: 'max-runs' }, runChoices.map((n) => h('option', { value: n, selected: n === s.maxRuns }, String(n))));
   const barSelect = h('select', { id: 'bar-metric' });
   const barBody = h('div', { class: 'bars', id: 'bar-chart' });
   const sectionsEl = h('div', { class: 'sections' });
@@ -271,6 +282,17 @@ export async function mountWorkspace(root, route, ctx) {
     });
     replace(colMenu, h('summary', null, 'Columns'), h('div', { class: 'menu-body' }, search, list));
   }
+
+  // The runs as the table has them (filtered, sorted), with every chosen column, as a download.
+  csvBtn.addEventListener('click', () => {
+    const cols = [...new Set(['name', 'id', ...s.pinned, ...s.shown])].filter((c) => c === 'id' || c === 'name' || BASE_COLUMNS.includes(c) || known.has(c));
+    const blob = new Blob([toCsv(cols, view, { created: isoTime })], { type: 'text/csv' });
+    const a = h('a', { href: URL.createObjectURL(blob), download: `${project}-runs.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
 
   function renderExpand() {
     layout.classList.toggle('expanded', s.expanded);
