@@ -894,3 +894,30 @@ def test_runs_table_exports_csv(browser: Any, tmp_path: Path) -> None:
     assert rows[0]["state"] == "finished" and rows[0]["created"].endswith("Z") and rows[0]["id"]
     assert float(rows[0]["summary.loss"]) == 0.2  # run m-00 logged 1/5 last
     no_errors(browser)
+
+
+def test_dark_mode_follows_the_system(browser: Any) -> None:
+    reset_settings(browser)
+    light = "return getComputedStyle(document.body).backgroundColor"
+    axis = (
+        "const p = document.querySelector('.chart[data-metric=\"loss\"]')?.lineChart?.plot; if (!p) return null;"
+        "const s = p.axes[0].stroke; return typeof s === 'function' ? s(p, 0) : s"
+    )
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    assert browser.execute_script(light) == "rgb(246, 247, 249)" and browser.execute_script(axis) == "#555"
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    )
+    try:
+        open_page(browser, "/local/many")
+        wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+        assert browser.execute_script(light) == "rgb(15, 18, 23)"
+        assert browser.execute_script("return getComputedStyle(document.querySelector('.sidebar')).backgroundColor") == (
+            "rgb(23, 27, 34)"
+        )
+        assert browser.execute_script(axis) == "#9ca3af"
+        shot(browser, "workspace-dark")
+        no_errors(browser)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})

@@ -15,6 +15,13 @@ import { fmtValue } from '../lib/format.js';
  * @typedef {{id: string, label: string, color: string, x: number[], y: number[]}} Series
  */
 
+/** The axes' colours from the page's theme (app.css: `--chart-*`, dark when the system is). */
+function axis() {
+  const css = getComputedStyle(document.documentElement);
+  const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+  return { stroke: v('--chart-axis', '#555'), grid: { stroke: v('--chart-grid', '#eee') }, ticks: { stroke: v('--chart-tick', '#ddd') } };
+}
+
 /** Lines are drawn 1 px wide above this many runs. */
 const THIN_ABOVE = 10;
 
@@ -191,10 +198,7 @@ export class LineChart {
       height: this.height,
       legend: { show: false },
       scales: { x: { time: view.xKey === '_timestamp' }, y: { distr: view.log ? 3 : 1 } },
-      axes: [
-        { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
-        { stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, size: 60 },
-      ],
+      axes: [{ ...axis() }, { ...axis(), size: 60 }],
       series: [{ label: view.xKey }, ...shown.map((s) => this.seriesOpts(s))],
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 5 } },
       hooks: {

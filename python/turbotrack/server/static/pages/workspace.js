@@ -17,21 +17,21 @@
 import { getJson, urls } from '../lib/api.js';
 import { RunStore } from '../lib/runstore.js';
 import { assignColors } from '../lib/colors.js';
-import { fromQuery, toQuery } from '../lib/viewstate.js';
+import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
 import { compileFilter } from '../lib/filter.js';
-import { colorFor, fmtDuration, fmtTime, fmtValue } from '../lib/format.js';
-import { runHref } from '../lib/route.js';
+import { colorFor, fmtValue } from '../lib/format.js';
 import { sortBy } from '../lib/sort.js';
 import { LineChart } from '../components/linechart.js';
+import { RunsTable } from '../components/runstable.js';
+import { loadSettings, nextSort, withDefaults } from '../lib/settings.js';
 import { FrameQueue } from '../lib/frames.js';
 
 const POLL_MS = 2500;
-const ROW_H = 28;
 const MAX_RUN_CHOICES = [10, 20, 50, 100, 200, 500];
 const FIRST_PAGE = 300; // runs asked for before the table is drawn; the rest come in pages of REST_PAGE
 const REST_PAGE = 1000;
@@ -49,29 +49,21 @@ export function serverOrder(sort) {
   return undefined;
 }
 
-/** Per-project choices, kept in localStorage. */
-function loadSettings(key) {
-  try {
-    return JSON.parse(localStorage.getItem(key) || 'null') || {};
-  } catch {
-    return {};
-  }
-}
-
 export async function mountWorkspace(root, route, ctx) {
   const { entity, project } = route;
   ctx.setTitle(`${project}`);
   const storeKey = `turbotrack:workspace:${entity}/${project}`;
   // The view's choices: the URL's (a shared link) over the remembered ones; each change is kept in
   // both (lib/viewstate.js).
-  const s = { ...loadSettings(storeKey), ...fromQuery(location.search) };
+  // (Settings once withDefaults below has filled in what neither names.)
+  const s = /** @type {import('../lib/settings.js').Settings} */ ({ ...loadSettings(storeKey), ...fromQuery(location.search) });
   const save = () => {
     localStorage.setItem(storeKey, JSON.stringify(s));
     const url = location.pathname + toQuery(s);
     if (url !== location.pathname + location.search) history.replaceState(history.state, '', url);
   };
 
-  s.sort ??= { col: 'created', dir: 'desc' };
+  s.sort ??= DEFAULT_VIEW.sort;
   // The first page at once (in the table's order, as the server sorts it), the rest after.
   const store = new RunStore(async (params) => (await getJson(urls.runs(entity, project, params))).data);
   await store.first(FIRST_PAGE, serverOrder(s.sort));
@@ -82,22 +74,7 @@ export async function mountWorkspace(root, route, ctx) {
   let columns = dataColumns([Object.fromEntries([...colSet].map((k) => [k, 1]))]);
   let known = new Set(columns);
 
-  // Defaults the first time a project is opened.
-  s.filter ??= '';
-  s.hidden ??= [];
-  s.xAxis ??= '_step';
-  s.smoothing ??= 0;
-  s.log ??= false;
-  s.maxRuns ??= 200;
-  s.collapsed ??= { system: true };
-  s.expanded ??= false;
-  s.colors ??= {}; // run id → the colour chosen for it
-  if (!s.pinned) {
-    const best = columns.filter((c) => c.startsWith('summary.') && /\.(max|min|best)$/.test(c));
-    s.pinned = ['state', ...(best.length ? best : columns.filter((c) => c.startsWith('summary.'))).slice(0, 2)];
-  }
-  s.shown ??= ['state', 'created', 'runtime', 'tags', 'group', ...columns.slice(0, 40)];
-  s.bar ??= s.pinned.find((c) => c.startsWith('summary.')) || columns.find((c) => c.startsWith('summary.')) || '';
+  withDefaults(s, columns); // the first time a project is opened
   const hidden = new Set(s.hidden);
   save(); // the address bar shows the view from the start
 
@@ -108,10 +85,26 @@ export async function mountWorkspace(root, route, ctx) {
   const colMenu = h('details', { class: 'menu', id: 'columns-menu' }, h('summary', null, 'Columns'));
   const expandBtn = h('button', { type: 'button', id: 'expand-table', title: 'Show every chosen column' });
   const csvBtn = h('button', { type: 'button', id: 'export-csv', title: 'The runs as filtered and sorted, every chosen column, as CSV' }, 'CSV');
-  const thead = h('thead');
-  const tbody = h('tbody');
-  const table = h('table', { class: 'grid runs', id: 'runs-table' }, thead, tbody);
-  const tableWrap = h('div', { class: 'table-wrap' }, table);
+  const table = new RunsTable({
+    entity, project,
+    colorOf: (id) => colorOf(id),
+    isHidden: (id) => hidden.has(id),
+    onSort: (c) => {
+      s.sort = nextSort(s.sort, c);
+      save();
+      refreshTable();
+      scheduleCharts();
+    },
+    onHide: (id, isHidden) => {
+      if (isHidden) hidden.add(id);
+      else hidden.delete(id);
+      s.hidden = [...hidden];
+      save();
+      scheduleCharts();
+    },
+    onColor: (id, color) => chooseColor(id, color),
+  });
+  const tableWrap = table.el;
   const sidebar = h('aside', { class: 'sidebar' },
     h('div', { class: 'sidebar-tools' }, filterInput, filterError, h('div', { class: 'row' }, countEl, colMenu, expandBtn, csvBtn)),
     tableWrap);
@@ -160,96 +153,22 @@ export async function mountWorkspace(root, route, ctx) {
     countEl.textContent = `${view.length} of ${rows.length} runs${store.complete() ? '' : ` (loading ${store.total})`}`;
   }
 
-  function renderHead() {
-    const cols = tableColumns();
-    replace(thead, h('tr', null,
-      h('th', { class: 'eye', title: 'Show or hide runs in the charts' }, ''),
-      cols.map((c) => h('th', {
-        class: `sortable${s.sort.col === c ? ` sorted ${s.sort.dir}` : ''}${s.pinned.includes(c) ? ' pinned' : ''}`,
-        dataset: { col: c },
-        title: c,
-        onclick: () => {
-          s.sort = { col: c, dir: s.sort.col === c && s.sort.dir === 'desc' ? 'asc' : s.sort.col === c ? 'desc' : defaultDir(c) };
-          save();
-          refreshTable();
-          scheduleCharts();
-        },
-      }, columnLabel(c), h('span', { class: 'arrow' }, s.sort.col === c ? (s.sort.dir === 'asc' ? ' ▲' : ' ▼') : '')))));
-  }
-
-  function defaultDir(c) {
-    return c.startsWith('summary.') || c === 'created' || c === 'runtime' ? 'desc' : 'asc';
-  }
-
-  function cell(row, c) {
-    const td = cellOf(row, c);
-    td.dataset.col = c;
-    return td;
-  }
-
-  function cellOf(row, c) {
-    const v = row[c];
-    if (c === 'name') {
-      const color = colorOf(row.id);
-      return h('td', { class: 'name' },
-        h('input', {
-          type: 'color', class: 'swatch pick', value: color, title: 'Colour of this run: click to choose',
-          dataset: { color }, style: `background:${color}`,
-          onchange: (ev) => chooseColor(row.id, ev.target.value),
-        }),
-        h('a', { href: runHref(entity, project, row.id), style: `color:${color}` }, row.name));
-    }
-    if (c === 'state') return h('td', null, h('span', { class: `state state-${v}` }, v || ''));
-    if (c === 'created') return h('td', null, fmtTime(v));
-    if (c === 'runtime') return h('td', { class: 'num' }, fmtDuration(v));
-    if (c === 'tags') return h('td', null, (v || []).map((t) => h('span', { class: 'tag' }, t)));
-    return h('td', { class: typeof v === 'number' ? 'num' : null, title: typeof v === 'string' ? v : null }, fmtValue(v));
-  }
-
-  // Only the rows in sight are in the DOM (10,000 runs scroll and sort fast).
-  function renderRows() {
-    const cols = tableColumns();
-    const first = Math.max(0, Math.floor(tableWrap.scrollTop / ROW_H) - 10);
-    const count = Math.ceil((tableWrap.clientHeight || 600) / ROW_H) + 20;
-    const last = Math.min(view.length, first + count);
-    const span = cols.length + 1;
-    const out = [];
-    if (first > 0) out.push(h('tr', { class: 'spacer', style: `height:${first * ROW_H}px` }, h('td', { colspan: span })));
-    for (let i = first; i < last; i++) {
-      const row = view[i];
-      const isHidden = hidden.has(row.id);
-      out.push(h('tr', { dataset: { run: row.id }, class: isHidden ? 'hidden-run' : null, style: `height:${ROW_H}px` },
-        h('td', { class: 'eye' }, h('input', {
-          type: 'checkbox', checked: !isHidden, title: isHidden ? 'Show in charts' : 'Hide from charts',
-          onchange: (ev) => {
-            if (ev.target.checked) hidden.delete(row.id);
-            else hidden.add(row.id);
-            s.hidden = [...hidden];
-            save();
-            ev.target.closest('tr').classList.toggle('hidden-run', !ev.target.checked);
-            scheduleCharts();
-          },
-        })),
-        cols.map((c) => cell(row, c))));
-    }
-    if (last < view.length) out.push(h('tr', { class: 'spacer', style: `height:${(view.length - last) * ROW_H}px` }, h('td', { colspan: span })));
-    replace(tbody, out);
+  function patchRows() {
+    table.patchRows();
   }
 
   function refreshTable() {
     computeView();
-    renderHead();
-    renderRows();
+    table.show(view, tableColumns(), s.sort, s.pinned);
   }
 
-  tableWrap.addEventListener('scroll', () => requestAnimationFrame(renderRows));
   let filterTimer = null;
   filterInput.addEventListener('input', () => {
     clearTimeout(filterTimer);
     filterTimer = setTimeout(() => {
       s.filter = filterInput.value;
       save();
-      tableWrap.scrollTop = 0;
+      table.scrollToTop();
       refreshTable();
       scheduleCharts();
     }, 150);
@@ -716,31 +635,9 @@ export async function mountWorkspace(root, route, ctx) {
     }
     // The table again: in place when the order is the same (a running run's runtime ticking
     // rewrites its cell, not the table).
-    const order = view.map((r) => r.id).join();
     computeView();
-    if (colSet.size !== before || view.map((r) => r.id).join() !== order) {
-      renderHead();
-      renderRows();
-    } else {
-      patchRows();
-    }
-  }
-
-  /** The rows in the DOM, cell by cell, to what they hold now. */
-  function patchRows() {
-    const cols = tableColumns();
-    for (const tr of tbody.children) {
-      const id = tr.dataset.run;
-      if (!id) continue;
-      const row = rows[rowIndex.get(id)];
-      if (!row) continue;
-      for (const c of cols) {
-        const td = tr.querySelector(`td[data-col="${CSS.escape(c)}"]`);
-        if (!td) continue;
-        const next = cell(row, c);
-        if (next.innerHTML !== td.innerHTML) td.replaceWith(next);
-      }
-    }
+    if (colSet.size !== before) table.show(view, tableColumns(), s.sort, s.pinned);
+    else table.update(view);
   }
 
   async function loadRest() {
