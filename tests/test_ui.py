@@ -898,7 +898,7 @@ def test_runs_table_exports_csv(browser: Any, tmp_path: Path) -> None:
 
 def test_dark_mode_follows_the_system(browser: Any) -> None:
     reset_settings(browser)
-    light = "return getComputedStyle(document.body).backgroundColor"
+    light = "return getComputedStyle(document.documentElement).backgroundColor"
     axis = (
         "const p = document.querySelector('.chart[data-metric=\"loss\"]')?.lineChart?.plot; if (!p) return null;"
         "const s = p.axes[0].stroke; return typeof s === 'function' ? s(p, 0) : s"

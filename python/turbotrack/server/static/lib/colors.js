@@ -12,7 +12,7 @@ import { colorFor } from './format.js';
 /** Twenty colours told apart on a white or a dark background (Tableau 20, reordered: strong first). */
 export const DISTINCT = [
   '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
-  '#aec7e8', '#ffbb78', '#98df8a', '#ff9896', '#c5b0d5', '#c49c94', '#f7b6d2', '#393b79', '#dbdb8d', '#9edae5',
+  '#aec7e8', '#ffbb78', '#98df8a', '#ff9896', '#c5b0d5', '#c49c94', '#f7b6d2', '#6b6ecf', '#dbdb8d', '#9edae5',
 ];
 
 /**
