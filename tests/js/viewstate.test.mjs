@@ -4,7 +4,7 @@ import { DEFAULT_VIEW, fromQuery, toQuery } from '../../python/turbotrack/server
 
 test('the defaults make no query; every choice goes there and back', () => {
   assert.equal(toQuery(DEFAULT_VIEW), '');
-  const v = { xAxis: '_runtime', smoothing: 0.6, log: true, maxRuns: 50, sort: { col: 'summary.acc.max', dir: 'asc' }, filter: 'acc.max > 0.9 and name ~ "a b"' };
+  const v = { xAxis: '_runtime', smoothing: 0.6, log: true, maxRuns: 50, sort: { col: 'summary.acc.max', dir: 'asc' }, filter: 'acc.max > 0.9 and name ~ "a b"', groupBy: 'config.opt' };
   const q = toQuery(v);
   assert.match(q, /^\?x=_runtime&smooth=0.6&log=1&runs=50&sort=%2Bsummary.acc.max&filter=/);
   assert.deepEqual(fromQuery(q), v);

@@ -8,11 +8,14 @@
 
 import { h, replace } from '../lib/dom.js';
 import { AlignedData } from '../lib/aligned.js';
+import { alignSeries } from '../lib/align.js';
 import { emaSmooth } from '../lib/ema.js';
 import { fmtValue } from '../lib/format.js';
 
 /**
- * @typedef {{id: string, label: string, color: string, x: number[], y: number[]}} Series
+ * @typedef {{id: string, label: string, color: string, x: ArrayLike<number>, y: ArrayLike<number|null>,
+ *   band?: {min: ArrayLike<number|null>, max: ArrayLike<number|null>}}} Series
+ *   band: a group's lowest and highest value at each x (drawn as a band around its mean `y`)
  */
 
 /** The axes' colours from the page's theme (app.css: `--chart-*`, dark when the system is). */
@@ -89,8 +92,12 @@ export class LineChart {
       replace(this.body, h('div', { class: 'empty' }, 'no data yet'));
       return;
     }
+    if (shown.some((s) => s.band)) {
+      this.updateBands(shown, view);
+      return;
+    }
     const smoothing = view.smoothing || 0;
-    const viewSig = `${view.xKey}\u0000${!!view.log}`;
+    const viewSig = `${view.xKey}\u0000${!!view.log}\u0000lines`;
     if (viewSig !== this.viewSig) {
       this.destroyPlot();
       this.viewSig = viewSig;
@@ -141,6 +148,51 @@ export class LineChart {
       plot.setData(data, !this.zoom);
       if (this.zoom) plot.setScale('x', this.zoom);
     });
+  }
+
+  /**
+   * Groups (the workspace's "group by"): each series a group's mean line inside a band from its
+   * lowest to its highest value (`band`, on the same x). Few series: the plot is built again when
+   * the groups change, else given the new data.
+   * @param {Series[]} shown
+   * @param {{xKey: string, smoothing?: number, log?: boolean}} view
+   */
+  updateBands(shown, view) {
+    const smoothing = view.smoothing || 0;
+    const log = !!view.log;
+    const lines = [];
+    const meta = [];
+    for (const s of shown) {
+      const band = /** @type {{min: ArrayLike<number|null>, max: ArrayLike<number|null>}} */ (s.band);
+      lines.push({ x: s.x, y: this.prepare(s.y, smoothing, log) });
+      lines.push({ x: s.x, y: this.prepare(band.max, 0, log) });
+      lines.push({ x: s.x, y: this.prepare(band.min, 0, log) });
+      meta.push(s, { ...s, id: `${s.id}\u0000max`, label: `${s.label} max`, y: band.max }, { ...s, id: `${s.id}\u0000min`, label: `${s.label} min`, y: band.min });
+    }
+    const data = alignSeries(lines);
+    const viewSig = JSON.stringify([view.xKey, log, 'bands', shown.map((s) => [s.id, s.color, s.label])]);
+    this.shown = meta;
+    if (this.plot && viewSig === this.viewSig) {
+      this.plot.setData(data, !this.zoom);
+      if (this.zoom) this.plot.setScale('x', this.zoom);
+      return;
+    }
+    this.destroyPlot();
+    this.viewSig = viewSig;
+    this.shown = meta;
+    replace(this.body);
+    const opts = this.options([], view);
+    opts.series = [{ label: view.xKey }];
+    opts.bands = [];
+    shown.forEach((s, i) => {
+      opts.series.push({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: false } });
+      opts.series.push({ label: `${s.label} max`, stroke: `${s.color}55`, width: 0.5, spanGaps: true, points: { show: false } });
+      opts.series.push({ label: `${s.label} min`, stroke: `${s.color}55`, width: 0.5, spanGaps: true, points: { show: false } });
+      opts.bands.push({ series: [3 * i + 2, 3 * i + 3], fill: `${s.color}33` });
+    });
+    this.bands = opts.bands;
+    this.plot = new globalThis.uPlot(opts, data, this.body);
+    if (this.zoom) this.plot.setScale('x', this.zoom);
   }
 
   /**

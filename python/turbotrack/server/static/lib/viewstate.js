@@ -1,6 +1,6 @@
 /**
  * The workspace's view in its URL, so a link shows what its sender saw: `?x=_runtime&smooth=0.6&
- * log=1&runs=50&sort=-summary.acc.max&filter=acc.max%20%3E%200.9`. The URL's choices win over the
+ * log=1&runs=50&sort=-summary.acc.max&filter=acc.max%20%3E%200.9&group=config.opt`. The URL's choices win over the
  * ones remembered in localStorage; each change rewrites the URL (history.replaceState) with the
  * choices that differ from the defaults.
  *
@@ -9,11 +9,11 @@
 
 /**
  * @typedef {{xAxis: string, smoothing: number, log: boolean, maxRuns: number,
- *   sort: {col: string, dir: 'asc'|'desc'}, filter: string}} View
+ *   sort: {col: string, dir: 'asc'|'desc'}, filter: string, groupBy: string}} View
  */
 
 /** @type {View} */
-export const DEFAULT_VIEW = { xAxis: '_step', smoothing: 0, log: false, maxRuns: 200, sort: { col: 'created', dir: 'desc' }, filter: '' };
+export const DEFAULT_VIEW = { xAxis: '_step', smoothing: 0, log: false, maxRuns: 200, sort: { col: 'created', dir: 'desc' }, filter: '', groupBy: '' };
 
 /**
  * The view's choices as a query string ('' when all are the defaults).
@@ -30,6 +30,7 @@ export function toQuery(v) {
     q.set('sort', `${v.sort.dir === 'desc' ? '-' : '+'}${v.sort.col}`);
   }
   if (v.filter) q.set('filter', v.filter);
+  if (v.groupBy) q.set('group', v.groupBy);
   const text = q.toString();
   return text ? `?${text}` : '';
 }
@@ -56,5 +57,6 @@ export function fromQuery(search) {
     out.sort = { col: sort[0] === '-' || sort[0] === '+' ? sort.slice(1) : sort, dir: desc ? 'desc' : 'asc' };
   }
   if (q.has('filter')) out.filter = q.get('filter') || '';
+  if (q.has('group')) out.groupBy = q.get('group') || '';
   return out;
 }

@@ -16,7 +16,8 @@
 
 import { getJson, urls } from '../lib/api.js';
 import { RunStore } from '../lib/runstore.js';
-import { assignColors } from '../lib/colors.js';
+import { DISTINCT, assignColors } from '../lib/colors.js';
+import { aggregate, groupRuns } from '../lib/groups.js';
 import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
@@ -116,6 +117,7 @@ export async function mountWorkspace(root, route, ctx) {
   const runChoices = [...new Set([...MAX_RUN_CHOICES, s.maxRuns])].sort((a, b) => a - b);
   const maxSelect = h('select', { id: 'max-runs' }, runChoices.map((n) => h('option', { value: n, selected: n === s.maxRuns }, String(n))));
   const barSelect = h('select', { id: 'bar-metric' });
+  const groupSelect = h('select', { id: 'group-by', title: 'Draw each group of runs as its mean in a min-max band' });
   const barBody = h('div', { class: 'bars', id: 'bar-chart' });
   const sectionsEl = h('div', { class: 'sections' });
   const chartsEl = h('section', { class: 'charts' },
@@ -123,7 +125,8 @@ export async function mountWorkspace(root, route, ctx) {
       h('label', null, 'x-axis ', xSelect),
       h('label', null, 'smoothing ', smoothInput, smoothLabel),
       h('label', null, logBox, ' log scale'),
-      h('label', null, 'runs drawn ', maxSelect)),
+      h('label', null, 'runs drawn ', maxSelect),
+      h('label', null, 'group by ', groupSelect)),
     h('details', { class: 'section', open: !s.collapsed.__bar, dataset: { group: '__bar' } },
       h('summary', null, 'Summary bar chart'), h('div', { class: 'panel bar-panel' }, h('label', null, 'metric ', barSelect), barBody)),
     sectionsEl);
@@ -272,6 +275,12 @@ export async function mountWorkspace(root, route, ctx) {
     replace(xSelect, opts.map((k) => h('option', { value: k, selected: k === s.xAxis }, k)));
   }
 
+  function renderGroupChoices() {
+    const opts = ['', 'group', 'job_type', ...columns.filter((c) => c.startsWith('config.'))];
+    if (s.groupBy && !opts.includes(s.groupBy)) opts.push(s.groupBy);
+    replace(groupSelect, opts.map((c) => h('option', { value: c, selected: c === s.groupBy }, c || 'none')));
+  }
+
   function renderBarChoices() {
     const opts = columns.filter((c) => c.startsWith('summary.'));
     replace(barSelect, opts.map((c) => h('option', { value: c, selected: c === s.bar }, columnLabel(c))));
@@ -387,6 +396,19 @@ export async function mountWorkspace(root, route, ctx) {
   // every run is here, at once.
   const drawnAt = new Map(); // key → {n: runs drawn, t: when}
   let laterTimer = null;
+  /** Runs' series as their groups' (s.groupBy): a mean line in a min-max band each (lib/groups.js). */
+  function groupSeries(series) {
+    const byId = new Map(series.map((x) => [x.id, x]));
+    const groups = groupRuns(series.map((x) => rows[rowIndex.get(x.id)] || { id: x.id }), s.groupBy);
+    return [...groups].map(([name, ids], i) => {
+      const agg = aggregate(ids.map((id) => byId.get(id)));
+      return {
+        id: `group\u0000${name}`, label: `${name} (${ids.length} run${ids.length === 1 ? '' : 's'})`, color: DISTINCT[i % DISTINCT.length],
+        x: agg.x, y: agg.mean, band: { min: agg.min, max: agg.max },
+      };
+    });
+  }
+
   function drawChart(key) {
     const chart = charts.get(key);
     if (!chart) return;
@@ -412,7 +434,7 @@ export async function mountWorkspace(root, route, ctx) {
       const xKey = chart.system && !(s.xAxis in hist.columns) ? hist.x_axis : s.xAxis;
       series.push({ id: run.id, label: run.name || run.id, color: colorOf(run.id), ...points(hist, xKey, key) });
     }
-    chart.update(series, { xKey: s.xAxis, smoothing: s.smoothing, log: s.log });
+    chart.update(s.groupBy ? groupSeries(series) : series, { xKey: s.xAxis, smoothing: s.smoothing, log: s.log });
     layout.dataset.chartsDrawn = String(Date.now());
     if (!firstDrawn && Number(chart.el.dataset.runs) > 0) {
       // The first chart with data on screen: what benches/ui.py measures from navigation.
@@ -594,6 +616,11 @@ export async function mountWorkspace(root, route, ctx) {
     loadAll();
     scheduleCharts();
   });
+  groupSelect.addEventListener('change', () => {
+    s.groupBy = groupSelect.value;
+    save();
+    scheduleCharts();
+  });
   barSelect.addEventListener('change', () => {
     s.bar = barSelect.value;
     save();
@@ -624,6 +651,7 @@ export async function mountWorkspace(root, route, ctx) {
       known = new Set(columns);
       renderColumnMenu();
       renderBarChoices();
+      renderGroupChoices();
     }
     if (added.length || updated.length) {
       const nextKeys = [...new Set([...metricKeys, ...chartKeys([...added, ...updated])])].sort();
@@ -691,6 +719,7 @@ export async function mountWorkspace(root, route, ctx) {
   renderExpand();
   renderXChoices();
   renderBarChoices();
+  renderGroupChoices();
   refreshTable();
   renderSections();
   ctx.setLive(runs.some((r) => r.state === 'running'));
