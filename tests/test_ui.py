@@ -958,3 +958,42 @@ def test_grouped_runs_draw_a_mean_line_in_a_min_max_band(browser: Any) -> None:
     )
     wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
     no_errors(browser)
+
+
+def test_compare_runs_side_by_side_with_the_differences_marked(browser: Any, root: Path) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    click(browser, 'details[data-group="__compare"] > summary')
+    wait(browser, lambda d: len(css(d, "#compare-pick option")) == 20)
+    assert "Pick 2 to 5 runs" in css(browser, "#compare")[0].text
+    ids = [_run_id(root, n, "many") for n in ("m-00", "m-02", "m-04")]
+    browser.execute_script(
+        "const sel = document.querySelector('#compare-pick');"
+        "for (const o of sel.options) o.selected = arguments[0].includes(o.value);"
+        "sel.dispatchEvent(new Event('change'));",
+        ids,
+    )
+    wait(browser, lambda d: css(d, "#compare-table"))
+
+    def lines(d: Any) -> dict[str, Any]:
+        return d.execute_script(
+            "return Object.fromEntries([...document.querySelectorAll('#compare-table tbody tr')].map((tr) =>"
+            " [tr.dataset.key, [tr.classList.contains('differs'), [...tr.querySelectorAll('td')].map((td) => td.innerText)]]))"
+        )
+
+    got = lines(browser)
+    assert browser.execute_script(
+        "return [...document.querySelectorAll('#compare-table thead th[data-run]')].map((th) => th.innerText)"
+    ) == ["m-04", "m-02", "m-00"]  # in the table's order (newest first)
+    assert got["config.opt"] == [False, ["sgd", "sgd", "sgd"]]
+    assert got["config.seed"] == [True, ["4", "2", "0"]]
+    assert got["summary.loss"][0] is True
+    click(browser, "#compare-only")
+    wait(browser, lambda d: "config.opt" not in lines(d))
+    assert "config.seed" in lines(browser)
+    open_page(browser, "/local/many")  # the runs picked and the open section are remembered
+    wait(browser, lambda d: css(d, "#compare-table"))
+    assert list(lines(browser)) == ["config.opt", "config.seed", "summary.loss"]
+    shot(browser, "workspace-compare")
+    no_errors(browser)

@@ -10,7 +10,7 @@
  * @typedef {{sort: {col: string, dir: 'asc'|'desc'}, filter: string, hidden: string[], xAxis: string,
  *   smoothing: number, log: boolean, maxRuns: number, collapsed: Record<string, boolean>,
  *   expanded: boolean, colors: Record<string, string>, pinned: string[], shown: string[], bar: string,
- *   groupBy: string}} Settings
+ *   groupBy: string, compare: string[]}} Settings
  */
 
 /** @param {string} key @returns {Partial<Settings>} */
@@ -40,6 +40,7 @@ export function withDefaults(s, columns) {
   s.expanded ??= false;
   s.colors ??= {}; // run id → the colour chosen for it
   s.groupBy ??= ''; // a column whose values group the runs drawn ('' none)
+  s.compare ??= []; // the runs compared side by side (ids, at most 5)
   if (!s.pinned) {
     const best = columns.filter((c) => c.startsWith('summary.') && /\.(max|min|best)$/.test(c));
     s.pinned = ['state', ...(best.length ? best : columns.filter((c) => c.startsWith('summary.'))).slice(0, 2)];

@@ -20,6 +20,7 @@ import { DISTINCT, assignColors } from '../lib/colors.js';
 import { aggregate, groupRuns } from '../lib/groups.js';
 import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
+import { compareRuns } from '../lib/compare.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
@@ -120,6 +121,14 @@ export async function mountWorkspace(root, route, ctx) {
   const groupSelect = h('select', { id: 'group-by', title: 'Draw each group of runs as its mean in a min-max band' });
   const barBody = h('div', { class: 'bars', id: 'bar-chart' });
   const sectionsEl = h('div', { class: 'sections' });
+  const comparePick = h('select', { id: 'compare-pick', multiple: true, size: 6, title: 'Pick 2 to 5 runs (ctrl/shift-click)' });
+  const compareOnly = h('input', { type: 'checkbox', id: 'compare-only' });
+  const compareBody = h('div', { class: 'compare-body', id: 'compare' });
+  const compareSection = h('details', { class: 'section', open: s.collapsed.__compare === false, dataset: { group: '__compare' } },
+    h('summary', null, 'Compare runs'),
+    h('div', { class: 'panel compare-panel' },
+      h('div', { class: 'compare-tools' }, comparePick, h('label', null, compareOnly, ' only the differences')),
+      compareBody));
   const chartsEl = h('section', { class: 'charts' },
     h('div', { class: 'toolbar' },
       h('label', null, 'x-axis ', xSelect),
@@ -129,6 +138,7 @@ export async function mountWorkspace(root, route, ctx) {
       h('label', null, 'group by ', groupSelect)),
     h('details', { class: 'section', open: !s.collapsed.__bar, dataset: { group: '__bar' } },
       h('summary', null, 'Summary bar chart'), h('div', { class: 'panel bar-panel' }, h('label', null, 'metric ', barSelect), barBody)),
+    compareSection,
     sectionsEl);
   const layout = h('div', { class: 'workspace' }, sidebar, chartsEl);
   replace(root, layout);
@@ -163,6 +173,7 @@ export async function mountWorkspace(root, route, ctx) {
   function refreshTable() {
     computeView();
     table.show(view, tableColumns(), s.sort, s.pinned);
+    renderComparePick();
   }
 
   let filterTimer = null;
@@ -214,6 +225,45 @@ export async function mountWorkspace(root, route, ctx) {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
+
+  // ---- compare: 2 to 5 runs side by side, the differences marked (lib/compare.js) ----
+  function renderComparePick() {
+    if (!compareSection.open) return;
+    const picked = new Set(s.compare || []);
+    const offer = view.slice(0, 500);
+    for (const id of picked) if (!offer.some((r) => r.id === id) && rowIndex.has(id)) offer.unshift(rows[rowIndex.get(id)]);
+    replace(comparePick, offer.map((r) => h('option', { value: r.id, selected: picked.has(r.id) }, r.name)));
+  }
+
+  function renderCompare() {
+    if (!compareSection.open) return;
+    const list = (s.compare || []).map((id) => rows[rowIndex.get(id)]).filter(Boolean);
+    if (list.length < 2) {
+      replace(compareBody, h('p', { class: 'empty' }, 'Pick 2 to 5 runs to see their config and summary side by side.'));
+      return;
+    }
+    const lines = compareRuns(list).filter((l) => !compareOnly.checked || l.differs);
+    replace(compareBody, h('table', { class: 'grid compare', id: 'compare-table' },
+      h('thead', null, h('tr', null, h('th', null, 'column'),
+        list.map((r) => h('th', { dataset: { run: r.id }, style: `color:${colorOf(r.id)}` }, r.name)))),
+      h('tbody', null, lines.map((l) => h('tr', { class: l.differs ? 'differs' : null, dataset: { key: l.key } },
+        h('th', null, columnLabel(l.key)),
+        l.values.map((v) => h('td', { class: typeof v === 'number' ? 'num' : null }, fmtValue(v))))))));
+  }
+
+  comparePick.addEventListener('change', () => {
+    s.compare = [...comparePick.selectedOptions].map((o) => o.value).slice(0, 5);
+    save();
+    renderCompare();
+  });
+  compareOnly.addEventListener('change', renderCompare);
+  compareSection.addEventListener('toggle', () => {
+    if (s.collapsed.__compare === !compareSection.open) return;
+    s.collapsed.__compare = !compareSection.open;
+    save();
+    renderComparePick();
+    renderCompare();
   });
 
   function renderExpand() {
@@ -721,6 +771,7 @@ export async function mountWorkspace(root, route, ctx) {
   renderBarChoices();
   renderGroupChoices();
   refreshTable();
+  renderCompare();
   renderSections();
   ctx.setLive(runs.some((r) => r.state === 'running'));
   let stopped = false;
