@@ -997,3 +997,25 @@ def test_compare_runs_side_by_side_with_the_differences_marked(browser: Any, roo
     assert list(lines(browser)) == ["config.opt", "config.seed", "summary.loss"]
     shot(browser, "workspace-compare")
     no_errors(browser)
+
+
+def test_keyboard_shortcuts_listed_on_question_mark(browser: Any) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    reset_settings(browser)
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    body = css(browser, "body")[0]
+    body.send_keys("?")
+    listed = wait(browser, lambda d: css(d, "#shortcuts kbd"))
+    assert [k.text for k in listed][:3] == ["?", "Esc", "/"]
+    body.send_keys(Keys.ESCAPE)
+    wait(browser, lambda d: not css(d, "#shortcuts"))
+    body.send_keys("l")
+    wait(browser, lambda d: css(d, '.chart[data-metric="loss"]')[0].get_attribute("data-log") == "true")
+    body.send_keys("/")
+    assert browser.execute_script("return document.activeElement.id") == "run-filter"
+    browser.switch_to.active_element.send_keys("l")  # typed into the filter: no shortcut
+    assert css(browser, "#run-filter")[0].get_attribute("value") == "l"
+    assert css(browser, '.chart[data-metric="loss"]')[0].get_attribute("data-log") == "true"
+    no_errors(browser)

@@ -21,6 +21,7 @@ import { aggregate, groupRuns } from '../lib/groups.js';
 import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
 import { compareRuns } from '../lib/compare.js';
+import { shortcutFor } from '../lib/keys.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
@@ -790,8 +791,30 @@ export async function mountWorkspace(root, route, ctx) {
   let timer = setTimeout(poll, POLL_MS);
   loadRest();
 
+  // Keyboard shortcuts (lib/keys.js; `?` lists them).
+  const onKey = (ev) => {
+    const key = shortcutFor(ev);
+    if (key === '/') {
+      ev.preventDefault();
+      filterInput.focus();
+    } else if (key === 'l') {
+      logBox.checked = !logBox.checked;
+      logBox.dispatchEvent(new Event('change'));
+    } else if (key === 'e') {
+      expandBtn.click();
+    } else if (key === 'c') {
+      csvBtn.click();
+    } else if (key === 'g') {
+      const opts = [...groupSelect.options];
+      groupSelect.selectedIndex = (groupSelect.selectedIndex + 1) % opts.length;
+      groupSelect.dispatchEvent(new Event('change'));
+    }
+  };
+  document.addEventListener('keydown', onKey);
+
   return () => {
     stopped = true;
+    document.removeEventListener('keydown', onKey);
     historyQueue.setWidth(WIDTH);
     sightObserver.disconnect();
     clearTimeout(timer);
