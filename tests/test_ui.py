@@ -1019,3 +1019,26 @@ def test_keyboard_shortcuts_listed_on_question_mark(browser: Any) -> None:
     assert css(browser, "#run-filter")[0].get_attribute("value") == "l"
     assert css(browser, '.chart[data-metric="loss"]')[0].get_attribute("data-log") == "true"
     no_errors(browser)
+
+
+def test_parallel_coordinates_and_parameter_importance(browser: Any) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    click(browser, 'details[data-group="__params"] > summary')
+    wait(browser, lambda d: len(css(d, "#params svg.parcoords path[data-run]")) == 20)
+    axes = browser.execute_script("return [...document.querySelectorAll('#params .pc-axis')].map((g) => g.dataset.col)")
+    assert axes == ["config.opt", "config.seed", "summary.loss"]
+    colors = _series_colors(browser, "loss")
+    paths = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('#params path[data-run]')]"
+        ".map((p) => [p.dataset.run, p.getAttribute('stroke')]))"
+    )
+    assert paths == colors
+    # m-i has seed i and loss (i + 1) / 5: seed correlates with loss exactly.
+    ranks = browser.execute_script(
+        "return [...document.querySelectorAll('#importance tbody tr')].map((tr) => [tr.dataset.col, tr.cells[1].innerText])"
+    )
+    assert ranks[0] == ["config.seed", "1.000"] and [c for c, _ in ranks] == ["config.seed", "config.opt"]
+    shot(browser, "workspace-params")
+    no_errors(browser)

@@ -22,6 +22,8 @@ import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
 import { compareRuns } from '../lib/compare.js';
 import { shortcutFor } from '../lib/keys.js';
+import { axesFor, importance } from '../lib/params.js';
+import { parallelCoordinates } from '../components/parcoords.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
@@ -122,6 +124,11 @@ export async function mountWorkspace(root, route, ctx) {
   const groupSelect = h('select', { id: 'group-by', title: 'Draw each group of runs as its mean in a min-max band' });
   const barBody = h('div', { class: 'bars', id: 'bar-chart' });
   const sectionsEl = h('div', { class: 'sections' });
+  const paramMetric = h('select', { id: 'params-metric' });
+  const paramsBody = h('div', { class: 'params-body', id: 'params' });
+  const paramsSection = h('details', { class: 'section', open: s.collapsed.__params === false, dataset: { group: '__params' } },
+    h('summary', null, 'Parameters'),
+    h('div', { class: 'panel params-panel' }, h('label', null, 'against ', paramMetric), paramsBody));
   const comparePick = h('select', { id: 'compare-pick', multiple: true, size: 6, title: 'Pick 2 to 5 runs (ctrl/shift-click)' });
   const compareOnly = h('input', { type: 'checkbox', id: 'compare-only' });
   const compareBody = h('div', { class: 'compare-body', id: 'compare' });
@@ -140,6 +147,7 @@ export async function mountWorkspace(root, route, ctx) {
     h('details', { class: 'section', open: !s.collapsed.__bar, dataset: { group: '__bar' } },
       h('summary', null, 'Summary bar chart'), h('div', { class: 'panel bar-panel' }, h('label', null, 'metric ', barSelect), barBody)),
     compareSection,
+    paramsSection,
     sectionsEl);
   const layout = h('div', { class: 'workspace' }, sidebar, chartsEl);
   replace(root, layout);
@@ -252,6 +260,39 @@ export async function mountWorkspace(root, route, ctx) {
         h('th', null, columnLabel(l.key)),
         l.values.map((v) => h('td', { class: typeof v === 'number' ? 'num' : null }, fmtValue(v))))))));
   }
+
+  // ---- parameters: parallel coordinates of the runs drawn, importance against a metric ----
+  function renderParams() {
+    if (!paramsSection.open) return;
+    const metrics = columns.filter((c) => c.startsWith('summary.'));
+    const metric = metrics.includes(s.paramsMetric) ? s.paramsMetric : s.bar || metrics[0] || '';
+    replace(paramMetric, metrics.map((c) => h('option', { value: c, selected: c === metric }, columnLabel(c))));
+    const drawn = chartRuns().map((r) => rows[rowIndex.get(r.id)]).filter(Boolean);
+    const params = columns.filter((c) => c.startsWith('config.'));
+    const axes = axesFor(drawn, [...params.slice(0, 12), ...(metric ? [metric] : [])]);
+    if (!drawn.length || axes.length < 2) {
+      replace(paramsBody, h('p', { class: 'empty' }, 'Runs with config values and a summary metric are drawn here.'));
+      return;
+    }
+    const ranks = metric ? importance(drawn, params, metric) : [];
+    replace(paramsBody,
+      parallelCoordinates(axes, drawn, colorOf, { width: Math.max(400, paramsBody.clientWidth || 900), height: 260 }),
+      h('table', { class: 'grid importance', id: 'importance' },
+        h('thead', null, h('tr', null, h('th', null, 'parameter'), h('th', { class: 'num' }, `correlation with ${columnLabel(metric)}`), h('th', null, ''))),
+        h('tbody', null, ranks.map((x) => h('tr', { dataset: { col: x.col } }, h('td', null, x.col), h('td', { class: 'num' }, x.r.toFixed(3)),
+          h('td', null, h('span', { class: `imp-bar ${x.r < 0 ? 'neg' : 'pos'}`, style: `width:${Math.round(Math.abs(x.r) * 120)}px` })))))));
+  }
+  paramMetric.addEventListener('change', () => {
+    s.paramsMetric = paramMetric.value;
+    save();
+    renderParams();
+  });
+  paramsSection.addEventListener('toggle', () => {
+    if (s.collapsed.__params === !paramsSection.open) return;
+    s.collapsed.__params = !paramsSection.open;
+    save();
+    renderParams();
+  });
 
   comparePick.addEventListener('change', () => {
     s.compare = [...comparePick.selectedOptions].map((o) => o.value).slice(0, 5);
@@ -421,6 +462,7 @@ export async function mountWorkspace(root, route, ctx) {
   function scheduleCharts(all = true) {
     if (all) {
       if (recolor()) patchRows();
+      frames.add('\u0000params', renderParams);
       for (const k of charts.keys()) dirty.add(k);
       frames.add('\u0000bars', renderBars);
       frames.add('\u0000pump', pump); // runs newly drawn (sorted, filtered, shown) and sections opened need their histories
