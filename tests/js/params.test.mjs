@@ -19,6 +19,11 @@ test('numeric and categorical axes; positions in [0, 1], none where a run has no
   assert.equal(position(lr, null), null);
   const opt = axes[1];
   assert.deepEqual(opt.cats, ['adam', 'sgd']);
+  const [decades] = axesFor([{ lr: 0.1 }, { lr: 0.001 }, { lr: 0.01 }], ['lr']);
+  assert.equal(decades.log, true);
+  assert.equal(position(decades, 0.01), 0.5, 'three decades: 0.01 in the middle');
+  assert.equal(lr.log, true);
+  assert.equal(axesFor([{ x: 1 }, { x: 50 }], ['x'])[0].log, false);
   assert.deepEqual([position(opt, 'adam'), position(opt, 'sgd'), position(opt, 'x')], [0, 1, null]);
 });
 

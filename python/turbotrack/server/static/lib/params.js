@@ -7,8 +7,9 @@
  */
 
 /**
- * @typedef {{col: string, kind: 'num'|'cat', min: number, max: number, cats: string[]}} Axis
- *   a numeric axis spans [min, max]; a categorical one spaces its values (sorted) evenly
+ * @typedef {{col: string, kind: 'num'|'cat', min: number, max: number, cats: string[], log?: boolean}} Axis
+ *   a numeric axis spans [min, max], on a log scale when its values are all positive and span two
+ *   decades or more (learning rates); a categorical one spaces its values (sorted) evenly
  */
 
 /** @param {any} v */
@@ -27,7 +28,9 @@ export function axesFor(rows, cols) {
     const vals = rows.map((r) => r[col]).filter((v) => v !== null && v !== undefined && !(typeof v === 'number' && Number.isNaN(v)));
     if (!vals.length) continue;
     if (vals.every(isNum)) {
-      out.push({ col, kind: 'num', min: Math.min(...vals), max: Math.max(...vals), cats: [] });
+      const min = Math.min(...vals);
+      const max = Math.max(...vals);
+      out.push({ col, kind: 'num', min, max, cats: [], log: min > 0 && max / min >= 100 });
     } else {
       const cats = [...new Set(vals.map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v))))].sort();
       out.push({ col, kind: 'cat', min: 0, max: cats.length - 1, cats });
@@ -46,7 +49,9 @@ export function position(axis, v) {
   if (v === null || v === undefined) return null;
   if (axis.kind === 'num') {
     if (!isNum(v)) return null;
-    return axis.max === axis.min ? 0.5 : (v - axis.min) / (axis.max - axis.min);
+    if (axis.max === axis.min) return 0.5;
+    if (axis.log) return v > 0 ? Math.log(v / axis.min) / Math.log(axis.max / axis.min) : null;
+    return (v - axis.min) / (axis.max - axis.min);
   }
   const i = axis.cats.indexOf(typeof v === 'object' ? JSON.stringify(v) : String(v));
   if (i < 0) return null;
@@ -81,9 +86,9 @@ export function correlation(xs, ys) {
 }
 
 /**
- * Each parameter's correlation with the metric, the strongest (by absolute value) first; a
- * categorical parameter is compared through its values' order (sorted), so only numeric and
- * two-valued ones mean much. Parameters without a correlation are left out.
+ * Each parameter's correlation with the metric, the strongest (by absolute value) first, each
+ * taken where its axis puts it: a log axis (learning rates) through its logs, a categorical
+ * parameter through its values' order (sorted), so only numeric and two-valued ones mean much. Parameters without a correlation are left out.
  * @param {Record<string, any>[]} rows
  * @param {string[]} params config columns
  * @param {string} metric a summary column
@@ -93,7 +98,7 @@ export function importance(rows, params, metric) {
   const ys = rows.map((r) => r[metric]);
   const out = [];
   for (const axis of axesFor(rows, params)) {
-    const xs = rows.map((r) => (axis.kind === 'num' ? r[axis.col] : position(axis, r[axis.col])));
+    const xs = rows.map((r) => position(axis, r[axis.col])); // on its axis: a log axis correlates its logs
     const r = correlation(xs, ys);
     if (r !== null) out.push({ col: axis.col, r, n: xs.filter((x, i) => isNum(x) && isNum(ys[i])).length });
   }
