@@ -1040,5 +1040,18 @@ def test_parallel_coordinates_and_parameter_importance(browser: Any) -> None:
         "return [...document.querySelectorAll('#importance tbody tr')].map((tr) => [tr.dataset.col, tr.cells[1].innerText])"
     )
     assert ranks[0] == ["config.seed", "1.000"] and [c for c, _ in ranks] == ["config.seed", "config.opt"]
+    # The scatter: a config column against the metric at first; seed against loss on a line.
+    assert len(css(browser, "#scatter circle[data-run]")) == 20
+    browser.execute_script(
+        "const x = document.querySelector('#scatter-x'); x.value = 'config.seed'; x.dispatchEvent(new Event('change'))"
+    )
+    wait(browser, lambda d: d.execute_script("return document.querySelector('#scatter-x').value") == "config.seed")
+    dots = browser.execute_script(
+        "return [...document.querySelectorAll('#scatter circle')].map((c) => [Number(c.getAttribute('cx')),"
+        " Number(c.getAttribute('cy')), c.getAttribute('fill'), c.dataset.run])"
+    )
+    assert len(dots) == 20 and all(colors[rid] == fill for _x, _y, fill, rid in dots)
+    dots.sort()
+    assert [y for _x, y, _f, _r in dots] == sorted((y for _x, y, _f, _r in dots), reverse=True)  # up as seed grows
     shot(browser, "workspace-params")
     no_errors(browser)

@@ -10,7 +10,7 @@
  * @typedef {{sort: {col: string, dir: 'asc'|'desc'}, filter: string, hidden: string[], xAxis: string,
  *   smoothing: number, log: boolean, maxRuns: number, collapsed: Record<string, boolean>,
  *   expanded: boolean, colors: Record<string, string>, pinned: string[], shown: string[], bar: string,
- *   groupBy: string, compare: string[], paramsMetric: string}} Settings
+ *   groupBy: string, compare: string[], paramsMetric: string, scatter: string[]}} Settings
  */
 
 /** @param {string} key @returns {Partial<Settings>} */
@@ -42,6 +42,7 @@ export function withDefaults(s, columns) {
   s.groupBy ??= ''; // a column whose values group the runs drawn ('' none)
   s.compare ??= []; // the runs compared side by side (ids, at most 5)
   s.paramsMetric ??= ''; // the summary metric of the Parameters section ('' the bar chart's)
+  s.scatter ??= []; // the scatter's [x, y] columns ([] a config column and that metric)
   if (!s.pinned) {
     const best = columns.filter((c) => c.startsWith('summary.') && /\.(max|min|best)$/.test(c));
     s.pinned = ['state', ...(best.length ? best : columns.filter((c) => c.startsWith('summary.'))).slice(0, 2)];

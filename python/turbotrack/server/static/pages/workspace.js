@@ -23,7 +23,7 @@ import { isoTime, toCsv } from '../lib/csv.js';
 import { compareRuns } from '../lib/compare.js';
 import { shortcutFor } from '../lib/keys.js';
 import { axesFor, importance } from '../lib/params.js';
-import { parallelCoordinates } from '../components/parcoords.js';
+import { parallelCoordinates, scatterPlot } from '../components/parcoords.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
@@ -126,9 +126,13 @@ export async function mountWorkspace(root, route, ctx) {
   const sectionsEl = h('div', { class: 'sections' });
   const paramMetric = h('select', { id: 'params-metric' });
   const paramsBody = h('div', { class: 'params-body', id: 'params' });
+  const scatterX = h('select', { id: 'scatter-x' });
+  const scatterY = h('select', { id: 'scatter-y' });
+  const scatterBody = h('div', { class: 'scatter-body', id: 'scatter' });
   const paramsSection = h('details', { class: 'section', open: s.collapsed.__params === false, dataset: { group: '__params' } },
     h('summary', null, 'Parameters'),
-    h('div', { class: 'panel params-panel' }, h('label', null, 'against ', paramMetric), paramsBody));
+    h('div', { class: 'panel params-panel' }, h('label', null, 'against ', paramMetric), paramsBody,
+      h('div', { class: 'scatter-tools' }, h('label', null, 'scatter: x ', scatterX), h('label', null, ' y ', scatterY)), scatterBody));
   const comparePick = h('select', { id: 'compare-pick', multiple: true, size: 6, title: 'Pick 2 to 5 runs (ctrl/shift-click)' });
   const compareOnly = h('input', { type: 'checkbox', id: 'compare-only' });
   const compareBody = h('div', { class: 'compare-body', id: 'compare' });
@@ -274,6 +278,14 @@ export async function mountWorkspace(root, route, ctx) {
       replace(paramsBody, h('p', { class: 'empty' }, 'Runs with config values and a summary metric are drawn here.'));
       return;
     }
+    // The scatter: any config or summary column on either axis (a config one and the metric at first).
+    const choices = columns.filter((c) => c.startsWith('config.') || c.startsWith('summary.'));
+    const sx = choices.includes(s.scatter?.[0]) ? s.scatter[0] : params[0] || choices[0];
+    const sy = choices.includes(s.scatter?.[1]) ? s.scatter[1] : metric || choices[1];
+    replace(scatterX, choices.map((c) => h('option', { value: c, selected: c === sx }, columnLabel(c))));
+    replace(scatterY, choices.map((c) => h('option', { value: c, selected: c === sy }, columnLabel(c))));
+    const [ax, ay] = [axesFor(drawn, [sx])[0], axesFor(drawn, [sy])[0]];
+    replace(scatterBody, ax && ay ? scatterPlot(ax, ay, drawn, colorOf) : h('p', { class: 'empty' }, 'no values'));
     const ranks = metric ? importance(drawn, params, metric) : [];
     replace(paramsBody,
       parallelCoordinates(axes, drawn, colorOf, { width: Math.max(400, paramsBody.clientWidth || 900), height: 260 }),
@@ -281,6 +293,13 @@ export async function mountWorkspace(root, route, ctx) {
         h('thead', null, h('tr', null, h('th', null, 'parameter'), h('th', { class: 'num' }, `correlation with ${columnLabel(metric)}`), h('th', null, ''))),
         h('tbody', null, ranks.map((x) => h('tr', { dataset: { col: x.col } }, h('td', null, x.col), h('td', { class: 'num' }, x.r.toFixed(3)),
           h('td', null, h('span', { class: `imp-bar ${x.r < 0 ? 'neg' : 'pos'}`, style: `width:${Math.round(Math.abs(x.r) * 120)}px` })))))));
+  }
+  for (const sel of [scatterX, scatterY]) {
+    sel.addEventListener('change', () => {
+      s.scatter = [scatterX.value, scatterY.value];
+      save();
+      renderParams();
+    });
   }
   paramMetric.addEventListener('change', () => {
     s.paramsMetric = paramMetric.value;
