@@ -826,7 +826,7 @@ def test_twenty_runs_get_distinct_colours_and_a_chosen_one_stays(browser: Any, r
     assert len(colors) == 20 and len(set(colors.values())) == 20, colors
     swatches = browser.execute_script(
         "return Object.fromEntries([...document.querySelectorAll('#runs-table tr[data-run]')]"
-        ".map((tr) => [tr.dataset.run, tr.querySelector('input.pick').value]))"
+        ".map((tr) => [tr.dataset.run, tr.querySelector('.pick').dataset.color]))"
     )
     assert swatches and all(colors[rid] == c for rid, c in swatches.items()), (swatches, colors)
     # The same colours whatever the sort.
@@ -834,6 +834,7 @@ def test_twenty_runs_get_distinct_colours_and_a_chosen_one_stays(browser: Any, r
     wait(browser, lambda d: "sorted" in css(d, '#runs-table th[data-col="name"]')[0].get_attribute("class"))
     assert _series_colors(browser, "loss") == colors
     rid = _run_id(root, "m-03", "many")
+    click(browser, f'#runs-table tr[data-run="{rid}"] span.pick')  # the swatch becomes a colour input
     browser.execute_script(
         "const i = document.querySelector(`#runs-table tr[data-run='${arguments[0]}'] input.pick`);"
         "i.value = '#123456'; i.dispatchEvent(new Event('change', {bubbles: true}));",
@@ -846,7 +847,7 @@ def test_twenty_runs_get_distinct_colours_and_a_chosen_one_stays(browser: Any, r
     wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
     assert _series_colors(browser, "loss").get(rid) == "#123456"
     assert (
-        wait(browser, lambda d: css(d, f'#runs-table tr[data-run="{rid}"] input.pick'))[0].get_attribute("value")
+        wait(browser, lambda d: css(d, f'#runs-table tr[data-run="{rid}"] .pick'))[0].get_attribute("data-color")
         == "#123456"
     )
     shot(browser, "workspace-colours")

@@ -41,6 +41,8 @@ export class RunsTable {
     this.sort = { col: 'created', dir: 'desc' };
     /** @type {string[]} */
     this.pinned = [];
+    /** @type {string|null} the run whose colour input is open */
+    this.picking = null;
     this.el.addEventListener('scroll', () => requestAnimationFrame(() => this.renderRows()));
   }
 
@@ -100,11 +102,12 @@ export class RunsTable {
     const v = row[c];
     if (c === 'name') {
       const color = this.opts.colorOf(row.id);
+      // A plain swatch (a colour input per row would cost every scrolled frame its shadow DOM): a
+      // click puts the colour input in its place and opens it.
       return h('td', { class: 'name' },
-        h('input', {
-          type: 'color', class: 'swatch pick', value: color, title: 'Colour of this run: click to choose',
-          dataset: { color }, style: `background:${color}`,
-          onchange: (ev) => this.opts.onColor(row.id, ev.target.value),
+        this.picking === row.id ? this.colorInput(row.id, color) : h('span', {
+          class: 'swatch pick', title: 'Colour of this run: click to choose', dataset: { color }, style: `background:${color}`,
+          onclick: (ev) => this.pickColor(ev.currentTarget, row.id, color),
         }),
         h('a', { href: runHref(this.opts.entity, this.opts.project, row.id), style: `color:${color}` }, row.name));
     }
@@ -113,6 +116,36 @@ export class RunsTable {
     if (c === 'runtime') return h('td', { class: 'num' }, fmtDuration(v));
     if (c === 'tags') return h('td', null, (v || []).map((t) => h('span', { class: 'tag' }, t)));
     return h('td', { class: typeof v === 'number' ? 'num' : null, title: typeof v === 'string' ? v : null }, fmtValue(v));
+  }
+
+  /**
+   * The colour input for one run, in place of its swatch, opened.
+   * @param {HTMLElement} swatch
+   * @param {string} id
+   * @param {string} color
+   */
+  pickColor(swatch, id, color) {
+    this.picking = id; // kept while the rows are drawn again (a scroll) until a colour is chosen
+    const input = this.colorInput(id, color);
+    swatch.replaceWith(input);
+    if (typeof input.showPicker === 'function') {
+      try {
+        input.showPicker();
+      } catch {
+        /* not from a user's click (a test's): the input is there to be set */
+      }
+    }
+  }
+
+  /** @param {string} id @param {string} color */
+  colorInput(id, color) {
+    return h('input', {
+      type: 'color', class: 'swatch pick', value: color, dataset: { color },
+      onchange: (ev) => {
+        this.picking = null;
+        this.opts.onColor(id, ev.target.value);
+      },
+    });
   }
 
   /** Only the rows in sight (and 10 either side) are in the DOM. */
