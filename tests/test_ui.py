@@ -1056,3 +1056,58 @@ def test_parallel_coordinates_and_parameter_importance(browser: Any) -> None:
     assert [y for _x, y, _f, _r in dots] == sorted((y for _x, y, _f, _r in dots), reverse=True)  # up as seed grows
     shot(browser, "workspace-params")
     no_errors(browser)
+
+
+# The table's filter in the page and the same filter compiled for the server (lib/filter.js toMongo)
+# pick the same runs: one filter language.
+SAME_RUNS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const f = await import('/static/lib/filter.js');
+  const c = await import('/static/lib/columns.js');
+  const all = (await (await fetch('/api/v1/runs/local/many')).json()).runs;
+  const rows = all.map(c.runRow);
+  const known = new Set(c.dataColumns(rows));
+  const out = {};
+  for (const text of arguments[0]) {
+    const query = f.toMongo(text, known);
+    const test = f.compileFilter(text, known).test;
+    const page = rows.filter(test).map((r) => r.name).sort();
+    const res = await fetch('/api/v1/runs/local/many?filters=' + encodeURIComponent(JSON.stringify(query)));
+    const server = ((await res.json()).runs || []).map((r) => r.name).sort();
+    out[text] = [page, server, query !== null];
+  }
+  done(out);
+})().catch((e) => done(String(e)));
+"""
+
+
+def test_the_filter_means_the_same_in_the_page_and_on_the_server(browser: Any) -> None:
+    open_page(browser, "/local/many")
+    filters = [
+        "opt = adam",
+        "opt = ADAM and seed >= 10",
+        "seed < 3 or seed > 17",
+        "not opt ~ da",
+        "name ~ m-1 and loss <= 3",
+        "m-0 finished",
+        "group = null",
+        "opt != sgd and seed != 5",
+    ]
+    browser.set_script_timeout(60)
+    got = browser.execute_async_script(SAME_RUNS, filters)
+    assert isinstance(got, dict), got
+    for text in filters:
+        page, server, compiled = got[text]
+        assert compiled, text
+        assert page and page == server, (text, page, server)
+    # A filter in the URL is asked of the server for the first page, then all runs are read.
+    reset_settings(browser)
+    open_page(browser, "/local/many?filter=config.opt%20%3D%20adam")
+    wait(browser, lambda d: css(d, "#run-count")[0].text == "10 of 20 runs")
+    asked = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name).filter((u) => u.includes('/api/v1/runs/local/many?'))"
+    )
+    assert "filters=" in asked[0] and all("filters=" not in u for u in asked[1:]), asked
+    assert sorted(table_names(browser)) == [f"m-{i:02d}" for i in range(1, 20, 2)]
+    no_errors(browser)

@@ -76,3 +76,23 @@ test('the fingerprint leaves out runtime and heartbeat', () => {
   assert.equal(fingerprint({ id: 'a', runtime: 1, heartbeat: 2 }), fingerprint({ id: 'a', runtime: 5, heartbeat: 9 }));
   assert.notEqual(fingerprint({ id: 'a', state: 'running' }), fingerprint({ id: 'a', state: 'finished' }));
 });
+
+test('a filtered first page, then every run from the top, unfiltered', async () => {
+  const runs = Array.from({ length: 50 }, (_, i) => ({ id: `r${i}`, even: i % 2 === 0 }));
+  const asked = [];
+  const get = async (p) => {
+    asked.push(p);
+    const pool = p.filters ? runs.filter((r) => r.even) : runs;
+    return { runs: pool.slice(p.offset, p.offset + p.limit), total: pool.length, now: 1 };
+  };
+  const store = new RunStore(get);
+  await store.first(10, undefined, { even: true });
+  assert.equal(asked[0].filters, '{"even":true}');
+  assert.deepEqual([store.runs.length, store.total, store.complete()], [10, 25, false]);
+  assert.ok(store.runs.every((r) => r.even));
+  await store.rest(20);
+  assert.deepEqual(asked.slice(1).map((p) => [p.offset, p.filters]), [[0, undefined], [20, undefined], [40, undefined]]);
+  assert.equal(store.total, 50);
+  assert.equal(store.complete(), true);
+  assert.deepEqual(new Set(store.runs.map((r) => r.id)).size, 50);
+});

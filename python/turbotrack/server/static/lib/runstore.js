@@ -37,21 +37,29 @@ export class RunStore {
     this.total = 0;
     /** @type {number|null} the server's clock at the last full answer or poll */
     this.now = null;
+    /** whether the runs here are a filtered first page (`total` counts the filtered runs) */
+    this.partial = false;
   }
 
   /** Whether every run of the project is here. */
   complete() {
-    return this.runs.length >= this.total;
+    return !this.partial && this.runs.length >= this.total;
   }
 
   /**
-   * The first page (`order` as the API's, e.g. `-created_at`).
+   * The first page (`order` as the API's, e.g. `-created_at`; `filters` the API's query, e.g. the
+   * filter box's as `toMongo` compiles it: the first rows shown are then the filtered table's).
    * @param {number} limit
    * @param {string} [order]
+   * @param {object|null} [filters]
    */
-  async first(limit, order) {
-    const page = await this.get({ limit, offset: 0, order });
+  async first(limit, order, filters) {
+    /** @type {Record<string, any>} */
+    const params = { limit, offset: 0, order };
+    if (filters) params.filters = JSON.stringify(filters);
+    const page = await this.get(params);
     this.reset(page.runs || [], page.total ?? (page.runs || []).length, page.now);
+    this.partial = !!filters; // a filtered first page: the rest are read from the top, unfiltered
     return this.runs;
   }
 
@@ -62,11 +70,12 @@ export class RunStore {
    * @param {(added: Run[]) => void} [onPage]
    */
   async rest(pageSize, order, onPage) {
-    let offset = this.runs.length;
+    let offset = this.partial ? 0 : this.runs.length;
     while (!this.complete()) {
       const page = await this.get({ limit: pageSize, offset, order });
       const got = page.runs || [];
       this.total = page.total ?? this.total;
+      this.partial = false; // `total` is the project's from here on
       const added = got.filter((r) => !this.index.has(r.id));
       for (const r of added) this.put(r);
       if (onPage) onPage(added);

@@ -28,7 +28,7 @@ import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
-import { compileFilter } from '../lib/filter.js';
+import { compileFilter, toMongo } from '../lib/filter.js';
 import { colorFor, fmtValue } from '../lib/format.js';
 import { sortBy } from '../lib/sort.js';
 import { LineChart } from '../components/linechart.js';
@@ -71,7 +71,9 @@ export async function mountWorkspace(root, route, ctx) {
   s.sort ??= DEFAULT_VIEW.sort;
   // The first page at once (in the table's order, as the server sorts it), the rest after.
   const store = new RunStore(async (params) => (await getJson(urls.runs(entity, project, params))).data);
-  await store.first(FIRST_PAGE, serverOrder(s.sort));
+  // A filter (from the URL, or remembered) is asked of the server too (lib/filter.js toMongo): the
+  // first rows are the filtered table's even when it is a small part of many runs.
+  await store.first(FIRST_PAGE, serverOrder(s.sort), toMongo(s.filter || '', new Set()));
   let runs = store.runs;
   let rows = runs.map(runRow);
   let runById = new Map(runs.map((r) => [r.id, r]));
