@@ -20,10 +20,8 @@ import { DISTINCT, assignColors } from '../lib/colors.js';
 import { aggregate, groupRuns } from '../lib/groups.js';
 import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
-import { compareRuns } from '../lib/compare.js';
 import { shortcutFor } from '../lib/keys.js';
-import { axesFor, importance } from '../lib/params.js';
-import { parallelCoordinates, scatterPlot } from '../components/parcoords.js';
+import { ComparePanel, ParamsPanel } from '../components/panels.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
@@ -126,23 +124,8 @@ export async function mountWorkspace(root, route, ctx) {
   const groupSelect = h('select', { id: 'group-by', title: 'Draw each group of runs as its mean in a min-max band' });
   const barBody = h('div', { class: 'bars', id: 'bar-chart' });
   const sectionsEl = h('div', { class: 'sections' });
-  const paramMetric = h('select', { id: 'params-metric' });
-  const paramsBody = h('div', { class: 'params-body', id: 'params' });
-  const scatterX = h('select', { id: 'scatter-x' });
-  const scatterY = h('select', { id: 'scatter-y' });
-  const scatterBody = h('div', { class: 'scatter-body', id: 'scatter' });
-  const paramsSection = h('details', { class: 'section', open: s.collapsed.__params === false, dataset: { group: '__params' } },
-    h('summary', null, 'Parameters'),
-    h('div', { class: 'panel params-panel' }, h('label', null, 'against ', paramMetric), paramsBody,
-      h('div', { class: 'scatter-tools' }, h('label', null, 'scatter: x ', scatterX), h('label', null, ' y ', scatterY)), scatterBody));
-  const comparePick = h('select', { id: 'compare-pick', multiple: true, size: 6, title: 'Pick 2 to 5 runs (ctrl/shift-click)' });
-  const compareOnly = h('input', { type: 'checkbox', id: 'compare-only' });
-  const compareBody = h('div', { class: 'compare-body', id: 'compare' });
-  const compareSection = h('details', { class: 'section', open: s.collapsed.__compare === false, dataset: { group: '__compare' } },
-    h('summary', null, 'Compare runs'),
-    h('div', { class: 'panel compare-panel' },
-      h('div', { class: 'compare-tools' }, comparePick, h('label', null, compareOnly, ' only the differences')),
-      compareBody));
+  const compare = new ComparePanel({ s, save: () => save(), colorOf: (id) => colorOf(id) });
+  const paramsPanel = new ParamsPanel({ s, save: () => save(), colorOf: (id) => colorOf(id) });
   const chartsEl = h('section', { class: 'charts' },
     h('div', { class: 'toolbar' },
       h('label', null, 'x-axis ', xSelect),
@@ -152,8 +135,8 @@ export async function mountWorkspace(root, route, ctx) {
       h('label', null, 'group by ', groupSelect)),
     h('details', { class: 'section', open: !s.collapsed.__bar, dataset: { group: '__bar' } },
       h('summary', null, 'Summary bar chart'), h('div', { class: 'panel bar-panel' }, h('label', null, 'metric ', barSelect), barBody)),
-    compareSection,
-    paramsSection,
+    compare.el,
+    paramsPanel.el,
     sectionsEl);
   const layout = h('div', { class: 'workspace' }, sidebar, chartsEl);
   replace(root, layout);
@@ -188,7 +171,7 @@ export async function mountWorkspace(root, route, ctx) {
   function refreshTable() {
     computeView();
     table.show(view, tableColumns(), s.sort, s.pinned);
-    renderComparePick();
+    compare.update(view, (id) => rows[rowIndex.get(id)]);
   }
 
   let filterTimer = null;
@@ -240,93 +223,6 @@ export async function mountWorkspace(root, route, ctx) {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-  });
-
-  // ---- compare: 2 to 5 runs side by side, the differences marked (lib/compare.js) ----
-  function renderComparePick() {
-    if (!compareSection.open) return;
-    const picked = new Set(s.compare || []);
-    const offer = view.slice(0, 500);
-    for (const id of picked) if (!offer.some((r) => r.id === id) && rowIndex.has(id)) offer.unshift(rows[rowIndex.get(id)]);
-    replace(comparePick, offer.map((r) => h('option', { value: r.id, selected: picked.has(r.id) }, r.name)));
-  }
-
-  function renderCompare() {
-    if (!compareSection.open) return;
-    const list = (s.compare || []).map((id) => rows[rowIndex.get(id)]).filter(Boolean);
-    if (list.length < 2) {
-      replace(compareBody, h('p', { class: 'empty' }, 'Pick 2 to 5 runs to see their config and summary side by side.'));
-      return;
-    }
-    const lines = compareRuns(list).filter((l) => !compareOnly.checked || l.differs);
-    replace(compareBody, h('table', { class: 'grid compare', id: 'compare-table' },
-      h('thead', null, h('tr', null, h('th', null, 'column'),
-        list.map((r) => h('th', { dataset: { run: r.id }, style: `color:${colorOf(r.id)}` }, r.name)))),
-      h('tbody', null, lines.map((l) => h('tr', { class: l.differs ? 'differs' : null, dataset: { key: l.key } },
-        h('th', null, columnLabel(l.key)),
-        l.values.map((v) => h('td', { class: typeof v === 'number' ? 'num' : null }, fmtValue(v))))))));
-  }
-
-  // ---- parameters: parallel coordinates of the runs drawn, importance against a metric ----
-  function renderParams() {
-    if (!paramsSection.open) return;
-    const metrics = columns.filter((c) => c.startsWith('summary.'));
-    const metric = metrics.includes(s.paramsMetric) ? s.paramsMetric : s.bar || metrics[0] || '';
-    replace(paramMetric, metrics.map((c) => h('option', { value: c, selected: c === metric }, columnLabel(c))));
-    const drawn = chartRuns().map((r) => rows[rowIndex.get(r.id)]).filter(Boolean);
-    const params = columns.filter((c) => c.startsWith('config.'));
-    const axes = axesFor(drawn, [...params.slice(0, 12), ...(metric ? [metric] : [])]);
-    if (!drawn.length || axes.length < 2) {
-      replace(paramsBody, h('p', { class: 'empty' }, 'Runs with config values and a summary metric are drawn here.'));
-      return;
-    }
-    // The scatter: any config or summary column on either axis (a config one and the metric at first).
-    const choices = columns.filter((c) => c.startsWith('config.') || c.startsWith('summary.'));
-    const sx = choices.includes(s.scatter?.[0]) ? s.scatter[0] : params[0] || choices[0];
-    const sy = choices.includes(s.scatter?.[1]) ? s.scatter[1] : metric || choices[1];
-    replace(scatterX, choices.map((c) => h('option', { value: c, selected: c === sx }, columnLabel(c))));
-    replace(scatterY, choices.map((c) => h('option', { value: c, selected: c === sy }, columnLabel(c))));
-    const [ax, ay] = [axesFor(drawn, [sx])[0], axesFor(drawn, [sy])[0]];
-    replace(scatterBody, ax && ay ? scatterPlot(ax, ay, drawn, colorOf) : h('p', { class: 'empty' }, 'no values'));
-    const ranks = metric ? importance(drawn, params, metric) : [];
-    replace(paramsBody,
-      parallelCoordinates(axes, drawn, colorOf, { width: Math.max(400, paramsBody.clientWidth || 900), height: 260 }),
-      h('table', { class: 'grid importance', id: 'importance' },
-        h('thead', null, h('tr', null, h('th', null, 'parameter'), h('th', { class: 'num' }, `correlation with ${columnLabel(metric)}`), h('th', null, ''))),
-        h('tbody', null, ranks.map((x) => h('tr', { dataset: { col: x.col } }, h('td', null, x.col), h('td', { class: 'num' }, x.r.toFixed(3)),
-          h('td', null, h('span', { class: `imp-bar ${x.r < 0 ? 'neg' : 'pos'}`, style: `width:${Math.round(Math.abs(x.r) * 120)}px` })))))));
-  }
-  for (const sel of [scatterX, scatterY]) {
-    sel.addEventListener('change', () => {
-      s.scatter = [scatterX.value, scatterY.value];
-      save();
-      renderParams();
-    });
-  }
-  paramMetric.addEventListener('change', () => {
-    s.paramsMetric = paramMetric.value;
-    save();
-    renderParams();
-  });
-  paramsSection.addEventListener('toggle', () => {
-    if (s.collapsed.__params === !paramsSection.open) return;
-    s.collapsed.__params = !paramsSection.open;
-    save();
-    renderParams();
-  });
-
-  comparePick.addEventListener('change', () => {
-    s.compare = [...comparePick.selectedOptions].map((o) => o.value).slice(0, 5);
-    save();
-    renderCompare();
-  });
-  compareOnly.addEventListener('change', renderCompare);
-  compareSection.addEventListener('toggle', () => {
-    if (s.collapsed.__compare === !compareSection.open) return;
-    s.collapsed.__compare = !compareSection.open;
-    save();
-    renderComparePick();
-    renderCompare();
   });
 
   function renderExpand() {
@@ -483,7 +379,7 @@ export async function mountWorkspace(root, route, ctx) {
   function scheduleCharts(all = true) {
     if (all) {
       if (recolor()) patchRows();
-      frames.add('\u0000params', renderParams);
+      frames.add('\u0000params', () => paramsPanel.update(columns, chartRuns().map((r) => rows[rowIndex.get(r.id)]).filter(Boolean)));
       for (const k of charts.keys()) dirty.add(k);
       frames.add('\u0000bars', renderBars);
       frames.add('\u0000pump', pump); // runs newly drawn (sorted, filtered, shown) and sections opened need their histories
@@ -835,7 +731,6 @@ export async function mountWorkspace(root, route, ctx) {
   renderBarChoices();
   renderGroupChoices();
   refreshTable();
-  renderCompare();
   renderSections();
   ctx.setLive(runs.some((r) => r.state === 'running'));
   let stopped = false;
