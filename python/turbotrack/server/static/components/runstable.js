@@ -148,19 +148,33 @@ export class RunsTable {
     });
   }
 
-  /** Only the rows in sight (and 10 either side) are in the DOM. */
+  /**
+   * Only the rows in sight (and 10 either side) are in the DOM. A row already drawn for the same
+   * row object, columns, colour and visibility is kept, not built again (scrolling by a few rows
+   * builds only the few that come into sight).
+   */
   renderRows() {
     const { view, columns, el } = this;
     const first = Math.max(0, Math.floor(el.scrollTop / ROW_H) - 10);
     const count = Math.ceil((el.clientHeight || 600) / ROW_H) + 20;
     const last = Math.min(view.length, first + count);
     const span = columns.length + 1;
+    const sig = columns.join('\u0000');
+    /** @type {Map<string, any>} */
+    const drawn = new Map();
+    for (const tr of this.tbody.children) if (tr.dataset.run) drawn.set(tr.dataset.run, tr);
     const out = [];
     if (first > 0) out.push(h('tr', { class: 'spacer', style: `height:${first * ROW_H}px` }, h('td', { colspan: span })));
     for (let i = first; i < last; i++) {
       const row = view[i];
       const isHidden = this.opts.isHidden(row.id);
-      out.push(h('tr', { dataset: { run: row.id }, class: isHidden ? 'hidden-run' : null, style: `height:${ROW_H}px` },
+      const color = this.opts.colorOf(row.id);
+      const prev = drawn.get(row.id);
+      if (prev && prev.drawnRow === row && prev.drawnSig === sig && prev.drawnHidden === isHidden && prev.drawnColor === color && this.picking !== row.id) {
+        out.push(prev);
+        continue;
+      }
+      const tr = h('tr', { dataset: { run: row.id }, class: isHidden ? 'hidden-run' : null, style: `height:${ROW_H}px` },
         h('td', { class: 'eye' }, h('input', {
           type: 'checkbox', checked: !isHidden, title: isHidden ? 'Show in charts' : 'Hide from charts',
           onchange: (ev) => {
@@ -168,7 +182,9 @@ export class RunsTable {
             this.opts.onHide(row.id, !ev.target.checked);
           },
         })),
-        columns.map((c) => this.cell(row, c))));
+        columns.map((c) => this.cell(row, c)));
+      Object.assign(tr, { drawnRow: row, drawnSig: sig, drawnHidden: isHidden, drawnColor: color });
+      out.push(tr);
     }
     if (last < view.length) out.push(h('tr', { class: 'spacer', style: `height:${(view.length - last) * ROW_H}px` }, h('td', { colspan: span })));
     replace(this.tbody, out);
