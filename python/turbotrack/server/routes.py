@@ -20,7 +20,11 @@ from typing import Any, Callable, Mapping, Optional
 
 from .._fs import read_json
 from ..store import layout
+from . import run_edits
 from .auth import Principal
+from .checks import index_run as _index_run
+from .checks import json_body as _json_body
+from .checks import part, run_path
 from .errors import ApiError
 from .history import signature, stream_paths
 from .params import NoQuery
@@ -78,22 +82,11 @@ class Route:
     query: type = NoQuery
     body: bool = False  # whether the handler reads the request body (else it is never read)
     api: bool = True  # errors as JSON (else the UI's HTML pages)
+    #: a WRITE route the UI calls: a browser session may too, with its CSRF header (asgi.py)
+    session_writes: bool = False
 
 
 # ---- checked names ----
-
-
-def part(what: str, value: str) -> str:
-    try:
-        return layout.check_part(what, value)
-    except ValueError as e:
-        raise ApiError(400, str(e)) from None
-
-
-def run_path(s: ServerState, p: Mapping[str, str]) -> layout.RunPath:
-    return layout.RunPath(
-        s.root, part("entity", p["entity"]), part("project", p["project"]), part("run id", p["run_id"])
-    )
 
 
 def file_name(raw: str) -> str:
@@ -122,13 +115,6 @@ def _log_ranks(run_dir: Path) -> list[int]:
     return sorted(
         {layout.writer_rank(p.name) for p in run_dir.glob("output*.log") if layout.classify(p.name) == layout.APPEND}
     )
-
-
-def _json_body(body: bytes, what: str) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, f"{what} must be JSON") from None
 
 
 # ---- typed queries ----
@@ -196,6 +182,8 @@ class LogsQuery:
 @dataclass(frozen=True)
 class UploadQuery:
     offset: Optional[int] = None
+    size: Optional[int] = None
+    sha256: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -234,16 +222,6 @@ def list_runs(s: ServerState, r: Req) -> Any:
     return {"total": total, "runs": page, "now": now}
 
 
-def _index_run(s: ServerState, rp: layout.RunPath) -> dict[str, Any]:
-    found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
-    if not found and layout.is_run_dir(rp.dir):
-        s.index.refresh(rp)
-        found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
-    if not found:
-        raise ApiError(404, f"no run {rp.path}")
-    return found[0]
-
-
 def run(s: ServerState, r: Req) -> Any:
     rp = run_path(s, r.params)
     out = _index_run(s, rp)
@@ -260,10 +238,13 @@ def manifest(s: ServerState, r: Req) -> Any:
     if rp.dir.is_dir():
         for rel, path, kind in layout.run_files(rp.dir):
             if kind in (layout.STREAM, layout.APPEND):
-                files[rel] = {"size": s.ingest.size(path, kind)}
+                size, digest = s.ingest.held(path, kind)
+                files[rel] = {"size": size, "sha256": digest}
             else:
                 files[rel] = {"size": path.stat().st_size, "sha256": s.ingest.sha256(path)}
-    return {"files": files}
+        for rel, part in s.ingest.partials(rp.dir).items():
+            files.setdefault(rel, {})["partial"] = part
+    return {"files": files, "max_body": s.limits.max_body}
 
 
 def history(s: ServerState, r: Req) -> Any:
@@ -353,14 +334,24 @@ def upload(s: ServerState, r: Req) -> Any:
     kind = layout.classify(rel)
     path = rp.dir / rel
     q: UploadQuery = r.query
+    if q.offset is not None and q.offset < 0:
+        raise ApiError(400, "offset must not be negative")
     if kind in (layout.STREAM, layout.APPEND):
         if q.offset is None:
             raise ApiError(400, f"{rel} grows by appends: PUT it with ?offset=N")
-        if q.offset < 0:
-            raise ApiError(400, "offset must not be negative")
         size = s.ingest.append(path, kind or "", q.offset, r.body)
-    else:
-        if rel.endswith(".json"):
+    elif q.sha256 is not None:  # a chunk of the whole file: ?offset=N&size=TOTAL&sha256=HEX
+        if q.size is None:
+            raise ApiError(400, f"{rel}: a chunk names the whole file's size (?size=N)")
+        if kind == layout.REPLACE and (q.offset or 0) + len(r.body) == q.size and q.offset == 0:
+            _json_body(r.body, rel)  # a run's state file in one chunk: checked before it is stored
+        size = s.ingest.put_part(path, q.offset or 0, r.body, q.size, q.sha256)
+        if size == q.size and rel.startswith(("run", "config", "summary", "metrics")):
+            s.index.refresh(rp)
+    else:  # the whole file in one body
+        if q.offset:
+            raise ApiError(400, f"{rel}: a chunk at an offset names the whole file's size and sha256")
+        if kind == layout.REPLACE:
             _json_body(r.body, rel)
         size = s.ingest.replace(path, r.body)
         if rel.startswith(("run", "config", "summary", "metrics")):
@@ -504,6 +495,21 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", _RUN + "/files/{name:path}", upload, WRITE, UploadQuery, body=True),
     Route("POST", _RUN + "/heartbeat", heartbeat, WRITE, body=True),
     Route("POST", _RUN + "/summary", summary, WRITE, body=True),
+    Route("GET", "/api/v1/session", run_edits.session),
+    Route("PATCH", _RUN, run_edits.edit_run, WRITE, body=True, session_writes=True),
+    Route("DELETE", _RUN, run_edits.delete_run, WRITE, body=True, session_writes=True),
+    Route("POST", "/api/v1/delete/{entity}/{project}", run_edits.delete_runs, WRITE, body=True, session_writes=True),
+    Route("GET", "/api/v1/views/{entity}/{project}", run_edits.list_views),
+    Route("GET", "/api/v1/views/{entity}/{project}/{name}", run_edits.get_view),
+    Route("PUT", "/api/v1/views/{entity}/{project}/{name}", run_edits.put_view, WRITE, body=True, session_writes=True),
+    Route(
+        "DELETE",
+        "/api/v1/views/{entity}/{project}/{name}",
+        run_edits.delete_view,
+        WRITE,
+        body=True,
+        session_writes=True,
+    ),
     Route("POST", _ART + "/blobs/missing", blobs_missing, WRITE, body=True),
     Route("GET", _ART + "/blobs/{digest}", blob_get),
     Route("PUT", _ART + "/blobs/{digest}", blob_put, WRITE, BlobQuery, body=True),
@@ -513,6 +519,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/", home, PUBLIC, LoginQuery, api=False),
     Route("GET", "/static/{name:path}", static, api=False),
     Route("GET", "/{entity}/{project}", page, api=False),
+    Route("GET", "/{entity}/{project}/analysis", run_edits.analysis_page, api=False),
     Route("GET", "/{entity}/{project}/runs/{run_id}", page, api=False),
     Route("GET", "/{entity}/{project}/runs/{run_id}/{tail}", page, api=False),
 )

@@ -8,7 +8,7 @@
  */
 
 import { columnLabel } from '../lib/columns.js';
-import { compareRuns } from '../lib/compare.js';
+import { compareRuns } from '../lib/comparelines.js';
 import { h, replace } from '../lib/dom.js';
 import { fmtValue } from '../lib/format.js';
 import { axesFor, importance } from '../lib/params.js';
