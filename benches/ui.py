@@ -12,6 +12,15 @@ The runs are written by ``turbotrack.init``/``log`` in child processes and kept 
 ``~/.cache/turbotrack/ui-bench`` (``--cache``), so a second run of the bench starts at once.
 
     python benches/ui.py [--runs 200] [--steps 100000] [--table-runs 10000] [--repeat 3]
+
+``--scale`` measures issue 19's figures instead: a workspace of 300 runs x 4 metrics x 1,000 steps with
+all 300 drawn ("runs drawn" 500): from navigation to every chart in view drawn with all 300 runs, the
+longest main-thread task meanwhile (a ``PerformanceObserver`` of ``longtask`` entries installed before
+the page's scripts), a header click to the sorted rows painted and the longest task in the 3 s after;
+10,000 runs: navigation to the first table rows, and the longest task while the table is scrolled
+through. Targets: 2,000 ms (no task over 200), 200 ms, 1,000 ms, no task over 100 ms.
+
+    python benches/ui.py --scale [--repeat 3]
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 WRITE = textwrap.dedent(
     """
@@ -170,6 +179,84 @@ def server_sort(base: str, key: str, project: str, repeat: int) -> list[float]:
     return out
 
 
+LONGTASKS = """
+window.__longtasks = [];
+new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longtasks.push(e.duration); })
+  .observe({ type: 'longtask', buffered: true });
+"""
+
+# Every chart panel in the viewport (and open) has `n` runs drawn.
+ALL_IN_VIEW = """
+const n = arguments[0];
+const panels = [...document.querySelectorAll('.panel.chart')].filter((el) => {
+  const r = el.getBoundingClientRect();
+  return el.closest('details')?.open && r.bottom > 0 && r.top < innerHeight && r.width > 0;
+});
+return panels.length > 0 && panels.every((el) => Number(el.dataset.runs) >= n) ? panels.length : 0;
+"""
+
+SCROLL = """
+const done = arguments[arguments.length - 1];
+const wrap = document.querySelector('.table-wrap');
+window.__longtasks = [];
+let i = 0;
+const step = () => {
+  wrap.scrollTop = (i * 1777) % Math.max(1, wrap.scrollHeight - wrap.clientHeight);
+  if (++i < 60) requestAnimationFrame(step);
+  else setTimeout(() => done(Math.max(0, ...window.__longtasks)), 300);
+};
+step();
+"""
+
+
+def longest(driver: Any) -> float:
+    return float(driver.execute_script("return Math.max(0, ...(window.__longtasks || []))"))
+
+
+def scale(driver: Any, charts: str, runs: int, table: str, repeat: int) -> list[tuple[str, float, Optional[int]]]:
+    """Issue 19's figures (see the module's docstring)."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LONGTASKS})
+    driver.set_script_timeout(120)
+    drawn, tasks, sorts, sort_tasks = [], [], [], []
+    for _ in range(repeat):
+        driver.get(f"{driver.base}/static/app.css")  # same origin, so the choice can be stored first
+        driver.execute_script(
+            "localStorage.clear(); localStorage.setItem(arguments[0], JSON.stringify({maxRuns: 500}))",
+            f"turbotrack:workspace:local/{charts}",
+        )
+        driver.get(f"{driver.base}/local/{charts}")
+        nav = driver.execute_script("return performance.timeOrigin") / 1000
+        until(driver, ALL_IN_VIEW.replace("arguments[0]", str(runs)), timeout=300)
+        done = driver.execute_script("return performance.timeOrigin + performance.now()") / 1000
+        drawn.append((done - nav) * 1000)
+        tasks.append(longest(driver))
+        for col in ("summary.acc.max", "name"):
+            driver.execute_script("window.__longtasks = []")
+            sorts.append(driver.execute_async_script(SORT.replace("summary.acc.max", col)))
+            time.sleep(3)
+            sort_tasks.append(longest(driver))
+    firsts, loaded, scrolls = [], [], []
+    for _ in range(repeat):
+        driver.get("about:blank")
+        driver.get(f"{driver.base}/local/{table}")
+        until(driver, "return document.querySelector('#runs-table tbody tr[data-run]')", timeout=120)
+        firsts.append(driver.execute_script("return performance.now()"))
+        until(driver, "return /^[0-9]+ of [0-9]+ runs$/.test(document.querySelector('#run-count')?.textContent)")
+        loaded.append(driver.execute_script("return performance.now()"))
+        time.sleep(1)
+        scrolls.append(driver.execute_async_script(SCROLL))
+    med = statistics.median
+    return [
+        (f"{runs} runs x 4 metrics x 1,000 steps: every chart in view drawn, all {runs} (median)", med(drawn), 2000),
+        ("  longest main-thread task meanwhile (the worst of the loads)", max(tasks), 200),
+        (f"  sort by a header: click to rows painted (median of {len(sorts)})", med(sorts), 200),
+        ("  longest task in the 3 s after a sort (the worst)", max(sort_tasks), 200),
+        ("10,000 runs: navigation to the first table rows (median)", med(firsts), 1000),
+        ("  every run loaded, the count final (median; no target)", med(loaded), None),
+        ("  longest task while scrolling the table, once loaded (the worst)", max(scrolls), 100),
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=200)
@@ -177,9 +264,12 @@ def main() -> None:
     ap.add_argument("--metrics", type=int, default=10)
     ap.add_argument("--table-runs", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--scale", action="store_true", help="issue 19's figures (300 runs drawn, 10,000 in the table)")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "turbotrack" / "ui-bench")
     a = ap.parse_args()
     # The step count ends in the project name: caches of different sizes live side by side.
+    if a.scale:
+        a.runs, a.metrics, a.steps = 300, 4, 1000
     charts = f"ws{a.runs}x{a.metrics}x{a.steps}"
     table = f"table{a.table_runs}"
     wrote = generate(a.cache, charts, a.runs, a.steps, a.metrics)
@@ -198,6 +288,19 @@ def main() -> None:
         .splitlines()[-1]
     )
     driver = browser(login)
+    if a.scale:
+        try:
+            figures = scale(driver, charts, a.runs, table, a.repeat)
+        finally:
+            driver.quit()
+            proc.terminate()
+            proc.wait(10)
+        print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (the machine is shared)")
+        print(f"{'figure':<84} {'ms':>9} {'target':>8}")
+        for name, ms, target in figures:
+            verdict = "" if target is None else ("ok" if ms <= target else "MISSED")
+            print(f"{name:<84} {ms:>9.1f} {'' if target is None else f'<= {target}':>8} {verdict}")
+        return
     try:
         first = first_charts(driver, charts, a.repeat)
         load_ms, sorts = sort_table(driver, table, a.table_runs, a.repeat)

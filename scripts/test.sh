@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run every test: the Rust core's (cargo), then pytest.
 #   - the package with its test extra (pytest, hypothesis, pandas, pillow, selenium, psycopg ...);
-#   - Debian's chromium + chromedriver for the browser tests (scripts/chromium.sh, apt-get);
+#   - Debian's chromium + chromedriver for the browser tests and node-typescript for the UI's type
+#     check (scripts/chromium.sh, apt-get);
 #   - the Debian PostgreSQL cluster for the PostgreSQL index tests (scripts/postgres-test.sh);
 #   - PyTorch, Transformers, Lightning and accelerate are installed by their tests on first use into
 #     ~/.cache/turbotrack (scripts/torch-env.sh: several GB, once).

@@ -413,3 +413,31 @@ def test_nulls_and_lists_through_the_http_api(new_run, root, local_srv):
     assert list(remote.scan_history()) == list(local.scan_history())
     assert [r["val"] for r in remote.scan_history()] == [None, 0.5, None]
     assert remote.history(pandas=False) == local.history(pandas=False)
+
+
+def test_runs_since_lists_only_the_runs_changed_since(new_run, root, local_srv):
+    """``?since=`` (the UI's live poll): the runs whose index entry changed at or after it, ``total``
+    still counting them all, and ``now`` the server's clock to ask from next time."""
+    for name in ("a", "b"):
+        new_run(project="since", name=name).finish()
+    api = turbotrack.Api(base_url=local_srv.url, api_key=local_srv.key)
+    deadline = time.monotonic() + 20
+    while len(api.runs("local/since")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    _s, data, _ = raw(local_srv.url, "GET", "/api/v1/runs/local/since", local_srv.key)
+    full = json.loads(data)
+    assert full["total"] == 2 and isinstance(full["now"], float)
+    now = full["now"]
+    time.sleep(0.05)
+    _s, data, _ = raw(local_srv.url, "GET", f"/api/v1/runs/local/since?since={now}", local_srv.key)
+    assert json.loads(data)["runs"] == [] and json.loads(data)["total"] == 2
+    new_run(project="since", name="c").finish()
+    while time.monotonic() < deadline:
+        _s, data, _ = raw(local_srv.url, "GET", f"/api/v1/runs/local/since?since={now}", local_srv.key)
+        page = json.loads(data)
+        if page["runs"]:
+            break
+        time.sleep(0.1)
+    assert [r["name"] for r in page["runs"]] == ["c"] and page["total"] == 3
+    status, data, _ = raw(local_srv.url, "GET", "/api/v1/runs/local/since?since=nan", local_srv.key)
+    assert status == 400 and b"since" in data

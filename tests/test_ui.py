@@ -88,6 +88,12 @@ MAKE_RUNS = textwrap.dedent(
         run.summary["peak"] = math.inf if bad else 3.0
         run.summary["floor"] = -math.inf if bad else 0.0
         run.finish()
+    # Twenty small runs: distinct colours, grouping by a config key, the view in the URL, CSV.
+    for i in range(20):
+        run = tt.init(project="many", name=f"m-{i:02d}", config={"opt": "adam" if i % 2 else "sgd", "seed": i})
+        for s in range(5):
+            run.log({"loss": (i + 1) / (s + 1)})
+        run.finish()
     # wandb.Html whose script probes what it may reach, beside an SVG image (served as an attachment).
     run = tt.init(project="html", name="with-html")
     probe = os.environ["TT_PROBE"].replace("RUN_ID", run.id)
@@ -804,3 +810,306 @@ def test_pages_keep_to_the_content_security_policy(browser: Any, root: Path) -> 
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": recorder["identifier"]})
     reset_settings(browser)
+
+
+def _series_colors(driver: Any, metric: str) -> dict[str, str]:
+    return driver.execute_script(
+        "const c = document.querySelector(`.chart[data-metric='${arguments[0]}']`)?.lineChart;"
+        "return c ? Object.fromEntries(c.shown.map((s) => [s.id, s.color])) : {}",
+        metric,
+    )
+
+
+def test_twenty_runs_get_distinct_colours_and_a_chosen_one_stays(browser: Any, root: Path) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    colors = _series_colors(browser, "loss")
+    assert len(colors) == 20 and len(set(colors.values())) == 20, colors
+    swatches = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('#runs-table tr[data-run]')]"
+        ".map((tr) => [tr.dataset.run, tr.querySelector('.pick').dataset.color]))"
+    )
+    assert swatches and all(colors[rid] == c for rid, c in swatches.items()), (swatches, colors)
+    # The same colours whatever the sort.
+    click(browser, '#runs-table th[data-col="name"]')
+    wait(browser, lambda d: "sorted" in css(d, '#runs-table th[data-col="name"]')[0].get_attribute("class"))
+    assert _series_colors(browser, "loss") == colors
+    rid = _run_id(root, "m-03", "many")
+    click(browser, f'#runs-table tr[data-run="{rid}"] span.pick')  # the swatch becomes a colour input
+    browser.execute_script(
+        "const i = document.querySelector(`#runs-table tr[data-run='${arguments[0]}'] input.pick`);"
+        "i.value = '#123456'; i.dispatchEvent(new Event('change', {bubbles: true}));",
+        rid,
+    )
+    wait(browser, lambda d: _series_colors(d, "loss").get(rid) == "#123456")
+    after = _series_colors(browser, "loss")
+    assert len(set(after.values())) == 20, after
+    open_page(browser, "/local/many")  # remembered
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    assert _series_colors(browser, "loss").get(rid) == "#123456"
+    assert (
+        wait(browser, lambda d: css(d, f'#runs-table tr[data-run="{rid}"] .pick'))[0].get_attribute("data-color")
+        == "#123456"
+    )
+    shot(browser, "workspace-colours")
+    no_errors(browser)
+
+
+def test_the_view_is_in_the_url_and_a_link_shows_it(browser: Any) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/many?x=_runtime&smooth=0.5&log=1&runs=10&sort=-name&filter=opt%20%3D%20adam")
+    wait(browser, lambda d: len(table_names(d)) == 10)
+    assert table_names(browser) == [f"m-{i:02d}" for i in range(19, 0, -2)]
+    assert browser.execute_script(
+        "return [document.querySelector('#x-axis').value, document.querySelector('#smoothing').value,"
+        " document.querySelector('#log-scale').checked, document.querySelector('#max-runs').value,"
+        " document.querySelector('#run-filter').value]"
+    ) == ["_runtime", "0.5", True, "10", "opt = adam"]
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 10)
+    assert css(browser, '.chart[data-metric="loss"]')[0].get_attribute("data-log") == "true"
+    # A change rewrites the address: that link, opened with nothing remembered, shows the same view.
+    browser.execute_script(
+        "const i = document.querySelector('#smoothing'); i.value = '0.25'; i.dispatchEvent(new Event('input'))"
+    )
+    wait(browser, lambda d: "smooth=0.25" in d.current_url)
+    link = browser.current_url
+    assert "sort=-name" in link and "filter=opt" in link and "log=1" in link
+    reset_settings(browser)
+    browser.get(link)
+    wait(browser, lambda d: d.execute_script("return document.body.dataset.ready"))
+    wait(browser, lambda d: len(table_names(d)) == 10)
+    assert browser.execute_script("return document.querySelector('#smoothing').value") == "0.25"
+    assert table_names(browser)[0] == "m-19"
+    no_errors(browser)
+
+
+def test_runs_table_exports_csv(browser: Any, tmp_path: Path) -> None:
+    reset_settings(browser)
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    open_page(browser, "/local/many?sort=%2Bname&filter=opt%20%3D%20sgd")
+    wait(browser, lambda d: len(table_names(d)) == 10)
+    click(browser, "#export-csv")
+    target = tmp_path / "many-runs.csv"
+    wait(browser, lambda d: target.exists() and target.read_text().count("\n") == 11)
+    import csv
+
+    with target.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["name"] for r in rows] == [f"m-{i:02d}" for i in range(0, 20, 2)]
+    assert all(r["config.opt"] == "sgd" for r in rows)
+    assert [int(r["config.seed"]) for r in rows] == list(range(0, 20, 2))
+    assert rows[0]["state"] == "finished" and rows[0]["created"].endswith("Z") and rows[0]["id"]
+    assert float(rows[0]["summary.loss"]) == 0.2  # run m-00 logged 1/5 last
+    no_errors(browser)
+
+
+def test_dark_mode_follows_the_system(browser: Any) -> None:
+    reset_settings(browser)
+    light = "return getComputedStyle(document.documentElement).backgroundColor"
+    axis = (
+        "const p = document.querySelector('.chart[data-metric=\"loss\"]')?.lineChart?.plot; if (!p) return null;"
+        "const s = p.axes[0].stroke; return typeof s === 'function' ? s(p, 0) : s"
+    )
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    assert browser.execute_script(light) == "rgb(246, 247, 249)" and browser.execute_script(axis) == "#555"
+    browser.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    )
+    try:
+        open_page(browser, "/local/many")
+        wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+        assert browser.execute_script(light) == "rgb(15, 18, 23)"
+        assert browser.execute_script(
+            "return getComputedStyle(document.querySelector('.sidebar')).backgroundColor"
+        ) == ("rgb(23, 27, 34)")
+        assert browser.execute_script(axis) == "#9ca3af"
+        shot(browser, "workspace-dark")
+        no_errors(browser)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def test_grouped_runs_draw_a_mean_line_in_a_min_max_band(browser: Any) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    opts = browser.execute_script("return [...document.querySelectorAll('#group-by option')].map((o) => o.value)")
+    assert opts[:3] == ["", "group", "job_type"] and "config.opt" in opts
+    browser.execute_script(
+        "const g = document.querySelector('#group-by'); g.value = 'config.opt'; g.dispatchEvent(new Event('change'))"
+    )
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 2)
+    got = browser.execute_script(
+        "const c = document.querySelector('.chart[data-metric=\"loss\"]').lineChart;"
+        "return {labels: c.plot.series.slice(1).map((s) => s.label), data: c.plot.data, bands: c.bands.length}"
+    )
+    # sgd: runs 0, 2, ..., 18 logged (i + 1) / (s + 1); adam: the odd ones. Groups in table order
+    # (created, newest first: m-19 is adam's).
+    assert got["labels"] == [f"{g} (10 runs){part}" for g in ("adam", "sgd") for part in ("", " max", " min")]
+    xs, adam, adam_max, adam_min, sgd, sgd_max, sgd_min = got["data"]
+    assert xs == [0, 1, 2, 3, 4] and got["bands"] == 2
+    assert sgd[0] == 10 and sgd_min[0] == 1 and sgd_max[0] == 19
+    assert adam[0] == 11 and adam_min[0] == 2 and adam_max[0] == 20
+    assert abs(adam[4] - 11 / 5) < 1e-9 and adam_max[4] == 4
+    assert "group=config.opt" in browser.current_url
+    shot(browser, "workspace-grouped")
+    # Back to one line per run.
+    browser.execute_script(
+        "const g = document.querySelector('#group-by'); g.value = ''; g.dispatchEvent(new Event('change'))"
+    )
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    no_errors(browser)
+
+
+def test_compare_runs_side_by_side_with_the_differences_marked(browser: Any, root: Path) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    click(browser, 'details[data-group="__compare"] > summary')
+    wait(browser, lambda d: len(css(d, "#compare-pick option")) == 20)
+    assert "Pick 2 to 5 runs" in css(browser, "#compare")[0].text
+    ids = [_run_id(root, n, "many") for n in ("m-00", "m-02", "m-04")]
+    browser.execute_script(
+        "const sel = document.querySelector('#compare-pick');"
+        "for (const o of sel.options) o.selected = arguments[0].includes(o.value);"
+        "sel.dispatchEvent(new Event('change'));",
+        ids,
+    )
+    wait(browser, lambda d: css(d, "#compare-table"))
+
+    def lines(d: Any) -> dict[str, Any]:
+        return d.execute_script(
+            "return Object.fromEntries([...document.querySelectorAll('#compare-table tbody tr')].map((tr) =>"
+            " [tr.dataset.key, [tr.classList.contains('differs'), [...tr.querySelectorAll('td')].map((td) => td.innerText)]]))"
+        )
+
+    got = lines(browser)
+    assert browser.execute_script(
+        "return [...document.querySelectorAll('#compare-table thead th[data-run]')].map((th) => th.innerText)"
+    ) == ["m-04", "m-02", "m-00"]  # in the table's order (newest first)
+    assert got["config.opt"] == [False, ["sgd", "sgd", "sgd"]]
+    assert got["config.seed"] == [True, ["4", "2", "0"]]
+    assert got["summary.loss"][0] is True
+    click(browser, "#compare-only")
+    wait(browser, lambda d: "config.opt" not in lines(d))
+    assert "config.seed" in lines(browser)
+    open_page(browser, "/local/many")  # the runs picked and the open section are remembered
+    wait(browser, lambda d: css(d, "#compare-table"))
+    assert list(lines(browser)) == ["config.opt", "config.seed", "summary.loss"]
+    shot(browser, "workspace-compare")
+    no_errors(browser)
+
+
+def test_keyboard_shortcuts_listed_on_question_mark(browser: Any) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    reset_settings(browser)
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    body = css(browser, "body")[0]
+    body.send_keys("?")
+    listed = wait(browser, lambda d: css(d, "#shortcuts kbd"))
+    assert [k.text for k in listed][:3] == ["?", "Esc", "/"]
+    body.send_keys(Keys.ESCAPE)
+    wait(browser, lambda d: not css(d, "#shortcuts"))
+    body.send_keys("l")
+    wait(browser, lambda d: css(d, '.chart[data-metric="loss"]')[0].get_attribute("data-log") == "true")
+    body.send_keys("/")
+    assert browser.execute_script("return document.activeElement.id") == "run-filter"
+    browser.switch_to.active_element.send_keys("l")  # typed into the filter: no shortcut
+    assert css(browser, "#run-filter")[0].get_attribute("value") == "l"
+    assert css(browser, '.chart[data-metric="loss"]')[0].get_attribute("data-log") == "true"
+    no_errors(browser)
+
+
+def test_parallel_coordinates_and_parameter_importance(browser: Any) -> None:
+    reset_settings(browser)
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    click(browser, 'details[data-group="__params"] > summary')
+    wait(browser, lambda d: len(css(d, "#params svg.parcoords path[data-run]")) == 20)
+    axes = browser.execute_script("return [...document.querySelectorAll('#params .pc-axis')].map((g) => g.dataset.col)")
+    assert axes == ["config.opt", "config.seed", "summary.loss"]
+    colors = _series_colors(browser, "loss")
+    paths = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('#params path[data-run]')]"
+        ".map((p) => [p.dataset.run, p.getAttribute('stroke')]))"
+    )
+    assert paths == colors
+    # m-i has seed i and loss (i + 1) / 5: seed correlates with loss exactly.
+    ranks = browser.execute_script(
+        "return [...document.querySelectorAll('#importance tbody tr')].map((tr) => [tr.dataset.col, tr.cells[1].innerText])"
+    )
+    assert ranks[0] == ["config.seed", "1.000"] and [c for c, _ in ranks] == ["config.seed", "config.opt"]
+    # The scatter: a config column against the metric at first; seed against loss on a line.
+    assert len(css(browser, "#scatter circle[data-run]")) == 20
+    browser.execute_script(
+        "const x = document.querySelector('#scatter-x'); x.value = 'config.seed'; x.dispatchEvent(new Event('change'))"
+    )
+    wait(browser, lambda d: d.execute_script("return document.querySelector('#scatter-x').value") == "config.seed")
+    dots = browser.execute_script(
+        "return [...document.querySelectorAll('#scatter circle')].map((c) => [Number(c.getAttribute('cx')),"
+        " Number(c.getAttribute('cy')), c.getAttribute('fill'), c.dataset.run])"
+    )
+    assert len(dots) == 20 and all(colors[rid] == fill for _x, _y, fill, rid in dots)
+    dots.sort()
+    assert [y for _x, y, _f, _r in dots] == sorted((y for _x, y, _f, _r in dots), reverse=True)  # up as seed grows
+    shot(browser, "workspace-params")
+    no_errors(browser)
+
+
+# The table's filter in the page and the same filter compiled for the server (lib/filter.js toMongo)
+# pick the same runs: one filter language.
+SAME_RUNS = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const f = await import('/static/lib/filter.js');
+  const c = await import('/static/lib/columns.js');
+  const all = (await (await fetch('/api/v1/runs/local/many')).json()).runs;
+  const rows = all.map(c.runRow);
+  const known = new Set(c.dataColumns(rows));
+  const out = {};
+  for (const text of arguments[0]) {
+    const query = f.toMongo(text, known);
+    const test = f.compileFilter(text, known).test;
+    const page = rows.filter(test).map((r) => r.name).sort();
+    const res = await fetch('/api/v1/runs/local/many?filters=' + encodeURIComponent(JSON.stringify(query)));
+    const server = ((await res.json()).runs || []).map((r) => r.name).sort();
+    out[text] = [page, server, query !== null];
+  }
+  done(out);
+})().catch((e) => done(String(e)));
+"""
+
+
+def test_the_filter_means_the_same_in_the_page_and_on_the_server(browser: Any) -> None:
+    open_page(browser, "/local/many")
+    filters = [
+        "opt = adam",
+        "opt = ADAM and seed >= 10",
+        "seed < 3 or seed > 17",
+        "not opt ~ da",
+        "name ~ m-1 and loss <= 3",
+        "m-0 finished",
+        "group = null",
+        "opt != sgd and seed != 5",
+    ]
+    browser.set_script_timeout(60)
+    got = browser.execute_async_script(SAME_RUNS, filters)
+    assert isinstance(got, dict), got
+    for text in filters:
+        page, server, compiled = got[text]
+        assert compiled, text
+        assert page and page == server, (text, page, server)
+    # A filter in the URL is asked of the server for the first page, then all runs are read.
+    reset_settings(browser)
+    open_page(browser, "/local/many?filter=config.opt%20%3D%20adam")
+    wait(browser, lambda d: css(d, "#run-count")[0].text == "10 of 20 runs")
+    asked = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((e) => e.name).filter((u) => u.includes('/api/v1/runs/local/many?'))"
+    )
+    assert "filters=" in asked[0] and all("filters=" not in u for u in asked[1:]), asked
+    assert sorted(table_names(browser)) == [f"m-{i:02d}" for i in range(1, 20, 2)]
+    no_errors(browser)

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFilter, compileFilter, tokenize, looksLikeExpression } from '../../python/turbotrack/server/static/lib/filter.js';
+import { parseFilter, compileFilter, tokenize, looksLikeExpression, toMongo } from '../../python/turbotrack/server/static/lib/filter.js';
 import { runRow, dataColumns } from '../../python/turbotrack/server/static/lib/columns.js';
 
 const runs = [
@@ -56,4 +56,22 @@ test('plain words search name, id, tags and group', () => {
   assert.deepEqual(names('resnet big'), ['c3']);
   assert.deepEqual(names('B2'), ['b2']);
   assert.deepEqual(names(''), ['a1', 'b2', 'c3']);
+});
+
+test('toMongo: the filter box as the API query', () => {
+  const known = new Set(['summary.acc.max', 'config.lr', 'config.opt']);
+  assert.equal(toMongo('', known), null);
+  assert.deepEqual(toMongo('acc.max > 0.9 and lr = 0.01', known), {
+    $and: [{ 'summary_metrics.acc.max': { $gt: 0.9 } }, { 'config.lr': { $eq: 0.01 } }],
+  });
+  assert.deepEqual(toMongo('opt = Adam.W or not state ~ run', known), {
+    $or: [{ 'config.opt': { $regex: '^Adam\\.W$', $options: 'i' } }, { $nor: [{ state: { $regex: 'run', $options: 'i' } }] }],
+  });
+  assert.deepEqual(toMongo('group = null and tags != null and name !~ x', known), {
+    $and: [{ $and: [{ group: null }, { tags: { $exists: true } }] }, { display_name: { $not: { $regex: 'x', $options: 'i' } } }],
+  });
+  assert.deepEqual(toMongo('res net', known).$and[1].$or[0], { display_name: { $regex: 'net', $options: 'i' } });
+  assert.equal(toMongo('runtime > 5', known), null, 'the API has no runtime field');
+  assert.equal(toMongo('name > b', known), null, 'text order differs');
+  assert.equal(toMongo('acc.max >', known), null, 'malformed');
 });

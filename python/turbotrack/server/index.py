@@ -391,9 +391,12 @@ class Index:
         limit: Optional[int] = None,
         offset: int = 0,
         run_id: Optional[str] = None,
+        since: Optional[float] = None,
     ) -> tuple[int, list[dict[str, Any]]]:
         """``(total, runs)``: the runs matching ``filters`` (``total`` of them), sorted by ``order``, the
         page ``[offset, offset + limit)`` of them; filtering, sorting and paging all happen in SQL.
+        With ``since``, only those of them whose index entry was updated (their files' mtime, a
+        heartbeat) at or after it are listed; ``total`` still counts them all.
         A malformed query is a ``ValueError`` (from :func:`turbotrack.store.query.parse`)."""
         node = query.parse(filters)
         sort = query.parse_order(order)
@@ -406,13 +409,20 @@ class Index:
         q = RunQuery(running, self.db.postgres, entity, project)
         where = q.where(node)
         join, order_by = q.order(sort)
-        sql = f"SELECT b.run_id FROM run_keys b {join.text} WHERE {scope.text}{where.text} {order_by.text}"
-        args = join.params + scope.params + where.params + order_by.params
+        changed = Sql("", [])
+        if since is not None:
+            changed = Sql(
+                " AND b.run_id IN (SELECT run_id FROM runs WHERE entity = ? AND project = ? AND updated >= ?)",
+                [entity, project, since],
+            )
+        cond = f"{scope.text}{where.text}{changed.text}"
+        sql = f"SELECT b.run_id FROM run_keys b {join.text} WHERE {cond} {order_by.text}"
+        args = join.params + scope.params + where.params + changed.params + order_by.params
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
             args += [limit if limit is not None else (None if self.db.postgres else -1), max(0, offset)]
         ids = self.db.query(sql, args)
-        if limit is None and not offset:
+        if limit is None and not offset and since is None:
             total = len(ids)
         else:
             count = f"SELECT COUNT(*) FROM run_keys b WHERE {scope.text}{where.text}"

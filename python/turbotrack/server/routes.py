@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import mimetypes
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
@@ -124,10 +126,13 @@ class RunsQuery:
     order: Optional[str] = None
     limit: Optional[int] = None
     offset: int = 0
+    since: Optional[float] = None
 
     def __post_init__(self) -> None:
         if (self.limit is not None and self.limit < 0) or self.offset < 0:
             raise ValueError("limit and offset must not be negative")
+        if self.since is not None and not math.isfinite(self.since):
+            raise ValueError("since must be a finite number (seconds since the epoch)")
 
 
 @dataclass(frozen=True)
@@ -209,11 +214,12 @@ def list_runs(s: ServerState, r: Req) -> Any:
     filters = _json_body(q.filters.encode(), "filters") if q.filters else None
     if filters is not None and not isinstance(filters, dict):
         raise ApiError(400, "filters must be a JSON object")
+    now = time.time()
     try:
-        total, page = s.index.page(entity, project, filters, q.order or None, q.limit, q.offset)
+        total, page = s.index.page(entity, project, filters, q.order or None, q.limit, q.offset, since=q.since)
     except ValueError as e:  # a malformed query, as store/query.py names it
         raise ApiError(400, str(e)) from None
-    return {"total": total, "runs": page}
+    return {"total": total, "runs": page, "now": now}
 
 
 def run(s: ServerState, r: Req) -> Any:

@@ -9,6 +9,7 @@
 import { parseRoute, workspaceHref, runHref } from './lib/route.js';
 import { ApiError } from './lib/api.js';
 import { h, replace } from './lib/dom.js';
+import { SHORTCUTS, shortcutFor } from './lib/keys.js';
 import { mountProjects } from './pages/projects.js';
 import { mountWorkspace } from './pages/workspace.js';
 import { mountRun } from './pages/run.js';
@@ -84,7 +85,7 @@ export function navigate(path, { replaceState = false } = {}) {
 
 document.addEventListener('click', (ev) => {
   if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
-  const a = ev.target.closest('a');
+  const a = /** @type {Element} */ (ev.target).closest('a');
   if (!a || a.target || a.hasAttribute('download')) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/static/')) return;
@@ -92,6 +93,32 @@ document.addEventListener('click', (ev) => {
   if (url.pathname !== location.pathname) navigate(url.pathname + url.search);
 });
 window.addEventListener('popstate', render);
+
+// `?` lists the keyboard shortcuts (lib/keys.js); the pages act on the others.
+let help = null;
+document.addEventListener('keydown', (ev) => {
+  const key = shortcutFor(ev);
+  if (key === '?') {
+    ev.preventDefault();
+    if (help) {
+      help.remove();
+      help = null;
+      return;
+    }
+    help = h('div', { class: 'shortcuts', id: 'shortcuts', role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
+      h('h2', null, 'Keyboard shortcuts'),
+      h('table', { class: 'grid' }, h('tbody', null, SHORTCUTS.map(([k, what, where]) =>
+        h('tr', null, h('td', null, h('kbd', null, k)), h('td', null, what), h('td', { class: 'muted' }, where))))));
+    document.body.append(help);
+  } else if (key === 'Esc') {
+    if (help) {
+      help.remove();
+      help = null;
+    }
+    const el = document.activeElement;
+    if (el instanceof HTMLElement && el !== document.body) el.blur();
+  }
+});
 
 // The login URL's token has done its job (the server set the session cookie): keep it out of the address bar.
 if (new URLSearchParams(location.search).has('token')) history.replaceState(null, '', location.pathname);

@@ -157,6 +157,7 @@ function player(where, tag, ref, out) {
 
 /** A sortable HTML table for {columns, data}. */
 export function renderTable(columns, data) {
+  /** @type {{col: number, dir: 'asc'|'desc'}} */
   let sort = { col: -1, dir: 'asc' };
   const table = h('table', { class: 'grid media-table' });
   const draw = () => {
@@ -247,6 +248,7 @@ async function plotPanel(where, spec, out) {
   }, scatter ? sortPairs(data) : data, holder);
 }
 
+/** @param {any[]} data [xs, ys] */
 function sortPairs([xs, ys]) {
   const idx = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
   return [idx.map((i) => xs[i]), idx.map((i) => ys[i])];

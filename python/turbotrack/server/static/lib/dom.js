@@ -10,7 +10,7 @@
  * @param {Record<string, any>|null} [attrs] `class`, `style` (string), `dataset` (object),
  *   `on<event>` handlers, boolean or string attributes; `html` sets trusted, already-escaped HTML
  * @param {...any} children
- * @returns {HTMLElement}
+ * @returns {any} the element (any: an input, a canvas or a details element, as `tag` says)
  */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);

@@ -218,3 +218,82 @@ export function compileFilter(text, known) {
     expression: false,
   };
 }
+
+// ---- the same filter, as the API's query (docs/server-api.md: wandb's MongoDB-style filters) ----
+
+/** @param {string} s @returns {string} `s` as a regular expression matching itself */
+function reEscape(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The API's field for a table column, or null where the API has none (runtime). */
+function apiField(col) {
+  if (col.startsWith('summary.')) return `summary_metrics.${col.slice(8)}`;
+  if (col.startsWith('config.')) return col;
+  const named = { name: 'display_name', created: 'created_at', id: 'id', state: 'state', group: 'group', job_type: 'job_type', tags: 'tags' };
+  return named[col] || null;
+}
+
+/** @returns {object|null} */
+function cmpToMongo(field, op, value) {
+  const text = typeof value === 'string';
+  const ci = (re) => ({ $regex: re, $options: 'i' });
+  if (value === null) {
+    if (op === '=') return { [field]: null };
+    if (op === '!=') return { [field]: { $exists: true } };
+    return null;
+  }
+  switch (op) {
+    case '=': return { [field]: text ? ci(`^${reEscape(value)}$`) : { $eq: value } };
+    case '!=': return { [field]: text ? { $not: ci(`^${reEscape(value)}$`) } : { $ne: value } };
+    case '~': return { [field]: ci(reEscape(String(value))) };
+    case '!~': return { [field]: { $not: ci(reEscape(String(value))) } };
+    case '>': case '>=': case '<': case '<=':
+      if (typeof value !== 'number') return null; // text order is case-blind here, by code point there
+      return { [field]: { [{ '>': '$gt', '>=': '$gte', '<': '$lt', '<=': '$lte' }[op]]: value } };
+  }
+  return null;
+}
+
+/** @returns {object|null} */
+function treeToMongo(tree, known) {
+  if (tree.and || tree.or) {
+    const parts = (tree.and || tree.or).map((t) => treeToMongo(t, known));
+    if (parts.some((p) => p === null)) return null;
+    return { [tree.and ? '$and' : '$or']: parts };
+  }
+  if (tree.not) {
+    const inner = treeToMongo(tree.not, known);
+    return inner === null ? null : { $nor: [inner] };
+  }
+  const field = apiField(resolveColumn(tree.field, known));
+  return field === null ? null : cmpToMongo(field, tree.op, tree.value);
+}
+
+/**
+ * The filter box's text as the API's `filters` (the runs listing's), so the server can answer the
+ * first page of a filtered table: plain words are "contains, any case" over name, id, state, group
+ * and tags; an expression's comparisons keep their meaning (text compared case-blind, as the
+ * table does). null: nothing to filter, a malformed expression, or one the API cannot say the
+ * same way (a `runtime` column; `>` between texts) — the table then filters in the page alone.
+ * @param {string} text
+ * @param {Set<string>} known column keys
+ * @returns {object|null}
+ */
+export function toMongo(text, known) {
+  const trimmed = (text || '').trim();
+  if (trimmed === '') return null;
+  if (looksLikeExpression(trimmed)) {
+    try {
+      return treeToMongo(parseFilter(trimmed), known);
+    } catch {
+      return null;
+    }
+  }
+  const words = trimmed.split(/\s+/);
+  return {
+    $and: words.map((w) => ({
+      $or: ['display_name', 'id', 'state', 'group', 'tags'].map((f) => ({ [f]: { $regex: reEscape(w), $options: 'i' } })),
+    })),
+  };
+}

@@ -15,6 +15,7 @@ import { diffToHtml } from '../lib/diff.js';
 import { h, replace } from '../lib/dom.js';
 import { colorFor, escapeHtml, fmtBytes, fmtDuration, fmtTime, fmtValue } from '../lib/format.js';
 import { RUN_TABS, runHref } from '../lib/route.js';
+import { PRIORITY, historyQueue } from '../lib/data.js';
 import { LineChart } from '../components/linechart.js';
 import { isTyped, mediaKind, mediaPanel } from '../components/media.js';
 
@@ -139,7 +140,7 @@ function runCharts(where, run, keys, { stream = 'history', xKey = '_step' } = {}
   }
   async function zoom(k, range) {
     if (!range) zoomed.delete(k);
-    else zoomed.set(k, (await getJson(url({ keys: k, min: range.min, max: range.max, samples: charts.get(k).width() }))).data);
+    else zoomed.set(k, (await historyQueue.get(url({ keys: k, min: range.min, max: range.max, samples: charts.get(k).width() }), { priority: PRIORITY.zoom })).data);
     draw();
   }
   return {
@@ -148,7 +149,7 @@ function runCharts(where, run, keys, { stream = 'history', xKey = '_step' } = {}
       if (!keys.length) return;
       const first = [...charts.values()][0];
       samples = first ? first.width() : 600;
-      const { data, changed } = await getJson(url({}), { revalidate: true });
+      const { data, changed } = await historyQueue.get(url({}), { revalidate: true, priority: PRIORITY.view });
       if (changed || !hist) {
         hist = data;
         draw();

@@ -14,59 +14,74 @@
  * @module workspace
  */
 
-import { allRuns, getJson, urls } from '../lib/api.js';
+import { getJson, urls } from '../lib/api.js';
+import { RunStore } from '../lib/runstore.js';
+import { DISTINCT, assignColors } from '../lib/colors.js';
+import { aggregate, groupRuns } from '../lib/groups.js';
+import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
+import { isoTime, toCsv } from '../lib/csv.js';
+import { shortcutFor } from '../lib/keys.js';
+import { ComparePanel, ParamsPanel } from '../components/panels.js';
+import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
-import { compileFilter } from '../lib/filter.js';
-import { colorFor, fmtDuration, fmtTime, fmtValue } from '../lib/format.js';
-import { runHref } from '../lib/route.js';
+import { compileFilter, toMongo } from '../lib/filter.js';
+import { colorFor, fmtValue } from '../lib/format.js';
 import { sortBy } from '../lib/sort.js';
 import { LineChart } from '../components/linechart.js';
+import { RunsTable } from '../components/runstable.js';
+import { loadSettings, nextSort, withDefaults } from '../lib/settings.js';
+import { FrameQueue } from '../lib/frames.js';
 
 const POLL_MS = 2500;
-const ROW_H = 28;
 const MAX_RUN_CHOICES = [10, 20, 50, 100, 200, 500];
+const FIRST_PAGE = 300; // runs asked for before the table is drawn; the rest come in pages of REST_PAGE
+const REST_PAGE = 1000;
 
-/** Per-project choices, kept in localStorage. */
-function loadSettings(key) {
-  try {
-    return JSON.parse(localStorage.getItem(key) || 'null') || {};
-  } catch {
-    return {};
-  }
+/**
+ * The API's `order` for the table's sort, where the server sorts that column (else its default).
+ * @param {{col: string, dir: string}} sort
+ * @returns {string|undefined}
+ */
+export function serverOrder(sort) {
+  const sign = sort.dir === 'desc' ? '-' : '+';
+  if (sort.col === 'created') return `${sign}created_at`;
+  if (sort.col.startsWith('summary.')) return `${sign}summary_metrics.${sort.col.slice(8)}`;
+  if (sort.col.startsWith('config.')) return `${sign}${sort.col}`;
+  return undefined;
 }
 
 export async function mountWorkspace(root, route, ctx) {
   const { entity, project } = route;
   ctx.setTitle(`${project}`);
   const storeKey = `turbotrack:workspace:${entity}/${project}`;
-  const s = loadSettings(storeKey);
-  const save = () => localStorage.setItem(storeKey, JSON.stringify(s));
+  // The view's choices: the URL's (a shared link) over the remembered ones; each change is kept in
+  // both (lib/viewstate.js).
+  // (Settings once withDefaults below has filled in what neither names.)
+  const s = /** @type {import('../lib/settings.js').Settings} */ ({ ...loadSettings(storeKey), ...fromQuery(location.search) });
+  const save = () => {
+    localStorage.setItem(storeKey, JSON.stringify(s));
+    const url = location.pathname + toQuery(s);
+    if (url !== location.pathname + location.search) history.replaceState(history.state, '', url);
+  };
 
-  let runs = await allRuns(entity, project);
+  s.sort ??= DEFAULT_VIEW.sort;
+  // The first page at once (in the table's order, as the server sorts it), the rest after.
+  const store = new RunStore(async (params) => (await getJson(urls.runs(entity, project, params))).data);
+  // A filter (from the URL, or remembered) is asked of the server too (lib/filter.js toMongo): the
+  // first rows are the filtered table's even when it is a small part of many runs.
+  await store.first(FIRST_PAGE, serverOrder(s.sort), toMongo(s.filter || '', new Set()));
+  let runs = store.runs;
   let rows = runs.map(runRow);
   let runById = new Map(runs.map((r) => [r.id, r]));
-  let columns = dataColumns(rows);
+  const colSet = new Set(dataColumns(rows));
+  let columns = dataColumns([Object.fromEntries([...colSet].map((k) => [k, 1]))]);
   let known = new Set(columns);
 
-  // Defaults the first time a project is opened.
-  s.sort ??= { col: 'created', dir: 'desc' };
-  s.filter ??= '';
-  s.hidden ??= [];
-  s.xAxis ??= '_step';
-  s.smoothing ??= 0;
-  s.log ??= false;
-  s.maxRuns ??= 200;
-  s.collapsed ??= { system: true };
-  s.expanded ??= false;
-  if (!s.pinned) {
-    const best = columns.filter((c) => c.startsWith('summary.') && /\.(max|min|best)$/.test(c));
-    s.pinned = ['state', ...(best.length ? best : columns.filter((c) => c.startsWith('summary.'))).slice(0, 2)];
-  }
-  s.shown ??= ['state', 'created', 'runtime', 'tags', 'group', ...columns.slice(0, 40)];
-  s.bar ??= s.pinned.find((c) => c.startsWith('summary.')) || columns.find((c) => c.startsWith('summary.')) || '';
+  withDefaults(s, columns); // the first time a project is opened
   const hidden = new Set(s.hidden);
+  save(); // the address bar shows the view from the start
 
   // ---- layout ----
   const filterInput = h('input', { type: 'search', id: 'run-filter', placeholder: 'Filter: words, or acc.max > 0.9, config.lr = 0.01, state = running', value: s.filter });
@@ -74,30 +89,54 @@ export async function mountWorkspace(root, route, ctx) {
   const countEl = h('span', { class: 'count', id: 'run-count' });
   const colMenu = h('details', { class: 'menu', id: 'columns-menu' }, h('summary', null, 'Columns'));
   const expandBtn = h('button', { type: 'button', id: 'expand-table', title: 'Show every chosen column' });
-  const thead = h('thead');
-  const tbody = h('tbody');
-  const table = h('table', { class: 'grid runs', id: 'runs-table' }, thead, tbody);
-  const tableWrap = h('div', { class: 'table-wrap' }, table);
+  const csvBtn = h('button', { type: 'button', id: 'export-csv', title: 'The runs as filtered and sorted, every chosen column, as CSV' }, 'CSV');
+  const table = new RunsTable({
+    entity, project,
+    colorOf: (id) => colorOf(id),
+    isHidden: (id) => hidden.has(id),
+    onSort: (c) => {
+      s.sort = nextSort(s.sort, c);
+      save();
+      refreshTable();
+      scheduleCharts();
+    },
+    onHide: (id, isHidden) => {
+      if (isHidden) hidden.add(id);
+      else hidden.delete(id);
+      s.hidden = [...hidden];
+      save();
+      scheduleCharts();
+    },
+    onColor: (id, color) => chooseColor(id, color),
+  });
+  const tableWrap = table.el;
   const sidebar = h('aside', { class: 'sidebar' },
-    h('div', { class: 'sidebar-tools' }, filterInput, filterError, h('div', { class: 'row' }, countEl, colMenu, expandBtn)),
+    h('div', { class: 'sidebar-tools' }, filterInput, filterError, h('div', { class: 'row' }, countEl, colMenu, expandBtn, csvBtn)),
     tableWrap);
 
   const xSelect = h('select', { id: 'x-axis' });
   const smoothInput = h('input', { type: 'range', id: 'smoothing', min: 0, max: 0.99, step: 0.01, value: s.smoothing });
   const smoothLabel = h('span', { class: 'smooth-val' }, String(s.smoothing));
   const logBox = h('input', { type: 'checkbox', id: 'log-scale', checked: s.log });
-  const maxSelect = h('select', { id: 'max-runs' }, MAX_RUN_CHOICES.map((n) => h('option', { value: n, selected: n === s.maxRuns }, String(n))));
+  const runChoices = [...new Set([...MAX_RUN_CHOICES, s.maxRuns])].sort((a, b) => a - b);
+  const maxSelect = h('select', { id: 'max-runs' }, runChoices.map((n) => h('option', { value: n, selected: n === s.maxRuns }, String(n))));
   const barSelect = h('select', { id: 'bar-metric' });
+  const groupSelect = h('select', { id: 'group-by', title: 'Draw each group of runs as its mean in a min-max band' });
   const barBody = h('div', { class: 'bars', id: 'bar-chart' });
   const sectionsEl = h('div', { class: 'sections' });
+  const compare = new ComparePanel({ s, save: () => save(), colorOf: (id) => colorOf(id) });
+  const paramsPanel = new ParamsPanel({ s, save: () => save(), colorOf: (id) => colorOf(id) });
   const chartsEl = h('section', { class: 'charts' },
     h('div', { class: 'toolbar' },
       h('label', null, 'x-axis ', xSelect),
       h('label', null, 'smoothing ', smoothInput, smoothLabel),
       h('label', null, logBox, ' log scale'),
-      h('label', null, 'runs drawn ', maxSelect)),
+      h('label', null, 'runs drawn ', maxSelect),
+      h('label', null, 'group by ', groupSelect)),
     h('details', { class: 'section', open: !s.collapsed.__bar, dataset: { group: '__bar' } },
       h('summary', null, 'Summary bar chart'), h('div', { class: 'panel bar-panel' }, h('label', null, 'metric ', barSelect), barBody)),
+    compare.el,
+    paramsPanel.el,
     sectionsEl);
   const layout = h('div', { class: 'workspace' }, sidebar, chartsEl);
   replace(root, layout);
@@ -120,88 +159,28 @@ export async function mountWorkspace(root, route, ctx) {
     filterError.textContent = filter.error ? `Filter: ${filter.error}` : '';
     const t0 = performance.now();
     view = sortBy(rows.filter(filter.test), (r) => columnValue(r, s.sort.col), s.sort.dir);
+    recolor();
     layout.dataset.sortMs = (performance.now() - t0).toFixed(1);
-    countEl.textContent = `${view.length} of ${rows.length} runs`;
+    countEl.textContent = `${view.length} of ${rows.length} runs${store.complete() ? '' : ` (loading ${store.total})`}`;
   }
 
-  function renderHead() {
-    const cols = tableColumns();
-    replace(thead, h('tr', null,
-      h('th', { class: 'eye', title: 'Show or hide runs in the charts' }, ''),
-      cols.map((c) => h('th', {
-        class: `sortable${s.sort.col === c ? ` sorted ${s.sort.dir}` : ''}${s.pinned.includes(c) ? ' pinned' : ''}`,
-        dataset: { col: c },
-        title: c,
-        onclick: () => {
-          s.sort = { col: c, dir: s.sort.col === c && s.sort.dir === 'desc' ? 'asc' : s.sort.col === c ? 'desc' : defaultDir(c) };
-          save();
-          refreshTable();
-          scheduleCharts();
-        },
-      }, columnLabel(c), h('span', { class: 'arrow' }, s.sort.col === c ? (s.sort.dir === 'asc' ? ' ▲' : ' ▼') : '')))));
-  }
-
-  function defaultDir(c) {
-    return c.startsWith('summary.') || c === 'created' || c === 'runtime' ? 'desc' : 'asc';
-  }
-
-  function cell(row, c) {
-    const v = row[c];
-    if (c === 'name') {
-      return h('td', { class: 'name' }, h('span', { class: 'swatch', style: `background:${colorFor(row.id)}` }),
-        h('a', { href: runHref(entity, project, row.id), style: `color:${colorFor(row.id)}` }, row.name));
-    }
-    if (c === 'state') return h('td', null, h('span', { class: `state state-${v}` }, v || ''));
-    if (c === 'created') return h('td', null, fmtTime(v));
-    if (c === 'runtime') return h('td', { class: 'num' }, fmtDuration(v));
-    if (c === 'tags') return h('td', null, (v || []).map((t) => h('span', { class: 'tag' }, t)));
-    return h('td', { class: typeof v === 'number' ? 'num' : null, title: typeof v === 'string' ? v : null }, fmtValue(v));
-  }
-
-  // Only the rows in sight are in the DOM (10,000 runs scroll and sort fast).
-  function renderRows() {
-    const cols = tableColumns();
-    const first = Math.max(0, Math.floor(tableWrap.scrollTop / ROW_H) - 10);
-    const count = Math.ceil((tableWrap.clientHeight || 600) / ROW_H) + 20;
-    const last = Math.min(view.length, first + count);
-    const span = cols.length + 1;
-    const out = [];
-    if (first > 0) out.push(h('tr', { class: 'spacer', style: `height:${first * ROW_H}px` }, h('td', { colspan: span })));
-    for (let i = first; i < last; i++) {
-      const row = view[i];
-      const isHidden = hidden.has(row.id);
-      out.push(h('tr', { dataset: { run: row.id }, class: isHidden ? 'hidden-run' : null, style: `height:${ROW_H}px` },
-        h('td', { class: 'eye' }, h('input', {
-          type: 'checkbox', checked: !isHidden, title: isHidden ? 'Show in charts' : 'Hide from charts',
-          onchange: (ev) => {
-            if (ev.target.checked) hidden.delete(row.id);
-            else hidden.add(row.id);
-            s.hidden = [...hidden];
-            save();
-            ev.target.closest('tr').classList.toggle('hidden-run', !ev.target.checked);
-            scheduleCharts();
-          },
-        })),
-        cols.map((c) => cell(row, c))));
-    }
-    if (last < view.length) out.push(h('tr', { class: 'spacer', style: `height:${(view.length - last) * ROW_H}px` }, h('td', { colspan: span })));
-    replace(tbody, out);
+  function patchRows() {
+    table.patchRows();
   }
 
   function refreshTable() {
     computeView();
-    renderHead();
-    renderRows();
+    table.show(view, tableColumns(), s.sort, s.pinned);
+    compare.update(view, (id) => rows[rowIndex.get(id)]);
   }
 
-  tableWrap.addEventListener('scroll', () => requestAnimationFrame(renderRows));
   let filterTimer = null;
   filterInput.addEventListener('input', () => {
     clearTimeout(filterTimer);
     filterTimer = setTimeout(() => {
       s.filter = filterInput.value;
       save();
-      tableWrap.scrollTop = 0;
+      table.scrollToTop();
       refreshTable();
       scheduleCharts();
     }, 150);
@@ -235,6 +214,17 @@ export async function mountWorkspace(root, route, ctx) {
     replace(colMenu, h('summary', null, 'Columns'), h('div', { class: 'menu-body' }, search, list));
   }
 
+  // The runs as the table has them (filtered, sorted), with every chosen column, as a download.
+  csvBtn.addEventListener('click', () => {
+    const cols = [...new Set(['name', 'id', ...s.pinned, ...s.shown])].filter((c) => c === 'id' || c === 'name' || BASE_COLUMNS.includes(c) || known.has(c));
+    const blob = new Blob([toCsv(cols, view, { created: isoTime })], { type: 'text/csv' });
+    const a = h('a', { href: URL.createObjectURL(blob), download: `${project}-runs.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
+
   function renderExpand() {
     layout.classList.toggle('expanded', s.expanded);
     expandBtn.textContent = s.expanded ? 'Collapse table' : 'Expand table';
@@ -245,6 +235,27 @@ export async function mountWorkspace(root, route, ctx) {
     renderExpand();
     refreshTable();
   });
+
+  // ---- colours: distinct for the runs drawn (lib/colors.js), or the one chosen ----
+  let colorMap = new Map();
+  function colorOf(id) {
+    return colorMap.get(id) || s.colors[id] || colorFor(id);
+  }
+  /** The colours again for the runs drawn now; whether any changed. */
+  function recolor() {
+    const next = assignColors(chartRuns(), s.colors);
+    let changed = next.size !== colorMap.size;
+    if (!changed) for (const [id, c] of next) if (colorMap.get(id) !== c) { changed = true; break; }
+    colorMap = next;
+    return changed;
+  }
+  function chooseColor(id, color) {
+    s.colors[id] = color;
+    save();
+    recolor();
+    patchRows();
+    scheduleCharts();
+  }
 
   // ---- charts ----
   const charts = new Map(); // key → LineChart
@@ -273,6 +284,12 @@ export async function mountWorkspace(root, route, ctx) {
     replace(xSelect, opts.map((k) => h('option', { value: k, selected: k === s.xAxis }, k)));
   }
 
+  function renderGroupChoices() {
+    const opts = ['', 'group', 'job_type', ...columns.filter((c) => c.startsWith('config.'))];
+    if (s.groupBy && !opts.includes(s.groupBy)) opts.push(s.groupBy);
+    replace(groupSelect, opts.map((c) => h('option', { value: c, selected: c === s.groupBy }, c || 'none')));
+  }
+
   function renderBarChoices() {
     const opts = columns.filter((c) => c.startsWith('summary.'));
     replace(barSelect, opts.map((c) => h('option', { value: c, selected: c === s.bar }, columnLabel(c))));
@@ -289,7 +306,7 @@ export async function mountWorkspace(root, route, ctx) {
     replace(barBody, sorted.length === 0 ? h('div', { class: 'empty' }, 'no values') : sorted.slice(0, 100).map((x) => h('div', {
       class: `bar-row${Number.isFinite(x.v) ? '' : ' nonfinite'}`, dataset: { run: x.run.id } },
     h('span', { class: 'bar-label', title: x.run.name }, x.run.name || x.run.id),
-    h('span', { class: 'bar-track' }, h('span', { class: 'bar', style: `width:${width(x.v)}%;background:${colorFor(x.run.id)}` })),
+    h('span', { class: 'bar-track' }, h('span', { class: 'bar', style: `width:${width(x.v)}%;background:${colorOf(x.run.id)}` })),
     h('span', { class: 'bar-val' }, fmtValue(x.v)))));
   }
   let rowIndex = new Map(rows.map((r, i) => [r.id, i]));
@@ -297,6 +314,8 @@ export async function mountWorkspace(root, route, ctx) {
   function renderSections() {
     for (const c of charts.values()) c.destroy();
     charts.clear();
+    drawnAt.clear();
+    frames.clear();
     inSight.clear();
     sightObserver.disconnect();
     const groups = groupByPrefix(metricKeys).filter(([g]) => g !== 'system');
@@ -311,10 +330,11 @@ export async function mountWorkspace(root, route, ctx) {
   const inSight = new Set();
   const sightObserver = new IntersectionObserver((entries) => {
     for (const e of entries) {
-      const key = e.target.dataset.metric;
+      const key = /** @type {HTMLElement} */ (e.target).dataset.metric;
       if (e.isIntersecting) inSight.add(key);
       else inSight.delete(key);
     }
+    queueDirty();
     pump();
   }, { rootMargin: '300px' });
 
@@ -351,46 +371,82 @@ export async function mountWorkspace(root, route, ctx) {
     return m.get(k);
   }
 
-  let drawPending = false;
+  // One redraw per chart per frame at most, as many charts a frame as fit in its budget (FrameQueue);
+  // only charts in sight (and open) are drawn, the others when they are scrolled to.
+  const frames = new FrameQueue();
   let firstDrawn = false;
-  let allDirty = true; // every chart to redraw (view, runs or zoom changed), else only `dirty` ones
-  const dirty = new Set(); // keys with new data
+  const dirty = new Set(); // keys whose chart is to be drawn again
   function scheduleCharts(all = true) {
-    if (all) allDirty = true;
-    if (drawPending) return;
-    drawPending = true;
-    requestAnimationFrame(() => {
-      drawPending = false;
-      drawCharts();
+    if (all) {
+      if (recolor()) patchRows();
+      frames.add('\u0000params', () => paramsPanel.update(columns, chartRuns().map((r) => rows[rowIndex.get(r.id)]).filter(Boolean)));
+      for (const k of charts.keys()) dirty.add(k);
+      frames.add('\u0000bars', renderBars);
+      frames.add('\u0000pump', pump); // runs newly drawn (sorted, filtered, shown) and sections opened need their histories
+    }
+    queueDirty();
+  }
+
+  function queueDirty() {
+    for (const key of dirty) {
+      const chart = charts.get(key);
+      if (!chart) {
+        dirty.delete(key);
+        continue;
+      }
+      if (!inSight.has(key) || !chart.el.closest('details')?.open) continue;
+      dirty.delete(key);
+      frames.add(key, () => drawChart(key));
+    }
+  }
+
+  // A redraw of a chart costs about its points (300 runs: ~100 ms in software canvas), so while its
+  // runs are still arriving a chart is drawn again only when its runs have grown by half since the
+  // last draw, or a second has passed (the drawing costs about twice the last one in all); once
+  // every run is here, at once.
+  const drawnAt = new Map(); // key → {n: runs drawn, t: when}
+  let laterTimer = null;
+  /** Runs' series as their groups' (s.groupBy): a mean line in a min-max band each (lib/groups.js). */
+  function groupSeries(series) {
+    const byId = new Map(series.map((x) => [x.id, x]));
+    const groups = groupRuns(series.map((x) => rows[rowIndex.get(x.id)] || { id: x.id }), s.groupBy);
+    return [...groups].map(([name, ids], i) => {
+      const agg = aggregate(ids.map((id) => byId.get(id)));
+      return {
+        id: `group\u0000${name}`, label: `${name} (${ids.length} run${ids.length === 1 ? '' : 's'})`, color: DISTINCT[i % DISTINCT.length],
+        x: agg.x, y: agg.mean, band: { min: agg.min, max: agg.max },
+      };
     });
   }
 
-  function drawCharts() {
-    const all = allDirty;
-    allDirty = false;
+  function drawChart(key) {
+    const chart = charts.get(key);
+    if (!chart) return;
     const list = chartRuns();
-    const viewOpts = { xKey: s.xAxis, smoothing: s.smoothing, log: s.log };
-    for (const [key, chart] of charts) {
-      if (!all && !dirty.has(key)) continue;
-      if (!chart.el.closest('details').open) continue;
-      const zoomed = zoomData.get(key);
-      const series = [];
-      for (const run of list) {
-        const got = (zoomed && zoomed.get(run.id)) || (chart.system ? systemHist.get(run.id) : histories.get(run.id)?.get(key));
-        const hist = got && got.keys ? got.keys[key] : got; // `each=1` answers: one history per key
-        if (!hist) continue;
-        const xKey = chart.system && !(s.xAxis in hist.columns) ? hist.x_axis : s.xAxis;
-        series.push({ id: run.id, label: run.name || run.id, color: colorFor(run.id), ...points(hist, xKey, key) });
+    if (!zoomData.has(key) && !chart.system) {
+      let have = 0;
+      for (const run of list) if (histories.get(run.id)?.has(key)) have++;
+      const last = drawnAt.get(key);
+      if (last && have < list.length && have < last.n * 1.5 && performance.now() - last.t < 1000) {
+        dirty.add(key);
+        clearTimeout(laterTimer);
+        laterTimer = setTimeout(queueDirty, 250);
+        return;
       }
-      chart.update(series, viewOpts);
+      drawnAt.set(key, { n: have, t: performance.now() });
     }
-    dirty.clear();
-    if (all) {
-      renderBars();
-      pump(); // runs newly drawn (sorted, filtered, shown) and sections opened need their histories
+    const zoomed = zoomData.get(key);
+    const series = [];
+    for (const run of list) {
+      const got = (zoomed && zoomed.get(run.id)) || (chart.system ? systemHist.get(run.id) : histories.get(run.id)?.get(key));
+      const hist = got && got.keys ? got.keys[key] : got; // `each=1` answers: one history per key
+      if (!hist) continue;
+      const xKey = chart.system && !(s.xAxis in hist.columns) ? hist.x_axis : s.xAxis;
+      series.push({ id: run.id, label: run.name || run.id, color: colorOf(run.id), ...points(hist, xKey, key) });
     }
+    chart.update(s.groupBy ? groupSeries(series) : series, { xKey: s.xAxis, smoothing: s.smoothing, log: s.log });
     layout.dataset.chartsDrawn = String(Date.now());
-    if (!firstDrawn && [...charts.values()].some((c) => c.el.dataset.runs > 0)) {
+    if (!firstDrawn && Number(chart.el.dataset.runs) > 0) {
       // The first chart with data on screen: what benches/ui.py measures from navigation.
       firstDrawn = true;
       performance.mark('turbotrack:first-chart');
@@ -423,7 +479,7 @@ export async function mountWorkspace(root, route, ctx) {
     const gen = generation;
     for (const k of keys) pending.add(`${run.id}\0${k}`);
     try {
-      const { data, changed } = await getJson(historyUrl(run, keys), { revalidate });
+      const { data, changed } = await historyQueue.get(historyUrl(run, keys), { revalidate, priority: PRIORITY.view });
       if (gen !== generation) return;
       let got = histories.get(run.id);
       if (!got) histories.set(run.id, (got = new Map()));
@@ -453,19 +509,18 @@ export async function mountWorkspace(root, route, ctx) {
     return null;
   }
 
-  const WIDTH = 2; // requests in flight: more only makes the first answer wait behind the others
-  let pumping = 0;
+  // Requests in flight (the shared history queue's width): two until the first chart is drawn
+  // (more only makes the first answer wait behind the others), then eight.
+  const WIDTH = 2;
+  historyQueue.setWidth(WIDTH);
   function pump() {
     if (stopped) return;
     if (!samples) samples = [...charts.values()][0]?.width() || 400;
-    while (pumping < WIDTH) {
+    if (firstDrawn && historyQueue.width < 4 * WIDTH) historyQueue.setWidth(4 * WIDTH);
+    while (historyQueue.free() > 0) {
       const next = nextFetch();
       if (!next) return;
-      pumping++;
-      fetchKeys(...next).finally(() => {
-        pumping--;
-        pump();
-      });
+      fetchKeys(...next).finally(pump);
     }
   }
 
@@ -496,7 +551,7 @@ export async function mountWorkspace(root, route, ctx) {
     await pool(list, async (run) => {
       try {
         const url = urls.history(entity, project, run.id, { keys: keys.join(','), x_axis: '_runtime', samples, stream: 'system' });
-        const { data, changed } = await getJson(url, { revalidate: true });
+        const { data, changed } = await historyQueue.get(url, { revalidate: true, priority: PRIORITY.background });
         if (changed || !systemHist.has(run.id)) {
           systemHist.set(run.id, data);
           scheduleCharts();
@@ -523,7 +578,7 @@ export async function mountWorkspace(root, route, ctx) {
         const url = chart.system
           ? urls.history(entity, project, run.id, { keys: key, x_axis: '_runtime', stream: 'system', ...params })
           : historyUrl(run, [key], params);
-        got.set(run.id, (await getJson(url)).data);
+        got.set(run.id, (await historyQueue.get(url, { priority: PRIORITY.zoom })).data);
       } catch (err) {
         console.warn('zoom', run.id, err);
       }
@@ -571,43 +626,91 @@ export async function mountWorkspace(root, route, ctx) {
     loadAll();
     scheduleCharts();
   });
+  groupSelect.addEventListener('change', () => {
+    s.groupBy = groupSelect.value;
+    save();
+    scheduleCharts();
+  });
   barSelect.addEventListener('change', () => {
     s.bar = barSelect.value;
     save();
     renderBars();
   });
 
-  // ---- live updates ----
-  let tick = 0;
+  // ---- runs arriving: the rest of the pages, then what polls say changed ----
+  /** Take in new runs (added) and new versions of runs here (updated), then the table and charts. */
+  function takeRuns(added, updated) {
+    runs = store.runs;
+    for (const run of updated) {
+      const i = rowIndex.get(run.id);
+      if (i !== undefined) rows[i] = runRow(run);
+      runById.set(run.id, run);
+    }
+    const fresh = added.map(runRow);
+    for (const row of fresh) {
+      rowIndex.set(row.id, rows.length);
+      rows.push(row);
+    }
+    for (const run of added) runById.set(run.id, run);
+    const before = colSet.size;
+    for (const row of [...fresh, ...updated.map((r) => rows[rowIndex.get(r.id)])]) {
+      for (const k in row) if (k.startsWith('config.') || k.startsWith('summary.')) colSet.add(k);
+    }
+    if (colSet.size !== before) {
+      columns = dataColumns([Object.fromEntries([...colSet].map((k) => [k, 1]))]);
+      known = new Set(columns);
+      renderColumnMenu();
+      renderBarChoices();
+      renderGroupChoices();
+    }
+    if (added.length || updated.length) {
+      const nextKeys = [...new Set([...metricKeys, ...chartKeys([...added, ...updated])])].sort();
+      if (nextKeys.join() !== metricKeys.join()) {
+        metricKeys = nextKeys;
+        renderXChoices();
+        renderSections();
+      }
+    }
+    // The table again: in place when the order is the same (a running run's runtime ticking
+    // rewrites its cell, not the table).
+    computeView();
+    if (colSet.size !== before) table.show(view, tableColumns(), s.sort, s.pinned);
+    else table.update(view);
+  }
+
+  async function loadRest() {
+    try {
+      await store.rest(REST_PAGE, serverOrder(s.sort), (added) => {
+        if (!stopped) takeRuns(added, []);
+      });
+    } catch (err) {
+      console.warn('runs', err);
+    }
+    if (!stopped) {
+      computeView();
+      if (!store.complete()) countEl.textContent = `${view.length} of ${rows.length} runs`;
+    }
+  }
+
   async function poll() {
     if (stopped) return;
-    tick++;
     try {
-      if (rows.length < 2000 || tick % 5 === 0) {
-        const fresh = await allRuns(entity, project);
+      if (store.complete()) {
+        const got = await store.poll();
         if (stopped) return;
-        if (JSON.stringify(fresh) !== JSON.stringify(runs)) {
-          runs = fresh;
-          rows = runs.map(runRow);
-          rowIndex = new Map(rows.map((r, i) => [r.id, i]));
-          runById = new Map(runs.map((r) => [r.id, r]));
-          const nextCols = dataColumns(rows);
-          const colsChanged = nextCols.join() !== columns.join();
-          columns = nextCols;
-          known = new Set(columns);
-          const nextKeys = chartKeys(runs);
-          if (colsChanged) {
-            renderColumnMenu();
-            renderBarChoices();
-          }
-          if (nextKeys.join() !== metricKeys.join()) {
-            metricKeys = nextKeys;
-            generation++;
-            histories.clear();
-            renderXChoices();
-            renderSections();
-          }
-          refreshTable();
+        if (got.stale) {
+          // A run left: everything again.
+          await store.first(FIRST_PAGE, serverOrder(s.sort));
+          await store.rest(REST_PAGE, serverOrder(s.sort));
+          if (stopped) return;
+          rows = [];
+          rowIndex = new Map();
+          runById = new Map();
+          takeRuns(store.runs, []);
+          scheduleCharts();
+        } else if (got.added.length || got.changed.length || got.moved.length) {
+          takeRuns(got.added, [...got.changed, ...got.moved]);
+          if (got.added.length || got.changed.length) scheduleCharts();
         }
       }
       ctx.setLive(runs.some((r) => r.state === 'running'));
@@ -615,7 +718,6 @@ export async function mountWorkspace(root, route, ctx) {
       await pool(live, (run) => fetchKeys(run, [...histories.get(run.id).keys()], true), WIDTH);
       pump();
       if (!s.collapsed.system) await loadSystem();
-      scheduleCharts();
     } catch (err) {
       console.warn('poll', err);
     } finally {
@@ -627,11 +729,13 @@ export async function mountWorkspace(root, route, ctx) {
   renderExpand();
   renderXChoices();
   renderBarChoices();
+  renderGroupChoices();
   refreshTable();
   renderSections();
   ctx.setLive(runs.some((r) => r.state === 'running'));
   let stopped = false;
   loadAll();
+  scheduleCharts();
   // Run details (step metrics, system keys) wait for the first chart, or a second at most.
   let detailsAsked = false;
   function afterFirst() {
@@ -643,11 +747,36 @@ export async function mountWorkspace(root, route, ctx) {
   }
   setTimeout(afterFirst, 1000);
   let timer = setTimeout(poll, POLL_MS);
+  loadRest();
+
+  // Keyboard shortcuts (lib/keys.js; `?` lists them).
+  const onKey = (ev) => {
+    const key = shortcutFor(ev);
+    if (key === '/') {
+      ev.preventDefault();
+      filterInput.focus();
+    } else if (key === 'l') {
+      logBox.checked = !logBox.checked;
+      logBox.dispatchEvent(new Event('change'));
+    } else if (key === 'e') {
+      expandBtn.click();
+    } else if (key === 'c') {
+      csvBtn.click();
+    } else if (key === 'g') {
+      const opts = [...groupSelect.options];
+      groupSelect.selectedIndex = (groupSelect.selectedIndex + 1) % opts.length;
+      groupSelect.dispatchEvent(new Event('change'));
+    }
+  };
+  document.addEventListener('keydown', onKey);
 
   return () => {
     stopped = true;
+    document.removeEventListener('keydown', onKey);
+    historyQueue.setWidth(WIDTH);
     sightObserver.disconnect();
     clearTimeout(timer);
+    frames.clear();
     for (const c of charts.values()) c.destroy();
   };
 }
