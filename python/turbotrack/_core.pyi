@@ -25,6 +25,7 @@ __all__ = [
     "summarize_history",
     "tensor_stats",
     "verify_file",
+    "zoom_history",
 ]
 
 FORMAT_VERSION: int
@@ -113,6 +114,10 @@ class Tee:
 def native_floor(d: dict[str, Any]) -> float: ...
 def check_name(name: str) -> Optional[str]: ...
 def read_history(paths: Sequence[_Path], keys: Optional[Sequence[str]] = None) -> dict[str, Any]: ...
+def zoom_history(
+    path: _Path, key: str, samples: int, lo: Optional[float] = None, hi: Optional[float] = None
+) -> Optional[dict[str, Any]]:
+    """``history(keys=[key], samples=N)`` of one file from its blocks' statistics (None: read it whole)."""
 
 @final
 class HistoryScan:
