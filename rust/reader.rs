@@ -572,7 +572,9 @@ mod tests {
             let mut frame = vec![];
             let mut framer = crate::format::block::Framer::new().unwrap();
             if version == 3 {
-                framer.frame_with_stats(&raw, n, enc.sealed_stats(), &mut frame).unwrap();
+                framer
+                    .frame_with_stats(&raw, n, enc.sealed_stats(), &mut frame)
+                    .unwrap();
             } else {
                 framer.frame(&raw, n, &mut frame).unwrap();
             }
