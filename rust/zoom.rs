@@ -81,6 +81,62 @@ fn read_exact_at(f: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<bool>
     Ok(true)
 }
 
+/// The names `read_history(paths, keys=[])` gives (`_step`, `_timestamp`, `_runtime`, `_rank`
+/// in a shared run, `_pid` for a forked process's file, then every metric in the order first
+/// seen) read from the blocks' statistics alone, nothing decompressed; `None` when a block has no
+/// statistics or is damaged (the caller reads the files whole).
+pub fn names(paths: &[std::path::PathBuf]) -> Result<Option<Vec<String>>> {
+    let mut out: Vec<String> = ["_step", "_timestamp", "_runtime"].map(String::from).to_vec();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let (mut shared, mut pid) = (false, false);
+    let mut metrics = Vec::new();
+    for path in paths {
+        let file = File::open(path).map_err(|e| io(path, e))?;
+        let mut head = vec![0u8; 16 + u16::MAX as usize + 4];
+        let n = read_some_at(&file, path, &mut head, 0)?;
+        head.truncate(n);
+        let header = match FileHeader::parse(&head) {
+            Ok(Some((h, _))) => h,
+            Ok(None) => continue, // a file torn inside its header holds no rows
+            Err(_) => return Ok(None),
+        };
+        let Some(blocks) = walk(&file, path, "")? else {
+            return Ok(None);
+        };
+        shared |= crate::reader::meta_field(&header.meta, "shared") == Some("1");
+        pid |= !blocks.is_empty()
+            && crate::reader::meta_field(&header.meta, "pid").is_some_and(|p| p.parse::<i64>().is_ok());
+        for b in blocks {
+            for c in b.stats.columns {
+                if seen.insert(c.name.clone()) {
+                    metrics.push(c.name);
+                }
+            }
+        }
+    }
+    if shared {
+        out.push("_rank".into());
+    }
+    if pid {
+        out.push("_pid".into());
+    }
+    out.extend(metrics);
+    Ok(Some(out))
+}
+
+fn read_some_at(f: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match f.read_at(&mut buf[done..], at + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(path, e)),
+        }
+    }
+    Ok(done)
+}
+
 /// The blocks of `path` with their statistics; `None` when a block has none or is damaged. A
 /// torn tail (a last block cut short) ends the walk, as it does for every reader.
 fn walk(f: &File, path: &Path, key: &str) -> Result<Option<Vec<BlockAt>>> {
@@ -88,6 +144,9 @@ fn walk(f: &File, path: &Path, key: &str) -> Result<Option<Vec<BlockAt>>> {
     let mut head = vec![0u8; (16 + u16::MAX as usize + 4).min(end as usize)];
     if !read_exact_at(f, path, &mut head, 0)? {
         return Ok(None);
+    }
+    if head.is_empty() {
+        return Ok(Some(Vec::new()));
     }
     let Ok(Some((_, mut pos))) = FileHeader::parse(&head) else {
         return Ok(None);
@@ -729,5 +788,64 @@ mod tests {
             std::fs::write(&good, &bytes[..cut]).unwrap();
             let _ = zoom(&good, "y", 10, None, None);
         }
+    }
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+    use crate::format::block::Framer;
+    use crate::format::BlockEncoder;
+    use crate::reader::read_files_projected;
+    use crate::value::Value;
+
+    /// The names from statistics are those a whole read lists, in its order (shared ranks, a
+    /// forked process's `_pid`, metrics first seen in a later block or file); a file without
+    /// statistics gives `None`.
+    #[test]
+    fn names_from_statistics_equal_a_whole_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, meta: &str, blocks: &[&[&str]], stats: bool| {
+            let path = dir.path().join(name);
+            let mut f = FileHeader::new(0.0, meta).to_bytes();
+            let mut enc = BlockEncoder::default();
+            let mut framer = Framer::new().unwrap();
+            for (i, names) in blocks.iter().enumerate() {
+                let mut items: Vec<(u32, Value)> = (0..names.len() as u32).map(|k| (k, Value::Int(1))).collect();
+                enc.push_row(i as i64, 0.0, &mut items);
+                let (mut raw, mut frame) = (vec![], vec![]);
+                let n = enc.seal(|k| names[k as usize], &mut raw);
+                if stats {
+                    framer
+                        .frame_with_stats(&raw, n, enc.sealed_stats(), &mut frame)
+                        .unwrap();
+                } else {
+                    framer.frame(&raw, n, &mut frame).unwrap();
+                }
+                f.extend_from_slice(&frame);
+            }
+            std::fs::write(&path, f).unwrap();
+            path
+        };
+        let a = write("a", "shared=1;rank=0", &[&["b", "a"], &["c", "a"]], true);
+        let b = write("b", "shared=1;rank=1;pid=7", &[&["d", "b"]], true);
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        for paths in [
+            vec![a.clone()],
+            vec![a.clone(), b.clone(), empty.clone()],
+            vec![b.clone()],
+        ] {
+            let t = read_files_projected(&paths, Some(&[])).unwrap();
+            let mut expect: Vec<String> = ["_step", "_timestamp", "_runtime"].map(String::from).to_vec();
+            if t.ranks.is_some() {
+                expect.push("_rank".into());
+            }
+            expect.extend(t.columns.iter().map(|c| c.name.clone()));
+            expect.extend(t.skipped.iter().cloned());
+            assert_eq!(names(&paths).unwrap().unwrap(), expect);
+        }
+        let old = write("old", "", &[&["x"]], false);
+        assert_eq!(names(&[a, old]).unwrap(), None);
     }
 }

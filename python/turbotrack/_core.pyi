@@ -26,6 +26,7 @@ __all__ = [
     "tensor_stats",
     "verify_file",
     "zoom_history",
+    "history_names",
 ]
 
 FORMAT_VERSION: int
@@ -114,6 +115,9 @@ class Tee:
 def native_floor(d: dict[str, Any]) -> float: ...
 def check_name(name: str) -> Optional[str]: ...
 def read_history(paths: Sequence[_Path], keys: Optional[Sequence[str]] = None) -> dict[str, Any]: ...
+def history_names(paths: Sequence[_Path]) -> Optional[list[str]]:
+    """The names ``read_history(paths, [])`` lists, from block statistics (None: read the files whole)."""
+
 def zoom_history(
     path: _Path, key: str, samples: int, lo: Optional[float] = None, hi: Optional[float] = None
 ) -> Optional[dict[str, Any]]:

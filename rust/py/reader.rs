@@ -178,6 +178,13 @@ pub fn zoom_history(
     Ok(Some(out))
 }
 
+/// The names `read_history(paths, [])` lists (columns, metrics, skipped, in that order) from the
+/// blocks' statistics alone, or `None` when a file has blocks without them (read it whole).
+#[pyfunction]
+pub fn history_names(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Option<Vec<String>>> {
+    Ok(py.detach(|| crate::zoom::names(&paths))?)
+}
+
 /// The rows of a run's history files, streamed a page at a time in `_step` then `_rank` order,
 /// one decoded block per file in memory. With `keys`, only rows that hold all of them (the
 /// names not starting with `_`), with just those keys and `_step`, `_timestamp`, `_runtime`.
