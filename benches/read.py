@@ -21,7 +21,6 @@ import argparse
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,7 +85,9 @@ def evict(root: Path) -> None:
     exec(EVICT + "\nevict(root)", {"root": root})
 
 
-COLD = EVICT + """
+COLD = (
+    EVICT
+    + """
 import sys, time
 import numpy, pandas, turbotrack
 from turbotrack import _core
@@ -96,8 +97,11 @@ z = _core.zoom_history(sys.argv[1] + "/history.ttrk", "m3", 1000)
 t2 = time.perf_counter()
 print("zoom", (t2 - t1) * 1000, z["zoom"]["decoded"], z["zoom"]["blocks"], z["n_rows"])
 """
+)
 
-COLD_API = EVICT + """
+COLD_API = (
+    EVICT
+    + """
 import sys, time
 import numpy, pandas, turbotrack
 run = turbotrack.Api(dir=sys.argv[1]).run(sys.argv[2])
@@ -106,6 +110,7 @@ t0 = time.perf_counter()
 h = run.history(keys=["m3"], samples=1000)
 print("api", (time.perf_counter() - t0) * 1000, len(h), bool((h["m3"] == 1e6).any()))
 """
+)
 
 
 def fresh(code: str, *args: str) -> list[str]:
@@ -167,7 +172,9 @@ def remote_cold(local_run: Path, server_root: Path, trials: int, drop: bool) -> 
             h = r.history(keys=[KEY], samples=1000)
             t2 = time.perf_counter()
             assert len(h) <= 1000 and (h[KEY] == 1e6).any()
-            out.append(("whole page cache dropped" if whole else "run's files evicted", (t1 - t0) * 1000, (t2 - t1) * 1000))
+            out.append(
+                ("whole page cache dropped" if whole else "run's files evicted", (t1 - t0) * 1000, (t2 - t1) * 1000)
+            )
         finally:
             stop(proc)
     return out
@@ -211,34 +218,46 @@ def main() -> None:
             run_dir = make_run(root / "local", rows)
             path = run_dir / "history.ttrk"
             size = path.stat().st_size
-            print(f"\n== {rows:,} rows x 10 metrics ({rows * 10:,} points): logged in {time.perf_counter() - t0:.0f} s, {size / 1e6:.0f} MB ({size / rows / 10:.1f} B/point)")
+            print(
+                f"\n== {rows:,} rows x 10 metrics ({rows * 10:,} points): logged in {time.perf_counter() - t0:.0f} s, {size / 1e6:.0f} MB ({size / rows / 10:.1f} B/point)"
+            )
             run_path = "/".join(run_dir.parts[-3:])
             for _ in range(args.trials):
                 z = fresh(COLD, str(run_dir))
                 a = fresh(COLD_API, str(root / "local"), run_path)
-                print(f"  cold zoom_history: {float(z[1]):.1f} ms ({z[2]} of {z[3]} blocks decompressed, {z[4]} rows); "
-                      f"cold LocalRun.history(keys=[m3], samples=1000): {float(a[1]):.1f} ms ({a[2]} rows, spike kept: {a[3]})")
+                print(
+                    f"  cold zoom_history: {float(z[1]):.1f} ms ({z[2]} of {z[3]} blocks decompressed, {z[4]} rows); "
+                    f"cold LocalRun.history(keys=[m3], samples=1000): {float(a[1]):.1f} ms ({a[2]} rows, spike kept: {a[3]})"
+                )
             for how, api_ms, hist_ms in remote_cold(run_dir, root / "server", args.trials, drop):
-                print(f"  cold remote (fresh server, {how}): Api.run {api_ms:.0f} ms, then history(keys=[m3], samples=1000) {hist_ms:.1f} ms")
-            warm_zoom = best(lambda: _core.zoom_history(path, KEY, 1000))
+                print(
+                    f"  cold remote (fresh server, {how}): Api.run {api_ms:.0f} ms, then history(keys=[m3], samples=1000) {hist_ms:.1f} ms"
+                )
+            warm_zoom = best(lambda p=path: _core.zoom_history(p, KEY, 1000))
 
-            def whole_answer() -> None:
+            def whole_answer(path: Path = path) -> None:
                 data = _core.read_history([path], projection([KEY], "_step"))
                 select(data, [KEY], "_step", 1000)
 
             warm_whole = best(whole_answer, 3)
-            print(f"  warm zoom_history {warm_zoom:.1f} ms; the whole-read answer it replaces (read_history([m3]) + M4) {warm_whole:.0f} ms")
+            print(
+                f"  warm zoom_history {warm_zoom:.1f} ms; the whole-read answer it replaces (read_history([m3]) + M4) {warm_whole:.0f} ms"
+            )
             if rows <= 1_000_000:
-                numpy_ms = best(lambda: _core.read_history([path]), 3)
+                numpy_ms = best(lambda p=path: _core.read_history([p]), 3)
                 run = turbotrack.Api(dir=root / "local").run(run_path)
-                pandas_ms = best(lambda: run.history(pandas=True), 3)
+                pandas_ms = best(lambda r=run: r.history(pandas=True), 3)
                 data = _core.read_history([path])
                 values = np.concatenate([data["metrics"][f"m{k}"][1] for k in range(10)])
                 dst = np.empty_like(values)
-                memcpy_ms = best(lambda: np.copyto(dst, values))
+                memcpy_ms = best(lambda d=dst, v=values: np.copyto(d, v))
                 mbs = zstd_floor(values, Path(tmp))
-                print(f"  whole read of {rows * 10:,} points: NumPy (_core.read_history) {numpy_ms:.0f} ms, history(pandas=True) {pandas_ms:.0f} ms")
-                print(f"  floors: memcpy of their {values.nbytes / 1e6:.0f} MB {memcpy_ms:.1f} ms; zstd -b3 decompression {mbs:.0f} MB/s = {values.nbytes / 1e6 / mbs * 1000:.0f} ms")
+                print(
+                    f"  whole read of {rows * 10:,} points: NumPy (_core.read_history) {numpy_ms:.0f} ms, history(pandas=True) {pandas_ms:.0f} ms"
+                )
+                print(
+                    f"  floors: memcpy of their {values.nbytes / 1e6:.0f} MB {memcpy_ms:.1f} ms; zstd -b3 decompression {mbs:.0f} MB/s = {values.nbytes / 1e6 / mbs * 1000:.0f} ms"
+                )
             import shutil
 
             shutil.rmtree(root, ignore_errors=True)

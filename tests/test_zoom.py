@@ -71,7 +71,9 @@ def test_a_wide_view_is_m4_over_whole_blocks_and_keeps_the_spike(new_run):
     served = cache.columnar([path], ["y"], "_step", 16, None, None)
     assert served["columns"]["_step"] == [r["_step"] for r in got]
     whole = _core.read_history([path], [])
-    assert cache.keys([path]) == [*whole["columns"], *whole["metrics"], *whole["skipped"]] == _core.history_names([path])
+    assert (
+        cache.keys([path]) == [*whole["columns"], *whole["metrics"], *whole["skipped"]] == _core.history_names([path])
+    )
 
 
 def test_a_narrow_view_answers_as_a_whole_read(new_run):

@@ -18,6 +18,7 @@ __all__ = [
     "WandbLog",
     "check_name",
     "check_stream",
+    "history_names",
     "m4_indices",
     "native_floor",
     "read_history",
@@ -26,7 +27,6 @@ __all__ = [
     "tensor_stats",
     "verify_file",
     "zoom_history",
-    "history_names",
 ]
 
 FORMAT_VERSION: int
