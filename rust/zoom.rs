@@ -375,15 +375,64 @@ impl View<'_> {
         Ok(Some(rows))
     }
 
-    /// Few blocks: their rows, and M4 over them exactly as a whole read computes it.
-    fn narrow(&mut self, samples: usize) -> Result<Option<Vec<Row>>> {
-        let mut rows = Vec::new();
-        for k in 0..self.span.len() {
-            match self.rows_of(self.span[k].0)? {
-                Some(more) => rows.extend(more),
+    /// The rows within the view of the spanned blocks `ks` (indices into `span`), decoded on
+    /// a few threads (each block decompresses alone); `None` when one does not decode.
+    fn decode_many(&mut self, ks: &[usize]) -> Result<Option<Vec<Vec<Row>>>> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(4);
+        if threads <= 1 || ks.len() < 4 {
+            let mut out = Vec::with_capacity(ks.len());
+            for &k in ks {
+                match self.rows_of(self.span[k].0)? {
+                    Some(rows) => out.push(rows),
+                    None => return Ok(None),
+                }
+            }
+            return Ok(Some(out));
+        }
+        self.decoded += ks.len();
+        let this = &*self;
+        let per = ks.len().div_ceil(threads);
+        let parts: Vec<Result<Option<Vec<Vec<Row>>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ks
+                .chunks(per)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        let mut out = Vec::with_capacity(chunk.len());
+                        for &k in chunk {
+                            let bi = this.span[k].0;
+                            let block = &this.blocks[bi];
+                            let col = &block.stats.columns[block.col.expect("spanned blocks hold the column")];
+                            let Some(mut rows) = decode_rows(this.file, this.path, bi, block, col)? else {
+                                return Ok(None);
+                            };
+                            rows.retain(|r| this.inside(r.step));
+                            out.push(rows);
+                        }
+                        Ok(Some(out))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(Ok(None))).collect()
+        });
+        let mut out = Vec::with_capacity(ks.len());
+        for part in parts {
+            match part? {
+                Some(rows) => out.extend(rows),
                 None => return Ok(None),
             }
         }
+        Ok(Some(out))
+    }
+
+    /// Few blocks: their rows, and M4 over them exactly as a whole read computes it.
+    fn narrow(&mut self, samples: usize) -> Result<Option<Vec<Row>>> {
+        let ks: Vec<usize> = (0..self.span.len()).collect();
+        let Some(parts) = self.decode_many(&ks)? else {
+            return Ok(None);
+        };
+        let rows: Vec<Row> = parts.concat();
         if rows.len() <= samples {
             return Ok(Some(rows));
         }
@@ -449,6 +498,23 @@ impl View<'_> {
             }
             ((((v as f64) - x_lo) / width * buckets as f64) as usize).min(buckets - 1)
         };
+        // The blocks straddling a bucket edge, decoded together.
+        let straddling: Vec<usize> = (0..self.span.len())
+            .filter(|&k| {
+                let col = self.stats(k);
+                let same = match (col.first, col.last) {
+                    (Some(first), Some(last)) => bucket_of(first.step) == bucket_of(last.step),
+                    _ => true,
+                };
+                partial[k].is_none() && !(self.span[k].1 && same)
+            })
+            .collect();
+        let Some(decoded) = self.decode_many(&straddling)? else {
+            return Ok(None);
+        };
+        for (k, rows) in straddling.into_iter().zip(decoded) {
+            partial[k] = Some(rows);
+        }
         let mut m4 = M4::new(buckets, self.kind);
         for (k, part) in partial.iter_mut().enumerate() {
             let (bi, whole) = self.span[k];
