@@ -854,6 +854,29 @@ mod tests {
             std::fs::write(&good, &bytes[..cut]).unwrap();
             let _ = zoom(&good, "y", 10, None, None);
         }
+        // bytes changed anywhere (headers, statistics, the frames a zoom-out decompresses without
+        // the block's checksum): an answer, None or an error, never a panic
+        let small = dir.path().join("small.ttrk");
+        write(&small, 6, true, |r| r as i64);
+        let bytes = std::fs::read(&small).unwrap();
+        let mut tried = 0;
+        for i in (0..bytes.len()).step_by(bytes.len() / 1500 + 1) {
+            for x in [0x01u8, 0x80, 0xff] {
+                let mut bad = bytes.clone();
+                bad[i] ^= x;
+                std::fs::write(&small, &bad).unwrap();
+                let outcome = std::panic::catch_unwind(|| {
+                    for samples in [1, 8, 100_000] {
+                        let _ = zoom(&small, "y", samples, None, None);
+                    }
+                    let _ = zoom(&small, "k", 4, Some(10.0), Some(2000.0));
+                    let _ = names(&[small.clone()]);
+                });
+                assert!(outcome.is_ok(), "byte {i} ^ {x:#x} panicked");
+                tried += 1;
+            }
+        }
+        assert!(tried > 1000);
     }
 }
 
