@@ -870,7 +870,7 @@ mod tests {
                         let _ = zoom(&small, "y", samples, None, None);
                     }
                     let _ = zoom(&small, "k", 4, Some(10.0), Some(2000.0));
-                    let _ = names(&[small.clone()]);
+                    let _ = names(std::slice::from_ref(&small));
                 });
                 assert!(outcome.is_ok(), "byte {i} ^ {x:#x} panicked");
                 tried += 1;
