@@ -191,9 +191,14 @@ class LocalRun:
         DataFrame, a numeric column missing from some rows (or logged as ``None`` there) is
         float64 with NaN, or pandas' nullable ``Int64`` / ``boolean`` for ints and bools, so no
         int is rounded through a float."""
-        data = _core.read_history(self._paths(stream), projection(keys, x_axis))
-        _warn_damage(data["damaged"])
-        n_rows, picked, nulls = select(data, keys, x_axis, samples)
+        paths = self._paths(stream)
+        data = zoomed(paths, keys, x_axis, samples)
+        if data is None:
+            data = _core.read_history(paths, projection(keys, x_axis))
+            _warn_damage(data["damaged"])
+            n_rows, picked, nulls = select(data, keys, x_axis, samples)
+        else:  # the rows kept already
+            n_rows, picked, nulls = select(data, keys, x_axis, None)
         if pandas:
             try:
                 import pandas as pd
@@ -366,6 +371,30 @@ def _warn_damage(damaged: list[str]) -> None:
 def projection(keys: Optional[Sequence[str]], x_axis: str) -> Optional[list[str]]:
     """The metric columns ``history(keys=..., x_axis=...)`` decodes (None: every one)."""
     return None if keys is None else list(dict.fromkeys([*keys, x_axis]))
+
+
+def zoomed(
+    paths: Sequence[Path],
+    keys: Optional[Sequence[str]],
+    x_axis: str,
+    samples: Optional[int],
+    lo: Optional[float] = None,
+    hi: Optional[float] = None,
+) -> Optional[dict[str, Any]]:
+    """``history(keys=[one], samples=N)`` of a one-file run answered from its blocks' statistics
+    (``_core.zoom_history``: only the blocks it must look inside are decompressed, and only their
+    steps and that column), as a table of the rows kept for :func:`select` with ``samples=None``
+    (``lo``/``hi`` applied). None when that does not apply (more keys or files, another x axis, a
+    file written before format version 3, damage): read the table whole."""
+    if samples is None or samples < 1 or x_axis != "_step" or keys is None or len(paths) != 1:
+        return None
+    keys = list(keys)
+    if len(keys) != 1 or keys[0].startswith("_"):
+        return None
+    data: Optional[dict[str, Any]] = _core.zoom_history(
+        paths[0], keys[0], int(samples), None if lo is None else float(lo), None if hi is None else float(hi)
+    )
+    return data
 
 
 def select(
