@@ -36,11 +36,7 @@ _NOUNS = (
 
 
 def _check_path_part(what: str, value: str) -> str:
-    if not layout.is_folder_name(value):
-        raise ValueError(
-            f"{what} {value!r} cannot be used as a folder name: it must be non-empty and hold no '/', '\\' or NUL"
-        )
-    return value
+    return layout.check_part(what, value)  # the one name rule (store/names.py), a ValueError naming `what`
 
 
 class Run(RunWandb):

@@ -6,8 +6,8 @@ import os
 from typing import Any, Optional, Union
 
 from ..settings import ENV, default_entity
-from ..store.layout import storage_root
-from ..store.local import LocalRun, check_parts, inside, list_runs, open_run
+from ..store.layout import RunPath, parse_project_path, storage_root
+from ..store.local import LocalRun, inside, list_runs, open_run
 from .runs import Runs
 
 __all__ = ["Api", "LocalRun", "Runs"]
@@ -43,22 +43,10 @@ class Api:
         self.base_url = None
         self.root = storage_root(dir)
 
-    def _split(self, path: str, parts: int) -> list[str]:
-        want = "entity/project/run_id" if parts == 3 else "entity/project"
-        if not isinstance(path, str):
-            raise TypeError(f"a run path is a string like {want!r}, got {type(path).__name__}")
-        bits = path.strip("/").split("/")
-        if parts == 3 and len(bits) == 4 and bits[2] == "runs":  # wandb's "entity/project/runs/id" (a run page)
-            del bits[2]
-        if len(bits) == parts - 1:
-            bits.insert(0, default_entity())
-        if len(bits) != parts:
-            raise ValueError(f"{path!r} is not a run path: expected {want!r} or without the entity")
-        return check_parts(path, bits)
-
     def run(self, path: str) -> LocalRun:
         """The run at ``"entity/project/run_id"`` (or ``"project/run_id"``, or ``"entity/project/runs/run_id"``)."""
-        return open_run(inside(self.root, self._split(path, 3)))
+        rp = RunPath.parse(path, self.root)
+        return open_run(inside(self.root, [rp.entity, rp.project, rp.run_id]))
 
     def artifact(self, name: str, type: Optional[str] = None) -> Any:
         """The artifact version ``"entity/project/name:alias"`` (or ``"project/name:alias"``; alias
@@ -100,5 +88,5 @@ class Api:
         if path is None:
             folders = [p for e in sorted(self.root.glob("*")) for p in sorted(e.glob("*"))]
         else:
-            folders = [inside(self.root, self._split(path, 2))]
+            folders = [inside(self.root, list(parse_project_path(path)))]
         return Runs(list_runs(folders, filters, order), path, filters, order)

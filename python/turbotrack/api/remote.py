@@ -16,6 +16,7 @@ from .._fs import atomic_write_bytes
 from ..artifacts import Artifact
 from ..settings import default_entity
 from ..store import query
+from ..store.layout import RunPath, parse_project_path
 from ..store.local import _dense
 from ..sync.client import Client, ServerError, run_url
 from .runs import Runs
@@ -120,7 +121,8 @@ class RemoteRun:
 
     @property
     def url(self) -> str:
-        return f"{self._client.base_url}/{self.entity}/{self.project}/runs/{self.id}"
+        e, p, r = (quote(x, safe="") for x in (self.entity, self.project, self.id))
+        return f"{self._client.base_url}/{e}/{p}/runs/{r}"
 
     @property
     def state(self) -> str:
@@ -194,20 +196,10 @@ class RemoteApi:
         self.base_url = base_url
         self._client = Client(base_url, api_key)
 
-    def _split(self, path: str, parts: int) -> list[str]:
-        bits = [b for b in path.strip("/").split("/") if b]
-        if len(bits) == 4 and bits[2] == "runs":
-            bits = [bits[0], bits[1], bits[3]]
-        if len(bits) == parts - 1:
-            bits.insert(0, default_entity())
-        if len(bits) != parts:
-            want = "entity/project/run_id" if parts == 3 else "entity/project"
-            raise ValueError(f"{path!r} is not a run path: expected {want!r} or without the entity")
-        return bits
-
     def run(self, path: str) -> RemoteRun:
         """The run at ``"entity/project/run_id"`` (or ``"project/run_id"``)."""
-        entity, project, run_id = self._split(path, 3)
+        rp = RunPath.parse(path)
+        entity, project, run_id = rp.entity, rp.project, rp.run_id
         try:
             return RemoteRun(self._client, self._client.json("GET", run_url(entity, project, run_id)))
         except ServerError as e:
@@ -229,8 +221,7 @@ class RemoteApi:
         if path is None:
             projects = [(p["entity"], p["project"]) for p in self._client.json("GET", "/api/v1/projects")["projects"]]
         else:
-            e, p = self._split(path, 2)
-            projects = [(e, p)]
+            projects = [parse_project_path(path)]
         out: list[RemoteRun] = []
         for e, p in projects:
             params: dict[str, Any] = {"order": order or query.DEFAULT_ORDER}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 from ..store import layout, query, runinfo
+from ..store.names import check_name
 from ..store.local import LocalRun
 from .db import Database
 from .runquery import LIVE, RunQuery, Sql
@@ -67,7 +68,7 @@ _SETTLED_NS = 3_000_000_000
 def _run_folders(root: Path) -> Iterator[tuple[tuple[str, str, str], Path, int]]:
     """``((entity, project, run_id), folder, folder mtime in ns)`` for every candidate run folder."""
 
-    def subdirs(p: Path) -> Iterator[os.DirEntry[str]]:
+    def subdirs(p: Path, kind: str) -> Iterator[os.DirEntry[str]]:
         try:
             with os.scandir(p) as it:
                 entries = sorted(it, key=lambda d: d.name)
@@ -76,14 +77,14 @@ def _run_folders(root: Path) -> Iterator[tuple[tuple[str, str, str], Path, int]]
         for d in entries:
             try:
                 if d.is_dir(follow_symlinks=False):
-                    layout.check_part("name", d.name)
+                    check_name(kind, d.name)
                     yield d
             except (OSError, ValueError):
                 continue
 
-    for e in subdirs(root):
-        for p in subdirs(Path(e.path)):
-            for r in subdirs(Path(p.path)):
+    for e in subdirs(root, "entity"):
+        for p in subdirs(Path(e.path), "project"):
+            for r in subdirs(Path(p.path), "run id"):
                 try:
                     mtime = r.stat(follow_symlinks=False).st_mtime_ns
                 except OSError:

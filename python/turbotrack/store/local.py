@@ -301,17 +301,6 @@ class LocalRun:
         return list(out.values())
 
 
-def check_parts(path: str, parts: Sequence[str]) -> list[str]:
-    """``parts`` of run path ``path``, each a plain folder name; else ``ValueError``."""
-    for part in parts:
-        if not layout.is_folder_name(part):
-            raise ValueError(
-                f"{path!r} is not a run path: {part!r} cannot be a part of it (each of entity, project and "
-                "run id is a non-empty folder name without '/', '\\' or NUL, and not '.' or '..')"
-            )
-    return list(parts)
-
-
 def inside(root: Path, parts: Sequence[str]) -> Path:
     """``root / parts...``, refused (``ValueError``) if it resolves outside ``root`` (a symlink)."""
     folder = root.joinpath(*parts)
