@@ -160,10 +160,9 @@ class LocalRun:
 
     @property
     def state(self) -> str:
-        """``running``, ``finished``, ``failed`` or ``crashed`` (its process died unfinished)."""
-        if self.shared:
-            return runinfo.combined_state(self._dir, self._report)
-        return runinfo.state_of(runinfo.read(self._dir, self._report))
+        """``running``, ``finished``, ``failed``, ``crashed`` (its process died unfinished), ``killed``
+        (as recorded) or ``unreadable``: :func:`turbotrack.store.runinfo.resolve_state`, as the server says."""
+        return runinfo.combined_state(self._dir, self._report)
 
     @property
     def metadata(self) -> dict[str, Any]:
