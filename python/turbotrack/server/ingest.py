@@ -24,8 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Optional
 
-from .. import artifacts
-from ..store import layout
+from ..store import artifacts, layout
 from ..store.blocks import check_upload, valid_prefix
 from .errors import ApiError
 

@@ -22,8 +22,8 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 from typing import Callable, Iterable, Iterator, Optional, Union
+from urllib.parse import quote
 
 from .. import _envvars
 from .names import check_name, is_valid_name

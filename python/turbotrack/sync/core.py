@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import quote, unquote, urlparse
 
-from .. import artifacts
 from .._fs import atomic_write_bytes, read_json
-from ..store import layout, runinfo
+from ..store import artifacts, layout, runinfo
 from ..store.blocks import BLOCK_HEADER, BLOCK_MAGIC, MAX_BLOCK, header_end
 from .client import Client, ServerError, run_url
 
@@ -380,7 +379,7 @@ def _shareable(manifest: Any, project_dir: Path, what: str) -> tuple[dict[str, A
         ref = f.get("ref") if isinstance(f, dict) else None
         if ref is None:
             if isinstance(f, dict) and isinstance(f.get("digest"), str):
-                sources[f["digest"]] = artifacts._blob_path(project_dir, f["digest"])
+                sources[f["digest"]] = artifacts.blob_path(project_dir, f["digest"])
             continue
         if not str(ref).lower().startswith("file:"):
             continue
