@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 from ..store import layout, query, runinfo
-from ..store.names import check_name
 from ..store.local import LocalRun
+from ..store.names import check_name
 from .db import Database
 from .runquery import LIVE, RunQuery, Sql
 

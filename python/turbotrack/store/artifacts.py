@@ -206,9 +206,11 @@ def parse_name(path: str, entity: str, project: str) -> tuple[str, str, str, str
 def records(run_dir: Path) -> list[dict[str, Any]]:
     """What a run's ``artifacts.json`` says it logged and used (damaged entries skipped)."""
     items = read_json(run_dir / RUN_RECORD, []) or []
-    return [i for i in items if isinstance(i, dict) and isinstance(i.get("artifact"), str)] if isinstance(
-        items, list
-    ) else []
+    return (
+        [i for i in items if isinstance(i, dict) and isinstance(i.get("artifact"), str)]
+        if isinstance(items, list)
+        else []
+    )
 
 
 def record(run_dir: Path, action: str, qualified_name: str, type: str, record_file: str = RUN_RECORD) -> None:

@@ -12,11 +12,12 @@ check that they answer the same.
 from __future__ import annotations
 
 import abc
-from typing import Any, Iterator, Optional, Protocol, Sequence
+from typing import Any, Iterator, Optional, Protocol, Sequence, runtime_checkable
 
 from .layout import RunPath
 
 
+@runtime_checkable
 class StoredRun(Protocol):
     """What a store's run offers (a local ``LocalRun`` or a server's ``RemoteRun``)."""
 
@@ -48,13 +49,13 @@ class StoredRun(Protocol):
 
 
 class RunStore(abc.ABC):
-    """Where runs are read from."""
+    r"""Where runs are read from; its runs are :class:`StoredRun`\ s."""
 
     #: Where the store reads (a storage root's path, or a server's URL), for messages.
     location: str
 
     @abc.abstractmethod
-    def open_run(self, path: RunPath) -> StoredRun:
+    def open_run(self, path: RunPath) -> Any:
         """The run at ``path``; ``ValueError`` naming it when there is none."""
 
     @abc.abstractmethod
@@ -65,7 +66,7 @@ class RunStore(abc.ABC):
         order: Optional[str] = None,
         limit: Optional[int] = None,
         offset: int = 0,
-    ) -> list[StoredRun]:
+    ) -> list[Any]:
         """The runs of ``project`` (``(entity, project)``; every project when None) that match
         ``filters``, sorted by ``order`` (:mod:`.query`), then ``[offset, offset + limit)`` of them.
         A malformed query is a ``ValueError`` naming what is wrong."""

@@ -289,7 +289,7 @@ class RunSync:
         return sent
 
     def _send_artifact(self, entity: str, project: str, name: str, version: str, progress: Progress) -> None:
-        project_dir = self.rp.root / entity / project
+        project_dir = self.rp.dir.parents[2] / entity / project
         folder = project_dir / artifacts.ARTIFACTS_DIR / name
         manifest = read_json(folder / f"{version}.json")
         if manifest is None:
