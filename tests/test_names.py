@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import NO_CAPTURE
+from conftest import NO_CAPTURE, run_child
 from serverkit import ServerProc, make_key, raw
 
 import turbotrack
@@ -150,5 +150,31 @@ def test_a_run_named_with_spaces_syncs_and_reads_back_everywhere(tmp_path: Path)
         assert status == 200
         status, body, _ = raw(srv.url, "GET", "/api/v1/runs/Jane%20Doe/my%20project/run%3B1", key)
         assert status == 400 and b"run id 'run;1' is not a valid name" in body
+    finally:
+        assert srv.stop() == 0
+
+
+def test_an_online_run_named_with_spaces_uploads(tmp_path: Path) -> None:
+    """The online uploader sends such a run as it runs; once ``finish()`` returns it is all there."""
+    srv = ServerProc(tmp_path / "server")
+    key = make_key(tmp_path / "server", "Jane Doe")[1]
+    srv.start()
+    try:
+        code = f"""
+            import turbotrack
+            run = turbotrack.init(dir={str(tmp_path / "local")!r}, entity="Jane Doe", project="my project",
+                                  id="run 2", settings={{**{NO_CAPTURE!r}, "mode": "online", "sync_interval": 0.2,
+                                  "sync_timeout": 60}})
+            for i in range(50):
+                run.log({{"x": i}})
+            run.finish()
+            """
+        env = {"TURBOTRACK_BASE_URL": srv.url, "TURBOTRACK_API_KEY": key}
+        out = run_child(code, env=env)
+        assert out.returncode == 0, out.stderr
+        assert "error" not in out.stderr.lower() and "sync" not in out.stderr.lower(), out.stderr
+        back = turbotrack.Api(base_url=srv.url, api_key=key).run("Jane Doe/my project/run 2")
+        assert back.state == "finished"
+        assert [r["x"] for r in back.scan_history()] == list(range(50))
     finally:
         assert srv.stop() == 0

@@ -17,14 +17,12 @@ import fcntl
 import hashlib
 import os
 import re
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence, Union
 
 from .._artifact_manifest import ManifestError, check_manifest
-from .._fs import atomic_write_json, read_json
+from .._fs import atomic_copy, atomic_write_json, read_json
 from . import layout
 
 ARTIFACTS_DIR = layout.ARTIFACTS_DIR
@@ -82,7 +80,7 @@ def locked(folder: Path) -> Iterator[None]:
 
 
 def store_blob(project_dir: Path, digest: str, src: Path) -> None:
-    """Copy ``src`` in as the blob ``digest`` (read-only, replaced atomically), unless it is there;
+    """Copy ``src`` in as the blob ``digest`` (read-only, written atomically), unless it is there;
     ``ValueError`` when ``src`` no longer hashes to ``digest``."""
     blob = blob_path(project_dir, digest)
     if blob.exists():
@@ -90,16 +88,7 @@ def store_blob(project_dir: Path, digest: str, src: Path) -> None:
     blob.parent.mkdir(parents=True, exist_ok=True)
     if sha256_file(src) != digest:
         raise ValueError(f"{src} changed after it was added to the artifact (policy='immutable'); add it again")
-    fd, tmp = tempfile.mkstemp(prefix=f".{digest[:8]}.", dir=blob.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, blob)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_copy(src, blob, mode=0o444)  # read-only: a blob never changes
 
 
 def check_alias(alias: str) -> str:

@@ -97,11 +97,6 @@ def check_part(what: str, value: str) -> str:
     return value
 
 
-def is_folder_name(value: object, what: str = "run id") -> bool:
-    """Whether ``value`` can be the ``what`` (entity, project, run id) of a run path (:mod:`.names`)."""
-    return is_valid_name(what, value)
-
-
 def default_entity(entity: Optional[str] = None) -> str:
     """``entity``, else ``$TURBOTRACK_ENTITY`` / ``$WANDB_ENTITY``, else ``"local"``: the entity of a
     run path that names none (``init()``, ``Api().run("project/id")``, sync, the server)."""
