@@ -243,7 +243,11 @@ def test_every_project_in_one_order(apis):
 
 
 def test_runs_is_list_like(apis):
+    from turbotrack.store.base import RunStore, StoredRun
+
     for api in apis:
+        assert isinstance(api.store, RunStore)
+        assert all(isinstance(r, StoredRun) for r in api.runs("local/parity"))
         runs = api.runs("local/parity", order="name")
         assert len(runs) == 8 and runs[0].name == "run-0" and runs[-1].name == "run-7"
         assert [r.name for r in runs[2:4]] == ["run-2", "run-3"]

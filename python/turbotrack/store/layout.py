@@ -97,6 +97,12 @@ def check_part(what: str, value: str) -> str:
     return value
 
 
+def is_folder_name(value: object, what: str = "run id") -> bool:
+    """Whether ``value`` can be the ``what`` (entity, project, run id) of a run path: the one rule
+    of :mod:`.names` (kept under this name for callers that only ask yes or no)."""
+    return is_valid_name(what, value)
+
+
 def default_entity(entity: Optional[str] = None) -> str:
     """``entity``, else ``$TURBOTRACK_ENTITY`` / ``$WANDB_ENTITY``, else ``"local"``: the entity of a
     run path that names none (``init()``, ``Api().run("project/id")``, sync, the server)."""
