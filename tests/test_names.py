@@ -5,8 +5,11 @@ back through the remote Api and the UI's URLs."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from urllib.parse import quote
 
@@ -44,6 +47,16 @@ SAMPLES = [
     ".hidden",
     "..",
     "",
+    "\ufeffbom",
+    "ideographic\u3000",
+    "\u00a0nbsp",
+    "\x7fdel",
+    "\u0085nel",
+    "e\u0301",  # a combining mark: 2 code points
+    "😀" * 64,  # 64 characters, 256 bytes
+    "😀" * 63,
+    "é" * 128,
+    "é" * 129,
 ]
 
 
@@ -62,7 +75,7 @@ def _folder_refuses(value: str) -> bool:
     return (
         not value
         or value.startswith(".")
-        or any(ord(c) < 0x20 for c in value)
+        or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value)
         or len(value.encode()) > names.MAX_BYTES
         or "\\" in value
     )
@@ -79,6 +92,43 @@ def test_the_rule_is_wandbs(kind: str) -> None:
         else:
             assert ours == (not _folder_refuses(value)), (kind, value)
     assert names.is_valid_name(kind, "Jane Doe") and not names.is_valid_name(kind, "a/b")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_uis_router_applies_the_same_rule() -> None:
+    """The UI spells the rule again (static/lib/route.js, the browser cannot ask Python): the same
+    answer for every sample and kind, and a run page's URL of a name with spaces routes to the run."""
+    samples = [*SAMPLES, "x" * 256, "x" * 255, "a b c", "%2e%2e", "tab\t"]
+    script = textwrap.dedent(
+        """
+        import { isValidName, parseRoute, runHref } from 'ROUTE_JS';
+        const samples = JSON.parse(process.argv[1]);
+        const out = {};
+        for (const kind of ['entity', 'project', 'run id']) out[kind] = samples.map((v) => isValidName(kind, v));
+        out.route = parseRoute(runHref('Jane Doe', 'my project', 'run 1%', 'files'));
+        out.refused = ['/Jane%20Doe/a%23b', '/e/p/runs/r%3B1', '/e/%2Ehidden'].map((p) => parseRoute(p).page);
+        console.log(JSON.stringify(out));
+        """
+    ).replace("ROUTE_JS", (Path(names.__file__).parents[1] / "server" / "static" / "lib" / "route.js").as_uri())
+    proc = subprocess.run(
+        ["node", "--input-type=module", "-e", script, json.dumps(samples)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    for kind in ("entity", "project", "run id"):
+        want = [names.is_valid_name(kind, v) for v in samples]
+        assert out[kind] == want, [(v, w) for v, w, got in zip(samples, want, out[kind]) if w != got]
+    assert out["route"] == {
+        "page": "run",
+        "entity": "Jane Doe",
+        "project": "my project",
+        "run": "run 1%",
+        "tab": "files",
+    }
+    assert out["refused"] == ["notfound"] * 3
 
 
 def test_a_refusal_names_the_argument_and_why() -> None:
