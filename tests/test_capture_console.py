@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import pytest
 
@@ -203,7 +203,7 @@ def test_python_level_fallback_when_stdout_has_no_file_descriptor(tmp_path: Path
 
 
 @posix_only
-def test_terminal_stays_a_terminal(tmp_path: Path) -> None:
+def test_terminal_stays_a_terminal(tmp_path: Path, spawn: Any) -> None:
     import fcntl
     import struct
     import termios
@@ -214,7 +214,7 @@ def test_terminal_stays_a_terminal(tmp_path: Path) -> None:
     termios.tcsetattr(slave, termios.TCSANOW, attrs)
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 117, 0, 0))
     with open(tmp_path / "stderr.txt", "wb") as err:
-        proc = subprocess.Popen(
+        proc = spawn(
             child_argv(
                 tmp_path,
                 """

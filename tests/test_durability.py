@@ -26,27 +26,30 @@ i = 0
 while True:
     run.log({{"x": float(i), "i": i}})
     i += 1
-    if i == 5000:
-        time.sleep(1.5)              # past the flush interval (0.2 s): all 5000 rows must be on disk
+    if i == 5000:  # the 0.2 s flush interval (blocks hold 16384 rows) alone puts all 5000 on disk
+        deadline = time.monotonic() + 60
+        while len(turbotrack.Api().run("kill/victim").history(pandas=False)) < 5000:
+            assert time.monotonic() < deadline, "the writer never sealed on time"
+            time.sleep(0.05)
         print("flushed", flush=True)
     if i > 5000:
         time.sleep(0.0005)
 """
 
 
-def test_sigkill_loses_at_most_the_last_interval(root):
+def test_sigkill_loses_at_most_the_last_interval(root, spawn):
     settings = {**NO_CAPTURE, "flush_interval": 0.2}
-    with subprocess.Popen(
+    proc = spawn(
         [sys.executable, "-c", textwrap.dedent(CHILD.format(settings=settings))],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "TURBOTRACK_DIR": str(root)},
-    ) as proc:
-        run_dir = proc.stdout.readline().strip()
-        assert proc.stdout.readline().strip() == "flushed"
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
+    )
+    run_dir = proc.stdout.readline().strip()
+    assert proc.stdout.readline().strip() == "flushed"
+    time.sleep(0.5)  # more rows after the flushed ones: whatever of them was sealed reads back too
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
 
     r = turbotrack.Api(dir=root).run("kill/victim")
     assert r.state == "crashed"
@@ -77,7 +80,7 @@ def test_flushed_rows_are_readable_while_the_run_lives(new_run):
     run = new_run(settings={"flush_interval": 0.1})
     for i in range(100):
         run.log({"x": i})
-    deadline = time.time() + 10
+    deadline = time.time() + 60
     rows: list = []
     while time.time() < deadline and len(rows) < 100:
         time.sleep(0.05)

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import warnings
 from pathlib import Path
 
@@ -97,7 +96,7 @@ def test_media_logged_with_step_are_named_after_the_step_they_land_on(new_run):
     assert len({(Path(run.dir) / r["pred"]["path"]).read_bytes() for r in rows}) == 3  # every epoch kept
 
 
-def test_ranks_of_a_shared_run_write_media_of_their_own(root):
+def test_ranks_of_a_shared_run_write_media_of_their_own(root, spawn):
     script = f"""
         import sys, numpy as np, turbotrack
         rank = int(sys.argv[1])
@@ -105,9 +104,7 @@ def test_ranks_of_a_shared_run_write_media_of_their_own(root):
         run.log({{"samples": turbotrack.Image(np.full((3, 3), rank / 4))}}, step=7)
         run.finish()
     """
-    procs = [
-        subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), str(k)], env={**os.environ}) for k in range(3)
-    ]
+    procs = [spawn([sys.executable, "-c", textwrap.dedent(script), str(k)], env={**os.environ}) for k in range(3)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
     r = turbotrack.Api().run("p/sh")
     rows = list(r.scan_history())
@@ -161,19 +158,19 @@ def test_exit_status_becomes_the_runs_state(root, ending, state, code):
     assert (turbotrack.Api().run("p/x").state, info["exit_code"]) == (state, code)
 
 
-def test_sigterm_handler_calling_sys_exit_marks_the_run_failed(root):
+def test_sigterm_handler_calling_sys_exit_marks_the_run_failed(root, spawn):
     code = f"""
         import signal, sys, time, turbotrack
         signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
         run = turbotrack.init(project="p", id="term", settings={NO_CAPTURE!r})
-        print("ready", flush=True)
         for i in range(100000):
             run.log({{"i": i}})
+            if i == 0:
+                print("ready", flush=True)  # a row is logged: SIGTERM from now on
             time.sleep(0.01)
     """
-    p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True)
+    p = spawn([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True)
     assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-    time.sleep(0.2)
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 143
     p.stdout.close()

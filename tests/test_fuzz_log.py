@@ -87,15 +87,15 @@ def expected(d: dict[str, Any]) -> dict[str, Any]:
 def flatten(d: dict[str, Any], prefix: str, depth: int, parents: list[int], row: dict[str, Any]) -> None:
     parents = [*parents, id(d)]
     for k, v in d.items():
-        if not isinstance(k, str) or not encodable(k):
+        if not isinstance(k, str):
             raise Refused
         name = f"{prefix}.{k}" if depth else k  # an empty key still gets its dot
         if isinstance(v, dict):
             if id(v) in parents or depth + 1 >= _core.MAX_DEPTH:
                 raise Refused
-            flatten(v, name, depth + 1, parents, row)
-            continue
-        if name in RESERVED:
+            flatten(v, name, depth + 1, parents, row)  # a name is checked where it names a value:
+            continue  # an empty dict under a key that is not UTF-8 logs nothing, and is no error
+        if not encodable(name) or name in RESERVED:
             raise Refused
         row.pop(name, None)  # last write wins, in the order written
         row[name] = stored(v)
@@ -228,3 +228,9 @@ def test_log_refuses_cleanly_or_reads_back_exactly_long(batch):
 def test_durations_and_dates_of_numpy_read_back_as_wandb_writes_them() -> None:
     """Found by the fuzz run: ``np.timedelta64`` is an ``np.integer``, and is stored as a duration."""
     check([{"": np.timedelta64(0, "s")}, {"d": np.datetime64("2020-01-01T00:00:01")}, {"n": np.timedelta64(7, "ns")}])
+
+
+def test_an_empty_dict_under_a_key_that_is_not_utf8_logs_nothing() -> None:
+    """Found by the fuzz run: a name is checked where it names a value, so ``{"\\ud800": {}}`` records
+    nothing and is no error, while ``{"\\ud800": {"x": 1}}`` is refused."""
+    check([{"\ud800": {}, "a": 1}, {"a": {"\ud800": {}}}, {"\ud800": {"x": 1}}, {"b": 2}])

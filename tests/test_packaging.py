@@ -43,6 +43,9 @@ DATA_FILES = [
     "server/static/index.html",
     "server/static/app.js",
     "server/static/app.css",
+    "server/static/analysis.html",
+    "server/static/analysis-page.js",
+    "server/static/components/panels.css",
     "server/static/vendor/uplot.iife.min.js",
     "server/static/vendor/uplot.min.css",
     "server/static/vendor/LICENSE.uPlot",
@@ -71,13 +74,14 @@ def test_bootstrap_dist_info_reports_the_shim_version():
     assert dist.read_text("top_level.txt").split() == ["wandb"]
 
 
-def test_ui_references_only_shipped_static_files():
+@pytest.mark.parametrize("page", ["index.html", "analysis.html"])
+def test_ui_references_only_shipped_static_files(page):
     static = importlib.resources.files("turbotrack") / "server" / "static"
-    html = (static / "index.html").read_text()
+    html = (static / page).read_text()
     refs = re.findall(r"""(?:src|href)=["']/static/([^"'?#]+)""", html)
-    assert refs, "index.html names no /static/ file"
+    assert refs, f"{page} names no /static/ file"
     for ref in refs:
-        assert static.joinpath(*ref.split("/")).is_file(), f"index.html loads /static/{ref}, which is not shipped"
+        assert static.joinpath(*ref.split("/")).is_file(), f"{page} loads /static/{ref}, which is not shipped"
 
 
 def test_build_config_keeps_data_files():

@@ -99,38 +99,40 @@ def test_summary_update_writes_to_the_server(new_run, root, srv):
     assert api.runs("local/tests", filters={"summary_metrics.score": 3})[0].id == run.id
 
 
-def test_server_on_a_local_folder_shows_runs_live(root, local_srv):
+def test_server_on_a_local_folder_shows_runs_live(root, local_srv, spawn):
     srv = local_srv
+    go = root / "go"
     code = f"""
-        import time, turbotrack
+        import os, time, turbotrack
         run = turbotrack.init(project="live", settings={NO_CAPTURE!r})
         print(run.path, flush=True)
         for i in range(50):
             run.log({{"x": i}})
         run.summary["tag"] = "mid"
-        time.sleep(4)
+        while not os.path.exists({str(go)!r}):  # running until the test has seen it running
+            time.sleep(0.05)
         run.finish()
     """
     import subprocess
     import sys
     import textwrap
 
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True)
+    child = spawn([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     path = child.stdout.readline().strip()
     api = turbotrack.Api(base_url=srv.url, api_key=srv.key)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         runs = api.runs("local/live")
-        if runs and runs[0].summary.get("tag") == "mid":
+        if runs and runs[0].summary.get("tag") == "mid" and len(list(api.run(path).scan_history())) == 50:
             break
         time.sleep(0.2)
     assert runs and runs[0].path == path
     assert api.run(path).state == "running"
     assert len(list(api.run(path).scan_history())) == 50
-    child.wait(30)
-    child.stdout.close()
-    deadline = time.monotonic() + 10
+    go.touch()
+    assert child.wait(60) == 0
+    deadline = time.monotonic() + 60
     while api.run(path).state != "finished" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert api.run(path).state == "finished"
@@ -306,7 +308,7 @@ def test_crashed_run_shows_crashed(root, local_srv):
     )
     assert out.returncode == 0, out.stderr
     api = turbotrack.Api(base_url=srv.url, api_key=srv.key)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while not api.runs("local/crash") and time.monotonic() < deadline:
         time.sleep(0.2)
     assert api.runs("local/crash")[0].state == "crashed"

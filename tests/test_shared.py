@@ -117,8 +117,11 @@ def test_a_killed_rank_leaves_its_flushed_rows_and_a_crashed_run(root):
         run = turbotrack.init(dir={str(root)!r}, project="ddp", id="kill", settings={{**{NO_CAPTURE!r}, "shared": True, "flush_interval": 0.1}})
         for i in range(1000):
             run.log({{"x": float(i)}})
-        time.sleep(0.6)
-        if rank == 1:
+        if rank == 1:  # killed once the 0.1 s flush interval has put its rows on disk (not flush())
+            deadline = time.monotonic() + 60
+            while sum(r["_rank"] == 1 for r in turbotrack.Api(dir={str(root)!r}).run("ddp/kill").scan_history()) < 1000:
+                assert time.monotonic() < deadline, "the writer never sealed on time"
+                time.sleep(0.05)
             os.kill(os.getpid(), signal.SIGKILL)
         run.finish()
         """

@@ -123,7 +123,7 @@ def test_server_killed_at_random_moments_of_a_large_sync(new_run, server, monkey
     _same_on_server(run, server)
 
 
-def test_syncing_process_killed_at_random_moments(new_run, root, server):
+def test_syncing_process_killed_at_random_moments(new_run, root, server, spawn):
     run = _big_run(new_run)
     code = textwrap.dedent(
         f"""
@@ -136,8 +136,8 @@ def test_syncing_process_killed_at_random_moments(new_run, root, server):
     )
     rng = random.Random(5)
     for _ in range(4):
-        child = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 1.2))
+        child = spawn([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 1.2))  # a random moment to kill it at (what it leaves must be resumable)
         child.send_signal(signal.SIGKILL)
         child.wait()
     out = cli("sync", "--base-url", server.url, "--api-key", server.key, run.dir)
@@ -160,18 +160,16 @@ print("done", flush=True)
 """
 
 
-def _online_child(root: Path, server, timeout: float) -> tuple[subprocess.Popen[str], str, Path]:
+def _online_child(spawn, root: Path, server, timeout: float) -> tuple[subprocess.Popen[str], str, Path]:
     go = root / "go"
     code = ONLINE_CHILD.format(settings=repr(NO_CAPTURE), timeout=timeout, go=str(go))
     env = {**os.environ, "TURBOTRACK_BASE_URL": server.url, "TURBOTRACK_API_KEY": server.key}
-    child = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+    child = spawn([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert child.stdout is not None
     return child, child.stdout.readline().strip(), go
 
 
-def _wait(cond, timeout: float = 20.0) -> bool:
+def _wait(cond, timeout: float = 60.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
@@ -180,13 +178,12 @@ def _wait(cond, timeout: float = 20.0) -> bool:
     return False
 
 
-def test_online_run_started_while_the_server_is_down_catches_up(root):
+def test_online_run_started_while_the_server_is_down_catches_up(root, spawn):
     server = ServerProc(root / "server")
     server.key = make_key(root / "server", "local")[1]  # type: ignore[attr-defined]
-    child, path, go = _online_child(root, server, timeout=60)
-    try:
-        assert child.stdout.readline().strip() == "half"
-        server.start()
+    child, path, go = _online_child(spawn, root, server, timeout=60)
+    assert child.stdout.readline().strip() == "half"
+    with server:
         api = turbotrack.Api(base_url=server.url, api_key=server.key)
         assert _wait(lambda: bool(api.runs("local/online")) and api.run(path).state == "running")
         go.touch()
@@ -196,12 +193,10 @@ def test_online_run_started_while_the_server_is_down_catches_up(root):
         assert api.run(path).state == "finished"
         run = type("R", (), {"dir": str(root / "turbotrack" / path), "path": path})
         _same_on_server(run, server)
-    finally:
-        server.stop()
 
 
-def test_server_vanishes_mid_run_then_sync_completes_it(root, server):
-    child, path, go = _online_child(root, server, timeout=1)
+def test_server_vanishes_mid_run_then_sync_completes_it(root, server, spawn):
+    child, path, go = _online_child(spawn, root, server, timeout=1)
     assert child.stdout.readline().strip() == "half"
     api = turbotrack.Api(base_url=server.url, api_key=server.key)
     assert _wait(lambda: bool(api.runs("local/online")))
@@ -329,14 +324,14 @@ print(json.dumps(sorted(put)), flush=True)
 """
 
 
-def test_each_rank_of_a_shared_online_run_uploads_only_its_own_files(root, server, tmp_path):
+def test_each_rank_of_a_shared_online_run_uploads_only_its_own_files(root, server, tmp_path, spawn):
     from turbotrack.store import layout
 
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "notes.txt").write_text("rank 1 saved this")
     env = {**os.environ, "TURBOTRACK_BASE_URL": server.url, "TURBOTRACK_API_KEY": server.key}
     children = [
-        subprocess.Popen(
+        spawn(
             [sys.executable, "-c", RANK_CHILD.format(rank=k, tmp=str(tmp_path), settings=repr(NO_CAPTURE))],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

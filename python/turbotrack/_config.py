@@ -4,7 +4,7 @@ Values are kept JSON-native, as wandb stores them: NumPy scalars as numbers, arr
 as lists, ``Path`` as its string, ``argparse.Namespace``, dataclasses, absl flags and pydantic models as
 dicts (nested too); a value with no JSON form is a ``TypeError`` naming the key. As in wandb 0.31,
 giving a key that is set another value raises :class:`turbotrack.errors.ConfigError` unless
-``allow_val_change=True``.
+``allow_val_change=True`` (any true value, as wandb); keys lose leading and trailing ``-`` as in wandb.
 """
 
 from __future__ import annotations
@@ -132,6 +132,7 @@ class Config(MutableMapping):  # type: ignore[type-arg]
         for k, v in items.items():
             if not isinstance(k, str):
                 raise TypeError(f"config keys must be strings, got {k!r} ({type(k).__name__})")
+            k = k.strip("-")  # as wandb: {"--lr": 0.1} (an argparse flag's spelling) is key "lr"
             try:
                 out[k] = to_json_value(v, k)
             except TypeError as e:

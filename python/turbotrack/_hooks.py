@@ -1,13 +1,14 @@
 """Process hooks, installed by the first ``init()`` (never by ``import turbotrack``).
 
-- fork: a child forked after ``init()`` gives each live run a core of its own (``Run._become_fork_child``);
+- fork: a child forked after ``init()`` gives each live run a core of its own (``after_fork_in_child``);
 - ``sys.excepthook`` and ``sys.exit``: remember how the program is ending;
 - ``atexit``: finish the runs not finished yet, failed if an exception escaped, else with the status the
   program exits with (``sys.exit(3)``, a SIGTERM handler's ``sys.exit(143)``); the C library's exit
   corrects it where Python cannot see the status (``raise SystemExit(3)``; see rust/exit_status.rs).
 
 Runs are held by strong references until they finish: a run the program dropped without ``finish()``
-is still finished at exit.
+is still finished at exit. What is held is a run's lifecycle (``_run_life.Lifecycle``), through the
+small interface :class:`Tracked`; nothing here reads a run's private parts.
 """
 
 from __future__ import annotations
@@ -17,15 +18,28 @@ import json
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional, Protocol
 
 from . import _core
-from .store import layout
 
-if TYPE_CHECKING:
-    from ._run import Run
 
-_live_runs: set[Run] = set()
+class Tracked(Protocol):
+    """What the hooks need of a live run."""
+
+    @property
+    def path(self) -> str: ...
+
+    def finish(self, exit_code: Optional[int] = None) -> None: ...
+
+    def after_fork_in_child(self) -> None: ...
+
+    def exit_records(self, code_marker: str) -> Optional[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """``run.json``'s path, and the records to write there when the process really ended with status 0
+        or with another (``code_marker`` in place of the status); None where nothing is to be corrected."""
+        ...
+
+
+_live_runs: set[Tracked] = set()
 #: What forked children inherited and must never touch again (a lock in them may be held forever).
 _fork_leftovers: list[Any] = []
 _installed = False
@@ -51,13 +65,13 @@ def install() -> None:
         atexit.register(_finish_forgotten_runs)
 
 
-def track(run: Run) -> None:
+def track(run: Tracked) -> None:
     """``run`` is live: finished at exit unless it finishes first."""
     install()
     _live_runs.add(run)
 
 
-def untrack(run: Run) -> None:
+def untrack(run: Tracked) -> None:
     _live_runs.discard(run)
 
 
@@ -76,7 +90,7 @@ def exit_status(exc: BaseException) -> int:
 
 def _after_fork_in_child() -> None:
     for run in list(_live_runs):
-        run._become_fork_child()
+        run.after_fork_in_child()
 
 
 def _excepthook(tp: Any, value: Any, tb: Any) -> None:
@@ -101,13 +115,14 @@ def _finish_forgotten_runs() -> None:
         except Exception as e:  # at exit, report and go on with the others
             print(f"turbotrack: could not finish run {run.path}: {e}", file=sys.stderr)
         else:
-            if not run._forked:
-                finished.append(run)
+            records = run.exit_records(_EXIT_CODE)
+            if records is not None:
+                finished.append(records)
     if finished:
         _correct_at_c_exit(finished, code)
 
 
-def _correct_at_c_exit(runs: list[Run], recorded: int) -> None:
+def _correct_at_c_exit(runs: list[tuple[str, dict[str, Any], dict[str, Any]]], recorded: int) -> None:
     """Python cannot see the status it exits with (``raise SystemExit(3)``, or a ``sys.exit(2)``
     that was caught): have the C library's ``exit()`` rewrite these runs' run.json when the real
     status differs from ``recorded`` (glibc's ``on_exit``; elsewhere the recorded status stands)."""
@@ -119,12 +134,9 @@ def _correct_at_c_exit(runs: list[Run], recorded: int) -> None:
     except (OSError, AttributeError):
         return
     lines = [str(recorded)]
-    for run in runs:
-        path = str(run._dir / run._file(layout.RUN))
+    for path, finished, failed in runs:
         if "\n" in path:
             continue
-        finished = {**run._info, "state": "finished", "exit_code": 0}
-        failed = {**run._info, "state": "failed", "exit_code": _EXIT_CODE}
         lines += [path, *(json.dumps(x, default=str, allow_nan=True) for x in (finished, failed))]
     os.environ[_EXIT_FIX_ENV] = "\n".join(lines)
     on_exit(handler, None)

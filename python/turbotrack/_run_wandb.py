@@ -1,48 +1,40 @@
 """The wandb methods of a :class:`turbotrack.Run` beyond its lifecycle: define_metric, save, watch, the
-name/tags/notes it shows, URLs, alerts, code and artifacts (``Run`` inherits them from :class:`RunWandb`)."""
+name/tags/notes it shows, URLs, alerts, code and artifacts (``Run`` inherits them from :class:`RunWandb`).
+Each delegates to the part of the run whose job it is (``_metric``, ``_run_save``, ``_run_records``,
+``_run_files``)."""
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import threading
-from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
-from ._fs import atomic_write_json
-from ._metric import Metric
+from ._metric import Metric, MetricDefs
+from ._run_files import RunFiles
+from ._run_life import Lifecycle
+from ._run_records import RunRecords
 from .settings import RunSettings
-from .store import layout, runinfo
+
+__all__ = ["RunWandb"]
 
 
 class RunWandb:
-    """wandb's Run methods that act through a run's files (mixed into :class:`turbotrack.Run`)."""
+    """wandb's Run methods that act through a run's parts (mixed into :class:`turbotrack.Run`)."""
 
     # Set by Run.__init__.
     settings: RunSettings
     id: str
     entity: str
     project: str
-    _dir: Path
+    _files: RunFiles
+    _life: Lifecycle
+    _metric_defs: MetricDefs
+    _records: RunRecords
     _core: Any
-    _lock: threading.Lock
-    _info: dict[str, Any]
-    _defs: list[tuple[Optional[str], ...]]
-    _metrics: dict[str, Metric]
-    _name: str
-    _tags: tuple[str, ...]
-    _notes: Optional[str]
-    _uploader: Any
-    _forked: bool
-
-    def _file(self, name: str) -> str:
-        raise NotImplementedError
 
     @property
     def path(self) -> str:
         """``"entity/project/id"``."""
-        return f"{self.entity}/{self.project}/{self.id}"
+        return self._files.path
 
     def define_metric(
         self,
@@ -62,72 +54,27 @@ class RunWandb:
         ``best`` needs ``objective`` (or ``goal``) "minimize" or "maximize". ``step_metric`` makes
         another metric its x-axis; ``step_sync`` (default True with a step_metric) fills that
         metric's last value into rows that lack it. Defining a metric again adds to its definition
-        (summary words are joined), as wandb does; ``overwrite=True`` replaces it.
+        (what the new call gives wins, summary words are joined), as wandb does; ``overwrite=True``
+        replaces it. An argument of the wrong type (``overwrite="yes"``) is a TypeError naming it.
         """
-        if not isinstance(name, str):
-            raise TypeError(f"define_metric name must be a string, got {type(name).__name__}")
-        if hasattr(step_metric, "name"):  # wandb takes a Metric as the step metric too
-            step_metric = step_metric.name  # type: ignore[union-attr]
-        if step_metric == "_step":  # the default x-axis already
-            step_metric = None
-        if goal is not None and objective is not None and goal != objective:
-            raise ValueError(f"goal={goal!r} and objective={objective!r} disagree; give one of them")
-        metric = Metric(name, step_metric, step_sync, hidden, summary, objective or goal)
-        previous = self._metrics.get(name)
-        if previous is not None and not overwrite:
-            metric = previous.merged(metric)
-        summary_words = ",".join(metric.summary) if metric.summary else None
-        self._core.define_metric(
-            name,
-            metric.step_metric,
-            step_sync if step_sync is not None else None,
-            metric.hidden,
-            summary_words,
-            metric.goal,
-        )
-        self._metrics[name] = metric
-        self._defs = [d for d in self._defs if d[0] != name] + [(name, summary_words, metric.goal, metric.step_metric)]
-        atomic_write_json(self._dir / self._file(layout.METRICS), self._defs)
-        return metric
+        return self._metric_defs.define(name, step_metric, step_sync, hidden, summary, goal, objective, overwrite)
 
-    def save(self, glob_str: str, base_path: Optional[str] = None, policy: str = "live") -> list[str]:
-        """Copy the files matching ``glob_str`` (``*``, ``?``, ``[...]``, ``**``) into the run's
-        ``files/`` folder, keeping their paths relative to ``base_path``: by default the current
-        folder for a relative glob, the glob's folder for an absolute one (as wandb). ``ValueError``
-        when ``base_path`` is not an ancestor of the glob; nothing is ever written outside
-        ``files/``. Returns the paths written."""
-        if policy not in ("live", "now", "end"):
-            raise ValueError(f"policy must be 'live', 'now' or 'end', got {policy!r}")
-        pattern = os.path.abspath(os.fspath(glob_str))
-        if base_path is not None:
-            base = os.path.abspath(os.fspath(base_path))
-        elif os.path.isabs(os.fspath(glob_str)):
-            base = os.path.dirname(pattern)
-            while glob.has_magic(base):  # wildcards in folder parts: keep those folders under files/
-                base = os.path.dirname(base)
-        else:
-            base = os.getcwd()
-        if os.path.commonpath([base, pattern]) != base:
-            raise ValueError(
-                f"save({glob_str!r}, base_path={base_path!r}): the base path {base} is not a folder above the "
-                "files; pass a base_path that is an ancestor of the glob (paths under files/ are relative to it)"
-            )
-        files = (self._dir / layout.FILES_DIR).resolve()
-        out = []
-        for match in sorted(glob.glob(pattern, recursive=True)):
-            src = os.path.abspath(match)
-            if not os.path.isfile(src):
-                continue
-            rel = os.path.relpath(src, base)
-            dest = files / rel
-            if rel.split(os.sep, 1)[0] == os.pardir or files not in dest.resolve().parents:
-                raise ValueError(f"save({glob_str!r}): {src} would land outside the run's files/ folder; refused")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
-            out.append(str(dest))
-        if self._uploader is not None and not self._forked:  # a rank > 0 sends the files it saved itself
-            self._uploader.claim(f"{layout.FILES_DIR}/{Path(os.path.relpath(p, files)).as_posix()}" for p in out)
-        return out
+    def save(
+        self,
+        glob_str: Union[str, os.PathLike[str]],
+        base_path: Optional[Union[str, os.PathLike[str]]] = None,
+        policy: str = "live",
+        glob: bool = True,
+    ) -> list[str]:
+        """Copy the files matching ``glob_str`` (``*``, ``?``, ``[...]``, ``**``; a literal path with
+        ``glob=False``) into the run's ``files/`` folder, keeping their paths relative to ``base_path``:
+        by default the current folder for a relative glob, the folder above the file's for an absolute
+        one (as wandb). ``ValueError`` when ``base_path`` is not an ancestor of the glob; nothing is ever
+        written outside ``files/``. ``policy``: ``"now"`` copies the file as it is now; ``"live"`` (the
+        default) copies it now and again at ``finish()`` if it changed; ``"end"`` copies it at
+        ``finish()``; another value is a ValueError. After ``finish()``: ``turbotrack.errors.UsageError``,
+        as wandb. Returns the paths in ``files/``."""
+        return self._life.saver.save(glob_str, base_path, policy, glob)
 
     def watch(
         self,
@@ -139,59 +86,48 @@ class RunWandb:
         log_graph: bool = False,
     ) -> None:
         """``turbotrack.watch`` for this run."""
-        from .watch import watch
+        from .watch import check_args, watch_run
 
-        watch(models, criterion, log, log_freq, idx, log_graph, run=self)
+        check_args(log, log_freq, log_graph)
+        watch_run(self, self._core.hush, models, log, log_freq)
 
     @property
     def name(self) -> str:
         """The run's display name; setting it saves it in run.json (read back as ``Api().run(...).name``)."""
-        return self._name
+        return self._files.name
 
     @name.setter
     def name(self, value: str) -> None:
-        if not isinstance(value, str):
-            raise TypeError(f"run.name must be a string, got {type(value).__name__}")
-        self._name = value
-        self._save_info(name=value)
+        self._files.set_shown(name=value)
 
     @property
     def tags(self) -> tuple[str, ...]:
         """The run's tags; setting them (a list or tuple of strings) saves them in run.json."""
-        return self._tags
+        return self._files.tags
 
     @tags.setter
     def tags(self, value: Sequence[str]) -> None:
-        self._tags = check_tags(value)
-        self._save_info(tags=list(self._tags))
+        self._files.set_shown(tags=value)
 
     @property
     def notes(self) -> Optional[str]:
         """The run's notes; setting them saves them in run.json."""
-        return self._notes
+        return self._files.notes
 
     @notes.setter
     def notes(self, value: Optional[str]) -> None:
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f"run.notes must be a string or None, got {type(value).__name__}")
-        self._notes = value
-        self._save_info(notes=value)
-
-    def _save_info(self, **items: Any) -> None:
-        """Update this process's run.json with ``items`` (what a rank of a shared run writes is its own file)."""
-        with self._lock:
-            self._info.update(items)
-            runinfo.write(self._dir, self._info, self._file(layout.RUN))
+        self._files.set_shown(notes=value)
 
     @property
     def resumed(self) -> bool:
         """Whether this run continues an earlier one (``resume=`` found it)."""
-        return bool(getattr(self, "_resumed", False))
+        return self._files.resumed
 
     @property
     def offline(self) -> bool:
-        """True unless the run streams to a server (``mode="online"`` with a base_url)."""
-        return not (self.settings.mode == "online" and self.settings.base_url)
+        """True unless the run streams to a server (``mode="online"`` with a server to send to)."""
+        upload = self._life.upload
+        return upload is None or upload.uploader is None
 
     @property
     def disabled(self) -> bool:
@@ -221,26 +157,25 @@ class RunWandb:
         """Which framework drives this run (wandb's telemetry label): kept in run.json as ``labels``."""
         labels = {k: v for k, v in {"code": code, "repo": repo, "code_version": code_version, **kw}.items() if v}
         if labels:
-            self._save_info(labels={**self._info.get("labels", {}), **labels})
+            self._files.update_info(labels={**self._files.info.get("labels", {}), **labels})
 
     def mark_preempting(self) -> None:
         """Say that this run's process is about to be preempted: recorded in run.json (``preempting``)."""
-        self._save_info(preempting=True)
+        self._files.update_info(preempting=True)
 
     def alert(self, title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
-        """Record an alert in the run's ``alerts.json`` and show it on stderr (no server to notify here)."""
-        from .compat import records
-
-        records.alert_record(self._dir / self._file(layout.ALERTS), title, text, level)
+        """Record an alert in the run's ``alerts.json`` and show it on stderr (no server to notify here).
+        ``level``: ``INFO`` (the default), ``WARN`` or ``ERROR`` (or an ``AlertLevel``), else ValueError;
+        ``wait_duration`` (seconds, or a ``timedelta``; a minute by default): another alert with this
+        title within it is dropped, as wandb's server drops it."""
+        self._records.alert(title, text, level, wait_duration)
 
     def log_code(
         self, root: Optional[str] = ".", name: Optional[str] = None, include_fn: Any = None, exclude_fn: Any = None
     ) -> Any:
         """Save the source files under ``root`` (``*.py`` unless ``include_fn(path)`` says otherwise) as an
         artifact of type ``code``; returns it (``None`` when there was nothing to save)."""
-        from .compat import records
-
-        return records.log_code(self, root or ".", name, include_fn, exclude_fn)
+        return self._records.log_code(self, root or ".", name, include_fn, exclude_fn)
 
     def log_artifact(
         self,
@@ -251,13 +186,9 @@ class RunWandb:
         tags: Optional[Sequence[str]] = None,
     ) -> Any:
         """Store an :class:`turbotrack.Artifact` (or a file or folder path, made into one) as the next version of
-        its name in this run's project, with ``aliases`` and ``latest``; returns it (now ``name:vN``)."""
-        from . import artifacts
-
-        art = artifacts.as_artifact(artifact_or_path, name, type, self.id)
-        artifacts.save(art, self._dir.parent, list(aliases or []), self.path)
-        artifacts.record(self._dir, "logged", art, self._file(layout.ARTIFACTS))
-        return art
+        its name in this run's project, with ``aliases`` and ``latest``; returns it (now ``name:vN``).
+        Artifacts here have no tags: ``tags=`` (non-empty) is ``turbotrack.errors.UnsupportedError``."""
+        return self._records.log_artifact(artifact_or_path, name, type, aliases, tags)
 
     def use_artifact(
         self,
@@ -267,20 +198,9 @@ class RunWandb:
         use_as: Optional[str] = None,
     ) -> Any:
         """An artifact as this run's input: ``"name:alias"`` (also ``project/`` or ``entity/project/`` before
-        it; alias ``latest`` by default) from the storage root, or an Artifact object (logged first if new)."""
-        from . import artifacts
-
-        if isinstance(artifact_or_name, artifacts.Artifact):
-            art = artifact_or_name
-            if art.version is None:
-                artifacts.save(art, self._dir.parent, list(aliases or []), self.path)
-        else:
-            entity, project, name, alias = artifacts.parse_name(str(artifact_or_name), self.entity, self.project)
-            art = artifacts.load(self._dir.parents[2] / entity / project, name, alias)
-        if type is not None and art.type != type:
-            raise ValueError(f"artifact {art.name} has type {art.type!r}, not {type!r}")
-        artifacts.record(self._dir, "used", art, self._file(layout.ARTIFACTS))
-        return art
+        it; alias ``latest`` by default) from the storage root, or an Artifact object (logged first if new).
+        ``use_as`` is deprecated in wandb and does nothing (a warning says so)."""
+        return self._records.use_artifact(artifact_or_name, type, aliases, use_as)
 
     def link_model(
         self, path: str, registered_model_name: str, name: Optional[str] = None, aliases: Optional[Sequence[str]] = None
@@ -293,13 +213,3 @@ class RunWandb:
         from .watch import unwatch
 
         unwatch(models)
-
-
-def check_tags(tags: Any) -> tuple[str, ...]:
-    """``tags`` (a list or tuple of strings) as a tuple; a bare string or a non-string tag is a TypeError."""
-    if isinstance(tags, (str, bytes)) or not isinstance(tags, (list, tuple, set, frozenset)):
-        raise TypeError(f"tags must be a list or tuple of strings, got {type(tags).__name__}")
-    bad = [t for t in tags if not isinstance(t, str)]
-    if bad:
-        raise TypeError(f"tags must be strings, got {bad[0]!r} ({type(bad[0]).__name__})")
-    return tuple(tags)

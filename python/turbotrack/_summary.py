@@ -17,7 +17,8 @@ from .store import layout
 from .store.summary_view import contains, lookup
 
 if TYPE_CHECKING:
-    from ._run import Run
+    from ._run_files import RunFiles
+    from ._streams import Streams
 
 
 def tensor_summary(value: Any, run_dir: Path, key: str, tag: str = "") -> dict[str, Any] | None:
@@ -65,15 +66,16 @@ class Summary(MutableMapping):
     assigning an array or tensor stores it whole in the run's folder and keeps its statistics here.
     """
 
-    def __init__(self, run: Run) -> None:
-        object.__setattr__(self, "_run", run)
+    def __init__(self, streams: Streams, files: RunFiles) -> None:
+        object.__setattr__(self, "_streams", streams)
+        object.__setattr__(self, "_files", files)
         object.__setattr__(self, "_cache", None)
 
     def _data(self) -> dict[str, Any]:
-        self._run._resolver.drain()  # GPU scalars in flight are part of "every log() before"
-        core = self._run._core
+        self._streams.drain()  # GPU scalars in flight are part of "every log() before"
+        core = self._streams.history
         if core.finished:
-            return read_json(Path(self._run.dir) / self._run._file(layout.SUMMARY), {})
+            return read_json(self._files.path_of(layout.SUMMARY), {})
         sent = core.sent
         if self._cache is None or self._cache[0] != sent:  # nothing queued since: the same summary
             object.__setattr__(self, "_cache", (sent, json.loads(core.summary_json())))
@@ -103,7 +105,8 @@ class Summary(MutableMapping):
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError(f"summary keys must be strings, got {type(key).__name__}")
-        self._writable().set_summary(key, to_summary_json(value, Path(self._run.dir), key, self._run._media_tag()))
+        tag = self._streams.media_tag()
+        self._writable().set_summary(key, to_summary_json(value, self._files.dir, key, tag))
 
     def __delitem__(self, key: str) -> None:
         if key not in self._data():
@@ -111,11 +114,12 @@ class Summary(MutableMapping):
         self._writable().set_summary(key, None)
 
     def _writable(self) -> Any:
-        core = self._run._core
+        core = self._streams.history
         if core.finished:
+            path = self._files.path
             raise _core.Error(
-                f"run {self._run.path} is finished; change its summary with "
-                f"turbotrack.Api().run({self._run.path!r}).summary, then .summary.update()"
+                f"run {path} is finished; change its summary with "
+                f"turbotrack.Api().run({path!r}).summary, then .summary.update()"
             )
         return core
 

@@ -83,7 +83,7 @@ CONSOLE = ("auto", "off", "wrap", "redirect", "wrap_raw", "wrap_emu")
 _OFF = {"off", "false", "0", "none", "no"}
 
 
-def _truth(field: str, value: Any) -> bool:
+def truth(field: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -124,7 +124,7 @@ def _tags(value: Any) -> dict[str, Any]:
 
 
 def _not(target: str, field: str) -> Callable[[Any], dict[str, Any]]:
-    return lambda v: {target: not _truth(field, v)}
+    return lambda v: {target: not truth(field, v)}
 
 
 def _same(target: str) -> Callable[[Any], dict[str, Any]]:
@@ -151,17 +151,17 @@ MEANING: dict[str, Callable[[Any], dict[str, Any]]] = {
     "root_dir": _same("dir"),
     "resume": _same("resume"),
     "reinit": _same("reinit"),
-    "allow_val_change": lambda v: {"allow_val_change": _truth("allow_val_change", v)},
+    "allow_val_change": lambda v: {"allow_val_change": truth("allow_val_change", v)},
     "config_paths": lambda v: {"config_paths": [v] if isinstance(v, str) else list(v)},
-    "silent": lambda v: {"silent": _truth("silent", v)},
-    "quiet": lambda v: {"silent": True} if _truth("quiet", v) else {},
+    "silent": lambda v: {"silent": truth("silent", v)},
+    "quiet": lambda v: {"silent": True} if truth("quiet", v) else {},
     "init_timeout": lambda v: {"init_timeout": _number("init_timeout", v)},
     "disable_git": _not("capture_git", "disable_git"),
     "x_disable_stats": _not("capture_system", "x_disable_stats"),
     "x_disable_meta": _not("capture_metadata", "x_disable_meta"),
-    "x_save_requirements": lambda v: {"capture_requirements": _truth("x_save_requirements", v)},
+    "x_save_requirements": lambda v: {"capture_requirements": truth("x_save_requirements", v)},
     "x_stats_sampling_interval": _positive("system_interval", "x_stats_sampling_interval"),
-    "x_primary": lambda v: {} if _truth("x_primary", v) else {"shared": True},
+    "x_primary": lambda v: {} if truth("x_primary", v) else {"shared": True},
     "base_url": _same("base_url"),
     "api_key": _same("api_key"),
     "finish_timeout": _positive("sync_timeout", "finish_timeout"),

@@ -1,11 +1,15 @@
 """The command line: ``turbotrack ls``, ``verify``, ``run``, ``bench``, ``import``, ... Data goes to stdout, messages to
-stderr; errors end with a ``hint:`` line and exit status 2, never a traceback."""
+stderr; a failure prints ``error:`` and a ``hint:`` from its actual cause (:func:`explain`, the one mapping
+from exceptions to messages) and exits non-zero, never with a traceback."""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import json
+import os
+import re
+import socket
 import sys
 import time
 import warnings
@@ -14,15 +18,57 @@ from typing import Any, NoReturn, Optional, Sequence
 
 from . import _core
 from .api import Api
+from .errors import CommError, ServerError, UsageError
 from .settings import ENV
 from .store.layout import storage_root
 from .store.local import HISTORY_GLOB, SYSTEM_GLOB, LocalRun, list_runs
 
+DEBUG_ENV = "TURBOTRACK_DEBUG"  # set: an unexpected error shows its traceback too
 
-class CliError(Exception):
+
+class CliError(UsageError):
+    """A command that cannot do what it was asked, with what to do instead."""
+
     def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
+        super().__init__(message, hint=hint)
+
+
+#: What to do about an OSError, by errno.
+_ERRNO_HINTS = {
+    errno.ENOENT: "check the path: it does not exist",
+    errno.ENOTDIR: "check the path: a part of it is a file, not a folder",
+    errno.EISDIR: "check the path: it is a folder, not a file",
+    errno.EACCES: "check the files' permissions (or run as a user who may write there)",
+    errno.EPERM: "check the files' permissions (or run as a user who may write there)",
+    errno.EROFS: "that file system is read-only: pass --dir on a writable one",
+    errno.ENOSPC: "the disk is full: free some space (or pass --dir on another disk)",
+    errno.EDQUOT: "the disk quota is used up: free some space (or pass --dir on another disk)",
+    errno.EMFILE: "too many open files: raise the limit ('ulimit -n')",
+    errno.EADDRINUSE: "another program listens on that port: pick another --port (0 picks a free one), or stop it",
+    errno.EADDRNOTAVAIL: "that address is not this machine's: pass a --host it has (127.0.0.1, 0.0.0.0)",
+}
+
+
+def explain(e: BaseException) -> tuple[str, str]:
+    """The ``error:`` and ``hint:`` lines for an exception, from its actual cause: the error's own
+    hint (turbotrack's errors carry one), else its HTTP status, errno or type."""
+    hint = getattr(e, "hint", "")
+    if isinstance(e, (UsageError, CommError)) or hint:
+        return str(e), hint or "see 'turbotrack --help'"
+    if isinstance(e, socket.gaierror):
+        return f"cannot resolve the host name: {e.strerror or e}", "check the host name (or pass an IP address)"
+    if isinstance(e, OSError):
+        where = f": {e.filename}" if e.filename else ""
+        what = f"{e.strerror}{where}" if e.strerror else str(e)
+        return what, _ERRNO_HINTS.get(e.errno or 0, "check the path and the files' permissions")
+    if isinstance(e, _core.Error):
+        return str(e), "a run's files may be damaged: 'turbotrack verify RUN' shows what can be read"
+    if isinstance(e, ValueError):
+        return str(e), "check the arguments (see 'turbotrack COMMAND --help')"
+    return (
+        f"unexpected {type(e).__name__}: {e}",
+        f"this is a bug in turbotrack: run again with {DEBUG_ENV}=1 for the traceback, and report it",
+    )
 
 
 def _fmt(v: Any) -> str:
@@ -174,13 +220,22 @@ def cmd_server(args: argparse.Namespace) -> int:
         )
     except DatabaseError as e:
         raise CliError(e.args[0], e.hint) from None
-    except OSError as e:  # the port taken, the address not this machine's
+    except socket.gaierror as e:
+        raise CliError(
+            f"cannot listen on {args.host}:{args.port}: {e.strerror or e}",
+            "pass a --host this machine has (127.0.0.1, 0.0.0.0, or one of its addresses)",
+        ) from None
+    except OSError as e:  # the port taken, the address not this machine's, a port below 1024
         if e.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
-            raise CliError(
-                f"cannot listen on {args.host}:{args.port}: {e.strerror}",
-                "pick another --port (or stop what holds it), or a --host this machine has",
-            ) from None
+            hint = (
+                "ports below 1024 need root: pick a --port above 1023"
+                if e.errno == errno.EACCES
+                else _ERRNO_HINTS[e.errno]
+            )
+            raise CliError(f"cannot listen on {args.host}:{args.port}: {e.strerror}", hint) from None
         raise
+    except ValueError as e:  # a --db URL of no kind the server knows
+        raise CliError(str(e), "--db takes sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
 
 
 def _keys(args: argparse.Namespace) -> Any:
@@ -195,6 +250,8 @@ def _keys(args: argparse.Namespace) -> Any:
         return Keys(open_auth_database(args.db, root))
     except DatabaseError as e:
         raise CliError(str(e.args[0]), e.hint) from None
+    except ValueError as e:
+        raise CliError(str(e), "--db takes sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -202,7 +259,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
     keys = _keys(args)
     if args.keys_command == "create":
-        check_part("entity", args.entity)
+        try:
+            check_part("entity", args.entity)
+        except ValueError as e:
+            better = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.entity).strip(".-") or "my-team"
+            raise CliError(str(e), f"an entity is one name, as the runs' folders use: try {better!r}") from None
         key_id, key = keys.create(args.entity, read_only=args.read_only)
         mode = "read-only" if args.read_only else "read-write"
         print(f"created {mode} key {key_id} for entity {args.entity} (shown once; the server keeps its hash):")
@@ -224,14 +285,48 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from .sync import sync_paths
 
     paths = [Path(p) for p in args.paths] or [storage_root(args.dir)]
-    return sync_paths(paths, args.base_url, args.api_key)
+    return sync_paths(paths, _base_url(args.base_url) if args.base_url else None, args.api_key)
+
+
+def _base_url(given: str) -> str:
+    """``--base-url`` as the client takes it; one without a scheme gets ``http://``, said on stderr."""
+    from .sync.client import check_base_url
+
+    try:
+        url, added = check_base_url(given)
+    except ValueError as e:
+        raise CliError(str(e), "pass --base-url http://HOST:PORT (the address 'turbotrack server' printed)") from None
+    if added:
+        print(f"note: {given!r} has no scheme: using {url}", file=sys.stderr)
+    return url
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from .sync.client import save_key
+    """Check the key against the server, then save it; a server that cannot be reached: saved unchecked."""
+    from .sync.client import Client, save_key
 
-    path = save_key(args.base_url, args.key)
-    print(f"saved the key for {args.base_url.rstrip('/')} in {path}", file=sys.stderr)
+    url = _base_url(args.base_url)
+    client = Client(url, args.key, timeout=30)
+    checked = True
+    try:
+        client.json("GET", "/api/v1/projects")
+    except ServerError as e:
+        if e.status in (401, 403):
+            raise CliError(
+                f"{url} refused the key (HTTP {e.status}); nothing was saved",
+                "copy the key 'turbotrack keys create ENTITY' printed on the server (the whole last line)",
+            ) from None
+        raise CliError(
+            f"{url} answered HTTP {e.status} to a check of the key; nothing was saved",
+            f"is {url} a turbotrack server? ('turbotrack server' prints its address)",
+        ) from None
+    except CommError as e:
+        print(f"warning: could not check the key: {e}; saving it unchecked", file=sys.stderr)
+        checked = False
+    finally:
+        client.close()
+    path = save_key(url, args.key)
+    print(f"saved the {'' if checked else 'unchecked '}key for {url} in {path}", file=sys.stderr)
     return 0
 
 
@@ -266,8 +361,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}\nhint: see '{self.prog} --help'\n")
 
 
+def _port(text: str) -> int:
+    """A TCP port, 0 to 65535 (argparse says what else it got)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: ports go from 0 (any free one) to 65535")
+    return port
+
+
+def _subparsers(p: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every command's parser under ``p`` (``keys create`` and ``import wandb`` included)."""
+    out: list[argparse.ArgumentParser] = []
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sp in dict.fromkeys(action.choices.values()):
+                out += [sp, *_subparsers(sp)]
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = _Parser(prog="turbotrack", description="turbotrack: experiment tracking with a Rust logging core")
+    p.add_argument("--version", action="version", version=f"turbotrack {__version__}")
     p.add_argument("--dir", help=f"the folder that holds turbotrack/ (default ${ENV['dir']} or the current folder)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("ls", help="list local runs")
@@ -287,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_run)
     srv = sub.add_parser("server", help="serve runs over HTTP (API and web UI) with an index of runs")
     srv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    srv.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    srv.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
     srv.add_argument(
         "--db", help="index database: sqlite:///PATH (default: inside the storage root) or postgresql://..."
     )
@@ -309,7 +428,6 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument(
         "--max-body", type=int, default=64 << 20, help="the largest request body in bytes (default 64 MiB)"
     )
-    srv.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
     srv.set_defaults(func=cmd_server)
     keys = sub.add_parser("keys", help="create, list and revoke the server's API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
@@ -321,13 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
     kr.add_argument("key_id")
     for k in (keys, kc, kl, kr):
         k.add_argument("--db", default=argparse.SUPPRESS if k is not keys else None, help="index database URL")
-        k.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
     keys.set_defaults(func=cmd_keys)
     sy = sub.add_parser("sync", help="upload local runs to a server (only what it lacks)")
     sy.add_argument("paths", nargs="*", help="run folders or storage roots (default: every local run)")
     sy.add_argument("--base-url", help="the server (default $TURBOTRACK_BASE_URL or the last 'turbotrack login')")
     sy.add_argument("--api-key", help="default $TURBOTRACK_API_KEY or the key saved by 'turbotrack login'")
-    sy.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
     sy.set_defaults(func=cmd_sync)
     lg = sub.add_parser("login", help="save an API key for a server in ~/.config/turbotrack/credentials")
     lg.add_argument("--base-url", required=True)
@@ -360,15 +476,14 @@ def build_parser() -> argparse.ArgumentParser:
         k.add_argument(
             "--project", help="project of the new runs (default: the source's; for TensorBoard the logdir's name)"
         )
-        k.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
-    imp.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
     imp.set_defaults(func=cmd_import)
     b = sub.add_parser(
         "bench", help="measure logging overhead beside other trackers (see 'turbotrack bench --help')", add_help=False
     )
     b.set_defaults(func=None)
-    for name in ("ls", "verify"):  # a global option may stand after the command too (CONTRACT)
-        sub.choices[name].add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
+    for sp in _subparsers(p):  # a global option may stand after the command too (CONTRACT)
+        if sp is not b:  # bench takes its own options
+            sp.add_argument("--dir", default=argparse.SUPPRESS, help="the folder that holds turbotrack/")
     return p
 
 
@@ -388,15 +503,42 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args))
-    except CliError as e:
-        print(f"error: {e}\nhint: {e.hint}", file=sys.stderr)
-        return 2
-    except (_core.Error, OSError, ValueError) as e:
-        print(f"error: {e}\nhint: check the path and the files' permissions", file=sys.stderr)
-        return 2
+        code = int(args.func(args))
+        sys.stdout.flush()  # a reader that went away fails here, not at exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except KeyboardInterrupt:
         return 130
+    except Exception as e:
+        if isinstance(e, OSError) and e.errno == errno.EPIPE and _stdout_gone():
+            return _stdout_closed()
+        if os.environ.get(DEBUG_ENV) and not isinstance(e, UsageError):
+            import traceback
+
+            traceback.print_exc()
+        message, hint = explain(e)
+        print(f"error: {message}\nhint: {hint}", file=sys.stderr)
+        return 2
+
+
+def _stdout_gone() -> bool:
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return True
+    return False
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``turbotrack ls | head -1``): stop quietly, as ``ls`` does,
+    with the status of a process ended by SIGPIPE (128 + 13)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more is flushed into the closed pipe at exit
+    except (OSError, ValueError):
+        pass
+    return 128 + 13
 
 
 if __name__ == "__main__":

@@ -222,7 +222,7 @@ def _coerce(raw: Any, typ: Any, name: str) -> Any:
     if raw is None:
         return None
     if "bool" in typ:
-        return _wandb_fields._truth(name, raw)
+        return _wandb_fields.truth(name, raw)
     if "float" in typ or "int" in typ:
         if name == "reinit" or isinstance(raw, bool):
             return raw

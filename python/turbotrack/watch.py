@@ -8,6 +8,7 @@ import warnings
 from typing import Any, Optional
 
 from . import _state
+from .compat.term import termwarn
 from .data_types import Histogram, to_numpy
 
 _BINS = 64
@@ -47,12 +48,25 @@ def watch(
     (``"gradients"``, the default) or both (``"all"``) under ``parameters/<name>`` and
     ``gradients/<name>``, into the current run's pending step: parameters every ``log_freq``
     forward passes of the model, each gradient every ``log_freq`` backward passes through it
-    (as wandb does, so gradients are logged even when a framework never calls ``forward``)."""
+    (as wandb does, so gradients are logged even when a framework never calls ``forward``).
+    ``criterion``, ``idx`` and ``log_graph`` name and draw wandb's model graph (``graph_<idx>``), which
+    turbotrack does not store: ``log_graph=True`` (Lightning's default) says so once on stderr."""
+    run = run if run is not None else _state.need("watch")
+    run.watch(models, criterion, log, log_freq, idx, log_graph)  # a disabled run's does nothing
+
+
+def check_args(log: Optional[str], log_freq: int, log_graph: bool) -> None:
+    """``watch()``'s arguments as wandb checks them; ``log_graph=True`` is said once to do nothing here."""
     if log not in ("gradients", "parameters", "all", None):
         raise ValueError(f"log must be 'gradients', 'parameters', 'all' or None, got {log!r}")
     if log_freq < 1:
         raise ValueError("log_freq must be at least 1")
-    run = run if run is not None else _state.need("watch")
+    if log_graph:
+        termwarn("watch(log_graph=True): turbotrack stores no model graph; histograms only", repeat=False)
+
+
+def watch_run(run: Any, hush: Any, models: Any, log: Optional[str], log_freq: int) -> None:
+    """Hook ``models`` to log into ``run``; ``hush(names)`` tells its core not to warn about those names."""
     for model in models if isinstance(models, (list, tuple)) else [models]:
         if not hasattr(model, "named_parameters") or not hasattr(model, "register_forward_hook"):
             raise TypeError(f"watch() needs a torch.nn.Module, got {type(model).__name__}")
@@ -70,17 +84,17 @@ def watch(
                     h = _histogram(p)
                     if h is not None:
                         data[f"parameters/{name}"] = h
-                _log(run, data)
+                _log(run, hush, data)
 
             handles.append(model.register_forward_hook(forward_hook))
         if log in ("gradients", "all"):
             for name, p in model.named_parameters():
                 if getattr(p, "requires_grad", False):
-                    handles.append(p.register_hook(_gradient_hook(run, f"gradients/{name}", log_freq)))
+                    handles.append(p.register_hook(_gradient_hook(run, hush, f"gradients/{name}", log_freq)))
         _hooks[id(model)] = handles
 
 
-def _gradient_hook(run: Any, key: str, log_freq: int) -> Any:
+def _gradient_hook(run: Any, hush: Any, key: str, log_freq: int) -> Any:
     calls = [0]
 
     def hook(grad: Any) -> None:
@@ -88,7 +102,7 @@ def _gradient_hook(run: Any, key: str, log_freq: int) -> Any:
         if calls[0] % log_freq == 0:
             h = _histogram(grad)
             if h is not None:
-                _log(run, {key: h})
+                _log(run, hush, {key: h})
 
     return hook
 
@@ -96,13 +110,12 @@ def _gradient_hook(run: Any, key: str, log_freq: int) -> Any:
 _refused: set[int] = set()
 
 
-def _log(run: Any, data: dict[str, Any]) -> None:
+def _log(run: Any, hush: Any, data: dict[str, Any]) -> None:
     """Log watch histograms into the pending step. Their names are PyTorch's (``net.2.weight``), as in
     wandb, and break turbotrack's naming rule where a part starts with a digit: they are logged without
     the per-name notice; with ``metric_names="strict"`` they are refused and watch warns once."""
     if not data:
         return
-    hush = getattr(getattr(run, "_core", None), "hush", None)
     if hush is not None:
         hush(list(data))
     try:

@@ -11,11 +11,15 @@ from .._fs import atomic_write_json, read_json
 from .term import termwarn
 
 
-def alert_record(path: Path, title: str, text: str, level: Any) -> None:
-    """Append an alert to ``path`` (a JSON list) and print it on stderr."""
+def alert_record(path: Path, title: str, text: str, level: Any, wait_duration: Optional[float] = None) -> None:
+    """Append an alert to ``path`` (a JSON list) and print it on stderr. ``wait_duration``: seconds in which
+    another alert of this title is dropped (kept in the record)."""
     level_name = str(getattr(level, "value", level) or "INFO")
     items = read_json(path, []) or []
-    items.append({"title": title, "text": text, "level": level_name, "time": time.time()})
+    item: dict[str, Any] = {"title": title, "text": text, "level": level_name, "time": time.time()}
+    if wait_duration is not None:
+        item["wait_duration"] = wait_duration
+    items.append(item)
     atomic_write_json(path, items)
     termwarn(f"alert [{level_name}] {title}: {text}")
 

@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from typing import Iterator
 
 _said: set[str] = set()
 _silent = False
@@ -15,6 +17,18 @@ def silence(flag: bool) -> None:
     """Silence (True) or not the lines that follow (``init()`` sets it from the ``silent`` setting)."""
     global _silent
     _silent = bool(flag)
+
+
+@contextlib.contextmanager
+def silenced(flag: bool = True) -> Iterator[None]:
+    """Silence the lines said inside the ``with`` (when ``flag``), then go back to what was set."""
+    global _silent
+    before = _silent
+    _silent = before or bool(flag)
+    try:
+        yield
+    finally:
+        _silent = before
 
 
 def _say(prefix: str, string: str, newline: bool, repeat: bool) -> None:

@@ -6,9 +6,10 @@ Also ``turbotrack.sdk.wandb_run.Run``, ``.wandb_settings.Settings``, ``.lib.RunD
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Optional, Sequence, Union
 
-from .. import _state
+from .. import _state, errors
 from .._config import _as_dict as as_config_dict
 from .._config import load_file
 from .._disabled import DisabledRun
@@ -59,9 +60,14 @@ def init(
     "finish_previous" (also True) finishes it first, "create_new" starts another and leaves
     ``turbotrack.run`` as it is. ``allow_val_change``: config keys may change later.
     ``config_include_keys`` / ``config_exclude_keys``: keep only / drop these top-level keys.
-    ``force``, ``resume_from``, ``fork_from``, ``save_code``, ``tensorboard``, ``sync_tensorboard``,
-    ``monitor_gym`` and ``anonymous`` are wandb's and have no effect here.
+    ``save_code=True`` (or ``$WANDB_SAVE_CODE``; off with ``$WANDB_DISABLE_CODE``): the main script is copied
+    to ``files/code/<its path from the git root, else the current folder>``, as wandb.
+    ``force`` and ``anonymous`` act on wandb's login, which has no counterpart here: no effect (as in
+    wandb's offline mode). ``fork_from``, ``resume_from`` (wandb's server rewinds and forks runs),
+    ``tensorboard``/``sync_tensorboard`` and ``monitor_gym`` (wandb patches TensorBoard and gym) are
+    :class:`turbotrack.errors.UnsupportedError` when set, after wandb's own checks of their values.
     """
+    _refuse_unsupported(resume, fork_from, resume_from, tensorboard, sync_tensorboard, monitor_gym)
     s = RunSettings.resolve(
         settings,
         mode,
@@ -88,6 +94,8 @@ def init(
             return previous
         if chosen == "finish_previous":
             previous.finish()
+    if save_code is not None:
+        s.wandb["save_code"] = bool(save_code)
     term.silence(s.silent)
     items = _load_config(config, s.config_paths)
     items = _filter_config(items, config_include_keys, config_exclude_keys)
@@ -112,6 +120,42 @@ def init(
     if chosen != "create_new" or _state.current() is None:
         _state.set_current(run)
     return run
+
+
+_RUN_MOMENT = re.compile(r"^([^?]+)\?_step=(-?[0-9]+(?:\.[0-9]*)?)$")
+
+
+def _refuse_unsupported(
+    resume: Any, fork_from: Any, resume_from: Any, tensorboard: Any, sync_tensorboard: Any, monitor_gym: Any
+) -> None:
+    """init()'s arguments for wandb features turbotrack does not have: checked as wandb checks them (a
+    ValueError for a value wandb refuses too), then refused with ``UnsupportedError`` naming the argument."""
+    given = [(n, v) for n, v in (("fork_from", fork_from), ("resume_from", resume_from)) if v is not None]
+    for arg, value in given:
+        if not isinstance(value, str) or not _RUN_MOMENT.match(value):
+            raise ValueError(
+                f"init({arg}={value!r}): expected '<run>?_step=<number>' (e.g. 'ans3bsax?_step=123'), "
+                "as wandb; only the metric '_step' is supported"
+            )
+    if len(given) + (resume is not None) > 1:
+        raise ValueError("init(): fork_from, resume and resume_from are mutually exclusive; give only one of them")
+    if given:
+        arg, value = given[0]
+        raise errors.UnsupportedError(
+            f"init({arg}={value!r}): rewinding or forking a run at a step is done by wandb's server, which "
+            "turbotrack does not have; start a new run, or continue the whole run with resume='allow' and its id"
+        )
+    for arg, value in (("tensorboard", tensorboard), ("sync_tensorboard", sync_tensorboard)):
+        if value:
+            raise errors.UnsupportedError(
+                f"init({arg}=True): turbotrack does not patch TensorBoard to copy its event files; log the "
+                "values with run.log(), or import the event files afterwards: turbotrack import tensorboard LOGDIR"
+            )
+    if monitor_gym:
+        raise errors.UnsupportedError(
+            "init(monitor_gym=True): turbotrack does not patch gym's video recorder; log the videos with "
+            "run.log({'video': turbotrack.Video(path)})"
+        )
 
 
 def _load_config(config: Any, paths: Optional[Sequence[str]]) -> Any:
@@ -167,9 +211,9 @@ def finish(exit_code: Optional[int] = None, quiet: Optional[bool] = None) -> Non
         run.finish(exit_code=exit_code, quiet=quiet)
 
 
-def save(glob_str: str, base_path: Optional[str] = None, policy: str = "live") -> Any:
+def save(glob_str: str, base_path: Optional[str] = None, policy: str = "live", glob: bool = True) -> Any:
     """``save`` on the current run (see :meth:`Run.save`)."""
-    return _state.need("save").save(glob_str, base_path, policy)
+    return _state.need("save").save(glob_str, base_path, policy, glob)
 
 
 def setup(settings: Any = None) -> Any:

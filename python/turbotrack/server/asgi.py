@@ -25,7 +25,7 @@ from starlette.responses import FileResponse
 from starlette.routing import compile_path
 
 from . import jsonout
-from .auth import SESSION_COOKIE, Principal
+from .auth import CSRF_HEADER, SESSION_COOKIE, Principal, csrf_ok
 from .errors import ApiError
 from .params import parse
 from .responses import Empty, File, Html, Json, Redirect
@@ -226,10 +226,14 @@ class ServerApp:
             self._check_origin(headers, scope)
         if route.permission == WRITE:
             assert who is not None and params is not None
+            if who.kind == "session" and route.session_writes and self._csrf(headers):
+                who = dataclasses.replace(who, read_only=False)
             if not who.can_write(params.get("entity", "")):
                 why = "this key is read-only" if who.read_only else f"this key writes only entity {who.entity!r}"
                 if who.kind == "session":
                     why = "a browser session only reads: writes need an API key"
+                    if route.session_writes:
+                        why = f"a browser session writes here only with the {CSRF_HEADER} header of GET /api/v1/session"
                 raise ApiError(403, why)
         return who
 
@@ -278,9 +282,16 @@ class ServerApp:
         if not sid:
             return None
         who = self.state.sessions.check(sid)
-        # The UI only reads: a session that writes would let any page that gets the browser to send
-        # a request (a form on another port of this host, a sibling subdomain) change runs.
+        # A session reads; it writes only where a route allows it (``Route.session_writes``) and with
+        # its CSRF header (``_admit``): a session that writes on its cookie alone would let any page that
+        # gets the browser to send a request (a form on another port of this host, a sibling subdomain)
+        # change runs.
         return dataclasses.replace(who, read_only=True) if who is not None else None
+
+    def _csrf(self, headers: dict[str, str]) -> bool:
+        """Whether a session's request carries its CSRF token (``auth.csrf_token``)."""
+        sid = _cookie(headers.get("cookie", ""), SESSION_COOKIE)
+        return sid is not None and csrf_ok(sid, headers.get(CSRF_HEADER, ""))
 
     def _check_origin(self, headers: dict[str, str], scope: Scope) -> None:
         """Refuse a state-changing request a browser sent from another origin (CSRF)."""

@@ -17,6 +17,8 @@ from typing import Any, Optional
 from .db import Database
 
 SESSION_COOKIE = "tt_session"
+#: The header a browser session's write sends (the UI reads its value from ``GET /api/v1/session``).
+CSRF_HEADER = "x-turbotrack-csrf"
 #: How long a browser session lasts (seconds).
 SESSION_TTL = 30 * 24 * 3600.0
 
@@ -36,6 +38,18 @@ class Principal:
 
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def csrf_token(sid: str) -> str:
+    """The token a write of session ``sid`` sends in :data:`CSRF_HEADER`: derived from the HttpOnly
+    cookie, so only a page that can read this origin's answers learns it; and a header another origin
+    cannot send without a CORS preflight, which this server never grants."""
+    return hmac.new(sid.encode("utf-8"), b"turbotrack-csrf-v1", hashlib.sha256).hexdigest()
+
+
+def csrf_ok(sid: str, sent: str) -> bool:
+    """Whether ``sent`` is the CSRF token of session ``sid`` (constant time)."""
+    return bool(sid) and hmac.compare_digest(csrf_token(sid).encode(), sent.encode("utf-8", "replace"))
 
 
 class Keys:

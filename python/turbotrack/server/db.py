@@ -454,6 +454,15 @@ def _postgres_pool(url: str, size: int, timeout: float) -> Any:
     def configure(conn: Any) -> None:
         conn.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")
 
+    import psycopg
+
+    try:  # one plain connection first: a wrong URL fails at once with its cause, not after the pool's retries
+        psycopg.connect(url, connect_timeout=10).close()
+    except Exception as e:
+        raise DatabaseError(
+            f"cannot connect to the database {redact(url)}: {_describe(e)}",
+            "check that PostgreSQL runs there and that the URL's user, password and database are right",
+        ) from None
     pool = ConnectionPool(
         url,
         min_size=1,

@@ -18,7 +18,11 @@ from typing import Any, Callable, Mapping, Optional
 
 from .._fs import read_json
 from ..store import layout
+from . import run_edits
 from .auth import Principal
+from .checks import index_run as _index_run
+from .checks import json_body as _json_body
+from .checks import part, run_path
 from .errors import ApiError
 from .history import signature, stream_paths
 from .params import NoQuery
@@ -76,22 +80,11 @@ class Route:
     query: type = NoQuery
     body: bool = False  # whether the handler reads the request body (else it is never read)
     api: bool = True  # errors as JSON (else the UI's HTML pages)
+    #: a WRITE route the UI calls: a browser session may too, with its CSRF header (asgi.py)
+    session_writes: bool = False
 
 
 # ---- checked names ----
-
-
-def part(what: str, value: str) -> str:
-    try:
-        return layout.check_part(what, value)
-    except ValueError as e:
-        raise ApiError(400, str(e)) from None
-
-
-def run_path(s: ServerState, p: Mapping[str, str]) -> layout.RunPath:
-    return layout.RunPath(
-        s.root, part("entity", p["entity"]), part("project", p["project"]), part("run id", p["run_id"])
-    )
 
 
 def file_name(raw: str) -> str:
@@ -120,13 +113,6 @@ def _log_ranks(run_dir: Path) -> list[int]:
     return sorted(
         {layout.writer_rank(p.name) for p in run_dir.glob("output*.log") if layout.classify(p.name) == layout.APPEND}
     )
-
-
-def _json_body(body: bytes, what: str) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, f"{what} must be JSON") from None
 
 
 # ---- typed queries ----
@@ -226,16 +212,6 @@ def list_runs(s: ServerState, r: Req) -> Any:
     except ValueError as e:  # a malformed query, as store/query.py names it
         raise ApiError(400, str(e)) from None
     return {"total": total, "runs": page}
-
-
-def _index_run(s: ServerState, rp: layout.RunPath) -> dict[str, Any]:
-    found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
-    if not found and layout.is_run_dir(rp.dir):
-        s.index.refresh(rp)
-        found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
-    if not found:
-        raise ApiError(404, f"no run {rp.path}")
-    return found[0]
 
 
 def run(s: ServerState, r: Req) -> Any:
@@ -498,6 +474,21 @@ ROUTES: tuple[Route, ...] = (
     Route("PUT", _RUN + "/files/{name:path}", upload, WRITE, UploadQuery, body=True),
     Route("POST", _RUN + "/heartbeat", heartbeat, WRITE, body=True),
     Route("POST", _RUN + "/summary", summary, WRITE, body=True),
+    Route("GET", "/api/v1/session", run_edits.session),
+    Route("PATCH", _RUN, run_edits.edit_run, WRITE, body=True, session_writes=True),
+    Route("DELETE", _RUN, run_edits.delete_run, WRITE, body=True, session_writes=True),
+    Route("POST", "/api/v1/delete/{entity}/{project}", run_edits.delete_runs, WRITE, body=True, session_writes=True),
+    Route("GET", "/api/v1/views/{entity}/{project}", run_edits.list_views),
+    Route("GET", "/api/v1/views/{entity}/{project}/{name}", run_edits.get_view),
+    Route("PUT", "/api/v1/views/{entity}/{project}/{name}", run_edits.put_view, WRITE, body=True, session_writes=True),
+    Route(
+        "DELETE",
+        "/api/v1/views/{entity}/{project}/{name}",
+        run_edits.delete_view,
+        WRITE,
+        body=True,
+        session_writes=True,
+    ),
     Route("POST", _ART + "/blobs/missing", blobs_missing, WRITE, body=True),
     Route("GET", _ART + "/blobs/{digest}", blob_get),
     Route("PUT", _ART + "/blobs/{digest}", blob_put, WRITE, BlobQuery, body=True),
@@ -507,6 +498,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/", home, PUBLIC, LoginQuery, api=False),
     Route("GET", "/static/{name:path}", static, api=False),
     Route("GET", "/{entity}/{project}", page, api=False),
+    Route("GET", "/{entity}/{project}/analysis", run_edits.analysis_page, api=False),
     Route("GET", "/{entity}/{project}/runs/{run_id}", page, api=False),
     Route("GET", "/{entity}/{project}/runs/{run_id}/{tail}", page, api=False),
 )

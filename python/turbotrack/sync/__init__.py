@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import Optional, TextIO
 
-from .client import Client, ServerError, resolve_base_url
+from ..errors import CommError
+from .client import Client, ServerError, check_base_url, resolve_base_url
 from .core import Progress, RunSync, SyncError, find_runs
 
 __all__ = ["Client", "Progress", "RunSync", "SyncError", "hint_for", "sync_paths"]
@@ -45,64 +46,77 @@ class Bar:
 
 
 def hint_for(e: BaseException, base_url: str) -> str:
-    """What to do about a failed sync."""
-    if isinstance(e, ServerError):
-        if e.status == 401:
-            return (
-                "create a key on the server ('turbotrack keys create ENTITY'), then "
-                f"'turbotrack login --base-url {base_url} KEY' or set TURBOTRACK_API_KEY"
-            )
-        if e.status == 403:
-            return (
-                "a key writes only its own entity's runs and a read-only key writes nothing: "
-                "use a read-write key of this run's entity"
-            )
-        if e.status == 413:
-            return "the server's body limit is below the sync chunk size; raise the server's limit"
-        return "check the server's log; 'turbotrack sync' again resumes where it stopped"
-    if isinstance(e, SyncError):
-        return e.hint
-    return f"is the server running at {base_url}? 'turbotrack sync' again resumes where it stopped"
+    """What to do about a failed sync: the error's own hint (a refused key, a server away, a body
+    over the limit... each says what to do), else how to resume."""
+    hint = getattr(e, "hint", "")
+    if isinstance(e, ServerError) and e.status == 413:
+        return "the server's body limit is below the sync chunk size; raise the server's --max-body"
+    if isinstance(e, ServerError) and e.status >= 500:
+        return f"{hint}; 'turbotrack sync' again resumes where it stopped"
+    return hint or f"is the server running at {base_url}? 'turbotrack sync' again resumes where it stopped"
 
 
 def sync_paths(
     paths: list[Path], base_url: Optional[str] = None, api_key: Optional[str] = None, err: TextIO = sys.stderr
 ) -> int:
-    """Sync every run under ``paths``; 0 when all went up, 1 when any could not (with a hint)."""
+    """Sync every run under ``paths``; 0 when all went up, 1 when any could not (with a hint), 2 when
+    there was nothing to sync or nowhere to sync it to. A server that cannot be reached stops the
+    sync at the first run (the others would fail the same way)."""
     url = resolve_base_url(base_url)
     if not url:
         err.write("error: no server to sync to\nhint: pass --base-url http://HOST:PORT or set TURBOTRACK_BASE_URL\n")
         return 2
+    try:
+        url, added = check_base_url(url)
+    except ValueError as e:
+        err.write(f"error: {e}\nhint: pass --base-url http://HOST:PORT\n")
+        return 2
+    if added:
+        err.write(f"note: {base_url or url[7:]!r} has no scheme: using {url}\n")
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        err.write(f"error: {missing[0]} does not exist\nhint: give run folders or storage roots that exist\n")
+        return 2
     runs = find_runs(paths)
     if not runs:
-        err.write(f"no runs under {', '.join(str(p) for p in paths)}\n")
-        return 0
+        err.write(
+            f"error: no runs under {', '.join(str(p) for p in paths)}\n"
+            "hint: give run folders, or a folder holding turbotrack/ ('turbotrack ls' lists the local runs)\n"
+        )
+        return 2
     client = Client(url, api_key)
     bar = Bar(err)
     t0 = time.monotonic()
-    rows = sent = current = 0
+    rows = sent = current = ok = 0
     failed: list[tuple[Path, BaseException]] = []
     for run_dir in runs:
         try:
             rs = RunSync(client, run_dir)
             progress = Progress(rs.rp.path, on_change=bar.update)
             rs.sync(progress)
-        except (ServerError, SyncError, OSError, ValueError) as e:
+        except (CommError, SyncError, OSError, ValueError) as e:
             failed.append((run_dir, e))
             err.write(f"\r{run_dir}: could not sync: {e}\n")
             client.close()
+            if isinstance(e, CommError) and (not isinstance(e, ServerError) or e.status == 401):
+                break  # the server cannot be reached, or knows no such key: the other runs would fail the same way
             continue
         rows += progress.rows
         sent += progress.sent_bytes
         current += progress.up_to_date
+        ok += 1
         bar.done(progress, "up to date" if progress.up_to_date else "synced")
     dt = time.monotonic() - t0
-    ok = len(runs) - len(failed)
     err.write(
         f"synced {ok} of {len(runs)} runs to {url} in {dt:.1f}s: {rows:,} rows, {_mb(sent)}"
         f"{f' ({current} already up to date)' if current else ''}\n"
     )
     if failed:
-        err.write(f"error: {len(failed)} run(s) could not be synced\nhint: {hint_for(failed[0][1], url)}\n")
+        left = len(runs) - ok - len(failed)
+        why = "refused the key" if isinstance(failed[-1][1], ServerError) else "cannot be reached"
+        skipped = f" ({left} not tried: the server {why})" if left else ""
+        err.write(
+            f"error: {len(failed) + left} run(s) could not be synced{skipped}\nhint: {hint_for(failed[0][1], url)}\n"
+        )
         return 1
     return 0

@@ -6,22 +6,62 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
+import ssl
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote, urlencode, urlsplit
 
 from .._fs import atomic_write_bytes, read_json
+from ..errors import CommError, ServerError, server_error
 
 API_KEY_ENV = "TURBOTRACK_API_KEY"
 
+__all__ = ["API_KEY_ENV", "Client", "CommError", "ServerError", "check_base_url", "resolve_base_url", "resolve_key"]
 
-class ServerError(Exception):
-    """The server answered with an error status."""
 
-    def __init__(self, status: int, message: str, body: Optional[dict[str, Any]] = None) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-        self.body = body or {}
+def check_base_url(base_url: str) -> tuple[str, bool]:
+    """``base_url`` as the client uses it (no trailing ``/``), and whether ``http://`` was put in front
+    of it because it had no scheme (``localhost:8080``). Anything but an http(s) URL with a host is a
+    ``ValueError`` naming it."""
+    url = base_url.strip().rstrip("/")
+    added = "://" not in url
+    if added:
+        url = "http://" + url
+    u = urlsplit(url)
+    try:
+        u.port  # noqa: B018 -- a port that is not a number raises here
+    except ValueError:
+        raise ValueError(f"base_url {base_url!r}: the port is not a number from 0 to 65535") from None
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError(f"base_url {base_url!r}: expected http://HOST:PORT (or https://)")
+    return url, added
+
+
+def _no_http(base_url: str, e: Exception) -> CommError:
+    return CommError(
+        f"{base_url} gave no valid HTTP answer ({type(e).__name__}: {str(e).strip()[:80]})",
+        e,
+        url=base_url,
+        hint=f"is {base_url} a turbotrack server? ('turbotrack server' prints its address)",
+    )
+
+
+def _unreachable(base_url: str, e: OSError) -> CommError:
+    """The error for a server that cannot be reached, naming it and the cause."""
+    if isinstance(e, ssl.SSLError):
+        why = f"TLS failed ({e.reason or e})"
+        hint = "is it an http:// server (no TLS)? then give http://; else check its certificate"
+    elif isinstance(e, socket.gaierror):
+        why, hint = f"cannot resolve the host name ({e.strerror or e})", "check the host name in the URL"
+    elif isinstance(e, ConnectionRefusedError):
+        why, hint = "connection refused", f"is the server running at {base_url}? ('turbotrack server' starts one)"
+    elif isinstance(e, (TimeoutError, socket.timeout)):
+        why, hint = "no answer in time", f"is {base_url} a turbotrack server, and reachable from here?"
+    else:
+        why = e.strerror or str(e) or type(e).__name__
+        hint = f"is the server running at {base_url}, and reachable from here?"
+    return CommError(f"cannot reach {base_url}: {why}", e, url=base_url, hint=hint)
 
 
 def credentials_path() -> Path:
@@ -82,12 +122,12 @@ class Client:
     """One keep-alive connection to a server (use one per thread)."""
 
     def __init__(self, base_url: str, api_key: Optional[str] = None, timeout: float = 60.0) -> None:
-        self.base_url = _norm(base_url)
+        if "://" not in base_url:
+            raise ValueError(f"base_url {base_url!r}: expected http://HOST:PORT (or https://)")
+        self.base_url = check_base_url(base_url)[0]
         u = urlsplit(self.base_url)
-        if u.scheme not in ("http", "https") or not u.hostname:
-            raise ValueError(f"base_url {base_url!r}: expected http://HOST:PORT")
         self._scheme = u.scheme
-        self._host = u.hostname
+        self._host = u.hostname or ""  # check_base_url made sure there is one
         self._port = u.port
         self._prefix = u.path.rstrip("/")
         self.api_key = resolve_key(self.base_url, api_key)
@@ -120,7 +160,8 @@ class Client:
         query: Optional[dict[str, Any]] = None,
         headers: Optional[dict[str, str]] = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        """(status, headers, body) of one request; reconnects once when a kept-alive connection died."""
+        """(status, headers, body) of one request; reconnects once when a kept-alive connection died.
+        A server that cannot be reached is a :class:`CommError` naming its URL."""
         url = self._prefix + path + ("?" + urlencode(query) if query else "")
         hdrs = {"Content-Length": str(len(body or b""))} if method in ("PUT", "POST") else {}
         if body is not None:
@@ -134,11 +175,26 @@ class Client:
                 conn.request(method, url, body=body, headers=hdrs)
                 resp = conn.getresponse()
                 data = resp.read()
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, http.client.BadStatusLine):
+            except (
+                http.client.RemoteDisconnected,
+                BrokenPipeError,
+                ConnectionResetError,
+                http.client.BadStatusLine,
+            ) as e:
                 self.close()
-                if attempt:
-                    raise
-                continue
+                if not attempt:
+                    continue
+                if isinstance(e, OSError):  # RemoteDisconnected is one too
+                    raise CommError(
+                        f"{self.base_url} closed the connection: {e or type(e).__name__}", e, url=self.base_url
+                    ) from e
+                raise _no_http(self.base_url, e) from e
+            except OSError as e:
+                self.close()
+                raise _unreachable(self.base_url, e) from e
+            except http.client.HTTPException as e:  # an answer that is no HTTP (another kind of server)
+                self.close()
+                raise _no_http(self.base_url, e) from e
             except BaseException:
                 self.close()
                 raise
@@ -148,7 +204,8 @@ class Client:
         raise ConnectionError("unreachable")  # pragma: no cover
 
     def json(self, method: str, path: str, body: Any = None, query: Optional[dict[str, Any]] = None) -> Any:
-        """The JSON answer of a request (``body``: bytes as is, anything else as JSON); ServerError on >= 400."""
+        """The JSON answer of a request (``body``: bytes as is, anything else as JSON); a :class:`ServerError`
+        on >= 400 (a ``KeyRefusedError`` on 401 and 403)."""
         raw = body if isinstance(body, (bytes, bytearray, memoryview)) or body is None else json.dumps(body).encode()
         ctype = {"Content-Type": "application/json"} if raw is not None and raw is not body else None
         status, _, data = self.request(method, path, bytes(raw) if raw is not None else None, query, ctype)
@@ -157,5 +214,6 @@ class Client:
         except ValueError:
             out = {"error": data[:200].decode(errors="replace")}
         if status >= 400:
-            raise ServerError(status, out.get("error", "") if isinstance(out, dict) else str(out), out)
+            message = out.get("error", "") if isinstance(out, dict) else str(out)
+            raise server_error(status, message, out if isinstance(out, dict) else None, self.base_url)
         return out

@@ -4,19 +4,24 @@ has the run's core), and at least every ``sync_interval`` seconds; it heartbeats
 
 It never blocks ``log()``: it reads only what the writer has already sealed on disk. While the
 server is away it retries with exponential backoff and jitter; ``finish()`` waits at most
-``sync_timeout`` seconds for a last full pass, then warns with the command that completes it."""
+``sync_timeout`` seconds for a last full pass, then warns with the command that completes it.
+A server that refuses the key (401, 403) is no passing trouble: the uploader says so on stderr at
+once, in one line naming the server and what to do, and stops; ``finish()`` then waits for nothing."""
 
 from __future__ import annotations
 
+import os
 import random
+import sys
 import threading
 import time
 import warnings
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from ..errors import KeyRefusedError
 from ..store import layout
-from .client import Client
+from .client import Client, check_base_url, resolve_base_url
 from .core import RunSync
 
 MAX_BACKOFF = 30.0
@@ -52,6 +57,7 @@ class Uploader:
         self._final = threading.Event()  # a pass that started after finish() succeeded
         self._finishing = False
         self.last_error: Optional[BaseException] = None
+        self.refused: Optional[KeyRefusedError] = None  # the server refused the key: stopped for good
         self._thread = threading.Thread(target=self._loop, name="turbotrack-uploader", daemon=True)
         self._thread.start()
 
@@ -69,7 +75,12 @@ class Uploader:
                     self._final.set()
                     return
                 delay = self.interval
-            except Exception as e:  # the server is away or refused: retry later, never raise
+            except KeyRefusedError as e:  # a wrong key stays wrong: say so now, once, and stop
+                self.last_error = self.refused = e
+                self._client.close()
+                self._say_refused(e)
+                return
+            except Exception as e:  # the server is away or failed: retry later, never raise
                 self.last_error = e
                 self._client.close()
                 sync = None
@@ -78,6 +89,16 @@ class Uploader:
                 if finishing:
                     delay = min(delay, 1.0)
             self._sleep(delay)
+
+    def _say_refused(self, e: KeyRefusedError) -> None:
+        what = "refused the API key" if e.status == 401 else "refused this key's writes"
+        why = e.body.get("error") or e.message
+        print(
+            f"turbotrack: ERROR {self.base_url} {what} (HTTP {e.status}: {why}); the run is saved locally, "
+            f"not uploaded. To fix: {e.hint}; then 'turbotrack sync {self.run_dir} --base-url {self.base_url}'",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _run_sync(self) -> RunSync:
         if self.rank is None:
@@ -113,7 +134,12 @@ class Uploader:
         self._wake.clear()
 
     def finish(self, timeout: float = 30.0) -> bool:
-        """Ask for a last pass and wait at most ``timeout`` seconds; warn when it did not complete."""
+        """Ask for a last pass and wait at most ``timeout`` seconds; warn when it did not complete.
+        After a refused key (said when it happened) it waits for nothing and warns no more."""
+        if self.refused is not None or not self._thread.is_alive():
+            self._stop.set()
+            self._thread.join()
+            return False
         self._finishing = True
         self._wake.set()
         deadline = time.monotonic() + max(0.0, timeout)
@@ -133,11 +159,33 @@ class Uploader:
         return done
 
 
+_warned_no_server = False
+
+
 def for_run(settings: Any, run_dir: Path, core: Any = None) -> Optional[Uploader]:
-    """The uploader of a run in online mode (``settings.mode == "online"`` with a ``base_url``), else None.
+    """The uploader of a run in online mode (``settings.mode == "online"``) to its server: the
+    ``base_url`` setting, else ``$TURBOTRACK_BASE_URL``, else the last ``turbotrack login``'s; None
+    offline. Online with no server at all: one warning line on stderr (once a process, none when
+    ``silent``), and None.
     ``core``: the run's history stream, whose new blocks wake the uploader. Each rank of a shared run
     uploads only its own files."""
-    if settings.mode != "online" or not settings.base_url:
+    global _warned_no_server
+    if settings.mode != "online":
         return None
+    base_url = resolve_base_url(settings.base_url)
+    if not base_url:
+        env = os.environ.get("TURBOTRACK_SILENT") or os.environ.get("WANDB_SILENT") or ""
+        silent = settings.silent or env.lower() in ("1", "true")  # as compat.term's notices
+        if not _warned_no_server and not silent:
+            _warned_no_server = True
+            print(
+                "turbotrack: WARNING mode='online' but no server is configured: this run is written locally "
+                "only; set settings base_url, $TURBOTRACK_BASE_URL or 'turbotrack login --base-url URL KEY', "
+                "or upload it later with 'turbotrack sync --base-url URL'",
+                file=sys.stderr,
+                flush=True,
+            )
+        return None
+    base_url = check_base_url(base_url)[0]
     rank = int(settings.rank or 0) if settings.shared else None
-    return Uploader(run_dir, settings.base_url, settings.api_key, settings.sync_interval, core, rank)
+    return Uploader(run_dir, base_url, settings.api_key, settings.sync_interval, core, rank)

@@ -80,15 +80,57 @@ function withSlider(items, body, show) {
 }
 
 function imagePanel(where, key, items, body) {
-  withSlider(items, body, (row, out) => {
-    const ref = row[key];
-    if (!ref.path) {
-      replace(out, h('div', { class: 'empty' }, 'image without a file'));
-      return;
-    }
-    replace(out, h('figure', null, h('img', { src: fileUrl(where, ref.path), alt: ref.caption || key, class: 'media-img' }),
-      ref.caption ? h('figcaption', null, ref.caption) : null));
-  });
+  withSlider(items, body, (row, out) => showImage(where, key, row[key], out));
+}
+
+/**
+ * @param {{entity: string, project: string, run: string}} where
+ * @param {string} key
+ * @param {Record<string, any>} ref an `image-file` value
+ * @param {HTMLElement} out
+ */
+function showImage(where, key, ref, out) {
+  if (!ref.path) {
+    replace(out, h('div', { class: 'empty' }, 'image without a file'));
+    return;
+  }
+  replace(out, h('figure', null, h('img', { src: fileUrl(where, ref.path), alt: ref.caption || key, class: 'media-img' }),
+    ref.caption ? h('figcaption', null, ref.caption) : null));
+}
+
+/**
+ * One logged media value (`row[key]` of a history row) drawn into `out`, as the panels above show
+ * one step of it; a histogram as that step's bars. What media comparison across runs shows.
+ * @param {{entity: string, project: string, run: string}} where
+ * @param {string} key
+ * @param {string} kind from mediaKind
+ * @param {Record<string, any>} row
+ * @param {HTMLElement} out
+ */
+export function mediaItem(where, key, kind, row, out) {
+  const ref = row[key];
+  if (mediaKind(ref) !== kind) return replace(out, h('div', { class: 'empty' }, 'nothing logged'));
+  if (kind === 'image-file') return showImage(where, key, ref, out);
+  if (kind === 'table-file') return tableFromFile(where, ref.path, out);
+  if (kind === 'plot') return plotPanel(where, ref, out);
+  if (kind === 'html-file') return htmlFrame(where, key, ref, out);
+  if (kind === 'audio-file' || kind === 'video-file') return player(where, kind === 'audio-file' ? 'audio' : 'video', ref, out);
+  if (kind === 'histogram') return histogramBars(ref, out);
+}
+
+/**
+ * One step's histogram as bars (bin edges `bins`, counts `values`).
+ * @param {Record<string, any>} ref a `histogram` value
+ * @param {HTMLElement} out
+ */
+function histogramBars(ref, out) {
+  const bins = Array.isArray(ref.bins) ? ref.bins : [];
+  const values = Array.isArray(ref.values) ? ref.values : [];
+  if (bins.length !== values.length + 1 || !values.length) return replace(out, h('div', { class: 'empty' }, 'histogram without bins'));
+  const max = Math.max(...values.map((/** @type {any} */ v) => Number(v) || 0), 1);
+  replace(out, h('div', { class: 'hist-bars', dataset: { bins: String(values.length) } }, values.map((/** @type {any} */ c, /** @type {number} */ i) => h('span', {
+    class: 'hist-bar', style: `height:${(100 * (Number(c) || 0)) / max}%`, title: `${fmtValue(bins[i])} to ${fmtValue(bins[i + 1])}: ${fmtValue(c)}`,
+  }))), h('div', { class: 'heat-caption' }, `values ${fmtValue(bins[0])} to ${fmtValue(bins[bins.length - 1])}`));
 }
 
 /**
@@ -105,6 +147,10 @@ function htmlFrame(where, key, ref, out) {
 
 function player(where, tag, ref, out) {
   if (!ref.path) return replace(out, h('div', { class: 'empty' }, `${tag} without a file`));
+  if (tag === 'video' && /\.gif$/i.test(ref.path)) { // a Video logged from frames is a GIF: an <img> plays it
+    return replace(out, h('img', { class: 'media-video media-img', src: fileUrl(where, ref.path), alt: ref.caption || 'video' }),
+      ref.caption ? h('div', { class: 'heat-caption' }, ref.caption) : null);
+  }
   replace(out, h(tag, { class: `media-${tag}`, controls: true, preload: 'metadata', src: fileUrl(where, ref.path) }),
     ref.caption ? h('div', { class: 'heat-caption' }, ref.caption) : null);
 }

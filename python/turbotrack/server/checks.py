@@ -1,0 +1,45 @@
+"""What every handler checks first, shared by the route table (routes.py) and the UI's writes
+(run_edits.py): a path name (``layout.check_part``, 400 when it would leave ROOT), a run's path, a
+JSON body, and a run as the index lists it (read into the index first when only its folder is new)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from ..store import layout
+from .errors import ApiError
+from .state import ServerState
+
+
+def part(what: str, value: str) -> str:
+    try:
+        return layout.check_part(what, value)
+    except ValueError as e:
+        raise ApiError(400, str(e)) from None
+
+
+def run_path(s: ServerState, p: Mapping[str, str]) -> layout.RunPath:
+    return layout.RunPath(
+        s.root, part("entity", p["entity"]), part("project", p["project"]), part("run id", p["run_id"])
+    )
+
+
+def json_body(body: bytes, what: str) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, f"{what} must be JSON") from None
+
+
+def index_run(s: ServerState, rp: layout.RunPath) -> dict[str, Any]:
+    found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
+    if not found and layout.is_run_dir(rp.dir):
+        s.index.refresh(rp)
+        found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
+    if not found:
+        raise ApiError(404, f"no run {rp.path}")
+    return found[0]
+
+
+__all__ = ["index_run", "json_body", "part", "run_path"]
