@@ -145,13 +145,16 @@ def test_wandb_attributes_are_the_current_runs() -> None:
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
-#: Modules below the SDK may import these leaf helpers of the package (no SDK in them).
+#: Modules below the SDK may import these leaves of the package (no SDK in them): the native core,
+#: file helpers, the environment's settings table, the manifest check, and the one exception
+#: hierarchy (errors.py, which imports only the core).
 _LEAVES = {
     "turbotrack._core",
     "turbotrack._fs",
     "turbotrack._envvars",
     "turbotrack._wandb_fields",
     "turbotrack._artifact_manifest",
+    "turbotrack.errors",
 }
 #: What each layer may import besides itself and the leaves: store/ is the bottom; api, sync and
 #: server stand on it (api also reads through sync's HTTP client), and none of them on the SDK.
@@ -184,6 +187,15 @@ def _upward_imports(package: Path) -> list[str]:
                 continue
             bad.append(f"{name} imports {dep}")
     return sorted(bad)
+
+
+def test_the_leaves_are_leaves() -> None:
+    """What every layer may import imports nothing of the package but other leaves."""
+    files = [p for p in PACKAGE.rglob("*.py") if "bootstrap" not in p.parts]
+    modules = {_module_name(p) for p in files}
+    for p in files:
+        if _module_name(p) in _LEAVES:
+            assert _imports(p, modules) <= _LEAVES, p
 
 
 def test_imports_run_one_way_down_to_store() -> None:

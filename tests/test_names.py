@@ -217,14 +217,26 @@ def test_an_online_run_named_with_spaces_uploads(tmp_path: Path) -> None:
                                   "sync_timeout": 60}})
             for i in range(50):
                 run.log({{"x": i}})
+            print(run.url)
             run.finish()
             """
         env = {"TURBOTRACK_BASE_URL": srv.url, "TURBOTRACK_API_KEY": key}
         out = run_child(code, env=env)
         assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == [f"{srv.url}/Jane%20Doe/my%20project/runs/run%202"]
         assert "error" not in out.stderr.lower() and "sync" not in out.stderr.lower(), out.stderr
         back = turbotrack.Api(base_url=srv.url, api_key=key).run("Jane Doe/my project/run 2")
         assert back.state == "finished"
         assert [r["x"] for r in back.scan_history()] == list(range(50))
     finally:
         assert srv.stop() == 0
+
+
+def test_a_suggested_name_passes_the_rule() -> None:
+    assert names.suggest_name("entity", "Jane:Doe") == "Jane-Doe"
+    assert names.suggest_name("project", ".a/b#c") == "a-b-c"
+    assert names.suggest_name("run id", " x;y ") == "x-y"
+    assert names.suggest_name("entity", "::") == "my-team"
+    for kind in ("entity", "project", "run id"):
+        for value in SAMPLES:
+            assert names.is_valid_name(kind, names.suggest_name(kind, value)), (kind, value)

@@ -118,8 +118,7 @@ class RemoteRun:
 
     @property
     def url(self) -> str:
-        e, p, r = (quote(x, safe="") for x in (self.entity, self.project, self.id))
-        return f"{self._client.base_url}/{e}/{p}/runs/{r}"
+        return RunPath(None, self.entity, self.project, self.id).page_url(self._client.base_url)
 
     @property
     def state(self) -> str:

@@ -199,6 +199,11 @@ class RunPath:
         """``entity/project/run_id`` with each part quoted for a URL (a space is ``%20``, ``/`` never appears)."""
         return "/".join(quote(p, safe="") for p in (self.entity, self.project, self.run_id))
 
+    def page_url(self, base_url: str) -> str:
+        """The run's page on the server at ``base_url``: ``<base>/<entity>/<project>/runs/<run_id>``, quoted."""
+        e, p, r = (quote(x, safe="") for x in (self.entity, self.project, self.run_id))
+        return f"{base_url.rstrip('/')}/{e}/{p}/runs/{r}"
+
     def under(self, root: Path) -> RunPath:
         """The same run in another storage root."""
         return RunPath(root, self.entity, self.project, self.run_id)

@@ -71,4 +71,20 @@ def check_name(kind: str, value: object) -> str:
     return value  # type: ignore[return-value]
 
 
-__all__ = ["check_name", "is_valid_name", "name_problem"]
+def suggest_name(kind: str, value: str, fallback: str = "my-team") -> str:
+    """A name the rule accepts that is close to ``value``: each run of refused characters (and
+    control characters) becomes ``-``, leading dots and whitespace go; ``fallback`` when nothing is left."""
+    forbidden = RUN_ID_FORBIDDEN if kind == "run id" else PROJECT_FORBIDDEN
+    out, dash = [], False
+    for c in str(value):
+        bad = c in forbidden or ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0
+        if bad and not dash:
+            out.append("-")
+        elif not bad:
+            out.append(c)
+        dash = bad
+    better = "".join(out).strip().lstrip(".").strip("-")[:MAX_CHARS]
+    return better if is_valid_name(kind, better) else fallback
+
+
+__all__ = ["check_name", "is_valid_name", "name_problem", "suggest_name"]
