@@ -195,3 +195,10 @@ def cli(*args: str, cwd: Optional[Path] = None, env: Optional[dict[str, str]] = 
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+def keyed_server(root: Path, entity: str = "local", extra: tuple[str, ...] = ()) -> ServerProc:
+    """A started server on ``root`` with a read-write key of ``entity`` as its ``key`` (stop it when done)."""
+    s = ServerProc(root, extra=extra)
+    s.key = make_key(root, entity)[1]  # type: ignore[attr-defined]
+    return s.start()

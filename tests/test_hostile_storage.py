@@ -3,6 +3,7 @@ large run, symbolic links planted in the storage root, and two ingest processes 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -19,8 +20,8 @@ from conftest import NO_CAPTURE
 from serverkit import ServerProc, make_key, raw
 
 import turbotrack
+from turbotrack import _core
 from turbotrack.store import layout
-from turbotrack.store.blocks import header_end, valid_prefix
 
 MiB = 1 << 20
 
@@ -44,6 +45,13 @@ def _block(payload: bytes, raw_len: int, n_rows: int = 1) -> bytes:
     lengths = struct.pack("<III", len(payload), raw_len, n_rows)
     crc = zlib.crc32(payload, zlib.crc32(lengths))
     return b"TTBK" + lengths + struct.pack("<I", crc) + payload
+
+
+def header_end(data: memoryview) -> int:
+    """Where the file header ends (docs/file-format.md: 16 fixed bytes, the metadata, a CRC)."""
+    assert bytes(data[:4]) == b"TTRK"
+    (meta_len,) = struct.unpack_from("<H", data, 6)
+    return 16 + meta_len + 4
 
 
 def _header(run_dir: Path) -> bytes:
@@ -201,6 +209,9 @@ def test_a_linked_run_folder_is_not_listed_served_or_appended_to(new_run, root, 
     assert status == 400, body
     status, body, _ = raw(local_srv.url, "PUT", base + "/files/config.json", local_srv.key, b"{}")
     assert status == 400, body
+    chunk = f"/files/config.json?offset=0&size=2&sha256={hashlib.sha256(b'{}').hexdigest()}"
+    status, body, _ = raw(local_srv.url, "PUT", base + chunk, local_srv.key, b"{}")
+    assert status == 400, body
     assert {p.name: p.read_bytes() for p in outside.iterdir() if p.is_file()} == before
 
 
@@ -233,6 +244,11 @@ def test_a_linked_file_in_a_run_folder_is_not_read_or_appended_to(new_run, root,
     assert status == 400, body
     status, body, _ = raw(local_srv.url, "PUT", base + "/files/files/pub/x.txt", local_srv.key, b"planted")
     assert status == 400, body
+    chunk = f"/files/files/pub/x.txt?offset=0&size=7&sha256={hashlib.sha256(b'planted').hexdigest()}"
+    status, body, _ = raw(local_srv.url, "PUT", base + chunk, local_srv.key, b"planted")
+    assert status == 400, body
+    (outside / f".x.txt.{'0' * 16}.part").write_bytes(b"secret")  # a part outside: never listed
+    assert not any(name.startswith("files/") for name in _get(local_srv, base + "/manifest")[1]["files"])
     assert (outside / "notes.log").read_text() == "secret notes\n" and not (outside / "x.txt").exists()
     assert (outside / "history.ttrk").read_bytes() == before
 
@@ -368,6 +384,6 @@ def test_two_ingest_processes_append_whole_blocks_and_see_each_others(new_run, f
     n = 4000
     _race(fast_dir / "turbotrack", n, "stream", files)
     data = target.read_bytes()
-    good, rows, why = valid_prefix(memoryview(data), True)
+    good, rows, why = _core.scan_blocks(data, 0, True)
     assert (good, why) == (len(data), None) and rows == n * (3 + 5)
     assert len(data) == len(head) + n * sum(len(b) for b in blocks)

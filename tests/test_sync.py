@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import NO_CAPTURE
-from serverkit import ServerProc, cli, make_key
+from serverkit import ServerProc, cli, keyed_server, make_key
 
 import turbotrack
 from turbotrack.sync import core
@@ -28,9 +28,7 @@ from turbotrack.sync.client import Client
 
 @pytest.fixture
 def server(root: Path):
-    s = ServerProc(root / "server")
-    s.key = make_key(root / "server", "local")[1]  # type: ignore[attr-defined]
-    s.start()
+    s = keyed_server(root / "server")
     yield s
     s.stop()
 

@@ -22,6 +22,7 @@ __all__ = [
     "native_floor",
     "read_history",
     "read_rows",
+    "scan_blocks",
     "summarize_history",
     "tensor_stats",
     "verify_file",
@@ -128,6 +129,11 @@ def verify_file(path: _Path) -> dict[str, Any]: ...
 def check_stream(data: bytes, at_start: bool) -> tuple[int, int, Optional[str]]:
     """Uploaded stream bytes checked block by block (each decompressed within its declared length
     and decoded): (end of the last whole block, its rows, why it stopped early or None)."""
+
+def scan_blocks(data: bytes, pos: int = 0, at_start: bool = False) -> tuple[int, int, Optional[str]]:
+    """Whole CRC-valid blocks of ``data`` from ``pos`` (``at_start``: the file header first), by
+    framing alone (nothing decompressed or copied): (end of the last whole block, rows, why it
+    stopped early or None). ValueError when the header is damaged or ``pos`` is past the end."""
 
 def summarize_history(paths: Sequence[_Path], defs: Sequence[tuple[str, Optional[str], Optional[str]]]) -> str: ...
 def tensor_stats(values: Any) -> dict[str, Any]: ...

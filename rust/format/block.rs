@@ -409,6 +409,21 @@ impl<S: Source> BlockWalker<S> {
 pub fn check_stream(
     data: &[u8],
     at_start: bool,
+    check: impl FnMut(&[u8], u32) -> Result<(), String>,
+) -> Result<(usize, u64, Option<String>), String> {
+    walk_stream(data, at_start, true, check)
+}
+
+/// The framing walk of [`check_stream`] alone (header, block magic, lengths within [`MAX_BLOCK`],
+/// checksums; nothing decompressed): what sync sends and the server's length of a stream file.
+pub fn scan_stream(data: &[u8], at_start: bool) -> Result<(usize, u64, Option<String>), String> {
+    walk_stream(data, at_start, false, |_, _| Ok(()))
+}
+
+fn walk_stream(
+    data: &[u8],
+    at_start: bool,
+    decompress: bool,
     mut check: impl FnMut(&[u8], u32) -> Result<(), String>,
 ) -> Result<(usize, u64, Option<String>), String> {
     let mut pos = 0;
@@ -423,7 +438,7 @@ pub fn check_stream(
         header: None,
         pos: pos as u64,
         end: data.len() as u64,
-        decompress: true,
+        decompress,
         skipping: None,
         comp: Vec::new(),
         report: ReadReport::default(),
@@ -540,6 +555,28 @@ mod tests {
             (good, stopped.as_deref()),
             (head, Some(&*format!("at byte {head}: no")))
         );
+    }
+
+    #[test]
+    fn scan_stream_walks_framing_only() {
+        let f = file_with(&[b"first block", b"second block"]);
+        let head = FileHeader::parse(&f).unwrap().unwrap().1;
+        assert_eq!(scan_stream(&f, true).unwrap(), (f.len(), 2, None));
+        assert_eq!(scan_stream(&f[head..], false).unwrap(), (f.len() - head, 2, None));
+        // a torn tail: the whole blocks before it, and why it stopped
+        let (good, rows, why) = scan_stream(&f[..f.len() - 3], true).unwrap();
+        assert!(good > head && good < f.len() && rows == 1, "{good} {rows}");
+        assert!(why.unwrap().contains("cut short"));
+        // a flipped payload byte: its checksum stops the walk there
+        let mut bad = f.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 0xff;
+        let (good2, rows2, why2) = scan_stream(&bad, true).unwrap();
+        assert_eq!((good2, rows2), (good, 1));
+        assert!(why2.unwrap().contains("checksum"));
+        // a damaged header is an error; a short one is not
+        assert!(scan_stream(b"XXXXXXXXXXXXXXXXXXXXXXXX", true).is_err());
+        assert_eq!(scan_stream(&f[..5], true).unwrap().0, 0);
     }
 
     #[test]

@@ -7,7 +7,9 @@ pub mod column;
 pub mod decode;
 pub mod encode;
 
-pub use block::{check_stream, read_blocks, BlockWalker, Damage, FileHeader, ReadReport, Source, WalkError};
+pub use block::{
+    check_stream, read_blocks, scan_stream, BlockWalker, Damage, FileHeader, ReadReport, Source, WalkError,
+};
 pub use column::ColData;
 pub use decode::{decode_block, decode_block_projected, DecodedBlock, DecodedColumn};
 pub use encode::BlockEncoder;

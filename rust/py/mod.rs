@@ -11,6 +11,7 @@ mod core;
 mod downsample;
 mod extract;
 mod reader;
+mod scan;
 mod tee;
 mod wandb_log;
 
@@ -52,6 +53,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reader::HistoryScan>()?;
     m.add_function(wrap_pyfunction!(reader::verify_file, m)?)?;
     m.add_function(wrap_pyfunction!(reader::check_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(scan::scan_blocks, m)?)?;
     m.add_function(wrap_pyfunction!(reader::summarize_history, m)?)?;
     m.add_function(wrap_pyfunction!(reader::tensor_stats, m)?)?;
     m.add_function(wrap_pyfunction!(downsample::m4_indices, m)?)?;

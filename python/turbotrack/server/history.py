@@ -42,6 +42,23 @@ def signature(paths: Sequence[Path]) -> str:
     return hashlib.sha1("|".join(parts).encode()).hexdigest()
 
 
+def _extents(paths: Sequence[Path]) -> tuple[tuple[int, int], ...]:
+    """Each file's (inode, size) now ((0, -1) for one that is gone)."""
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+            out.append((st.st_ino, st.st_size))
+        except OSError:
+            out.append((0, -1))
+    return tuple(out)
+
+
+def _grown_from(then: Any, now: tuple[tuple[int, int], ...]) -> bool:
+    """Whether the files are those of ``then``, each as long or longer (they only grow by appends)."""
+    return len(then) == len(now) and all(a[0] == b[0] and 0 <= a[1] <= b[1] for a, b in zip(then, now))
+
+
 class _ByteLru:
     """Items with a size in bytes, the least recently used dropped once their total passes ``budget``
     (an item larger than the budget is handed back, never kept). Concurrent misses on one key make
@@ -113,16 +130,24 @@ class _Scans:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[Any, tuple[Any, list[dict[str, Any]]]] = OrderedDict()
+        self._items: OrderedDict[Any, tuple[Any, list[dict[str, Any]], Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def take(self, key: Any) -> Optional[tuple[Any, list[dict[str, Any]]]]:
+    def take(self, base: Any, offset: int) -> Optional[tuple[Any, list[dict[str, Any]], Any, int]]:
+        """The scan of ``base`` paused nearest before ``offset`` (with the row it is at), taken out;
+        None when there is none. Nearest, not only exactly there: with several server processes the
+        pages of one reader land on each in turn, and each goes on from the page it served last."""
         with self._lock:
-            return self._items.pop(key, None)
+            at = max((k[1] for k in self._items if k[0] == base and k[1] <= offset), default=None)
+            if at is None:
+                return None
+            scan, pending, opened = self._items.pop((base, at))
+            return scan, pending, opened, at
 
-    def put(self, key: Any, scan: Any, pending: list[dict[str, Any]]) -> None:
+    def put(self, key: Any, scan: Any, pending: list[dict[str, Any]], opened: Any) -> None:
+        """Keep ``scan`` (with the rows it read past the page) and the files' extents when it opened."""
         with self._lock:
-            self._items[key] = (scan, pending)
+            self._items[key] = (scan, pending, opened)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
@@ -186,13 +211,18 @@ class HistoryCache:
             raise ValueError(f"limit must be 1 or more, got {limit}")
         if not paths:
             return [], None
-        base = _key(paths, keys)
-        kept = self._scans.take((base, offset))
-        if kept is not None:
-            scan, buf = kept
-            at = offset
+        # Kept by the files and the projection, not by their signature: a running run's files grow
+        # between pages, and the scan the first page opened goes on over the rows there were then
+        # (as a local scan does), so a page costs its rows, not all the rows before it.
+        base = (tuple(paths), tuple(keys) if keys is not None else None)
+        now = _extents(paths)
+        kept = self._scans.take(base, offset)
+        if kept is not None and _grown_from(kept[2], now):
+            scan, buf, opened, at = kept  # buf: the rows from ``at`` on, read past the page it served
+            drop = min(offset - at, len(buf))
+            buf, at = buf[drop:], at + drop
         else:
-            scan, buf, at = _core.HistoryScan(paths, keys), [], 0
+            scan, buf, at, opened = _core.HistoryScan(paths, keys), [], 0, now
         while at < offset:  # skip to the page, a few thousand rows at a time
             got = scan.next_page(min(offset - at, SKIP_PAGE))
             if not got:
@@ -208,7 +238,7 @@ class HistoryCache:
         page, rest = buf[:limit], buf[limit:]
         if not rest:
             return page, None
-        self._scans.put((base, offset + limit), scan, rest)
+        self._scans.put((base, offset + limit), scan, rest, opened)
         return page, offset + limit
 
     def keys(self, paths: list[Path]) -> list[str]:

@@ -177,6 +177,8 @@ class LogsQuery:
 @dataclass(frozen=True)
 class UploadQuery:
     offset: Optional[int] = None
+    size: Optional[int] = None
+    sha256: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -230,10 +232,13 @@ def manifest(s: ServerState, r: Req) -> Any:
     if rp.dir.is_dir():
         for rel, path, kind in layout.run_files(rp.dir):
             if kind in (layout.STREAM, layout.APPEND):
-                files[rel] = {"size": s.ingest.size(path, kind)}
+                size, digest = s.ingest.held(path, kind)
+                files[rel] = {"size": size, "sha256": digest}
             else:
                 files[rel] = {"size": path.stat().st_size, "sha256": s.ingest.sha256(path)}
-    return {"files": files}
+        for rel, part in s.ingest.partials(rp.dir).items():
+            files.setdefault(rel, {})["partial"] = part
+    return {"files": files, "max_body": s.limits.max_body}
 
 
 def history(s: ServerState, r: Req) -> Any:
@@ -323,14 +328,24 @@ def upload(s: ServerState, r: Req) -> Any:
     kind = layout.classify(rel)
     path = rp.dir / rel
     q: UploadQuery = r.query
+    if q.offset is not None and q.offset < 0:
+        raise ApiError(400, "offset must not be negative")
     if kind in (layout.STREAM, layout.APPEND):
         if q.offset is None:
             raise ApiError(400, f"{rel} grows by appends: PUT it with ?offset=N")
-        if q.offset < 0:
-            raise ApiError(400, "offset must not be negative")
         size = s.ingest.append(path, kind or "", q.offset, r.body)
-    else:
-        if rel.endswith(".json"):
+    elif q.sha256 is not None:  # a chunk of the whole file: ?offset=N&size=TOTAL&sha256=HEX
+        if q.size is None:
+            raise ApiError(400, f"{rel}: a chunk names the whole file's size (?size=N)")
+        if kind == layout.REPLACE and (q.offset or 0) + len(r.body) == q.size and q.offset == 0:
+            _json_body(r.body, rel)  # a run's state file in one chunk: checked before it is stored
+        size = s.ingest.put_part(path, q.offset or 0, r.body, q.size, q.sha256)
+        if size == q.size and rel.startswith(("run", "config", "summary", "metrics")):
+            s.index.refresh(rp)
+    else:  # the whole file in one body
+        if q.offset:
+            raise ApiError(400, f"{rel}: a chunk at an offset names the whole file's size and sha256")
+        if kind == layout.REPLACE:
             _json_body(r.body, rel)
         size = s.ingest.replace(path, r.body)
         if rel.startswith(("run", "config", "summary", "metrics")):

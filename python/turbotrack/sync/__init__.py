@@ -10,9 +10,9 @@ from typing import Optional, TextIO
 
 from ..errors import CommError
 from .client import Client, ServerError, check_base_url, resolve_base_url
-from .core import Progress, RunSync, SyncError, find_runs
+from .core import Collision, FilesFailed, Progress, RunSync, SyncError, find_runs, run_path_of
 
-__all__ = ["Client", "Progress", "RunSync", "SyncError", "hint_for", "sync_paths"]
+__all__ = ["Client", "Collision", "FilesFailed", "Progress", "RunSync", "SyncError", "hint_for", "sync_paths"]
 
 
 def _mb(n: float) -> str:
@@ -50,7 +50,10 @@ def hint_for(e: BaseException, base_url: str) -> str:
     over the limit... each says what to do), else how to resume."""
     hint = getattr(e, "hint", "")
     if isinstance(e, ServerError) and e.status == 413:
-        return "the server's body limit is below the sync chunk size; raise the server's --max-body"
+        return (
+            "one block of the history is longer than the server's body limit (its manifest's max_body): "
+            "raise the server's --max-body"
+        )
     if isinstance(e, ServerError) and e.status >= 500:
         return f"{hint}; 'turbotrack sync' again resumes where it stopped"
     return hint or f"is the server running at {base_url}? 'turbotrack sync' again resumes where it stopped"
@@ -94,6 +97,15 @@ def sync_paths(
             rs = RunSync(client, run_dir)
             progress = Progress(rs.rp.path, on_change=bar.update)
             rs.sync(progress)
+        except FilesFailed as e:  # the run went up but for these files: each named
+            failed.append((run_dir, e))
+            rows += progress.rows
+            sent += progress.sent_bytes
+            ok += 1
+            bar.done(progress, f"synced but for {len(e.failed)} file(s)")
+            for rel, why in e.failed:
+                err.write(f"  {rs.rp.path}: {rel}: could not sync: {why}\n")
+            continue
         except (CommError, SyncError, OSError, ValueError) as e:
             failed.append((run_dir, e))
             err.write(f"\r{run_dir}: could not sync: {e}\n")
@@ -112,11 +124,17 @@ def sync_paths(
         f"{f' ({current} already up to date)' if current else ''}\n"
     )
     if failed:
-        left = len(runs) - ok - len(failed)
-        why = "refused the key" if isinstance(failed[-1][1], ServerError) else "cannot be reached"
-        skipped = f" ({left} not tried: the server {why})" if left else ""
-        err.write(
-            f"error: {len(failed) + left} run(s) could not be synced{skipped}\nhint: {hint_for(failed[0][1], url)}\n"
-        )
+        whole = [(d, e) for d, e in failed if not isinstance(e, FilesFailed)]
+        files = [f"{run_path_of(d).path}/{rel}" for d, e in failed if isinstance(e, FilesFailed) for rel, _ in e.failed]
+        what = []
+        if whole:
+            left = len(runs) - ok - len(whole)
+            why = "refused the key" if isinstance(whole[-1][1], ServerError) else "cannot be reached"
+            skipped = f" ({left} not tried: the server {why})" if left else ""
+            names = ", ".join(run_path_of(d).path for d, _ in whole)
+            what.append(f"{len(whole) + left} run(s) could not be synced ({names}){skipped}")
+        if files:
+            what.append(f"{len(files)} file(s) were skipped ({', '.join(files)})")
+        err.write(f"error: {'; '.join(what)}\nhint: {hint_for((whole or failed)[0][1], url)}\n")
         return 1
     return 0

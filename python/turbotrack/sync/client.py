@@ -9,7 +9,7 @@ import os
 import socket
 import ssl
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 from urllib.parse import quote, urlencode, urlsplit
 
 from .._fs import atomic_write_bytes, read_json
@@ -156,7 +156,7 @@ class Client:
         self,
         method: str,
         path: str,
-        body: Optional[bytes] = None,
+        body: Optional[Union[bytes, memoryview]] = None,
         query: Optional[dict[str, Any]] = None,
         headers: Optional[dict[str, str]] = None,
     ) -> tuple[int, dict[str, str], bytes]:
@@ -208,7 +208,8 @@ class Client:
         on >= 400 (a ``KeyRefusedError`` on 401 and 403)."""
         raw = body if isinstance(body, (bytes, bytearray, memoryview)) or body is None else json.dumps(body).encode()
         ctype = {"Content-Type": "application/json"} if raw is not None and raw is not body else None
-        status, _, data = self.request(method, path, bytes(raw) if raw is not None else None, query, ctype)
+        payload = raw if raw is None or isinstance(raw, (bytes, memoryview)) else bytes(raw)  # a chunk: not copied
+        status, _, data = self.request(method, path, payload, query, ctype)
         try:
             out = json.loads(data) if data else {}
         except ValueError:

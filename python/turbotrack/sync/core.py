@@ -1,10 +1,16 @@
 """Sync one run folder to a server: one manifest GET, then only what the server lacks.
 
-STREAM files go up as their whole valid blocks (a run being written is synced up to its last
-complete block), by offset, in pieces of at most ``CHUNK`` bytes; APPEND files by offset; REPLACE
-and BLOB files whole when their sha256 differs. ``run*.json`` goes last, so a run reads as finished
-on the server only once all its data is there. A hidden ``.synced`` marker keeps what was sent
-per server, so a finished, fully synced run costs one manifest request. ``RunSync(..., only=...)``
+Every file goes up a chunk at a time, streamed from disk (never whole in memory), at the offset the
+server holds (docs/server.md, "Ingest"): STREAM files as runs of whole valid blocks (a run being
+written is synced up to its last complete block; the native scanner walks the framing),
+APPEND files as bytes, REPLACE and BLOB files into a part the server finishes once the whole hashes
+to the sha256 given (so a killed sync resumes mid-file). Before it appends to a STREAM or APPEND
+file the server holds, the client checks that the server's bytes are its own (the sha256 of that
+prefix): a run of another machine with the same id is refused, never mixed. A file the server
+refuses, or that cannot be read, is recorded and skipped (:class:`FilesFailed` at the end of the
+pass); it never holds back the others. ``run*.json`` goes last, so a run reads as finished on the
+server only once all its data is there. A hidden ``.synced`` marker keeps what was sent per
+server, so a finished, fully synced run costs one manifest request. ``RunSync(..., only=...)``
 sends only some of the files (the online uploader of one rank of a shared run: that rank's files)."""
 
 from __future__ import annotations
@@ -14,7 +20,6 @@ import hashlib
 import json
 import os
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -22,12 +27,15 @@ from urllib.parse import quote, unquote, urlparse
 
 from .._fs import atomic_write_bytes, read_json
 from ..store import artifacts, layout, runinfo
-from ..store.blocks import BLOCK_HEADER, BLOCK_MAGIC, MAX_BLOCK, header_end
+from ..store.blocks import spans
+from ..store.digest import PrefixHashes, sha256_range
 from .client import Client, ServerError, run_url
 
-#: The most bytes sent in one PUT (the server's default body limit is 64 MiB).
-CHUNK = 16 << 20
+#: The most bytes sent in one request (the server's default body limit is 64 MiB; a server with a
+#: lower one says so in its manifest, and the chunks follow it).
+CHUNK = 8 << 20
 MARKER = ".synced"
+_EMPTY_SHA = hashlib.sha256().hexdigest()
 
 
 class SyncError(Exception):
@@ -36,6 +44,23 @@ class SyncError(Exception):
     def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)
         self.hint = hint
+
+
+class Collision(SyncError):
+    """The server holds another run under this run's path (another machine's run with the same id)."""
+
+
+class FilesFailed(SyncError):
+    """A pass sent what it could, but some files could not go up: ``failed`` names each and why."""
+
+    def __init__(self, path: str, failed: list[tuple[str, str]], progress: Progress) -> None:
+        names = ", ".join(f"{rel} ({why})" for rel, why in failed)
+        super().__init__(
+            f"{len(failed)} file(s) of run {path} could not be synced: {names}",
+            "the rest of the run is on the server; fix what is named and 'turbotrack sync' again sends them",
+        )
+        self.failed = failed
+        self.progress = progress
 
 
 @dataclass
@@ -49,6 +74,7 @@ class Progress:
     files: int = 0
     blobs: int = 0
     up_to_date: bool = False
+    failed: list[tuple[str, str]] = field(default_factory=list)
     on_change: Optional[Callable[[Progress], None]] = field(default=None, repr=False)
 
     def add(self, nbytes: int, rows: int = 0) -> None:
@@ -64,35 +90,31 @@ def run_path_of(run_dir: Path) -> layout.RunPath:
     return layout.RunPath(run_dir.parents[2], run_dir.parents[1].name, run_dir.parent.name, run_dir.name)
 
 
-def _blocks(fd: int, start: int, end: int, at_start: bool) -> list[tuple[int, int, int]]:
-    """Whole valid blocks of the file between ``start`` and ``end``: (offset, length, rows) each;
-    at offset 0 the file header counts as a block of 0 rows."""
-    out: list[tuple[int, int, int]] = []
-    pos = start
-    if at_start:
-        try:
-            hend = header_end(memoryview(os.pread(fd, 1 << 16, 0)))
-        except ValueError as e:
-            raise SyncError(f"the file is not a history file: {e}", "run 'turbotrack verify' on the run") from None
-        if hend is None:
-            return out
-        out.append((0, hend, 0))
-        pos = hend
-    while pos + BLOCK_HEADER <= end:
-        head = os.pread(fd, BLOCK_HEADER, pos)
-        if len(head) < BLOCK_HEADER or head[:4] != BLOCK_MAGIC:
-            break
-        comp_len = int.from_bytes(head[4:8], "little")
-        n_rows = int.from_bytes(head[12:16], "little")
-        crc = int.from_bytes(head[16:20], "little")
-        if pos + BLOCK_HEADER + comp_len > end or comp_len > MAX_BLOCK:
-            break
-        payload = os.pread(fd, comp_len, pos + BLOCK_HEADER)
-        if len(payload) != comp_len or zlib.crc32(payload, zlib.crc32(head[4:16])) != crc:
-            break
-        out.append((pos, BLOCK_HEADER + comp_len, n_rows))
-        pos += BLOCK_HEADER + comp_len
-    return out
+def _refused(e: BaseException) -> bool:
+    """Whether ``e`` refuses one file only (the server said no to it, or it cannot be read here),
+    so the pass goes on with the others; else the whole pass stops (the server is away, the key is
+    refused, another run holds this id)."""
+    if isinstance(e, ServerError):
+        return 400 <= e.status < 500 and e.status not in (401, 403, 409)
+    return isinstance(e, SyncError) and not isinstance(e, Collision)
+
+
+def _pread(fd: int, n: int, at: int, rel: str) -> bytes:
+    """``n`` bytes at ``at`` of a local file; a read error is a SyncError naming the file."""
+    try:
+        return os.pread(fd, n, at)
+    except OSError as e:
+        raise SyncError(f"{rel}: cannot read it here: {e}", "check the file and its permissions") from None
+
+
+@dataclass
+class _Plan:
+    rel: str
+    path: Path
+    kind: str
+    st: os.stat_result
+    value: Any  # the local sha256 (REPLACE, BLOB), else None
+    offset: int  # where sending starts (for REPLACE/BLOB: where the server's part of this sha256 ends)
 
 
 class RunSync:
@@ -118,9 +140,12 @@ class RunSync:
         self.marker_key = marker_key or client.base_url
         if only is not None and self.marker_key == client.base_url:
             raise ValueError("a filtered RunSync needs a marker_key of its own")
-        # rel -> (size, mtime_ns, value): value is the valid length (STREAM) or the sha256.
+        # rel -> (size, mtime_ns, value): value is [length, sha256 of those bytes] (STREAM, APPEND:
+        # what the server was seen to hold of this file) or the file's sha256 (REPLACE, BLOB).
         self._local: dict[str, tuple[int, int, Any]] = {}
         self._artifacts_sent: set[str] = set()  # "name:vN" of the logged artifact versions on the server
+        self._hashes = PrefixHashes()
+        self.chunk = CHUNK
         marker = read_json(self.marker_path, {}) if self.marker_path.exists() else {}
         try:
             mine = (marker or {}).get(self.marker_key) or {}
@@ -132,136 +157,198 @@ class RunSync:
     def _url(self, *rest: str) -> str:
         return run_url(self.rp.entity, self.rp.project, self.rp.run_id, *rest)
 
-    def _local_value(self, rel: str, path: Path, kind: str, st: os.stat_result) -> Any:
+    def _cached(self, rel: str, st: os.stat_result) -> Any:
         cached = self._local.get(rel)
         if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
             return cached[2]
-        if kind in (layout.REPLACE, layout.BLOB):
-            value: Any = artifacts.sha256_file(path)
-        elif kind == layout.APPEND:
-            value = st.st_size
-        else:
-            value = None  # STREAM: found while sending
-        return value
+        return None
+
+    def _prefix_sha(self, rel: str, path: Path, n: int) -> str:
+        if n == 0:
+            return _EMPTY_SHA
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            return self._hashes.digest(rel, fd, n)
+        finally:
+            os.close(fd)
+
+    def _check_own(self, rel: str, path: Path, size: int, held: int, digest: Any) -> None:
+        """Collision unless the ``held`` bytes the server has of ``rel`` (hashing to ``digest``) are
+        this folder's first ``held`` bytes of it."""
+        if held <= size and isinstance(digest, str) and self._prefix_sha(rel, path, held) == digest:
+            return
+        raise Collision(
+            f"run {self.rp.path}: the server holds another run under this id ({held} bytes of {rel} "
+            f"that are not this folder's {size}); nothing of this run was mixed into it",
+            "two runs share one id (the same entity/project/id on two machines?): keep the server's, "
+            "or sync this one under another id (move the folder to a new run id)",
+        )
 
     def sync(self, progress: Optional[Progress] = None, heartbeat_ttl: Optional[float] = None) -> Progress:
-        """One pass: send what the server lacks. Raises SyncError, ServerError or OSError."""
+        """One pass: send what the server lacks. Raises Collision before anything is sent when the
+        server holds another run under this id; FilesFailed at the end when some files could not go
+        up (the others did); SyncError, ServerError or OSError when the pass could not go on."""
         progress = progress or Progress(self.rp.path)
-        manifest = self.client.json("GET", self._url("manifest"))["files"]
+        answer = self.client.json("GET", self._url("manifest"))
+        manifest = answer["files"]
+        limit = int(answer.get("max_body") or CHUNK)
+        self.chunk = max(1, min(CHUNK, limit))
         files = [f for f in layout.run_files(self.dir) if self.only is None or self.only(f[0])]
-        sent_artifacts = self._sync_artifacts(progress)
-        plan: list[tuple[str, Path, str, os.stat_result, Any]] = []
+        plan: list[_Plan] = []
         for rel, path, kind in files:
             try:
                 st = path.stat()
             except FileNotFoundError:
                 continue
-            value = self._local_value(rel, path, kind, st)
             remote = manifest.get(rel) or {}
-            if kind == layout.STREAM:
-                if value is not None and remote.get("size") == value:
-                    self._local[rel] = (st.st_size, st.st_mtime_ns, value)
-                    continue
-                progress.total_bytes += max(0, st.st_size - int(remote.get("size") or 0))
-            elif kind == layout.APPEND:
-                if remote.get("size") == st.st_size:
-                    self._local[rel] = (st.st_size, st.st_mtime_ns, value)
-                    continue
-                progress.total_bytes += max(0, st.st_size - int(remote.get("size") or 0))
-            else:
-                if remote.get("sha256") == value:
-                    self._local[rel] = (st.st_size, st.st_mtime_ns, value)
-                    continue
-                progress.total_bytes += st.st_size
-            plan.append((rel, path, kind, st, value))
-        plan.sort(key=lambda p: (p[0].startswith("run"), p[2] == layout.REPLACE))
-        for rel, path, kind, st, _value in plan:
-            remote_size = int((manifest.get(rel) or {}).get("size") or 0)
-            if kind == layout.STREAM:
-                self._send_stream(rel, path, remote_size, progress)
-            elif kind == layout.APPEND:
-                self._send_append(rel, path, remote_size, st.st_size, progress)
-            else:
-                with open(path, "rb") as fh:
-                    data = fh.read()
-                digest = hashlib.sha256(data).hexdigest()
-                self.client.json("PUT", self._url("files", *rel.split("/")), data)
-                st2 = path.stat()
-                if st2.st_size == len(data):
-                    self._local[rel] = (st2.st_size, st2.st_mtime_ns, digest)
-                progress.files += 1
-                progress.add(len(data))
-        progress.up_to_date = not plan and not sent_artifacts
+            try:
+                item = self._plan(rel, path, kind, st, remote)
+            except OSError as e:
+                progress.failed.append((rel, f"cannot read it: {e}"))
+                continue
+            if item is None:
+                continue
+            progress.total_bytes += max(0, st.st_size - item.offset)
+            plan.append(item)
+        sent_artifacts = self._sync_artifacts(progress)
+        plan.sort(key=lambda p: (p.rel.startswith("run"), p.kind == layout.REPLACE, p.kind != layout.STREAM))
+        for item in plan:
+            try:
+                self._send(item, progress)
+            except Exception as e:
+                if not _refused(e):
+                    raise
+                progress.failed.append((item.rel, str(e)))
+        progress.up_to_date = not plan and not sent_artifacts and not progress.failed
         info = runinfo.read(self.dir)
         if info.get("state") == "running" and runinfo.state_of(info) == "running" and files:
             self.client.json("POST", self._url("heartbeat"), {"ttl": heartbeat_ttl} if heartbeat_ttl else {})
         self._save_marker()
+        if progress.failed:
+            raise FilesFailed(self.rp.path, progress.failed, progress)
         return progress
 
-    def _send_stream(self, rel: str, path: Path, remote: int, progress: Progress) -> None:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            st = os.fstat(fd)
-            end = st.st_size
-            pos = remote
-            for _ in range(1000):  # each 409 moves to the server's length; never loop forever
-                if pos > end:
-                    raise SyncError(
-                        f"{rel}: the server holds {pos} bytes, more than the {end} on disk here",
-                        "the server's copy is not of this run folder; sync it under another run id",
-                    )
-                blocks = _blocks(fd, pos, end, pos == 0)
-                valid = blocks[-1][0] + blocks[-1][1] if blocks else pos
-                if valid == pos:
-                    break
-                try:
-                    while blocks:
-                        take: list[tuple[int, int, int]] = []
-                        nbytes = rows = 0
-                        while blocks and (not take or nbytes + blocks[0][1] <= CHUNK):
-                            b = blocks.pop(0)
-                            take.append(b)
-                            nbytes += b[1]
-                            rows += b[2]
-                        data = os.pread(fd, nbytes, take[0][0])
-                        out = self.client.json("PUT", self._url("files", rel), data, {"offset": take[0][0]})
-                        pos = int(out["size"])
-                        progress.add(nbytes, rows)
-                except ServerError as e:
-                    if e.status != 409 or "size" not in e.body:
-                        raise
-                    pos = int(e.body["size"])
-                    continue
-                break
-            self._local[rel] = (st.st_size, st.st_mtime_ns, pos)
-            progress.files += 1
-        finally:
-            os.close(fd)
+    def _plan(self, rel: str, path: Path, kind: str, st: os.stat_result, remote: dict[str, Any]) -> Optional[_Plan]:
+        """What to send of one file (None: the server has it all); Collision when the server's
+        bytes of a growing file are not this folder's."""
+        cached = self._cached(rel, st)
+        if kind in (layout.STREAM, layout.APPEND):
+            if "size" not in remote:
+                return _Plan(rel, path, kind, st, None, 0)  # not on the server: sent from 0, empty too
+            held, digest = int(remote["size"]), remote.get("sha256")
+            if cached == [held, digest]:
+                return None  # unchanged here since the server was seen to hold it all
+            seen = self._local.get(rel)
+            if not (seen and seen[2] == [held, digest] and held <= st.st_size):
+                self._check_own(rel, path, st.st_size, held, digest)  # else: the bytes seen to be ours
+            if held == st.st_size:
+                self._local[rel] = (st.st_size, st.st_mtime_ns, [held, digest])
+                return None
+            return _Plan(rel, path, kind, st, None, held)
+        value = cached if isinstance(cached, str) else artifacts.sha256_file(path)
+        if remote.get("sha256") == value:
+            self._local[rel] = (st.st_size, st.st_mtime_ns, value)
+            return None
+        part = remote.get("partial") or {}
+        if value.startswith(str(part.get("sha256_prefix") or "-")) and 0 < int(part.get("size") or 0) <= st.st_size:
+            return _Plan(rel, path, kind, st, value, int(part["size"]))
+        return _Plan(rel, path, kind, st, value, 0)
 
-    def _send_append(self, rel: str, path: Path, remote: int, size: int, progress: Progress) -> None:
-        if remote > size:
-            raise SyncError(
-                f"{rel}: the server holds {remote} bytes, more than the {size} here",
-                "the server's copy is not of this run folder",
-            )
-        fd = os.open(path, os.O_RDONLY)
+    def _send(self, item: _Plan, progress: Progress) -> None:
         try:
-            pos = remote
-            while pos < size:
-                data = os.pread(fd, min(CHUNK, size - pos), pos)
-                if not data:
-                    break
-                try:
-                    out = self.client.json("PUT", self._url("files", rel), data, {"offset": pos})
-                    progress.add(len(data))
-                    pos = int(out["size"])
-                except ServerError as e:
-                    if e.status != 409 or "size" not in e.body:
-                        raise
-                    pos = int(e.body["size"])
-            progress.files += 1
+            fd = os.open(item.path, os.O_RDONLY)
+        except OSError as e:
+            raise SyncError(f"{item.rel}: cannot read it here: {e}", "check the file and its permissions") from None
+        try:
+            if item.kind in (layout.STREAM, layout.APPEND):
+                self._send_growing(item, fd, progress)
+            else:
+                self._send_whole(item, fd, progress)
         finally:
             os.close(fd)
+        progress.files += 1
+
+    def _send_growing(self, item: _Plan, fd: int, progress: Progress) -> None:
+        """Append the bytes past what the server holds, a chunk at a time (a STREAM's as runs of
+        whole blocks); a 409 moves to the server's length once its bytes there are checked to be ours."""
+        st = os.fstat(fd)
+        end, pos = st.st_size, item.offset
+        url = self._url("files", item.rel)
+        for _ in range(1000):  # each 409 moves to the server's length; never loop forever
+            try:
+                if pos == 0 and end == 0:
+                    pos = int(self.client.json("PUT", url, b"", {"offset": 0})["size"])
+                for at, data, rows in self._chunks(item, fd, pos, end):
+                    pos = int(self.client.json("PUT", url, data, {"offset": at})["size"])
+                    self._hashes.extend(item.rel, st.st_ino, at, data)  # the digest below reads nothing again
+                    progress.add(len(data), rows)
+            except ServerError as e:
+                if e.status != 409 or "size" not in e.body:
+                    raise
+                held = int(e.body["size"])
+                self._check_own(item.rel, item.path, end, held, e.body.get("sha256"))
+                pos = held
+                continue
+            break
+        self._local[item.rel] = (
+            item.st.st_size,
+            item.st.st_mtime_ns,
+            [pos, self._prefix_sha(item.rel, item.path, pos)],
+        )
+
+    def _chunks(self, item: _Plan, fd: int, pos: int, end: int) -> Any:
+        if item.kind == layout.STREAM:
+            try:
+                yield from spans(fd, pos, end, self.chunk)
+            except ValueError as e:
+                raise SyncError(
+                    f"{item.rel} is not a history file: {e}", "run 'turbotrack verify' on the run"
+                ) from None
+            except OSError as e:
+                raise SyncError(f"{item.rel}: cannot read it here: {e}", "check the file and its permissions") from None
+            return
+        while pos < end:
+            data = _pread(fd, min(self.chunk, end - pos), pos, item.rel)
+            if not data:
+                return
+            yield pos, data, 0
+            pos += len(data)
+
+    def _send_whole(self, item: _Plan, fd: int, progress: Progress) -> None:
+        """Send a REPLACE/BLOB file a chunk at a time into the server's part of it (from where a part
+        of this sha256 ends); the last chunk's answer says it is in place."""
+        size, digest, pos = item.st.st_size, item.value, item.offset
+        st = os.fstat(fd)
+        if (st.st_ino, st.st_size, st.st_mtime_ns) != (item.st.st_ino, item.st.st_size, item.st.st_mtime_ns):
+            # replaced (a live run rewrites its state files) since it was hashed: send what is open
+            try:
+                size, digest, pos = st.st_size, str(sha256_range(fd, 0, st.st_size).hexdigest()), 0
+            except OSError as e:
+                raise SyncError(f"{item.rel}: cannot read it here: {e}", "check the file and its permissions") from None
+            item.st = st
+        url = self._url("files", *item.rel.split("/"))
+        for _ in range(1000):
+            try:
+                while True:
+                    data = _pread(fd, min(self.chunk, size - pos), pos, item.rel) if pos < size else b""
+                    if pos < size and not data:
+                        raise SyncError(f"{item.rel} became shorter while it was sent", "sync again")
+                    held = int(
+                        self.client.json("PUT", url, data, {"offset": pos, "size": size, "sha256": digest})["size"]
+                    )
+                    progress.add(len(data))
+                    pos = held
+                    if pos >= size:
+                        break
+            except ServerError as e:
+                if e.status != 409 or "size" not in e.body:
+                    raise
+                pos = min(int(e.body["size"]), size)  # our own part (named by our sha256)
+                continue
+            break
+        st2 = os.fstat(fd)
+        if (st2.st_size, st2.st_mtime_ns) == (item.st.st_size, item.st.st_mtime_ns):
+            self._local[item.rel] = (size, item.st.st_mtime_ns, digest)
 
     def _sync_artifacts(self, progress: Progress) -> int:
         """Send the artifact versions this run logged (every rank's ``artifacts*.json`` that ``only``
@@ -283,7 +370,13 @@ class RunSync:
             entity, project, name, alias = artifacts.parse_name(qualified, self.rp.entity, self.rp.project)
             if f"{entity}/{project}/{name}:{alias}" in self._artifacts_sent:
                 continue
-            self._send_artifact(entity, project, name, alias, progress)
+            try:
+                self._send_artifact(entity, project, name, alias, progress)
+            except Exception as e:
+                if not _refused(e):
+                    raise
+                progress.failed.append((f"artifact {entity}/{project}/{name}:{alias}", str(e)))
+                continue
             self._artifacts_sent.add(f"{entity}/{project}/{name}:{alias}")
             sent += 1
         return sent
@@ -316,7 +409,7 @@ class RunSync:
             pos = 0
             for _ in range(1000):
                 fh.seek(pos)
-                data = fh.read(CHUNK)
+                data = fh.read(self.chunk)
                 try:
                     out = self.client.json("PUT", url, data, {"offset": pos, "size": size})
                 except ServerError as e:

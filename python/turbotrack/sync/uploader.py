@@ -22,7 +22,7 @@ from typing import Any, Iterable, Optional
 from ..errors import KeyRefusedError
 from ..store import layout
 from .client import Client, check_base_url, resolve_base_url
-from .core import RunSync
+from .core import FilesFailed, RunSync
 
 MAX_BACKOFF = 30.0
 #: The least time between two passes woken by new blocks (a run logging flat out seals many a second).
@@ -80,6 +80,12 @@ class Uploader:
                 self._client.close()
                 self._say_refused(e)
                 return
+            except FilesFailed as e:  # the rest went up: keep the pace; finish() names what did not
+                self.last_error = e
+                backoff = delay = self.interval
+                if finishing:
+                    self._final.set()
+                    return
             except Exception as e:  # the server is away or failed: retry later, never raise
                 self.last_error = e
                 self._client.close()
@@ -149,6 +155,14 @@ class Uploader:
         done = self._final.is_set()
         self._stop.set()
         self._wake.set()
+        if done and isinstance(self.last_error, FilesFailed):
+            names = "; ".join(f"{rel} ({why})" for rel, why in self.last_error.failed)
+            warnings.warn(
+                f"turbotrack: the run is on {self.base_url} except {len(self.last_error.failed)} file(s): "
+                f"{names}; once fixed, send them with: turbotrack sync {self.run_dir} --base-url {self.base_url}",
+                stacklevel=3,
+            )
+            return False
         if not done:
             why = f" ({self.last_error})" if self.last_error else ""
             warnings.warn(
