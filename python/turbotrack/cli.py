@@ -8,7 +8,6 @@ import argparse
 import errno
 import json
 import os
-import re
 import socket
 import sys
 import time
@@ -256,13 +255,14 @@ def _keys(args: argparse.Namespace) -> Any:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     from .store.layout import check_part
+    from .store.names import suggest_name
 
     keys = _keys(args)
     if args.keys_command == "create":
         try:
             check_part("entity", args.entity)
         except ValueError as e:
-            better = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.entity).strip(".-") or "my-team"
+            better = suggest_name("entity", args.entity)
             raise CliError(str(e), f"an entity is one name, as the runs' folders use: try {better!r}") from None
         key_id, key = keys.create(args.entity, read_only=args.read_only)
         mode = "read-only" if args.read_only else "read-write"

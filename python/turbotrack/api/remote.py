@@ -1,26 +1,24 @@
-"""Runs read from a server (``Api(base_url=...)``): the local Api's surface over the HTTP API."""
+"""Runs read from a server (``Api(base_url=...)``): :class:`RemoteStore`, the run store over the
+server's HTTP API, and its runs with the local runs' surface. (It sits above ``store/`` because it
+talks through the sync client.)"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import quote
 
-from .. import artifacts
 from .._artifact_manifest import ManifestError, check_manifest
-from .._fs import atomic_write_bytes
-from ..artifacts import Artifact
-from ..settings import default_entity
-from ..store import query
+from ..store import query, types
+from ..store.base import RunStore, check_page, page
+from ..store.layout import RunPath
 from ..store.local import _dense
 from ..sync.client import Client, ServerError, run_url
-from .runs import Runs
+from . import Api
 
-__all__ = ["RemoteApi", "RemoteArtifact", "RemoteFile", "RemoteRun", "RemoteSummary"]
+__all__ = ["RemoteApi", "RemoteFile", "RemoteRun", "RemoteStore", "RemoteSummary"]
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ class RemoteRun:
 
     @property
     def url(self) -> str:
-        return f"{self._client.base_url}/{self.entity}/{self.project}/runs/{self.id}"
+        return RunPath(None, self.entity, self.project, self.id).page_url(self._client.base_url)
 
     @property
     def state(self) -> str:
@@ -187,129 +185,124 @@ class RemoteRun:
         return f"<turbotrack RemoteRun {self.path} ({self._data.get('state')})>"
 
 
-class RemoteApi:
-    """``Api(base_url=..., api_key=...)``: read runs from a server."""
+class RemoteStore(RunStore):
+    """The runs of a server (its HTTP API), authenticated by ``api_key`` (else ``$TURBOTRACK_API_KEY``
+    or ``turbotrack login``'s file): what ``Api(base_url=...)`` reads."""
 
     def __init__(self, base_url: str, api_key: Optional[str] = None) -> None:
         self.base_url = base_url
+        self.location = base_url
         self._client = Client(base_url, api_key)
 
-    def _split(self, path: str, parts: int) -> list[str]:
-        bits = [b for b in path.strip("/").split("/") if b]
-        if len(bits) == 4 and bits[2] == "runs":
-            bits = [bits[0], bits[1], bits[3]]
-        if len(bits) == parts - 1:
-            bits.insert(0, default_entity())
-        if len(bits) != parts:
-            want = "entity/project/run_id" if parts == 3 else "entity/project"
-            raise ValueError(f"{path!r} is not a run path: expected {want!r} or without the entity")
-        return bits
-
-    def run(self, path: str) -> RemoteRun:
-        """The run at ``"entity/project/run_id"`` (or ``"project/run_id"``)."""
-        entity, project, run_id = self._split(path, 3)
+    def open_run(self, path: RunPath) -> RemoteRun:
         try:
-            return RemoteRun(self._client, self._client.json("GET", run_url(entity, project, run_id)))
+            return RemoteRun(self._client, self._client.json("GET", run_url(path.entity, path.project, path.run_id)))
         except ServerError as e:
             if e.status == 404:
-                raise ValueError(f"no run {entity}/{project}/{run_id} on {self.base_url}") from None
+                raise ValueError(f"no run {path.path} on {self.base_url}") from None
             raise
+
+    def _project_runs(
+        self,
+        entity: str,
+        project: str,
+        filters: Optional[dict[str, Any]],
+        order: Optional[str],
+        limit: Optional[int],
+        offset: int,
+    ) -> list[RemoteRun]:
+        params: dict[str, Any] = {"order": order or query.DEFAULT_ORDER}
+        if filters is not None:
+            params["filters"] = json.dumps(filters)
+        if limit is not None:
+            params["limit"] = limit
+        if offset:
+            params["offset"] = offset
+        url = f"/api/v1/runs/{quote(entity, safe='')}/{quote(project, safe='')}"
+        try:
+            found = self._client.json("GET", url, query=params)["runs"]
+        except ServerError as err:
+            if err.status == 400:
+                raise ValueError(f"{err.body.get('error') or err} (from {self.base_url})") from None
+            raise
+        return [RemoteRun(self._client, r) for r in found]
 
     def runs(
         self,
-        path: Optional[str] = None,
+        project: Optional[tuple[str, str]],
         filters: Optional[dict[str, Any]] = None,
         order: Optional[str] = None,
-        per_page: int = 50,
-    ) -> Runs:
-        """Runs of ``"entity/project"`` (every project when ``None``) from the server's index: the
-        query is sent as is and means what it means locally (:mod:`turbotrack.store.query`); a
-        malformed one is a ``ValueError`` with the server's message. ``per_page`` (wandb's) changes
-        nothing: every run comes in one answer."""
-        if path is None:
-            projects = [(p["entity"], p["project"]) for p in self._client.json("GET", "/api/v1/projects")["projects"]]
-        else:
-            e, p = self._split(path, 2)
-            projects = [(e, p)]
+        limit: Optional[int] = None,
+        offset: int = 0,
+    ) -> list[RemoteRun]:
+        """As :meth:`RunStore.runs`, from the server's index: one project's page is cut by the
+        server (its SQL); every project's runs come whole and are merged into one order here."""
+        check_page(limit, offset)
+        if project is not None:
+            return self._project_runs(*project, filters, order, limit, offset)
         out: list[RemoteRun] = []
-        for e, p in projects:
-            params: dict[str, Any] = {"order": order or query.DEFAULT_ORDER}
-            if filters is not None:
-                params["filters"] = json.dumps(filters)
-            url = f"/api/v1/runs/{quote(e, safe='')}/{quote(p, safe='')}"
-            try:
-                found = self._client.json("GET", url, query=params)["runs"]
-            except ServerError as err:
-                if err.status == 400:
-                    raise ValueError(f"{err.body.get('error') or err} (from {self.base_url})") from None
-                raise
-            out.extend(RemoteRun(self._client, r) for r in found)
-        if len(projects) > 1:  # each project came sorted; one order over all, as locally
-            out = query.sort_runs(out, query.parse_order(order), _cells, lambda r: (r.id, r.entity, r.project))
-        return Runs(out, path, filters, order)
+        for p in self.projects():
+            out.extend(self._project_runs(p["entity"], p["project"], filters, order, None, 0))
+        # each project came sorted; one order over all, as locally
+        out = query.sort_runs(out, query.parse_order(order), _cells, lambda r: (r.id, r.entity, r.project))
+        return page(out, limit, offset)
 
     def projects(self) -> list[dict[str, Any]]:
         """The server's projects: entity, project, run_count, last_activity."""
         return list(self._client.json("GET", "/api/v1/projects")["projects"])
 
-    def artifact(self, name: str, type: Optional[str] = None) -> Artifact:
-        """The artifact version ``"entity/project/name:alias"`` (or ``"project/name:alias"``; alias
-        ``latest`` when left out) on the server; its ``download()`` fetches the files, checked by sha256."""
-        entity, project, art_name, alias = artifacts.parse_name(name, default_entity(), "")
-        if not project:
-            raise ValueError(f"{name!r}: give the project too, as 'project/name:alias' or 'entity/project/name:alias'")
+    def artifact(self, entity: str, project: str, name: str, alias: str) -> Any:
+        """Version ``name:alias`` on the server; its ``download()`` fetches the files, checked by sha256."""
         base = "/api/v1/artifacts/" + "/".join(quote(p, safe="") for p in (entity, project))
         try:
-            out = self._client.json("GET", f"{base}/versions/{quote(art_name, safe='')}/{quote(alias, safe='')}")
+            out = self._client.json("GET", f"{base}/versions/{quote(name, safe='')}/{quote(alias, safe='')}")
         except ServerError as e:
             if e.status == 404:
-                raise ValueError(f"no artifact {entity}/{project}/{art_name}:{alias} on {self.base_url}") from None
+                raise ValueError(f"no artifact {entity}/{project}/{name}:{alias} on {self.base_url}") from None
             if e.status == 409:  # a manifest on the server that fails the server's own check
                 raise ValueError(f"{e.body.get('error') or e} (from {self.base_url})") from None
             raise
         try:  # what the server sent passes the check an upload passes, or nothing is downloaded
             m = check_manifest(out.get("manifest") if isinstance(out, dict) else None)
         except ManifestError as e:
-            where = f"{entity}/{project}/{art_name}:{alias} from {self.base_url}"
+            where = f"{entity}/{project}/{name}:{alias} from {self.base_url}"
             raise ValueError(f"artifact {where} is refused: {e}") from None
-        art = RemoteArtifact(art_name, m["type"], m.get("description"), m.get("metadata"))
-        for path, f in m["files"].items():
-            art._add(artifacts.ArtifactEntry(path, f["digest"], f.get("size"), ref=f.get("ref")), True)
         version, aliases = out.get("version"), out.get("aliases") or []
         if not isinstance(version, int) or isinstance(version, bool) or version < 0 or not isinstance(aliases, list):
             raise ValueError(
-                f"artifact {entity}/{project}/{art_name}:{alias} from {self.base_url} is refused: "
+                f"artifact {entity}/{project}/{name}:{alias} from {self.base_url} is refused: "
                 f"its version {version!r} or aliases {aliases!r} are not what a server sends"
             )
-        art._version = version
-        art._aliases = [str(a) for a in aliases]
-        art.entity, art.project = entity, project
-        art.created_at, art.logged_by = m.get("created_at"), m.get("logged_by")
-        art._client, art._base = self._client, base
-        if type is not None and art.type != type:
-            raise ValueError(f"artifact {art.name} has type {art.type!r}, not {type!r}")
-        return art
+        client = self._client
+
+        def fetch(digest: str) -> bytes:
+            status, _, data = client.request("GET", f"{base}/blobs/{digest}")
+            if status >= 400:
+                raise ServerError(status, data[:200].decode(errors="replace"))
+            return bytes(data)
+
+        return types.remote_artifact(name, m, version, [str(a) for a in aliases], entity, project, fetch)
+
+    def artifact_versions(self, entity: str, project: str, name: str) -> list[Any]:
+        base = "/api/v1/artifacts/" + "/".join(quote(p, safe="") for p in (entity, project))
+        try:
+            out = self._client.json("GET", f"{base}/versions/{quote(name, safe='')}")
+        except ServerError as e:
+            if e.status == 404:
+                return []
+            raise
+        numbers = sorted(int(v[1:]) for v in (out.get("versions") or {}) if v[1:].isdigit())
+        return [self.artifact(entity, project, name, f"v{n}") for n in numbers]
 
 
-class RemoteArtifact(Artifact):
-    """An artifact version on a server: files are fetched by ``download()`` and checked by sha256."""
+class RemoteApi(Api):
+    """``Api(base_url=..., api_key=...)``: read runs from a server (a :class:`RemoteStore`)."""
 
-    _client: Client
-    _base: str
-
-    def _materialize(self, entry: artifacts.ArtifactEntry, root: Path) -> str:
-        if entry.ref is not None:  # a URI the server keeps; never read from this machine (no file://)
-            raise FileNotFoundError(
-                f"reference {entry.ref} of {self.qualified_name} (entry {entry.path!r}) is not fetched from a server"
-            )
-        dest = self._target(entry, root)  # refused before a byte is fetched
-        status, _, data = self._client.request("GET", f"{self._base}/blobs/{entry.digest}")
-        if status >= 400:
-            raise ServerError(status, data[:200].decode(errors="replace"))
-        if hashlib.sha256(data).hexdigest() != entry.digest:
-            raise ValueError(f"{entry.path} of {self.qualified_name}: the bytes received do not hash to {entry.digest}")
-        atomic_write_bytes(dest, data)  # replaces whatever is at dest, never writes through it
-        return str(root / entry.path)
+    def __init__(self, base_url: str, api_key: Optional[str] = None, **_: Any) -> None:  # type: ignore[override]
+        self.base_url = base_url
+        self.root = None
+        self.store = self._remote = RemoteStore(base_url, api_key)
+        self._client = self._remote._client
 
 
 def _cells(run: RemoteRun) -> dict[str, list[query.Cell]]:
