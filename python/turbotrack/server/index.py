@@ -192,7 +192,15 @@ class Index:
             self._failed(rp, signature, updated, f"cannot index the run: {_reason(e)}", fields)
             return True
         self._logged.pop((rp.entity, rp.project, rp.run_id), None)
+        if not layout.is_run_dir(run_dir):  # deleted while it was read: its rows go with it
+            self.forget(rp)
         return True
+
+    def forget(self, rp: layout.RunPath) -> None:
+        """Drop one run's rows (a deleted run)."""
+        for table in ("runs", "run_keys"):
+            where = "entity = ? AND project = ? AND run_id = ?"
+            self.db.execute(f"DELETE FROM {table} WHERE {where}", (rp.entity, rp.project, rp.run_id))
 
     def _failed(
         self,
