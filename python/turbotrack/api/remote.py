@@ -11,8 +11,8 @@ from typing import Any, Iterator, Optional, Sequence
 from urllib.parse import quote
 
 from .._artifact_manifest import ManifestError, check_manifest
-from ..store import query, types
-from ..store.base import RunStore, check_page, page
+from ..store import query, sql, types
+from ..store.base import RunStore, check_page
 from ..store.layout import RunPath
 from ..store.local import _dense
 from ..sync.client import Client, ServerError, run_url
@@ -244,8 +244,10 @@ class RemoteStore(RunStore):
         for p in self.projects():
             out.extend(self._project_runs(p["entity"], p["project"], filters, order, None, 0))
         # each project came sorted; one order over all, as locally
-        out = query.sort_runs(out, query.parse_order(order), _cells, lambda r: (r.id, r.entity, r.project))
-        return page(out, limit, offset)
+        everything = query.parse(None)
+        return sql.select(
+            out, lambda r: (r.entity, r.project, r.id), _rows, everything, query.parse_order(order), limit, offset
+        )
 
     def projects(self) -> list[dict[str, Any]]:
         """The server's projects: entity, project, run_count, last_activity."""
@@ -305,7 +307,7 @@ class RemoteApi(Api):
         self._client = self._remote._client
 
 
-def _cells(run: RemoteRun) -> dict[str, list[query.Cell]]:
+def _rows(run: RemoteRun) -> list[tuple[Any, ...]]:
     """A run as the query reads it, from what the server sent (its state as of the listing)."""
     d = run._data
     fields = query.plain_fields(
@@ -318,7 +320,7 @@ def _cells(run: RemoteRun) -> dict[str, list[query.Cell]]:
         tags=run.tags,
         created=d.get("created"),
     )
-    return query.cells_of(query.key_rows(fields, run.config, dict(run.summary)))
+    return query.key_rows(fields, run.config, dict(run.summary))
 
 
 def _sparse(column: list[Any]) -> tuple[Any, Any]:

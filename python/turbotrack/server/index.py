@@ -21,8 +21,8 @@ from typing import Any, Iterator, Optional, Sequence
 from ..store import layout, query, runinfo
 from ..store.local import LocalRun
 from ..store.names import check_name
+from ..store.sql import LIVE, RunQuery, Sql
 from .db import Database
-from .runquery import LIVE, RunQuery, Sql
 
 log = logging.getLogger("turbotrack.server")
 

@@ -12,8 +12,8 @@ from typing import Any, Iterator, Optional, Sequence
 
 from .. import _core
 from .._fs import DamagedFile, atomic_write_json, read_json
-from . import artifacts, layout, query, runinfo, types
-from .base import RunStore, check_page, page
+from . import artifacts, layout, query, runinfo, sql, types
+from .base import RunStore, check_page
 from .downsample import m4_rows
 from .summary_view import contains, lookup
 
@@ -251,8 +251,8 @@ class LocalRun:
                 out.append(File(p.relative_to(self._dir).as_posix(), p.stat().st_size, str(p)))
         return out
 
-    def query_cells(self) -> dict[str, list[query.Cell]]:
-        """The run as ``Api().runs(filters=, order=)`` reads it (see :mod:`.query`)."""
+    def query_rows(self) -> list[tuple[Any, ...]]:
+        """The run as ``Api().runs(filters=, order=)`` reads it: its :func:`.query.key_rows`."""
         fields = query.plain_fields(
             run_id=self.id,
             name=self.name,
@@ -263,7 +263,7 @@ class LocalRun:
             tags=self.tags,
             created=self.created_at,
         )
-        return query.cells_of(query.key_rows(fields, self.config, dict(self.summary)))
+        return query.key_rows(fields, self.config, dict(self.summary))
 
     def __repr__(self) -> str:
         return f"<turbotrack LocalRun {self.path} ({self.state})>"
@@ -316,17 +316,22 @@ def open_run(run_dir: Path) -> LocalRun:
     return LocalRun(run_dir)
 
 
-def list_runs(project_dirs: list[Path], filters: Optional[dict[str, Any]], order: Optional[str]) -> list[LocalRun]:
+def list_runs(
+    project_dirs: list[Path],
+    filters: Optional[dict[str, Any]],
+    order: Optional[str],
+    limit: Optional[int] = None,
+    offset: int = 0,
+) -> list[LocalRun]:
     """The runs in ``project_dirs`` that match the query ``filters``, sorted by ``order`` (both as
-    :mod:`.query` says; a malformed one is a ``ValueError`` before any run is read)."""
+    :mod:`.query` says, evaluated by :func:`.sql.select`, the server's SQL; a malformed one is a
+    ``ValueError`` before any run is read), the page ``[offset, offset + limit)`` of them."""
     node = query.parse(filters)
     sort = query.parse_order(order)
     runs = [
         LocalRun(d) for p in project_dirs if p.is_dir() for d in sorted(p.iterdir()) if any(d.glob(layout.RUN_GLOB))
     ]
-    cells = {id(r): r.query_cells() for r in runs}
-    found = [r for r in runs if query.matches(node, cells[id(r)])]
-    return query.sort_runs(found, sort, lambda r: cells[id(r)], lambda r: (r.id, r.entity, r.project))
+    return sql.select(runs, lambda r: (r.entity, r.project, r.id), LocalRun.query_rows, node, sort, limit, offset)
 
 
 class LocalStore(RunStore):
@@ -353,7 +358,7 @@ class LocalStore(RunStore):
         offset: int = 0,
     ) -> list[LocalRun]:
         check_page(limit, offset)
-        return page(list_runs(self._project_dirs(project), filters, order), limit, offset)
+        return list_runs(self._project_dirs(project), filters, order, limit, offset)
 
     def projects(self) -> list[dict[str, Any]]:
         counts: dict[tuple[str, str], list[float]] = {}
