@@ -142,8 +142,8 @@ def remote_cold(local_run: Path, server_root: Path, trials: int, drop: bool) -> 
     samples=1000)`; the last trial drops the whole page cache instead (when ``drop``)."""
     from turbotrack.server.auth import Keys
     from turbotrack.server.db import open_database
+    from turbotrack.store.client import Client
     from turbotrack.sync import core
-    from turbotrack.sync.client import Client
 
     db = open_database(None, server_root / "turbotrack")
     key = Keys(db).create("local")[1]

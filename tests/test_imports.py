@@ -156,13 +156,14 @@ _LEAVES = {
     "turbotrack._artifact_manifest",
     "turbotrack.errors",
 }
-#: What each layer may import besides itself and the leaves: store/ is the bottom; api, sync and
-#: server stand on it (api also reads through sync's HTTP client), and none of them on the SDK.
+#: What each layer may import besides itself and the leaves: store/ is the bottom (the local and the
+#: remote run store, and the HTTP client both use); api, sync and server stand on it, and none of
+#: them on the SDK.
 _LAYERS = {
     "turbotrack.store": set(),
     "turbotrack.sync": {"turbotrack.store"},
     "turbotrack.server": {"turbotrack.store"},
-    "turbotrack.api": {"turbotrack.store", "turbotrack.sync"},
+    "turbotrack.api": {"turbotrack.store"},
 }
 
 

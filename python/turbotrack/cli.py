@@ -290,7 +290,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def _base_url(given: str) -> str:
     """``--base-url`` as the client takes it; one without a scheme gets ``http://``, said on stderr."""
-    from .sync.client import check_base_url
+    from .store.client import check_base_url
 
     try:
         url, added = check_base_url(given)
@@ -303,7 +303,7 @@ def _base_url(given: str) -> str:
 
 def cmd_login(args: argparse.Namespace) -> int:
     """Check the key against the server, then save it; a server that cannot be reached: saved unchecked."""
-    from .sync.client import Client, save_key
+    from .store.client import Client, save_key
 
     url = _base_url(args.base_url)
     client = Client(url, args.key, timeout=30)

@@ -28,8 +28,8 @@ from urllib.parse import quote, unquote, urlparse
 from .._fs import atomic_write_bytes, read_json
 from ..store import artifacts, layout, runinfo
 from ..store.blocks import spans
+from ..store.client import Client, ServerError, run_url
 from ..store.digest import PrefixHashes, sha256_range
-from .client import Client, ServerError, run_url
 
 #: The most bytes sent in one request (the server's default body limit is 64 MiB; a server with a
 #: lower one says so in its manifest, and the chunks follow it).
