@@ -67,13 +67,16 @@ class Recording(Client):
         return super().request(method, path, body, query, headers)
 
 
+# The child's peak resident memory is VmHWM, its own address space's high-water mark: getrusage's
+# ru_maxrss would also count the forked copy of pytest before exec (hundreds of MiB late in a suite).
 SYNC_CHILD = """
-import resource, sys
+import sys
 from pathlib import Path
 from turbotrack.sync import core, sync_paths
 {setup}
 code = sync_paths([Path({run_dir!r})], {url!r}, {key!r})
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, flush=True)
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(int(hwm.split()[1]) * 1024, flush=True)
 sys.exit(code)
 """
 
