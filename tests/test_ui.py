@@ -967,9 +967,10 @@ def test_compare_runs_side_by_side_with_the_differences_marked(browser: Any, roo
     reset_settings(browser)
     open_page(browser, "/local/many")
     wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
-    click(browser, 'details[data-group="__compare"] > summary')
+    section = 'details[data-group="__compare"]'
+    click(browser, f"{section} > summary")
     wait(browser, lambda d: len(css(d, "#compare-pick option")) == 20)
-    assert "Pick 2 to 5 runs" in css(browser, "#compare")[0].text
+    assert "pick 2 to 5 runs" in css(browser, f"{section} .compare .empty")[0].text
     ids = [_run_id(root, n, "many") for n in ("m-00", "m-02", "m-04")]
     browser.execute_script(
         "const sel = document.querySelector('#compare-pick');"
@@ -977,29 +978,44 @@ def test_compare_runs_side_by_side_with_the_differences_marked(browser: Any, roo
         "sel.dispatchEvent(new Event('change'));",
         ids,
     )
-    wait(browser, lambda d: css(d, "#compare-table"))
+    wait(browser, lambda d: css(d, f"{section} .cmp-table"))
 
     def lines(d: Any) -> dict[str, Any]:
         return d.execute_script(
-            "return Object.fromEntries([...document.querySelectorAll('#compare-table tbody tr')].map((tr) =>"
-            " [tr.dataset.key, [tr.classList.contains('differs'), [...tr.querySelectorAll('td')].map((td) => td.innerText)]]))"
+            "return Object.fromEntries([...document.querySelectorAll(arguments[0] + ' .cmp-table tbody tr')].map((tr) =>"
+            " [tr.dataset.key, [tr.classList.contains('cmp-diff'), [...tr.querySelectorAll('td:not(.cmp-key)')]"
+            ".map((td) => td.innerText)]]))",
+            section,
         )
 
     got = lines(browser)
-    assert browser.execute_script(
-        "return [...document.querySelectorAll('#compare-table thead th[data-run]')].map((th) => th.innerText)"
-    ) == ["m-04", "m-02", "m-00"]  # in the table's order (newest first)
+    heads = browser.execute_script(
+        "return [...document.querySelectorAll(arguments[0] + ' .cmp-table th.cmp-run')].map((th) =>"
+        " [th.dataset.run, th.innerText.trim(), th.querySelector('.swatch').style.background])",
+        section,
+    )
+    assert [name for _id, name, _c in heads] == ["m-04", "m-02", "m-00"]  # in the table's order (newest first)
+    # Each run's column in the colour the charts draw it in.
+    colors = _series_colors(browser, "loss")
+    assert all(swatch == _css_color(browser, colors[rid]) for rid, _n, swatch in heads)
     assert got["config.opt"] == [False, ["sgd", "sgd", "sgd"]]
     assert got["config.seed"] == [True, ["4", "2", "0"]]
     assert got["summary.loss"][0] is True
-    click(browser, "#compare-only")
+    click(browser, f"{section} input.cmp-only")
     wait(browser, lambda d: "config.opt" not in lines(d))
     assert "config.seed" in lines(browser)
     open_page(browser, "/local/many")  # the runs picked and the open section are remembered
-    wait(browser, lambda d: css(d, "#compare-table"))
+    wait(browser, lambda d: css(d, f"{section} .cmp-table"))
     assert list(lines(browser)) == ["config.opt", "config.seed", "summary.loss"]
     shot(browser, "workspace-compare")
     no_errors(browser)
+
+
+def _css_color(driver: Any, color: str) -> str:
+    """A CSS colour as the browser writes it back (`rgb(...)`), to compare colours written apart."""
+    return driver.execute_script(
+        "const e = document.createElement('i'); e.style.background = arguments[0]; return e.style.background", color
+    )
 
 
 def test_keyboard_shortcuts_listed_on_question_mark(browser: Any) -> None:
@@ -1008,12 +1024,16 @@ def test_keyboard_shortcuts_listed_on_question_mark(browser: Any) -> None:
     reset_settings(browser)
     open_page(browser, "/local/many")
     wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
+    overlay = ".kbd-overlay"
+    assert len(css(browser, overlay)) == 1 and not css(browser, overlay)[0].is_displayed()
     body = css(browser, "body")[0]
     body.send_keys("?")
-    listed = wait(browser, lambda d: css(d, "#shortcuts kbd"))
-    assert [k.text for k in listed][:3] == ["?", "Esc", "/"]
+    wait(browser, lambda d: css(d, overlay)[0].is_displayed())
+    listed = [k.text for k in css(browser, f"{overlay} kbd")]
+    assert listed[:2] == ["?", "Escape"] and {"/", "l", "e", "g", "c"} <= set(listed)
+    assert "log scale on or off" in css(browser, overlay)[0].text
     body.send_keys(Keys.ESCAPE)
-    wait(browser, lambda d: not css(d, "#shortcuts"))
+    wait(browser, lambda d: not css(d, overlay)[0].is_displayed())
     body.send_keys("l")
     wait(browser, lambda d: css(d, '.chart[data-metric="loss"]')[0].get_attribute("data-log") == "true")
     body.send_keys("/")
@@ -1021,42 +1041,97 @@ def test_keyboard_shortcuts_listed_on_question_mark(browser: Any) -> None:
     browser.switch_to.active_element.send_keys("l")  # typed into the filter: no shortcut
     assert css(browser, "#run-filter")[0].get_attribute("value") == "l"
     assert css(browser, '.chart[data-metric="loss"]')[0].get_attribute("data-log") == "true"
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)  # leaves the field
+    assert browser.execute_script("return document.activeElement === document.body")
+    click(browser, ".crumbs a")  # another page: one overlay still, without the workspace's keys
+    wait(browser, lambda d: d.execute_script("return document.body.dataset.page") == "projects")
+    body.send_keys("?")
+    wait(browser, lambda d: css(d, overlay)[0].is_displayed())
+    assert len(css(browser, overlay)) == 1 and "/" not in [k.text for k in css(browser, f"{overlay} kbd")]
     no_errors(browser)
+
+
+def _hover(driver: Any, selector: str, x: float, y: float) -> None:
+    """Move the pointer to (x, y) CSS pixels from the element's top-left corner (the element
+    scrolled to the middle of the window first, clear of the sticky bars)."""
+    el = css(driver, selector)[0]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+    size = el.size
+    ActionChains(driver).move_to_element_with_offset(
+        el, int(x - size["width"] / 2), int(y - size["height"] / 2)
+    ).perform()
+
+
+def _tip(driver: Any, panel: str) -> list[str]:
+    """The hover tip of a panel: [run name, its swatch's colour]; [] when none is shown."""
+    return driver.execute_script(
+        "const t = document.querySelector(arguments[0] + ' .an-tip');"
+        "if (!t || t.hidden) return []; return [t.querySelector('b').innerText, t.querySelector('.swatch').style.background]",
+        panel,
+    )
 
 
 def test_parallel_coordinates_and_parameter_importance(browser: Any) -> None:
     reset_settings(browser)
     open_page(browser, "/local/many")
     wait(browser, lambda d: chart_attr(d, "loss", "runs") == 20)
-    click(browser, 'details[data-group="__params"] > summary')
-    wait(browser, lambda d: len(css(d, "#params svg.parcoords path[data-run]")) == 20)
-    axes = browser.execute_script("return [...document.querySelectorAll('#params .pc-axis')].map((g) => g.dataset.col)")
-    assert axes == ["config.opt", "config.seed", "summary.loss"]
-    colors = _series_colors(browser, "loss")
-    paths = browser.execute_script(
-        "return Object.fromEntries([...document.querySelectorAll('#params path[data-run]')]"
-        ".map((p) => [p.dataset.run, p.getAttribute('stroke')]))"
+    section = 'details[data-group="__params"]'
+    click(browser, f"{section} > summary")
+    pc = f"{section} .pc-canvas"
+    wait(browser, lambda d: d.execute_script("return document.querySelector(arguments[0])?.dataset.lines", pc) == "20")
+    axes = browser.execute_script(
+        "return [...document.querySelectorAll(arguments[0] + ' .pc-field input:checked')].map((i) => i.value)", section
     )
-    assert paths == colors
+    assert axes == ["config.opt", "config.seed", "summary.loss"]
+    assert browser.execute_script("return document.querySelector(arguments[0]).dataset.axes", pc) == "3"
+    colors = _series_colors(browser, "loss")
+    names = browser.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('#runs-table tbody tr[data-run]')]"
+        ".map((tr) => [tr.querySelector('td.name').innerText.trim(), tr.dataset.run]))"
+    )
+    # The middle axis is config.seed: its top end is m-19's; the line is in m-19's chart colour.
+    width = css(browser, pc)[0].size["width"]
+    _hover(browser, pc, width / 2, 30)
+    wait(browser, lambda d: _tip(d, f"{section} .pcoords")[:1] == ["m-19"])
+    assert _tip(browser, f"{section} .pcoords")[1] == _css_color(browser, colors[names["m-19"]])
     # m-i has seed i and loss (i + 1) / 5: seed correlates with loss exactly.
     ranks = browser.execute_script(
-        "return [...document.querySelectorAll('#importance tbody tr')].map((tr) => [tr.dataset.col, tr.cells[1].innerText])"
+        "return [...document.querySelectorAll(arguments[0] + ' .imp-table tbody tr')].map((tr) => [tr.dataset.param,"
+        " tr.cells[2].innerText])",
+        section,
     )
     assert ranks[0] == ["config.seed", "1.000"] and [c for c, _ in ranks] == ["config.seed", "config.opt"]
-    # The scatter: a config column against the metric at first; seed against loss on a line.
-    assert len(css(browser, "#scatter circle[data-run]")) == 20
+    # The scatter: a config column against a summary one at first; seed against loss on a line.
+    sc = f"{section} .sc-canvas"
+    assert browser.execute_script("return document.querySelector(arguments[0]).dataset.points", sc) == "20"
     browser.execute_script(
-        "const x = document.querySelector('#scatter-x'); x.value = 'config.seed'; x.dispatchEvent(new Event('change'))"
+        "const x = document.querySelector(arguments[0] + ' .sc-x'); x.value = 'config.seed'; x.dispatchEvent(new Event('change'));"
+        "const y = document.querySelector(arguments[0] + ' .sc-y'); y.value = 'summary.loss'; y.dispatchEvent(new Event('change'))",
+        section,
     )
-    wait(browser, lambda d: d.execute_script("return document.querySelector('#scatter-x').value") == "config.seed")
-    dots = browser.execute_script(
-        "return [...document.querySelectorAll('#scatter circle')].map((c) => [Number(c.getAttribute('cx')),"
-        " Number(c.getAttribute('cy')), c.getAttribute('fill'), c.dataset.run])"
-    )
-    assert len(dots) == 20 and all(colors[rid] == fill for _x, _y, fill, rid in dots)
-    dots.sort()
-    assert [y for _x, y, _f, _r in dots] == sorted((y for _x, y, _f, _r in dots), reverse=True)  # up as seed grows
+    width = css(browser, sc)[0].size["width"]
+    _hover(browser, sc, width - 12, 12)  # the top right: the highest seed, the highest loss
+    wait(browser, lambda d: _tip(d, f"{section} .scatter")[:1] == ["m-19"])
+    assert _tip(browser, f"{section} .scatter")[1] == _css_color(browser, colors[names["m-19"]])
+    height = css(browser, sc)[0].size["height"]
+    _hover(browser, sc, 56, height - 36)  # the bottom left: the lowest of both
+    wait(browser, lambda d: _tip(d, f"{section} .scatter")[:1] == ["m-00"])
     shot(browser, "workspace-params")
+    # Brushing the seed axis' top end (seed 19 at y = 30, 18 some 14 px below) keeps m-19 only: the
+    # scatter takes the runs kept.
+    el = css(browser, pc)[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", el)
+    ActionChains(browser).move_to_element_with_offset(
+        el, 0, int(26 - el.size["height"] / 2)
+    ).click_and_hold().move_by_offset(0, 4).move_by_offset(0, 4).release().perform()
+    wait(browser, lambda d: d.execute_script("return document.querySelector(arguments[0]).dataset.points", sc) == "1")
+    assert "/local/many" in browser.current_url  # a brush opens no run
+    # The choices are kept: the scatter's axes and the brush, after a reload.
+    open_page(browser, "/local/many")
+    wait(browser, lambda d: d.execute_script("return document.querySelector(arguments[0])?.dataset.points", sc) == "1")
+    assert (
+        browser.execute_script("return document.querySelector(arguments[0] + ' .sc-x').value", section) == "config.seed"
+    )
     no_errors(browser)
 
 

@@ -61,3 +61,14 @@ test('brushes keep the lines inside every kept range; a gap on a brushed axis fa
   assert.deepEqual(kept({ 'config.opt': [0, 1] }), ['a', 'b']); // c has no opt
   assert.deepEqual(kept({ 'not.shown': [0, 0.1] }), ['a', 'b', 'c']);
 });
+
+test('a positive axis over two decades or more is logarithmic (a learning-rate sweep), a narrower one linear', () => {
+  const lrs = [{ id: 'a', 'config.lr': 0.1 }, { id: 'b', 'config.lr': 0.001 }, { id: 'c', 'config.lr': 0.01 }, { id: 'd', 'config.lr': 'x' }];
+  const L = layoutParallel(lrs, ['config.lr'], box);
+  assert.equal(L.axes[0].axis.log, true);
+  assert.deepEqual(L.lines.map((l) => (l.points[0] ? l.points[0][1] : null)), [24, 124, 74, null], '0.01 in the middle; text has no place');
+  const narrow = layoutParallel([{ id: 'a', 'config.x': 1 }, { id: 'b', 'config.x': 50 }], ['config.x'], box);
+  assert.equal(narrow.axes[0].axis.log, false);
+  const signed = layoutParallel([{ id: 'a', 'config.x': -1 }, { id: 'b', 'config.x': 1000 }], ['config.x'], box);
+  assert.equal(signed.axes[0].axis.log, false, 'a value ≤ 0 keeps it linear');
+});

@@ -9,7 +9,8 @@
 import { parseRoute, workspaceHref, runHref } from './lib/route.js';
 import { ApiError } from './lib/api.js';
 import { h, replace } from './lib/dom.js';
-import { SHORTCUTS, shortcutFor } from './lib/keys.js';
+import { Shortcuts } from './lib/shortcuts.js';
+import { installShortcuts } from './components/shortcuts.js';
 import { mountProjects } from './pages/projects.js';
 import { mountWorkspace } from './pages/workspace.js';
 import { mountRun } from './pages/run.js';
@@ -17,6 +18,8 @@ import { mountRun } from './pages/run.js';
 const root = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
 let cleanup = null;
+/** The shown page's keyboard shortcuts (`?` lists them), installed again for each page. */
+let keys = null;
 
 /** Breadcrumbs for a route: projects / entity / project / run. */
 function renderCrumbs(route, runName) {
@@ -52,7 +55,11 @@ async function render() {
   renderCrumbs(route);
   document.getElementById('live').hidden = true;
   replace(root, h('p', { class: 'loading' }, 'Loading…'));
+  if (keys) keys.dispose();
+  const shortcuts = new Shortcuts();
+  keys = installShortcuts(shortcuts);
   const ctx = {
+    shortcuts, // a page adds its bindings here
     setTitle: (t) => { document.title = t ? `${t} · turbotrack` : 'turbotrack'; },
     setRunName: (name) => renderCrumbs(route, name),
     setLive: (on) => { document.getElementById('live').hidden = !on; },
@@ -93,32 +100,6 @@ document.addEventListener('click', (ev) => {
   if (url.pathname !== location.pathname) navigate(url.pathname + url.search);
 });
 window.addEventListener('popstate', render);
-
-// `?` lists the keyboard shortcuts (lib/keys.js); the pages act on the others.
-let help = null;
-document.addEventListener('keydown', (ev) => {
-  const key = shortcutFor(ev);
-  if (key === '?') {
-    ev.preventDefault();
-    if (help) {
-      help.remove();
-      help = null;
-      return;
-    }
-    help = h('div', { class: 'shortcuts', id: 'shortcuts', role: 'dialog', 'aria-label': 'Keyboard shortcuts' },
-      h('h2', null, 'Keyboard shortcuts'),
-      h('table', { class: 'grid' }, h('tbody', null, SHORTCUTS.map(([k, what, where]) =>
-        h('tr', null, h('td', null, h('kbd', null, k)), h('td', null, what), h('td', { class: 'muted' }, where))))));
-    document.body.append(help);
-  } else if (key === 'Esc') {
-    if (help) {
-      help.remove();
-      help = null;
-    }
-    const el = document.activeElement;
-    if (el instanceof HTMLElement && el !== document.body) el.blur();
-  }
-});
 
 // The login URL's token has done its job (the server set the session cookie): keep it out of the address bar.
 if (new URLSearchParams(location.search).has('token')) history.replaceState(null, '', location.pathname);

@@ -42,6 +42,16 @@ export function runLabel(/** @type {Record<string, any>} */ row) {
 }
 
 /**
+ * A tip's first line: a swatch in the run's colour, then its name in bold (class `cls`).
+ * @param {Record<string, any>} row
+ * @param {string} color
+ * @param {string} cls
+ */
+export function runTitle(row, color, cls) {
+  return h('span', null, h('span', { class: 'swatch tip-swatch', style: `background:${color}` }), ' ', h('b', { class: cls }, runLabel(row)));
+}
+
+/**
  * A tip box inside `holder` (position: relative), shown at (x, y) with `lines`, or hidden (null).
  * @param {HTMLElement} holder
  */

@@ -13,7 +13,8 @@ import { runLabel } from './canvas.js';
 
 /**
  * @typedef {import('../lib/fields.js').Row} Row
- * @typedef {{rows: Row[], onlyDiff?: boolean}} CompareOptions
+ * @typedef {{rows: Row[], onlyDiff?: boolean, title?: string, colorOf?: (id: string) => string}} CompareOptions
+ *   title: the panel's title ('' none, where a section names it); colorOf: a run's colour (`format.colorFor` by default)
  */
 
 /**
@@ -23,13 +24,15 @@ import { runLabel } from './canvas.js';
 export function comparePanel(opts) {
   let rows = opts.rows;
   let onlyDiff = !!opts.onlyDiff;
+  const colorOf = opts.colorOf || colorFor;
+  const title = opts.title ?? 'Compare runs';
   const body = h('div', { class: 'cmp-body table-scroll' });
   const only = h('input', { type: 'checkbox', class: 'cmp-only', checked: onlyDiff, onchange: (/** @type {Event} */ e) => {
     onlyDiff = /** @type {HTMLInputElement} */ (e.target).checked;
     draw();
   } });
   const el = h('div', { class: 'panel an-panel compare', dataset: { panel: 'compare' } },
-    h('div', { class: 'panel-title' }, 'Compare runs'), h('div', { class: 'an-tools' }, h('label', null, only, ' only differences')), body);
+    title ? h('div', { class: 'panel-title' }, title) : null, h('div', { class: 'an-tools' }, h('label', null, only, ' only differences')), body);
 
   function draw() {
     if (rows.length < MIN_COMPARE) {
@@ -41,7 +44,7 @@ export function comparePanel(opts) {
     replace(body, h('div', { class: 'cmp-count count' }, `${diffs} of ${all.length} fields differ`),
       h('table', { class: 'grid cmp-table' },
         h('thead', null, h('tr', null, h('th', null, 'field'), rows.map((r) => h('th', { class: 'cmp-run', dataset: { run: String(r.id) } },
-          h('span', { class: 'swatch', style: `background:${colorFor(String(r.id))}` }), ` ${runLabel(r)}`)))),
+          h('span', { class: 'swatch', style: `background:${colorOf(String(r.id))}` }), ` ${runLabel(r)}`)))),
         h('tbody', null, shown.map((c) => h('tr', { class: c.differs ? 'cmp-diff' : 'cmp-same', dataset: { key: c.key } },
           h('td', { class: 'cmp-key' }, c.key.startsWith('summary.') ? fieldLabel(c.key) : c.key),
           c.values.map((v) => h('td', { class: v === undefined ? 'cmp-missing' : typeof v === 'number' ? 'num' : null },

@@ -13,15 +13,15 @@ import { h, replace } from '../lib/dom.js';
 import { fieldLabel, fieldsOf, numeric, axisOf, position, ticks } from '../lib/fields.js';
 import { colorFor, fmtValue } from '../lib/format.js';
 import { axisNear, fractionAt, layoutParallel, nearestLine, passes } from '../lib/pcoords.js';
-import { fitCanvas, runLabel, themeColor, tipBox, fieldSelect } from './canvas.js';
+import { fitCanvas, runTitle, themeColor, tipBox, fieldSelect } from './canvas.js';
 
 /**
  * @typedef {import('../lib/fields.js').Row} Row
  * @typedef {import('../lib/pcoords.js').Brushes} Brushes
  * @typedef {{keys: string[], colorBy: string, brushes: Brushes}} PcoordsState
  * @typedef {{rows: Row[], keys?: string[], colorBy?: string, brushes?: Brushes, height?: number,
- *   onPick?: (row: Row) => void, onChange?: (state: PcoordsState) => void,
- *   onBrush?: (ids: string[]) => void}} PcoordsOptions
+ *   colorOf?: (id: string) => string, onPick?: (row: Row) => void, onChange?: (state: PcoordsState) => void,
+ *   onBrush?: (ids: string[]) => void}} PcoordsOptions  colorOf: a run's colour (`format.colorFor` by default)
  */
 
 /** The fields shown at first: up to 6 config fields, then the first summary one. */
@@ -47,6 +47,7 @@ export function ramp(t) {
  */
 export function parallelCoordsPanel(opts) {
   let rows = opts.rows;
+  const colorOf = opts.colorOf || colorFor;
   let keys = opts.keys && opts.keys.length ? opts.keys : defaultKeys(rows);
   let colorBy = opts.colorBy || '';
   /** @type {Brushes} */
@@ -93,10 +94,13 @@ export function parallelCoordsPanel(opts) {
   }
 
   function lineColor(/** @type {Row} */ row, /** @type {import('../lib/fields.js').Axis|null} */ shade) {
-    if (!shade) return colorFor(String(row.id));
+    if (!shade) return colorOf(String(row.id));
     const p = position(shade, row[shade.key]);
     return p === null ? '#999' : ramp(p);
   }
+
+  /** The numeric field the lines are shaded by, as an axis; null: each run in its colour. */
+  const shadeAxis = () => (colorBy && rows.some((r) => numeric(r[colorBy]) !== null) ? axisOf(rows, colorBy) : null);
 
   function draw() {
     const w = Math.max(320, holder.clientWidth || 640);
@@ -117,7 +121,7 @@ export function parallelCoordsPanel(opts) {
       return;
     }
     layout = layoutParallel(rows, present, { width: w, height, pad: 60, top: 30, bottom: 30 });
-    const shade = colorBy && rows.some((r) => numeric(r[colorBy]) !== null) ? axisOf(rows, colorBy) : null;
+    const shade = shadeAxis();
     const drawLine = (/** @type {import('../lib/pcoords.js').PLine} */ line, /** @type {number} */ width, /** @type {number} */ alpha) => {
       ctx.globalAlpha = alpha;
       ctx.strokeStyle = lineColor(line.row, shade);
@@ -210,7 +214,7 @@ export function parallelCoordsPanel(opts) {
       draw();
     }
     if (!line) return tip.show(null);
-    tip.show(x, y, [h('b', { class: 'pc-tip-run' }, runLabel(line.row)),
+    tip.show(x, y, [runTitle(line.row, lineColor(line.row, shadeAxis()), 'pc-tip-run'),
       ...layout.axes.map((a) => `${fieldLabel(a.axis.key)}: ${fmtValue(line.row[a.axis.key])}`)]);
   });
   /** @param {boolean} up */
@@ -253,6 +257,7 @@ export function parallelCoordsPanel(opts) {
       rows = next;
       tools();
       draw();
+      if (Object.keys(brushes).length && opts.onBrush) opts.onBrush(keptIds()); // the brushes over the new rows
     },
     state: () => ({ keys: [...keys], colorBy, brushes: { ...brushes } }),
   };

@@ -10,13 +10,14 @@ import { h } from '../lib/dom.js';
 import { fieldLabel, fieldsOf, ticks } from '../lib/fields.js';
 import { colorFor, fmtValue } from '../lib/format.js';
 import { layoutScatter, nearestPoint } from '../lib/scatter.js';
-import { fieldSelect, fitCanvas, runLabel, themeColor, tipBox } from './canvas.js';
+import { fieldSelect, fitCanvas, runTitle, themeColor, tipBox } from './canvas.js';
 
 /**
  * @typedef {import('../lib/fields.js').Row} Row
  * @typedef {{x: string, y: string, logX: boolean, logY: boolean}} ScatterState
  * @typedef {{rows: Row[], x?: string, y?: string, logX?: boolean, logY?: boolean, height?: number,
- *   onPick?: (row: Row) => void, onChange?: (state: ScatterState) => void}} ScatterOptions
+ *   colorOf?: (id: string) => string, onPick?: (row: Row) => void, onChange?: (state: ScatterState) => void}} ScatterOptions
+ *   colorOf: a run's colour (`format.colorFor` by default)
  */
 
 /**
@@ -25,6 +26,7 @@ import { fieldSelect, fitCanvas, runLabel, themeColor, tipBox } from './canvas.j
  */
 export function scatterPanel(opts) {
   let rows = opts.rows;
+  const colorOf = opts.colorOf || colorFor;
   const fields = () => fieldsOf(rows).map((f) => f.key);
   const first = fields();
   /** @type {ScatterState} */
@@ -49,7 +51,9 @@ export function scatterPanel(opts) {
   const changed = () => opts.onChange && opts.onChange({ ...st });
 
   function drawTools() {
-    const keys = fields();
+    const have = fields();
+    // The chosen fields stay offered where these runs lack them (a brush that keeps one run).
+    const keys = [...new Set([...have, ...[st.x, st.y].filter(Boolean)])];
     const check = (/** @type {'logX'|'logY'} */ k, /** @type {string} */ text) => h('label', null,
       h('input', { type: 'checkbox', class: `sc-${k}`, checked: st[k], onchange: (/** @type {Event} */ e) => {
         st[k] = /** @type {HTMLInputElement} */ (e.target).checked;
@@ -103,7 +107,7 @@ export function scatterPanel(opts) {
     ctx.textAlign = 'center';
     ctx.fillText(fieldLabel(st.x), (b.left + b.right) / 2, height - 4);
     for (const p of layout.points) {
-      ctx.fillStyle = colorFor(p.id);
+      ctx.fillStyle = colorOf(p.id);
       ctx.globalAlpha = hover && hover !== p.id ? 0.35 : 0.9;
       ctx.beginPath();
       ctx.arc(p.px, p.py, hover === p.id ? 6 : 4, 0, 2 * Math.PI);
@@ -124,7 +128,7 @@ export function scatterPanel(opts) {
       draw();
     }
     if (!p) return tip.show(null);
-    tip.show(x, y, [h('b', { class: 'sc-tip-run' }, runLabel(p.row)),
+    tip.show(x, y, [runTitle(p.row, colorOf(p.id), 'sc-tip-run'),
       `${fieldLabel(st.x)}: ${fmtValue(p.row[st.x])}`, `${fieldLabel(st.y)}: ${fmtValue(p.row[st.y])}`]);
   });
   canvas.addEventListener('mouseleave', () => {

@@ -1,6 +1,8 @@
 /**
  * Keyboard shortcuts for a page (lib/shortcuts.js) and their help: `?` opens an overlay listing
- * every binding by section, `Escape` closes it. Key presses in a text field are left alone.
+ * every binding by section, `Escape` closes it and leaves the field being typed in. Key presses in a
+ * text field are left alone. The one implementation for every page: the app (app.js) installs it
+ * once per page shown and the page adds its bindings; the analysis page installs its own.
  *
  * @module shortcuts-overlay
  */
@@ -35,7 +37,11 @@ export function installShortcuts(shortcuts, opts = {}) {
     overlay.hidden = true;
   };
   shortcuts.add({ key: '?', description: 'show this help', run: () => (overlay.hidden ? open() : close()) });
-  shortcuts.add({ key: 'Escape', description: 'close this help or a dialog', run: () => close() });
+  shortcuts.add({ key: 'Escape', description: 'close this help; leave a field', run: () => {
+    close();
+    const el = document.activeElement;
+    if (el instanceof HTMLElement && el !== document.body) el.blur();
+  } });
   /** @param {Event} ev */
   const onKey = (ev) => {
     const e = /** @type {KeyboardEvent} */ (ev);

@@ -59,12 +59,16 @@ export function fieldsOf(rows, minRuns = 2) {
   return out.sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key));
 }
 
+/** A numeric axis spanning this many times its lowest value or more is on a log scale by `'auto'`. */
+export const AUTO_LOG_SPAN = 100;
+
 /**
- * The axis of a field over some rows: its range (numbers; `log` when asked and every value > 0) or
+ * The axis of a field over some rows: its range (numbers; `log` when asked and every value > 0;
+ * `log: 'auto'`: when every value > 0 and they span two decades or more, a learning-rate sweep) or
  * its categories (sorted).
  * @param {Row[]} rows
  * @param {string} key
- * @param {{log?: boolean}} [opts]
+ * @param {{log?: boolean|'auto'}} [opts]
  * @returns {Axis}
  */
 export function axisOf(rows, key, opts = {}) {
@@ -78,7 +82,8 @@ export function axisOf(rows, key, opts = {}) {
   if (cats.size && !nums.length) {
     return { key, kind: 'category', lo: 0, hi: Math.max(0, cats.size - 1), log: false, cats: [...cats].sort() };
   }
-  const log = !!opts.log && nums.length > 0 && nums.every((n) => n > 0);
+  const positive = nums.length > 0 && nums.every((n) => n > 0);
+  const log = positive && (opts.log === 'auto' ? Math.max(...nums) / Math.min(...nums) >= AUTO_LOG_SPAN : !!opts.log);
   const vals = log ? nums.map(Math.log10) : nums;
   let lo = vals.length ? Math.min(...vals) : 0;
   let hi = vals.length ? Math.max(...vals) : 1;

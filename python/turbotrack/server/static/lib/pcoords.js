@@ -1,6 +1,6 @@
 /**
- * Parallel coordinates, as data: one vertical axis per field, one polyline per run through its value
- * on each axis; and which line the pointer is nearest to. The component (components/pcoords.js) only
+ * Parallel coordinates, as data: one vertical axis per field (numbers spanning two decades or more,
+ * all positive, on a log scale), one polyline per run through its value on each axis; and which line the pointer is nearest to. The component (components/pcoords.js) only
  * draws this on a canvas.
  *
  * @module pcoords
@@ -28,7 +28,7 @@ export function layoutParallel(rows, keys, box) {
   const bottom = box.height - (box.bottom ?? 24);
   const span = Math.max(1, keys.length - 1);
   const axes = keys.map((key, i) => ({
-    axis: axisOf(rows, key),
+    axis: axisOf(rows, key, { log: 'auto' }), // a sweep over decades on a log axis
     x: keys.length === 1 ? box.width / 2 : pad + ((box.width - 2 * pad) * i) / span,
   }));
   const lines = rows.map((row) => ({

@@ -10,7 +10,9 @@
  * @typedef {{sort: {col: string, dir: 'asc'|'desc'}, filter: string, hidden: string[], xAxis: string,
  *   smoothing: number, log: boolean, maxRuns: number, collapsed: Record<string, boolean>,
  *   expanded: boolean, colors: Record<string, string>, pinned: string[], shown: string[], bar: string,
- *   groupBy: string, compare: string[], paramsMetric: string, scatter: string[]}} Settings
+ *   groupBy: string, compare: string[], paramsMetric: string,
+ *   scatter: Partial<import('../components/scatter.js').ScatterState>,
+ *   pcoords?: import('../components/pcoords.js').PcoordsState}} Settings
  */
 
 /** @param {string} key @returns {Partial<Settings>} */
@@ -41,8 +43,9 @@ export function withDefaults(s, columns) {
   s.colors ??= {}; // run id → the colour chosen for it
   s.groupBy ??= ''; // a column whose values group the runs drawn ('' none)
   s.compare ??= []; // the runs compared side by side (ids, at most 5)
-  s.paramsMetric ??= ''; // the summary metric of the Parameters section ('' the bar chart's)
-  s.scatter ??= []; // the scatter's [x, y] columns ([] a config column and that metric)
+  s.paramsMetric ??= ''; // the importance's summary metric in the Parameters section ('' the bar chart's)
+  if (!s.scatter || Array.isArray(s.scatter)) s.scatter = {}; // the scatter's axes ({} a config field and a summary one)
+  // s.pcoords: the parallel coordinates' axes, colour and brushes (absent: their defaults)
   if (!s.pinned) {
     const best = columns.filter((c) => c.startsWith('summary.') && /\.(max|min|best)$/.test(c));
     s.pinned = ['state', ...(best.length ? best : columns.filter((c) => c.startsWith('summary.'))).slice(0, 2)];

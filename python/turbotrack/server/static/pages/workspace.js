@@ -20,12 +20,12 @@ import { DISTINCT, assignColors } from '../lib/colors.js';
 import { aggregate, groupRuns } from '../lib/groups.js';
 import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
-import { shortcutFor } from '../lib/keys.js';
 import { ComparePanel, ParamsPanel } from '../components/panels.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
+import { runHref } from '../lib/route.js';
 import { compileFilter, toMongo } from '../lib/filter.js';
 import { colorFor, fmtValue } from '../lib/format.js';
 import { sortBy } from '../lib/sort.js';
@@ -125,7 +125,8 @@ export async function mountWorkspace(root, route, ctx) {
   const barBody = h('div', { class: 'bars', id: 'bar-chart' });
   const sectionsEl = h('div', { class: 'sections' });
   const compare = new ComparePanel({ s, save: () => save(), colorOf: (id) => colorOf(id) });
-  const paramsPanel = new ParamsPanel({ s, save: () => save(), colorOf: (id) => colorOf(id) });
+  const paramsPanel = new ParamsPanel({ s, save: () => save(), colorOf: (id) => colorOf(id),
+    onPick: (row) => ctx.navigate(runHref(entity, project, row.id)) });
   const chartsEl = h('section', { class: 'charts' },
     h('div', { class: 'toolbar' },
       h('label', null, 'x-axis ', xSelect),
@@ -749,30 +750,23 @@ export async function mountWorkspace(root, route, ctx) {
   let timer = setTimeout(poll, POLL_MS);
   loadRest();
 
-  // Keyboard shortcuts (lib/keys.js; `?` lists them).
-  const onKey = (ev) => {
-    const key = shortcutFor(ev);
-    if (key === '/') {
-      ev.preventDefault();
-      filterInput.focus();
-    } else if (key === 'l') {
+  // Keyboard shortcuts (the app's lib/shortcuts.js; `?` lists them).
+  const toggle = (/** @type {HTMLInputElement|HTMLSelectElement} */ el) => el.dispatchEvent(new Event('change'));
+  ctx.shortcuts
+    .add({ key: '/', section: 'Workspace', description: 'filter the runs', run: () => filterInput.focus() })
+    .add({ key: 'l', section: 'Workspace', description: 'log scale on or off', run: () => {
       logBox.checked = !logBox.checked;
-      logBox.dispatchEvent(new Event('change'));
-    } else if (key === 'e') {
-      expandBtn.click();
-    } else if (key === 'c') {
-      csvBtn.click();
-    } else if (key === 'g') {
-      const opts = [...groupSelect.options];
-      groupSelect.selectedIndex = (groupSelect.selectedIndex + 1) % opts.length;
-      groupSelect.dispatchEvent(new Event('change'));
-    }
-  };
-  document.addEventListener('keydown', onKey);
+      toggle(logBox);
+    } })
+    .add({ key: 'e', section: 'Workspace', description: 'expand or collapse the runs table', run: () => expandBtn.click() })
+    .add({ key: 'g', section: 'Workspace', description: 'group by: next choice', run: () => {
+      groupSelect.selectedIndex = (groupSelect.selectedIndex + 1) % groupSelect.options.length;
+      toggle(groupSelect);
+    } })
+    .add({ key: 'c', section: 'Workspace', description: 'download the runs table as CSV', run: () => csvBtn.click() });
 
   return () => {
     stopped = true;
-    document.removeEventListener('keydown', onKey);
     historyQueue.setWidth(WIDTH);
     sightObserver.disconnect();
     clearTimeout(timer);
