@@ -100,8 +100,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
     root = tmp_path_factory.mktemp("runpage")
     env = {**os.environ, "TURBOTRACK_DIR": str(root)}
     out = subprocess.run(
-        [sys.executable, "-c", MAKE_RUNS, LONG_NAME], env=env, cwd=root, check=True, timeout=180,
-        capture_output=True, text=True,
+        [sys.executable, "-c", MAKE_RUNS, LONG_NAME],
+        env=env,
+        cwd=root,
+        check=True,
+        timeout=180,
+        capture_output=True,
+        text=True,
     )
     ids = json.loads(out.stdout.strip().splitlines()[-1])
     failed = subprocess.run(
@@ -128,8 +133,13 @@ def browser(server: ServerProc) -> Iterator[Any]:
     from selenium.webdriver.chrome.service import Service
 
     opts = Options()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900",
-                "--autoplay-policy=no-user-gesture-required"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,900",
+        "--autoplay-policy=no-user-gesture-required",
+    ):
         opts.add_argument(arg)
     opts.binary_location = CHROMIUM
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -198,14 +208,22 @@ def test_html_audio_and_video_media_are_shown(browser: Any, server: ServerProc, 
         browser.switch_to.default_content()
     # Audio: a player whose file the browser loaded and decoded (a duration of 1 s: 8000 samples at 8 kHz).
     wait(browser, lambda d: css(d, '#media .media[data-metric="voice"] audio.media-audio'))
-    dur = wait(browser, lambda d: d.execute_script(
-        "const a = document.querySelector('#media .media[data-metric=\"voice\"] audio');"
-        " return a && a.readyState >= 1 && a.duration"))
+    dur = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const a = document.querySelector('#media .media[data-metric=\"voice\"] audio');"
+            " return a && a.readyState >= 1 && a.duration"
+        ),
+    )
     assert abs(dur - 1.0) < 0.05, dur
     # Video logged from frames: a GIF the browser decoded (16 x 16).
-    size = wait(browser, lambda d: d.execute_script(
-        "const v = document.querySelector('#media .media[data-metric=\"clip\"] .media-video');"
-        " return v && v.complete && v.naturalWidth ? [v.naturalWidth, v.naturalHeight] : null"))
+    size = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const v = document.querySelector('#media .media[data-metric=\"clip\"] .media-video');"
+            " return v && v.complete && v.naturalWidth ? [v.naturalWidth, v.naturalHeight] : null"
+        ),
+    )
     assert size == [16, 16]
     # The step slider shows the other step's Html.
     slider = css(browser, '#media .media[data-metric="page"] .step-slider')[0]
@@ -250,13 +268,29 @@ def test_system_charts_name_their_units(browser: Any, server: ServerProc, runs: 
     assert units["system.memory"].endswith("(%)"), units
     assert units["system.proc.memory.rssMB"].endswith("(MB)"), units
     # The y axis' numbers carry the unit too (uPlot draws them on its canvas: the texts it drew).
-    ticks = wait(browser, lambda d: d.execute_script(
-        "const c = document.querySelector('.chart[data-metric=\"system.cpu\"]').lineChart;"
-        " return c.plot && c.plot.axes[1]._values && c.plot.axes[1]._values.filter(Boolean)"))
+    ticks = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const c = document.querySelector('.chart[data-metric=\"system.cpu\"]').lineChart;"
+            " return c.plot && c.plot.axes[1]._values && c.plot.axes[1]._values.filter(Boolean)"
+        ),
+    )
     assert ticks and all(t.endswith("%") for t in ticks), ticks
     rss = browser.execute_script(
-        "return document.querySelector('.chart[data-metric=\"system.proc.memory.rssMB\"]').lineChart.plot.axes[1]._values")
+        "return document.querySelector('.chart[data-metric=\"system.proc.memory.rssMB\"]').lineChart.plot.axes[1]._values"
+    )
     assert rss and all(t.endswith(" MB") for t in rss if t), rss
+    # The workspace's system section too.
+    open_page(browser, server, "/local/rp")
+    click(browser, '.section[data-group="system"] > summary')
+    title = wait(
+        browser,
+        lambda d: d.execute_script(
+            "const c = document.querySelector('.charts .chart[data-metric=\"system.disk\"]');"
+            " return c && c.querySelector('.panel-title').innerText"
+        ),
+    )
+    assert title.endswith("(%)"), title
     no_errors(browser)
 
 
@@ -298,9 +332,12 @@ def test_live_summary_updates_in_place(browser: Any, server: ServerProc, runs: A
         "document.querySelector('#run-summary tr[data-key=\"count\"]').dataset.marker = 'kept'; window.__marker = 1"
     )
     wait(browser, lambda d: int(kv(d, "run-summary").get("count") or 0) >= int(first) + 5, timeout=40)
-    assert browser.execute_script(
-        "return window.__marker === 1 && document.querySelector('#run-summary tr[data-key=\"count\"]').dataset.marker"
-    ) == "kept"
+    assert (
+        browser.execute_script(
+            "return window.__marker === 1 && document.querySelector('#run-summary tr[data-key=\"count\"]').dataset.marker"
+        )
+        == "kept"
+    )
     stop.write_text("")
     assert proc.wait(timeout=60) == 0
     # Its end shows too: the state and the last count.
@@ -355,9 +392,9 @@ def test_zoomed_label_goes_when_the_x_axis_changes(browser: Any, server: ServerP
     wait(browser, lambda d: css(d, f"{chart} .u-over"))
     wait(browser, lambda d: int(d.execute_script(f"return document.querySelector('{chart}').dataset.points || 0")) > 0)
     over = css(browser, f"{chart} .u-over")[0]
-    ActionChains(browser).move_to_element_with_offset(over, -over.size["width"] // 4, 0).click_and_hold().move_by_offset(
-        over.size["width"] // 3, 0
-    ).release().perform()
+    ActionChains(browser).move_to_element_with_offset(
+        over, -over.size["width"] // 4, 0
+    ).click_and_hold().move_by_offset(over.size["width"] // 3, 0).release().perform()
     status = f"{chart} .chart-status"
     wait(browser, lambda d: "zoomed" in css(d, status)[0].text)
     Select(css(browser, "#x-axis")[0]).select_by_value("_runtime")
@@ -369,9 +406,9 @@ def test_zoomed_label_goes_when_the_x_axis_changes(browser: Any, server: ServerP
     # On the run page too: a zoom shows the label, a double-click takes it away.
     open_page(browser, server, f"/local/rp/runs/{runs[1]['media']}")
     over = wait(browser, lambda d: css(d, f"{chart} .u-over"))[0]
-    ActionChains(browser).move_to_element_with_offset(over, -over.size["width"] // 4, 0).click_and_hold().move_by_offset(
-        over.size["width"] // 3, 0
-    ).release().perform()
+    ActionChains(browser).move_to_element_with_offset(
+        over, -over.size["width"] // 4, 0
+    ).click_and_hold().move_by_offset(over.size["width"] // 3, 0).release().perform()
     wait(browser, lambda d: "zoomed" in css(d, status)[0].text)
     ActionChains(browser).double_click(css(browser, f"{chart} .u-over")[0]).perform()
     wait(browser, lambda d: "zoomed" not in css(d, status)[0].text)

@@ -4,7 +4,8 @@
  * that hands the x range to the owner (who fetches finer samples); double-click zooms back out.
  * The chart owns its "zoomed" label: it shows while `zoom` holds a range and goes when `zoom` is
  * set to null (a double-click, the owner's reset) or the x key changes. A unit (`opts.unit`, a
- * system metric's) is named in the title and written on the y axis and in the hover box.
+ * system metric's; by default that of a `system.*` title) is named in the title and written on the y
+ * axis and in the hover box.
  *
  * @module linechart
  */
@@ -13,7 +14,7 @@ import { h, replace } from '../lib/dom.js';
 import { AlignedData } from '../lib/aligned.js';
 import { alignSeries } from '../lib/align.js';
 import { emaSmooth } from '../lib/ema.js';
-import { fmtValue } from '../lib/format.js';
+import { fmtValue, systemUnit } from '../lib/format.js';
 
 /**
  * @typedef {{id: string, label: string, color: string, x: ArrayLike<number>, y: ArrayLike<number|null>,
@@ -41,7 +42,8 @@ export class LineChart {
     this.title = title;
     this.height = opts.height || 200;
     this.onZoom = opts.onZoom || null;
-    this.unit = opts.unit || null;
+    // Unsaid (the workspace's charts): a `system.*` metric's unit from its name.
+    this.unit = opts.unit !== undefined ? opts.unit : title.startsWith('system.') ? systemUnit(title) : null;
     /** @type {{min: number, max: number} | null} */
     this.zoomRange = null;
     /** @type {string|undefined} the x key drawn last */
