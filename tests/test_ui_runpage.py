@@ -235,6 +235,7 @@ def test_html_audio_and_video_media_are_shown(browser: Any, server: ServerProc, 
     finally:
         browser.switch_to.default_content()
     assert browser.execute_script("return window.__csp") == []
+    browser.execute_script("document.getElementById('media').scrollIntoView()")
     shot(browser, "runpage-media")
     no_errors(browser)
 
