@@ -334,6 +334,9 @@ def test_run_detail_says_how_a_run_ended(root, local_srv):
         assert out.returncode == {"boom": 1, "three": 3}.get(name, 0), out.stderr
     for p in (root / "turbotrack" / "local" / "ends").glob("*/run.json"):
         ids[json.loads(p.read_text())["name"]] = p.parent.name
+    # The index may answer a run it saw live as running (or, its process gone before it read the
+    # last run.json, crashed) until it reads the files again: wait for the state each one ended in.
+    final = {"ok": "finished", "boom": "failed", "three": "failed", "gone": "crashed"}
     got = {}
     for name, rid in ids.items():
         deadline = time.monotonic() + 60
@@ -341,7 +344,7 @@ def test_run_detail_says_how_a_run_ended(root, local_srv):
             status, body, _ = raw(srv.url, "GET", f"/api/v1/runs/local/ends/{rid}", key=srv.key)
             assert status == 200, body
             got[name] = json.loads(body)
-            if got[name]["state"] != "running":
+            if got[name]["state"] == final[name]:
                 break
             time.sleep(0.2)
     ok, boom, three, gone = got["ok"], got["boom"], got["three"], got["gone"]
