@@ -24,8 +24,8 @@ import numpy as np
 import turbotrack
 from turbotrack.server.auth import Keys
 from turbotrack.server.db import open_database
+from turbotrack.store.client import Client
 from turbotrack.sync import core
-from turbotrack.sync.client import Client
 
 OFF = {"capture_stdout": False, "capture_system": False, "capture_git": False, "capture_requirements": False}
 

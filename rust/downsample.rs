@@ -18,6 +18,24 @@ pub fn m4_indices(x: &[f64], ys: &[&[f64]], max_rows: usize) -> Vec<usize> {
     }
     let series = ys.len().max(1);
     let buckets = (max_rows / (4 * series)).max(1);
+    let mut keep = m4_buckets(x, ys, buckets);
+    if keep.len() > max_rows {
+        keep = thin(&keep, max_rows);
+    } else if keep.len() < max_rows {
+        keep = fill(&keep, &valid, max_rows);
+    }
+    keep
+}
+
+/// M4's rows alone (no thinning, no top-up), ascending: `buckets` equal buckets of the x range of
+/// the rows whose x is not NaN, each keeping its first and last row by x (the earliest of the
+/// smallest x, the latest of the largest) and each series' first row of its min and of its max.
+pub fn m4_buckets(x: &[f64], ys: &[&[f64]], buckets: usize) -> Vec<usize> {
+    let valid: Vec<usize> = (0..x.len()).filter(|&i| !x[i].is_nan()).collect();
+    if valid.is_empty() {
+        return Vec::new();
+    }
+    let buckets = buckets.max(1);
     let (lo, hi) = valid.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
         (lo.min(x[i]), hi.max(x[i]))
     });
@@ -62,11 +80,6 @@ pub fn m4_indices(x: &[f64], ys: &[&[f64]], max_rows: usize) -> Vec<usize> {
         .collect();
     keep.sort_unstable();
     keep.dedup();
-    if keep.len() > max_rows {
-        keep = thin(&keep, max_rows);
-    } else if keep.len() < max_rows {
-        keep = fill(&keep, &valid, max_rows);
-    }
     keep
 }
 

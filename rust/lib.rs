@@ -19,5 +19,6 @@ pub mod tensor_stats;
 pub mod value;
 pub mod wandb_log;
 pub mod writer;
+pub mod zoom;
 
 mod py;

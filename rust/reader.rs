@@ -551,24 +551,40 @@ mod tests {
         assert!(summarize(&paths, vec![]).unwrap().starts_with(r#"{"x": 2.0"#));
     }
 
-    /// Files written before nulls existed (format version 1) read as they did.
+    /// Files written before nulls existed (format version 1) and before block statistics
+    /// (version 2: one zstd frame per block, no statistics) read as they did, beside a version-3
+    /// block of the same rows.
     #[test]
-    fn version_1_files_still_read() {
+    fn version_1_and_2_files_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.ttrk");
-        let mut header = FileHeader::new(100.0, "stream=history");
-        header.version = 1;
-        let mut f = header.to_bytes();
-        let mut enc = BlockEncoder::default();
-        enc.push_row(0, 100.0, &mut vec![(0, Value::Float(1.5))]);
-        let mut raw = vec![];
-        let n = enc.seal(|_| "x", &mut raw);
-        let mut frame = vec![];
-        frame_block(&raw, n, &mut frame).unwrap();
-        f.extend_from_slice(&frame);
-        std::fs::write(&path, &f).unwrap();
-        let t = read_files(std::slice::from_ref(&path)).unwrap();
-        assert_eq!(t.columns[0].data, ColData::Float(vec![1.5]));
+        for version in [1, 2, 3] {
+            let mut header = FileHeader::new(100.0, "stream=history");
+            header.version = version;
+            let mut f = header.to_bytes();
+            let mut enc = BlockEncoder::default();
+            enc.push_row(0, 100.0, &mut vec![(0, Value::Float(1.5))]);
+            if version > 1 {
+                enc.push_row(1, 101.0, &mut vec![(0, Value::Null)]);
+            }
+            let mut raw = vec![];
+            let n = enc.seal(|_| "x", &mut raw);
+            let mut frame = vec![];
+            let mut framer = crate::format::block::Framer::new().unwrap();
+            if version == 3 {
+                framer
+                    .frame_with_stats(&raw, n, enc.sealed_stats(), &mut frame)
+                    .unwrap();
+            } else {
+                framer.frame(&raw, n, &mut frame).unwrap();
+            }
+            f.extend_from_slice(&frame);
+            std::fs::write(&path, &f).unwrap();
+            let t = read_files(std::slice::from_ref(&path)).unwrap();
+            assert_eq!(t.columns[0].data, ColData::Float(vec![1.5]), "version {version}");
+            assert_eq!(t.columns[0].nulls, if version > 1 { vec![1] } else { vec![] });
+            assert_eq!(verify(&path).unwrap().blocks, 1);
+        }
         // A version this build does not know is refused, naming both.
         let mut future = FileHeader::new(100.0, "").to_bytes();
         future[4] = 9;
@@ -577,7 +593,7 @@ mod tests {
         future[end..].copy_from_slice(&crc.to_le_bytes());
         std::fs::write(&path, &future).unwrap();
         let err = read_files(std::slice::from_ref(&path)).unwrap_err().to_string();
-        assert!(err.contains("version 9") && err.contains("versions 1 to 2"), "{err}");
+        assert!(err.contains("version 9") && err.contains("versions 1 to 3"), "{err}");
     }
 
     #[test]

@@ -437,7 +437,10 @@ impl Writer {
         b.raw.clear();
         let names = &self.names.names;
         let n = b.encoder.seal(|i| &names[i as usize], &mut b.raw);
-        match b.framer.frame(&b.raw, n, &mut b.frame) {
+        match b
+            .framer
+            .frame_with_stats(&b.raw, n, b.encoder.sealed_stats(), &mut b.frame)
+        {
             Ok(()) => self.sink.write_block(&b.frame, n),
             Err(e) => self.health.lose(format!(
                 "turbotrack could not compress a block of {n} rows ({e}); those rows were lost, and the run goes on"

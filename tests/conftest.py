@@ -35,10 +35,15 @@ def _running_children() -> dict[int, psutil.Process]:
 
 
 @pytest.fixture(autouse=True)
-def no_leaked_children() -> Iterator[None]:
+def no_leaked_children(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test that leaves a child process running (a server, a browser, a script it started):
     the child is killed and reaped, and the test fails naming it. Children of fixtures wider than a
-    test (a module's server) were there before the test and are left alone."""
+    test (a module's server) were there before the test and are left alone; so are those of a test
+    marked ``shared_children`` (a session's pool that works ahead starts them while the test runs,
+    and reaps them itself)."""
+    if request.node.get_closest_marker("shared_children"):
+        yield
+        return
     before = set(_running_children())
     yield
     leaked = {pid: p for pid, p in _running_children().items() if pid not in before}

@@ -156,14 +156,6 @@ def postgres_url() -> str:
     return url
 
 
-def fresh_postgres_schema(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("runs", "run_keys", "api_keys", "sessions", "settings", "index_meta", "schema_version"):
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
-
-
 def postgres_schema_url(name: str) -> str:
     """The test database's URL with a fresh schema of its own, ``name`` plus this process's id, first
     on the search path: tests beside others on the same database never drop each other's tables."""

@@ -126,3 +126,37 @@ def test_table_in_an_artifact(new_run):
 def test_artifact_paths_cannot_leave_the_storage_root(root, bad):
     with pytest.raises(ValueError, match=r"not a valid name|not an artifact path"):
         turbotrack.Api(dir=root).artifact(bad)
+
+
+def test_the_remote_store_answers_artifacts_as_the_local_one(new_run, root, tmp_path):
+    """Synced to a real server, the same versions, aliases and bytes come back through
+    ``Api(base_url=...)`` (RemoteStore) as through ``Api()`` (LocalStore)."""
+    import subprocess
+    import sys
+
+    from serverkit import ServerProc, make_key
+
+    src = tmp_path / "f.txt"
+    run = new_run(id="maker")
+    for text in ("one", "two"):
+        src.write_text(text)
+        art = turbotrack.Artifact("weights", "model")
+        art.add_file(str(src))
+        run.log_artifact(art, aliases=[f"is-{text}"])
+    run.finish()
+    srv = ServerProc(tmp_path / "server")
+    key = make_key(tmp_path / "server", "local")[1]
+    srv.start()
+    try:
+        cmd = [sys.executable, "-m", "turbotrack", "sync", str(root), "--base-url", srv.url, "--api-key", key]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        local, remote = turbotrack.Api(dir=root), turbotrack.Api(base_url=srv.url, api_key=key)
+        for api in (local, remote):
+            versions = api.artifact_versions("model", "tests/weights")
+            assert [(a.version, a.aliases) for a in versions] == [("v0", ["is-one"]), ("v1", ["is-two", "latest"])]
+            assert api.artifact_versions("dataset", "tests/weights") == []
+            got = Path(api.artifact("tests/weights:is-one").download(str(tmp_path / f"out-{id(api)}")))
+            assert (got / "f.txt").read_text() == "one"
+    finally:
+        assert srv.stop() == 0

@@ -14,6 +14,8 @@ from differential import harness
 from differential.cases import ALL
 
 pytest.importorskip("wandb", reason="the differential suite needs the real wandb (the test extra pins it)")
+# The session's pool starts the next cases' processes while a test waits for its own, and reaps them.
+pytestmark = pytest.mark.shared_children
 
 
 @pytest.fixture(scope="session")

@@ -143,3 +143,80 @@ def test_wandb_attributes_are_the_current_runs() -> None:
             [sys.executable, "-c", textwrap.dedent(code), d], capture_output=True, text=True, timeout=60
         )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+#: Modules below the SDK may import these leaves of the package (no SDK in them): the native core,
+#: file helpers, the environment's settings table, the manifest check, and the one exception
+#: hierarchy (errors.py, which imports only the core).
+_LEAVES = {
+    "turbotrack._core",
+    "turbotrack._fs",
+    "turbotrack._envvars",
+    "turbotrack._wandb_fields",
+    "turbotrack._artifact_manifest",
+    "turbotrack.errors",
+}
+#: What each layer may import besides itself and the leaves: store/ is the bottom (the local and the
+#: remote run store, and the HTTP client both use); api, sync and server stand on it, and none of
+#: them on the SDK.
+_LAYERS = {
+    "turbotrack.store": set(),
+    "turbotrack.sync": {"turbotrack.store"},
+    "turbotrack.server": {"turbotrack.store"},
+    "turbotrack.api": {"turbotrack.store"},
+}
+
+
+def _layer(module: str) -> str:
+    for layer in _LAYERS:
+        if module == layer or module.startswith(layer + "."):
+            return layer
+    return ""
+
+
+def _upward_imports(package: Path) -> list[str]:
+    files = [p for p in package.rglob("*.py") if "bootstrap" not in p.parts]
+    modules = {_module_name(p) for p in files}
+    bad = []
+    for p in files:
+        name = _module_name(p)
+        layer = _layer(name)
+        if not layer:
+            continue
+        for dep in sorted(_imports(p, modules)):
+            if dep in _LEAVES or _layer(dep) == layer or _layer(dep) in _LAYERS[layer]:
+                continue
+            bad.append(f"{name} imports {dep}")
+    return sorted(bad)
+
+
+def test_the_leaves_are_leaves() -> None:
+    """What every layer may import imports nothing of the package but other leaves."""
+    files = [p for p in PACKAGE.rglob("*.py") if "bootstrap" not in p.parts]
+    modules = {_module_name(p) for p in files}
+    for p in files:
+        if _module_name(p) in _LEAVES:
+            assert _imports(p, modules) <= _LEAVES, p
+
+
+def test_imports_run_one_way_down_to_store() -> None:
+    """store/ imports nothing of the SDK (nor of api, sync, server); api, sync and server import
+    nothing of the SDK (settings, artifacts, _summary, data_types ... are the SDK's)."""
+    bad = _upward_imports(PACKAGE)
+    assert not bad, "imports that run upward or into the SDK:\n" + "\n".join(bad)
+
+
+def test_the_layer_check_sees_a_violation(tmp_path: Path, monkeypatch) -> None:
+    """The check above is not vacuous: in a copy of the package, an SDK import planted in store/
+    (inside a function) and one in server/ are found."""
+    import shutil
+
+    copy = tmp_path / "turbotrack"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("*.so", "static", "__pycache__"))
+    (copy / "store" / "planted.py").write_text("def f():\n    from .. import settings\n    return settings\n")
+    (copy / "server" / "planted.py").write_text("from ..artifacts import Artifact\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", copy)
+    assert _upward_imports(copy) == [
+        "turbotrack.server.planted imports turbotrack.artifacts",
+        "turbotrack.store.planted imports turbotrack.settings",
+    ]

@@ -69,19 +69,41 @@ def test_every_file_of_a_run_folder_is_named_by_the_layout(tmp_path: Path) -> No
     assert [r.path for r in layout.iter_run_dirs(layout.storage_root(tmp_path))] == ["local/lay/shared1"]
 
 
-@pytest.mark.parametrize("bad", ["..", ".", "", "a/b", "a\\b", "%2e%2e", ".hidden", "-x", "a\0b", "x" * 129])
+@pytest.mark.parametrize("bad", ["..", ".", "", "a/b", "a\\b", ".hidden", "a\0b", "a\nb", "x" * 256, " r", "r:1"])
 def test_path_parts_that_could_leave_the_root_are_refused(bad: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a valid name"):
         layout.RunPath(tmp_path, "local", "p", bad)
 
 
-def test_run_paths_parse_every_spelling(tmp_path: Path) -> None:
-    for spelling in ("e/p/r1", "e/p/runs/r1"):
-        assert layout.RunPath.parse(tmp_path, spelling, "local", "x").path == "e/p/r1"
-    assert layout.RunPath.parse(tmp_path, "p/r1", "local", "x").path == "local/p/r1"
-    assert layout.RunPath.parse(tmp_path, "r1", "local", "x").path == "local/x/r1"
-    with pytest.raises(ValueError):
-        layout.RunPath.parse(tmp_path, "a/b/c/d/e", "local", "x")
+@pytest.mark.parametrize("good", ["%2e%2e", "-x", "run 1", "é", "a.b"])
+def test_run_ids_wandb_accepts_stay_inside_their_folder(good: str, tmp_path: Path) -> None:
+    rp = layout.RunPath(tmp_path, "local", "p", good)
+    assert rp.dir.parent == tmp_path / "local" / "p" and rp.dir.name == good
+
+
+def test_run_paths_parse_every_spelling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TURBOTRACK_ENTITY", raising=False)
+    monkeypatch.delenv("WANDB_ENTITY", raising=False)
+    for spelling in ("e/p/r1", "e/p/runs/r1", "/e/p/r1/"):
+        assert layout.RunPath.parse(spelling, tmp_path).path == "e/p/r1"
+    assert layout.RunPath.parse("p/r1", tmp_path).path == "local/p/r1"
+    assert layout.RunPath.parse("p/r1", entity="me").path == "me/p/r1"
+    assert layout.RunPath.parse("r1", tmp_path, project="x").path == "local/x/r1"
+    assert layout.RunPath.parse("Jane Doe/my project/run 1").url_path == "Jane%20Doe/my%20project/run%201"
+    assert layout.RunPath.parse("e/p/r1", tmp_path).dir == tmp_path / "e" / "p" / "r1"
+    with pytest.raises(ValueError, match="has no storage root"):
+        _ = layout.RunPath.parse("e/p/r1").dir
+    for bad in ("a/b/c/d/e", "r1", "", "e/p/x/r1"):
+        with pytest.raises(ValueError, match="is not a run path"):
+            layout.RunPath.parse(bad)
+    with pytest.raises(ValueError, match="'e/p#/r1' is not a run path: project 'p#'"):
+        layout.RunPath.parse("e/p#/r1")
+    with pytest.raises(TypeError):
+        layout.RunPath.parse(3)  # type: ignore[arg-type]
+    monkeypatch.setenv("WANDB_ENTITY", "team")
+    assert layout.RunPath.parse("p/r1").path == "team/p/r1"
+    assert layout.parse_project_path("p") == ("team", "p")
+    assert layout.parse_project_path("e/p") == ("e", "p")
 
 
 def test_storage_root_follows_the_argument_then_the_environment(

@@ -19,7 +19,7 @@ NAN = float("nan")
 RUNS: list[tuple[dict[str, Any], dict[str, Any], list[str], Any, Any, str]] = [
     (
         {"lr": 0.1, "opt": {"name": "adam", "beta": 0.9}, "bs": 32},
-        {"acc": 0.91, "loss": [0.5, 0.2]},
+        {"acc": 0.91, "loss": [0.5, 0.2], "val/acc": {"max": 0.9, "last": 0.2}},
         ["base"],
         "sweep",
         "train",
@@ -27,7 +27,7 @@ RUNS: list[tuple[dict[str, Any], dict[str, Any], list[str], Any, Any, str]] = [
     ),
     (
         {"lr": 0.01, "opt": {"name": "sgd"}, "bs": 64},
-        {"acc": 0.85, "loss": [0.4, 0.3]},
+        {"acc": 0.85, "loss": [0.4, 0.3], "val/acc": {"max": 0.6, "last": 0.6}},
         ["base", "fast"],
         "sweep",
         "train",
@@ -36,8 +36,15 @@ RUNS: list[tuple[dict[str, Any], dict[str, Any], list[str], Any, Any, str]] = [
     ({"lr": 1, "bs": "64", "layers": [1, 2, 3]}, {"acc": "n/a"}, ["fast"], "sweep", "eval", "fail"),
     ({"lr": True, "layers": [2, 4]}, {"acc": NAN, "loss": [0.9]}, [], None, "eval", "ok"),
     ({"lr": None, "note": "baseline"}, {"acc": 0.5, "best": {"step": 3}}, ["Base"], "solo", None, "crash"),
-    ({"bs": 16, "a.b": 1, "a": {"b": 2}}, {"acc": 0.7, "loss": [0.1, 0.6]}, ["x", "y", "z"], "solo", "train", "ok"),
-    ({"lr": 0.001, "opt": {"name": "adam"}}, {"acc": 1, "flag": True}, ["fast"], None, None, "ok"),
+    (
+        {"bs": 16, "a.b": 1, "a": {"b": 2}},
+        {"acc": 0.7, "loss": [0.1, 0.6], "val/acc": {"max": 0.95, "last": 0.3}},
+        ["x", "y", "z"],
+        "solo",
+        "train",
+        "ok",
+    ),
+    ({"lr": 0.001, "opt": {"name": "adam"}}, {"acc": 1, "flag": True, "val/acc": 0.7}, ["fast"], None, None, "ok"),
     ({"lr": "0.1", "opt": "adam"}, {"flag": False}, ["base"], "sweep", "train", "fail"),
 ]
 
@@ -45,6 +52,8 @@ FILTERS: list[Any] = [
     None,
     {},
     {"group": "sweep"},
+    {"summary_metrics.val/acc.max": {"$gt": 0.7}},
+    {"summary_metrics.val/acc": {"$exists": True}},
     {"group": None},
     {"job_type": {"$in": ["eval", "nope"]}},
     {"state": "finished"},
@@ -120,6 +129,9 @@ ORDERS = [
     "-group",
     "-id",
     "summary_metrics.flag",
+    "-summary_metrics.val/acc.max",  # the README's: a summary dict's word, as define_metric makes it
+    "summary_metrics.val/acc.last",
+    "-summary_metrics.val/acc",  # a dict (three runs) and a number (one): numbers first, then missing
 ]
 
 
@@ -231,7 +243,11 @@ def test_every_project_in_one_order(apis):
 
 
 def test_runs_is_list_like(apis):
+    from turbotrack.store.base import RunStore, StoredRun
+
     for api in apis:
+        assert isinstance(api.store, RunStore)
+        assert all(isinstance(r, StoredRun) for r in api.runs("local/parity"))
         runs = api.runs("local/parity", order="name")
         assert len(runs) == 8 and runs[0].name == "run-0" and runs[-1].name == "run-7"
         assert [r.name for r in runs[2:4]] == ["run-2", "run-3"]
@@ -254,3 +270,36 @@ def test_a_bad_query_is_a_value_error_on_both_sides(apis, filters, order, named)
         with pytest.raises(ValueError) as e:
             api.runs("local/parity", filters=filters, order=order)
         assert named in str(e.value)
+
+
+def test_the_readmes_order_sorts_by_the_summary_word_on_both_sides(apis):
+    for api in apis:
+        best = api.runs("local/parity", order="-summary_metrics.val/acc.max")
+        assert [r.name for r in best[:3]] == ["run-5", "run-0", "run-1"]  # 0.95, 0.9, 0.6
+        assert best[0].summary["val/acc"]["max"] == 0.95
+        assert [r.name for r in api.runs("parity", order="-summary_metrics.val/acc")][:1] == ["run-6"]  # a number
+
+
+PAGES = [(3, 0), (3, 3), (3, 6), (0, 0), (None, 5), (100, 2), (1, 8), (2, 100)]
+
+
+@pytest.mark.parametrize("order", [None, "-summary_metrics.val/acc.max", "config.lr", "-state"])
+def test_limit_and_offset_page_the_same_runs_locally_and_remotely(apis, order):
+    """The stores' ``runs(limit=, offset=)``: the server pages in SQL, the local store after sorting;
+    the pages are the slices of the whole answer, on both sides, one project's and every project's."""
+    local, remote = apis
+    for project in (("local", "parity"), None):
+        for filters in (None, {"group": "sweep"}):
+            whole = _ids(local.store.runs(project, filters, order))
+            assert _ids(remote.store.runs(project, filters, order)) == whole
+            for limit, offset in PAGES:
+                want = whole[offset:] if limit is None else whole[offset : offset + limit]
+                assert _ids(local.store.runs(project, filters, order, limit, offset)) == want, (limit, offset)
+                assert _ids(remote.store.runs(project, filters, order, limit, offset)) == want, (limit, offset)
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(-1, 0), (None, -2), (1.5, 0), (True, 0)])
+def test_a_bad_page_is_a_value_error_on_both_sides(apis, limit, offset):
+    for api in apis:
+        with pytest.raises(ValueError, match=r"limit|offset"):
+            api.store.runs(("local", "parity"), None, None, limit, offset)

@@ -1,6 +1,7 @@
-"""The runs query (store/query.py): what each operator, a missing field and mixed types mean, the
-errors of a malformed query, and its SQL (server/runquery.py) giving the same runs in the same
-order as the Python evaluator on SQLite and PostgreSQL, paged with LIMIT/OFFSET."""
+"""The runs query (store/query.py): what each operator, a missing field and mixed types mean (on
+hand-made runs, through its one evaluator, the SQL of store/sql.py over an in-memory table), the
+errors of a malformed query, and the server's index on SQLite and PostgreSQL giving the same runs in
+the same order as that in-memory evaluation, paged with LIMIT/OFFSET."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from serverkit import drop_postgres_schema, postgres_schema_url
 
 from turbotrack.server.db import Database
 from turbotrack.server.index import Index
-from turbotrack.store import query
+from turbotrack.store import query, sql
 
 # ---- the meaning, on hand-made runs ----
 
@@ -27,7 +28,7 @@ RUNS: dict[str, dict[str, Any]] = {
 }
 
 
-def _cells(run_id: str) -> dict[str, list[query.Cell]]:
+def _rows(run_id: str) -> list[tuple[Any, ...]]:
     r = RUNS[run_id]
     fields = query.plain_fields(
         run_id=run_id,
@@ -39,13 +40,11 @@ def _cells(run_id: str) -> dict[str, list[query.Cell]]:
         tags=r["tags"],
         created=1_700_000_000.0 + ord(run_id),
     )
-    return query.cells_of(query.key_rows(fields, r["config"], r["summary"]))
+    return query.key_rows(fields, r["config"], r["summary"])
 
 
 def _select(filters: Any, order: Any = None) -> list[str]:
-    node = query.parse(filters)
-    found = [k for k in RUNS if query.matches(node, _cells(k))]
-    return query.sort_runs(found, query.parse_order(order), _cells, lambda k: k)
+    return sql.select(list(RUNS), lambda k: ("e", "p", k), _rows, query.parse(filters), query.parse_order(order))
 
 
 @pytest.mark.parametrize(
@@ -168,7 +167,7 @@ def test_a_bad_order_is_a_value_error_naming_it():
     assert query.parse_order("") == query.parse_order(None) == query.Order("created", False, "created_at")
 
 
-# ---- the SQL gives what Python gives ----
+# ---- the index on SQLite and PostgreSQL gives what the in-memory evaluation gives ----
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -227,8 +226,8 @@ def _fill(index: Index, runs: list[dict[str, Any]]) -> None:
     index.put("e", "other", "r999", infos=[], config={}, summary={"acc": 0.5})
 
 
-def _python(runs: list[dict[str, Any]], filters: Any, order: Any) -> list[str]:
-    def cells(r: dict[str, Any]) -> dict[str, list[query.Cell]]:
+def _in_memory(runs: list[dict[str, Any]], filters: Any, order: Any) -> list[str]:
+    def rows(r: dict[str, Any]) -> list[tuple[Any, ...]]:
         fields = query.plain_fields(
             run_id=r["id"],
             name=r["name"],
@@ -239,11 +238,10 @@ def _python(runs: list[dict[str, Any]], filters: Any, order: Any) -> list[str]:
             tags=r["tags"],
             created=r["created"],
         )
-        return query.cells_of(query.key_rows(fields, r["config"], r["summary"]))
+        return query.key_rows(fields, r["config"], r["summary"])
 
-    node = query.parse(filters)
-    found = [r for r in runs if query.matches(node, cells(r))]
-    return [r["id"] for r in query.sort_runs(found, query.parse_order(order), cells, lambda r: r["id"])]
+    node, sort = query.parse(filters), query.parse_order(order)
+    return [r["id"] for r in sql.select(runs, lambda r: ("e", "p", r["id"]), rows, node, sort)]
 
 
 FILTERS: list[Any] = [
@@ -281,23 +279,23 @@ ORDERS = [None, "-created_at", "+summary_metrics.loss", "name", "-summary_metric
 
 
 @pytest.mark.parametrize("filters", FILTERS)
-def test_sql_matches_python(index, filters):
+def test_sql_matches_in_memory(index, filters):
     runs = _random_runs()
     _fill(index, runs)
     for order in ORDERS:
         got = [r["id"] for r in index.runs("e", "p", filters, order)]
-        assert got == _python(runs, filters, order), (filters, order)
+        assert got == _in_memory(runs, filters, order), (filters, order)
 
 
 @pytest.mark.parametrize("order", ["-summary_metrics.loss", "summary_metrics.name", "-summary_metrics.name", "-id"])
 def test_sql_order_pages(index, order):
     runs = _random_runs()
     _fill(index, runs)
-    want = _python(runs, None, order)
+    want = _in_memory(runs, None, order)
     total, page = index.page("e", "p", None, order, limit=7, offset=10)
     assert total == len(want) and [r["id"] for r in page] == want[10:17]
     total, page = index.page("e", "p", {"tags": "x"}, order, limit=3, offset=1)
-    assert [r["id"] for r in page] == _python(runs, {"tags": "x"}, order)[1:4]
+    assert [r["id"] for r in page] == _in_memory(runs, {"tags": "x"}, order)[1:4]
     total, page = index.page("e", "p", None, order, limit=7, offset=1000)
     assert (total, page) == (len(want), [])
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import NO_CAPTURE, run_child
-from serverkit import ServerProc, cli, fresh_postgres_schema, make_key, postgres_url, raw
+from serverkit import ServerProc, cli, drop_postgres_schema, make_key, postgres_schema_url, raw
 
 import turbotrack
 
@@ -248,11 +248,16 @@ def test_files_logs_and_range(new_run, root, srv):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, root):
+    """None (SQLite), or a PostgreSQL schema of this test's own: tests of other checkouts on the same
+    database (the shared public schema, dropped table by table) raced it (UndefinedTable, a 401)."""
     if request.param == "sqlite":
-        return None
-    url = postgres_url()
-    fresh_postgres_schema(url)
-    return url
+        yield None
+        return
+    url = postgres_schema_url("server")
+    try:
+        yield url
+    finally:
+        drop_postgres_schema(url)
 
 
 def test_index_sorts_filters_and_rebuilds(new_run, root, db_url):

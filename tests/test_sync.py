@@ -22,8 +22,8 @@ from conftest import NO_CAPTURE
 from serverkit import ServerProc, cli, keyed_server, make_key
 
 import turbotrack
+from turbotrack.store.client import Client
 from turbotrack.sync import core
-from turbotrack.sync.client import Client
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from conftest import NO_CAPTURE
 from serverkit import cli, keyed_server, raw
 
 import turbotrack
+from turbotrack.store.client import Client
 from turbotrack.sync import core
-from turbotrack.sync.client import Client
 
 MiB = 1 << 20
 
@@ -115,7 +115,7 @@ def test_a_file_20_chunks_long_resumes_after_the_sync_is_killed(new_run, root, s
     # The sync kills itself (SIGKILL) once the server took 7 chunks of the file: a fixed moment.
     setup = f"""
     import os, signal
-    from turbotrack.sync.client import Client
+    from turbotrack.store.client import Client
     core.CHUNK = {chunk}
     send, puts = Client.request, []
     def request(self, method, path, body=None, query=None, headers=None):

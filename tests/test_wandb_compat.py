@@ -191,7 +191,7 @@ def test_login_stores_the_key_where_turbotrack_login_does(tmp_path, monkeypatch)
     monkeypatch.delenv("TURBOTRACK_API_KEY")
     assert login(host="http://server:8080") is True  # stored for that server
     assert login(host="http://elsewhere:8080") is False
-    from turbotrack.sync.client import resolve_base_url, resolve_key
+    from turbotrack.store.client import resolve_base_url, resolve_key
 
     assert resolve_key("http://server:8080") == "k" * 40 and resolve_base_url() == "http://server:8080"
 

@@ -15,7 +15,15 @@ from __future__ import annotations
 import sys as _sys
 from typing import Any
 
-from . import _state, apis, errors, plot, sdk, util
+from . import (
+    _plug,  # noqa: F401  (plugs the SDK's types into the readers: store/types.py)
+    _state,
+    apis,
+    errors,
+    plot,
+    sdk,
+    util,
+)
 from ._config import Config
 from ._core import Error
 from ._disabled import DisabledRun

@@ -19,6 +19,7 @@ __all__ = [
     "WandbLog",
     "check_name",
     "check_stream",
+    "history_names",
     "m4_indices",
     "native_floor",
     "read_history",
@@ -27,6 +28,7 @@ __all__ = [
     "summarize_history",
     "tensor_stats",
     "verify_file",
+    "zoom_history",
 ]
 
 FORMAT_VERSION: int
@@ -124,6 +126,13 @@ class PushFloor:
 
 def check_name(name: str) -> Optional[str]: ...
 def read_history(paths: Sequence[_Path], keys: Optional[Sequence[str]] = None) -> dict[str, Any]: ...
+def history_names(paths: Sequence[_Path]) -> Optional[list[str]]:
+    """The names ``read_history(paths, [])`` lists, from block statistics (None: read the files whole)."""
+
+def zoom_history(
+    path: _Path, key: str, samples: int, lo: Optional[float] = None, hi: Optional[float] = None
+) -> Optional[dict[str, Any]]:
+    """``history(keys=[key], samples=N)`` of one file from its blocks' statistics (None: read it whole)."""
 
 @final
 class HistoryScan:

@@ -34,15 +34,16 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
         raise
 
 
-def atomic_copy(src: PathLike, path: PathLike) -> None:
-    """Replace ``path`` with a copy of ``src`` atomically, as :func:`atomic_write_bytes` does."""
+def atomic_copy(src: PathLike, path: PathLike, mode: int = 0o644) -> None:
+    """Replace ``path`` with a copy of ``src`` (file mode ``mode``) atomically, as
+    :func:`atomic_write_bytes` does."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:32]}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         try:

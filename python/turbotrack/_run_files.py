@@ -31,12 +31,8 @@ _NOUNS = (
 
 
 def check_path_part(what: str, value: str) -> str:
-    """``value`` (an entity, project or id) if it can name a folder, else a ValueError naming ``what``."""
-    if not layout.is_folder_name(value):
-        raise ValueError(
-            f"{what} {value!r} cannot be used as a folder name: it must be non-empty and hold no '/', '\\' or NUL"
-        )
-    return value
+    """``value`` (an entity, project or id) by the one name rule (store/names.py), else a ValueError naming ``what``."""
+    return layout.check_part(what, value)
 
 
 def check_tags(tags: Any) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from ._run_files import RunFiles
 from ._run_life import Lifecycle
 from ._run_records import RunRecords
 from .settings import RunSettings
+from .store.layout import RunPath
 
 __all__ = ["RunWandb"]
 
@@ -141,7 +142,7 @@ class RunWandb:
     def get_url(self) -> Optional[str]:
         """The run's page on the server; ``None`` for a run kept on local disk only."""
         base = self.settings.base_url
-        return None if self.offline or not base else f"{base.rstrip('/')}/{self.entity}/{self.project}/runs/{self.id}"
+        return None if self.offline or not base else RunPath(None, self.entity, self.project, self.id).page_url(base)
 
     def get_project_url(self) -> Optional[str]:
         base = self.settings.base_url

@@ -1,49 +1,31 @@
-"""Artifacts: versioned sets of files (datasets, model checkpoints), stored content-addressed.
+"""Artifacts: versioned sets of files (datasets, model checkpoints): the SDK's ``Artifact`` facade.
 
-Layout under a project's folder (``<root>/turbotrack/<entity>/<project>/``)::
-
-    artifacts/<name>/v<N>.json       the manifest of version N: type, metadata, and each file's sha256 and size
-    artifacts/<name>/aliases.json    alias -> version ("latest" is the newest; an alias names one version at a time)
-    artifacts/.blobs/<ab>/<sha256>   file contents, one copy per distinct content
-
-Logging an artifact whose files are those of its latest version makes no new version (as wandb): the
-aliases are added to that version. A run records what it logged and used in ``artifacts.json``.
+How they are stored (manifests, content-addressed blobs, aliases) is :mod:`turbotrack.store.artifacts`,
+which sync, the server and the readers use too. Logging an artifact whose files are those of its
+latest version makes no new version (as wandb): the aliases are added to that version. A run
+records what it logged and used in ``artifacts.json``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import re
 import shutil
 import tempfile
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Iterator, Optional, Sequence, Union
+from typing import IO, Any, Callable, Iterator, Optional, Sequence, Union
 from urllib.parse import unquote, urlparse
 
-from ._artifact_manifest import ManifestError, check_manifest, check_path
-from ._fs import atomic_copy, atomic_write_json, read_json
-from .store import layout
+from ._artifact_manifest import ManifestError, check_path
+from ._fs import atomic_copy, atomic_write_bytes, read_json
+from .store import artifacts as storage
+from .store.artifacts import ARTIFACTS_DIR, BLOBS_DIR, RUN_RECORD, parse_name, sha256_file
 
-ARTIFACTS_DIR = layout.ARTIFACTS_DIR
-BLOBS_DIR = ".blobs"
-RUN_RECORD = layout.ARTIFACTS
 _NAME_OK = re.compile(r"^[A-Za-z0-9_.\-]+$")
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Union[str, os.PathLike[str]]) -> str:
-    """The hex sha256 of a file's contents."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -323,7 +305,7 @@ class Artifact:
             if entry.digest != entry.ref and sha256_file(src) != entry.digest:
                 warnings.warn(f"{entry.ref} changed since artifact {self.name} was logged", stacklevel=3)
         elif self._project_dir is not None:
-            src = _blob_path(self._project_dir, entry.digest)
+            src = storage.blob_path(self._project_dir, entry.digest)
         else:
             src = Path(entry._source or "")
         atomic_copy(src, dest)  # replaces whatever is at dest, never writes through it
@@ -374,25 +356,6 @@ def _entry_path(name: str) -> str:
         raise ValueError(f"{name!r} is not a path inside an artifact: {e}") from None
 
 
-def _blob_path(project_dir: Path, digest: str) -> Path:
-    return project_dir / ARTIFACTS_DIR / BLOBS_DIR / digest[:2] / digest
-
-
-def _versions(folder: Path) -> list[int]:
-    return sorted(int(p.stem[1:]) for p in folder.glob("v*.json") if p.stem[1:].isdigit())
-
-
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def save(
     artifact: Artifact, project_dir: Path, aliases: Sequence[str] = (), run_path: Optional[str] = None
 ) -> Artifact:
@@ -400,39 +363,23 @@ def save(
     latest version's, add ``aliases`` to that version); the artifact becomes that version."""
     if artifact._version is not None:
         raise ValueError(f"artifact {artifact.name} is logged already; make a new Artifact for a new version")
-    for alias in aliases:
-        if not alias or "/" in alias or ":" in alias or re.fullmatch(r"v\d+", alias):
-            raise ValueError(f"{alias!r} cannot be an alias (no '/', ':' and not of the form vN)")
-    folder = project_dir / ARTIFACTS_DIR / artifact._base_name
-    with _locked(folder):
-        versions = _versions(folder)
-        alias_map: dict[str, int] = read_json(folder / "aliases.json", {}) or {}
-        latest = read_json(folder / f"v{versions[-1]}.json") if versions else None
-        if latest is not None and latest.get("digest") == artifact.digest and latest.get("type") == artifact.type:
-            number = int(latest["version"])
-        else:
-            number = versions[-1] + 1 if versions else 0
-            for entry in artifact._entries.values():
-                if entry.ref is None:
-                    _store_blob(project_dir, entry)
-            manifest = {
-                "name": artifact._base_name,
-                "type": artifact.type,
-                "version": number,
-                "description": artifact.description,
-                "metadata": artifact.metadata,
-                "digest": artifact.digest,
-                "created_at": time.time(),
-                "logged_by": run_path,
-                "files": {
-                    p: {"digest": e.digest, "size": e.size, **({"ref": e.ref} if e.ref else {})}
-                    for p, e in sorted(artifact._entries.items())
-                },
-            }
-            atomic_write_json(folder / f"v{number}.json", manifest)
-        for alias in ("latest", *aliases):
-            alias_map[alias] = number if alias != "latest" else max(number, alias_map.get("latest", -1))
-        atomic_write_json(folder / "aliases.json", alias_map)
+    files = {
+        p: {"digest": e.digest, "size": e.size, **({"ref": e.ref} if e.ref else {})}
+        for p, e in artifact._entries.items()
+    }
+    sources = {e.digest: Path(e._source or "") for e in artifact._entries.values() if e.ref is None}
+    number = storage.save_version(
+        project_dir,
+        artifact._base_name,
+        artifact.type,
+        artifact.digest,
+        files,
+        sources,
+        description=artifact.description,
+        metadata=artifact.metadata,
+        aliases=aliases,
+        logged_by=run_path,
+    )
     loaded = load(project_dir, artifact._base_name, f"v{number}")
     artifact.__dict__.update({k: v for k, v in loaded.__dict__.items() if k != "_staging"})
     for entry in artifact._entries.values():
@@ -443,75 +390,65 @@ def save(
     return artifact
 
 
-def _store_blob(project_dir: Path, entry: ArtifactEntry) -> None:
-    blob = _blob_path(project_dir, entry.digest)
-    if blob.exists():
-        return
-    blob.parent.mkdir(parents=True, exist_ok=True)
-    src = Path(entry._source or "")
-    if sha256_file(src) != entry.digest:
-        raise ValueError(f"{src} changed after it was added to the artifact (policy='immutable'); add it again")
-    fd, tmp = tempfile.mkstemp(prefix=f".{entry.digest[:8]}.", dir=blob.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(src, tmp)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, blob)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def load(project_dir: Path, name: str, alias: str = "latest") -> Artifact:
-    """Version ``alias`` (``latest``, ``vN``, or an alias given when logging) of artifact ``name``."""
-    folder = project_dir / ARTIFACTS_DIR / name
-    alias_map: dict[str, int] = read_json(folder / "aliases.json", {}) or {}
-    if re.fullmatch(r"v\d+", alias):
-        number = int(alias[1:])
-    elif alias in alias_map:
-        number = alias_map[alias]
-    else:
-        raise ValueError(
-            f"artifact {name!r} has no version or alias {alias!r} in {project_dir}; "
-            f"aliases: {sorted(alias_map)}, versions: {[f'v{v}' for v in _versions(folder)]}"
-        )
-    if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-        raise ManifestError(f"alias {alias!r} names {number!r}, not a version", folder / "aliases.json")
-    manifest = read_json(folder / f"v{number}.json")
-    if manifest is None:
-        raise ValueError(f"artifact {name!r} has no version v{number} in {project_dir}")
-    try:
-        manifest = check_manifest(manifest, local_refs=True)
-    except ManifestError as e:
-        raise ManifestError(e.problem, folder / f"v{number}.json") from None
+def from_manifest(name: str, manifest: dict[str, Any], version: int, aliases: Sequence[str]) -> Artifact:
+    """The Artifact of a checked manifest (what :func:`turbotrack.store.artifacts.read_version` or a
+    server answers)."""
     art = Artifact(name, manifest["type"], manifest.get("description"), manifest.get("metadata"))
     for path, f in manifest["files"].items():
         art._add(ArtifactEntry(path, f["digest"], f.get("size"), ref=f.get("ref")), True)
-    art._version = number
-    art._aliases = sorted(a for a, n in alias_map.items() if n == number)
-    art._project_dir = project_dir
-    art.project, art.entity = project_dir.name, project_dir.parent.name
+    art._version = version
+    art._aliases = [str(a) for a in aliases]
     art.created_at = manifest.get("created_at")
     art.logged_by = manifest.get("logged_by")
     return art
 
 
-def parse_name(path: str, entity: str, project: str) -> tuple[str, str, str, str]:
-    """``[[entity/]project/]name[:alias]`` as (entity, project, name, alias), alias ``latest`` by default."""
-    rest, _, alias = path.partition(":")
-    bits = [b for b in rest.strip("/").split("/") if b]
-    if not 1 <= len(bits) <= 3:
-        raise ValueError(f"{path!r} is not an artifact path: expected [[entity/]project/]name[:alias]")
-    name = bits[-1]
-    project = bits[-2] if len(bits) >= 2 else project
-    entity = bits[0] if len(bits) == 3 else entity
-    alias = alias or "latest"
-    # each part names a folder (or a file) under the storage root: nothing may leave it
-    for what, part in (("entity", entity), ("project", project), ("artifact name", name), ("alias", alias)):
-        if part:
-            layout.check_part(what, part)
-    return entity, project, name, alias
+def load(project_dir: Path, name: str, alias: str = "latest") -> Artifact:
+    """Version ``alias`` (``latest``, ``vN``, or an alias given when logging) of artifact ``name``."""
+    number, aliases, manifest = storage.read_version(project_dir, name, alias)
+    art = from_manifest(name, manifest, number, aliases)
+    art._project_dir = project_dir
+    art.project, art.entity = project_dir.name, project_dir.parent.name
+    return art
+
+
+class RemoteArtifact(Artifact):
+    """An artifact version on a server (``Api(base_url=...).artifact()``): ``fetch(digest)`` brings a
+    file's bytes, which ``download()`` checks by sha256 before writing them."""
+
+    _fetch: Callable[[str], bytes]
+
+    def _materialize(self, entry: ArtifactEntry, root: Path) -> str:
+        if entry.ref is not None:  # a URI the server keeps; never read from this machine (no file://)
+            raise FileNotFoundError(
+                f"reference {entry.ref} of {self.qualified_name} (entry {entry.path!r}) is not fetched from a server"
+            )
+        dest = self._target(entry, root)  # refused before a byte is fetched
+        data = self._fetch(entry.digest)
+        if hashlib.sha256(data).hexdigest() != entry.digest:
+            raise ValueError(f"{entry.path} of {self.qualified_name}: the bytes received do not hash to {entry.digest}")
+        atomic_write_bytes(dest, data)  # replaces whatever is at dest, never writes through it
+        return str(root / entry.path)
+
+
+def remote_artifact(
+    name: str,
+    manifest: dict[str, Any],
+    version: int,
+    aliases: Sequence[str],
+    entity: str,
+    project: str,
+    fetch: Callable[[str], bytes],
+) -> RemoteArtifact:
+    """The :class:`RemoteArtifact` of a manifest a server sent (checked already)."""
+    art = RemoteArtifact(name, manifest["type"], manifest.get("description"), manifest.get("metadata"))
+    base = from_manifest(name, manifest, version, aliases)
+    art.__dict__.update({k: v for k, v in base.__dict__.items() if k != "_staging"})
+    for entry in art._entries.values():
+        entry._artifact = art
+    art.entity, art.project = entity, project
+    art._fetch = fetch
+    return art
 
 
 def as_artifact(obj: Any, name: Optional[str], type: Optional[str], run_id: str) -> Artifact:
@@ -531,10 +468,21 @@ def as_artifact(obj: Any, name: Optional[str], type: Optional[str], run_id: str)
 
 def record(run_dir: Path, action: str, artifact: Artifact, record_file: str = RUN_RECORD) -> None:
     """Note in the run's ``artifacts.json`` that it ``logged`` or ``used`` ``artifact``."""
-    path = run_dir / record_file
-    items = read_json(path, []) or []
-    items.append({"action": action, "artifact": artifact.qualified_name, "type": artifact.type, "time": time.time()})
-    atomic_write_json(path, items)
+    storage.record(run_dir, action, artifact.qualified_name, artifact.type, record_file)
 
 
-__all__ = ["Artifact", "ArtifactEntry", "as_artifact", "load", "parse_name", "record", "save", "sha256_file"]
+__all__ = [
+    "ARTIFACTS_DIR",
+    "BLOBS_DIR",
+    "Artifact",
+    "ArtifactEntry",
+    "RemoteArtifact",
+    "as_artifact",
+    "from_manifest",
+    "load",
+    "parse_name",
+    "record",
+    "remote_artifact",
+    "save",
+    "sha256_file",
+]

@@ -8,7 +8,6 @@ import argparse
 import errno
 import json
 import os
-import re
 import socket
 import sys
 import time
@@ -256,13 +255,14 @@ def _keys(args: argparse.Namespace) -> Any:
 
 def cmd_keys(args: argparse.Namespace) -> int:
     from .store.layout import check_part
+    from .store.names import suggest_name
 
     keys = _keys(args)
     if args.keys_command == "create":
         try:
             check_part("entity", args.entity)
         except ValueError as e:
-            better = re.sub(r"[^A-Za-z0-9_.-]+", "-", args.entity).strip(".-") or "my-team"
+            better = suggest_name("entity", args.entity)
             raise CliError(str(e), f"an entity is one name, as the runs' folders use: try {better!r}") from None
         key_id, key = keys.create(args.entity, read_only=args.read_only)
         mode = "read-only" if args.read_only else "read-write"
@@ -290,7 +290,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def _base_url(given: str) -> str:
     """``--base-url`` as the client takes it; one without a scheme gets ``http://``, said on stderr."""
-    from .sync.client import check_base_url
+    from .store.client import check_base_url
 
     try:
         url, added = check_base_url(given)
@@ -303,7 +303,7 @@ def _base_url(given: str) -> str:
 
 def cmd_login(args: argparse.Namespace) -> int:
     """Check the key against the server, then save it; a server that cannot be reached: saved unchecked."""
-    from .sync.client import Client, save_key
+    from .store.client import Client, save_key
 
     url = _base_url(args.base_url)
     client = Client(url, args.key, timeout=30)

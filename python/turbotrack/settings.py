@@ -243,10 +243,11 @@ storage_root = layout.storage_root
 
 
 def default_entity(entity: Optional[str] = None) -> str:
-    """``entity``, else ``$TURBOTRACK_ENTITY`` / ``$WANDB_ENTITY``, else ``"local"``."""
-    return entity or _envvars.get("ENTITY") or "local"
+    """``entity``, else ``$TURBOTRACK_ENTITY`` / ``$WANDB_ENTITY``, else ``"local"`` (the rule is
+    :func:`turbotrack.store.layout.default_entity`, which readers below the SDK use)."""
+    return layout.default_entity(entity)
 
 
 def default_project(project: Optional[str] = None) -> str:
     """``project``, else ``$TURBOTRACK_PROJECT`` / ``$WANDB_PROJECT``, else ``"uncategorized"``."""
-    return project or _envvars.get("PROJECT") or "uncategorized"
+    return layout.default_project(project)

@@ -6,6 +6,7 @@
 //! ```
 //! All integers little-endian. A block's CRC covers its three length fields and its payload.
 
+use super::stats::{frame_cuts, BlockStats};
 use super::{BLOCK_MAGIC, FILE_MAGIC, FORMAT_VERSION, MIN_FORMAT_VERSION, ZSTD_LEVEL};
 
 const HEADER_FIXED: usize = 4 + 2 + 2 + 8;
@@ -91,6 +92,8 @@ impl FileHeader {
 pub struct Framer {
     zstd: zstd::bulk::Compressor<'static>,
     compressed: Vec<u8>,
+    body: Vec<u8>,
+    frames: Vec<(u32, u32)>,
 }
 
 impl Framer {
@@ -98,20 +101,65 @@ impl Framer {
         Ok(Self {
             zstd: zstd::bulk::Compressor::new(ZSTD_LEVEL)?,
             compressed: Vec::new(),
+            body: Vec::new(),
+            frames: Vec::new(),
         })
     }
 
-    /// Compress `raw` and frame it as one block of `n_rows` rows into `out`, ready to append.
+    /// Compress `raw` and frame it as one block of `n_rows` rows into `out`, ready to append: one
+    /// zstd frame, no statistics (a version-2 block).
     pub fn frame(&mut self, raw: &[u8], n_rows: u32, out: &mut Vec<u8>) -> std::io::Result<()> {
         self.compressed.clear();
         self.compressed.reserve(zstd::zstd_safe::compress_bound(raw.len()));
         self.zstd.compress_to_buffer(raw, &mut self.compressed)?;
+        self.finish(raw.len(), n_rows, out);
+        Ok(())
+    }
+
+    /// As [`Framer::frame`], a version-3 block: `stats` (of this payload, as
+    /// [`super::BlockEncoder::sealed_stats`] gives them) in a skippable frame first, then the
+    /// payload cut into frames at the timestamps and at large columns' starts.
+    pub fn frame_with_stats(
+        &mut self,
+        raw: &[u8],
+        n_rows: u32,
+        stats: &BlockStats,
+        out: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
+        let offsets: Vec<u32> = stats.columns.iter().map(|c| c.raw_offset).collect();
+        let cuts = frame_cuts(raw.len(), stats.ts_offset as usize, &offsets);
+        // Each frame is compressed into a scratch buffer and appended after the statistics,
+        // which are written first (their frame lengths known once compressed).
+        let mut body = std::mem::take(&mut self.body);
+        body.clear();
+        self.frames.clear();
+        let mut at = 0;
+        for end in cuts.into_iter().chain([raw.len()]) {
+            let part = &raw[at..end];
+            self.compressed.clear();
+            self.compressed.reserve(zstd::zstd_safe::compress_bound(part.len()));
+            self.zstd.compress_to_buffer(part, &mut self.compressed)?;
+            body.extend_from_slice(&self.compressed);
+            self.frames.push(((end - at) as u32, self.compressed.len() as u32));
+            at = end;
+        }
+        self.compressed.clear();
+        stats.write_frame(&self.frames, &mut self.compressed);
+        self.compressed.extend_from_slice(&body);
+        if body.capacity() <= 4 * MAX_KEPT_BUFFER {
+            self.body = body;
+        }
+        self.finish(raw.len(), n_rows, out);
+        Ok(())
+    }
+
+    fn finish(&mut self, raw_len: usize, n_rows: u32, out: &mut Vec<u8>) {
         let compressed = &self.compressed;
         out.clear();
         out.reserve(BLOCK_HEADER + compressed.len());
         out.extend_from_slice(BLOCK_MAGIC);
         out.extend_from_slice(&(compressed.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(raw_len as u32).to_le_bytes());
         out.extend_from_slice(&n_rows.to_le_bytes());
         let mut h = crc32fast::Hasher::new();
         h.update(&out[4..16]);
@@ -121,7 +169,6 @@ impl Framer {
         if self.compressed.capacity() > 4 * MAX_KEPT_BUFFER {
             self.compressed = Vec::new(); // one huge block does not pin its buffer
         }
-        Ok(())
     }
 }
 

@@ -42,33 +42,10 @@ pub fn decode_block_projected(payload: &[u8], keep: &dyn Fn(&str) -> bool) -> Re
     let mut columns = Vec::with_capacity(ncols.min(payload.len()));
     let mut skipped = Vec::new();
     for _ in 0..ncols {
-        let name = r.text()?;
-        let (held, null) = presence(&mut r, n)?;
-        let is_set = |bits: Option<&[u8]>, i: usize| bits.is_none_or(|b| b[i / 8] & (1 << (i % 8)) != 0);
-        if let Some(null) = null {
-            // A null is marked only in a row that holds the metric.
-            if (0..n).any(|i| is_set(Some(null), i) && !is_set(held, i)) {
-                return Err(Truncated);
-            }
+        match decode_column(&mut r, n, keep)? {
+            Ok(c) => columns.push(c),
+            Err(name) => skipped.push(name),
         }
-        let has_value = |i: usize| is_set(held, i) && !null.is_some_and(|b| is_set(Some(b), i));
-        if !keep(&name) {
-            ColData::skip(&mut r, (0..n).filter(|&i| has_value(i)).count())?;
-            skipped.push(name);
-            continue;
-        }
-        let rows: Vec<u32> = (0..n).filter(|&i| has_value(i)).map(|i| i as u32).collect();
-        let nulls: Vec<u32> = match null {
-            Some(b) => (0..n).filter(|&i| is_set(Some(b), i)).map(|i| i as u32).collect(),
-            None => Vec::new(),
-        };
-        let data = ColData::decode(&mut r, rows.len())?;
-        columns.push(DecodedColumn {
-            name,
-            rows,
-            nulls,
-            data,
-        });
     }
     if !r.is_done() {
         return Err(Truncated);
@@ -79,6 +56,53 @@ pub fn decode_block_projected(payload: &[u8], keep: &dyn Fn(&str) -> bool) -> Re
         columns,
         skipped,
     })
+}
+
+/// The column record at the reader's position in a block of `n` rows: `Ok(column)` when `keep`
+/// accepts its name, else `Err(name)` with its bytes stepped over.
+pub fn decode_column(
+    r: &mut Reader<'_>,
+    n: usize,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Result<DecodedColumn, String>, Truncated> {
+    let name = r.text()?;
+    let (held, null) = presence(r, n)?;
+    let is_set = |bits: Option<&[u8]>, i: usize| bits.is_none_or(|b| b[i / 8] & (1 << (i % 8)) != 0);
+    if let Some(null) = null {
+        // A null is marked only in a row that holds the metric.
+        if (0..n).any(|i| is_set(Some(null), i) && !is_set(held, i)) {
+            return Err(Truncated);
+        }
+    }
+    let has_value = |i: usize| is_set(held, i) && !null.is_some_and(|b| is_set(Some(b), i));
+    if !keep(&name) {
+        ColData::skip(r, (0..n).filter(|&i| has_value(i)).count())?;
+        return Ok(Err(name));
+    }
+    let rows: Vec<u32> = (0..n).filter(|&i| has_value(i)).map(|i| i as u32).collect();
+    let nulls: Vec<u32> = match null {
+        Some(b) => (0..n).filter(|&i| is_set(Some(b), i)).map(|i| i as u32).collect(),
+        None => Vec::new(),
+    };
+    let data = ColData::decode(r, rows.len())?;
+    Ok(Ok(DecodedColumn {
+        name,
+        rows,
+        nulls,
+        data,
+    }))
+}
+
+/// The steps of a block from the start of its payload (the first frame of a version-3 block
+/// holds them): `n_rows` then the steps, checked against `n_rows`.
+pub fn decode_steps(head: &[u8], n_rows: u32) -> Result<Vec<i64>, Truncated> {
+    let mut r = Reader::new(head);
+    let n = r.u32()?;
+    r.u32()?;
+    if n != n_rows {
+        return Err(Truncated);
+    }
+    r.deltas(n as usize)
 }
 
 /// A row bitmap of a block (`ceil(n_rows / 8)` bytes, LSB first), when there is one.

@@ -2,6 +2,7 @@
 
 use super::codec::{put_deltas, put_floats, put_text};
 use super::column::ColData;
+use super::stats::{column_stats, step_range, BlockStats};
 use crate::value::Value;
 
 const NONE: u32 = u32::MAX;
@@ -41,6 +42,8 @@ pub struct BlockEncoder {
     /// Column of each metric id (`NONE`: not in this block).
     col_of: Vec<u32>,
     bytes: usize,
+    /// The statistics of the block sealed last (format version 3: framed beside it).
+    stats: BlockStats,
 }
 
 impl BlockEncoder {
@@ -100,15 +103,35 @@ impl BlockEncoder {
         }
     }
 
+    /// The statistics of the block [`BlockEncoder::seal`] encoded last (offsets relative to the
+    /// start of its payload), for [`super::block::Framer::frame_with_stats`].
+    pub fn sealed_stats(&self) -> &BlockStats {
+        &self.stats
+    }
+
     /// Encode the rows held into `out` and forget them. `name` gives each metric id's name.
     pub fn seal<'n>(&mut self, name: impl Fn(u32) -> &'n str, out: &mut Vec<u8>) -> u32 {
         let n = self.steps.len();
+        let start = out.len();
         out.extend_from_slice(&(n as u32).to_le_bytes());
         out.extend_from_slice(&(self.cols.len() as u32).to_le_bytes());
         put_deltas(out, &self.steps);
+        self.stats.columns.clear();
+        self.stats.frames.clear();
+        self.stats.ts_offset = (out.len() - start) as u32;
+        step_range(&mut self.stats, &self.steps);
         put_floats(out, &self.timestamps);
         for mut col in self.cols.drain(..) {
             self.col_of[col.id as usize] = NONE;
+            let offset = (out.len() - start) as u32;
+            self.stats.columns.push(column_stats(
+                name(col.id),
+                offset,
+                &col.rows,
+                &col.nulls,
+                &col.data,
+                &self.steps,
+            ));
             put_text(out, name(col.id));
             let some = col.rows.len() != n;
             let nulls = !col.nulls.is_empty();

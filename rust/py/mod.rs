@@ -52,6 +52,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(core::check_name, m)?)?;
     m.add_function(wrap_pyfunction!(reader::read_history, m)?)?;
     m.add_function(wrap_pyfunction!(reader::read_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(reader::zoom_history, m)?)?;
+    m.add_function(wrap_pyfunction!(reader::history_names, m)?)?;
     m.add_class::<reader::HistoryScan>()?;
     m.add_function(wrap_pyfunction!(reader::verify_file, m)?)?;
     m.add_function(wrap_pyfunction!(reader::check_stream, m)?)?;

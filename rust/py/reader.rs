@@ -126,6 +126,65 @@ pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String
     Ok(out)
 }
 
+/// `history(keys=[key], samples=N)` of one history file answered from its blocks' statistics
+/// (see `zoom.rs`): a table shaped as `read_history`'s, holding only the rows kept (with `_step`
+/// and `key`, at most `samples` of those holding `key` with `lo <= _step <= hi`), and
+/// `"zoom": {"blocks", "decoded"}`. `None` when the file cannot be answered that way (a file
+/// written before format version 3, damage, steps that go back, a column that is not numbers):
+/// the caller reads it whole.
+#[pyfunction]
+#[pyo3(signature = (path, key, samples, lo=None, hi=None))]
+pub fn zoom_history(
+    py: Python<'_>,
+    path: PathBuf,
+    key: String,
+    samples: usize,
+    lo: Option<f64>,
+    hi: Option<f64>,
+) -> PyResult<Option<Bound<'_, PyDict>>> {
+    let Some(z) = py.detach(|| crate::zoom::zoom(&path, &key, samples, lo, hi))? else {
+        return Ok(None);
+    };
+    let loads = py.import("json")?.getattr("loads")?;
+    let n_rows = z.steps.len();
+    let columns = PyDict::new(py);
+    columns.set_item("_step", z.steps.into_pyarray(py))?;
+    let nulls = PyDict::new(py);
+    if !z.nulls.is_empty() {
+        let rows: Vec<i64> = z.nulls.iter().map(|&r| i64::from(r)).collect();
+        nulls.set_item(&key, rows.into_pyarray(py))?;
+    }
+    let col = Column {
+        name: key.clone(),
+        rows: z.rows,
+        nulls: Vec::new(),
+        data: z.data,
+    };
+    let metrics = PyDict::new(py);
+    metrics.set_item(&key, column_to_py(py, col, &loads)?)?;
+    let zoom = PyDict::new(py);
+    zoom.set_item("blocks", z.blocks)?;
+    zoom.set_item("decoded", z.decoded)?;
+    zoom.set_item("from_stats", z.from_stats)?;
+    let out = PyDict::new(py);
+    out.set_item("n_rows", n_rows)?;
+    out.set_item("columns", columns)?;
+    out.set_item("metrics", metrics)?;
+    out.set_item("nulls", nulls)?;
+    out.set_item("skipped", PyList::empty(py))?;
+    out.set_item("torn", PyList::empty(py))?;
+    out.set_item("damaged", PyList::empty(py))?;
+    out.set_item("zoom", zoom)?;
+    Ok(Some(out))
+}
+
+/// The names `read_history(paths, [])` lists (columns, metrics, skipped, in that order) from the
+/// blocks' statistics alone, or `None` when a file has blocks without them (read it whole).
+#[pyfunction]
+pub fn history_names(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Option<Vec<String>>> {
+    Ok(py.detach(|| crate::zoom::names(&paths))?)
+}
+
 /// The rows of a run's history files, streamed a page at a time in `_step` then `_rank` order,
 /// one decoded block per file in memory. With `keys`, only rows that hold all of them (the
 /// names not starting with `_`), with just those keys and `_step`, `_timestamp`, `_runtime`.

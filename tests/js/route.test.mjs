@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRoute, runHref, workspaceHref } from '../../python/turbotrack/server/static/lib/route.js';
+import { isValidName, parseRoute, runHref, workspaceHref } from '../../python/turbotrack/server/static/lib/route.js';
 
 test('pages by pathname', () => {
   assert.deepEqual(parseRoute('/'), { page: 'projects' });
@@ -21,4 +21,16 @@ test('links round-trip', () => {
   assert.equal(runHref('e', 'p', 'r'), '/e/p/runs/r');
   assert.equal(runHref('e', 'p', 'r', 'logs'), '/e/p/runs/r/logs');
   assert.deepEqual(parseRoute(runHref('e.x', 'p-1', 'r_2', 'files')), { page: 'run', entity: 'e.x', project: 'p-1', run: 'r_2', tab: 'files' });
+});
+
+test('names as wandb accepts them route; what the name rule refuses does not', () => {
+  assert.deepEqual(parseRoute('/Jane%20Doe/my%20project/runs/run%201'), {
+    page: 'run', entity: 'Jane Doe', project: 'my project', run: 'run 1', tab: 'overview',
+  });
+  assert.deepEqual(parseRoute(runHref('a b', 'c%d', 'e f')), { page: 'notfound', path: '/a%20b/c%25d/runs/e%20f' });
+  assert.equal(parseRoute(runHref('a b', 'cd', 'e%f')).page, 'run');
+  assert.equal(isValidName('run id', ' lead'), false);
+  assert.equal(isValidName('project', ' lead'), true);
+  assert.equal(isValidName('project', 'x'.repeat(129)), false);
+  assert.equal(isValidName('run id', 'x'.repeat(129)), true);
 });

@@ -1,23 +1,34 @@
-"""The public API for reading runs back: ``turbotrack.Api``."""
+"""The public API for reading runs back: ``turbotrack.Api``, a thin facade over a run store
+(:mod:`turbotrack.store.base`): the local storage root's (:class:`~turbotrack.store.local.LocalStore`)
+or a server's (:class:`~turbotrack.api.remote.RemoteStore`)."""
 
 from __future__ import annotations
 
 import os
 from typing import Any, Optional, Union
 
-from ..settings import ENV, default_entity
-from ..store.layout import storage_root
-from ..store.local import LocalRun, check_parts, inside, list_runs, open_run
+from ..store.base import RunStore
+from ..store.layout import RunPath, default_entity, parse_project_path, storage_root
+from ..store.local import LocalRun, LocalStore
 from .runs import Runs
 
 __all__ = ["Api", "LocalRun", "Runs"]
 
+#: The server ``Api()`` reads from when no ``base_url`` or ``dir`` is given.
+BASE_URL_ENV = "TURBOTRACK_BASE_URL"
+
 
 class Api:
     """Read runs back. With ``base_url`` (or ``$TURBOTRACK_BASE_URL``) from a server (a
-    :class:`~turbotrack.api.remote.RemoteApi`, authenticated by ``api_key``, ``$TURBOTRACK_API_KEY``
-    or ``turbotrack login``); otherwise from the local storage root (``dir``, else
-    ``$TURBOTRACK_DIR``, else the current directory)."""
+    :class:`~turbotrack.api.remote.RemoteApi`, authenticated by ``api_key``, ``$TURBOTRACK_API_KEY`` or ``turbotrack
+    login``); otherwise from the local storage root (``dir``, else ``$TURBOTRACK_DIR``, else the
+    current directory). Either way the same methods, the same run paths (:meth:`RunPath.parse`) and
+    the same query language answer the same runs."""
+
+    store: RunStore
+    #: The local storage root (None for a server).
+    root: Any = None
+    base_url: Optional[str] = None
 
     def __new__(
         cls,
@@ -26,11 +37,11 @@ class Api:
         api_key: Optional[str] = None,
         **_: Any,
     ) -> Any:
-        url = base_url or (None if dir is not None else os.environ.get(ENV["base_url"]))
-        if url:
+        url = base_url or (None if dir is not None else os.environ.get(BASE_URL_ENV))
+        if url and cls is Api:
             from .remote import RemoteApi
 
-            return RemoteApi(url, api_key)
+            return RemoteApi(url, api_key=api_key)
         return super().__new__(cls)
 
     def __init__(
@@ -40,48 +51,12 @@ class Api:
         api_key: Optional[str] = None,
         **_: Any,
     ) -> None:
-        self.base_url = None
         self.root = storage_root(dir)
+        self.store = LocalStore(self.root)
 
-    def _split(self, path: str, parts: int) -> list[str]:
-        want = "entity/project/run_id" if parts == 3 else "entity/project"
-        if not isinstance(path, str):
-            raise TypeError(f"a run path is a string like {want!r}, got {type(path).__name__}")
-        bits = path.strip("/").split("/")
-        if parts == 3 and len(bits) == 4 and bits[2] == "runs":  # wandb's "entity/project/runs/id" (a run page)
-            del bits[2]
-        if len(bits) == parts - 1:
-            bits.insert(0, default_entity())
-        if len(bits) != parts:
-            raise ValueError(f"{path!r} is not a run path: expected {want!r} or without the entity")
-        return check_parts(path, bits)
-
-    def run(self, path: str) -> LocalRun:
+    def run(self, path: str) -> Any:
         """The run at ``"entity/project/run_id"`` (or ``"project/run_id"``, or ``"entity/project/runs/run_id"``)."""
-        return open_run(inside(self.root, self._split(path, 3)))
-
-    def artifact(self, name: str, type: Optional[str] = None) -> Any:
-        """The artifact version ``"entity/project/name:alias"`` (or ``"project/name:alias"``; alias
-        ``latest`` when left out)."""
-        from .. import artifacts
-
-        entity, project, art_name, alias = artifacts.parse_name(name, default_entity(), "")
-        if not project:
-            raise ValueError(f"{name!r}: give the project too, as 'project/name:alias' or 'entity/project/name:alias'")
-        art = artifacts.load(self.root / entity / project, art_name, alias)
-        if type is not None and art.type != type:
-            raise ValueError(f"artifact {art.name} has type {art.type!r}, not {type!r}")
-        return art
-
-    def artifact_versions(self, type_name: str, name: str) -> list[Any]:
-        """Every version of artifact ``"entity/project/name"`` (or ``"project/name"``), oldest first."""
-        from .. import artifacts
-
-        entity, project, art_name, _ = artifacts.parse_name(name, default_entity(), "")
-        folder = self.root / entity / project / artifacts.ARTIFACTS_DIR / art_name
-        numbers = sorted(int(p.stem[1:]) for p in folder.glob("v*.json") if p.stem[1:].isdigit())
-        found = [artifacts.load(self.root / entity / project, art_name, f"v{n}") for n in numbers]
-        return [a for a in found if a.type == type_name]
+        return self.store.open_run(RunPath.parse(path, self.root))
 
     def runs(
         self,
@@ -97,8 +72,30 @@ class Api:
         operator, a missing field and mixed types mean: :mod:`turbotrack.store.query`. A malformed
         query is a ``ValueError`` naming what is wrong. ``per_page`` is accepted as wandb's: every run
         is read at once, so it changes nothing."""
-        if path is None:
-            folders = [p for e in sorted(self.root.glob("*")) for p in sorted(e.glob("*"))]
-        else:
-            folders = [inside(self.root, self._split(path, 2))]
-        return Runs(list_runs(folders, filters, order), path, filters, order)
+        project = None if path is None else parse_project_path(path)
+        return Runs(self.store.runs(project, filters, order), path, filters, order)
+
+    def projects(self) -> list[dict[str, Any]]:
+        """Every project that holds a run: entity, project, run_count, last_activity."""
+        return self.store.projects()
+
+    def _artifact_path(self, name: str) -> tuple[str, str, str, str]:
+        from ..store.artifacts import parse_name
+
+        entity, project, art_name, alias = parse_name(name, default_entity(), "")
+        if not project:
+            raise ValueError(f"{name!r}: give the project too, as 'project/name:alias' or 'entity/project/name:alias'")
+        return entity, project, art_name, alias
+
+    def artifact(self, name: str, type: Optional[str] = None) -> Any:
+        """The artifact version ``"entity/project/name:alias"`` (or ``"project/name:alias"``; alias
+        ``latest`` when left out); from a server its ``download()`` fetches the files, checked by sha256."""
+        art = self.store.artifact(*self._artifact_path(name))
+        if type is not None and art.type != type:
+            raise ValueError(f"artifact {art.name} has type {art.type!r}, not {type!r}")
+        return art
+
+    def artifact_versions(self, type_name: str, name: str) -> list[Any]:
+        """Every version of artifact ``"entity/project/name"`` (or ``"project/name"``), oldest first."""
+        entity, project, art_name, _ = self._artifact_path(name)
+        return [a for a in self.store.artifact_versions(entity, project, art_name) if a.type == type_name]

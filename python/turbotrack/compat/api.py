@@ -28,7 +28,7 @@ def login(
     """``wandb.login``: set ``$TURBOTRACK_API_KEY`` for this process and, for a server (``host``, else
     ``$TURBOTRACK_BASE_URL``/``$WANDB_BASE_URL``), store the key as ``turbotrack login`` does (in
     ``~/.config/turbotrack/credentials``, mode 0600). Without ``key``: True when a key is known for the host."""
-    from ..sync import client
+    from ..store import client
 
     host = host or env.get("BASE_URL")
     if key:
@@ -41,7 +41,7 @@ def login(
 
 def api_key(host: Optional[str] = None) -> Optional[str]:
     """The API key for ``host``: ``$TURBOTRACK_API_KEY``/``$WANDB_API_KEY``, else the one stored for it."""
-    from ..sync import client
+    from ..store import client
 
     host = host or env.get("BASE_URL")
     return env.get("API_KEY") or (client.resolve_key(host) if host else None)

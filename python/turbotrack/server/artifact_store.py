@@ -1,4 +1,4 @@
-"""The server's artifacts, in the layout ``turbotrack.artifacts`` writes locally:
+"""The server's artifacts, in the layout of :mod:`turbotrack.store.artifacts` (as the SDK writes locally):
 ``<root>/<entity>/<project>/artifacts/<name>/v<N>.json`` (+ ``aliases.json``) and content-addressed
 blobs under ``artifacts/.blobs/<ab>/<sha256>``. A blob is stored only once its bytes hash to its name;
 a manifest only once every blob it references is there, and only as checked by
@@ -15,9 +15,9 @@ import threading
 from pathlib import Path
 from typing import Any, Optional
 
-from .. import artifacts
 from .._artifact_manifest import SHA256, ManifestError, check_manifest
 from .._fs import atomic_write_json, read_json
+from ..store import artifacts
 from .errors import ApiError
 
 _VERSION = re.compile(r"^v(\d+)$")
@@ -59,7 +59,7 @@ class ArtifactStore:
         return self.root / entity / project
 
     def blob_path(self, entity: str, project: str, digest: str) -> Path:
-        return artifacts._blob_path(self.project_dir(entity, project), check_digest(digest))
+        return artifacts.blob_path(self.project_dir(entity, project), check_digest(digest))
 
     def missing(self, entity: str, project: str, digests: list[str]) -> list[str]:
         """Those of ``digests`` the server lacks."""
@@ -116,7 +116,7 @@ class ArtifactStore:
             )
         manifest["name"], manifest["version"] = name, number
         folder = self.project_dir(entity, project) / artifacts.ARTIFACTS_DIR / name
-        with artifacts._locked(folder):
+        with artifacts.locked(folder):
             current = self._stored(folder, number)
             if current is not None and current.get("digest") != manifest.get("digest"):
                 raise ArtifactError(409, f"{name}:{version} on the server holds other files")
@@ -131,7 +131,7 @@ class ArtifactStore:
     def version(self, entity: str, project: str, name: str, alias: str) -> dict[str, Any]:
         """``{"version": N, "aliases": [...], "manifest": {...}}`` of ``name:alias``; 404 when absent."""
         try:
-            art = artifacts.load(self.project_dir(entity, project), name, alias)
+            number, aliases, _ = artifacts.read_version(self.project_dir(entity, project), name, alias)
         except ManifestError as e:
             where = e.file.name if e.file is not None else "its manifest"
             raise ArtifactError(
@@ -140,11 +140,10 @@ class ArtifactStore:
         except ValueError as e:
             raise ArtifactError(404, str(e)) from None
         folder = self.project_dir(entity, project) / artifacts.ARTIFACTS_DIR / name
-        assert art._version is not None  # load() answers a stored version
-        manifest = self._stored(folder, art._version)
-        if manifest is None:  # removed since load() read it
+        manifest = self._stored(folder, number)
+        if manifest is None:  # removed since read_version() read it
             raise ArtifactError(404, f"no artifact {entity}/{project}/{name}:{alias}")
-        return {"version": art._version, "aliases": art.aliases, "manifest": manifest}
+        return {"version": number, "aliases": aliases, "manifest": manifest}
 
     @staticmethod
     def _stored(folder: Path, number: int) -> Optional[dict[str, Any]]:
@@ -167,7 +166,7 @@ class ArtifactStore:
         versions whose manifest on disk fails the check (left out of ``versions``); 404 when there is no
         such artifact."""
         folder = self.project_dir(entity, project) / artifacts.ARTIFACTS_DIR / name
-        numbers = artifacts._versions(folder) if folder.is_dir() else []
+        numbers = artifacts.version_numbers(folder) if folder.is_dir() else []
         if not numbers:
             raise ArtifactError(404, f"no artifact {entity}/{project}/{name}")
         versions: dict[str, Any] = {}

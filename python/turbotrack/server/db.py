@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import sys
 import threading
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
-from .runquery import REGEXP_FUNCTION
+from ..store.sql import REGEXP_FUNCTION, regexp
 
 __all__ = [
     "AUTH_FILE",
@@ -115,7 +114,7 @@ INDEX_MIGRATIONS: tuple[Migration, ...] = (
             created DOUBLE PRECISION, end_time DOUBLE PRECISION, updated DOUBLE PRECISION,
             heartbeat DOUBLE PRECISION, heartbeat_ttl DOUBLE PRECISION, signature TEXT,
             PRIMARY KEY (entity, project, run_id))""",
-            # What filters and sorts runs, one narrow row per run and field (see runquery.py).
+            # What filters and sorts runs, one narrow row per run and field (see store/sql.py).
             """CREATE TABLE IF NOT EXISTS run_keys (
             entity TEXT NOT NULL, project TEXT NOT NULL, run_id TEXT NOT NULL, key TEXT NOT NULL,
             elem INTEGER NOT NULL, num DOUBLE PRECISION, txt TEXT {COLLATE}, js TEXT)""",
@@ -132,7 +131,7 @@ INDEX_MIGRATIONS: tuple[Migration, ...] = (
             # Why a run could not be indexed (shown with it), and its times as JSON (NaN kept).
             "ALTER TABLE runs ADD COLUMN index_error TEXT",
             "ALTER TABLE runs ADD COLUMN times TEXT",
-            # A condition on a field reads the rows of one key by value (runquery.py).
+            # A condition on a field reads the rows of one key by value (store/sql.py).
             "CREATE INDEX IF NOT EXISTS run_keys_txt ON run_keys (entity, project, key, txt, run_id)",
             "CREATE INDEX IF NOT EXISTS run_keys_num ON run_keys (entity, project, key, num, run_id)",
         ),
@@ -168,13 +167,6 @@ def _auth_tables() -> tuple[Step, ...]:
 #: their keys go on working; on SQLite, :func:`open_auth_database` also copies in the keys and
 #: sessions an older server kept inside index.sqlite.
 AUTH_MIGRATIONS: tuple[Migration, ...] = (Migration(1, "api_keys and sessions", _auth_tables()),)
-
-
-def _regexp(pattern: str, ignore_case: int, text: Optional[str]) -> int:
-    """``$regex`` on SQLite: Python's ``re.search``, as the local store evaluates it."""
-    if text is None:
-        return 0
-    return int(re.search(pattern, text, re.IGNORECASE if ignore_case else 0) is not None)
 
 
 def default_url(root: Path) -> str:
@@ -234,7 +226,7 @@ class _SqliteConn:
         if self.raw.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             self.raw.execute("PRAGMA journal_mode=WAL")
         self.raw.execute("PRAGMA synchronous=NORMAL")
-        self.raw.create_function(REGEXP_FUNCTION, 3, _regexp, deterministic=True)
+        self.raw.create_function(REGEXP_FUNCTION, 3, regexp, deterministic=True)
         self.raw.set_progress_handler(self._progress, 20_000)
 
     def _progress(self) -> int:

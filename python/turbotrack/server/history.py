@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional, Sequence, Union, overload
 
 from .. import _core
 from ..store import layout
-from ..store.local import projection, select
+from ..store.local import projection, select, zoomed
 
 
 def stream_paths(run_dir: Path, stream: str) -> list[Path]:
@@ -244,6 +244,9 @@ class HistoryCache:
     def keys(self, paths: list[Path]) -> list[str]:
         if not paths:
             return []
+        names = _core.history_names(paths)  # from the blocks' statistics: nothing decompressed
+        if names is not None:
+            return names
         data = self.table(paths, [])  # names only: no metric decoded
         return [*data["columns"], *data["metrics"], *data["skipped"]]
 
@@ -274,7 +277,11 @@ class HistoryCache:
     ) -> tuple[dict[str, Any], int]:
         # A null (a logged None) is no value: None in its row (a gap in the chart), and its row
         # listed under "nulls", so that rows read back hold the key (with None) as logged.
-        n, picked, nulls = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
+        data = zoomed(paths, keys, x_axis, samples, lo, hi)
+        if data is not None:  # a wide view, from the blocks' statistics: the rows kept already
+            n, picked, nulls = select(data, keys, x_axis, None)
+        else:
+            n, picked, nulls = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
         columns = {k: _jsonable(v, n) for k, v in picked.items()}
         out = {"x_axis": x_axis, "rows": n, "columns": columns, "nulls": nulls}
         return out, 200 + 24 * n * max(1, len(columns))  # about what the lists of floats hold

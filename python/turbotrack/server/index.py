@@ -20,8 +20,9 @@ from typing import Any, Iterator, Optional, Sequence
 
 from ..store import layout, query, runinfo
 from ..store.local import LocalRun
+from ..store.names import check_name
+from ..store.sql import LIVE, RunQuery, Sql
 from .db import Database
-from .runquery import LIVE, RunQuery, Sql
 
 log = logging.getLogger("turbotrack.server")
 
@@ -67,7 +68,7 @@ _SETTLED_NS = 3_000_000_000
 def _run_folders(root: Path) -> Iterator[tuple[tuple[str, str, str], Path, int]]:
     """``((entity, project, run_id), folder, folder mtime in ns)`` for every candidate run folder."""
 
-    def subdirs(p: Path) -> Iterator[os.DirEntry[str]]:
+    def subdirs(p: Path, kind: str) -> Iterator[os.DirEntry[str]]:
         try:
             with os.scandir(p) as it:
                 entries = sorted(it, key=lambda d: d.name)
@@ -76,14 +77,14 @@ def _run_folders(root: Path) -> Iterator[tuple[tuple[str, str, str], Path, int]]
         for d in entries:
             try:
                 if d.is_dir(follow_symlinks=False):
-                    layout.check_part("name", d.name)
+                    check_name(kind, d.name)
                     yield d
             except (OSError, ValueError):
                 continue
 
-    for e in subdirs(root):
-        for p in subdirs(Path(e.path)):
-            for r in subdirs(Path(p.path)):
+    for e in subdirs(root, "entity"):
+        for p in subdirs(Path(e.path), "project"):
+            for r in subdirs(Path(p.path), "run id"):
                 try:
                     mtime = r.stat(follow_symlinks=False).st_mtime_ns
                 except OSError:
@@ -157,9 +158,10 @@ class Index:
             )
             if old and old[0][0] == signature:
                 return True
+        damaged: list[Exception] = []
         try:
             run = LocalRun(run_dir)
-            infos = runinfo.rank_infos(run_dir)
+            infos = runinfo.rank_infos(run_dir, damaged.append)  # a damaged one stands as unreadable
             config, summary = dict(run.config), dict(run.summary)
         except OSError:  # a file being replaced: the next scan reads it
             if force:
@@ -181,13 +183,24 @@ class Index:
             "updated": updated,
             "signature": signature,
         }
+        if damaged:  # listed, in the state the local Api gives it (unreadable), with why
+            self._failed(rp, signature, updated, f"cannot read the run's files: {_reason(damaged[0])}", fields)
+            return True
         try:
             self.put(rp.entity, rp.project, rp.run_id, **fields)
         except Exception as e:
             self._failed(rp, signature, updated, f"cannot index the run: {_reason(e)}", fields)
             return True
         self._logged.pop((rp.entity, rp.project, rp.run_id), None)
+        if not layout.is_run_dir(run_dir):  # deleted while it was read: its rows go with it
+            self.forget(rp)
         return True
+
+    def forget(self, rp: layout.RunPath) -> None:
+        """Drop one run's rows (a deleted run)."""
+        for table in ("runs", "run_keys"):
+            where = "entity = ? AND project = ? AND run_id = ?"
+            self.db.execute(f"DELETE FROM {table} WHERE {where}", (rp.entity, rp.project, rp.run_id))
 
     def _failed(
         self,
@@ -250,7 +263,10 @@ class Index:
         ends = [_finite(i.get("end_time")) or 0.0 for i in infos]
         end = max(ends, default=0.0) or None
         recorded = _text((infos[0] if infos else {}).get("state"))
-        live = any(i.get("state", "crashed") == "running" for i in infos)
+        # live: whether the state depends on now (a rank recorded as running, and no other rank in a
+        # state that outranks running for good); then the query resolves it as it runs
+        settled = {runinfo.rank_state(i, False) for i in infos if i.get("state") != "running"}
+        live = any(i.get("state") == "running" for i in infos) and not settled & {"unreadable", "crashed", "killed"}
         key = (entity, project, run_id)
         row = (
             *key,
@@ -508,31 +524,10 @@ class Index:
     def state(
         self, recorded: Optional[str], infos: list[dict[str, Any]], hb: Optional[float], ttl: Optional[float]
     ) -> str:
-        """``running`` while a rank's process lives (on this host) or the heartbeat is fresh;
-        ``crashed`` when it stopped without finishing; else as recorded."""
+        """The run's state now: :func:`turbotrack.store.runinfo.resolve_state` of its ranks (as the
+        local Api says), a rank on another host told by the uploader's heartbeat (fresh for ``ttl``)."""
         fresh = hb is not None and time.time() - hb < (ttl or DEFAULT_HEARTBEAT_TTL)
-        states = set()
-        for info in infos or [{"state": recorded or "crashed"}]:
-            if not isinstance(info, dict):
-                continue
-            s = info.get("state", "crashed")
-            if s == "running":
-                local = info.get("host") in (None, self._host)
-                alive = local and runinfo.process_alive(_pid(info.get("pid")), info.get("pid_start"))
-                s = "running" if alive or fresh else "crashed"
-            states.add(s)
-        for s in ("crashed", "running", "failed"):
-            if s in states:
-                return s
-        return "finished"
-
-
-def _pid(value: Any) -> int:
-    """A rank's recorded pid; -1 (no process) for what is not one."""
-    try:
-        return int(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else -1
-    except ValueError:
-        return -1
+        return runinfo.resolve_state(infos or [{"state": recorded or "crashed"}], fresh, self._host)
 
 
 def _loads(text: Optional[str], default: Any) -> Any:

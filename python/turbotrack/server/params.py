@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, TypeVar
 from .errors import ApiError
 
 T = TypeVar("T")
-_MAX_VALUE = 64 << 10  # one parameter's text: the run filters are the longest (limits in runquery)
+_MAX_VALUE = 64 << 10  # one parameter's text: the run filters are the longest (limits in store/query.py)
 
 
 def _whole(name: str, text: str) -> int:

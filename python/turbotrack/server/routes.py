@@ -505,9 +505,9 @@ def home(s: ServerState, r: Req) -> Any:
 
 
 def page(s: ServerState, r: Req) -> Any:
-    for k in ("entity", "project", "run_id"):
+    for k, kind in (("entity", "entity"), ("project", "project"), ("run_id", "run id")):
         if k in r.params:
-            part("name", r.params[k])
+            part(kind, r.params[k])
     if "tail" in r.params and r.params["tail"] not in _UI_TAILS:
         raise ApiError(404, "no such page")
     return _page()

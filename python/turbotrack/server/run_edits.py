@@ -110,13 +110,6 @@ def edit_run(s: ServerState, r: Req) -> Any:
     return index_run(s, rp)
 
 
-def _forget(s: ServerState, rp: layout.RunPath) -> None:
-    for table in ("runs", "run_keys"):
-        s.index.db.execute(
-            f"DELETE FROM {table} WHERE entity = ? AND project = ? AND run_id = ?", (rp.entity, rp.project, rp.run_id)
-        )
-
-
 def _is_plain_dir(root: Path, path: Path) -> bool:
     """Whether ``path`` is a folder under ``root`` reached without a symbolic link."""
     at = root
@@ -147,7 +140,7 @@ def _delete(s: ServerState, rps: list[layout.RunPath]) -> list[str]:
             target = trash / f"{rp.run_id}.{stamp}.{n}"
         with s.ingest.lock(rp.dir / layout.RUN):
             os.rename(rp.dir, target)
-        _forget(s, rp)
+        s.index.forget(rp)
         moved.append(rp.run_id)
     return moved
 

@@ -23,6 +23,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Union
+from urllib.parse import quote
+
+from .. import _envvars
+from .names import check_name, is_valid_name
 
 StrPath = Union[str, "os.PathLike[str]"]
 
@@ -67,7 +71,6 @@ _OUTPUT = re.compile(r"^output(?:\.r(?P<rank>\d+))?\.log$")
 # ``<key>_<step>_r<k>[p<pid>]_<sha12><ext>`` and ``<key>~r<k>[p<pid>].npy``.
 _MEDIA_TAG = re.compile(r"_\d+_r(?P<rank>\d+)(?:p\d+)?_[0-9a-f]{12}(?:\.[^_/]*)?$")
 _TENSOR_TAG = re.compile(r"~r(?P<rank>\d+)(?:p\d+)?\.npy$")
-_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 
 
 def storage_root(dir: Optional[StrPath] = None) -> Path:
@@ -76,11 +79,17 @@ def storage_root(dir: Optional[StrPath] = None) -> Path:
     return Path(base).expanduser().resolve() / ROOT_DIRNAME
 
 
-def check_part(what: str, value: str) -> str:
-    """``value`` as one path part (entity, project, run id) that cannot leave its folder, else ValueError.
+_ARTIFACT_PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 
-    Letters, digits, ``_``, ``.`` and ``-``, at most 128 characters, not starting with ``.`` or ``-``."""
-    if not isinstance(value, str) or not _PART.match(value) or value in (".", ".."):
+
+def check_part(what: str, value: str) -> str:
+    """``value`` as one path part named ``what``, else a ``ValueError`` naming ``what``: an
+    ``entity``, ``project`` or ``run id`` (``id``) by the one rule of :mod:`.names` (what wandb
+    accepts, and one folder); anything else (an artifact's name or alias) letters, digits, ``_``,
+    ``.`` and ``-``, at most 128, not starting with ``.`` or ``-``."""
+    if what in ("entity", "project", "run id", "id"):
+        return check_name("run id" if what == "id" else what, value)
+    if not isinstance(value, str) or not _ARTIFACT_PART.match(value):
         raise ValueError(
             f"{what} {value!r} is not a valid name: use letters, digits, '_', '.' and '-' "
             "(at most 128, not starting with '.' or '-')"
@@ -88,11 +97,21 @@ def check_part(what: str, value: str) -> str:
     return value
 
 
-def is_folder_name(value: object) -> bool:
-    """Whether ``value`` can name one folder (non-empty, not ``.``/``..``, no ``/``, ``\\`` or NUL).
+def is_folder_name(value: object, what: str = "run id") -> bool:
+    """Whether ``value`` can be the ``what`` (entity, project, run id) of a run path: the one rule
+    of :mod:`.names` (kept under this name for callers that only ask yes or no)."""
+    return is_valid_name(what, value)
 
-    Looser than :func:`check_part`: what ``init()`` and ``Api`` accept for entity, project and run id."""
-    return isinstance(value, str) and bool(value) and value not in (".", "..") and not any(c in value for c in "/\\\0")
+
+def default_entity(entity: Optional[str] = None) -> str:
+    """``entity``, else ``$TURBOTRACK_ENTITY`` / ``$WANDB_ENTITY``, else ``"local"``: the entity of a
+    run path that names none (``init()``, ``Api().run("project/id")``, sync, the server)."""
+    return entity or _envvars.get("ENTITY") or "local"
+
+
+def default_project(project: Optional[str] = None) -> str:
+    """``project``, else ``$TURBOTRACK_PROJECT`` / ``$WANDB_PROJECT``, else ``"uncategorized"``."""
+    return project or _envvars.get("PROJECT") or "uncategorized"
 
 
 def ranked(name: str, rank: int, shared: bool) -> str:
@@ -149,20 +168,25 @@ def writer_rank(rel: str) -> int:
 
 @dataclass(frozen=True)
 class RunPath:
-    """Where one run lives: ``<root>/<entity>/<project>/<run_id>`` (``root`` already ends in ``turbotrack``)."""
+    """One run's path: ``entity/project/run_id``, each part checked by the one name rule
+    (:mod:`.names`); with a ``root`` (it already ends in ``turbotrack``) also its folder,
+    ``<root>/<entity>/<project>/<run_id>``. A remote run's path has no root."""
 
-    root: Path
+    root: Optional[Path]
     entity: str
     project: str
     run_id: str
 
     def __post_init__(self) -> None:
-        check_part("entity", self.entity)
-        check_part("project", self.project)
-        check_part("run id", self.run_id)
+        check_name("entity", self.entity)
+        check_name("project", self.project)
+        check_name("run id", self.run_id)
 
     @property
     def dir(self) -> Path:
+        """The run's folder (``ValueError`` for a path without a root)."""
+        if self.root is None:
+            raise ValueError(f"run {self.path} has no storage root: it names a run, not a folder")
         return self.root / self.entity / self.project / self.run_id
 
     @property
@@ -170,20 +194,73 @@ class RunPath:
         """``entity/project/run_id``, as ``Run.path`` and ``Api().run()`` spell it."""
         return f"{self.entity}/{self.project}/{self.run_id}"
 
+    @property
+    def url_path(self) -> str:
+        """``entity/project/run_id`` with each part quoted for a URL (a space is ``%20``, ``/`` never appears)."""
+        return "/".join(quote(p, safe="") for p in (self.entity, self.project, self.run_id))
+
+    def page_url(self, base_url: str) -> str:
+        """The run's page on the server at ``base_url``: ``<base>/<entity>/<project>/runs/<run_id>``, quoted."""
+        e, p, r = (quote(x, safe="") for x in (self.entity, self.project, self.run_id))
+        return f"{base_url.rstrip('/')}/{e}/{p}/runs/{r}"
+
+    def under(self, root: Path) -> RunPath:
+        """The same run in another storage root."""
+        return RunPath(root, self.entity, self.project, self.run_id)
+
     @classmethod
-    def parse(cls, root: Path, path: str, entity: str, project: str) -> RunPath:
-        """A run from ``entity/project/run_id``, ``entity/project/runs/run_id`` (wandb's URL form),
-        ``project/run_id`` or ``run_id``; defaults fill what is missing. ValueError on anything else."""
-        parts = path.strip("/").split("/")
+    def parse(
+        cls,
+        path: str,
+        root: Optional[Path] = None,
+        *,
+        entity: Optional[str] = None,
+        project: Optional[str] = None,
+    ) -> RunPath:
+        """The run at ``entity/project/run_id``, ``entity/project/runs/run_id`` (wandb's URL form),
+        ``project/run_id`` or, with a ``project``, ``run_id``. What is left out is ``entity`` (else
+        :func:`default_entity`) and ``project``. A ``TypeError`` for what is not a string, a
+        ``ValueError`` naming the path for any other shape or a name the rule refuses."""
+        if not isinstance(path, str):
+            raise TypeError(f"a run path is a string like 'entity/project/run_id', got {type(path).__name__}")
+        parts = path.strip("/").split("/") if path.strip("/") else []
         if len(parts) == 4 and parts[2] == "runs":
             parts = [parts[0], parts[1], parts[3]]
-        if len(parts) == 1:
-            return cls(root, entity, project, parts[0])
+        if len(parts) == 1 and project is not None:
+            parts = [project, parts[0]]
         if len(parts) == 2:
-            return cls(root, entity, parts[0], parts[1])
-        if len(parts) == 3:
-            return cls(root, parts[0], parts[1], parts[2])
-        raise ValueError(f"run path {path!r}: expected 'entity/project/run_id' or 'project/run_id'")
+            parts = [default_entity(entity), *parts]
+        if len(parts) != 3:
+            raise ValueError(
+                f"{path!r} is not a run path: expected 'entity/project/run_id', 'project/run_id' "
+                "or 'entity/project/runs/run_id'"
+            )
+        try:
+            return cls(root, *parts)
+        except ValueError as e:
+            raise ValueError(f"{path!r} is not a run path: {e}") from None
+
+
+def parse_project_path(path: str, entity: Optional[str] = None) -> tuple[str, str]:
+    """``(entity, project)`` of ``"entity/project"`` or ``"project"`` (entity: ``entity``, else
+    :func:`default_entity`); ``ValueError`` naming the path otherwise."""
+    if not isinstance(path, str):
+        raise TypeError(f"a project path is a string like 'entity/project', got {type(path).__name__}")
+    parts = path.strip("/").split("/") if path.strip("/") else []
+    if len(parts) == 1:
+        parts = [default_entity(entity), parts[0]]
+    if len(parts) != 2:
+        raise ValueError(f"{path!r} is not a project path: expected 'entity/project' or 'project'")
+    try:
+        return check_name("entity", parts[0]), check_name("project", parts[1])
+    except ValueError as e:
+        raise ValueError(f"{path!r} is not a project path: {e}") from None
+
+
+def run_path_of(run_dir: Path) -> RunPath:
+    """The RunPath of a run folder ``<root>/<entity>/<project>/<run_id>`` (resolved first)."""
+    run_dir = Path(run_dir).resolve()
+    return RunPath(run_dir.parents[2], run_dir.parents[1].name, run_dir.parent.name, run_dir.name)
 
 
 def _lstat(path: Path) -> Optional[os.stat_result]:
@@ -238,17 +315,17 @@ def safe_file(root: Path, path: Path) -> Path:
 def iter_run_dirs(root: Path, entity: Optional[str] = None, project: Optional[str] = None) -> Iterator[RunPath]:
     """Every run under the storage root (optionally one entity's, or one project's), sorted by name."""
 
-    def subdirs(p: Path, only: Optional[str]) -> list[Path]:
+    def subdirs(p: Path, only: Optional[str], kind: str) -> list[Path]:
         if only is not None:
-            return [p / check_part("name", only)]
+            return [p / check_name(kind, only)]
         try:
-            return sorted(d for d in p.iterdir() if _PART.match(d.name) and _is_plain(d, stat.S_ISDIR))
+            return sorted(d for d in p.iterdir() if is_valid_name(kind, d.name) and _is_plain(d, stat.S_ISDIR))
         except OSError:
             return []
 
-    for e in subdirs(root, entity):
-        for p in subdirs(e, project):
-            for r in subdirs(p, None):
+    for e in subdirs(root, entity, "entity"):
+        for p in subdirs(e, project, "project"):
+            for r in subdirs(p, None, "run id"):
                 if is_run_dir(r):
                     yield RunPath(root, e.name, p.name, r.name)
 

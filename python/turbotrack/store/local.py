@@ -12,7 +12,8 @@ from typing import Any, Iterator, Optional, Sequence
 
 from .. import _core
 from .._fs import DamagedFile, atomic_write_json, read_json
-from . import layout, query, runinfo
+from . import artifacts, layout, query, runinfo, sql, types
+from .base import RunStore, check_page
 from .downsample import m4_rows
 from .summary_view import contains, lookup
 
@@ -55,11 +56,9 @@ class RunSummary(MutableMapping):
     def __setitem__(self, key: str, value: Any) -> None:
         """Set ``key`` as ``run.summary`` does during a run: an array or tensor is stored whole in
         the run's ``tensors/`` and its statistics kept here; media are written as files."""
-        from .._summary import to_summary_json
-
         if not isinstance(key, str):
             raise TypeError(f"summary keys must be strings, got {type(key).__name__}")
-        self._items[key] = json.loads(to_summary_json(value, self._path.parent, key))
+        self._items[key] = json.loads(types.summary_json(value, self._path.parent, key))
 
     def __delitem__(self, key: str) -> None:
         del self._items[key]
@@ -160,10 +159,9 @@ class LocalRun:
 
     @property
     def state(self) -> str:
-        """``running``, ``finished``, ``failed`` or ``crashed`` (its process died unfinished)."""
-        if self.shared:
-            return runinfo.combined_state(self._dir, self._report)
-        return runinfo.state_of(runinfo.read(self._dir, self._report))
+        """``running``, ``finished``, ``failed``, ``crashed`` (its process died unfinished), ``killed``
+        (as recorded) or ``unreadable``: :func:`turbotrack.store.runinfo.resolve_state`, as the server says."""
+        return runinfo.combined_state(self._dir, self._report)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -191,9 +189,14 @@ class LocalRun:
         DataFrame, a numeric column missing from some rows (or logged as ``None`` there) is
         float64 with NaN, or pandas' nullable ``Int64`` / ``boolean`` for ints and bools, so no
         int is rounded through a float."""
-        data = _core.read_history(self._paths(stream), projection(keys, x_axis))
-        _warn_damage(data["damaged"])
-        n_rows, picked, nulls = select(data, keys, x_axis, samples)
+        paths = self._paths(stream)
+        data = zoomed(paths, keys, x_axis, samples)
+        if data is None:
+            data = _core.read_history(paths, projection(keys, x_axis))
+            _warn_damage(data["damaged"])
+            n_rows, picked, nulls = select(data, keys, x_axis, samples)
+        else:  # the rows kept already
+            n_rows, picked, nulls = select(data, keys, x_axis, None)
         if pandas:
             try:
                 import pandas as pd
@@ -248,8 +251,8 @@ class LocalRun:
                 out.append(File(p.relative_to(self._dir).as_posix(), p.stat().st_size, str(p)))
         return out
 
-    def query_cells(self) -> dict[str, list[query.Cell]]:
-        """The run as ``Api().runs(filters=, order=)`` reads it (see :mod:`.query`)."""
+    def query_rows(self) -> list[tuple[Any, ...]]:
+        """The run as ``Api().runs(filters=, order=)`` reads it: its :func:`.query.key_rows`."""
         fields = query.plain_fields(
             run_id=self.id,
             name=self.name,
@@ -260,7 +263,7 @@ class LocalRun:
             tags=self.tags,
             created=self.created_at,
         )
-        return query.cells_of(query.key_rows(fields, self.config, dict(self.summary)))
+        return query.key_rows(fields, self.config, dict(self.summary))
 
     def __repr__(self) -> str:
         return f"<turbotrack LocalRun {self.path} ({self.state})>"
@@ -268,8 +271,6 @@ class LocalRun:
     def table(self, key: str, step: Optional[int] = None) -> Any:
         """The ``Table`` logged under ``key`` at ``step`` (default: the last one logged); ``.get_dataframe()``
         gives it as a DataFrame."""
-        from ..data_types.table import Table
-
         found = None
         for row in self.scan_history(keys=[key]):
             value = row[key]
@@ -280,7 +281,7 @@ class LocalRun:
                 f"run {self.path} has no table under {key!r}" + (f" at step {step}" if step is not None else "")
             )
         data = read_json(self._dir / found["path"])
-        return Table(columns=data["columns"], data=data["data"])
+        return types.table(data["columns"], data["data"])
 
     def logged_artifacts(self) -> list[Any]:
         """The artifact versions this run logged."""
@@ -291,25 +292,12 @@ class LocalRun:
         return self._artifacts("used")
 
     def _artifacts(self, action: str) -> list[Any]:
-        from .. import artifacts
-
         out: dict[str, Any] = {}
-        for rec in read_json(self._dir / layout.ARTIFACTS, []) or []:
-            if rec["action"] == action:
+        for rec in artifacts.records(self._dir):
+            if rec.get("action") == action:
                 entity, project, name, alias = artifacts.parse_name(rec["artifact"], self.entity, self.project)
-                out[rec["artifact"]] = artifacts.load(self._dir.parents[2] / entity / project, name, alias)
+                out[rec["artifact"]] = types.artifact(self._dir.parents[2] / entity / project, name, alias)
         return list(out.values())
-
-
-def check_parts(path: str, parts: Sequence[str]) -> list[str]:
-    """``parts`` of run path ``path``, each a plain folder name; else ``ValueError``."""
-    for part in parts:
-        if not layout.is_folder_name(part):
-            raise ValueError(
-                f"{path!r} is not a run path: {part!r} cannot be a part of it (each of entity, project and "
-                "run id is a non-empty folder name without '/', '\\' or NUL, and not '.' or '..')"
-            )
-    return list(parts)
 
 
 def inside(root: Path, parts: Sequence[str]) -> Path:
@@ -328,17 +316,70 @@ def open_run(run_dir: Path) -> LocalRun:
     return LocalRun(run_dir)
 
 
-def list_runs(project_dirs: list[Path], filters: Optional[dict[str, Any]], order: Optional[str]) -> list[LocalRun]:
+def list_runs(
+    project_dirs: list[Path],
+    filters: Optional[dict[str, Any]],
+    order: Optional[str],
+    limit: Optional[int] = None,
+    offset: int = 0,
+) -> list[LocalRun]:
     """The runs in ``project_dirs`` that match the query ``filters``, sorted by ``order`` (both as
-    :mod:`.query` says; a malformed one is a ``ValueError`` before any run is read)."""
+    :mod:`.query` says, evaluated by :func:`.sql.select`, the server's SQL; a malformed one is a
+    ``ValueError`` before any run is read), the page ``[offset, offset + limit)`` of them."""
     node = query.parse(filters)
     sort = query.parse_order(order)
     runs = [
         LocalRun(d) for p in project_dirs if p.is_dir() for d in sorted(p.iterdir()) if any(d.glob(layout.RUN_GLOB))
     ]
-    cells = {id(r): r.query_cells() for r in runs}
-    found = [r for r in runs if query.matches(node, cells[id(r)])]
-    return query.sort_runs(found, sort, lambda r: cells[id(r)], lambda r: (r.id, r.entity, r.project))
+    return sql.select(runs, lambda r: (r.entity, r.project, r.id), LocalRun.query_rows, node, sort, limit, offset)
+
+
+class LocalStore(RunStore):
+    """The runs of a storage root on this disk (``<dir>/turbotrack``): what ``Api(dir=...)`` reads."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = str(root)
+
+    def open_run(self, path: layout.RunPath) -> LocalRun:
+        return open_run(inside(self.root, [path.entity, path.project, path.run_id]))
+
+    def _project_dirs(self, project: Optional[tuple[str, str]]) -> list[Path]:
+        if project is not None:
+            return [inside(self.root, list(project))]
+        return [p for e in sorted(self.root.glob("*")) for p in sorted(e.glob("*"))]
+
+    def runs(
+        self,
+        project: Optional[tuple[str, str]],
+        filters: Optional[dict[str, Any]] = None,
+        order: Optional[str] = None,
+        limit: Optional[int] = None,
+        offset: int = 0,
+    ) -> list[LocalRun]:
+        check_page(limit, offset)
+        return list_runs(self._project_dirs(project), filters, order, limit, offset)
+
+    def projects(self) -> list[dict[str, Any]]:
+        counts: dict[tuple[str, str], list[float]] = {}
+        for rp in layout.iter_run_dirs(self.root):
+            try:
+                mtime = max(p.stat().st_mtime for p in rp.dir.iterdir())
+            except (OSError, ValueError):
+                mtime = 0.0
+            counts.setdefault((rp.entity, rp.project), []).append(mtime)
+        return [
+            {"entity": e, "project": p, "run_count": len(m), "last_activity": max(m)}
+            for (e, p), m in sorted(counts.items())
+        ]
+
+    def artifact(self, entity: str, project: str, name: str, alias: str) -> Any:
+        return types.artifact(artifacts.project_dir(self.root, entity, project), name, alias)
+
+    def artifact_versions(self, entity: str, project: str, name: str) -> list[Any]:
+        folder = artifacts.project_dir(self.root, entity, project)
+        numbers = artifacts.version_numbers(artifacts.artifact_dir(folder, name))
+        return [types.artifact(folder, name, f"v{n}") for n in numbers]
 
 
 def _is_definition(d: Any) -> bool:
@@ -366,6 +407,30 @@ def _warn_damage(damaged: list[str]) -> None:
 def projection(keys: Optional[Sequence[str]], x_axis: str) -> Optional[list[str]]:
     """The metric columns ``history(keys=..., x_axis=...)`` decodes (None: every one)."""
     return None if keys is None else list(dict.fromkeys([*keys, x_axis]))
+
+
+def zoomed(
+    paths: Sequence[Path],
+    keys: Optional[Sequence[str]],
+    x_axis: str,
+    samples: Optional[int],
+    lo: Optional[float] = None,
+    hi: Optional[float] = None,
+) -> Optional[dict[str, Any]]:
+    """``history(keys=[one], samples=N)`` of a one-file run answered from its blocks' statistics
+    (``_core.zoom_history``: only the blocks it must look inside are decompressed, and only their
+    steps and that column), as a table of the rows kept for :func:`select` with ``samples=None``
+    (``lo``/``hi`` applied). None when that does not apply (more keys or files, another x axis, a
+    file written before format version 3, damage): read the table whole."""
+    if samples is None or samples < 1 or x_axis != "_step" or keys is None or len(paths) != 1:
+        return None
+    keys = list(keys)
+    if len(keys) != 1 or keys[0].startswith("_"):
+        return None
+    data: Optional[dict[str, Any]] = _core.zoom_history(
+        paths[0], keys[0], int(samples), None if lo is None else float(lo), None if hi is None else float(hi)
+    )
+    return data
 
 
 def select(
@@ -491,4 +556,4 @@ def _dense(col: tuple[Any, Any], n: int) -> Any:
     return obj
 
 
-__all__ = ["File", "LocalRun", "RunSummary"]
+__all__ = ["File", "LocalRun", "LocalStore", "RunSummary"]

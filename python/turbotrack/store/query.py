@@ -1,11 +1,10 @@
 """One meaning for ``Api().runs(path, filters=, order=)``: wandb's MongoDB-style query, parsed once.
 
 :func:`parse` turns a ``filters`` dict into a small tree (:class:`Node`); :func:`parse_order` an
-``order`` string into an :class:`Order`. The tree is evaluated here, in Python, for the local store
-(:func:`matches`, :func:`sort_runs`) and compiled to SQL for the server's index
-(``server/runquery.py``). Both read a run through the same normal form, :func:`key_rows`: one row
-``(key, elem, num, txt, js)`` per field (``elem = 1``: one more per scalar element of a list), so a
-rule below is written once.
+``order`` string into an :class:`Order`. The tree has one evaluator, the SQL of :mod:`.sql`: over the
+server's index, and over an in-memory table for the local store (:func:`.sql.select`). It reads a
+run through one normal form, :func:`key_rows`: one row ``(key, elem, num, txt, js)`` per field
+(``elem = 1``: one more per scalar element of a list), so each rule below is written once.
 
 Fields
     ``config.K`` and ``summary_metrics.K`` (also ``summary.K``): a dict's entries are reached with dots
@@ -56,7 +55,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Optional, Sequence, TypeVar, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 __all__ = [
     "DEFAULT_ORDER",
@@ -73,15 +72,12 @@ __all__ = [
     "Or",
     "Order",
     "Regex",
-    "cells_of",
     "key_of",
     "key_rows",
     "keys_in",
-    "matches",
     "parse",
     "parse_order",
     "plain_fields",
-    "sort_runs",
 ]
 
 DEFAULT_ORDER = "+created_at"
@@ -121,10 +117,6 @@ _FIELD_OPS = ("$eq", "$ne", *_COMPARE, "$in", "$nin", "$exists", "$regex", "$opt
 _LOGICAL = ("$and", "$or", "$nor", "$not")
 
 # ---- the normal form of a run ----
-
-#: One row of a field: ``(elem, num, txt, js)``; ``elem`` 1 for an element of a list. A number sets
-#: ``num``, a string ``txt``, a bool ``js`` (``"true"``/``"false"``), a list or dict ``js`` (its JSON).
-Cell = tuple[int, Optional[float], Optional[str], Optional[str]]
 
 
 def canonical(v: Any) -> str:
@@ -202,14 +194,6 @@ def key_rows(fields: dict[str, Any], config: dict[str, Any], summary: dict[str, 
         if cell is not None:
             rows.append((key, 0, *cell))
     return rows
-
-
-def cells_of(rows: Sequence[tuple[Any, ...]]) -> dict[str, list[Cell]]:
-    """The rows of :func:`key_rows` by key, as :func:`matches` and :func:`sort_runs` read them."""
-    out: dict[str, list[Cell]] = {}
-    for key, *cell in rows:
-        out.setdefault(key, []).append(tuple(cell))  # type: ignore[arg-type]
-    return out
 
 
 # ---- the parsed form ----
@@ -509,74 +493,3 @@ def keys_in(node: Node) -> set[str]:
     if isinstance(node, Not):
         return keys_in(node.node)
     return {node.key}
-
-
-# ---- evaluated in Python ----
-
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: a == b,
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
-}
-_BOOLS = ("true", "false")
-
-
-def _cell_matches(node: Cmp, cell: Cell) -> bool:
-    elem, num, txt, js = cell
-    if node.kind == "num":
-        return num is not None and _OPS[node.op](num, node.value)
-    if node.kind == "txt":
-        return txt is not None and _OPS[node.op](txt, node.value)
-    if node.kind == "bool":
-        return js in _BOOLS and _OPS[node.op](js, node.value)
-    return elem == 0 and js == node.value
-
-
-def matches(node: Node, cells: dict[str, list[Cell]]) -> bool:
-    """Whether a run, as :func:`cells_of` gives it, matches the tree ``node``."""
-    if isinstance(node, And):
-        return all(matches(n, cells) for n in node.nodes)
-    if isinstance(node, Or):
-        return any(matches(n, cells) for n in node.nodes)
-    if isinstance(node, Not):
-        return not matches(node.node, cells)
-    found = cells.get(node.key, ())
-    if isinstance(node, Exists):
-        return any(c[0] == 0 for c in found)
-    if isinstance(node, Regex):
-        flags = re.IGNORECASE if node.ignore_case else 0
-        return any(c[2] is not None and re.search(node.pattern, c[2], flags) is not None for c in found)
-    return any(_cell_matches(node, c) for c in found)
-
-
-def sort_value(order: Order, cells: dict[str, list[Cell]]) -> tuple[int, Any]:
-    """``(kind rank, value)`` a run sorts by: 0 numbers, 1 strings, 2 bools, 3 missing (value None)."""
-    for elem, num, txt, js in cells.get(order.key, ()):
-        if elem == 0:
-            if num is not None:
-                return 0, num
-            if txt is not None:
-                return 1, txt
-            if js in _BOOLS:
-                return 2, js
-    return 3, None
-
-
-T = TypeVar("T")
-
-
-def sort_runs(
-    items: Sequence[T], order: Order, cells: Callable[[T], dict[str, list[Cell]]], tie: Callable[[T], Any]
-) -> list[T]:
-    """``items`` in ``order``: by kind (numbers, strings, bools, missing), each kind by value in
-    the order's direction; ties (and missing values) by ``tie`` (the run id) ascending."""
-    keyed = sorted(((sort_value(order, cells(x)), x) for x in items), key=lambda p: tie(p[1]))
-    out: list[T] = []
-    for rank in range(4):
-        group = [p for p in keyed if p[0][0] == rank]
-        if rank < 3:
-            group.sort(key=lambda p: p[0][1], reverse=order.desc)  # stable: ties keep the id order
-        out.extend(x for _, x in group)
-    return out

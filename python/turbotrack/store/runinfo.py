@@ -12,7 +12,7 @@ from . import layout
 
 RUN_FILE = layout.RUN
 #: ``unreadable``: the run's run.json (or a rank's) is damaged, so its state cannot be told.
-STATES = ("running", "finished", "failed", "crashed", "unreadable")
+STATES = ("running", "finished", "failed", "crashed", "killed", "unreadable")
 #: Called with each damaged file a reader skips (readers report it; the writer's side raises).
 OnDamage = Optional[Callable[[DamagedFile], None]]
 
@@ -83,24 +83,54 @@ def _rank_of(info: dict[str, Any]) -> int:
     return rank if isinstance(rank, int) else 0
 
 
-def combined_state(run_dir: Path, on_damage: OnDamage = None) -> str:
-    """A shared run is unreadable if a rank's run file is damaged, crashed if any rank crashed,
-    running while any rank runs, failed if any rank failed, else finished."""
-    states = {state_of(i) for i in rank_infos(run_dir, on_damage)} or {"crashed"}
-    for s in ("unreadable", "crashed", "running", "failed"):
+#: The states a run.json may record (wandb's, less those this project never writes: killed is
+#: kept as recorded, as an import from wandb may bring it).
+RECORDED = ("running", "finished", "failed", "crashed", "killed")
+#: How the ranks of a shared run combine: the first of these any rank is in, else ``finished``.
+RANK_ORDER = ("unreadable", "crashed", "killed", "running", "failed")
+
+
+def rank_state(info: Any, heartbeat_fresh: Optional[bool] = None, host: Optional[str] = None) -> str:
+    """The state of one rank from its run file: as recorded, except that a rank recorded as
+    ``running`` is ``running`` only while its process lives (same pid and start time, on this host),
+    else ``crashed``. A process on another host is told by ``heartbeat_fresh`` (the server's: its
+    uploader's heartbeat is fresh); without one (a local reader) it counts as ``running``, as
+    nothing here can tell. A fresh heartbeat also keeps a rank on this host running. What is not a
+    run file's dict, or records an unknown state, is ``unreadable``; no state recorded is ``crashed``."""
+    if not isinstance(info, dict):
+        return "unreadable"
+    state = info.get("state", "crashed")
+    if state == "unreadable" or state not in RECORDED:
+        return "unreadable"
+    if state != "running":
+        return str(state)
+    if heartbeat_fresh:
+        return "running"
+    if info.get("host") not in (None, host or socket.gethostname()):
+        return "running" if heartbeat_fresh is None else "crashed"
+    pid = info.get("pid")
+    alive = isinstance(pid, int) and not isinstance(pid, bool) and process_alive(pid, info.get("pid_start"))
+    return "running" if alive else "crashed"
+
+
+def resolve_state(infos: list[Any], heartbeat_fresh: Optional[bool] = None, host: Optional[str] = None) -> str:
+    """The one run-state resolver (the local Api and the server both answer with it): each rank's
+    :func:`rank_state`, combined — unreadable if a rank's run file is damaged, crashed if any rank
+    crashed (then killed), running while any rank runs, failed if any rank failed, else finished; a
+    run with no run file is crashed."""
+    states = {rank_state(i, heartbeat_fresh, host) for i in infos} or {"crashed"}
+    for s in RANK_ORDER:
         if s in states:
             return s
     return "finished"
 
 
+def combined_state(run_dir: Path, on_damage: OnDamage = None) -> str:
+    """The state of the run in ``run_dir`` as a local reader sees it (:func:`resolve_state` of
+    every rank's run file; a damaged one reported to ``on_damage``)."""
+    return resolve_state(rank_infos(run_dir, on_damage))
+
+
 def state_of(info: dict[str, Any]) -> str:
-    """``running`` while the writing process lives, else ``crashed``; finished runs as recorded."""
-    state = info.get("state", "crashed")
-    if state not in STATES:
-        return "unreadable"
-    if state != "running":
-        return state
-    if info.get("host") not in (None, socket.gethostname()):
-        return "running"  # another machine's process: nothing here can tell
-    pid = info.get("pid")
-    return "running" if isinstance(pid, int) and process_alive(pid, info.get("pid_start")) else "crashed"
+    """One run file's state as a local reader sees it (:func:`rank_state`)."""
+    return rank_state(info)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional, TextIO
 
 from ..errors import CommError
-from .client import Client, ServerError, check_base_url, resolve_base_url
+from ..store.client import Client, ServerError, check_base_url, resolve_base_url
 from .core import Collision, FilesFailed, Progress, RunSync, SyncError, find_runs, run_path_of
 
 __all__ = ["Client", "Collision", "FilesFailed", "Progress", "RunSync", "SyncError", "hint_for", "sync_paths"]

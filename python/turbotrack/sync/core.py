@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import quote, unquote, urlparse
 
-from .. import artifacts
 from .._fs import atomic_write_bytes, read_json
-from ..store import layout, runinfo
+from ..store import artifacts, layout, runinfo
 from ..store.blocks import spans
+from ..store.client import Client, ServerError, run_url
 from ..store.digest import PrefixHashes, sha256_range
-from .client import Client, ServerError, run_url
 
 #: The most bytes sent in one request (the server's default body limit is 64 MiB; a server with a
 #: lower one says so in its manifest, and the chunks follow it).
@@ -383,7 +382,7 @@ class RunSync:
         return sent
 
     def _send_artifact(self, entity: str, project: str, name: str, version: str, progress: Progress) -> None:
-        project_dir = self.rp.root / entity / project
+        project_dir = self.rp.dir.parents[2] / entity / project
         folder = project_dir / artifacts.ARTIFACTS_DIR / name
         manifest = read_json(folder / f"{version}.json")
         if manifest is None:
@@ -473,7 +472,7 @@ def _shareable(manifest: Any, project_dir: Path, what: str) -> tuple[dict[str, A
         ref = f.get("ref") if isinstance(f, dict) else None
         if ref is None:
             if isinstance(f, dict) and isinstance(f.get("digest"), str):
-                sources[f["digest"]] = artifacts._blob_path(project_dir, f["digest"])
+                sources[f["digest"]] = artifacts.blob_path(project_dir, f["digest"])
             continue
         if not str(ref).lower().startswith("file:"):
             continue

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Optional
 
 from ..errors import KeyRefusedError
 from ..store import layout
-from .client import Client, check_base_url, resolve_base_url
+from ..store.client import Client, check_base_url, resolve_base_url
 from .core import FilesFailed, RunSync
 
 MAX_BACKOFF = 30.0

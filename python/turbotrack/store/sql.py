@@ -1,14 +1,17 @@
 """The runs query (:mod:`turbotrack.store.query`: what a filter and an order mean) compiled to SQL,
-the same on SQLite and PostgreSQL, parameterised.
+the same on SQLite and PostgreSQL, parameterised: the one evaluator of a query. The server runs it
+over its index; :func:`select` runs it over runs in hand (the local store's, or a remote listing of
+several projects merged) in an in-memory SQLite table of the same rows.
 
-Every field a query can name is denormalised into ``run_keys`` by :func:`~turbotrack.store.query.key_rows`
-(one narrow, indexed row per run and field, one more per scalar element of a list), the rows the
-Python evaluator reads too. A condition on a field is ``b.run_id IN (the ids of the project's runs
+Every field a query can name is denormalised into ``run_keys`` by
+:func:`~turbotrack.store.query.key_rows` (one narrow, indexed row per run and field, one more per
+scalar element of a list). A condition on a field is ``b.run_id IN (the ids of the project's runs
 whose rows of that key match)``: a subquery that does not depend on the run, so it is evaluated once
 per query, by value through the indexes ``run_keys_txt``/``run_keys_num`` (``entity, project, key,
 value, run_id``). Equalities on one key and kind, as ``$in`` makes them, are one ``IN (...)`` list,
 not one subquery per value (a 300-value ``$in`` over 10,000 runs was 300 subqueries per run). A sort
-reads one ``LEFT JOIN``-ed row per run, so sorting 10,000 runs never reads the wide rows of ``runs``.
+reads one ``LEFT JOIN``-ed row per run, so sorting 10,000 runs never reads the wide rows of
+``runs``.
 
 ``state`` is stored as recorded, except ``live`` while a rank is recorded as running: that is
 resolved at query time with the ids of the runs alive now (``running``). ``$regex`` is Python's
@@ -17,9 +20,11 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import re
+import sqlite3
+from typing import Any, Callable, Optional, Sequence, TypeVar
 
-from ..store.query import And, Cmp, Exists, Node, Not, Or, Order, Regex
+from .query import And, Cmp, Exists, Node, Not, Or, Order, Regex
 
 #: ``state`` of a run with a rank recorded as running: ``running`` or ``crashed`` depends on now.
 LIVE = "live"
@@ -177,4 +182,61 @@ class RunQuery:
         return join, Sql(f"ORDER BY {rank}, o.num{desc}, {txt.text}{desc}, {bools}{desc}, {run_id}", txt.params)
 
 
-__all__ = ["LIVE", "REGEXP_FUNCTION", "RunQuery", "Sql"]
+def regexp(pattern: str, ignore_case: int, text: Optional[str]) -> int:
+    """``$regex`` on SQLite (registered as :data:`REGEXP_FUNCTION`): Python's ``re.search``."""
+    if text is None:
+        return 0
+    return int(re.search(pattern, text, re.IGNORECASE if ignore_case else 0) is not None)
+
+
+#: ``run_keys`` as :func:`select` holds it (the server's index has the same columns, see db.py).
+_KEYS_TABLE = (
+    "CREATE TABLE run_keys (entity TEXT NOT NULL, project TEXT NOT NULL, run_id TEXT NOT NULL, "
+    "key TEXT NOT NULL, elem INTEGER NOT NULL, num DOUBLE PRECISION, txt TEXT, js TEXT)"
+)
+_KEYS_INDEX = "CREATE INDEX run_keys_key ON run_keys (entity, project, key, run_id, elem, num, txt)"
+
+T = TypeVar("T")
+
+
+def select(
+    items: Sequence[T],
+    ident: Callable[[T], tuple[str, str, str]],
+    rows: Callable[[T], list[tuple[Any, ...]]],
+    node: Node,
+    order: Order,
+    limit: Optional[int] = None,
+    offset: int = 0,
+) -> list[T]:
+    """The ``items`` (runs) that match ``node``, sorted by ``order``, the page ``[offset, offset +
+    limit)`` of them: the SQL the server runs, over an in-memory table of each item's
+    :func:`~turbotrack.store.query.key_rows` (``rows``), ``ident`` being its (entity, project, run
+    id). Ties go by run id, then entity and project. States are as ``rows`` gives them (resolved)."""
+    by_id: dict[tuple[str, str, str], T] = {}
+    con = sqlite3.connect(":memory:")
+    try:
+        con.create_function(REGEXP_FUNCTION, 3, regexp, deterministic=True)
+        con.execute(_KEYS_TABLE)
+        for x in items:
+            key = ident(x)
+            by_id[key] = x
+            con.executemany("INSERT INTO run_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(*key, *r) for r in rows(x)])
+        con.execute(_KEYS_INDEX)
+        q = RunQuery(set())
+        where = q.where(node)
+        join, order_by = q.order(order)
+        sql = (
+            f"SELECT b.entity, b.project, b.run_id FROM run_keys b {join.text} "
+            f"WHERE b.key = 'id' AND b.elem = 0{where.text} {order_by.text}, b.entity, b.project"
+        )
+        args = join.params + where.params + order_by.params
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            args += [-1 if limit is None else limit, max(0, offset)]
+        found = con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+    return [by_id[tuple(r)] for r in found]  # type: ignore[index]
+
+
+__all__ = ["LIVE", "REGEXP_FUNCTION", "RunQuery", "Sql", "regexp", "select"]

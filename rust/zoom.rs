@@ -1,0 +1,940 @@
+//! Zoom-outs from block statistics: `history(keys=[one], samples=N)` of a run's history file
+//! answered by reading each block's statistics (format version 3) and decompressing only the
+//! steps and that one column of the blocks it must look inside.
+//!
+//! * A view of at most `N` rows: every row, from the blocks overlapping it.
+//! * A view over few blocks (at most twice as many as M4 buckets): those blocks' column, and
+//!   `downsample::m4_indices` over it, exactly as a whole read would answer.
+//! * A wider view: M4 over whole blocks. A block whose rows of the column all fall in one bucket
+//!   gives its first, last, min and max rows from its statistics, undecoded; only blocks that
+//!   straddle a bucket edge (or the view's bounds) are decoded. The answer holds each bucket's
+//!   first, last, min and max rows exactly (a spike is never sampled away), without the evenly
+//!   spaced rows a whole read adds when M4 keeps fewer than `N`.
+//!
+//! `Ok(None)`: the file cannot be answered this way (blocks without statistics, damage, steps
+//! that go back, a column that is not numbers or changes type), and the caller reads it whole.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use crate::downsample::m4_indices;
+use crate::error::{Error, Result};
+use crate::format::block::{BLOCK_HEADER, MAX_BLOCK};
+use crate::format::codec::Reader;
+use crate::format::stats::{as_f64, BlockStats, ColStats, Point, T_BOOL, T_FLOAT, T_INT, T_NULL};
+use crate::format::{decode_column, decode_steps, ColData, FileHeader, BLOCK_MAGIC};
+
+/// The rows of a zoom-out answer, in order: their steps, and the column's values (`rows`: the
+/// answer rows holding a value; `nulls`: those holding a null).
+#[derive(Debug, Default, PartialEq)]
+pub struct Zoomed {
+    pub steps: Vec<i64>,
+    pub rows: Vec<u32>,
+    pub nulls: Vec<u32>,
+    pub data: ColData,
+    /// Blocks read, and those among them whose column was decompressed (for benches and tests).
+    pub blocks: usize,
+    pub decoded: usize,
+    /// Whether the answer is M4 over whole blocks (a wide view), not a whole read's answer.
+    pub from_stats: bool,
+}
+
+impl Default for ColData {
+    fn default() -> Self {
+        ColData::Float(Vec::new())
+    }
+}
+
+struct BlockAt {
+    n_rows: u32,
+    stats: BlockStats,
+    /// Where the frames start (after the block header and the statistics frame).
+    frames_at: u64,
+    /// The column's statistics in this block (index into `stats.columns`).
+    col: Option<usize>,
+}
+
+/// One row of the column: its step, and its value's bits (`None`: a null).
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    /// Block and row in it: the row's place in the file, for ordering.
+    at: (u32, u32),
+    step: i64,
+    value: Option<u64>,
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path, e)
+}
+
+fn read_exact_at(f: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<bool> {
+    let mut done = 0;
+    while done < buf.len() {
+        match f.read_at(&mut buf[done..], at + done as u64) {
+            Ok(0) => return Ok(false),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(path, e)),
+        }
+    }
+    Ok(true)
+}
+
+/// The names `read_history(paths, keys=[])` gives (`_step`, `_timestamp`, `_runtime`, `_rank`
+/// in a shared run, `_pid` for a forked process's file, then every metric in the order first
+/// seen) read from the blocks' statistics alone, nothing decompressed; `None` when a block has no
+/// statistics or is damaged (the caller reads the files whole).
+pub fn names(paths: &[std::path::PathBuf]) -> Result<Option<Vec<String>>> {
+    let mut out: Vec<String> = ["_step", "_timestamp", "_runtime"].map(String::from).to_vec();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let (mut shared, mut pid) = (false, false);
+    let mut metrics = Vec::new();
+    for path in paths {
+        let file = File::open(path).map_err(|e| io(path, e))?;
+        let mut head = vec![0u8; 16 + u16::MAX as usize + 4];
+        let n = read_some_at(&file, path, &mut head, 0)?;
+        head.truncate(n);
+        let header = match FileHeader::parse(&head) {
+            Ok(Some((h, _))) => h,
+            Ok(None) => continue, // a file torn inside its header holds no rows
+            Err(_) => return Ok(None),
+        };
+        let Some(blocks) = walk(&file, path, "")? else {
+            return Ok(None);
+        };
+        shared |= crate::reader::meta_field(&header.meta, "shared") == Some("1");
+        pid |= !blocks.is_empty()
+            && crate::reader::meta_field(&header.meta, "pid").is_some_and(|p| p.parse::<i64>().is_ok());
+        for b in blocks {
+            for c in b.stats.columns {
+                if seen.insert(c.name.clone()) {
+                    metrics.push(c.name);
+                }
+            }
+        }
+    }
+    if shared {
+        out.push("_rank".into());
+    }
+    if pid {
+        out.push("_pid".into());
+    }
+    out.extend(metrics);
+    Ok(Some(out))
+}
+
+fn read_some_at(f: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match f.read_at(&mut buf[done..], at + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(path, e)),
+        }
+    }
+    Ok(done)
+}
+
+/// The blocks of `path` with their statistics; `None` when a block has none or is damaged. A
+/// torn tail (a last block cut short) ends the walk, as it does for every reader.
+fn walk(f: &File, path: &Path, key: &str) -> Result<Option<Vec<BlockAt>>> {
+    let end = f.metadata().map_err(|e| io(path, e))?.len();
+    let mut head = vec![0u8; (16 + u16::MAX as usize + 4).min(end as usize)];
+    if !read_exact_at(f, path, &mut head, 0)? {
+        return Ok(None);
+    }
+    if head.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let Ok(Some((_, mut pos))) = FileHeader::parse(&head) else {
+        return Ok(None);
+    };
+    let mut blocks = Vec::new();
+    // One read per block: its header and (usually all of) its statistics.
+    let mut buf = vec![0u8; 16 << 10];
+    while (pos as u64) < end {
+        let at = pos as u64;
+        let want = buf.len().min((end - at) as usize);
+        if want < BLOCK_HEADER + 8 || !read_exact_at(f, path, &mut buf[..want], at)? {
+            break; // torn tail
+        }
+        if &buf[..4] != BLOCK_MAGIC {
+            return Ok(None);
+        }
+        let word = |i: usize| u32::from_le_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+        let (comp_len, raw_len, n_rows) = (word(4), word(8), word(12));
+        if comp_len as usize > MAX_BLOCK || raw_len as usize > MAX_BLOCK {
+            return Ok(None);
+        }
+        let size = (BLOCK_HEADER + comp_len as usize) as u64;
+        if at + size > end {
+            break; // torn tail
+        }
+        let Some(stats_len) = BlockStats::frame_len(&buf[BLOCK_HEADER..]) else {
+            return Ok(None); // a block without statistics (format version 1 or 2)
+        };
+        if stats_len > comp_len as usize {
+            return Ok(None);
+        }
+        let frame = if BLOCK_HEADER + stats_len <= want {
+            buf[BLOCK_HEADER..BLOCK_HEADER + stats_len].to_vec()
+        } else {
+            let mut v = vec![0u8; stats_len];
+            read_exact_at(f, path, &mut v, at + BLOCK_HEADER as u64)?;
+            v
+        };
+        let Ok(stats) = BlockStats::parse(&frame, n_rows, raw_len, comp_len) else {
+            return Ok(None);
+        };
+        let col = stats.columns.iter().position(|c| c.name == key);
+        blocks.push(BlockAt {
+            n_rows,
+            frames_at: at + (BLOCK_HEADER + stats_len) as u64,
+            stats,
+            col,
+        });
+        pos = (at + size) as usize;
+    }
+    Ok(Some(blocks))
+}
+
+/// Decompress the payload bytes `[offset..)` of the frame holding `offset`: that frame alone.
+fn frame_from(f: &File, path: &Path, b: &BlockAt, offset: u32) -> Result<Option<(Vec<u8>, usize)>> {
+    let Some((i, raw_at, comp_at)) = b.stats.frame_of(offset) else {
+        return Ok(None);
+    };
+    let (raw_len, comp_len) = b.stats.frames[i];
+    let mut comp = vec![0u8; comp_len as usize];
+    if !read_exact_at(f, path, &mut comp, b.frames_at + comp_at)? {
+        return Ok(None);
+    }
+    let mut raw = vec![0u8; raw_len as usize];
+    match zstd::bulk::decompress_to_buffer(&comp, raw.as_mut_slice()) {
+        Ok(n) if n == raw_len as usize => Ok(Some((raw, (offset - raw_at) as usize))),
+        _ => Ok(None),
+    }
+}
+
+/// The column's rows of one block, decoded (steps and the column only).
+fn decode_rows(file: &File, path: &Path, bi: usize, block: &BlockAt, stats: &ColStats) -> Result<Option<Vec<Row>>> {
+    let Some((head, 0)) = frame_from(file, path, block, 0)? else {
+        return Ok(None);
+    };
+    let Ok(steps) = decode_steps(&head, block.n_rows) else {
+        return Ok(None);
+    };
+    let (buf, at) = if block.stats.frame_of(stats.raw_offset).map(|x| x.0) == Some(0) {
+        let at = stats.raw_offset as usize;
+        (head, at)
+    } else {
+        match frame_from(file, path, block, stats.raw_offset)? {
+            Some(x) => x,
+            None => return Ok(None),
+        }
+    };
+    let mut reader = Reader::new(buf.get(at..).unwrap_or(&[]));
+    let Ok(Ok(col)) = decode_column(&mut reader, block.n_rows as usize, &|_| true) else {
+        return Ok(None);
+    };
+    if col.name != stats.name || (col.rows.len() + col.nulls.len()) as u32 != stats.held {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(stats.held as usize);
+    let (mut v, mut k) = (0, 0);
+    while v < col.rows.len() || k < col.nulls.len() {
+        let take_value = k >= col.nulls.len() || (v < col.rows.len() && col.rows[v] < col.nulls[k]);
+        let (row, value) = if take_value {
+            let bits = match &col.data {
+                ColData::Float(x) => x[v].to_bits(),
+                ColData::Int(x) => x[v] as u64,
+                ColData::Bool(x) => u64::from(x[v]),
+                _ => return Ok(None),
+            };
+            v += 1;
+            (col.rows[v - 1], Some(bits))
+        } else {
+            k += 1;
+            (col.nulls[k - 1], None)
+        };
+        out.push(Row {
+            at: (bi as u32, row),
+            step: steps[row as usize],
+            value,
+        });
+    }
+    Ok(Some(out))
+}
+
+fn row_of(bi: usize, p: &Point) -> Row {
+    Row {
+        at: (bi as u32, p.row),
+        step: p.step,
+        value: (!p.null).then_some(p.bits),
+    }
+}
+
+/// The zoom-out answer for `key` of the history file `path` (see the module docs): at most
+/// `samples` rows of those holding `key` with `lo <= step <= hi`.
+pub fn zoom(path: &Path, key: &str, samples: usize, lo: Option<f64>, hi: Option<f64>) -> Result<Option<Zoomed>> {
+    let file = File::open(path).map_err(|e| io(path, e))?;
+    let Some(blocks) = walk(&file, path, key)? else {
+        return Ok(None);
+    };
+    let Some(kind) = numeric_kind(&blocks) else {
+        return Ok(None);
+    };
+    let (lo, hi) = (lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
+    let mut view = View {
+        file: &file,
+        path,
+        blocks: &blocks,
+        span: Vec::new(),
+        lo,
+        hi,
+        kind,
+        decoded: 0,
+    };
+    // The blocks holding the column within the view, and whether wholly.
+    for (bi, block) in blocks.iter().enumerate() {
+        let Some(col) = block.col.map(|i| &block.stats.columns[i]) else {
+            continue;
+        };
+        let (Some(first), Some(last)) = (col.first, col.last) else {
+            continue;
+        };
+        if (last.step as f64) < lo || (first.step as f64) > hi {
+            continue;
+        }
+        view.span.push((bi, view.inside(first.step) && view.inside(last.step)));
+    }
+    let buckets = (samples / 4).max(1);
+    let wide = view.span.len() > 2 * buckets && samples > 0;
+    let kept = if wide {
+        view.wide(samples, buckets)?
+    } else {
+        view.narrow(samples)?
+    };
+    let Some(kept) = kept else {
+        return Ok(None);
+    };
+    Ok(Some(answer(&kept, kind, blocks.len(), view.decoded, wide)))
+}
+
+/// The column's one numeric type (float, int or bool) when its steps never go back and it has
+/// that type in every block holding a value; `None` otherwise.
+fn numeric_kind(blocks: &[BlockAt]) -> Option<u8> {
+    let mut kind = None;
+    let mut prev = i64::MIN;
+    for block in blocks {
+        if !block.stats.monotone || (block.n_rows > 0 && block.stats.first_step < prev) {
+            return None;
+        }
+        if block.n_rows > 0 {
+            prev = block.stats.last_step;
+        }
+        if let Some(col) = block.col.map(|i| &block.stats.columns[i]) {
+            match col.kind {
+                T_NULL => {}
+                T_FLOAT | T_INT | T_BOOL if kind.is_none_or(|k| k == col.kind) => kind = Some(col.kind),
+                _ => return None,
+            }
+        }
+    }
+    kind // None too when no block holds a value: a whole read says what there is
+}
+
+/// The blocks a view spans, and what reading them takes.
+struct View<'a> {
+    file: &'a File,
+    path: &'a Path,
+    blocks: &'a [BlockAt],
+    /// `(block, wholly inside the view)` of each block holding the column within the view.
+    span: Vec<(usize, bool)>,
+    lo: f64,
+    hi: f64,
+    kind: u8,
+    decoded: usize,
+}
+
+impl View<'_> {
+    fn inside(&self, step: i64) -> bool {
+        (step as f64) >= self.lo && (step as f64) <= self.hi
+    }
+
+    /// The column's rows within the view of block `bi`, decoded.
+    fn rows_of(&mut self, bi: usize) -> Result<Option<Vec<Row>>> {
+        let block = &self.blocks[bi];
+        let col = &block.stats.columns[block.col.expect("spanned blocks hold the column")];
+        self.decoded += 1;
+        let Some(mut rows) = decode_rows(self.file, self.path, bi, block, col)? else {
+            return Ok(None);
+        };
+        rows.retain(|r| self.inside(r.step));
+        Ok(Some(rows))
+    }
+
+    /// The rows within the view of the spanned blocks `ks` (indices into `span`), decoded on
+    /// a few threads (each block decompresses alone); `None` when one does not decode.
+    fn decode_many(&mut self, ks: &[usize]) -> Result<Option<Vec<Vec<Row>>>> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(4);
+        if threads <= 1 || ks.len() < 4 {
+            let mut out = Vec::with_capacity(ks.len());
+            for &k in ks {
+                match self.rows_of(self.span[k].0)? {
+                    Some(rows) => out.push(rows),
+                    None => return Ok(None),
+                }
+            }
+            return Ok(Some(out));
+        }
+        self.decoded += ks.len();
+        let this = &*self;
+        let per = ks.len().div_ceil(threads);
+        let parts: Vec<Result<Option<Vec<Vec<Row>>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ks
+                .chunks(per)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        let mut out = Vec::with_capacity(chunk.len());
+                        for &k in chunk {
+                            let bi = this.span[k].0;
+                            let block = &this.blocks[bi];
+                            let col = &block.stats.columns[block.col.expect("spanned blocks hold the column")];
+                            let Some(mut rows) = decode_rows(this.file, this.path, bi, block, col)? else {
+                                return Ok(None);
+                            };
+                            rows.retain(|r| this.inside(r.step));
+                            out.push(rows);
+                        }
+                        Ok(Some(out))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(Ok(None))).collect()
+        });
+        let mut out = Vec::with_capacity(ks.len());
+        for part in parts {
+            match part? {
+                Some(rows) => out.extend(rows),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Few blocks: their rows, and M4 over them exactly as a whole read computes it.
+    fn narrow(&mut self, samples: usize) -> Result<Option<Vec<Row>>> {
+        let ks: Vec<usize> = (0..self.span.len()).collect();
+        let Some(parts) = self.decode_many(&ks)? else {
+            return Ok(None);
+        };
+        let rows: Vec<Row> = parts.concat();
+        if rows.len() <= samples {
+            return Ok(Some(rows));
+        }
+        let x: Vec<f64> = rows.iter().map(|r| r.step as f64).collect();
+        let kind = self.kind;
+        let y: Vec<f64> = rows
+            .iter()
+            .map(|r| r.value.map_or(f64::NAN, |bits| as_f64(kind, bits)))
+            .collect();
+        Ok(Some(
+            m4_indices(&x, &[&y], samples).into_iter().map(|i| rows[i]).collect(),
+        ))
+    }
+
+    fn stats(&self, k: usize) -> &ColStats {
+        let block = &self.blocks[self.span[k].0];
+        &block.stats.columns[block.col.expect("spanned blocks hold the column")]
+    }
+
+    /// A block at the view's edge: its rows within the view when it is not wholly inside.
+    fn edge(&mut self, k: usize) -> Result<Option<Option<Vec<Row>>>> {
+        if self.span[k].1 {
+            return Ok(Some(None));
+        }
+        Ok(self.rows_of(self.span[k].0)?.map(Some))
+    }
+
+    /// A wide view: M4 over whole blocks, decoding only those straddling a bucket edge.
+    fn wide(&mut self, samples: usize, buckets: usize) -> Result<Option<Vec<Row>>> {
+        let last_k = self.span.len() - 1;
+        let Some(first_rows) = self.edge(0)? else {
+            return Ok(None);
+        };
+        let Some(last_rows) = (if last_k == 0 {
+            Some(first_rows.clone())
+        } else {
+            self.edge(last_k)?
+        }) else {
+            return Ok(None);
+        };
+        // The view's x range: the first and last step of the column's rows within it.
+        let x_lo = match &first_rows {
+            None => self.stats(0).first.map(|p| p.step),
+            Some(rows) => rows.first().map(|r| r.step),
+        };
+        let x_hi = match &last_rows {
+            None => self.stats(last_k).last.map(|p| p.step),
+            Some(rows) => rows.last().map(|r| r.step),
+        };
+        let (Some(x_lo), Some(x_hi)) = (x_lo, x_hi) else {
+            return Ok(None);
+        };
+        let mut partial: Vec<Option<Vec<Row>>> = vec![None; self.span.len()];
+        partial[0] = first_rows;
+        if last_k > 0 {
+            partial[last_k] = last_rows;
+        }
+        let (x_lo, x_hi) = (x_lo as f64, x_hi as f64);
+        let width = x_hi - x_lo;
+        let bucket_of = |v: i64| -> usize {
+            if width <= 0.0 || !width.is_finite() {
+                return 0;
+            }
+            ((((v as f64) - x_lo) / width * buckets as f64) as usize).min(buckets - 1)
+        };
+        // The blocks straddling a bucket edge, decoded together.
+        let straddling: Vec<usize> = (0..self.span.len())
+            .filter(|&k| {
+                let col = self.stats(k);
+                let same = match (col.first, col.last) {
+                    (Some(first), Some(last)) => bucket_of(first.step) == bucket_of(last.step),
+                    _ => true,
+                };
+                partial[k].is_none() && !(self.span[k].1 && same)
+            })
+            .collect();
+        let Some(decoded) = self.decode_many(&straddling)? else {
+            return Ok(None);
+        };
+        for (k, rows) in straddling.into_iter().zip(decoded) {
+            partial[k] = Some(rows);
+        }
+        let mut m4 = M4::new(buckets, self.kind);
+        for (k, part) in partial.iter_mut().enumerate() {
+            let (bi, whole) = self.span[k];
+            let col = self.stats(k).clone();
+            let (Some(first), Some(last)) = (col.first, col.last) else {
+                continue;
+            };
+            if whole && bucket_of(first.step) == bucket_of(last.step) {
+                let b = bucket_of(first.step);
+                m4.first(b, row_of(bi, &first));
+                m4.last(b, row_of(bi, &last));
+                if let (Some(mn), Some(mx)) = (col.min, col.max) {
+                    m4.value(b, row_of(bi, &mn));
+                    m4.value(b, row_of(bi, &mx));
+                }
+                continue;
+            }
+            let rows = match part.take() {
+                Some(rows) => rows,
+                None => match self.rows_of(bi)? {
+                    Some(rows) => rows,
+                    None => return Ok(None),
+                },
+            };
+            for r in rows {
+                let b = bucket_of(r.step);
+                m4.first(b, r);
+                m4.last(b, r);
+                m4.value(b, r);
+            }
+        }
+        let mut keep = m4.rows();
+        if keep.len() > samples {
+            let step = (keep.len() - 1) as f64 / (samples.max(2) - 1) as f64;
+            keep = (0..samples).map(|k| keep[(k as f64 * step).round() as usize]).collect();
+            keep.dedup_by_key(|r| r.at);
+        }
+        Ok(Some(keep))
+    }
+}
+
+/// The kept rows as an answer: their steps, and the column's values typed by `kind`.
+fn answer(kept: &[Row], kind: u8, blocks: usize, decoded: usize, from_stats: bool) -> Zoomed {
+    let mut out = Zoomed {
+        blocks,
+        decoded,
+        from_stats,
+        data: match kind {
+            T_INT => ColData::Int(Vec::new()),
+            T_BOOL => ColData::Bool(Vec::new()),
+            _ => ColData::Float(Vec::new()),
+        },
+        ..Zoomed::default()
+    };
+    for (i, r) in kept.iter().enumerate() {
+        out.steps.push(r.step);
+        let Some(bits) = r.value else {
+            out.nulls.push(i as u32);
+            continue;
+        };
+        out.rows.push(i as u32);
+        match &mut out.data {
+            ColData::Float(v) => v.push(f64::from_bits(bits)),
+            ColData::Int(v) => v.push(bits as i64),
+            ColData::Bool(v) => v.push(bits != 0),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// M4's per-bucket state, fed rows in file order: the same comparisons as `m4_indices` (first:
+/// the earliest smallest step; last: the latest largest; min and max: the first of each value).
+struct M4 {
+    kind: u8,
+    first: Vec<Option<Row>>,
+    last: Vec<Option<Row>>,
+    min: Vec<Option<(Row, f64)>>,
+    max: Vec<Option<(Row, f64)>>,
+}
+
+impl M4 {
+    fn new(buckets: usize, kind: u8) -> Self {
+        Self {
+            kind,
+            first: vec![None; buckets],
+            last: vec![None; buckets],
+            min: vec![None; buckets],
+            max: vec![None; buckets],
+        }
+    }
+
+    fn first(&mut self, b: usize, r: Row) {
+        if self.first[b].is_none_or(|f| r.step < f.step) {
+            self.first[b] = Some(r);
+        }
+    }
+
+    fn last(&mut self, b: usize, r: Row) {
+        if self.last[b].is_none_or(|l| r.step >= l.step) {
+            self.last[b] = Some(r);
+        }
+    }
+
+    fn value(&mut self, b: usize, r: Row) {
+        let Some(bits) = r.value else { return };
+        let v = as_f64(self.kind, bits);
+        if v.is_nan() {
+            return;
+        }
+        if self.min[b].is_none_or(|(_, m)| v < m) {
+            self.min[b] = Some((r, v));
+        }
+        if self.max[b].is_none_or(|(_, m)| v > m) {
+            self.max[b] = Some((r, v));
+        }
+    }
+
+    /// The rows kept, in file order, each once.
+    fn rows(self) -> Vec<Row> {
+        let mut keep: Vec<Row> = self
+            .first
+            .into_iter()
+            .chain(self.last)
+            .flatten()
+            .chain(self.min.into_iter().chain(self.max).flatten().map(|(r, _)| r))
+            .collect();
+        keep.sort_unstable_by_key(|r| r.at);
+        keep.dedup_by_key(|r| r.at);
+        keep
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::downsample::m4_buckets;
+    use crate::format::block::Framer;
+    use crate::format::BlockEncoder;
+    use crate::reader::read_files_projected;
+    use crate::value::Value;
+
+    /// A history file of `blocks` blocks (sizes varying, some large enough to be cut into
+    /// frames) of metrics "y" (floats, NaN, inf, nulls, gaps; one spike down), "k" (ints), "t"
+    /// (text); with statistics (version 3) or without (version 2).
+    fn write(path: &Path, blocks: usize, stats: bool, steps: impl Fn(usize) -> i64) -> usize {
+        let mut f = FileHeader::new(0.0, "stream=history").to_bytes();
+        let mut enc = BlockEncoder::default();
+        let mut framer = Framer::new().unwrap();
+        let (mut raw, mut frame) = (vec![], vec![]);
+        let mut row = 0usize;
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for b in 0..blocks {
+            let n = if b % 7 == 3 { 20_000 } else { 50 + (b * 37) % 400 };
+            for _ in 0..n {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let mut items = vec![];
+                if row == 123_457 {
+                    items.push((0, Value::Float(-1e9))); // a spike (the max is infinity)
+                } else if x % 5 != 0 {
+                    items.push((
+                        0,
+                        match x % 31 {
+                            0 => Value::Null,
+                            1 => Value::Float(f64::NAN),
+                            2 => Value::Float(f64::INFINITY),
+                            _ => Value::Float((x % 10_000) as f64 / 100.0),
+                        },
+                    ));
+                }
+                items.push((1, Value::Int((x % 1000) as i64)));
+                if x % 3 == 0 {
+                    items.push((2, Value::Str("t".into())));
+                }
+                enc.push_row(steps(row), row as f64, &mut items);
+                row += 1;
+            }
+            raw.clear();
+            let n = enc.seal(|i| ["y", "k", "t"][i as usize], &mut raw);
+            if stats {
+                framer
+                    .frame_with_stats(&raw, n, enc.sealed_stats(), &mut frame)
+                    .unwrap();
+            } else {
+                framer.frame(&raw, n, &mut frame).unwrap();
+            }
+            f.extend_from_slice(&frame);
+        }
+        std::fs::write(path, f).unwrap();
+        row
+    }
+
+    /// A whole read of `key`: its rows (nulls too) with lo <= step <= hi, as (step, value).
+    fn whole(path: &Path, key: &str, lo: f64, hi: f64) -> Vec<(i64, Option<f64>)> {
+        let t = read_files_projected(&[path.to_owned()], Some(&[key.to_owned()])).unwrap();
+        let c = &t.columns[0];
+        let mut rows: Vec<(u32, Option<f64>)> = c
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| {
+                (
+                    r,
+                    Some(match &c.data {
+                        ColData::Float(v) => v[i],
+                        ColData::Int(v) => v[i] as f64,
+                        _ => unreachable!(),
+                    }),
+                )
+            })
+            .collect();
+        rows.extend(c.nulls.iter().map(|&r| (r, None)));
+        rows.sort_by_key(|r| r.0);
+        rows.into_iter()
+            .map(|(r, v)| (t.steps[r as usize], v))
+            .filter(|(s, _)| (*s as f64) >= lo && (*s as f64) <= hi)
+            .collect()
+    }
+
+    fn answer_of(z: &Zoomed) -> Vec<(i64, Option<f64>)> {
+        let mut vals = z.rows.iter().enumerate();
+        let mut out = vec![];
+        for (i, &s) in z.steps.iter().enumerate() {
+            if z.nulls.contains(&(i as u32)) {
+                out.push((s, None));
+            } else {
+                let (k, _) = vals.next().unwrap();
+                out.push((
+                    s,
+                    Some(match &z.data {
+                        ColData::Float(v) => v[k],
+                        ColData::Int(v) => v[k] as f64,
+                        _ => unreachable!(),
+                    }),
+                ));
+            }
+        }
+        out
+    }
+
+    fn same(a: &[(i64, Option<f64>)], b: &[(i64, Option<f64>)]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.0 == y.0 && x.1.map(f64::to_bits) == y.1.map(f64::to_bits))
+    }
+
+    /// A wide view equals M4 over a whole read (the same buckets: each bucket's first, last, min
+    /// and max rows), decodes only the blocks straddling bucket edges, and keeps the spike; a
+    /// narrow one equals a whole read's answer exactly (`m4_indices`, or every row).
+    #[test]
+    fn zoom_outs_equal_m4_over_a_whole_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.ttrk");
+        let rows = write(&path, 400, true, |r| r as i64 * 3);
+        assert!(rows > 1_000_000, "{rows}");
+        for (key, samples, lo, hi) in [
+            ("y", 1000, None, None),
+            ("y", 40, None, None),
+            ("k", 400, None, None),
+            ("y", 200, Some(30_000.0), Some(2_500_000.0)),
+            ("y", 1000, Some(300_000.0), Some(400_000.0)),
+            ("k", 100, Some(1000.0), Some(1300.0)),
+            ("y", 3, None, None),
+        ] {
+            assert!(samples != 1000 || lo.is_some() || !zoom(&path, key, samples, lo, hi).unwrap().unwrap().from_stats);
+            let got_z = zoom(&path, key, samples, lo, hi).unwrap().expect("a version-3 file");
+            let all = whole(&path, key, lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
+            let x: Vec<f64> = all.iter().map(|r| r.0 as f64).collect();
+            let y: Vec<f64> = all.iter().map(|r| r.1.unwrap_or(f64::NAN)).collect();
+            let wide = got_z.from_stats;
+            let expect: Vec<_> = if all.len() <= samples {
+                all.clone()
+            } else if wide {
+                let mut keep: Vec<_> = m4_buckets(&x, &[&y], (samples / 4).max(1))
+                    .into_iter()
+                    .map(|i| all[i])
+                    .collect();
+                if keep.len() > samples {
+                    let step = (keep.len() - 1) as f64 / (samples.max(2) - 1) as f64;
+                    keep = (0..samples).map(|k| keep[(k as f64 * step).round() as usize]).collect();
+                }
+                keep
+            } else {
+                crate::downsample::m4_indices(&x, &[&y], samples)
+                    .into_iter()
+                    .map(|i| all[i])
+                    .collect()
+            };
+            let got = answer_of(&got_z);
+            assert!(got.len() <= samples, "{key} {samples}");
+            assert!(
+                same(&got, &expect),
+                "{key} {samples} {lo:?}-{hi:?}: {} vs {} rows",
+                got.len(),
+                expect.len()
+            );
+            if key == "y" && lo.is_none() && samples == 40 {
+                assert!(wide, "{} of {} blocks decoded", got_z.decoded, got_z.blocks);
+                assert!(got_z.decoded <= samples / 4 + 2, "{} decoded", got_z.decoded);
+                assert!(got.iter().any(|r| r.1 == Some(-1e9)), "the spike is kept");
+                assert!(got.iter().any(|r| r.1 == Some(f64::INFINITY)), "infinity is the max");
+            }
+        }
+    }
+
+    /// Files written before statistics existed, damaged ones, and runs whose steps go back are
+    /// not answered from statistics (the caller reads them whole); neither is a text column.
+    #[test]
+    fn what_statistics_cannot_answer_is_left_to_a_whole_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("v2.ttrk");
+        write(&old, 20, false, |r| r as i64);
+        assert!(zoom(&old, "y", 100, None, None).unwrap().is_none());
+        let back = dir.path().join("back.ttrk");
+        write(&back, 20, true, |r| (r as i64 * 7) % 1000);
+        assert!(zoom(&back, "y", 100, None, None).unwrap().is_none());
+        let good = dir.path().join("good.ttrk");
+        write(&good, 20, true, |r| r as i64);
+        assert!(zoom(&good, "t", 100, None, None).unwrap().is_none());
+        assert!(zoom(&good, "absent", 100, None, None).unwrap().is_none());
+        assert!(zoom(&good, "y", 100, None, None).unwrap().is_some());
+        let bytes = std::fs::read(&good).unwrap();
+        // a flipped byte in the first block's statistics, and a torn tail
+        let mut bad = bytes.clone();
+        let head = FileHeader::parse(&bytes).unwrap().unwrap().1;
+        bad[head + BLOCK_HEADER + 30] ^= 1;
+        std::fs::write(&good, &bad).unwrap();
+        assert!(zoom(&good, "y", 100, None, None).unwrap().is_none());
+        std::fs::write(&good, &bytes[..bytes.len() - 10]).unwrap();
+        let torn = zoom(&good, "y", 100_000, None, None).unwrap().unwrap();
+        assert_eq!(torn.blocks, 19);
+        // every cut of the file: an answer or None, never a panic
+        for cut in (0..bytes.len()).step_by(97) {
+            std::fs::write(&good, &bytes[..cut]).unwrap();
+            let _ = zoom(&good, "y", 10, None, None);
+        }
+        // bytes changed anywhere (headers, statistics, the frames a zoom-out decompresses without
+        // the block's checksum): an answer, None or an error, never a panic
+        let small = dir.path().join("small.ttrk");
+        write(&small, 6, true, |r| r as i64);
+        let bytes = std::fs::read(&small).unwrap();
+        let mut tried = 0;
+        for i in (0..bytes.len()).step_by(bytes.len() / 1500 + 1) {
+            for x in [0x01u8, 0x80, 0xff] {
+                let mut bad = bytes.clone();
+                bad[i] ^= x;
+                std::fs::write(&small, &bad).unwrap();
+                let outcome = std::panic::catch_unwind(|| {
+                    for samples in [1, 8, 100_000] {
+                        let _ = zoom(&small, "y", samples, None, None);
+                    }
+                    let _ = zoom(&small, "k", 4, Some(10.0), Some(2000.0));
+                    let _ = names(std::slice::from_ref(&small));
+                });
+                assert!(outcome.is_ok(), "byte {i} ^ {x:#x} panicked");
+                tried += 1;
+            }
+        }
+        assert!(tried > 1000);
+    }
+}
+
+#[cfg(test)]
+mod names_tests {
+    use super::*;
+    use crate::format::block::Framer;
+    use crate::format::BlockEncoder;
+    use crate::reader::read_files_projected;
+    use crate::value::Value;
+
+    /// The names from statistics are those a whole read lists, in its order (shared ranks, a
+    /// forked process's `_pid`, metrics first seen in a later block or file); a file without
+    /// statistics gives `None`.
+    #[test]
+    fn names_from_statistics_equal_a_whole_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, meta: &str, blocks: &[&[&str]], stats: bool| {
+            let path = dir.path().join(name);
+            let mut f = FileHeader::new(0.0, meta).to_bytes();
+            let mut enc = BlockEncoder::default();
+            let mut framer = Framer::new().unwrap();
+            for (i, names) in blocks.iter().enumerate() {
+                let mut items: Vec<(u32, Value)> = (0..names.len() as u32).map(|k| (k, Value::Int(1))).collect();
+                enc.push_row(i as i64, 0.0, &mut items);
+                let (mut raw, mut frame) = (vec![], vec![]);
+                let n = enc.seal(|k| names[k as usize], &mut raw);
+                if stats {
+                    framer
+                        .frame_with_stats(&raw, n, enc.sealed_stats(), &mut frame)
+                        .unwrap();
+                } else {
+                    framer.frame(&raw, n, &mut frame).unwrap();
+                }
+                f.extend_from_slice(&frame);
+            }
+            std::fs::write(&path, f).unwrap();
+            path
+        };
+        let a = write("a", "shared=1;rank=0", &[&["b", "a"], &["c", "a"]], true);
+        let b = write("b", "shared=1;rank=1;pid=7", &[&["d", "b"]], true);
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        for paths in [
+            vec![a.clone()],
+            vec![a.clone(), b.clone(), empty.clone()],
+            vec![b.clone()],
+        ] {
+            let t = read_files_projected(&paths, Some(&[])).unwrap();
+            let mut expect: Vec<String> = ["_step", "_timestamp", "_runtime"].map(String::from).to_vec();
+            if t.ranks.is_some() {
+                expect.push("_rank".into());
+            }
+            expect.extend(t.columns.iter().map(|c| c.name.clone()));
+            expect.extend(t.skipped.iter().cloned());
+            assert_eq!(names(&paths).unwrap().unwrap(), expect);
+        }
+        let old = write("old", "", &[&["x"]], false);
+        assert_eq!(names(&[a, old]).unwrap(), None);
+    }
+}
