@@ -319,6 +319,52 @@ def test_crashed_run_shows_crashed(root, local_srv):
     assert api.runs("local/crash")[0].state == "crashed"
 
 
+def test_run_detail_says_how_a_run_ended(root, local_srv):
+    """`exit_code`, `state_reason` and, for a failed or crashed run, `error`: the last traceback
+    its process wrote to stderr (the run page shows them)."""
+    srv = local_srv
+    console = {**NO_CAPTURE, "capture_stdout": True}
+    ids = {}
+    ends = [("ok", ""), ("boom", "raise ValueError('bad lr 3')"), ("three", "sys.exit(3)"), ("gone", "os._exit(0)")]
+    for name, end in ends:
+        out = run_child(
+            f"""
+            import os, sys, turbotrack
+            run = turbotrack.init(project="ends", name={name!r}, settings={console!r})
+            run.log({{"x": 1}})
+            print("a warning on stderr", file=sys.stderr, flush=True)
+            {end}
+            """
+        )
+        assert out.returncode == {"boom": 1, "three": 3}.get(name, 0), out.stderr
+    for p in (root / "turbotrack" / "local" / "ends").glob("*/run.json"):
+        ids[json.loads(p.read_text())["name"]] = p.parent.name
+    # The index may answer a run it saw live as running (or, its process gone before it read the
+    # last run.json, crashed) until it reads the files again: wait for the state each one ended in.
+    final = {"ok": "finished", "boom": "failed", "three": "failed", "gone": "crashed"}
+    got = {}
+    for name, rid in ids.items():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status, body, _ = raw(srv.url, "GET", f"/api/v1/runs/local/ends/{rid}", key=srv.key)
+            assert status == 200, body
+            got[name] = json.loads(body)
+            if got[name]["state"] == final[name]:
+                break
+            time.sleep(0.2)
+    ok, boom, three, gone = got["ok"], got["boom"], got["three"], got["gone"]
+    assert (ok["state"], ok["exit_code"], ok["state_reason"]) == ("finished", 0, "it called finish()")
+    assert "error" not in ok
+    assert (boom["state"], boom["exit_code"]) == ("failed", 1)
+    assert boom["state_reason"] == "its process exited with code 1"
+    assert boom["error"].startswith("Traceback (most recent call last)"), boom["error"]
+    assert boom["error"].endswith("ValueError: bad lr 3") and "a warning" not in boom["error"]
+    assert (three["state"], three["exit_code"]) == ("failed", 3)
+    assert three["error"] == "a warning on stderr"  # no traceback: its last stderr lines
+    assert gone["state"] == "crashed" and gone["exit_code"] is None
+    assert "without finishing" in gone["state_reason"]
+
+
 def test_history_each_key_keeps_its_own_rows_and_run_detail_has_step_metrics(new_run, root, local_srv):
     """`keys=a,b` answers the rows holding both; `each=1` answers each key's own rows (the UI's
     charts: a metric logged every 10 steps must not thin one logged every step). The run detail's

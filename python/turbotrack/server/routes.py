@@ -229,7 +229,54 @@ def run(s: ServerState, r: Req) -> Any:
     out["metrics"] = read_json(rp.dir / layout.METRICS, []) or []
     out["keys"] = {st: s.history.keys(stream_paths(rp.dir, st)) for st in ("history", "system")}
     out["log_ranks"] = _log_ranks(rp.dir)
+    out.update(_ending(rp.dir, out.get("state")))
     return out
+
+
+#: How much of output.log's end a failed run's page reads for the error that ended it.
+_ERROR_TAIL = 64 * 1024
+
+
+def _ending(run_dir: Path, state: Any) -> dict[str, Any]:
+    """How a run ended, for its page: ``exit_code`` (the first non-zero of its ranks' run files, else
+    0 or None), ``state_reason`` (a sentence on its state) and, for a failed or crashed run, ``error``
+    (the last traceback, or else the last stderr lines, of the end of output.log; None if none)."""
+    codes = []
+    for path in sorted(run_dir.glob(layout.RUN_GLOB)):
+        code = (read_json(path, {}) or {}).get("exit_code")
+        if isinstance(code, int) and not isinstance(code, bool):
+            codes.append(code)
+    exit_code = next((c for c in codes if c != 0), codes[0] if codes else None)
+    reasons = {
+        "running": "its process is alive and writing",
+        "finished": "it called finish()" + ("" if exit_code in (None, 0) else f" with exit code {exit_code}"),
+        "failed": f"its process exited with code {exit_code}" if exit_code is not None else "it finished as failed",
+        "crashed": "its process ended without finishing the run (killed, or the machine went down)",
+        "unreadable": "a run file of it could not be read",
+    }
+    out: dict[str, Any] = {"exit_code": exit_code, "state_reason": reasons.get(str(state), "")}
+    if state in ("failed", "crashed"):
+        out["error"] = _last_error(run_dir / layout.OUTPUT)
+    return out
+
+
+def _last_error(log: Path) -> Optional[str]:
+    """The last traceback in the end of output.log (lines ``<time> stderr <text>``), or its last
+    stderr lines when there is none."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(max(0, fh.seek(0, os.SEEK_END) - _ERROR_TAIL))
+            tail = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    errs = []
+    for line in tail.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) >= 2 and parts[1] == "stderr":
+            errs.append(parts[2] if len(parts) > 2 else "")
+    start = max((i for i, t in enumerate(errs) if t.startswith("Traceback (most recent call last)")), default=-1)
+    text = "\n".join(errs[start:] if start >= 0 else errs[-20:]).strip()
+    return text or None
 
 
 def manifest(s: ServerState, r: Req) -> Any:

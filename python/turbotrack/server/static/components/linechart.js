@@ -2,6 +2,10 @@
  * A line-chart panel on uPlot (the global `uPlot` from /static/vendor): several runs overlaid on
  * one x axis, a hover box with every run's value at the cursor's x, log scale, and drag-to-zoom
  * that hands the x range to the owner (who fetches finer samples); double-click zooms back out.
+ * The chart owns its "zoomed" label: it shows while `zoom` holds a range and goes when `zoom` is
+ * set to null (a double-click, the owner's reset) or the x key changes. A unit (`opts.unit`, a
+ * system metric's; by default that of a `system.*` title) is named in the title and written on the y
+ * axis and in the hover box.
  *
  * @module linechart
  */
@@ -10,7 +14,7 @@ import { h, replace } from '../lib/dom.js';
 import { AlignedData } from '../lib/aligned.js';
 import { alignSeries } from '../lib/align.js';
 import { emaSmooth } from '../lib/ema.js';
-import { fmtValue } from '../lib/format.js';
+import { fmtValue, systemUnit } from '../lib/format.js';
 
 /**
  * @typedef {{id: string, label: string, color: string, x: ArrayLike<number>, y: ArrayLike<number|null>,
@@ -31,13 +35,19 @@ const THIN_ABOVE = 10;
 export class LineChart {
   /**
    * @param {string} title the metric
-   * @param {{height?: number, onZoom?: (range: {min: number, max: number}|null) => void}} [opts]
+   * @param {{height?: number, onZoom?: (range: {min: number, max: number}|null) => void,
+   *   unit?: {unit: string, fmt: (v: number) => string} | null}} [opts]
    */
   constructor(title, opts = {}) {
     this.title = title;
     this.height = opts.height || 200;
     this.onZoom = opts.onZoom || null;
-    this.zoom = null;
+    // Unsaid (the workspace's charts): a `system.*` metric's unit from its name.
+    this.unit = opts.unit !== undefined ? opts.unit : title.startsWith('system.') ? systemUnit(title) : null;
+    /** @type {{min: number, max: number} | null} */
+    this.zoomRange = null;
+    /** @type {string|undefined} the x key drawn last */
+    this.xKey = undefined;
     /** whether the chart draws the system stream (its own x-axis) */
     this.system = false;
     this.plot = null;
@@ -50,8 +60,9 @@ export class LineChart {
     this.tooltip = h('div', { class: 'chart-tip', hidden: true });
     this.body = h('div', { class: 'chart-body' });
     this.status = h('span', { class: 'chart-status' });
-    this.el = h('div', { class: 'panel chart', dataset: { metric: title } },
-      h('div', { class: 'panel-title' }, h('span', { class: 'metric-name', title }, title), this.status),
+    this.el = h('div', { class: 'panel chart', dataset: { metric: title, unit: this.unit ? this.unit.unit : '' } },
+      h('div', { class: 'panel-title' }, h('span', { class: 'metric-name', title },
+        title, this.unit ? h('span', { class: 'chart-unit' }, ` (${this.unit.unit})`) : null), this.status),
       this.body, this.tooltip);
     this.el.lineChart = this; // for tests and the console: the panel's element leads to its chart
     this.body.addEventListener('dblclick', () => {
@@ -66,6 +77,19 @@ export class LineChart {
       }
     });
     this.resizer.observe(this.body);
+  }
+
+  /** The x range zoomed to, or null; setting it shows or clears the chart's "zoomed" label. */
+  get zoom() {
+    return this.zoomRange;
+  }
+
+  set zoom(range) {
+    this.zoomRange = range || null;
+    const label = 'zoomed · double-click to reset';
+    if (this.zoomRange) this.status.textContent = label;
+    else if (this.status.textContent === label || this.status.textContent === 'loading…') this.status.textContent = '';
+    this.el.dataset.zoomed = String(!!this.zoomRange);
   }
 
   /** The drawing width in pixels: how many samples per series are worth fetching. */
@@ -98,6 +122,7 @@ export class LineChart {
     }
     const smoothing = view.smoothing || 0;
     const viewSig = `${view.xKey}\u0000${!!view.log}\u0000lines`;
+    this.forgetZoomOnNewX(view.xKey);
     if (viewSig !== this.viewSig) {
       this.destroyPlot();
       this.viewSig = viewSig;
@@ -160,6 +185,7 @@ export class LineChart {
   updateBands(shown, view) {
     const smoothing = view.smoothing || 0;
     const log = !!view.log;
+    this.forgetZoomOnNewX(view.xKey);
     const lines = [];
     const meta = [];
     for (const s of shown) {
@@ -193,6 +219,16 @@ export class LineChart {
     this.bands = opts.bands;
     this.plot = new globalThis.uPlot(opts, data, this.body);
     if (this.zoom) this.plot.setScale('x', this.zoom);
+  }
+
+  /**
+   * A range of another x key means nothing on this one: a zoom (and its label) ends when the x key
+   * changes.
+   * @param {string} xKey
+   */
+  forgetZoomOnNewX(xKey) {
+    if (this.xKey !== undefined && this.xKey !== xKey) this.zoom = null;
+    this.xKey = xKey;
   }
 
   /**
@@ -250,7 +286,8 @@ export class LineChart {
       height: this.height,
       legend: { show: false },
       scales: { x: { time: view.xKey === '_timestamp' }, y: { distr: view.log ? 3 : 1 } },
-      axes: [{ ...axis() }, { ...axis(), size: 60 }],
+      axes: [{ ...axis() }, { ...axis(), size: this.unit ? 70 : 60,
+        ...(this.unit ? { values: (_u, vals) => vals.map((v) => (v === null || v === undefined ? '' : this.unit.fmt(v))) } : {}) }],
       series: [{ label: view.xKey }, ...shown.map((s) => this.seriesOpts(s))],
       cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 5 } },
       hooks: {
@@ -295,7 +332,7 @@ export class LineChart {
       h('div', { class: 'tip-x' }, `${u.series[0].label} ${fmtValue(x)}`),
       items.slice(0, 30).map((it) => h('div', { class: 'tip-row' },
         h('span', { class: 'swatch', style: `background:${it.run.color}` }),
-        h('span', { class: 'tip-name' }, it.run.label), h('span', { class: 'tip-val' }, fmtValue(it.v)))),
+        h('span', { class: 'tip-name' }, it.run.label), h('span', { class: 'tip-val' }, this.unit && typeof it.v === 'number' && Number.isFinite(it.v) ? this.unit.fmt(it.v) : fmtValue(it.v)))),
       items.length > 30 ? h('div', { class: 'tip-more' }, `+${items.length - 30} more`) : null);
     this.tooltip.hidden = false;
     const left = u.cursor.left + 12;

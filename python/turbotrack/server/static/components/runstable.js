@@ -8,7 +8,7 @@
 
 import { columnLabel } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
-import { fmtDuration, fmtTime, fmtValue } from '../lib/format.js';
+import { fmtDuration, fmtField, fmtTime } from '../lib/format.js';
 import { runHref } from '../lib/route.js';
 
 const ROW_H = 28;
@@ -115,7 +115,7 @@ export class RunsTable {
     if (c === 'created') return h('td', null, fmtTime(v));
     if (c === 'runtime') return h('td', { class: 'num' }, fmtDuration(v));
     if (c === 'tags') return h('td', null, (v || []).map((t) => h('span', { class: 'tag' }, t)));
-    return h('td', { class: typeof v === 'number' ? 'num' : null, title: typeof v === 'string' ? v : null }, fmtValue(v));
+    return h('td', { class: typeof v === 'number' ? 'num' : null, title: typeof v === 'string' ? v : null }, fmtField(c, v));
   }
 
   /**

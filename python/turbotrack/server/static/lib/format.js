@@ -61,6 +61,57 @@ export function fmtTime(t) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
+/** Keys (the last part of a dotted key) that hold a time as epoch seconds. */
+const EPOCH_KEY = /(^|[./])(_timestamp|timestamp|created|created_at|updated_at|heartbeat_at|started_at|finished_at|start_time|end_time)$/;
+
+/** Whether `key` names an epoch-second time and `v` is one (1973 to 2286: not a step or a count). */
+export function isEpochField(key, v) {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 1e8 && v < 1e10 && EPOCH_KEY.test(key);
+}
+
+/** A time in epoch seconds (or ISO text) as local `YYYY-MM-DD HH:MM:SS`. */
+export function fmtDateTime(t) {
+  const d = typeof t === 'number' ? new Date(t * 1000) : new Date(t);
+  if (Number.isNaN(d.getTime())) return String(t);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${fmtTime(t)}:${p(d.getSeconds())}`;
+}
+
+/** A field's value for a table cell: an epoch-second time (`_timestamp`, `created_at`...) as a
+ * date and time, anything else as fmtValue shows it. */
+export function fmtField(key, v) {
+  return isEpochField(key, v) ? fmtDateTime(v) : fmtValue(v);
+}
+
+/**
+ * The unit of a system metric from its name, as capture/system.py and capture/gpu.py write them
+ * (`system.cpu`, `system.gpu.0.temp`...): its label and how a value is shown with it; null for a
+ * metric without a unit (a count of threads).
+ * @param {string} key
+ * @returns {{unit: string, fmt: (v: number) => string} | null}
+ */
+export function systemUnit(key) {
+  const name = key.replace(/^system\./, '');
+  const gpu = /^gpu\.\d+\.(.+)$/.exec(name);
+  const with_ = (unit) => ({ unit, fmt: (v) => `${fmtValue(v)} ${unit}` });
+  const percent = { unit: '%', fmt: (v) => `${fmtValue(v)}%` };
+  const bytes = { unit: 'bytes', fmt: (v) => fmtBytes(v) };
+  if (gpu) {
+    const g = gpu[1];
+    if (g === 'temp') return with_('°C');
+    if (/Watts$/.test(g)) return with_('W');
+    if (/Bytes$/.test(g)) return bytes;
+    if (/Clock$/.test(g)) return with_('MHz');
+    if (g === 'gpu' || g === 'memory' || /(Allocated|Percent)$/.test(g)) return percent;
+    return null;
+  }
+  if (name === 'cpu' || name === 'memory' || name === 'disk' || /percent$/.test(name)) return percent;
+  if (/MB$/.test(name)) return with_('MB');
+  if (name === 'disk.in' || name === 'disk.out') return with_('MB');
+  if (name === 'network.sent' || name === 'network.recv') return bytes;
+  return null;
+}
+
 /** Bytes as `1.2 MB`. */
 export function fmtBytes(n) {
   if (typeof n !== 'number') return '';
@@ -71,7 +122,7 @@ export function fmtBytes(n) {
     v /= 1000;
     i++;
   }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+  return i === 0 ? `${fmtValue(v)} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 const PALETTE = [

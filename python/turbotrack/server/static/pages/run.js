@@ -2,7 +2,10 @@
  * The run page (`/<e>/<p>/runs/<id>`) and its tabs: overview (facts, config, summary, charts of
  * the run grouped by prefix, media panels), `system` (system metrics), `logs` (output.log with
  * ANSI colours, search, follow) and `files` (every file, preview, download). A running run's charts
- * and logs keep growing: history is re-fetched with ETags, logs from the last byte offset.
+ * and logs keep growing: history is re-fetched with ETags, logs from the last byte offset, and the
+ * overview's facts and summary are fetched again at the charts' pace and their cells updated in
+ * place. A failed or crashed run's overview names its exit code, why it is in that state and the
+ * error it ended with (the server's `exit_code`, `state_reason`, `error`).
  *
  * @module run
  */
@@ -13,7 +16,7 @@ import { AnsiConverter } from '../lib/ansi.js';
 import { flatten, groupByPrefix } from '../lib/columns.js';
 import { diffToHtml } from '../lib/diff.js';
 import { h, replace } from '../lib/dom.js';
-import { colorFor, escapeHtml, fmtBytes, fmtDuration, fmtTime, fmtValue } from '../lib/format.js';
+import { colorFor, escapeHtml, fmtBytes, fmtDuration, fmtField, fmtTime, systemUnit } from '../lib/format.js';
 import { RUN_TABS, runHref } from '../lib/route.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { LineChart } from '../components/linechart.js';
@@ -75,11 +78,48 @@ function every(fn) {
   };
 }
 
+function kvRow(k, v) {
+  return h('tr', { dataset: { key: k } }, h('th', null, k), h('td', { class: typeof v === 'number' ? 'num' : null }, fmtField(k, v)));
+}
+
 function kvTable(id, obj) {
+  return h('div', { class: 'kv-holder' }, kvBody(id, obj));
+}
+
+function kvBody(id, obj) {
   const entries = Object.entries(obj);
-  if (!entries.length) return h('p', { class: 'empty' }, 'none');
-  return h('table', { class: 'grid kv', id }, h('tbody', null, entries.map(([k, v]) => h('tr', null, h('th', null, k),
-    h('td', { class: typeof v === 'number' ? 'num' : null }, fmtValue(v))))));
+  if (!entries.length) return h('p', { class: 'empty', id }, 'none');
+  return h('table', { class: 'grid kv', id }, h('tbody', null, entries.map(([k, v]) => kvRow(k, v))));
+}
+
+/**
+ * Bring a kvTable up to `obj` in place: a changed value's cell is written again, a new key's row
+ * added, a gone key's row removed; rows that did not change are left as they are.
+ * @param {HTMLElement} holder what kvTable returned
+ * @param {string} id
+ * @param {Record<string, any>} obj
+ */
+function updateKv(holder, id, obj) {
+  const table = holder.querySelector('table');
+  if (!table) {
+    if (Object.keys(obj).length) replace(holder, kvBody(id, obj));
+    return;
+  }
+  const body = table.tBodies[0];
+  const rows = new Map([...body.rows].map((tr) => [tr.dataset.key, tr]));
+  for (const [k, v] of Object.entries(obj)) {
+    const text = fmtField(k, v);
+    const tr = rows.get(k);
+    rows.delete(k);
+    if (!tr) {
+      body.append(kvRow(k, v));
+      continue;
+    }
+    const td = tr.cells[1];
+    if (td.textContent !== text) td.textContent = text;
+    td.className = typeof v === 'number' ? 'num' : '';
+  }
+  for (const tr of rows.values()) tr.remove();
 }
 
 function facts(run) {
@@ -89,6 +129,8 @@ function facts(run) {
   return {
     id: run.id,
     state: run.state,
+    'exit code': run.exit_code === 0 && run.state !== 'failed' ? undefined : run.exit_code,
+    reason: run.state === 'running' || run.state === 'finished' ? undefined : run.state_reason,
     created: fmtTime(run.created),
     runtime: fmtDuration(run.runtime),
     host: md.host,
@@ -121,7 +163,7 @@ function runCharts(where, run, keys, { stream = 'history', xKey = '_step' } = {}
     const grid = h('div', { class: 'chart-grid' });
     el.append(h('details', { class: 'section', open: true, dataset: { group } }, h('summary', null, `${group || 'charts'} (${ks.length})`), grid));
     for (const k of ks) {
-      const chart = new LineChart(k, { onZoom: (range) => zoom(k, range) });
+      const chart = new LineChart(k, { onZoom: (range) => zoom(k, range), unit: stream === 'system' ? systemUnit(k) : null });
       charts.set(k, chart);
       grid.append(chart.el);
     }
@@ -161,6 +203,24 @@ function runCharts(where, run, keys, { stream = 'history', xKey = '_step' } = {}
   };
 }
 
+/** The summary as the overview's table shows it: media as `(kind)`, dicts flattened to dotted keys. */
+function summaryCells(summary) {
+  const out = {};
+  for (const [k, v] of Object.entries(summary)) {
+    const kind = mediaKind(v);
+    if (kind) out[k] = `(${kind})`;
+    else if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, stripPrefix(flatten({ [k]: v }, 's')));
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** A failed or crashed run's error (the end of its stderr), or nothing. */
+function errorBlock(run) {
+  if (!run.error || (run.state !== 'failed' && run.state !== 'crashed')) return null;
+  return h('section', { class: 'panel run-error', id: 'run-error' }, h('h2', null, 'Error'), h('pre', { class: 'file-text' }, run.error));
+}
+
 async function overviewTab(content, where, run, ctx) {
   const summary = run.summary || {};
   const historyKeys = ((run.keys && run.keys.history) || []).filter((k) => !k.startsWith('_'));
@@ -168,20 +228,17 @@ async function overviewTab(content, where, run, ctx) {
   // Charts for metrics: numbers (NaN and infinities too) or define_metric dicts; no typed value
   // (media of a kind without a panel, a tensor) is a chart.
   const scalar = historyKeys.filter((k) => !isTyped(summary[k]) && (summary[k] === undefined || typeof summary[k] === 'number' || (summary[k] && typeof summary[k] === 'object' && !Array.isArray(summary[k]))));
-  const summaryFlat = {};
-  for (const [k, v] of Object.entries(summary)) {
-    const kind = mediaKind(v);
-    if (kind) summaryFlat[k] = `(${kind})`;
-    else if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(summaryFlat, stripPrefix(flatten({ [k]: v }, 's')));
-    else summaryFlat[k] = v;
-  }
   const charts = runCharts(where, run, scalar);
   const mediaEl = h('div', { class: 'media-grid', id: 'media' });
+  const factsEl = kvTable('run-facts', compact(facts(run)));
+  const summaryEl = kvTable('run-summary', summaryCells(summary));
+  const errorEl = h('div', { class: 'error-holder' }, errorBlock(run));
   replace(content,
     h('div', { class: 'overview' },
-      h('section', { class: 'panel' }, h('h2', null, 'Overview'), kvTable('run-facts', compact(facts(run)))),
+      h('section', { class: 'panel' }, h('h2', null, 'Overview'), factsEl),
       h('section', { class: 'panel' }, h('h2', null, 'Config'), kvTable('run-config', stripPrefix(flatten(run.config || {}, 'c')))),
-      h('section', { class: 'panel' }, h('h2', null, 'Summary'), kvTable('run-summary', summaryFlat))),
+      h('section', { class: 'panel' }, h('h2', null, 'Summary'), summaryEl)),
+    errorEl,
     h('h2', null, 'Charts'), charts.el,
     media.length ? h('h2', null, 'Media') : null, mediaEl);
   await charts.refresh();
@@ -202,13 +259,16 @@ async function overviewTab(content, where, run, ctx) {
   loadMedia().catch((err) => replace(mediaEl, h('p', { class: 'error' }, `media: ${err.message}`)));
   const refreshRun = watchRun(where, run, ctx);
   let n = 0;
+  // While the run is live: the run first (its state, summary), then its charts, so the poll that
+  // sees it end still draws what it wrote last.
   const stop = every(async () => {
     if (run.state !== 'running') return;
+    const data = await refreshRun();
+    updateKv(factsEl, 'run-facts', compact(facts(data)));
+    updateKv(summaryEl, 'run-summary', summaryCells(data.summary || {}));
+    replace(errorEl, errorBlock(data));
     await charts.refresh();
-    if (++n % 2 === 0) {
-      await refreshRun();
-      await loadMedia();
-    }
+    if (++n % 2 === 0 || data.state !== 'running') await loadMedia();
   });
   return () => {
     stop();
@@ -314,7 +374,7 @@ async function filesTab(content, where) {
       h('td', { class: 'num' }, fmtBytes(f.size)),
       h('td', null, fmtTime(f.mtime)),
       h('td', null, h('a', { href: urls.file(where.entity, where.project, where.run, f.name, true), download: f.name.split('/').pop(), class: 'download' }, 'download'))))));
-  replace(content, h('div', { class: 'files-page' }, list, preview));
+  replace(content, h('div', { class: 'files-page' }, h('div', { class: 'files-list' }, list), preview));
 
   async function show(f) {
     for (const tr of list.querySelectorAll('tr.selected')) tr.classList.remove('selected');
