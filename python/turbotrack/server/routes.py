@@ -243,7 +243,11 @@ def _ending(run_dir: Path, state: Any) -> dict[str, Any]:
     (the last traceback, or else the last stderr lines, of the end of output.log; None if none)."""
     codes = []
     for path in sorted(run_dir.glob(layout.RUN_GLOB)):
-        code = (read_json(path, {}) or {}).get("exit_code")
+        try:
+            info = read_json(path, {}) or {}
+        except (OSError, ValueError):  # a damaged rank file (the run reads as unreadable): no code from it
+            continue
+        code = info.get("exit_code") if isinstance(info, dict) else None
         if isinstance(code, int) and not isinstance(code, bool):
             codes.append(code)
     exit_code = next((c for c in codes if c != 0), codes[0] if codes else None)
