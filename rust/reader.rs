@@ -801,6 +801,112 @@ mod tests {
         assert!(err.contains("version 9") && err.contains("versions 1 to 3"), "{err}");
     }
 
+    /// A table as text, bit for bit (NaN included), dense rows written out.
+    fn table_text(t: &Table) -> String {
+        let mut out = format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?}\n",
+            t.steps,
+            t.timestamps.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            t.runtimes.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            t.ranks,
+            t.skipped,
+            t.reports
+        );
+        for (k, c) in t.columns.iter().enumerate() {
+            let rows = if t.every_row.get(k).copied().unwrap_or(false) {
+                assert!(c.rows.is_empty());
+                (0..t.len() as u32).collect()
+            } else {
+                c.rows.clone()
+            };
+            let data = match &c.data {
+                ColData::Float(v) => format!("{:?}", v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()),
+                other => format!("{other:?}"),
+            };
+            out += &format!("{} {rows:?} {:?} {data}\n", c.name, c.nulls);
+        }
+        out
+    }
+
+    /// Blocks decoded on several threads, dense rows left out, give the table that reading one
+    /// block at a time gives: NaN, nulls, sparse keys, ints, bools, strings, mixed columns,
+    /// several blocks and the shards of a shared run, and a file with a block that does not
+    /// decode (read again one block at a time: the same rows and the same damage report).
+    #[test]
+    fn threaded_reads_equal_one_block_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["dense", "sparse", "int", "flag", "text", "mixed", "gone"];
+        let write = |name: &str, meta: &str, seed: i64, damage: bool| {
+            let path = dir.path().join(name);
+            let mut f = FileHeader::new(100.0, meta).to_bytes();
+            for block in 0..5i64 {
+                let mut enc = BlockEncoder::default();
+                for i in 0..700i64 {
+                    let step = block * 700 + i;
+                    let x = (step + seed) as f64 * 0.5;
+                    let mut row = vec![(0, Value::Float(if step % 97 == 0 { f64::NAN } else { x }))];
+                    if step % 3 == 0 {
+                        row.push((1, if step % 9 == 0 { Value::Null } else { Value::Float(-x) }));
+                    }
+                    if block != 2 {
+                        row.push((2, Value::Int(step * 1_000_000_007)));
+                    }
+                    if step % 2 == 0 {
+                        row.push((3, Value::Bool(step % 4 == 0)));
+                    }
+                    if step % 50 == 0 {
+                        row.push((4, Value::Str(format!("s{step}"))));
+                    }
+                    if step % 7 == 0 {
+                        row.push((5, if step % 14 == 0 { Value::Int(step) } else { Value::Float(x) }));
+                    }
+                    if block == 0 && i < 10 {
+                        row.push((6, Value::Float(x))); // a column dense in its first rows only
+                    }
+                    enc.push_row(step, 100.0 + step as f64, &mut row);
+                }
+                let mut raw = vec![];
+                let n = enc.seal(|i| names[i as usize], &mut raw);
+                let mut frame = vec![];
+                // A damaged block: its checksum matches, but it does not hold the rows it says.
+                let rows = if damage && block == 3 { n + 1 } else { n };
+                frame_block(&raw, rows, &mut frame).unwrap();
+                f.extend_from_slice(&frame);
+            }
+            std::fs::write(&path, f).unwrap();
+            path
+        };
+        let one = write("one", "stream=history", 0, false);
+        let bad = write("bad", "stream=history", 0, true);
+        let ranks = [
+            write("r0", "stream=history;shared=1;rank=0", 1, false),
+            write("r1", "stream=history;shared=1;rank=1;pid=77", 2, false),
+            write("r2", "stream=history;shared=1;rank=2", 3, true),
+        ];
+        let keys = ["int".to_owned(), "sparse".to_owned()];
+        for paths in [vec![one.clone()], vec![bad.clone()], ranks.to_vec()] {
+            for keys in [None, Some(&keys[..])] {
+                let old = read_files_projected(&paths, keys).unwrap();
+                for threads in [2, 4] {
+                    let new = read_files_threaded(&paths, keys, threads, true).unwrap();
+                    assert_eq!(table_text(&new), table_text(&old), "{paths:?} {keys:?} {threads}");
+                }
+            }
+        }
+        let t = read_files_threaded(std::slice::from_ref(&one), None, 2, true).unwrap();
+        let dense: Vec<&str> = t
+            .columns
+            .iter()
+            .zip(&t.every_row)
+            .filter(|(_, every)| **every)
+            .map(|(c, _)| c.name.as_str())
+            .collect();
+        assert_eq!(dense, ["dense"]);
+        let damaged = read_files_threaded(std::slice::from_ref(&bad), None, 2, true).unwrap();
+        assert_eq!(damaged.reports[0].1.damaged.len(), 1);
+        assert_eq!(damaged.len(), 4 * 700);
+    }
+
     #[test]
     fn shards_merge_by_step_then_rank() {
         let dir = tempfile::tempdir().unwrap();

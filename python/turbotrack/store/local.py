@@ -480,6 +480,15 @@ def select(
     if samples is not None and len(rows) > samples:
         series = {k: _float_column(base, metrics, k, n) for k in dict.fromkeys([x_axis, *(keys or metrics)])}
         rows = m4_rows({k: v for k, v in series.items() if v is not None}, rows, x_axis, keys, samples)
+    return _gather(n, base, metrics, null_rows, names, rows)
+
+
+def _gather(
+    n: int, base: dict[str, Any], metrics: dict[str, Any], null_rows: dict[str, Any], names: list[str], rows: Any
+) -> tuple[int, dict[str, tuple[Any, Any]], dict[str, list[int]]]:
+    """What :func:`select` returns for the kept ``rows`` (increasing): each column gathered."""
+    import numpy as np
+
     # Where each kept row lands in the result (-1: not kept).
     pos = np.full(n, -1, dtype=np.int64)
     pos[rows] = np.arange(len(rows))
