@@ -858,7 +858,14 @@ mod tests {
                         row.push((4, Value::Str(format!("s{step}"))));
                     }
                     if step % 7 == 0 {
-                        row.push((5, if step % 14 == 0 { Value::Int(step) } else { Value::Float(x) }));
+                        row.push((
+                            5,
+                            if step % 14 == 0 {
+                                Value::Int(step)
+                            } else {
+                                Value::Float(x)
+                            },
+                        ));
                     }
                     if block == 0 && i < 10 {
                         row.push((6, Value::Float(x))); // a column dense in its first rows only

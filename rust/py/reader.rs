@@ -69,7 +69,9 @@ impl<'py> EveryRow<'py> {
     /// when `every` says so (`rows` left out).
     fn rows(&mut self, py: Python<'py>, rows: &[u32], every: bool) -> PyResult<Bound<'py, PyAny>> {
         let every = every
-            || (rows.len() == self.n && rows.first() == Some(&0) && rows.last().map(|&r| r as usize + 1) == Some(self.n));
+            || (rows.len() == self.n
+                && rows.first() == Some(&0)
+                && rows.last().map(|&r| r as usize + 1) == Some(self.n));
         if !every {
             let v: Vec<i64> = rows.iter().map(|&r| i64::from(r)).collect();
             return Ok(v.into_pyarray(py).into_any());
