@@ -4,7 +4,6 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -84,34 +83,34 @@ impl FileReader {
     /// [`FileReader::next_block`], which skips it as damage). Up to `2 * threads` payloads wait
     /// at a time; their buffers are used again.
     fn blocks_threaded(&mut self, threads: usize) -> Result<Option<Vec<DecodedBlock>>> {
+        type Done = (usize, Option<DecodedBlock>, Vec<u8>);
         if self.walker.header().is_none() {
             return Ok(Some(Vec::new()));
         }
-        type Done = (usize, Option<DecodedBlock>, Vec<u8>);
+        // At most `depth` payloads out at a time (queued, being decoded, or decoded and not yet
+        // taken back), so neither channel ever fills and memory stays bounded.
+        let depth = threads * 3;
         let keep = self.keep.as_ref();
-        let (work_tx, work_rx) = mpsc::sync_channel::<(usize, Vec<u8>, u32)>(threads * 2);
-        let work_rx = Mutex::new(work_rx);
-        let (done_tx, done_rx) = mpsc::channel::<Done>();
+        let (work_tx, work_rx) = crossbeam_channel::bounded::<(usize, Vec<u8>, u32)>(depth);
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<Done>(depth);
         let walker = &mut self.walker;
-        let (blocks, spare) = std::thread::scope(|s| {
+        let result = std::thread::scope(|s| {
             for _ in 0..threads {
-                let (done_tx, work_rx) = (done_tx.clone(), &work_rx);
-                s.spawn(move || loop {
-                    let job = match work_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => break,
-                    };
-                    let Ok((i, raw, n)) = job else { break };
-                    let block = decode(&raw, n, keep).ok();
-                    if done_tx.send((i, block, raw)).is_err() {
-                        break;
+                let (done_tx, work_rx) = (done_tx.clone(), work_rx.clone());
+                s.spawn(move || {
+                    for (i, raw, n) in work_rx {
+                        let block = decode(&raw, n, keep).ok();
+                        if done_tx.send((i, block, raw)).is_err() {
+                            break;
+                        }
                     }
                 });
             }
-            drop(done_tx);
+            drop((done_tx, work_rx));
             let mut blocks: Vec<Option<DecodedBlock>> = Vec::new();
             let mut failed = false;
             let mut spare: Vec<Vec<u8>> = Vec::new();
+            let mut out = 0;
             let mut take = |(i, block, raw): Done, blocks: &mut Vec<Option<DecodedBlock>>, spare: &mut Vec<Vec<u8>>| {
                 failed |= block.is_none();
                 if blocks.len() <= i {
@@ -122,8 +121,14 @@ impl FileReader {
             };
             let mut result = Ok(());
             for i in 0.. {
+                while out >= depth {
+                    let Ok(done) = done_rx.recv() else { break };
+                    take(done, &mut blocks, &mut spare);
+                    out -= 1;
+                }
                 while let Ok(done) = done_rx.try_recv() {
                     take(done, &mut blocks, &mut spare);
+                    out -= 1;
                 }
                 let mut raw = spare.pop().unwrap_or_default();
                 match walker.next_block(&mut raw, |_, _| Ok(())) {
@@ -131,6 +136,7 @@ impl FileReader {
                         if work_tx.send((i, raw, n)).is_err() {
                             break;
                         }
+                        out += 1;
                     }
                     Ok(None) => break,
                     Err(e) => {
@@ -143,10 +149,9 @@ impl FileReader {
             for done in done_rx {
                 take(done, &mut blocks, &mut spare);
             }
-            (result.map(|()| (!failed).then_some(blocks)), spare)
+            result.map(|()| (!failed).then_some(blocks))
         });
-        drop(spare);
-        match blocks.map_err(|e| walk_error(&self.path, e))? {
+        match result.map_err(|e| walk_error(&self.path, e))? {
             Some(blocks) => Ok(blocks.into_iter().collect::<Option<Vec<_>>>()),
             None => Ok(None),
         }
@@ -259,7 +264,7 @@ pub fn read_threads() -> usize {
     std::env::var("TURBOTRACK_READ_THREADS")
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
         .max(1)
 }
 
@@ -803,6 +808,7 @@ mod tests {
 
     /// A table as text, bit for bit (NaN included), dense rows written out.
     fn table_text(t: &Table) -> String {
+        use std::fmt::Write;
         let mut out = format!(
             "{:?} {:?} {:?} {:?} {:?} {:?}\n",
             t.steps,
@@ -823,7 +829,7 @@ mod tests {
                 ColData::Float(v) => format!("{:?}", v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()),
                 other => format!("{other:?}"),
             };
-            out += &format!("{} {rows:?} {:?} {data}\n", c.name, c.nulls);
+            writeln!(out, "{} {rows:?} {:?} {data}", c.name, c.nulls).unwrap();
         }
         out
     }

@@ -61,7 +61,9 @@ def same(a: Any, b: Any) -> None:
             assert x == y or (x != x and y != y), (x, y)
 
 
-def test_threaded_read_and_every_row_select_equal_the_old_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threaded_read_and_every_row_select_equal_the_old_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runs = make_runs(tmp_path, monkeypatch)
     assert _core.verify_file(runs[0]._paths("default")[0])["blocks"] > 3
     assert len(runs[1]._paths("default")) == 3  # a shared run: one file per rank
