@@ -122,10 +122,10 @@ impl<'a> Reader<'a> {
                     *w |= u64::from(b) << shift;
                 }
             }
-            for &w in words.iter() {
+            out.extend(words.iter().map(|&w| {
                 prev ^= w;
-                out.push(f64::from_bits(prev));
-            }
+                f64::from_bits(prev)
+            }));
         }
         Ok(out)
     }
