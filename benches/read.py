@@ -209,6 +209,7 @@ def whole_reads(root: Path, run_path: str, path: Path, rows: int, tmp: Path) -> 
     """Every point read into NumPy (one thread, every CPU) and into pandas, beside the floors:
     memcpy of the values, fresh memory for them (first touch), zstd -b3 decompression."""
     threads = os.environ.pop("TURBOTRACK_READ_THREADS", None)
+    turbotrack.Api(dir=root / "local").run(run_path).history(pandas=True)  # warm up (allocator, page cache)
     numpy_ms = best(lambda p=path: _core.read_history([p]), 5)
     os.environ["TURBOTRACK_READ_THREADS"] = "1"
     numpy_one_ms = best(lambda p=path: _core.read_history([p]), 5)
