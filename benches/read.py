@@ -2,6 +2,10 @@
 pandas, each beside its floor (memcpy, zstd decompression), measured side by side in one run.
 
     python benches/read.py [--rows 10000000 1000000] [--trials 3] [--no-drop]
+    python benches/read.py --whole [--rows 1000000]     # the whole reads and their floors only
+
+With PYTHONPATH set to another checkout's python/ (main, say), the same figures of that code:
+run both, alternately, on a loaded machine.
 
 For each size: one run of ROWS steps x 10 metrics (random walks, 7-8 bytes a point), then
 - cold: a fresh Python process (NumPy, pandas and turbotrack imported) evicts the run's files
@@ -11,7 +15,8 @@ For each size: one run of ROWS steps x 10 metrics (random walks, 7-8 bytes a poi
   `history()` after start; once more after dropping the whole page cache (`sync; echo 3 >
   /proc/sys/vm/drop_caches`, needs root; --no-drop skips it): code loaded from disk too;
 - warm: the same calls again, and the whole-read answer they replace (`read_history` + M4);
-- whole reads: `_core.read_history` (NumPy) and `history(pandas=True)` of every point;
+- whole reads: `_core.read_history` (NumPy; on one thread and on every CPU,
+  `TURBOTRACK_READ_THREADS`) and `history(pandas=True)` of every point;
 - floors: memcpy of the points' float64 bytes, and `zstd -b3` decompression of them.
 """
 
@@ -21,6 +26,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -199,11 +205,42 @@ def zstd_floor(values: np.ndarray, tmp: Path) -> float:
     return float(m[-1]) if m else float("nan")
 
 
+def whole_reads(root: Path, run_path: str, path: Path, rows: int, tmp: Path) -> None:
+    """Every point read into NumPy (one thread, every CPU) and into pandas, beside the floors:
+    memcpy of the values, fresh memory for them (first touch), zstd -b3 decompression."""
+    threads = os.environ.pop("TURBOTRACK_READ_THREADS", None)
+    turbotrack.Api(dir=root / "local").run(run_path).history(pandas=True)  # warm up (allocator, page cache)
+    numpy_ms = best(lambda p=path: _core.read_history([p]), 5)
+    os.environ["TURBOTRACK_READ_THREADS"] = "1"
+    numpy_one_ms = best(lambda p=path: _core.read_history([p]), 5)
+    if threads is None:
+        del os.environ["TURBOTRACK_READ_THREADS"]
+    else:
+        os.environ["TURBOTRACK_READ_THREADS"] = threads
+    run = turbotrack.Api(dir=root / "local").run(run_path)
+    pandas_ms = best(lambda r=run: r.history(pandas=True), 5)
+    data = _core.read_history([path])
+    values = np.concatenate([data["metrics"][f"m{k}"][1] for k in range(10)])
+    dst = np.empty_like(values)
+    memcpy_ms = best(lambda d=dst, v=values: np.copyto(d, v))
+    touch_ms = best(lambda v=values: np.copyto(np.empty_like(v), v))
+    mbs = zstd_floor(values, tmp)
+    print(
+        f"  whole read of {rows * 10:,} points: NumPy (_core.read_history) {numpy_ms:.0f} ms "
+        f"({os.cpu_count()} CPUs; on one thread {numpy_one_ms:.0f} ms), history(pandas=True) {pandas_ms:.0f} ms"
+    )
+    print(
+        f"  floors: memcpy of their {values.nbytes / 1e6:.0f} MB {memcpy_ms:.1f} ms, into fresh memory {touch_ms:.1f} ms; "
+        f"zstd -b3 decompression {mbs:.0f} MB/s = {values.nbytes / 1e6 / mbs * 1000:.0f} ms"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000_000, 1_000_000])
     ap.add_argument("--trials", type=int, default=3)
     ap.add_argument("--no-drop", action="store_true", help="do not drop the page cache before cold reads")
+    ap.add_argument("--whole", action="store_true", help="only the whole reads (NumPy, pandas) and their floors")
     args = ap.parse_args()
     drop = not args.no_drop
     print(
@@ -222,6 +259,10 @@ def main() -> None:
                 f"\n== {rows:,} rows x 10 metrics ({rows * 10:,} points): logged in {time.perf_counter() - t0:.0f} s, {size / 1e6:.0f} MB ({size / rows / 10:.1f} B/point)"
             )
             run_path = "/".join(run_dir.parts[-3:])
+            if args.whole:
+                whole_reads(root, run_path, path, rows, Path(tmp))
+                shutil.rmtree(root, ignore_errors=True)
+                continue
             for _ in range(args.trials):
                 z = fresh(COLD, str(run_dir))
                 a = fresh(COLD_API, str(root / "local"), run_path)
@@ -244,22 +285,7 @@ def main() -> None:
                 f"  warm zoom_history {warm_zoom:.1f} ms; the whole-read answer it replaces (read_history([m3]) + M4) {warm_whole:.0f} ms"
             )
             if rows <= 1_000_000:
-                numpy_ms = best(lambda p=path: _core.read_history([p]), 3)
-                run = turbotrack.Api(dir=root / "local").run(run_path)
-                pandas_ms = best(lambda r=run: r.history(pandas=True), 3)
-                data = _core.read_history([path])
-                values = np.concatenate([data["metrics"][f"m{k}"][1] for k in range(10)])
-                dst = np.empty_like(values)
-                memcpy_ms = best(lambda d=dst, v=values: np.copyto(d, v))
-                mbs = zstd_floor(values, Path(tmp))
-                print(
-                    f"  whole read of {rows * 10:,} points: NumPy (_core.read_history) {numpy_ms:.0f} ms, history(pandas=True) {pandas_ms:.0f} ms"
-                )
-                print(
-                    f"  floors: memcpy of their {values.nbytes / 1e6:.0f} MB {memcpy_ms:.1f} ms; zstd -b3 decompression {mbs:.0f} MB/s = {values.nbytes / 1e6 / mbs * 1000:.0f} ms"
-                )
-            import shutil
-
+                whole_reads(root, run_path, path, rows, Path(tmp))
             shutil.rmtree(root, ignore_errors=True)
     print(f"load after: {os.getloadavg()[0]:.1f}")
 

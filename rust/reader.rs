@@ -66,15 +66,7 @@ impl FileReader {
         let found = self
             .walker
             .next_block(&mut self.raw, |raw, n| {
-                let b = match keep {
-                    None => decode_block_projected(raw, &|_| true),
-                    Some(k) => decode_block_projected(raw, &|name| k.contains(name)),
-                }
-                .map_err(|e| e.to_string())?;
-                if b.steps.len() as u32 != n {
-                    return Err("a block holds a different number of rows than its header says".into());
-                }
-                decoded = Some(b);
+                decoded = Some(decode(raw, n, keep)?);
                 Ok(())
             })
             .map_err(|e| walk_error(&self.path, e))?;
@@ -83,6 +75,101 @@ impl FileReader {
         }
         Ok(found.and(decoded))
     }
+}
+
+impl FileReader {
+    /// Every block left, decoded on `threads` threads while this one reads and checks the file:
+    /// `None` when a block does not decode (nothing is lost: read the file again with
+    /// [`FileReader::next_block`], which skips it as damage). Up to `2 * threads` payloads wait
+    /// at a time; their buffers are used again.
+    fn blocks_threaded(&mut self, threads: usize) -> Result<Option<Vec<DecodedBlock>>> {
+        type Done = (usize, Option<DecodedBlock>, Vec<u8>);
+        if self.walker.header().is_none() {
+            return Ok(Some(Vec::new()));
+        }
+        // At most `depth` payloads out at a time (queued, being decoded, or decoded and not yet
+        // taken back), so neither channel ever fills and memory stays bounded.
+        let depth = threads * 3;
+        let keep = self.keep.as_ref();
+        let (work_tx, work_rx) = crossbeam_channel::bounded::<(usize, Vec<u8>, u32)>(depth);
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<Done>(depth);
+        let walker = &mut self.walker;
+        let result = std::thread::scope(|s| {
+            for _ in 0..threads {
+                let (done_tx, work_rx) = (done_tx.clone(), work_rx.clone());
+                s.spawn(move || {
+                    for (i, raw, n) in work_rx {
+                        let block = decode(&raw, n, keep).ok();
+                        if done_tx.send((i, block, raw)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop((done_tx, work_rx));
+            let mut blocks: Vec<Option<DecodedBlock>> = Vec::new();
+            let mut failed = false;
+            let mut spare: Vec<Vec<u8>> = Vec::new();
+            let mut out = 0;
+            let mut take = |(i, block, raw): Done, blocks: &mut Vec<Option<DecodedBlock>>, spare: &mut Vec<Vec<u8>>| {
+                failed |= block.is_none();
+                if blocks.len() <= i {
+                    blocks.resize_with(i + 1, || None);
+                }
+                blocks[i] = block;
+                spare.push(raw);
+            };
+            let mut result = Ok(());
+            for i in 0.. {
+                while out >= depth {
+                    let Ok(done) = done_rx.recv() else { break };
+                    take(done, &mut blocks, &mut spare);
+                    out -= 1;
+                }
+                while let Ok(done) = done_rx.try_recv() {
+                    take(done, &mut blocks, &mut spare);
+                    out -= 1;
+                }
+                let mut raw = spare.pop().unwrap_or_default();
+                match walker.next_block(&mut raw, |_, _| Ok(())) {
+                    Ok(Some(n)) => {
+                        if work_tx.send((i, raw, n)).is_err() {
+                            break;
+                        }
+                        out += 1;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            drop(work_tx);
+            for done in done_rx {
+                take(done, &mut blocks, &mut spare);
+            }
+            result.map(|()| (!failed).then_some(blocks))
+        });
+        match result.map_err(|e| walk_error(&self.path, e))? {
+            Some(blocks) => Ok(blocks.into_iter().collect::<Option<Vec<_>>>()),
+            None => Ok(None),
+        }
+    }
+}
+
+/// One block's payload decoded (only the columns in `keep`, when given), checked against the
+/// row count its header declares.
+fn decode(raw: &[u8], n: u32, keep: Option<&FxHashSet<String>>) -> std::result::Result<DecodedBlock, String> {
+    let b = match keep {
+        None => decode_block_projected(raw, &|_| true),
+        Some(k) => decode_block_projected(raw, &|name| k.contains(name)),
+    }
+    .map_err(|e| e.to_string())?;
+    if b.steps.len() as u32 != n {
+        return Err("a block holds a different number of rows than its header says".into());
+    }
+    Ok(b)
 }
 
 fn walk_error(path: &Path, e: WalkError) -> Error {
@@ -117,6 +204,9 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// With a projection: the metric names left out, in the order first seen.
     pub skipped: Vec<String>,
+    /// Per column, when read with dense rows elided ([`read_files_threaded`]): `true` where the
+    /// column holds a value in every row, its `rows` then left empty (they are `0..len`).
+    pub every_row: Vec<bool>,
     pub reports: Vec<(PathBuf, ReadReport)>,
 }
 
@@ -165,73 +255,193 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Table> {
 /// As [`read_files`], with the metric columns limited to `keys` (every row is kept, with `_step`,
 /// `_timestamp`, `_runtime` and `_rank`); the names of the others are listed in `skipped`.
 pub fn read_files_projected(paths: &[PathBuf], keys: Option<&[String]>) -> Result<Table> {
+    read_files_threaded(paths, keys, 1, false)
+}
+
+/// How many threads a whole read decodes blocks on: `TURBOTRACK_READ_THREADS` when set (at least
+/// 1), else the CPUs this process may use.
+pub fn read_threads() -> usize {
+    std::env::var("TURBOTRACK_READ_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+        .max(1)
+}
+
+/// As [`read_files_projected`], the blocks of each file decompressed and decoded on `threads`
+/// threads (1: one block at a time on this one) while this thread reads the file. The table is
+/// the same: should a block not decode, that file is read again one block at a time, so damage
+/// is skipped and reported exactly as [`read_files_projected`] does. With `elide_dense_rows`, a
+/// column holding a value in every row of a one-file read is marked in `every_row` and its
+/// `rows` left empty (never built: a dense run's row numbers would be as big as its values).
+pub fn read_files_threaded(
+    paths: &[PathBuf],
+    keys: Option<&[String]>,
+    threads: usize,
+    elide_dense_rows: bool,
+) -> Result<Table> {
     let mut t = Table::default();
-    let mut skipped: FxHashSet<String> = FxHashSet::default();
-    let mut col_of: FxHashMap<String, usize> = FxHashMap::default();
-    let mut ranks: Vec<i64> = Vec::new();
-    let mut shared = false;
+    let mut acc = Accumulator {
+        elide: elide_dense_rows && paths.len() == 1,
+        ..Accumulator::default()
+    };
     for path in paths {
         let mut file = FileReader::open(path)?.project(keys);
         let Some(hdr) = file.header().cloned() else {
             t.reports.push((path.clone(), file.report().clone()));
             continue;
         };
-        while let Some(block) = file.next_block()? {
-            let offset = t.steps.len() as u32;
-            t.runtimes.extend(block.timestamps.iter().map(|ts| ts - hdr.start_time));
-            t.steps.extend_from_slice(&block.steps);
-            t.timestamps.extend_from_slice(&block.timestamps);
-            let rank = meta_field(&hdr.meta, "rank").and_then(|r| r.parse().ok()).unwrap_or(0);
-            ranks.resize(t.steps.len(), rank);
-            if let Some(pid) = meta_field(&hdr.meta, "pid").and_then(|p| p.parse::<i64>().ok()) {
-                // A process forked from a rank: its rows carry `_pid`.
-                let k = *col_of.entry("_pid".to_owned()).or_insert_with_key(|name| {
-                    t.columns.push(Column {
-                        name: name.clone(),
-                        rows: Vec::new(),
-                        nulls: Vec::new(),
-                        data: ColData::Int(Vec::new()),
-                    });
-                    t.columns.len() - 1
-                });
-                let col = &mut t.columns[k];
-                col.rows.extend(offset..offset + block.steps.len() as u32);
-                col.data.extend(ColData::Int(vec![pid; block.steps.len()]));
+        let decoded = if threads > 1 {
+            file.blocks_threaded(threads)?
+        } else {
+            None
+        };
+        if let Some(blocks) = decoded {
+            acc.reserve(&mut t, &blocks);
+            for block in blocks {
+                acc.append(&mut t, &hdr, block);
             }
-            for name in block.skipped {
-                if !skipped.contains(&name) {
-                    skipped.insert(name.clone());
-                    t.skipped.push(name);
-                }
+        } else {
+            if threads > 1 {
+                file = FileReader::open(path)?.project(keys); // a block did not decode: from the start
             }
-            for c in block.columns {
-                let rows = c.rows.iter().map(|r| r + offset);
-                let nulls = c.nulls.iter().map(|r| r + offset);
-                if let Some(&k) = col_of.get(&c.name) {
-                    t.columns[k].rows.extend(rows);
-                    t.columns[k].nulls.extend(nulls);
-                    t.columns[k].data.extend(c.data);
-                } else {
-                    col_of.insert(c.name.clone(), t.columns.len());
-                    t.columns.push(Column {
-                        name: c.name,
-                        rows: rows.collect(),
-                        nulls: nulls.collect(),
-                        data: c.data,
-                    });
-                }
+            while let Some(block) = file.next_block()? {
+                acc.append(&mut t, &hdr, block);
             }
         }
-        shared |= meta_field(&hdr.meta, "shared") == Some("1");
+        acc.shared |= meta_field(&hdr.meta, "shared") == Some("1");
         t.reports.push((path.clone(), file.report().clone()));
     }
-    if shared {
-        t.ranks = Some(ranks);
+    if acc.shared {
+        t.ranks = Some(acc.ranks);
+    }
+    if acc.elide {
+        t.every_row = std::mem::take(&mut acc.elided);
+        for (col, every) in t.columns.iter_mut().zip(&mut t.every_row) {
+            // Dense so far, but not in the rows after its last value: its rows after all.
+            if *every && col.data.len() != t.steps.len() {
+                col.rows = (0..col.data.len() as u32).collect();
+                *every = false;
+            }
+        }
     }
     if paths.len() > 1 {
         order_rows(&mut t);
     }
     Ok(t)
+}
+
+/// What [`read_files_threaded`] keeps between blocks while it builds a table.
+#[derive(Default)]
+struct Accumulator {
+    skipped: FxHashSet<String>,
+    col_of: FxHashMap<String, usize>,
+    ranks: Vec<i64>,
+    shared: bool,
+    /// Leave out the rows of columns that hold a value in every row so far (see `elided`).
+    elide: bool,
+    /// Per column: its rows are left out, being `0..data.len()` (every row up to its last value).
+    elided: Vec<bool>,
+}
+
+impl Accumulator {
+    /// Room for `blocks` in the table's columns (each grows once, not by doubling).
+    fn reserve(&mut self, t: &mut Table, blocks: &[DecodedBlock]) {
+        let rows: usize = blocks.iter().map(|b| b.steps.len()).sum();
+        t.steps.reserve(rows);
+        t.timestamps.reserve(rows);
+        t.runtimes.reserve(rows);
+        self.ranks.reserve(rows);
+        let mut more: FxHashMap<&str, (usize, usize)> = FxHashMap::default();
+        for c in blocks.iter().flat_map(|b| &b.columns) {
+            let e = more.entry(c.name.as_str()).or_default();
+            e.0 += c.rows.len();
+            e.1 += c.data.len();
+        }
+        for (name, (rows, values)) in more {
+            if let Some(&k) = self.col_of.get(name) {
+                let col = &mut t.columns[k];
+                if !self.elided.get(k).copied().unwrap_or(false) {
+                    col.rows.reserve(rows);
+                }
+                match &mut col.data {
+                    ColData::Float(v) => v.reserve(values),
+                    ColData::Int(v) => v.reserve(values),
+                    ColData::Bool(v) => v.reserve(values),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Append one block of a file with header `hdr` to the table.
+    fn append(&mut self, t: &mut Table, hdr: &FileHeader, block: DecodedBlock) {
+        let offset = t.steps.len() as u32;
+        t.runtimes.extend(block.timestamps.iter().map(|ts| ts - hdr.start_time));
+        t.steps.extend_from_slice(&block.steps);
+        t.timestamps.extend_from_slice(&block.timestamps);
+        let rank = meta_field(&hdr.meta, "rank").and_then(|r| r.parse().ok()).unwrap_or(0);
+        self.ranks.resize(t.steps.len(), rank);
+        if let Some(pid) = meta_field(&hdr.meta, "pid").and_then(|p| p.parse::<i64>().ok()) {
+            // A process forked from a rank: its rows carry `_pid`.
+            let k = *self.col_of.entry("_pid".to_owned()).or_insert_with_key(|name| {
+                t.columns.push(Column {
+                    name: name.clone(),
+                    rows: Vec::new(),
+                    nulls: Vec::new(),
+                    data: ColData::Int(Vec::new()),
+                });
+                t.columns.len() - 1
+            });
+            let col = &mut t.columns[k];
+            col.rows.extend(offset..offset + block.steps.len() as u32);
+            col.data.extend(ColData::Int(vec![pid; block.steps.len()]));
+        }
+        for name in block.skipped {
+            if !self.skipped.contains(&name) {
+                self.skipped.insert(name.clone());
+                t.skipped.push(name);
+            }
+        }
+        let n = block.steps.len();
+        for c in block.columns {
+            let rows = c.rows.iter().map(|r| r + offset);
+            let nulls = c.nulls.iter().map(|r| r + offset);
+            let dense = self.elide && c.rows.len() == n;
+            if let Some(&k) = self.col_of.get(&c.name) {
+                let col = &mut t.columns[k];
+                if self.elided.get(k).copied().unwrap_or(false) {
+                    if dense && col.data.len() == offset as usize {
+                        col.nulls.extend(nulls);
+                        col.data.extend(c.data);
+                        continue;
+                    }
+                    col.rows = (0..col.data.len() as u32).collect();
+                    self.elided[k] = false;
+                }
+                col.rows.extend(rows);
+                col.nulls.extend(nulls);
+                col.data.extend(c.data);
+            } else {
+                let k = t.columns.len();
+                self.col_of.insert(c.name.clone(), k);
+                let every = dense && offset == 0;
+                if self.elide {
+                    self.elided.resize(k + 1, false);
+                    self.elided[k] = every;
+                }
+                t.columns.push(Column {
+                    name: c.name,
+                    rows: if every { Vec::new() } else { rows.collect() },
+                    nulls: nulls.collect(),
+                    data: c.data,
+                });
+            }
+        }
+        if self.elide {
+            self.elided.resize(t.columns.len(), false);
+        }
+    }
 }
 
 /// One row of a streamed scan.
@@ -594,6 +804,120 @@ mod tests {
         std::fs::write(&path, &future).unwrap();
         let err = read_files(std::slice::from_ref(&path)).unwrap_err().to_string();
         assert!(err.contains("version 9") && err.contains("versions 1 to 3"), "{err}");
+    }
+
+    /// A table as text, bit for bit (NaN included), dense rows written out.
+    fn table_text(t: &Table) -> String {
+        use std::fmt::Write;
+        let mut out = format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?}\n",
+            t.steps,
+            t.timestamps.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            t.runtimes.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            t.ranks,
+            t.skipped,
+            t.reports
+        );
+        for (k, c) in t.columns.iter().enumerate() {
+            let rows = if t.every_row.get(k).copied().unwrap_or(false) {
+                assert!(c.rows.is_empty());
+                (0..t.len() as u32).collect()
+            } else {
+                c.rows.clone()
+            };
+            let data = match &c.data {
+                ColData::Float(v) => format!("{:?}", v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()),
+                other => format!("{other:?}"),
+            };
+            writeln!(out, "{} {rows:?} {:?} {data}", c.name, c.nulls).unwrap();
+        }
+        out
+    }
+
+    /// Blocks decoded on several threads, dense rows left out, give the table that reading one
+    /// block at a time gives: NaN, nulls, sparse keys, ints, bools, strings, mixed columns,
+    /// several blocks and the shards of a shared run, and a file with a block that does not
+    /// decode (read again one block at a time: the same rows and the same damage report).
+    #[test]
+    fn threaded_reads_equal_one_block_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["dense", "sparse", "int", "flag", "text", "mixed", "gone"];
+        let write = |name: &str, meta: &str, seed: i64, damage: bool| {
+            let path = dir.path().join(name);
+            let mut f = FileHeader::new(100.0, meta).to_bytes();
+            for block in 0..5i64 {
+                let mut enc = BlockEncoder::default();
+                for i in 0..700i64 {
+                    let step = block * 700 + i;
+                    let x = (step + seed) as f64 * 0.5;
+                    let mut row = vec![(0, Value::Float(if step % 97 == 0 { f64::NAN } else { x }))];
+                    if step % 3 == 0 {
+                        row.push((1, if step % 9 == 0 { Value::Null } else { Value::Float(-x) }));
+                    }
+                    if block != 2 {
+                        row.push((2, Value::Int(step * 1_000_000_007)));
+                    }
+                    if step % 2 == 0 {
+                        row.push((3, Value::Bool(step % 4 == 0)));
+                    }
+                    if step % 50 == 0 {
+                        row.push((4, Value::Str(format!("s{step}"))));
+                    }
+                    if step % 7 == 0 {
+                        row.push((
+                            5,
+                            if step % 14 == 0 {
+                                Value::Int(step)
+                            } else {
+                                Value::Float(x)
+                            },
+                        ));
+                    }
+                    if block == 0 && i < 10 {
+                        row.push((6, Value::Float(x))); // a column dense in its first rows only
+                    }
+                    enc.push_row(step, 100.0 + step as f64, &mut row);
+                }
+                let mut raw = vec![];
+                let n = enc.seal(|i| names[i as usize], &mut raw);
+                let mut frame = vec![];
+                // A damaged block: its checksum matches, but it does not hold the rows it says.
+                let rows = if damage && block == 3 { n + 1 } else { n };
+                frame_block(&raw, rows, &mut frame).unwrap();
+                f.extend_from_slice(&frame);
+            }
+            std::fs::write(&path, f).unwrap();
+            path
+        };
+        let one = write("one", "stream=history", 0, false);
+        let bad = write("bad", "stream=history", 0, true);
+        let ranks = [
+            write("r0", "stream=history;shared=1;rank=0", 1, false),
+            write("r1", "stream=history;shared=1;rank=1;pid=77", 2, false),
+            write("r2", "stream=history;shared=1;rank=2", 3, true),
+        ];
+        let keys = ["int".to_owned(), "sparse".to_owned()];
+        for paths in [vec![one.clone()], vec![bad.clone()], ranks.to_vec()] {
+            for keys in [None, Some(&keys[..])] {
+                let old = read_files_projected(&paths, keys).unwrap();
+                for threads in [2, 4] {
+                    let new = read_files_threaded(&paths, keys, threads, true).unwrap();
+                    assert_eq!(table_text(&new), table_text(&old), "{paths:?} {keys:?} {threads}");
+                }
+            }
+        }
+        let t = read_files_threaded(std::slice::from_ref(&one), None, 2, true).unwrap();
+        let dense: Vec<&str> = t
+            .columns
+            .iter()
+            .zip(&t.every_row)
+            .filter(|(_, every)| **every)
+            .map(|(c, _)| c.name.as_str())
+            .collect();
+        assert_eq!(dense, ["dense"]);
+        let damaged = read_files_threaded(std::slice::from_ref(&bad), None, 2, true).unwrap();
+        assert_eq!(damaged.reports[0].1.damaged.len(), 1);
+        assert_eq!(damaged.len(), 4 * 700);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use pyo3::IntoPyObjectExt;
 
 use crate::format::{ColData, ReadReport};
-use crate::reader::{check_upload, read_files, read_files_projected, verify, Column, Scan, Table};
+use crate::reader::{check_upload, read_files_threaded, read_threads, verify, Column, Scan};
 use crate::tensor_stats::{tensor_stats as stats_of, PERCENTILES};
 use crate::value::Value;
 
@@ -22,10 +22,6 @@ fn value_to_py<'py>(py: Python<'py>, v: &Value, loads: &Bound<'py, PyAny>) -> Py
         Value::Json(s) => loads.call1((s.as_str(),)),
         Value::Null => Ok(py.None().into_bound(py)),
     }
-}
-
-fn read(py: Python<'_>, paths: Vec<PathBuf>) -> PyResult<Table> {
-    Ok(py.detach(|| read_files(&paths))?)
 }
 
 /// Mid-file damage found in `reports`, one line per damaged range.
@@ -54,8 +50,54 @@ fn torn_list<'py>(py: Python<'py>, reports: &[(PathBuf, ReadReport)]) -> PyResul
 /// of exact Python values (`str`, `json`, `mixed`).
 /// A column for Python, taken by value: its buffers move into the arrays, never copied.
 fn column_to_py<'py>(py: Python<'py>, col: Column, loads: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-    let rows: Vec<i64> = col.rows.iter().map(|&r| i64::from(r)).collect();
-    let rows = rows.into_pyarray(py).into_any();
+    column_to_py_shared(py, col, false, loads, &mut EveryRow::new(usize::MAX))
+}
+
+/// The rows array of the columns held in every row of a table (`0..n`), made once and shared
+/// read-only by all of them: a dense run of ten metrics does not build ten copies of `arange(n)`.
+struct EveryRow<'py> {
+    n: usize,
+    rows: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> EveryRow<'py> {
+    fn new(n: usize) -> Self {
+        Self { n, rows: None }
+    }
+
+    /// `rows` as int64, the shared array when they are `0..n` (rows are strictly increasing) or
+    /// when `every` says so (`rows` left out).
+    fn rows(&mut self, py: Python<'py>, rows: &[u32], every: bool) -> PyResult<Bound<'py, PyAny>> {
+        let every = every
+            || (rows.len() == self.n
+                && rows.first() == Some(&0)
+                && rows.last().map(|&r| r as usize + 1) == Some(self.n));
+        if !every {
+            let v: Vec<i64> = rows.iter().map(|&r| i64::from(r)).collect();
+            return Ok(v.into_pyarray(py).into_any());
+        }
+        if let Some(r) = &self.rows {
+            return Ok(r.clone());
+        }
+        let v: Vec<i64> = (0..self.n as i64).collect();
+        let arr = v.into_pyarray(py).into_any();
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("write", false)?;
+        arr.call_method("setflags", (), Some(&kwargs))?;
+        self.rows = Some(arr.clone());
+        Ok(arr)
+    }
+}
+
+fn column_to_py_shared<'py>(
+    py: Python<'py>,
+    col: Column,
+    every_row: bool,
+    loads: &Bound<'py, PyAny>,
+    every: &mut EveryRow<'py>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let rows = every.rows(py, &col.rows, every_row)?;
+    drop(col.rows);
     let (values, kind) = match col.data {
         ColData::Float(v) => (v.into_pyarray(py).into_any(), "float"),
         ColData::Int(v) => (v.into_pyarray(py).into_any(), "int"),
@@ -91,10 +133,8 @@ fn column_to_py<'py>(py: Python<'py>, col: Column, loads: &Bound<'py, PyAny>) ->
 #[pyfunction]
 #[pyo3(signature = (paths, keys=None))]
 pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String>>) -> PyResult<Bound<'_, PyDict>> {
-    let mut t = match keys {
-        None => read(py, paths)?,
-        Some(k) => py.detach(|| read_files_projected(&paths, Some(&k)))?,
-    };
+    let threads = read_threads();
+    let mut t = py.detach(|| read_files_threaded(&paths, keys.as_deref(), threads, true))?;
     // The table's buffers move into the arrays one by one (never a second copy of the run).
     let n_rows = t.len();
     let loads = py.import("json")?.getattr("loads")?;
@@ -107,13 +147,16 @@ pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String
     }
     let metrics = PyDict::new(py);
     let nulls = PyDict::new(py);
-    for col in std::mem::take(&mut t.columns) {
+    let mut every = EveryRow::new(n_rows);
+    let every_row = std::mem::take(&mut t.every_row);
+    for (k, col) in std::mem::take(&mut t.columns).into_iter().enumerate() {
         if !col.nulls.is_empty() {
             let rows: Vec<i64> = col.nulls.iter().map(|&r| i64::from(r)).collect();
             nulls.set_item(&col.name, rows.into_pyarray(py))?;
         }
         let name = col.name.clone();
-        metrics.set_item(name, column_to_py(py, col, &loads)?)?;
+        let dense = every_row.get(k).copied().unwrap_or(false);
+        metrics.set_item(name, column_to_py_shared(py, col, dense, &loads, &mut every)?)?;
     }
     let out = PyDict::new(py);
     out.set_item("n_rows", n_rows)?;

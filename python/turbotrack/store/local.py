@@ -203,7 +203,9 @@ class LocalRun:
             except ImportError:
                 pass
             else:
-                return pd.DataFrame({k: _dense(v, n_rows) for k, v in picked.items()}, index=range(n_rows))
+                # copy=False: the arrays are this call's own (read for it), so none is copied again.
+                columns = {k: _dense(v, n_rows) for k, v in picked.items()}
+                return pd.DataFrame(columns, index=range(n_rows), copy=False)
         out: list[dict[str, Any]] = [{} for _ in range(n_rows)]
         for k, (values, at) in picked.items():
             values = values.tolist() if hasattr(values, "tolist") else values
@@ -472,10 +474,21 @@ def select(
         if x is not None:
             with np.errstate(invalid="ignore"):
                 keep &= (x >= lo if lo is not None else True) & (x <= hi if hi is not None else True)
+    if samples is None and bool(keep.all()):
+        return _every_row(n, base, metrics, null_rows, names)
     rows = np.flatnonzero(keep)
     if samples is not None and len(rows) > samples:
         series = {k: _float_column(base, metrics, k, n) for k in dict.fromkeys([x_axis, *(keys or metrics)])}
         rows = m4_rows({k: v for k, v in series.items() if v is not None}, rows, x_axis, keys, samples)
+    return _gather(n, base, metrics, null_rows, names, rows)
+
+
+def _gather(
+    n: int, base: dict[str, Any], metrics: dict[str, Any], null_rows: dict[str, Any], names: list[str], rows: Any
+) -> tuple[int, dict[str, tuple[Any, Any]], dict[str, list[int]]]:
+    """What :func:`select` returns for the kept ``rows`` (increasing): each column gathered."""
+    import numpy as np
+
     # Where each kept row lands in the result (-1: not kept).
     pos = np.full(n, -1, dtype=np.int64)
     pos[rows] = np.arange(len(rows))
@@ -487,6 +500,22 @@ def select(
             if (at >= 0).any():
                 nulls[k] = at[at >= 0].tolist()
     return len(rows), picked, nulls
+
+
+def _every_row(
+    n: int, base: dict[str, Any], metrics: dict[str, Any], null_rows: dict[str, Any], names: list[str]
+) -> tuple[int, dict[str, tuple[Any, Any]], dict[str, list[int]]]:
+    """What :func:`select` returns when every row is kept (no gather): the arrays themselves, a
+    metric's rows as the rows it lands in (``at`` None when it is in every row)."""
+    picked: dict[str, tuple[Any, Any]] = {}
+    for k in names:
+        if k in base:
+            picked[k] = (base[k], None)
+        else:
+            rows, values, _kind = metrics[k]
+            picked[k] = (values, None if len(rows) == n else rows)
+    nulls = {k: null_rows[k].tolist() for k in names if k in null_rows and len(null_rows[k])}
+    return n, picked, nulls
 
 
 def _float_column(base: dict[str, Any], metrics: dict[str, Any], key: str, n: int) -> Any:
@@ -532,8 +561,10 @@ def _dense(col: tuple[Any, Any], n: int) -> Any:
     import pandas as pd
 
     values, at = col
-    if at is None or (len(at) == n and hasattr(values, "dtype")):
+    if hasattr(values, "dtype") and (at is None or len(at) == n):
         return values  # every row holds it (rows are in order)
+    if at is None:
+        at = np.arange(n)
     if hasattr(values, "dtype"):
         if values.dtype == np.float64:
             out = np.full(n, np.nan)
