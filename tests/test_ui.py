@@ -214,19 +214,40 @@ def server(root: Path) -> Iterator[str]:
     proc.stdout.close()
 
 
-@pytest.fixture(scope="module")
-def browser(server: str) -> Iterator[Any]:
+#: Recorded on every page a driver opens: its CSP violations, as ``window.__csp``.
+_CSP_RECORDER = (
+    "window.__csp = []; document.addEventListener('securitypolicyviolation', (e) =>"
+    " window.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));"
+)
+
+
+def chromium_driver(login_url: str, window: str = "1400,900", extra: tuple[str, ...] = (), csp: bool = False) -> Any:
+    """Debian's Chromium, headless, logged in through ``login_url`` (it sets the session cookie),
+    its console kept; with ``csp``, every page records its CSP violations in ``window.__csp``. The
+    caller quits it."""
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
     opts = Options()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={window}", *extra):
         opts.add_argument(arg)
     opts.binary_location = CHROMIUM
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
-    driver.get(server)  # the login URL sets the session cookie
+    try:
+        driver.set_page_load_timeout(30)
+        driver.get(login_url)
+        if csp:
+            driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _CSP_RECORDER})
+    except BaseException:
+        driver.quit()
+        raise
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    driver = chromium_driver(server)
     driver.base = server.split("/?")[0]
     yield driver
     driver.quit()

@@ -21,7 +21,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from serverkit import ServerProc, raw  # noqa: E402
-from test_ui import CHROMEDRIVER, CHROMIUM, UI_CSP, click, css, no_errors, shot, wait  # noqa: E402
+from test_ui import CHROMEDRIVER, CHROMIUM, UI_CSP, chromium_driver, click, css, no_errors, shot, wait  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(
@@ -96,27 +96,9 @@ def server(sweep: tuple[Path, dict[str, str]]) -> Iterator[ServerProc]:
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProc) -> Iterator[Any]:
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    opts = Options()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
+    driver = chromium_driver(server.login_url, window="1400,1000", csp=True)
+    driver.csp = []  # the violations of the pages left so far (checked by the last test)
     try:
-        driver.get(server.login_url)  # the login URL sets the session cookie
-        # Every page this module opens records its CSP violations (checked by the last test).
-        driver.execute_cdp_cmd(
-            "Page.addScriptToEvaluateOnNewDocument",
-            {
-                "source": "window.__csp = []; document.addEventListener('securitypolicyviolation', (e) =>"
-                " window.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));"
-            },
-        )
-        driver.csp = []
         yield driver
     finally:
         driver.quit()

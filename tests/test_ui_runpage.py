@@ -23,7 +23,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 from serverkit import ServerProc  # noqa: E402
-from test_ui import CHROMEDRIVER, CHROMIUM, click, css, no_errors, shot, wait  # noqa: E402
+from test_ui import CHROMEDRIVER, CHROMIUM, chromium_driver, click, css, no_errors, shot, wait  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(
@@ -129,53 +129,11 @@ def server(runs: tuple[Path, dict[str, str]]) -> Iterator[ServerProc]:
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProc) -> Iterator[Any]:
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    opts = Options()
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,900",
-        "--autoplay-policy=no-user-gesture-required",
-    ):
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
-    driver.set_page_load_timeout(30)
+    driver = chromium_driver(server.login_url, extra=("--autoplay-policy=no-user-gesture-required",), csp=True)
     try:
-        driver.get(server.login_url)
-        driver.execute_cdp_cmd(
-            "Page.addScriptToEvaluateOnNewDocument",
-            {
-                "source": "window.__csp = []; document.addEventListener('securitypolicyviolation', (e) =>"
-                " window.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));"
-            },
-        )
         yield driver
     finally:
         driver.quit()
-
-
-@pytest.fixture
-def spawn() -> Iterator[Any]:
-    """Popen children that are killed and reaped however the test ends."""
-    procs: list[subprocess.Popen[str]] = []
-
-    def start(*args: Any, **kw: Any) -> subprocess.Popen[str]:
-        p = subprocess.Popen(*args, **kw)
-        procs.append(p)
-        return p
-
-    yield start
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-        p.wait(timeout=30)
-        if p.stdout:
-            p.stdout.close()
 
 
 def open_page(driver: Any, server: ServerProc, path: str) -> None:
