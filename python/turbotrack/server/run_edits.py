@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -110,22 +109,9 @@ def edit_run(s: ServerState, r: Req) -> Any:
     return index_run(s, rp)
 
 
-def _is_plain_dir(root: Path, path: Path) -> bool:
-    """Whether ``path`` is a folder under ``root`` reached without a symbolic link."""
-    at = root
-    for p in path.relative_to(root).parts:
-        at = at / p
-        try:
-            if not stat.S_ISDIR(os.lstat(at).st_mode):
-                return False
-        except OSError:
-            return False
-    return True
-
-
 def _delete(s: ServerState, rps: list[layout.RunPath]) -> list[str]:
     for rp in rps:  # every run checked before any is moved: all or nothing
-        if not layout.is_run_dir(rp.dir) or not _is_plain_dir(s.root, rp.dir):
+        if not layout.is_run_dir(rp.dir) or not layout.is_plain_dir(s.root, rp.dir):
             raise ApiError(404, f"no run {rp.path}")
         _not_running(s, rp, "deleted")
     stamp = int(time.time())
@@ -169,7 +155,7 @@ def delete_runs(s: ServerState, r: Req) -> Any:
 def _views_dir(s: ServerState, r: Req) -> Path:
     entity, project = part("entity", r.params["entity"]), part("project", r.params["project"])
     project_dir = s.root / entity / project
-    if not _is_plain_dir(s.root, project_dir):
+    if not layout.is_plain_dir(s.root, project_dir):
         raise ApiError(404, f"no project {entity}/{project}")
     return project_dir / VIEWS_DIR
 
@@ -191,7 +177,7 @@ def _read_view(s: ServerState, path: Path) -> Optional[dict[str, Any]]:
 
 
 def _all_views(s: ServerState, views: Path) -> list[dict[str, Any]]:
-    if not _is_plain_dir(s.root, views):
+    if not layout.is_plain_dir(s.root, views):
         return []
     found = [_read_view(s, p) for p in sorted(views.glob("*.json"))]
     return [v for v in found if v is not None]

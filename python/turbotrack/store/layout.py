@@ -302,14 +302,24 @@ def safe_file(root: Path, path: Path) -> Path:
         raise ValueError(f"{path} is not under the storage root {root}") from None
     if not rel.parts or any(p in ("", ".", "..") for p in rel.parts):
         raise ValueError(f"{path} is not under the storage root {root}")
-    at = Path(root)
-    for part in rel.parts[:-1]:
-        at = at / part
-        if not _is_plain(at, stat.S_ISDIR):
-            raise FileNotFoundError(f"{path}: no such file under the storage root")
-    if not _is_plain(Path(path), stat.S_ISREG):
+    if not is_plain_dir(root, Path(path).parent) or not _is_plain(Path(path), stat.S_ISREG):
         raise FileNotFoundError(f"{path}: no such file under the storage root")
     return Path(path)
+
+
+def is_plain_dir(root: Path, path: Path) -> bool:
+    """Whether ``path`` is ``root`` or a folder under it reached without a symbolic link (in any
+    folder on the way, or as the folder itself)."""
+    try:
+        rel = Path(path).relative_to(root)
+    except ValueError:
+        return False
+    at = Path(root)
+    for part in rel.parts:
+        at = at / part
+        if part in ("", ".", "..") or not _is_plain(at, stat.S_ISDIR):
+            return False
+    return True
 
 
 def iter_run_dirs(root: Path, entity: Optional[str] = None, project: Optional[str] = None) -> Iterator[RunPath]:
