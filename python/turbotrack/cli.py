@@ -203,6 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_server(args: argparse.Namespace) -> int:
     from .server import serve
     from .server.db import DatabaseError
+    from .server.objects import StoreError
 
     if args.workers < 1:
         raise CliError(f"--workers {args.workers}: at least 1", "pass --workers N with N >= 1")
@@ -216,9 +217,14 @@ def cmd_server(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level=args.log_level,
             idle_timeout=args.idle_timeout,
+            store=args.store,
         )
     except DatabaseError as e:
         raise CliError(e.args[0], e.hint) from None
+    except StoreError as e:
+        raise CliError(
+            str(e), "check the bucket exists and AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION"
+        ) from None
     except socket.gaierror as e:
         raise CliError(
             f"cannot listen on {args.host}:{args.port}: {e.strerror or e}",
@@ -233,7 +239,10 @@ def cmd_server(args: argparse.Namespace) -> int:
             )
             raise CliError(f"cannot listen on {args.host}:{args.port}: {e.strerror}", hint) from None
         raise
-    except ValueError as e:  # a --db URL of no kind the server knows
+    except ValueError as e:  # a --db or --store URL of no kind the server knows
+        if str(e).startswith("--store"):
+            hint = "--store takes s3://BUCKET[/PREFIX], gs://BUCKET, az://CONTAINER or file:///PATH"
+            raise CliError(str(e), hint) from None
         raise CliError(str(e), "--db takes sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE") from None
 
 
@@ -409,6 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=_port, default=8080, help="port (default 8080; 0 picks a free one)")
     srv.add_argument(
         "--db", help="index database: sqlite:///PATH (default: inside the storage root) or postgresql://..."
+    )
+    srv.add_argument(
+        "--store",
+        help="where run files and artifacts live: file://ROOT (default: the files under --dir) or an object "
+        "store, s3://BUCKET[/PREFIX] (AWS_* variables), gs://, az://; --dir is then this replica's cache",
     )
     srv.add_argument(
         "--workers", type=int, default=1, help="server processes sharing the port (default 1; see docs/server.md)"

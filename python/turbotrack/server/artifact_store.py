@@ -13,12 +13,15 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .._artifact_manifest import SHA256, ManifestError, check_manifest
 from .._fs import atomic_write_json, read_json
 from ..store import artifacts
 from .errors import ApiError
+
+if TYPE_CHECKING:
+    from .ingest import Ingest
 
 _VERSION = re.compile(r"^v(\d+)$")
 
@@ -49,11 +52,32 @@ def blob_digests(manifest: dict[str, Any]) -> list[str]:
 
 
 class ArtifactStore:
-    """Artifacts of every project under the storage root."""
+    """Artifacts of every project under the storage root. With an object store (``files`` an
+    ObjectIngest) the root is this replica's cache: a stored blob or manifest is published there
+    before it is answered, fetched before it is read, and a new version is made under the lock of
+    its artifact held across replicas."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, files: Optional[Ingest] = None) -> None:
         self.root = root
         self._lock = threading.Lock()
+        if files is None:
+            from .ingest import Ingest
+
+            files = Ingest(root)
+        self.files = files
+
+    def _pull(self, entity: str, project: str, name: str) -> Path:
+        """The folder of artifact ``name``, its manifests and aliases as the store has them."""
+        folder = self.project_dir(entity, project) / artifacts.ARTIFACTS_DIR / name
+        self.files.pull(folder.parent, under=f"{name}/")
+        return folder
+
+    def fetch_blob(self, entity: str, project: str, digest: str) -> Path:
+        """The blob's path, the blob in this replica's cache when the store has it."""
+        path = self.blob_path(entity, project, digest)
+        if not path.is_file():
+            self.files.fetch(path)
+        return path
 
     def project_dir(self, entity: str, project: str) -> Path:
         return self.root / entity / project
@@ -63,14 +87,19 @@ class ArtifactStore:
 
     def missing(self, entity: str, project: str, digests: list[str]) -> list[str]:
         """Those of ``digests`` the server lacks."""
-        return [d for d in dict.fromkeys(digests) if not self.blob_path(entity, project, d).is_file()]
+        out = []
+        for d in dict.fromkeys(digests):
+            path = self.blob_path(entity, project, d)
+            if not (path.is_file() or self.files.has(path)):
+                out.append(d)
+        return out
 
     def put_blob(self, entity: str, project: str, digest: str, data: bytes, offset: int, total: int) -> int:
         """Append ``data`` at ``offset`` of the blob ``digest`` of ``total`` bytes; when complete, check its
         sha256 and store it. Answers the bytes held (``total`` once stored); 409 on a wrong offset."""
         blob = self.blob_path(entity, project, digest)
-        if blob.is_file():
-            return blob.stat().st_size
+        if blob.is_file() or self.files.has(blob):
+            return total
         blob.parent.mkdir(parents=True, exist_ok=True)
         part = blob.parent / f".{digest}.part"
         with self._lock:
@@ -90,6 +119,7 @@ class ArtifactStore:
                 raise ArtifactError(400, f"the bytes sent do not hash to {digest}")
             os.chmod(part, 0o444)
             os.replace(part, blob)
+            self.files.publish(blob, digest)
             return total
 
     def put_version(self, entity: str, project: str, name: str, version: str, body: Any) -> dict[str, Any]:
@@ -116,20 +146,25 @@ class ArtifactStore:
             )
         manifest["name"], manifest["version"] = name, number
         folder = self.project_dir(entity, project) / artifacts.ARTIFACTS_DIR / name
-        with artifacts.locked(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        with self.files.exclusive(folder / "aliases.json"), artifacts.locked(folder):
+            self._pull(entity, project, name)
             current = self._stored(folder, number)
             if current is not None and current.get("digest") != manifest.get("digest"):
                 raise ArtifactError(409, f"{name}:{version} on the server holds other files")
             if current is None:
                 atomic_write_json(folder / f"v{number}.json", manifest)
+                self.files.publish(folder / f"v{number}.json")
             alias_map: dict[str, int] = read_json(folder / "aliases.json", {}) or {}
             for alias in ("latest", *aliases):
                 alias_map[alias] = max(number, alias_map.get("latest", -1)) if alias == "latest" else number
             atomic_write_json(folder / "aliases.json", alias_map)
+            self.files.publish(folder / "aliases.json")
         return self.version(entity, project, name, version)
 
     def version(self, entity: str, project: str, name: str, alias: str) -> dict[str, Any]:
         """``{"version": N, "aliases": [...], "manifest": {...}}`` of ``name:alias``; 404 when absent."""
+        self._pull(entity, project, name)
         try:
             number, aliases, _ = artifacts.read_version(self.project_dir(entity, project), name, alias)
         except ManifestError as e:
@@ -165,7 +200,7 @@ class ArtifactStore:
         """``{"versions": {"vN": manifest}, "aliases": {alias: N}}``, plus ``"refused": {"vN": why}`` for
         versions whose manifest on disk fails the check (left out of ``versions``); 404 when there is no
         such artifact."""
-        folder = self.project_dir(entity, project) / artifacts.ARTIFACTS_DIR / name
+        folder = self._pull(entity, project, name)
         numbers = artifacts.version_numbers(folder) if folder.is_dir() else []
         if not numbers:
             raise ArtifactError(404, f"no artifact {entity}/{project}/{name}")
@@ -183,7 +218,7 @@ class ArtifactStore:
         return {"versions": versions, "aliases": aliases, **({"refused": refused} if refused else {})}
 
     def blob_size(self, entity: str, project: str, digest: str) -> Optional[int]:
-        path = self.blob_path(entity, project, digest)
+        path = self.fetch_blob(entity, project, digest)
         return path.stat().st_size if path.is_file() else None
 
 

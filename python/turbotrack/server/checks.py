@@ -25,6 +25,14 @@ def run_path(s: ServerState, p: Mapping[str, str]) -> layout.RunPath:
     )
 
 
+def read_run(s: ServerState, p: Mapping[str, str], streams: bool = True) -> layout.RunPath:
+    """The run a read names, its files fetched into this replica's cache first when they live in an
+    object store (``streams`` False: only its state files)."""
+    rp = run_path(s, p)
+    s.ingest.pull(rp.dir, streams)
+    return rp
+
+
 def json_body(body: bytes, what: str) -> Any:
     try:
         return json.loads(body)

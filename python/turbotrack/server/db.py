@@ -136,6 +136,23 @@ INDEX_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX IF NOT EXISTS run_keys_num ON run_keys (entity, project, key, num, run_id)",
         ),
     ),
+    Migration(
+        3,
+        "the files of an object store (--store): each file's length and where its bytes are",
+        (
+            # One row per file under the storage root held in the object store (server/replica.py):
+            # ``dir`` is its first three path parts (a run folder, or a project's artifacts), ``name``
+            # the rest. A REPLACE file's bytes are ``size`` bytes at ``pos`` of ``object``; a growing
+            # one's are its segments. ``version`` grows at every change (replicas' caches compare it).
+            """CREATE TABLE IF NOT EXISTS store_files (
+            dir TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, size BIGINT NOT NULL,
+            object TEXT, pos BIGINT, sha256 TEXT, version BIGINT NOT NULL, PRIMARY KEY (dir, name))""",
+            # The appends of a growing file, by offset: ``length`` bytes at ``pos`` of ``object``.
+            """CREATE TABLE IF NOT EXISTS store_segments (
+            dir TEXT NOT NULL, name TEXT NOT NULL, start BIGINT NOT NULL, length BIGINT NOT NULL,
+            object TEXT NOT NULL, pos BIGINT NOT NULL, PRIMARY KEY (dir, name, start))""",
+        ),
+    ),
 )
 
 #: The columns each store's code reads and writes: checked after migrating (a wrong schema).
@@ -144,6 +161,8 @@ _TABLES = {
         "runs": "entity, project, run_id, name, recorded_state, tags, grp, job_type, notes, config, summary, "
         "infos, created, end_time, updated, heartbeat, heartbeat_ttl, signature, index_error, times",
         "run_keys": "entity, project, run_id, key, elem, num, txt, js",
+        "store_files": "dir, name, kind, size, object, pos, sha256, version",
+        "store_segments": "dir, name, start, length, object, pos",
     },
     "auth": {
         "api_keys": "id, entity, hash, read_only, created, revoked",

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..store import layout, query, runinfo
 from ..store.local import LocalRun
@@ -140,6 +140,9 @@ class Index:
         #: the signature of each run's files when its index error was last logged
         self._logged: dict[tuple[str, str, str], str] = {}
         self._scan_error = ""
+        #: the signature of a run's state files when they live in an object store (the same on every
+        #: replica: the versions the database holds), ``entity/project/run_id`` -> it; else the files'
+        self.signer: Optional[Callable[[str], Optional[str]]] = None
 
     # ---- keeping it up to date ----
 
@@ -151,6 +154,8 @@ class Index:
         if not layout.is_run_dir(run_dir):
             return False
         signature, updated = _signature(run_dir)
+        if self.signer is not None:
+            signature = self.signer(f"{rp.entity}/{rp.project}/{rp.run_id}") or signature
         if not force:
             old = self.db.query(
                 "SELECT signature FROM runs WHERE entity = ? AND project = ? AND run_id = ?",

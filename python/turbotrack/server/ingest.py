@@ -106,7 +106,11 @@ class FileLock:
 
 
 class Ingest:
-    """Writes uploads into the storage root."""
+    """Writes uploads into the storage root (the files there are the run files: ``--store`` left out).
+    ``server/replica.py``'s ObjectIngest is the same surface over an object store."""
+
+    #: whether the files live elsewhere and the root is only this process's cache of them
+    replicated = False
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -126,6 +130,30 @@ class Ingest:
                 stripe = int.from_bytes(hashlib.sha1(os.fsencode(path)).digest()[:4], "big") % LOCK_STRIPES
                 lock = self._locks[path] = FileLock(self.root / LOCK_DIR / f"{stripe}.lock")
             return lock
+
+    def close(self) -> None:
+        """Nothing to let go of: every write is on disk before its answer."""
+
+    def pull(self, dir: Path, streams: bool = True, under: str = "") -> bool:
+        """The files of ``dir`` are those under the root already: whether the folder is there."""
+        return dir.is_dir()
+
+    def has(self, path: Path) -> bool:
+        """Whether the file is held."""
+        return path.is_file()
+
+    def fetch(self, path: Path) -> None:
+        """The file is under the root already."""
+
+    def publish(self, path: Path, sha256: Optional[str] = None) -> None:
+        """A whole file written under the root is where it belongs already."""
+
+    def forget(self, dir: Path) -> None:
+        """A folder moved out of the root (a deleted run): nothing kept elsewhere to drop."""
+
+    def exclusive(self, path: Path) -> contextlib.AbstractContextManager[Any]:
+        """Held by one request at a time across this root's server processes (a read-modify-write)."""
+        return self.lock(path)
 
     # ---- opening without following a symbolic link ----
 

@@ -26,6 +26,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from ..store import layout
 from .asgi import ServerApp
 from .db import open_auth_database, open_database, redact
+from .replica import ObjectIngest
 from .state import Limits, ServerState
 
 SPEC_ENV = "TURBOTRACK_SERVER_SPEC"
@@ -222,10 +223,14 @@ def app_from_spec() -> ServerApp:
     spec = json.loads(os.environ[SPEC_ENV])
     root = Path(spec["root"])
     state = ServerState(
-        root, open_database(spec["db"], root), open_auth_database(spec["db"], root), Limits(**spec["limits"])
+        root,
+        open_database(spec["db"], root),
+        open_auth_database(spec["db"], root),
+        Limits(**spec["limits"]),
+        spec["store"],
     )
     state.sessions.token = spec["token"]
-    return ServerApp(state, spec["scan_interval"], Path(spec["scan_lock"]))
+    return ServerApp(state, spec["scan_interval"], Path(spec["scan_lock"]), scan=not state.ingest.replicated)
 
 
 def serve(
@@ -238,8 +243,13 @@ def serve(
     workers: int = 1,
     log_level: str = "info",
     idle_timeout: Optional[float] = None,
+    store: Optional[str] = None,
 ) -> int:
-    """Serve until SIGINT/SIGTERM. Prints the login URL on a line of its own (stdout)."""
+    """Serve until SIGINT/SIGTERM. Prints the login URL on a line of its own (stdout).
+
+    ``store``: an object store URL (``s3://BUCKET[/PREFIX]``...): the run files live there, ``dir``
+    is this replica's cache, and the index (which must then be shared: PostgreSQL) is what every
+    replica lists; no folder scan (docs/server.md, "Replicas")."""
     root = layout.storage_root(dir)
     root.mkdir(parents=True, exist_ok=True)
     base = Limits()
@@ -252,18 +262,18 @@ def serve(
     max_connections = max(16, min(limits.max_connections, nofile - 64 * max(1, workers)))
     index_db = open_database(db, root)
     auth_db = open_auth_database(db, root)
-    state = ServerState(root, index_db, auth_db, limits)
-    n = state.index.rebuild()
+    state = ServerState(root, index_db, auth_db, limits, store)
+    n = len(state.ingest.run_dirs()) if isinstance(state.ingest, ObjectIngest) else state.index.rebuild()
     token = secrets.token_urlsafe(24)
     state.sessions.token = token
     sock = _bind(host, port)
     shown = f"[{host}]" if ":" in host else host
-    where = f"index {redact(index_db.url)}"
+    where = f"index {redact(index_db.url)}" + (f", files in {state.store}" if state.store else "")
     print(f"turbotrack server: {n} runs under {root}, {where}, {workers} worker(s)", file=sys.stderr, flush=True)
     print(f"http://{shown}:{sock.getsockname()[1]}/?token={token}", flush=True)
     scan_lock = root / ".server-scan.lock"
     if workers <= 1:
-        app = ServerApp(state, scan_interval, None)
+        app = ServerApp(state, scan_interval, None, scan=not state.ingest.replicated)
         # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again to the handler it
         # found: a quiet one, so a stop asked for is a clean exit (status 0).
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -279,6 +289,7 @@ def serve(
             "token": token,
             "scan_interval": scan_interval,
             "scan_lock": str(scan_lock),
+            "store": state.store,
         }
     )
     from uvicorn.supervisors import Multiprocess

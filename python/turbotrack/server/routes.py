@@ -24,7 +24,7 @@ from . import run_edits
 from .auth import Principal
 from .checks import index_run as _index_run
 from .checks import json_body as _json_body
-from .checks import part, run_path
+from .checks import part, read_run, run_path
 from .errors import ApiError
 from .history import signature, stream_paths
 from .params import NoQuery
@@ -223,7 +223,7 @@ def list_runs(s: ServerState, r: Req) -> Any:
 
 
 def run(s: ServerState, r: Req) -> Any:
-    rp = run_path(s, r.params)
+    rp = read_run(s, r.params)
     out = _index_run(s, rp)
     out["metadata"] = read_json(rp.dir / layout.METADATA, {}) or {}
     out["metrics"] = read_json(rp.dir / layout.METRICS, []) or []
@@ -284,7 +284,7 @@ def _last_error(log: Path) -> Optional[str]:
 
 
 def manifest(s: ServerState, r: Req) -> Any:
-    rp = run_path(s, r.params)
+    rp = read_run(s, r.params)
     files: dict[str, Any] = {}
     if rp.dir.is_dir():
         for rel, path, kind in layout.run_files(rp.dir):
@@ -299,7 +299,7 @@ def manifest(s: ServerState, r: Req) -> Any:
 
 
 def history(s: ServerState, r: Req) -> Any:
-    rp = run_path(s, r.params)
+    rp = read_run(s, r.params)
     q: HistoryQuery = r.query
     paths = stream_paths(rp.dir, q.stream)
     if not paths and not layout.is_run_dir(rp.dir):
@@ -319,7 +319,7 @@ def history(s: ServerState, r: Req) -> Any:
 
 
 def rows(s: ServerState, r: Req) -> Any:
-    rp = run_path(s, r.params)
+    rp = read_run(s, r.params)
     q: RowsQuery = r.query
     paths = stream_paths(rp.dir, "history")
     if not paths or q.limit == 0:
@@ -329,7 +329,7 @@ def rows(s: ServerState, r: Req) -> Any:
 
 
 def files(s: ServerState, r: Req) -> Any:
-    rp = run_path(s, r.params)
+    rp = read_run(s, r.params)
     if not layout.is_run_dir(rp.dir):
         raise ApiError(404, f"no run {rp.path}")
     out = []
@@ -341,7 +341,7 @@ def files(s: ServerState, r: Req) -> Any:
 
 
 def file(s: ServerState, r: Req) -> Any:
-    rp = run_path(s, r.params)
+    rp = read_run(s, r.params)
     rel = file_name(r.params["name"])
     path = rp.dir / rel
     st = regular_file(s.root, path)
@@ -356,7 +356,7 @@ def file(s: ServerState, r: Req) -> Any:
 
 
 def logs(s: ServerState, r: Req) -> Any:
-    rp = run_path(s, r.params)
+    rp = read_run(s, r.params)
     info = _index_run(s, rp)
     q: LogsQuery = r.query
     offset = max(0, q.offset)
@@ -398,7 +398,7 @@ def upload(s: ServerState, r: Req) -> Any:
             _json_body(r.body, rel)  # a run's state file in one chunk: checked before it is stored
         size = s.ingest.put_part(path, q.offset or 0, r.body, q.size, q.sha256)
         if size == q.size and rel.startswith(("run", "config", "summary", "metrics")):
-            s.index.refresh(rp)
+            _reindex(s, rp)
     else:  # the whole file in one body
         if q.offset:
             raise ApiError(400, f"{rel}: a chunk at an offset names the whole file's size and sha256")
@@ -406,12 +406,18 @@ def upload(s: ServerState, r: Req) -> Any:
             _json_body(r.body, rel)
         size = s.ingest.replace(path, r.body)
         if rel.startswith(("run", "config", "summary", "metrics")):
-            s.index.refresh(rp)
+            _reindex(s, rp)
     return {"size": size}
 
 
+def _reindex(s: ServerState, rp: layout.RunPath) -> None:
+    """Re-read a run's state files into the index (with the others' as the object store has them)."""
+    s.ingest.pull(rp.dir, streams=False)
+    s.index.refresh(rp)
+
+
 def heartbeat(s: ServerState, r: Req) -> Any:
-    rp = run_path(s, r.params)
+    rp = read_run(s, r.params, streams=False)
     ttl: Optional[float] = None
     if r.body:
         try:
@@ -425,14 +431,14 @@ def heartbeat(s: ServerState, r: Req) -> Any:
 
 
 def summary(s: ServerState, r: Req) -> Any:
-    rp = run_path(s, r.params)
+    rp = read_run(s, r.params, streams=False)
     items = _json_body(r.body, "the summary")
     if not isinstance(items, dict):
         raise ApiError(400, "the summary must be a JSON object")
     if not layout.is_run_dir(rp.dir):
         raise ApiError(404, f"no run {rp.path}")
     path = rp.dir / layout.SUMMARY
-    with s.ingest.lock(path):
+    with s.ingest.exclusive(path):
         if path.exists() and regular_file(s.root, path) is None:
             raise ApiError(400, f"{layout.SUMMARY} of run {rp.path} is not a plain file")
         current = read_json(path, {}) or {}
@@ -458,7 +464,7 @@ def blobs_missing(s: ServerState, r: Req) -> Any:
 
 
 def blob_get(s: ServerState, r: Req) -> Any:
-    path = s.artifacts.blob_path(*_project(r), r.params["digest"])
+    path = s.artifacts.fetch_blob(*_project(r), r.params["digest"])
     st = regular_file(s.root, path)
     if st is None:
         raise ApiError(404, f"no blob {r.params['digest']}")

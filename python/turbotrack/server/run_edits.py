@@ -96,7 +96,7 @@ def edit_run(s: ServerState, r: Req) -> Any:
     fields = check_edit(json_body(r.body, "the edit"))
     _not_running(s, rp, "edited")
     path = rp.dir / layout.RUN
-    with s.ingest.lock(path):
+    with s.ingest.exclusive(path):
         try:
             info = read_json(layout.safe_file(s.root, path), None, dict)
         except (FileNotFoundError, ValueError):
@@ -110,6 +110,8 @@ def edit_run(s: ServerState, r: Req) -> Any:
 
 
 def _delete(s: ServerState, rps: list[layout.RunPath]) -> list[str]:
+    for rp in rps:
+        s.ingest.pull(rp.dir, streams=False)
     for rp in rps:  # every run checked before any is moved: all or nothing
         if not layout.is_run_dir(rp.dir) or not layout.is_plain_dir(s.root, rp.dir):
             raise ApiError(404, f"no run {rp.path}")
@@ -126,6 +128,7 @@ def _delete(s: ServerState, rps: list[layout.RunPath]) -> list[str]:
             target = trash / f"{rp.run_id}.{stamp}.{n}"
         with s.ingest.lock(rp.dir / layout.RUN):
             os.rename(rp.dir, target)
+            s.ingest.forget(rp.dir)  # in an object store: dropped there too (every replica's cache follows)
         s.index.forget(rp)
         moved.append(rp.run_id)
     return moved

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 from .artifact_store import ArtifactStore
 from .auth import Keys, Sessions
@@ -12,6 +13,7 @@ from .db import Database
 from .history import HistoryCache
 from .index import Index
 from .ingest import Ingest
+from .objects import Objects, is_local
 
 #: The largest request body accepted (413 above it); sync sends STREAM files in smaller pieces.
 DEFAULT_MAX_BODY = 64 << 20
@@ -36,20 +38,38 @@ class Limits:
 class ServerState:
     """Built once per server process."""
 
-    def __init__(self, root: Path, index_db: Database, auth_db: Database, limits: Limits = Limits()) -> None:
+    def __init__(
+        self,
+        root: Path,
+        index_db: Database,
+        auth_db: Database,
+        limits: Limits = Limits(),
+        store: Optional[str] = None,
+    ) -> None:
+        """``store``: the object store's URL (``--store``); None (or ``file://`` naming ``root``)
+        keeps the run files under ``root`` itself."""
         self.root = root
         self.index_db = index_db
         self.auth_db = auth_db
         self.keys = Keys(auth_db)
         self.sessions = Sessions(auth_db)
         self.index = Index(index_db, root)
-        self.ingest = Ingest(root)
+        self.store = store if store and not is_local(store, root) else None
+        if self.store is None:
+            self.ingest: Ingest = Ingest(root)
+        else:
+            from .replica import ObjectIngest
+
+            replica = ObjectIngest(root, index_db, Objects(self.store))
+            self.ingest = replica
+            self.index.signer = replica.signature
         self.history = HistoryCache()
-        self.artifacts = ArtifactStore(root)
+        self.artifacts = ArtifactStore(root, self.ingest)
         self.limits = limits
 
     def close(self) -> None:
         self.index.stop()
+        self.ingest.close()
         self.index_db.close()
         if self.auth_db is not self.index_db:
             self.auth_db.close()

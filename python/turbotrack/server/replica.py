@@ -1,0 +1,468 @@
+"""Run files in an object store, their order in the database: what lets any replica take any request
+(``--store s3://...`` with ``--db postgresql://...``; docs/server.md, "Replicas").
+
+Writes. Every file a replica is sent (an append of a STREAM/APPEND file at its offset, a REPLACE or
+BLOB file whole) is handed to the :class:`Committer`, which gathers what arrives within a few
+milliseconds from all request threads into one *pack* object, puts it, then records each item in one
+database transaction: an append is a conditional update of its file's length
+(``UPDATE store_files SET size = offset + n WHERE size = offset``) and a segment row naming its bytes
+in the pack; a whole file, the row pointing at its bytes. Two uploaders of one run through two
+replicas therefore never interleave, lose or double a block: the database takes one append per
+offset, and the other gets the 409 with the length held, as on one server. The answer is sent only
+once the transaction is committed. A replica killed between the pack and the commit leaves an
+object nothing names (never read; a pack nothing names can be deleted).
+
+Reads. ``--dir`` is the replica's cache: the files it was sent, and what it fetched. Before a run is
+read, :meth:`ObjectIngest.pull` compares the run's rows with what the cache holds (one query) and
+fetches what it lacks by ranged GETs (a growing file only from its cached length on), so every
+reader (the native history reader, the file routes, the index) reads plain local files, and an
+answer, ETag or cached history read is that of the files as the database has them now, whichever
+replica wrote them."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import queue
+import shutil
+import threading
+import time
+import uuid
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from ..store import layout
+from ..store.blocks import check_upload
+from .db import Database
+from .ingest import Ingest, IngestError
+from .objects import Objects, StoreError
+
+log = logging.getLogger("turbotrack.server")
+
+#: how long the committer waits for more items after the first of a pack (seconds)
+WINDOW = 0.015
+#: a pack is put once it holds this many bytes, whatever the window
+PACK_BYTES = 8 << 20
+#: a whole file larger than this is put as an object of its own (read from the cache's file)
+OWN_OBJECT = 8 << 20
+#: ranged GETs in flight when a replica fetches a run
+FETCH_THREADS = 8
+
+
+def split(root: Path, path: Path) -> tuple[str, str]:
+    """``(dir, name)`` of a file under the root: its first three path parts, and the rest."""
+    parts = path.relative_to(root).parts
+    if len(parts) < 4:
+        raise IngestError(400, f"{path}: not a file of a run folder")
+    return "/".join(parts[:3]), "/".join(parts[3:])
+
+
+@dataclass
+class _Item:
+    dir: str
+    name: str
+    kind: str
+    offset: Optional[int]  # None: a whole file
+    body: bytes = b""
+    object: Optional[str] = None  # a whole file already put as its own object
+    size: int = 0
+    sha256: Optional[str] = None
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Optional[int] = None  # the file's length after it (conflict: the length held)
+    conflict: bool = False
+    error: Optional[BaseException] = None
+
+    def wait(self) -> int:
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        return self.result
+
+
+class Committer:
+    """Group commit: items from every request thread, one pack object and one transaction per
+    batch (see the module's docstring). ``submit`` blocks until its item is committed or refused."""
+
+    def __init__(self, objects: Objects, db: Database, window: float = WINDOW) -> None:
+        self.objects = objects
+        self.db = db
+        self.window = window
+        self._q: queue.Queue[Optional[_Item]] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="turbotrack-commit", daemon=True)
+        self._thread.start()
+        self.packs = 0
+
+    def submit(self, item: _Item) -> _Item:
+        self._q.put(item)
+        item.wait()
+        return item
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._q.get()
+            if first is None:
+                return
+            batch, size = [first], len(first.body)
+            deadline = time.monotonic() + self.window
+            stop = False
+            while size < PACK_BYTES:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    nxt = self._q.get(timeout=left)
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+                size += len(nxt.body)
+            try:
+                self._commit(batch)
+            except BaseException as e:  # the pack or the transaction failed: every item says so
+                err = e if isinstance(e, (StoreError, IngestError)) else StoreError(f"the commit failed: {e}")
+                for it in batch:
+                    if not it.done.is_set():
+                        it.error = err
+                        it.done.set()
+            if stop:
+                return
+
+    def _commit(self, batch: list[_Item]) -> None:
+        pack = f"packs/{time.strftime('%Y%m%d')}/{uuid.uuid4().hex}"
+        positions: list[int] = []
+        at = 0
+        for it in batch:
+            positions.append(at)
+            at += len(it.body)
+        if at:
+            self.objects.put(pack, b"".join(it.body for it in batch))
+        self.packs += 1
+        # one file's items keep their order; files in a fixed order, so two replicas' transactions
+        # take the rows' locks in the same order (never a deadlock)
+        order = sorted(range(len(batch)), key=lambda i: (batch[i].dir, batch[i].name, i))
+        for attempt in range(3):
+            try:
+                with self.db.transaction() as tx:
+                    results = [self._apply(tx, batch[i], pack, positions[i]) for i in order]
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        for i, (result, conflict) in zip(order, results):
+            batch[i].result, batch[i].conflict = result, conflict
+            batch[i].done.set()
+
+    @staticmethod
+    def _apply(tx: Any, it: _Item, pack: str, pos: int) -> tuple[int, bool]:
+        """Record one item; ``(length after it, whether it was refused for its offset)``."""
+        if it.offset is None:
+            obj, at = (it.object, 0) if it.object is not None else (pack, pos)
+            tx.execute(
+                "INSERT INTO store_files (dir, name, kind, size, object, pos, sha256, version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (dir, name) DO UPDATE SET kind = excluded.kind, "
+                "size = excluded.size, object = excluded.object, pos = excluded.pos, sha256 = excluded.sha256, "
+                "version = store_files.version + 1",
+                (it.dir, it.name, it.kind, it.size, obj, at, it.sha256),
+            )
+            tx.execute("DELETE FROM store_segments WHERE dir = ? AND name = ?", (it.dir, it.name))
+            return it.size, False
+        n = len(it.body)
+        new = it.offset + n
+        got = tx.query(
+            "UPDATE store_files SET size = ?, version = version + 1 WHERE dir = ? AND name = ? AND size = ? "
+            "RETURNING size",
+            (new, it.dir, it.name, it.offset),
+        )
+        if not got and it.offset == 0:
+            got = tx.query(
+                "INSERT INTO store_files (dir, name, kind, size, object, pos, sha256, version) "
+                "VALUES (?, ?, ?, ?, NULL, NULL, NULL, 1) ON CONFLICT (dir, name) DO NOTHING RETURNING size",
+                (it.dir, it.name, it.kind, new),
+            )
+        if not got:
+            held = tx.query("SELECT size FROM store_files WHERE dir = ? AND name = ?", (it.dir, it.name))
+            return (int(held[0][0]) if held else 0), True
+        if n:
+            tx.execute(
+                "INSERT INTO store_segments (dir, name, start, length, object, pos) VALUES (?, ?, ?, ?, ?, ?)",
+                (it.dir, it.name, it.offset, n, pack, pos),
+            )
+        return new, False
+
+
+#: the file that marks a folder as a replica's cache of an object store (it holds the store's URL)
+CACHE_MARK = ".store-cache"
+
+
+def _claim_cache(root: Path, url: str) -> None:
+    """Make ``root`` this store's cache: a folder already marked for it, or one without runs. A folder
+    of runs is refused: a cache's runs are dropped when the store no longer has them."""
+    mark = root / CACHE_MARK
+    try:
+        if mark.read_text(encoding="utf-8").strip() == url:
+            return
+    except FileNotFoundError:
+        pass
+    for entity in (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for project in (p for p in entity.iterdir() if p.is_dir()):
+            if any(layout.is_run_dir(r) for r in project.iterdir() if r.is_dir()):
+                raise StoreError(
+                    f"--dir {root} holds runs, and with --store it is only this replica's cache of {url}: "
+                    "pass an empty folder (upload these runs with 'turbotrack sync --base-url URL')"
+                )
+    root.mkdir(parents=True, exist_ok=True)
+    mark.write_text(url + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    kind: str
+    size: int
+    object: Optional[str]
+    pos: Optional[int]
+    sha256: Optional[str]
+    version: int
+
+
+class ObjectIngest(Ingest):
+    """:class:`Ingest` whose files live in the object store, with ``root`` as this replica's cache."""
+
+    replicated = True
+
+    def __init__(self, root: Path, db: Database, objects: Objects) -> None:
+        super().__init__(root)
+        _claim_cache(root, objects.url)
+        self.db = db
+        self.objects = objects
+        self.committer = Committer(objects, db)
+        #: (dir, name) -> the version the cache holds
+        self._have: dict[tuple[str, str], int] = {}
+        self._have_lock = threading.Lock()
+        self._fetch = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="turbotrack-fetch")
+
+    def close(self) -> None:
+        self.committer.close()
+        self._fetch.shutdown(wait=False)
+
+    # ---- writes ----
+
+    def append(self, path: Path, kind: str, offset: int, body: bytes) -> int:
+        d, name = split(self.root, path)
+        if kind == layout.STREAM and body:
+            try:
+                good, _, why = check_upload(bytes(body), offset == 0)
+            except ValueError as e:
+                raise IngestError(400, f"{path.name}: {e}") from None
+            if why is not None or good != len(body):
+                raise IngestError(400, f"{path.name}: the body is not whole valid blocks ({why})")
+        it = self.committer.submit(_Item(d, name, kind, offset, bytes(body)))
+        if it.conflict:
+            held = int(it.result or 0)
+            self.pull_file(path, d, name)
+            with self.lock(path):
+                digest = self._digest(path, held) if held <= self._local_size(path) else None
+            raise IngestError(409, f"offset {offset} is not the server's length {held}", held, digest)
+        self._cache_append(path, d, name, offset, body)
+        return int(it.result or 0)
+
+    def replace(self, path: Path, body: bytes) -> int:
+        d, name = split(self.root, path)
+        digest = hashlib.sha256(body).hexdigest()
+        kind = layout.classify(name) or layout.REPLACE
+        self.committer.submit(_Item(d, name, kind, None, bytes(body), size=len(body), sha256=digest))
+        n = super().replace(path, body)
+        self._sha.pop(path, None)
+        return n
+
+    def put_part(self, path: Path, offset: int, body: bytes, total: int, sha256: str) -> int:
+        have = super().put_part(path, offset, body, total, sha256)
+        if have == total:  # whole and in place in the cache: now in the store, then answered
+            self.publish(path, sha256)
+        return have
+
+    def publish(self, path: Path, sha256: Optional[str] = None) -> None:
+        """Put a whole file of the cache into the store (a chunked upload once complete, an artifact's
+        blob or manifest): its own object when large, else in a pack."""
+        d, name = split(self.root, path)
+        kind = layout.classify(name) or layout.BLOB
+        size = os.lstat(path).st_size
+        if size > OWN_OBJECT:
+            key = f"files/{d}/{name}.{uuid.uuid4().hex}"
+            self.objects.put(key, path)
+            digest = sha256 or self.sha256(path)
+            self.committer.submit(_Item(d, name, kind, None, object=key, size=size, sha256=digest))
+        else:
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            self.committer.submit(_Item(d, name, kind, None, data, size=len(data), sha256=digest))
+
+    def has(self, path: Path) -> bool:
+        """Whether the store holds the file (whether or not this cache has it yet)."""
+        d, name = split(self.root, path)
+        return bool(self._rows(d, name))
+
+    def fetch(self, path: Path) -> None:
+        """Bring one file into the cache, when the store holds it."""
+        d, name = split(self.root, path)
+        self.pull_file(path, d, name)
+
+    def held(self, path: Path, kind: str) -> tuple[int, str]:
+        d, name = split(self.root, path)
+        self.pull_file(path, d, name)
+        return super().held(path, kind)
+
+    @contextlib.contextmanager
+    def exclusive(self, path: Path) -> Iterator[None]:
+        """Held by one request of all replicas at a time (a read-modify-write of one file): this
+        process's lock of the file, then the database's (PostgreSQL: an advisory lock)."""
+        with self.lock(path):
+            if not self.db.postgres:
+                d, name = split(self.root, path)
+                self.pull_file(path, d, name)
+                yield
+                return
+            key = zlib.crc32(os.fsencode(path.relative_to(self.root))) - (1 << 31)
+            with self.db._pool.connection() as conn:
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                try:
+                    d, name = split(self.root, path)
+                    self.pull_file(path, d, name)
+                    yield
+                finally:
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    # ---- the cache ----
+
+    def _local_size(self, path: Path) -> int:
+        try:
+            return os.lstat(path).st_size
+        except FileNotFoundError:
+            return 0
+
+    def _cache_append(self, path: Path, d: str, name: str, offset: int, body: bytes) -> None:
+        """Put a committed append into the cache: written when the cache ends at its offset, else
+        the file is fetched (another replica appended before it)."""
+        with self.lock(path):
+            have = self._local_size(path)
+            if have == offset:
+                self._write_local(path, offset, body)
+                return
+        self.pull_file(path, d, name)
+
+    def _write_local(self, path: Path, offset: int, body: bytes) -> None:
+        ino = self._write_at(path, offset, body)
+        if layout.classify(path.name) == layout.STREAM:
+            self._valid[path] = (ino, offset + len(body), offset + len(body))
+        self._prefix.extend(path, ino, offset, memoryview(body))
+
+    def _rows(self, d: str, name: Optional[str] = None) -> list[_Row]:
+        sql = "SELECT name, kind, size, object, pos, sha256, version FROM store_files WHERE dir = ?"
+        params: tuple[Any, ...] = (d,)
+        if name is not None:
+            sql += " AND name = ?"
+            params = (d, name)
+        return [_Row(str(r[0]), str(r[1]), int(r[2]), r[3], r[4], r[5], int(r[6])) for r in self.db.query(sql, params)]
+
+    def pull(self, dir: Path, streams: bool = True, under: str = "") -> bool:
+        """Bring the cache of one run folder (or a project's artifacts) in line with the database:
+        fetch what it lacks (``streams`` False: only its state files; ``under``: only names that
+        start so), and drop a run folder the database no longer has (a run deleted through another
+        replica). Whether the database has the folder."""
+        rel = dir.relative_to(self.root).as_posix()
+        rows = [r for r in self._rows(rel) if r.name.startswith(under)]
+        if not rows:
+            if not under and dir.is_dir() and layout.is_plain_dir(self.root, dir) and layout.is_run_dir(dir):
+                with self._have_lock:
+                    for k in [k for k in self._have if k[0] == rel]:
+                        del self._have[k]
+                shutil.rmtree(dir, ignore_errors=True)
+            return False
+        jobs = []
+        for row in rows:
+            if not streams and row.kind in (layout.STREAM, layout.APPEND):
+                continue
+            with self._have_lock:
+                if self._have.get((rel, row.name)) == row.version:
+                    continue
+            jobs.append(self._fetch.submit(self._pull_row, dir / row.name, rel, row))
+        for j in jobs:
+            j.result()
+        return True
+
+    def pull_file(self, path: Path, d: str, name: str) -> None:
+        rows = self._rows(d, name)
+        if rows:
+            with self._have_lock:
+                if self._have.get((d, name)) == rows[0].version:
+                    return
+            self._pull_row(path, d, rows[0])
+
+    def _pull_row(self, path: Path, d: str, row: _Row) -> None:
+        with self.lock(path):
+            if row.kind in (layout.STREAM, layout.APPEND):
+                have = self._local_size(path)
+                if have > row.size:  # never past what the database holds
+                    self._prefix.forget(path)
+                    self._write_local(path, row.size, b"")
+                    have = row.size
+                if have < row.size:
+                    segs = self.db.query(
+                        "SELECT start, length, object, pos FROM store_segments "
+                        "WHERE dir = ? AND name = ? AND start + length > ? ORDER BY start",
+                        (d, row.name, have),
+                    )
+                    for start, length, obj, pos in segs:
+                        start, length, pos = int(start), int(length), int(pos)
+                        if start > have:
+                            raise StoreError(f"{d}/{row.name}: no segment holds bytes {have}..{start}")
+                        skip = have - start
+                        data = self.objects.get(obj, pos + skip, pos + length)
+                        self._write_local(path, have, data)
+                        have += len(data)
+            else:
+                if not (self._regular(path) and self.sha256(path) == row.sha256):
+                    data = self.objects.get(str(row.object), int(row.pos or 0), int(row.pos or 0) + row.size)
+                    if row.sha256 and hashlib.sha256(data).hexdigest() != row.sha256:
+                        raise StoreError(f"{d}/{row.name}: the object store's bytes do not hash to its sha256")
+                    Ingest.replace(self, path, data)
+        with self._have_lock:
+            self._have[(d, row.name)] = row.version
+
+    def signature(self, rel: str) -> Optional[str]:
+        """The versions of one folder's state files as the database has them (the index's signature
+        of a run, the same on every replica)."""
+        rows = self._rows(rel)
+        parts = sorted(f"{r.name}:{r.version}" for r in rows if r.kind not in (layout.STREAM, layout.APPEND))
+        return hashlib.sha1("|".join(parts).encode()).hexdigest() if parts else None
+
+    def run_dirs(self) -> list[str]:
+        """Every run folder the database holds (``entity/project/run_id``)."""
+        rows = self.db.query("SELECT DISTINCT dir FROM store_files WHERE name = ?", (layout.RUN,))
+        return sorted(str(r[0]) for r in rows)
+
+    def forget(self, dir: Path) -> None:
+        """Drop a folder's files from the database (a deleted run): every replica drops its cache."""
+        rel = dir.relative_to(self.root).as_posix()
+        with self.db.transaction() as tx:
+            tx.execute("DELETE FROM store_segments WHERE dir = ?", (rel,))
+            tx.execute("DELETE FROM store_files WHERE dir = ?", (rel,))
+        with self._have_lock:
+            for k in [k for k in self._have if k[0] == rel]:
+                del self._have[k]
+
+
+__all__ = ["Committer", "ObjectIngest", "split"]
