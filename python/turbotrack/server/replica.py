@@ -211,6 +211,7 @@ def _claim_cache(root: Path, url: str) -> None:
     """Make ``root`` this store's cache: a folder already marked for it, or one without runs. A folder
     of runs is refused: a cache's runs are dropped when the store no longer has them."""
     mark = root / CACHE_MARK
+    root.mkdir(parents=True, exist_ok=True)
     try:
         if mark.read_text(encoding="utf-8").strip() == url:
             return
@@ -223,7 +224,6 @@ def _claim_cache(root: Path, url: str) -> None:
                     f"--dir {root} holds runs, and with --store it is only this replica's cache of {url}: "
                     "pass an empty folder (upload these runs with 'turbotrack sync --base-url URL')"
                 )
-    root.mkdir(parents=True, exist_ok=True)
     mark.write_text(url + "\n", encoding="utf-8")
 
 

@@ -1,0 +1,140 @@
+"""The object store's write path in process (server/replica.py): two replicas (ObjectIngest, each with
+its own cache folder) over one database and one object store (a shared folder, ``file://``): appends
+through both at once are taken once each, in order, never interleaved or doubled; each replica's cache
+reads back what the database holds; a run deleted through one is dropped by the other.
+
+The same through real server processes, S3 (moto) and PostgreSQL is tests/test_replicas.py."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from serverkit import drop_postgres_schema, postgres_schema_url
+
+from turbotrack.server.db import Database
+from turbotrack.server.ingest import IngestError
+from turbotrack.server.objects import Objects, StoreError
+from turbotrack.server.replica import ObjectIngest
+from turbotrack.store import layout
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'index.sqlite'}"
+        return
+    url = postgres_schema_url("replica_commit")
+    try:
+        yield url
+    finally:
+        drop_postgres_schema(url)
+
+
+@pytest.fixture
+def replicas(db_url: str, tmp_path: Path) -> Iterator[list[ObjectIngest]]:
+    store = f"file://{tmp_path / 'bucket'}"
+    made: list[tuple[ObjectIngest, Database]] = []
+    for name in ("a", "b"):
+        db = Database(db_url, "index")
+        made.append((ObjectIngest(tmp_path / name, db, Objects(store)), db))
+    try:
+        yield [r for r, _ in made]
+    finally:
+        for r, db in made:
+            r.close()
+            db.close()
+
+
+def _run_dir(ing: ObjectIngest) -> Path:
+    return ing.root / "ent" / "proj" / "run1"
+
+
+def test_concurrent_appends_through_two_replicas_are_taken_once_each_in_order(replicas: list[ObjectIngest]) -> None:
+    a, b = replicas
+    lines_per_writer, writers = 40, 6
+    conflicts = [0]
+    count_lock = threading.Lock()
+
+    def writer(k: int) -> None:
+        ing = replicas[k % 2]
+        path = _run_dir(ing) / layout.OUTPUT
+        size, _ = ing.held(path, layout.APPEND)
+        for j in range(lines_per_writer):
+            body = f"writer {k} line {j}\n".encode()
+            while True:  # as a client does: append at the length held, on 409 go on from the length answered
+                try:
+                    size = ing.append(path, layout.APPEND, size, body)
+                    break
+                except IngestError as e:
+                    assert e.status == 409 and e.size is not None
+                    size = e.size
+                    with count_lock:
+                        conflicts[0] += 1
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    for ing in (a, b):
+        run = _run_dir(ing)
+        assert ing.pull(run)
+        text = (run / layout.OUTPUT).read_text()
+        lines = text.splitlines()
+        assert len(lines) == writers * lines_per_writer  # nothing lost, nothing doubled
+        for k in range(writers):  # each writer's lines once, in its order
+            assert [ln for ln in lines if ln.startswith(f"writer {k} ")] == [
+                f"writer {k} line {j}" for j in range(lines_per_writer)
+            ]
+    assert (_run_dir(a) / layout.OUTPUT).read_bytes() == (_run_dir(b) / layout.OUTPUT).read_bytes()
+    assert conflicts[0] > 0  # the writers did race for the same offsets
+
+
+def test_a_stale_offset_gets_the_length_and_hash_held(replicas: list[ObjectIngest]) -> None:
+    a, b = replicas
+    pa, pb = _run_dir(a) / layout.OUTPUT, _run_dir(b) / layout.OUTPUT
+    assert a.append(pa, layout.APPEND, 0, b"first\n") == 6
+    with pytest.raises(IngestError) as got:
+        b.append(pb, layout.APPEND, 0, b"other\n")  # b's cache has nothing yet: the database refuses
+    assert got.value.status == 409 and got.value.size == 6
+    assert got.value.extra["sha256"] == hashlib.sha256(b"first\n").hexdigest()
+    assert b.append(pb, layout.APPEND, 6, b"second\n") == 13
+    assert a.held(pa, layout.APPEND) == (13, hashlib.sha256(b"first\nsecond\n").hexdigest())
+    assert pa.read_bytes() == b"first\nsecond\n"
+
+
+def test_whole_files_follow_the_newest_version_and_a_deleted_run_leaves_every_cache(
+    replicas: list[ObjectIngest],
+) -> None:
+    a, b = replicas
+    ra, rb = _run_dir(a), _run_dir(b)
+    a.replace(ra / layout.RUN, b'{"id": "run1"}')
+    a.replace(ra / layout.SUMMARY, b'{"loss": 1}')
+    assert b.pull(rb)
+    assert (rb / layout.SUMMARY).read_bytes() == b'{"loss": 1}'
+    b.replace(rb / layout.SUMMARY, b'{"loss": 0.5}')
+    a.pull(ra)
+    assert (ra / layout.SUMMARY).read_bytes() == b'{"loss": 0.5}'
+    assert a.signature("ent/proj/run1") == b.signature("ent/proj/run1")
+
+    a.forget(ra)
+    assert not b.pull(rb)
+    assert not rb.exists()  # dropped from b's cache: the run is gone from the store
+
+
+def test_the_cache_never_claims_a_folder_of_runs(tmp_path: Path, db_url: str) -> None:
+    root = tmp_path / "runs"
+    run = root / "ent" / "proj" / "abc"
+    run.mkdir(parents=True)
+    (run / layout.RUN).write_text('{"id": "abc"}')
+    db = Database(db_url, "index")
+    try:
+        with pytest.raises(StoreError, match="holds runs"):
+            ObjectIngest(root, db, Objects(f"file://{tmp_path / 'bucket'}"))
+    finally:
+        db.close()
