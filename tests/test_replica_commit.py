@@ -18,7 +18,7 @@ from serverkit import drop_postgres_schema, postgres_schema_url
 from turbotrack.server.db import Database
 from turbotrack.server.ingest import IngestError
 from turbotrack.server.objects import Objects, StoreError
-from turbotrack.server.replica import ObjectIngest
+from turbotrack.server.replica import COMPACT_AT, ObjectIngest
 from turbotrack.store import layout
 
 
@@ -137,4 +137,28 @@ def test_the_cache_never_claims_a_folder_of_runs(tmp_path: Path, db_url: str) ->
         with pytest.raises(StoreError, match="holds runs"):
             ObjectIngest(root, db, Objects(f"file://{tmp_path / 'bucket'}"))
     finally:
+        db.close()
+
+
+def test_small_segments_merge_and_a_fresh_replica_reads_the_same_bytes(
+    replicas: list[ObjectIngest], db_url: str, tmp_path: Path
+) -> None:
+    a, _ = replicas
+    path = _run_dir(a) / layout.OUTPUT
+    size = 0
+    for j in range(COMPACT_AT + 6):
+        size = a.append(path, layout.APPEND, size, f"line {j}\n".encode())
+    expected = path.read_bytes()
+    assert len(a._segments("ent/proj/run1", layout.OUTPUT)) == COMPACT_AT + 6
+    a.compact(path, "ent/proj/run1", layout.OUTPUT)
+    assert len(a._segments("ent/proj/run1", layout.OUTPUT)) == 1  # merged (by this call, or a pull's before it)
+    assert a.append(path, layout.APPEND, size, b"after\n") == size + 6
+
+    db = Database(db_url, "index")
+    c = ObjectIngest(tmp_path / "c", db, Objects(f"file://{tmp_path / 'bucket'}"))
+    try:
+        assert c.pull(_run_dir(c))
+        assert (_run_dir(c) / layout.OUTPUT).read_bytes() == expected + b"after\n"
+    finally:
+        c.close()
         db.close()

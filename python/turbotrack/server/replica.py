@@ -50,8 +50,14 @@ WINDOW = 0.015
 PACK_BYTES = 8 << 20
 #: a whole file larger than this is put as an object of its own (read from the cache's file)
 OWN_OBJECT = 8 << 20
-#: ranged GETs in flight when a replica fetches a run
+#: files fetched side by side when a replica fetches a run, and ranged GETs in flight
 FETCH_THREADS = 8
+RANGE_THREADS = 16
+#: the bytes of a growing file fetched before they are written to the cache
+FETCH_WINDOW = 32 << 20
+#: a growing file's trailing segments under COMPACT_SMALL bytes are merged once there are COMPACT_AT
+COMPACT_AT = 64
+COMPACT_SMALL = 1 << 20
 
 
 def split(root: Path, path: Path) -> tuple[str, str]:
@@ -227,6 +233,10 @@ def _claim_cache(root: Path, url: str) -> None:
     mark.write_text(url + "\n", encoding="utf-8")
 
 
+class _Moved(Exception):
+    """The segments changed under a compaction (another replica merged them): it is dropped."""
+
+
 @dataclass(frozen=True)
 class _Row:
     name: str
@@ -253,10 +263,13 @@ class ObjectIngest(Ingest):
         self._have: dict[tuple[str, str], int] = {}
         self._have_lock = threading.Lock()
         self._fetch = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="turbotrack-fetch")
+        self._ranges = ThreadPoolExecutor(RANGE_THREADS, thread_name_prefix="turbotrack-get")
+        self._compacting: set[tuple[str, str]] = set()
 
     def close(self) -> None:
         self.committer.close()
         self._fetch.shutdown(wait=False)
+        self._ranges.shutdown(wait=False)
 
     # ---- writes ----
 
@@ -420,19 +433,10 @@ class ObjectIngest(Ingest):
                     self._write_local(path, row.size, b"")
                     have = row.size
                 if have < row.size:
-                    segs = self.db.query(
-                        "SELECT start, length, object, pos FROM store_segments "
-                        "WHERE dir = ? AND name = ? AND start + length > ? ORDER BY start",
-                        (d, row.name, have),
-                    )
-                    for start, length, obj, pos in segs:
-                        start, length, pos = int(start), int(length), int(pos)
-                        if start > have:
-                            raise StoreError(f"{d}/{row.name}: no segment holds bytes {have}..{start}")
-                        skip = have - start
-                        data = self.objects.get(obj, pos + skip, pos + length)
-                        self._write_local(path, have, data)
-                        have += len(data)
+                    segs = self._segments(d, row.name, have)
+                    self._fetch_segments(path, d, row.name, have, segs)
+                    if sum(1 for _, n, _, _ in segs if n < COMPACT_SMALL) >= COMPACT_AT:
+                        self._compact_soon(path, d, row.name)
             else:
                 if not (self._regular(path) and self.sha256(path) == row.sha256):
                     data = self.objects.get(str(row.object), int(row.pos or 0), int(row.pos or 0) + row.size)
@@ -441,6 +445,94 @@ class ObjectIngest(Ingest):
                     Ingest.replace(self, path, data)
         with self._have_lock:
             self._have[(d, row.name)] = row.version
+
+    def _segments(self, d: str, name: str, past: int = 0) -> list[tuple[int, int, str, int]]:
+        """``(start, length, object, pos)`` of the file's segments that end past ``past``, in order."""
+        rows = self.db.query(
+            "SELECT start, length, object, pos FROM store_segments "
+            "WHERE dir = ? AND name = ? AND start + length > ? ORDER BY start",
+            (d, name, past),
+        )
+        return [(int(a), int(n), str(o), int(p)) for a, n, o, p in rows]
+
+    def _fetch_segments(self, path: Path, d: str, name: str, have: int, segs: list[tuple[int, int, str, int]]) -> None:
+        """Append bytes ``have..`` of the file to the cache from its segments: fetched side by side,
+        written in order, a window of at most FETCH_WINDOW bytes at a time (under the file's lock)."""
+        ranges: list[tuple[str, int, int]] = []
+        at = have
+        for start, length, obj, pos in segs:
+            if start > at:
+                raise StoreError(f"{d}/{name}: no segment holds bytes {at}..{start}")
+            ranges.append((obj, pos + at - start, pos + length))
+            at = start + length
+        i = 0
+        while i < len(ranges):
+            j, window = i, 0
+            while j < len(ranges) and (j == i or window + ranges[j][2] - ranges[j][1] <= FETCH_WINDOW):
+                window += ranges[j][2] - ranges[j][1]
+                j += 1
+            pieces = list(self._ranges.map(lambda r: self.objects.get(r[0], r[1], r[2]), ranges[i:j]))
+            data = b"".join(pieces)
+            self._write_local(path, have, data)
+            have += len(data)
+            i = j
+
+    def _compact_soon(self, path: Path, d: str, name: str) -> None:
+        key = (d, name)
+        with self._have_lock:
+            if key in self._compacting:
+                return
+            self._compacting.add(key)
+
+        def job() -> None:
+            try:
+                self.compact(path, d, name)
+            except Exception as e:  # the file stays readable from its segments; tried again later
+                log.warning("compacting %s/%s failed: %s", d, name, e)
+            finally:
+                with self._have_lock:
+                    self._compacting.discard(key)
+
+        self._fetch.submit(job)
+
+    def compact(self, path: Path, d: str, name: str) -> bool:
+        """Merge the small segments at the end of a growing file (COMPACT_AT or more, each under
+        COMPACT_SMALL bytes) into one object, from the bytes this cache holds (they never change
+        once committed). A run read cold then costs a GET per merged piece, not one per append.
+        Whether it merged; another replica merging the same ones first: False, and nothing changes."""
+        segs = self._segments(d, name)
+        tail: list[tuple[int, int, str, int]] = []
+        for seg in segs:
+            tail = [*tail, seg] if seg[1] < COMPACT_SMALL else []
+        if len(tail) < COMPACT_AT:
+            return False
+        start, end = tail[0][0], tail[-1][0] + tail[-1][1]
+        if self._local_size(path) < end:
+            return False
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            data = fh.read(end - start)
+        if len(data) != end - start:
+            return False
+        key = f"files/{d}/{name}.{start}-{end}.{uuid.uuid4().hex}"
+        self.objects.put(key, data)
+        try:
+            with self.db.transaction() as tx:
+                gone = tx.query(
+                    "DELETE FROM store_segments WHERE dir = ? AND name = ? AND start >= ? AND start + length <= ? "
+                    "RETURNING start",
+                    (d, name, start, end),
+                )
+                if len(gone) != len(tail):
+                    raise _Moved()
+                tx.execute(
+                    "INSERT INTO store_segments (dir, name, start, length, object, pos) VALUES (?, ?, ?, ?, ?, 0)",
+                    (d, name, start, end - start, key),
+                )
+        except _Moved:
+            self.objects.delete(key)
+            return False
+        return True
 
     def signature(self, rel: str) -> Optional[str]:
         """The versions of one folder's state files as the database has them (the index's signature
