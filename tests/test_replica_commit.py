@@ -162,3 +162,30 @@ def test_small_segments_merge_and_a_fresh_replica_reads_the_same_bytes(
     finally:
         c.close()
         db.close()
+
+
+def test_the_sweep_deletes_only_objects_no_row_names(replicas: list[ObjectIngest], tmp_path: Path) -> None:
+    a, _ = replicas
+    path = _run_dir(a) / layout.OUTPUT
+    size = 0
+    for j in range(COMPACT_AT + 2):
+        size = a.append(path, layout.APPEND, size, f"line {j}\n".encode())
+    a.replace(_run_dir(a) / layout.SUMMARY, b'{"v": 1}')
+    a.replace(_run_dir(a) / layout.SUMMARY, b'{"v": 2}')  # the first version's pack is named no more
+    a.compact(path, "ent/proj/run1", layout.OUTPUT)
+    a.objects.put("packs/orphan", b"a pack a killed replica never committed")
+    assert a.sweep(older_than=3600) == 0  # all young
+    before = {k for k, _ in a.objects.list("")}
+    gone = a.sweep(older_than=-1)
+    after = {k for k, _ in a.objects.list("")}
+    assert "packs/orphan" in before - after and gone == len(before - after) >= COMPACT_AT
+    c_root = tmp_path / "c"
+    db = Database(a.db.url, "index")
+    c = ObjectIngest(c_root, db, Objects(a.objects.url))
+    try:  # what is left reads whole
+        assert c.pull(_run_dir(c))
+        assert (_run_dir(c) / layout.OUTPUT).read_bytes() == path.read_bytes()
+        assert (_run_dir(c) / layout.SUMMARY).read_bytes() == b'{"v": 2}'
+    finally:
+        c.close()
+        db.close()

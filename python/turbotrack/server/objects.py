@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
 
 SCHEMES = ("s3", "gs", "az", "abfs", "file")
@@ -105,6 +105,15 @@ class Objects:
             raise
         except Exception as e:
             raise StoreError(f"cannot read {key} from {self.url}: {_first_line(e)}") from None
+
+    def list(self, prefix: str) -> Iterator[tuple[str, float]]:
+        """``(key, last modified as a Unix time)`` of every object under ``prefix``."""
+        try:
+            for chunk in self._ob.list(self._store, prefix=prefix):
+                for meta in chunk:
+                    yield str(meta["path"]), float(meta["last_modified"].timestamp())
+        except Exception as e:
+            raise StoreError(f"cannot list {prefix} in {self.url}: {_first_line(e)}") from None
 
     def delete(self, key: str) -> None:
         """Remove object ``key`` (gone already: fine)."""

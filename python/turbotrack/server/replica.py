@@ -55,6 +55,10 @@ FETCH_THREADS = 8
 RANGE_THREADS = 16
 #: the bytes of a growing file fetched before they are written to the cache
 FETCH_WINDOW = 32 << 20
+#: objects no row names are deleted once this old (seconds), looked for this often
+SWEEP_AGE = 3600.0
+SWEEP_EVERY = 600.0
+_SWEEP_LOCK = 0x7474_5357  # "ttSW"
 #: a growing file's trailing segments under COMPACT_SMALL bytes are merged once there are COMPACT_AT
 COMPACT_AT = 64
 COMPACT_SMALL = 1 << 20
@@ -265,8 +269,10 @@ class ObjectIngest(Ingest):
         self._fetch = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="turbotrack-fetch")
         self._ranges = ThreadPoolExecutor(RANGE_THREADS, thread_name_prefix="turbotrack-get")
         self._compacting: set[tuple[str, str]] = set()
+        self._stop = threading.Event()
 
     def close(self) -> None:
+        self._stop.set()
         self.committer.close()
         self._fetch.shutdown(wait=False)
         self._ranges.shutdown(wait=False)
@@ -434,7 +440,12 @@ class ObjectIngest(Ingest):
                     have = row.size
                 if have < row.size:
                     segs = self._segments(d, row.name, have)
-                    self._fetch_segments(path, d, row.name, have, segs)
+                    try:
+                        self._fetch_segments(path, d, row.name, have, segs)
+                    except FileNotFoundError:  # merged and swept since the rows were read: read them again
+                        have = self._local_size(path)
+                        segs = self._segments(d, row.name, have)
+                        self._fetch_segments(path, d, row.name, have, segs)
                     if sum(1 for _, n, _, _ in segs if n < COMPACT_SMALL) >= COMPACT_AT:
                         self._compact_soon(path, d, row.name)
             else:
@@ -533,6 +544,47 @@ class ObjectIngest(Ingest):
             self.objects.delete(key)
             return False
         return True
+
+    def sweep(self, older_than: float = SWEEP_AGE) -> int:
+        """Delete the objects no row names (packs a replica was killed before committing, those of
+        merged segments, replaced files) once older than ``older_than`` seconds: a pack being
+        committed, or read through rows a moment old, is younger. How many went."""
+        named = {str(r[0]) for r in self.db.query("SELECT DISTINCT object FROM store_segments")}
+        named |= {str(r[0]) for r in self.db.query("SELECT DISTINCT object FROM store_files WHERE object IS NOT NULL")}
+        cutoff = time.time() - older_than
+        gone = 0
+        for prefix in ("packs/", "files/"):
+            for key, modified in self.objects.list(prefix):
+                if key not in named and modified < cutoff:
+                    self.objects.delete(key)
+                    gone += 1
+        return gone
+
+    def start_sweeping(self, interval: float = SWEEP_EVERY) -> None:
+        """Sweep every ``interval`` seconds in a daemon thread: on PostgreSQL one replica at a time
+        (whichever holds the advisory lock), each failure logged once."""
+
+        def loop() -> None:
+            last_error = ""
+            while not self._stop.wait(interval):
+                try:
+                    if self.db.postgres:
+                        with self.db._pool.connection() as conn:
+                            if not conn.execute("SELECT pg_try_advisory_lock(%s)", (_SWEEP_LOCK,)).fetchone()[0]:
+                                continue
+                            try:
+                                self.sweep()
+                            finally:
+                                conn.execute("SELECT pg_advisory_unlock(%s)", (_SWEEP_LOCK,))
+                    else:
+                        self.sweep()
+                    last_error = ""
+                except Exception as e:
+                    if str(e) != last_error:
+                        last_error = str(e)
+                        log.warning("sweeping %s failed (tried again in %g s): %s", self.objects.url, interval, e)
+
+        threading.Thread(target=loop, name="turbotrack-sweep", daemon=True).start()
 
     def signature(self, rel: str) -> Optional[str]:
         """The versions of one folder's state files as the database has them (the index's signature

@@ -61,6 +61,7 @@ class ServerState:
             from .replica import ObjectIngest
 
             replica = ObjectIngest(root, index_db, Objects(self.store))
+            replica.start_sweeping()
             self.ingest = replica
             self.index.signer = replica.signature
         self.history = HistoryCache()
