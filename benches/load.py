@@ -768,12 +768,28 @@ def _mlflow_generator(spec: dict[str, Any]) -> None:
 
     ids: list[Optional[str]] = [None] * len(spec["runs"])
     t0, rate, metrics, seconds = spec["t0"], spec["rate"], spec["metrics"], spec["seconds"]
+    deadline = t0 + seconds + spec["grace"]
     per = max(1, round(rate * SEAL))
     steps = int(seconds * rate)
     lat: list[float] = []
     behind = [0.0]
-    errors = [0]
+    errors: dict[str, int] = {}
+    acked = [0]
     n_all = spec["n_all"]
+    lock = threading.Lock()
+
+    def call(fn: Callable[..., Any], *a: Any, **kw: Any) -> tuple[bool, Any]:
+        """``fn`` retried (as a client's retries would) until it answers or the deadline passed:
+        (whether it answered, its answer)."""
+        while time.time() < deadline:
+            try:
+                return True, fn(*a, **kw)
+            except Exception as e:
+                why = f"{type(e).__name__}: {str(e)[:160]}"
+                with lock:
+                    errors[why] = errors.get(why, 0) + 1
+                time.sleep(0.5)
+        return False, None
 
     def worker(mine: list[int]) -> None:
         phases = {i: (int(spec["runs"][i][3:]) % n_all) / n_all * SEAL for i in mine}
@@ -782,7 +798,8 @@ def _mlflow_generator(spec: dict[str, Any]) -> None:
             wait = t0 + phases[i] - time.time()
             if wait > 0:
                 time.sleep(wait)
-            ids[i] = client().create_run(spec["experiment"], run_name=spec["runs"][i]).info.run_id
+            ok, got = call(client().create_run, spec["experiment"], run_name=spec["runs"][i])
+            ids[i] = got.info.run_id if ok else None
         for b in range((steps + per - 1) // per):
             for i in mine:
                 due = t0 + phases[i] + (b + 1) * SEAL
@@ -791,28 +808,39 @@ def _mlflow_generator(spec: dict[str, Any]) -> None:
                     time.sleep(due - now)
                 else:
                     behind[0] = max(behind[0], now - due)
+                if ids[i] is None:
+                    continue
                 ts = int(time.time() * 1000)
                 batch = [
                     Metric(f"m{j}", k * 0.001 + j, ts, k)
                     for k in range(b * per, min(steps, (b + 1) * per))
                     for j in range(metrics)
                 ]
-                t = time.time()
-                for _ in range(20):
-                    try:
-                        client().log_batch(ids[i], metrics=batch)
-                        break
-                    except Exception:
-                        errors[0] += 1
-                        time.sleep(0.5)
-                lat.append(time.time() - max(t, due))
+                ok, _ = call(client().log_batch, ids[i], metrics=batch)
+                done = time.time()
+                if ok:
+                    with lock:
+                        acked[0] += len(batch)
+                        lat.append(done - due)  # the write is synchronous: once answered, it is read back
         for i in mine:
-            client().set_terminated(ids[i])
+            if ids[i] is not None:
+                call(client().set_terminated, ids[i])
 
     n = len(spec["runs"])
     with ThreadPoolExecutor(spec["threads"]) as pool:
         list(pool.map(worker, [list(range(k, n, spec["threads"])) for k in range(min(n, spec["threads"]))]))
-    print(json.dumps({"lat": lat, "behind_s": behind[0], "errors": errors[0], "finish_s": time.time() - t0 - seconds}))
+    print(
+        json.dumps(
+            {
+                "lat": lat,
+                "behind_s": behind[0],
+                "errors": sum(errors.values()),
+                "error_kinds": errors,
+                "acked": acked[0],
+                "finish_s": time.time() - t0 - seconds,
+            }
+        )
+    )
 
 
 def run_mlflow(args: argparse.Namespace) -> dict[str, Any]:
@@ -829,7 +857,10 @@ def run_mlflow(args: argparse.Namespace) -> dict[str, Any]:
     cmd = [py, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--backend-store-uri", f"sqlite:///{db}", "--default-artifact-root", str(work / "artifacts")]
     cmd += ["--workers", "1"]
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(work / "mlflow.log", "w"), cwd=work)
+    # its SQLAlchemy pool as large as the clients' concurrency (the default 5 + 10 times out at 40)
+    pool = str(args.procs * args.threads)
+    env = {**os.environ, "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": pool, "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "10"}
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(work / "mlflow.log", "w"), cwd=work, env=env)
     gens: list[subprocess.Popen[str]] = []
     try:
         deadline = time.monotonic() + 180
@@ -867,12 +898,15 @@ def run_mlflow(args: argparse.Namespace) -> dict[str, Any]:
                 "metrics": args.metrics,
                 "seconds": args.seconds,
                 "threads": args.threads,
+                "grace": args.grace,
             }
             gens.append(
                 subprocess.Popen(
                     [py, str(Path(__file__).resolve()), "--mlflow-gen", json.dumps(spec)],
                     stdout=subprocess.PIPE,
                     text=True,
+                    # the client's own retries off (7 by default, minutes of backoff): the generator retries
+                    env={**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "60"},
                 )
             )
         time.sleep(max(0.0, t0 - time.time()))
@@ -888,6 +922,8 @@ def run_mlflow(args: argparse.Namespace) -> dict[str, Any]:
             "runs": args.runs,
             "points_offered": offered,
             "points_ingested": ingested,
+            "points_acknowledged": sum(o["acked"] for o in outs),
+            "points_lost_acknowledged": max(0, sum(o["acked"] for o in outs) - ingested),
             "points_per_s_offered": offered / (steps / args.rate),
             "points_per_s_ingested": ingested / max(1e-9, t_done - t0),
             "visible": _quantiles([x for o in outs for x in o["lat"]]),
@@ -895,6 +931,9 @@ def run_mlflow(args: argparse.Namespace) -> dict[str, Any]:
             "generator_behind_max_s": max(o["behind_s"] for o in outs),
             "finish_s": max(o["finish_s"] for o in outs),
             "client_errors": sum(o["errors"] for o in outs),
+            "client_error_kinds": {k: v for o in outs for k, v in o["error_kinds"].items()},
+            "server_stderr_errors": len(_errors(work / "mlflow.log")),
+            "server_stderr_first": _errors(work / "mlflow.log")[:5],
             "wall_s": t_done - t0,
         }
     finally:
