@@ -77,6 +77,133 @@ def _generator(
     print(json.dumps({"gen": idx, "behind_s": behind, "finish_s": time.time() - t_end}), flush=True)
 
 
+def _template(root: Path, metrics: int, per_block: int, blocks: int) -> tuple[bytes, list[int], dict[str, Any]]:
+    """A real history file written by the real writer, a block sealed every ``per_block`` steps:
+    its bytes, the end of each block, and its run.json (every simulated run sends these bytes)."""
+    import turbotrack
+
+    run = turbotrack.init(project="template", dir=str(root), mode="offline", settings=NO_CAPTURE)
+    path = Path(run.dir) / "history.ttrk"
+    ends = []
+    for b in range(blocks):
+        for k in range(per_block):
+            step = b * per_block + k
+            run.log({f"m{j}": step * 0.001 + j for j in range(metrics)})
+        run._core.flush()
+        ends.append(path.stat().st_size)
+    info = json.loads((Path(run.dir) / "run.json").read_text())
+    run.finish()
+    info["state"] = "running"
+    return path.read_bytes()[: ends[-1]], ends, info
+
+
+def _light_generator(
+    idx: int,
+    runs: list[tuple[str, str, str]],
+    root: str,
+    key: str,
+    metrics: int,
+    rate: float,
+    seconds: float,
+    t0: float,
+    sampled: list[str],
+    out_path: str,
+) -> None:
+    """Simulated online runs speaking the sync protocol with the fewest client cycles: each run sends
+    run.json, then every second the block its writer would have sealed (real bytes from the real
+    writer) at its offset, and a heartbeat every 5 s, through a pool of kept-alive connections. For
+    the sampled runs it times each block from sent to held by the other replica."""
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    per_block = max(1, int(rate))
+    blocks = int(seconds)
+    data, ends, info = _template(Path(root) / f"tpl{idx}", metrics, per_block, blocks)
+    local = threading.local()
+
+    def request(base: str, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        conns = getattr(local, "conns", None)
+        if conns is None:
+            conns = local.conns = {}
+        for attempt in range(3):
+            conn = conns.get(base)
+            if conn is None:
+                u = urlsplit(base)
+                conn = conns[base] = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+            try:
+                conn.request(method, path, body=body, headers={"Authorization": f"Bearer {key}"})
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conns.pop(base, None)
+                if attempt == 2:
+                    raise
+        raise AssertionError
+
+    lat: list[float] = []
+    errors: list[str] = []
+    sent = [r for r, _, _ in runs]
+
+    nxt = dict.fromkeys(sent, 0)  # the next block each run sends
+    busy: set[str] = set()
+    busy_lock = threading.Lock()
+
+    def send(rid: str, url: str, reader: str, upto: int) -> None:
+        """Send blocks nxt[rid]..upto (sealed since the last pass) in one append, as an uploader does."""
+        base = f"/api/v1/runs/local/load/{rid}/files"
+        b0 = nxt[rid]
+        try:
+            if b0 == 0:
+                st, body = request(
+                    url, "PUT", f"{base}/run.json", json.dumps({**info, "id": rid, "project": "load"}).encode()
+                )
+                if st != 200:
+                    errors.append(f"run.json {st} {body[:200]!r}")
+            start = ends[b0 - 1] if b0 else 0
+            t = time.time()
+            st, body = request(url, "PUT", f"{base}/history.ttrk?offset={start}", data[start : ends[upto]])
+            if st != 200:
+                errors.append(f"append {st} {body[:200]!r}")
+                return
+            nxt[rid] = upto + 1
+            if upto // 5 != (b0 - 1) // 5:
+                request(url, "POST", f"/api/v1/runs/local/load/{rid}/heartbeat", b'{"ttl": 30}')
+            if rid in sampled:
+                while True:
+                    st, body = request(reader, "GET", f"/api/v1/runs/local/load/{rid}/manifest")
+                    if st == 200 and json.loads(body)["files"].get("history.ttrk", {}).get("size", 0) >= ends[upto]:
+                        lat.append(time.time() - t)
+                        break
+                    time.sleep(0.01)
+        except Exception as e:
+            errors.append(f"{type(e).__name__}: {e}")
+        finally:
+            with busy_lock:
+                busy.discard(rid)
+
+    with ThreadPoolExecutor(48) as pool:
+        b = 0
+        while True:
+            now = time.time()
+            b = min(blocks - 1, int(now - t0) - 1)
+            if b >= 0:
+                for rid, url, reader in runs:
+                    with busy_lock:
+                        if rid in busy or nxt[rid] > b:
+                            continue
+                        busy.add(rid)
+                    pool.submit(send, rid, url, reader, b)
+            if b == blocks - 1 and all(nxt[r] == blocks for r in nxt):
+                break
+            if time.time() > t0 + blocks + 120:  # the servers did not keep up within two minutes
+                errors.append("gave up: not every block was sent two minutes after the last was due")
+                break
+            time.sleep(0.05)
+    Path(out_path).write_text(json.dumps({"lat": lat, "errors": errors[:20], "n_errors": len(errors)}))
+
+
 def _get(url: str, key: str, timeout: float = 30) -> Any:
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -229,24 +356,57 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         server_ps = [psutil.Process(p.pid) for p, _ in servers]
         others = ([psutil.Process(moto.pid)] if moto else []) + _postgres_procs()
         cpu0 = (_cpu(server_ps), _cpu(others), time.time())
-        gens = [
-            mp.get_context("spawn").Process(
-                target=_generator,
-                args=(i, per[i], str(work / "client"), key, args.metrics, args.rate, args.seconds, t0),
-            )
-            for i in range(args.procs)
-        ]
+        sampled = [rid for rid, _ in sample]
+        if args.client == "light":
+            per3 = [[(rid, url, readers[rid]) for rid, url in part] for part in per]
+            outs = [str(work / f"gen{i}.json") for i in range(args.procs)]
+            gens = [
+                mp.get_context("spawn").Process(
+                    target=_light_generator,
+                    args=(
+                        i,
+                        per3[i],
+                        str(work / "client"),
+                        key,
+                        args.metrics,
+                        args.rate,
+                        args.seconds,
+                        t0,
+                        sampled,
+                        outs[i],
+                    ),
+                )
+                for i in range(args.procs)
+            ]
+            t0 += 5  # the templates are written first
+        else:
+            gens = [
+                mp.get_context("spawn").Process(
+                    target=_generator,
+                    args=(i, per[i], str(work / "client"), key, args.metrics, args.rate, args.seconds, t0),
+                )
+                for i in range(args.procs)
+            ]
         for g in gens:
             g.start()
         lat: list[float] = []
         stop = threading.Event()
-        sampler = threading.Thread(target=_sampler, args=(sample, key, work / "client", lat, stop), daemon=True)
-        sampler.start()
+        errors: list[str] = []
+        if args.client == "real":
+            sampler = threading.Thread(target=_sampler, args=(sample, key, work / "client", lat, stop), daemon=True)
+            sampler.start()
         for g in gens:
             g.join()
         t_done = time.time()
         stop.set()
-        sampler.join(30)
+        if args.client == "real":
+            sampler.join(30)
+        else:
+            for o in outs:
+                got = json.loads(Path(o).read_text())
+                lat += got["lat"]
+                errors += got["errors"]
+        steps = int(args.seconds) * max(1, int(args.rate)) if args.client == "light" else steps
         cpu1 = (_cpu(server_ps), _cpu(others), t_done)
         wall = max(1e-9, cpu1[2] - max(t0, cpu0[2]))
         ingested = 0
@@ -260,6 +420,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         lat.sort()
         q = (lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]) if lat else (lambda p: float("nan"))
         return {
+            "client": args.client,
+            "errors": errors[:5],
             "store": args.store,
             "replicas": args.replicas,
             "runs": args.runs,
@@ -299,6 +461,12 @@ def main() -> None:
     ap.add_argument("--store", choices=("s3", "file"), default="s3")
     ap.add_argument("--procs", type=int, default=4, help="generator processes")
     ap.add_argument("--sample", type=int, default=20, help="runs the sampler times")
+    ap.add_argument(
+        "--client",
+        choices=("light", "real"),
+        default="light",
+        help="light: simulated runs sending real blocks with a minimal client; real: turbotrack.init(mode='online')",
+    )
     args = ap.parse_args()
     if args.store == "file" and args.replicas != 1:
         ap.error("--store file is one server process (its files are its own disk): pass --replicas 1")
