@@ -317,9 +317,10 @@ class Ingest:
                 raise
         return len(body)
 
-    def _write_at(self, path: Path, offset: int, body: bytes) -> int:
+    def _write_at(self, path: Path, offset: int, body: bytes, sync: bool = True) -> int:
         """Write ``body`` at ``offset`` of ``path`` (made, never through a link), cutting whatever lay
-        past ``offset`` first (a torn tail a killed server left), and fsync it. Answers its inode."""
+        past ``offset`` first (a torn tail a killed server left), and fsync it (unless not ``sync``:
+        a replica's cache, whose bytes the object store holds already). Answers its inode."""
         fd = self._open(path, os.O_WRONLY | os.O_CREAT, create=True)
         try:
             if os.fstat(fd).st_size != offset:
@@ -328,7 +329,8 @@ class Ingest:
             written = 0
             while written < len(view):
                 written += os.pwrite(fd, view[written:], offset + written)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
             return os.fstat(fd).st_ino
         finally:
             os.close(fd)

@@ -383,7 +383,7 @@ class ObjectIngest(Ingest):
         self.pull_file(path, d, name)
 
     def _write_local(self, path: Path, offset: int, body: bytes) -> None:
-        ino = self._write_at(path, offset, body)
+        ino = self._write_at(path, offset, body, sync=False)  # the store holds them: the cache needs no fsync
         if layout.classify(path.name) == layout.STREAM:
             self._valid[path] = (ino, offset + len(body), offset + len(body))
         self._prefix.extend(path, ino, offset, memoryview(body))
