@@ -270,38 +270,6 @@ def _postgres_procs() -> list[psutil.Process]:
     return [p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
 
 
-def _start_moto() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    import boto3
-
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_REGION": "us-east-1",
-    }
-    client = boto3.client(
-        "s3",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        region_name="us-east-1",
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            client.create_bucket(Bucket="load")
-            return proc, env
-        except Exception:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.1)
-
-
 def _start_server(cache: Path, db: str, store: Optional[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
     args = [
@@ -339,7 +307,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     work = Path(tempfile.mkdtemp(prefix="turbotrack-load-"))
     db = postgres_schema_url(f"load_{args.store}")
-    moto, env = (None, {}) if args.store == "file" else _start_moto()
+    from objectkit import start_moto
+
+    moto, env = (None, {}) if args.store == "file" else start_moto("load")
     store = None if args.store == "file" else "s3://load/bench"
     servers = []
     key = make_key(work / "keys", "local", db=db)[1]

@@ -37,9 +37,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from ..store import layout
-from ..store.blocks import check_upload
 from .db import Database
-from .ingest import Ingest, IngestError
+from .ingest import Ingest, IngestError, check_blocks
 from .objects import Objects, StoreError
 
 log = logging.getLogger("turbotrack.server")
@@ -281,13 +280,8 @@ class ObjectIngest(Ingest):
 
     def append(self, path: Path, kind: str, offset: int, body: bytes) -> int:
         d, name = split(self.root, path)
-        if kind == layout.STREAM and body:
-            try:
-                good, _, why = check_upload(bytes(body), offset == 0)
-            except ValueError as e:
-                raise IngestError(400, f"{path.name}: {e}") from None
-            if why is not None or good != len(body):
-                raise IngestError(400, f"{path.name}: the body is not whole valid blocks ({why})")
+        if kind == layout.STREAM:
+            check_blocks(path, offset, body)
         it = self.committer.submit(_Item(d, name, kind, offset, bytes(body)))
         if it.conflict:
             held = int(it.result or 0)
