@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from conftest import NO_CAPTURE
-from serverkit import ServerProc, drop_postgres_schema, free_port, make_key, postgres_schema_url, raw
+from objectkit import start_moto
+from serverkit import ServerProc, drop_postgres_schema, make_key, postgres_schema_url, raw
 
 import turbotrack
 
@@ -28,34 +29,9 @@ BUCKET = "runs"
 @pytest.fixture(scope="module")
 def s3() -> Iterator[dict[str, str]]:
     """moto's S3 server on a loopback port, a bucket in it; the variables a replica reads."""
-    boto3 = pytest.importorskip("boto3")
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_REGION": "us-east-1",
-    }
+    pytest.importorskip("boto3")
+    proc, env = start_moto(BUCKET)
     try:
-        client = boto3.client(
-            "s3",
-            endpoint_url=env["AWS_ENDPOINT_URL"],
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            region_name="us-east-1",
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                client.create_bucket(Bucket=BUCKET)
-                break
-            except Exception:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
         yield env
     finally:
         proc.kill()

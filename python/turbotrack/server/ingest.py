@@ -51,6 +51,19 @@ class IngestError(ApiError):
         self.size = size
 
 
+def check_blocks(path: Path, offset: int, body: bytes) -> None:
+    """IngestError 400 unless ``body``, to be appended at ``offset`` of a STREAM file, is whole valid
+    blocks (and the file header first at offset 0)."""
+    if not body:
+        return
+    try:
+        good, _, why = check_upload(bytes(body), offset == 0)
+    except ValueError as e:
+        raise IngestError(400, f"{path.name}: {e}") from None
+    if why is not None or good != len(body):
+        raise IngestError(400, f"{path.name}: the body is not whole valid blocks ({why})")
+
+
 def _is_part_of(name: str, of: str, keep: str) -> bool:
     m = _PART.match(name)
     return m is not None and m["name"] == of and m["sha"] != keep[:16]
@@ -291,13 +304,8 @@ class Ingest:
                 raise IngestError(
                     409, f"offset {offset} is not the server's length {size}", size, self._digest(path, size)
                 )
-            if kind == layout.STREAM and body:
-                try:
-                    good, _, why = check_upload(bytes(body), offset == 0)
-                except ValueError as e:
-                    raise IngestError(400, f"{path.name}: {e}") from None
-                if why is not None or good != len(body):
-                    raise IngestError(400, f"{path.name}: the body is not whole valid blocks ({why})")
+            if kind == layout.STREAM:
+                check_blocks(path, offset, body)
             ino = self._write_at(path, offset, body)
             if kind == layout.STREAM:
                 self._valid[path] = (ino, offset + len(body), offset + len(body))
@@ -317,9 +325,10 @@ class Ingest:
                 raise
         return len(body)
 
-    def _write_at(self, path: Path, offset: int, body: bytes) -> int:
+    def _write_at(self, path: Path, offset: int, body: bytes, sync: bool = True) -> int:
         """Write ``body`` at ``offset`` of ``path`` (made, never through a link), cutting whatever lay
-        past ``offset`` first (a torn tail a killed server left), and fsync it. Answers its inode."""
+        past ``offset`` first (a torn tail a killed server left), and fsync it (unless not ``sync``:
+        a replica's cache, whose bytes the object store holds already). Answers its inode."""
         fd = self._open(path, os.O_WRONLY | os.O_CREAT, create=True)
         try:
             if os.fstat(fd).st_size != offset:
@@ -328,7 +337,8 @@ class Ingest:
             written = 0
             while written < len(view):
                 written += os.pwrite(fd, view[written:], offset + written)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
             return os.fstat(fd).st_ino
         finally:
             os.close(fd)

@@ -37,9 +37,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from ..store import layout
-from ..store.blocks import check_upload
 from .db import Database
-from .ingest import Ingest, IngestError
+from .ingest import Ingest, IngestError, check_blocks
 from .objects import Objects, StoreError
 
 log = logging.getLogger("turbotrack.server")
@@ -281,13 +280,8 @@ class ObjectIngest(Ingest):
 
     def append(self, path: Path, kind: str, offset: int, body: bytes) -> int:
         d, name = split(self.root, path)
-        if kind == layout.STREAM and body:
-            try:
-                good, _, why = check_upload(bytes(body), offset == 0)
-            except ValueError as e:
-                raise IngestError(400, f"{path.name}: {e}") from None
-            if why is not None or good != len(body):
-                raise IngestError(400, f"{path.name}: the body is not whole valid blocks ({why})")
+        if kind == layout.STREAM:
+            check_blocks(path, offset, body)
         it = self.committer.submit(_Item(d, name, kind, offset, bytes(body)))
         if it.conflict:
             held = int(it.result or 0)
@@ -383,7 +377,7 @@ class ObjectIngest(Ingest):
         self.pull_file(path, d, name)
 
     def _write_local(self, path: Path, offset: int, body: bytes) -> None:
-        ino = self._write_at(path, offset, body)
+        ino = self._write_at(path, offset, body, sync=False)  # the store holds them: the cache needs no fsync
         if layout.classify(path.name) == layout.STREAM:
             self._valid[path] = (ino, offset + len(body), offset + len(body))
         self._prefix.extend(path, ino, offset, memoryview(body))
