@@ -288,20 +288,27 @@ def _generator(
     metrics: int,
     rate: float,
     seconds: float,
-    t0: float,
+    start: Any,
     threads: int,
     n_all: int,
     client: str,
     grace: float,
     result: Any,
 ) -> None:
-    """One generator process: prepares its runs' bytes, then replays them on the shared schedule
-    (each run's last pass given up ``grace`` seconds after the last step, as finish()'s sync_timeout)."""
-    deadline = t0 + seconds + grace
+    """One generator process: prepares its runs' bytes, says so on ``result``, then replays them on
+    the shared schedule from t0 (``start``: a shared value, set once every generator is ready); each
+    run's last pass is given up ``grace`` seconds after the last step, as finish()'s sync_timeout."""
     os.environ["TURBOTRACK_API_KEY"] = key
     out: dict[str, Any] = {"gen": idx}
+
+    def t_start() -> float:
+        result.put({"ready": idx})
+        while start.value == 0.0:
+            time.sleep(0.05)
+        return float(start.value)
+
     if client == "online":
-        out.update(_online(runs, work, metrics, rate, seconds, t0))
+        out.update(_online(runs, work, metrics, rate, seconds, t_start))
         result.put(out)
         return
     prep_root = Path(work) / f"prep{idx}"
@@ -313,8 +320,8 @@ def _generator(
         reps.append(_Replay(rid, url, live_root, prep, phase=(int(rid[3:]) % n_all) / n_all * SEAL))
     shutil.rmtree(prep_root, ignore_errors=True)
     out["prepare_s"] = time.time() - t_prep
-    if time.time() > t0:
-        out["late_start_s"] = time.time() - t0
+    t0 = t_start()
+    deadline = t0 + seconds + grace
     lock = threading.Lock()
     out["hist"], out["error_kinds"] = _Hist(), {}
     ts = [
@@ -334,7 +341,9 @@ def _generator(
     result.put(out)
 
 
-def _online(runs: list[tuple[str, str]], work: str, metrics: int, rate: float, seconds: float, t0: float) -> Any:
+def _online(
+    runs: list[tuple[str, str]], work: str, metrics: int, rate: float, seconds: float, t_start: Callable[[], float]
+) -> Any:
     """``--client online``: real ``init(mode="online")`` runs, every one logging on the shared schedule."""
     import turbotrack
 
@@ -353,6 +362,7 @@ def _online(runs: list[tuple[str, str]], work: str, metrics: int, rate: float, s
         )
     names = [f"m{j}" for j in range(metrics)]
     behind = 0.0
+    t0 = t_start()
     for k in range(int(seconds * rate)):
         due = t0 + k / rate
         now = time.time()
@@ -407,49 +417,65 @@ def _sampler(
     schedule: Optional[tuple[float, int, int]],
 ) -> None:
     """Times each block a sampled run seals to when the run's *other* replica's read API serves
-    that block's last row. Sealed: with ``schedule`` (t0, rows per block, runs: the replay) when
-    the writer seals it on schedule (t0 + the run's phase + b seconds), whether or not the generator
-    kept up; else when the local history file grew (its mtime)."""
+    that block's last row, one thread per sampled run looking every TICK. Sealed: with ``schedule``
+    (t0, rows per block, runs: the replay) when the writer seals it on schedule (t0 + the run's
+    phase + b seconds), whether or not the generator kept up; else when the local history file grew
+    (its mtime)."""
+    threads = [
+        threading.Thread(target=_sample_one, args=(rid, reader, key, client_root, out, stop, schedule), daemon=True)
+        for rid, reader in sample
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _sample_one(
+    rid: str,
+    reader: str,
+    key: str,
+    client_root: Path,
+    out: list[float],
+    stop: threading.Event,
+    schedule: Optional[tuple[float, int, int]],
+) -> None:
     from turbotrack import _core
 
-    pending: dict[str, list[tuple[int, float]]] = {rid: [] for rid, _ in sample}
-    seen = dict.fromkeys(pending, 0)
-    rows = dict.fromkeys(pending, 0)
+    pending: list[tuple[int, float]] = []  # (rows once the block is in, when it was sealed)
+    seen = rows = 0
+    path = client_root / "turbotrack" / "local" / PROJECT / rid / "history.ttrk"
     while not stop.is_set():
         now = time.time()
-        for rid, reader in sample:
-            path = client_root / "turbotrack" / "local" / PROJECT / rid / "history.ttrk"
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if st.st_size > seen:
+                    data = os.pread(f.fileno(), st.st_size - seen, seen)
+                    got, n, _ = _core.scan_blocks(data, 0, seen == 0)
+                    seen += got
+                    if n and schedule:
+                        t0, per, n_all = schedule
+                        phase = (int(rid[3:]) % n_all) / n_all * SEAL
+                        for blk in range(rows // per + 1, -(-(rows + n) // per) + 1):
+                            pending.append((min(blk * per, rows + n), t0 + phase + blk * SEAL))
+                    elif n:
+                        pending.append((rows + n, st.st_mtime_ns / 1e9))
+                    rows += n
+        except (OSError, ValueError):
+            pass
+        if pending:
             try:
-                with open(path, "rb") as f:
-                    st = os.fstat(f.fileno())
-                    if st.st_size > seen[rid]:
-                        data = os.pread(f.fileno(), st.st_size - seen[rid], seen[rid])
-                        got, n, _ = _core.scan_blocks(data, 0, seen[rid] == 0)
-                        if got:
-                            seen[rid] += got
-                            if n and schedule:
-                                t0, per, n_all = schedule
-                                phase = (int(rid[3:]) % n_all) / n_all * SEAL
-                                first, last = rows[rid] // per + 1, -(-(rows[rid] + n) // per)
-                                for blk in range(first, last + 1):
-                                    pending[rid].append((min(blk * per, rows[rid] + n), t0 + phase + blk * SEAL))
-                            elif n:
-                                pending[rid].append((rows[rid] + n, st.st_mtime_ns / 1e9))
-                            rows[rid] += n
-            except (OSError, ValueError):
-                continue
-            if pending[rid]:
-                try:
-                    if _has_row(reader, key, rid, pending[rid][-1][0] - 1):
-                        t = time.time()
-                        out.extend(t - sealed for _, sealed in pending[rid])
-                        pending[rid].clear()
-                    else:
-                        while len(pending[rid]) > 1 and _has_row(reader, key, rid, pending[rid][0][0] - 1):
-                            out.append(time.time() - pending[rid].pop(0)[1])
-                except Exception:
-                    pass
-        time.sleep(max(0.0, TICK - (time.time() - now)))
+                if _has_row(reader, key, rid, pending[-1][0] - 1):
+                    t = time.time()
+                    out.extend(t - sealed for _, sealed in pending)
+                    pending.clear()
+                else:
+                    while len(pending) > 1 and _has_row(reader, key, rid, pending[0][0] - 1):
+                        out.append(time.time() - pending.pop(0)[1])
+            except Exception:
+                pass
+        stop.wait(max(0.0, TICK - (time.time() - now)))
 
 
 # ---- CPU ------------------------------------------------------------------------------------------
@@ -548,41 +574,6 @@ def _pg_backends(server_pids: list[int], base_url: str) -> Callable[[], list[int
 # ---- the services ---------------------------------------------------------------------------------
 
 
-def _start_moto(work: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    import boto3
-
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=open(work / "moto.log", "wb"),
-    )
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_REGION": "us-east-1",
-        "AWS_ALLOW_HTTP": "true",
-    }
-    client = boto3.client(
-        "s3",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        region_name="us-east-1",
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            client.create_bucket(Bucket="load")
-            return proc, env
-        except Exception:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise
-            time.sleep(0.1)
-
-
 def _start_server(
     cache: Path, db: Optional[str], store: Optional[str], env: dict[str, str]
 ) -> tuple[subprocess.Popen[str], str]:
@@ -624,12 +615,13 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
     under --dir, its default SQLite index)."""
     import multiprocessing as mp
 
+    from objectkit import start_moto
     from serverkit import drop_postgres_schema, postgres_schema_url, postgres_url
 
     work = Path(tempfile.mkdtemp(prefix=f"turbotrack-load-{store}-"))
     (work / "cache0").mkdir()
     db = postgres_schema_url(f"load_{store}") if store == "s3" else None
-    moto, env = _start_moto(work) if store == "s3" else (None, {})
+    moto, env = start_moto("load") if store == "s3" else (None, {})
     servers: list[tuple[subprocess.Popen[str], str]] = []
     try:
         key = _make_key(work, db)
@@ -641,8 +633,6 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         readers = {rid: urls[(i + 1) % len(urls)] for i, (rid, _) in enumerate(runs)}
         sample = [(rid, readers[rid]) for rid, _ in runs[:: max(1, args.runs // args.sample)]]
         steps = int(args.seconds * args.rate)
-        prep_s = 2.0 + args.runs / args.procs * args.seconds * 0.0004 if args.client == "replay" else 0.0
-        t0 = time.time() + 3 + prep_s + args.runs * 0.004
         server_pids = [p.pid for p, _ in servers]
         groups: dict[str, Callable[[], list[int]]] = {"servers": lambda: _with_children(server_pids)}
         if moto:
@@ -651,6 +641,7 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         cpu = _Cpu(groups)
         ctx = mp.get_context("spawn")
         results = ctx.Queue()
+        start = ctx.Value("d", 0.0)
         per = [runs[i :: args.procs] for i in range(args.procs)]
         gens = [
             ctx.Process(
@@ -663,7 +654,7 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
                     args.metrics,
                     args.rate,
                     args.seconds,
-                    t0,
+                    start,
                     args.threads,
                     args.runs,
                     args.client,
@@ -675,6 +666,9 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         ]
         for g in gens:
             g.start()
+        for _ in gens:  # every generator has its runs' bytes (or its online runs made)
+            results.get()
+        t0 = start.value = time.time() + 1.0
         time.sleep(max(0.0, t0 - time.time()))
         cpu.start()
         lat: list[float] = []
@@ -722,7 +716,6 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
             "visible": _quantiles(lat),
             "cpu_cores": cores,
             "generator_behind_max_s": max(float(g.get("behind_s", 0.0)) for g in gen_out),
-            "generator_late_start_s": max(float(g.get("late_start_s", 0.0)) for g in gen_out),
             "finish_s": max(float(g.get("finish_s", 0.0)) for g in gen_out),
             "client_errors": sum(int(g.get("errors", 0)) for g in gen_out),
             "client_error_kinds": dict(sorted(errors.items(), key=lambda kv: -kv[1])[:8]),
