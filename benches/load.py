@@ -17,7 +17,8 @@ final run.json and summary. The bytes are the real writer's: each generator firs
 offline (``turbotrack.init``, a seal every R steps) and then replays their growth on schedule, a
 block at a time, into live run folders that its upload threads sync (``--client replay``, the default).
 ``--client online`` runs real ``init(mode="online")`` runs instead (two threads per run: on 2 cores
-1,000 of them starve the servers; see RESULTS.md section 20).
+1,000 of them starve the servers; see RESULTS.md section 20); ``--client light`` sends only one append
+a second and a heartbeat every 5 s per run, timed to the other replica's manifest (not its read API).
 
 Measured: points offered and ingested (each run's history length read back through a replica it
 did not upload to at the end: nothing lost = equal); from a block sealed (its bytes in the local
@@ -378,6 +379,136 @@ def _online(
     return {"behind_s": behind, "finish_s": time.time() - t_end}
 
 
+# ---- the light client (``--client light``: the fewest client cycles, not the uploader's protocol) ----
+
+
+def _template(root: Path, metrics: int, per_block: int, blocks: int) -> tuple[bytes, list[int], dict[str, Any]]:
+    """A real history file written by the real writer, a block sealed every ``per_block`` steps:
+    its bytes, the end of each block, and its run.json (every simulated run sends these bytes)."""
+    import turbotrack
+
+    run = turbotrack.init(project="template", dir=str(root), mode="offline", settings=NO_CAPTURE)
+    path = Path(run.dir) / "history.ttrk"
+    ends = []
+    for b in range(blocks):
+        for k in range(per_block):
+            step = b * per_block + k
+            run.log({f"m{j}": step * 0.001 + j for j in range(metrics)})
+        run._core.flush()
+        ends.append(path.stat().st_size)
+    info = json.loads((Path(run.dir) / "run.json").read_text())
+    run.finish()
+    info["state"] = "running"
+    return path.read_bytes()[: ends[-1]], ends, info
+
+
+def _light_generator(
+    idx: int,
+    runs: list[tuple[str, str, str]],
+    root: str,
+    key: str,
+    metrics: int,
+    rate: float,
+    seconds: float,
+    t0: float,
+    sampled: list[str],
+    out_path: str,
+) -> None:
+    """Simulated online runs speaking the sync protocol with the fewest client cycles: each run sends
+    run.json, then every second the block its writer would have sealed (real bytes from the real
+    writer) at its offset, and a heartbeat every 5 s, through a pool of kept-alive connections. For
+    the sampled runs it times each block from sent to held by the other replica."""
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    per_block = max(1, int(rate))
+    blocks = int(seconds)
+    data, ends, info = _template(Path(root) / f"tpl{idx}", metrics, per_block, blocks)
+    local = threading.local()
+
+    def request(base: str, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        conns = getattr(local, "conns", None)
+        if conns is None:
+            conns = local.conns = {}
+        for attempt in range(3):
+            conn = conns.get(base)
+            if conn is None:
+                u = urlsplit(base)
+                conn = conns[base] = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+            try:
+                conn.request(method, path, body=body, headers={"Authorization": f"Bearer {key}"})
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conns.pop(base, None)
+                if attempt == 2:
+                    raise
+        raise AssertionError
+
+    lat: list[float] = []
+    errors: list[str] = []
+    sent = [r for r, _, _ in runs]
+
+    nxt = dict.fromkeys(sent, 0)  # the next block each run sends
+    busy: set[str] = set()
+    busy_lock = threading.Lock()
+
+    def send(rid: str, url: str, reader: str, upto: int) -> None:
+        """Send blocks nxt[rid]..upto (sealed since the last pass) in one append, as an uploader does."""
+        base = f"/api/v1/runs/local/load/{rid}/files"
+        b0 = nxt[rid]
+        try:
+            if b0 == 0:
+                st, body = request(
+                    url, "PUT", f"{base}/run.json", json.dumps({**info, "id": rid, "project": "load"}).encode()
+                )
+                if st != 200:
+                    errors.append(f"run.json {st} {body[:200]!r}")
+            start = ends[b0 - 1] if b0 else 0
+            t = time.time()
+            st, body = request(url, "PUT", f"{base}/history.ttrk?offset={start}", data[start : ends[upto]])
+            if st != 200:
+                errors.append(f"append {st} {body[:200]!r}")
+                return
+            nxt[rid] = upto + 1
+            if upto // 5 != (b0 - 1) // 5:
+                request(url, "POST", f"/api/v1/runs/local/load/{rid}/heartbeat", b'{"ttl": 30}')
+            if rid in sampled:
+                while True:
+                    st, body = request(reader, "GET", f"/api/v1/runs/local/load/{rid}/manifest")
+                    if st == 200 and json.loads(body)["files"].get("history.ttrk", {}).get("size", 0) >= ends[upto]:
+                        lat.append(time.time() - t)
+                        break
+                    time.sleep(0.01)
+        except Exception as e:
+            errors.append(f"{type(e).__name__}: {e}")
+        finally:
+            with busy_lock:
+                busy.discard(rid)
+
+    with ThreadPoolExecutor(48) as pool:
+        b = 0
+        while True:
+            now = time.time()
+            b = min(blocks - 1, int(now - t0) - 1)
+            if b >= 0:
+                for rid, url, reader in runs:
+                    with busy_lock:
+                        if rid in busy or nxt[rid] > b:
+                            continue
+                        busy.add(rid)
+                    pool.submit(send, rid, url, reader, b)
+            if b == blocks - 1 and all(nxt[r] == blocks for r in nxt):
+                break
+            if time.time() > t0 + blocks + 120:  # the servers did not keep up within two minutes
+                errors.append("gave up: not every block was sent two minutes after the last was due")
+                break
+            time.sleep(0.05)
+    Path(out_path).write_text(json.dumps({"lat": lat, "errors": errors[:20], "n_errors": len(errors)}))
+
+
 # ---- reading back ---------------------------------------------------------------------------------
 
 
@@ -516,8 +647,11 @@ class _Cpu:
             self._read(False)
 
     def start(self) -> None:
+        import psutil
+
         self._read(True)
         self.t0 = time.time()
+        self.machine0 = psutil.cpu_times()
         self._thread.start()
 
     def stop(self) -> dict[str, float]:
@@ -525,9 +659,13 @@ class _Cpu:
         self._thread.join()
         self._read(False)
         wall = max(1e-9, time.time() - self.t0)
+        import psutil
+
         out = dict.fromkeys(self.groups, 0.0)
         for pid, (name, total) in self.last.items():
             out[name] += (total - self.base.get(pid, 0.0)) / wall
+        m0, m1 = self.machine0, psutil.cpu_times()
+        out["machine"] = ((m1.user + m1.system + m1.nice) - (m0.user + m0.system + m0.nice)) / wall
         return out
 
 
@@ -638,6 +776,8 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         if moto:
             groups["moto"] = lambda: [moto.pid]
             groups["postgres"] = _pg_backends(server_pids, postgres_url())
+        gen_pids: list[int] = []
+        groups["generators"] = lambda: gen_pids
         cpu = _Cpu(groups)
         ctx = mp.get_context("spawn")
         results = ctx.Queue()
@@ -664,11 +804,35 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
             )
             for i in range(args.procs)
         ]
+        if args.client == "light":  # main's light generator: its own schedule and latency probe
+            t0 = time.time() + 8 + args.runs * 0.004
+            light_outs = [str(work / f"gen{i}.json") for i in range(args.procs)]
+            sampled = [rid for rid, _ in sample]
+            gens = [
+                ctx.Process(
+                    target=_light_generator,
+                    args=(
+                        i,
+                        [(rid, url, readers[rid]) for rid, url in per[i]],
+                        str(work / "client"),
+                        key,
+                        args.metrics,
+                        args.rate,
+                        args.seconds,
+                        t0,
+                        sampled,
+                        light_outs[i],
+                    ),
+                )
+                for i in range(args.procs)
+            ]
         for g in gens:
             g.start()
-        for _ in gens:  # every generator has its runs' bytes (or its online runs made)
-            results.get()
-        t0 = start.value = time.time() + 1.0
+        gen_pids += _with_children([int(g.pid or 0) for g in gens])
+        if args.client != "light":
+            for _ in gens:  # every generator has its runs' bytes (or its online runs made)
+                results.get()
+            t0 = start.value = time.time() + 1.0
         time.sleep(max(0.0, t0 - time.time()))
         cpu.start()
         lat: list[float] = []
@@ -677,14 +841,23 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         sampler = threading.Thread(
             target=_sampler, args=(sample, key, work / "client", lat, stop, schedule), daemon=True
         )
-        sampler.start()
-        gen_out = [results.get() for _ in gens]
+        if args.client != "light":
+            sampler.start()
+            gen_out = [results.get() for _ in gens]
+        else:
+            gen_out = []
         for g in gens:
             g.join()
         t_done = time.time()
         cores = cpu.stop()
         stop.set()
-        sampler.join(30)
+        if args.client == "light":
+            for o in light_outs:
+                got = json.loads(Path(o).read_text())
+                lat += got["lat"]  # from the append sent to the other replica's manifest holding it
+                gen_out.append({"errors": got["n_errors"], "error_kinds": dict.fromkeys(got["errors"], 1)})
+        else:
+            sampler.join(30)
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(8) as pool:
@@ -879,7 +1052,8 @@ def run_mlflow(args: argparse.Namespace) -> dict[str, Any]:
         runs = [f"run{i:05d}" for i in range(args.runs)]
         steps = int(args.seconds * args.rate)
         t0 = time.time() + 8 + args.runs * 0.004
-        cpu = _Cpu({"servers": lambda: _with_children([server.pid])})
+        gen_pids: list[int] = []
+        cpu = _Cpu({"servers": lambda: _with_children([server.pid]), "generators": lambda: gen_pids})
         for i in range(args.procs):
             spec = {
                 "url": url,
@@ -902,6 +1076,7 @@ def run_mlflow(args: argparse.Namespace) -> dict[str, Any]:
                     env={**os.environ, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "60"},
                 )
             )
+        gen_pids += [g.pid for g in gens]
         time.sleep(max(0.0, t0 - time.time()))
         cpu.start()
         outs = [json.loads(g.communicate()[0].strip().splitlines()[-1]) for g in gens]
@@ -957,6 +1132,8 @@ def table(results: list[dict[str, Any]]) -> str:
         ("server CPU (cores)", lambda r: f(r["cpu_cores"].get("servers"), "{:.2f}")),
         ("moto CPU (cores)", lambda r: f(r["cpu_cores"].get("moto"), "{:.2f}")),
         ("PostgreSQL CPU (cores)", lambda r: f(r["cpu_cores"].get("postgres"), "{:.2f}")),
+        ("load generators' CPU (cores)", lambda r: f(r["cpu_cores"].get("generators"), "{:.2f}")),
+        ("whole machine busy (cores)", lambda r: f(r["cpu_cores"].get("machine"), "{:.2f}")),
         ("generators behind schedule, max (s)", lambda r: f(r["generator_behind_max_s"], "{:.1f}")),
         ("finish after the last step (s)", lambda r: f(r.get("finish_s"), "{:.1f}")),
         ("client errors (retried)", lambda r: f(r.get("client_errors"))),
@@ -986,12 +1163,19 @@ def main() -> None:
     ap.add_argument("--peer", choices=("mlflow",), action="append", default=[])
     ap.add_argument("--procs", type=int, default=4, help="generator processes")
     ap.add_argument("--threads", type=int, default=32, help="upload threads per generator process")
-    ap.add_argument("--client", choices=("replay", "online"), default="replay")
+    ap.add_argument(
+        "--client",
+        choices=("replay", "online", "real", "light"),
+        default="replay",
+        help="replay: the uploader's protocol, real bytes (default); online (or real): turbotrack.init(mode='online'); "
+        "light: one append a second and a heartbeat every 5 s, timed to the other replica's manifest",
+    )
     ap.add_argument("--grace", type=float, default=120.0, help="seconds after the last step the last passes may take")
     ap.add_argument("--sample", type=int, default=20, help="runs the sampler times")
     ap.add_argument("--keep", action="store_true", help="keep the work folders (logs, caches)")
     ap.add_argument("--json", help="also write every figure to this file")
     args = ap.parse_args()
+    args.client = "online" if args.client == "real" else args.client
     if args.store == "file" and args.replicas != 1:
         ap.error("--store file is one server process (its files are its own disk): pass --replicas 1")
     print(f"load: {os.uname().nodename}, {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)
