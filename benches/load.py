@@ -46,7 +46,7 @@ from typing import Any, Callable, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 NO_CAPTURE = {"capture_stdout": False, "capture_system": False, "capture_git": False, "capture_requirements": False}
-TICK = 0.1  # how often the sampler looks (its resolution)
+TICK = 0.25  # how often the sampler looks (its resolution; --tick)
 SEAL = 1.0  # seconds between seals of a live run's history (the writer's default batching)
 PROJECT = "load"
 INIT_FILES = ("run.json", "config.json", "metadata.json")  # what a run holds right after init()
@@ -518,7 +518,11 @@ def _get(url: str, key: str, timeout: float = 60) -> Any:
         return json.loads(resp.read())
 
 
+READS = [0]  # the sampler's reads (they load the replicas too)
+
+
 def _has_row(base: str, key: str, run_id: str, offset: int) -> bool:
+    READS[0] += 1
     got = _get(f"{base}/api/v1/runs/local/{PROJECT}/{run_id}/rows?offset={offset}&limit=1", key)
     return bool(got.get("rows"))
 
@@ -836,6 +840,7 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         time.sleep(max(0.0, t0 - time.time()))
         cpu.start()
         lat: list[float] = []
+        READS[0] = 0
         stop = threading.Event()
         schedule = (t0, max(1, round(args.rate * SEAL)), args.runs) if args.client == "replay" else None
         sampler = threading.Thread(
@@ -851,6 +856,7 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         t_done = time.time()
         cores = cpu.stop()
         stop.set()
+        sampler_reads = READS[0]
         if args.client == "light":
             for o in light_outs:
                 got = json.loads(Path(o).read_text())
@@ -893,6 +899,7 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
             "client_errors": sum(int(g.get("errors", 0)) for g in gen_out),
             "client_error_kinds": dict(sorted(errors.items(), key=lambda kv: -kv[1])[:8]),
             "sync_passes": sum(int(g.get("passes", 0)) for g in gen_out),
+            "sampler_reads": sampler_reads,
             "server_stderr_errors": len(errs),
             "server_stderr_first": errs[:5],
             "wall_s": t_done - t0,
@@ -1129,6 +1136,7 @@ def table(results: list[dict[str, Any]]) -> str:
         ("sealed -> visible p99 (s)", lambda r: f(r["visible"]["p99"], "{:.2f}")),
         ("sealed -> visible max (s)", lambda r: f(r["visible"]["max"], "{:.2f}")),
         ("blocks timed", lambda r: f(r["visible"]["n"])),
+        ("upload passes / sampler reads", lambda r: f"{f(r.get('sync_passes'))} / {f(r.get('sampler_reads'))}"),
         ("server CPU (cores)", lambda r: f(r["cpu_cores"].get("servers"), "{:.2f}")),
         ("moto CPU (cores)", lambda r: f(r["cpu_cores"].get("moto"), "{:.2f}")),
         ("PostgreSQL CPU (cores)", lambda r: f(r["cpu_cores"].get("postgres"), "{:.2f}")),
@@ -1171,11 +1179,13 @@ def main() -> None:
         "light: one append a second and a heartbeat every 5 s, timed to the other replica's manifest",
     )
     ap.add_argument("--grace", type=float, default=120.0, help="seconds after the last step the last passes may take")
-    ap.add_argument("--sample", type=int, default=20, help="runs the sampler times")
+    ap.add_argument("--sample", type=int, default=10, help="runs the sampler times")
+    ap.add_argument("--tick", type=float, default=TICK, help="seconds between the sampler's looks at a run")
     ap.add_argument("--keep", action="store_true", help="keep the work folders (logs, caches)")
     ap.add_argument("--json", help="also write every figure to this file")
     args = ap.parse_args()
     args.client = "online" if args.client == "real" else args.client
+    globals()["TICK"] = args.tick
     if args.store == "file" and args.replicas != 1:
         ap.error("--store file is one server process (its files are its own disk): pass --replicas 1")
     print(f"load: {os.uname().nodename}, {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)
