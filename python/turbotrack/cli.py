@@ -222,9 +222,13 @@ def cmd_server(args: argparse.Namespace) -> int:
     except DatabaseError as e:
         raise CliError(e.args[0], e.hint) from None
     except StoreError as e:
-        raise CliError(
-            str(e), "check the bucket exists and AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION"
-        ) from None
+        if "holds runs" in str(e):
+            hint = "give each replica an empty --dir (its cache), or leave out --store to serve these runs"
+        elif (args.store or "").startswith("file:"):
+            hint = "check the folder --store names exists and is writable"
+        else:
+            hint = "check the bucket exists and AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION"
+        raise CliError(str(e), hint) from None
     except socket.gaierror as e:
         raise CliError(
             f"cannot listen on {args.host}:{args.port}: {e.strerror or e}",

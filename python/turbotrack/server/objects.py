@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
 
+from ..store.layout import ROOT_DIRNAME
+
 SCHEMES = ("s3", "gs", "az", "abfs", "file")
 
 
@@ -25,14 +27,16 @@ class StoreError(OSError):
 
 
 def is_local(url: Optional[str], root: Path) -> bool:
-    """Whether ``url`` means today's layout: no store, or ``file://`` naming the storage root."""
+    """Whether ``url`` means today's layout: no store, or ``file://`` naming the storage root (or the
+    ``--dir`` folder it is in)."""
     if not url:
         return True
     parts = urlsplit(url)
     if parts.scheme != "file":
         return False
-    try:
-        return Path(parts.path).resolve() == root.resolve()
+    try:  # the folder ``--dir`` names, or the storage root inside it (``ROOT/turbotrack``)
+        where = Path(parts.path).resolve()
+        return where == root.resolve() or (root.name == ROOT_DIRNAME and where == root.parent.resolve())
     except OSError:
         return False
 
