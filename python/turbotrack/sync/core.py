@@ -146,6 +146,7 @@ class RunSync:
         self._artifacts_sent: set[str] = set()  # "name:vN" of the logged artifact versions on the server
         self._hashes = PrefixHashes()
         self.chunk = CHUNK
+        self._beat_at = -float("inf")  # when the last heartbeat went (time.monotonic())
         marker = read_json(self.marker_path, {}) if self.marker_path.exists() else {}
         try:
             mine = (marker or {}).get(self.marker_key) or {}
@@ -221,8 +222,12 @@ class RunSync:
                 progress.failed.append((item.rel, str(e)))
         progress.up_to_date = not plan and not sent_artifacts and not progress.failed
         info = runinfo.read(self.dir)
-        if info.get("state") == "running" and runinfo.state_of(info) == "running" and files:
+        # A heartbeat keeps the run "running" for ``heartbeat_ttl`` seconds: one every third of it is
+        # enough, not one a pass (a pass a second per live run would be a request a second more).
+        due = heartbeat_ttl is None or time.monotonic() - self._beat_at >= heartbeat_ttl / 3
+        if due and info.get("state") == "running" and runinfo.state_of(info) == "running" and files:
             self.client.json("POST", self._url("heartbeat"), {"ttl": heartbeat_ttl} if heartbeat_ttl else {})
+            self._beat_at = time.monotonic()
         self._save_marker()
         if progress.failed:
             raise FilesFailed(self.rp.path, progress.failed, progress)
