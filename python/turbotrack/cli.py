@@ -204,6 +204,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     from .server import serve
     from .server.db import DatabaseError
     from .server.objects import StoreError
+    from .server.replica import CacheRefused
 
     if args.workers < 1:
         raise CliError(f"--workers {args.workers}: at least 1", "pass --workers N with N >= 1")
@@ -222,7 +223,7 @@ def cmd_server(args: argparse.Namespace) -> int:
     except DatabaseError as e:
         raise CliError(e.args[0], e.hint) from None
     except StoreError as e:
-        if "holds runs" in str(e):
+        if isinstance(e, CacheRefused):
             hint = "give each replica an empty --dir (its cache), or leave out --store to serve these runs"
         elif (args.store or "").startswith("file:"):
             hint = "check the folder --store names exists and is writable"

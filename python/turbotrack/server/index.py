@@ -65,7 +65,7 @@ def _signature(run_dir: Path) -> tuple[str, float]:
 _SETTLED_NS = 3_000_000_000
 
 
-def _run_folders(root: Path) -> Iterator[tuple[tuple[str, str, str], Path, int]]:
+def run_folders(root: Path) -> Iterator[tuple[tuple[str, str, str], Path, int]]:
     """``((entity, project, run_id), folder, folder mtime in ns)`` for every candidate run folder."""
 
     def subdirs(p: Path, kind: str) -> Iterator[os.DirEntry[str]]:
@@ -340,7 +340,7 @@ class Index:
         stat per run). Folders changed in the last few seconds are always read (coarse timestamps)."""
         seen: set[tuple[str, str, str]] = set()
         now_ns = time.time_ns()
-        for key, path, mtime_ns in _run_folders(self.root):
+        for key, path, mtime_ns in run_folders(self.root):
             if self._mtimes.get(key) == mtime_ns:
                 seen.add(key)
                 continue

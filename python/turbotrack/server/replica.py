@@ -38,6 +38,7 @@ from typing import Any, Iterator, Optional
 
 from ..store import layout
 from .db import Database
+from .index import run_folders
 from .ingest import Ingest, IngestError, check_blocks
 from .objects import Objects, StoreError
 
@@ -105,7 +106,6 @@ class Committer:
         self._q: queue.Queue[Optional[_Item]] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="turbotrack-commit", daemon=True)
         self._thread.start()
-        self.packs = 0
 
     def submit(self, item: _Item) -> _Item:
         self._q.put(item)
@@ -157,7 +157,6 @@ class Committer:
             at += len(it.body)
         if at:
             self.objects.put(pack, b"".join(it.body for it in batch))
-        self.packs += 1
         # one file's items keep their order; files in a fixed order, so two replicas' transactions
         # take the rows' locks in the same order (never a deadlock)
         order = sorted(range(len(batch)), key=lambda i: (batch[i].dir, batch[i].name, i))
@@ -212,6 +211,10 @@ class Committer:
         return new, False
 
 
+class CacheRefused(StoreError):
+    """``--dir`` holds runs of its own: it cannot be a replica's cache."""
+
+
 #: the file that marks a folder as a replica's cache of an object store (it holds the store's URL)
 CACHE_MARK = ".store-cache"
 
@@ -226,13 +229,11 @@ def _claim_cache(root: Path, url: str) -> None:
             return
     except FileNotFoundError:
         pass
-    for entity in (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for project in (p for p in entity.iterdir() if p.is_dir()):
-            if any(layout.is_run_dir(r) for r in project.iterdir() if r.is_dir()):
-                raise StoreError(
-                    f"--dir {root} holds runs, and with --store it is only this replica's cache of {url}: "
-                    "pass an empty folder (upload these runs with 'turbotrack sync --base-url URL')"
-                )
+    if any(layout.is_run_dir(folder) for _, folder, _ in run_folders(root)):
+        raise CacheRefused(
+            f"--dir {root} holds runs, and with --store it is only this replica's cache of {url}: "
+            "pass an empty folder (upload these runs with 'turbotrack sync --base-url URL')"
+        )
     mark.write_text(url + "\n", encoding="utf-8")
 
 
@@ -342,21 +343,24 @@ class ObjectIngest(Ingest):
     def exclusive(self, path: Path) -> Iterator[None]:
         """Held by one request of all replicas at a time (a read-modify-write of one file): this
         process's lock of the file, then the database's (PostgreSQL: an advisory lock)."""
-        with self.lock(path):
-            if not self.db.postgres:
-                d, name = split(self.root, path)
-                self.pull_file(path, d, name)
+        d, name = split(self.root, path)
+        with self.lock(path), self._db_lock(path):
+            self.pull_file(path, d, name)
+            yield
+
+    @contextlib.contextmanager
+    def _db_lock(self, path: Path) -> Iterator[None]:
+        """PostgreSQL's advisory lock of ``path`` (SQLite: nothing more, replicas sharing it share a machine)."""
+        if not self.db.postgres:
+            yield
+            return
+        key = zlib.crc32(os.fsencode(path.relative_to(self.root))) - (1 << 31)
+        with self.db._pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            try:
                 yield
-                return
-            key = zlib.crc32(os.fsencode(path.relative_to(self.root))) - (1 << 31)
-            with self.db._pool.connection() as conn:
-                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
-                try:
-                    d, name = split(self.root, path)
-                    self.pull_file(path, d, name)
-                    yield
-                finally:
-                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     # ---- the cache ----
 
@@ -603,4 +607,4 @@ class ObjectIngest(Ingest):
                 del self._have[k]
 
 
-__all__ = ["Committer", "ObjectIngest", "split"]
+__all__ = ["CacheRefused", "Committer", "ObjectIngest", "split"]
