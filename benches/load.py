@@ -12,8 +12,9 @@ server runs without ``--store``), and with ``--peer mlflow`` on MLflow's trackin
 What a simulated run sends is what an online run sends, through the real client (``sync.core.RunSync``,
 the uploader's code): its files at start (run.json, config.json, metadata.json, the history header),
 then once a second (the writer's default seal) one new history block of R rows appended at the
-server's offset, the rewritten summary.json, a heartbeat, one manifest GET per pass; at the end the
-final run.json and summary. The bytes are the real writer's: each generator first writes its runs
+server's offset, and as the uploader's live passes do, the rewritten summary.json every 5 s, a
+heartbeat every 3.3 s, no manifest GET after the first pass; at the end the final run.json and
+summary in a full pass. The bytes are the real writer's: each generator first writes its runs
 offline (``turbotrack.init``, a seal every R steps) and then replays their growth on schedule, a
 block at a time, into live run folders that its upload threads sync (``--client replay``, the default).
 ``--client online`` runs real ``init(mode="online")`` runs instead (two threads per run: on 2 cores
@@ -234,12 +235,12 @@ def _replay_worker(
             c.request = timed  # type: ignore[method-assign]
         return clients[url]
 
-    def sync(r: _Replay) -> None:
+    def sync(r: _Replay, live: bool = True) -> None:
         nonlocal errors, passes
         while time.time() < deadline:
             try:
                 r.sync = r.sync or RunSync(client(r.url), r.dir)
-                r.sync.sync(heartbeat_ttl=10.0)  # the uploader's: max(3 * sync_interval, 10)
+                r.sync.sync(heartbeat_ttl=10.0, live=live)  # the uploader's: max(3 * sync_interval, 10)
                 passes += 1
                 r.acked = int(r.sync._local.get("history.ttrk", (0, 0, [0]))[2][0])
                 return
@@ -272,7 +273,7 @@ def _replay_worker(
                 sync(r)
     for r in runs:  # finish(): the final files, a last pass (as finish() waits, up to the deadline)
         r.end()
-        sync(r)
+        sync(r, live=False)
     with lock:
         out["behind_s"] = max(out.get("behind_s", 0.0), behind)
         out["errors"] = out.get("errors", 0) + errors

@@ -371,3 +371,60 @@ def test_each_rank_of_a_shared_online_run_uploads_only_its_own_files(root, serve
     client = CountingClient(server.url, server.key)
     assert core.RunSync(client, run_dir).sync().sent_bytes == 0
     client.close()
+
+
+def test_live_passes_skip_the_manifest_and_pace_the_state_files(new_run, server, monkeypatch):
+    """The uploader's live passes plan from what the server acknowledged (no manifest GET) and send
+    a rewritten summary at most every REPLACE_GAP; the pass after finish() asks and sends it all."""
+    monkeypatch.setattr(core, "REPLACE_GAP", 3600.0)
+    run = new_run()
+    run.log({"a": 1})
+    run._core.flush()
+    client = CountingClient(server.url, server.key)
+    rs = core.RunSync(client, Path(run.dir))
+    manifest = f"GET /api/v1/runs/{run.path}/manifest"
+    rs.sync(heartbeat_ttl=3600.0, live=True)
+    assert client.calls[0] == manifest
+    sent_first = {c.rsplit("/", 1)[-1] for c in client.calls if c.startswith("PUT")}
+    assert {"history.ttrk", "run.json"} <= sent_first
+    client.calls.clear()
+    run.log({"a": 2})
+    run.summary["best"] = 7
+    run._core.flush()
+    rs.sync(heartbeat_ttl=3600.0, live=True)
+    assert client.calls == [f"PUT /api/v1/runs/{run.path}/files/history.ttrk"]
+    assert not rs.sync(heartbeat_ttl=3600.0, live=True).up_to_date  # the summary waits its turn
+    run.finish()
+    client.calls.clear()
+    rs.sync()
+    assert client.calls[0] == manifest
+    assert any(c.endswith("/files/wandb-summary.json") or c.endswith("/files/summary.json") for c in client.calls)
+    client.close()
+    _same_on_server(run, server)
+    remote = turbotrack.Api(base_url=server.url, api_key=server.key).run(run.path)
+    assert remote.summary["best"] == 7
+
+
+def test_a_live_pass_that_finds_the_server_changed_asks_again(new_run, server):
+    """A live pass assumes the server holds what it acknowledged; when the server lost the run's
+    files meanwhile (its disk restored from an older backup, say), the append's 409 sends the
+    history from 0 and the next pass asks for the manifest, which brings back every other file."""
+    run = new_run()
+    run.log({"a": 1})
+    run._core.flush()
+    client = CountingClient(server.url, server.key)
+    rs = core.RunSync(client, Path(run.dir))
+    rs.sync(heartbeat_ttl=3600.0, live=True)
+    shutil.rmtree(server.root / "turbotrack" / run.path)
+    run.log({"a": 2})
+    run._core.flush()
+    client.calls.clear()
+    rs.sync(heartbeat_ttl=3600.0, live=True)
+    assert client.calls and not client.calls[0].endswith("/manifest")
+    client.calls.clear()
+    rs.sync(heartbeat_ttl=3600.0, live=True)
+    assert client.calls[0] == f"GET /api/v1/runs/{run.path}/manifest"
+    run.finish()
+    rs.sync()
+    client.close()
+    _same_on_server(run, server)

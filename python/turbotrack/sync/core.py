@@ -1,4 +1,5 @@
-"""Sync one run folder to a server: one manifest GET, then only what the server lacks.
+"""Sync one run folder to a server: one manifest GET, then only what the server lacks (the online
+uploader's live passes plan from what the server acknowledged before, without the GET).
 
 Every file goes up a chunk at a time, streamed from disk (never whole in memory), at the offset the
 server holds (docs/server.md, "Ingest"): STREAM files as runs of whole valid blocks (a run being
@@ -34,6 +35,13 @@ from ..store.digest import PrefixHashes, sha256_range
 #: The most bytes sent in one request (the server's default body limit is 64 MiB; a server with a
 #: lower one says so in its manifest, and the chunks follow it).
 CHUNK = 8 << 20
+#: In a live pass (the online uploader's, while the run goes on), a rewritten state file (a REPLACE
+#: file: the summary is rewritten at every log) goes up at most this often; the last pass sends it
+#: as it ends. Each such upload costs the server a reindex of the run.
+REPLACE_GAP = 5.0
+#: In a live pass, the ``.synced`` marker is written at most this often (it only saves a later sync
+#: some hashing; the last pass writes it).
+MARKER_GAP = 10.0
 MARKER = ".synced"
 _EMPTY_SHA = hashlib.sha256().hexdigest()
 
@@ -147,6 +155,13 @@ class RunSync:
         self._hashes = PrefixHashes()
         self.chunk = CHUNK
         self._beat_at = -float("inf")  # when the last heartbeat went (time.monotonic())
+        # Whether the next pass asks for the manifest: the first does, and any pass after a 409 or
+        # a failed file (the server's copy is not what this client last saw it hold). Live passes in
+        # between plan from what the server acknowledged (``_local``): one request a pass fewer.
+        self._manifest_due = True
+        self._limit = CHUNK
+        self._sent_at: dict[str, float] = {}  # REPLACE file -> when it last went up (time.monotonic())
+        self._marker_at = -float("inf")
         marker = read_json(self.marker_path, {}) if self.marker_path.exists() else {}
         try:
             mine = (marker or {}).get(self.marker_key) or {}
@@ -185,23 +200,40 @@ class RunSync:
             "or sync this one under another id (move the folder to a new run id)",
         )
 
-    def sync(self, progress: Optional[Progress] = None, heartbeat_ttl: Optional[float] = None) -> Progress:
+    def sync(
+        self, progress: Optional[Progress] = None, heartbeat_ttl: Optional[float] = None, live: bool = False
+    ) -> Progress:
         """One pass: send what the server lacks. Raises Collision before anything is sent when the
         server holds another run under this id; FilesFailed at the end when some files could not go
-        up (the others did); SyncError, ServerError or OSError when the pass could not go on."""
+        up (the others did); SyncError, ServerError or OSError when the pass could not go on.
+
+        ``live``: a pass of the online uploader while the run goes on. It asks for the manifest
+        only when this client's view of the server may be stale (the first pass, after a 409 or a
+        failed file), sends a rewritten state file at most every ``REPLACE_GAP`` seconds, and writes
+        the marker at most every ``MARKER_GAP``. The pass after the run ends is not live: it sends
+        everything."""
         progress = progress or Progress(self.rp.path)
-        answer = self.client.json("GET", self._url("manifest"))
-        manifest = answer["files"]
-        limit = int(answer.get("max_body") or CHUNK)
-        self.chunk = max(1, min(CHUNK, limit))
+        manifest: Optional[dict[str, Any]] = None
+        if self._manifest_due or not live:
+            answer = self.client.json("GET", self._url("manifest"))
+            manifest = answer["files"]
+            self._limit = int(answer.get("max_body") or CHUNK)
+            self._manifest_due = False
+        self.chunk = max(1, min(CHUNK, self._limit))
         files = [f for f in layout.run_files(self.dir) if self.only is None or self.only(f[0])]
         plan: list[_Plan] = []
+        now = time.monotonic()
+        deferred = 0
         for rel, path, kind in files:
             try:
                 st = path.stat()
             except FileNotFoundError:
                 continue
-            remote = manifest.get(rel) or {}
+            if live and kind == layout.REPLACE and now - self._sent_at.get(rel, -float("inf")) < REPLACE_GAP:
+                if self._cached(rel, st) is None:
+                    deferred += 1  # rewritten since it went up: it goes with a later pass
+                continue
+            remote = (manifest.get(rel) if manifest is not None else self._assumed(rel)) or {}
             try:
                 item = self._plan(rel, path, kind, st, remote)
             except OSError as e:
@@ -220,7 +252,9 @@ class RunSync:
                 if not _refused(e):
                     raise
                 progress.failed.append((item.rel, str(e)))
-        progress.up_to_date = not plan and not sent_artifacts and not progress.failed
+        progress.up_to_date = not plan and not sent_artifacts and not progress.failed and not deferred
+        if progress.failed:
+            self._manifest_due = True
         info = runinfo.read(self.dir)
         # A heartbeat keeps the run "running" for ``heartbeat_ttl`` seconds: one every third of it is
         # enough, not one a pass (a pass a second per live run would be a request a second more).
@@ -228,10 +262,23 @@ class RunSync:
         if due and info.get("state") == "running" and runinfo.state_of(info) == "running" and files:
             self.client.json("POST", self._url("heartbeat"), {"ttl": heartbeat_ttl} if heartbeat_ttl else {})
             self._beat_at = time.monotonic()
-        self._save_marker()
+        if not live or time.monotonic() - self._marker_at >= MARKER_GAP:
+            self._save_marker()
+            self._marker_at = time.monotonic()
         if progress.failed:
             raise FilesFailed(self.rp.path, progress.failed, progress)
         return progress
+
+    def _assumed(self, rel: str) -> dict[str, Any]:
+        """What the server holds of ``rel`` as this client last saw it (a manifest entry's shape):
+        a live pass plans from it instead of asking; where it is wrong the server answers 409."""
+        seen = self._local.get(rel)
+        if seen is None:
+            return {}
+        value = seen[2]
+        if isinstance(value, list) and len(value) == 2:
+            return {"size": value[0], "sha256": value[1]}
+        return {"sha256": value}
 
     def _plan(self, rel: str, path: Path, kind: str, st: os.stat_result, remote: dict[str, Any]) -> Optional[_Plan]:
         """What to send of one file (None: the server has it all); Collision when the server's
@@ -291,6 +338,7 @@ class RunSync:
                 if e.status != 409 or "size" not in e.body:
                     raise
                 held = int(e.body["size"])
+                self._manifest_due = True
                 self._check_own(item.rel, item.path, end, held, e.body.get("sha256"))
                 pos = held
                 continue
@@ -348,10 +396,13 @@ class RunSync:
             except ServerError as e:
                 if e.status != 409 or "size" not in e.body:
                     raise
+                self._manifest_due = True
                 pos = min(int(e.body["size"]), size)  # our own part (named by our sha256)
                 continue
             break
         st2 = os.fstat(fd)
+        if item.kind == layout.REPLACE:
+            self._sent_at[item.rel] = time.monotonic()
         if (st2.st_size, st2.st_mtime_ns) == (item.st.st_size, item.st.st_mtime_ns):
             self._local[item.rel] = (size, item.st.st_mtime_ns, digest)
 

@@ -68,7 +68,7 @@ class Uploader:
             finishing = self._finishing
             try:
                 sync = sync or self._run_sync()
-                sync.sync(heartbeat_ttl=max(3 * self.interval, 10.0))
+                sync.sync(heartbeat_ttl=max(3 * self.interval, 10.0), live=not finishing)
                 self.last_error = None
                 backoff = self.interval
                 if finishing:
