@@ -322,15 +322,18 @@ class Index:
             ]
         )
 
-    def touch(self, rp: layout.RunPath, ttl: Optional[float] = None) -> None:
-        """A heartbeat: the run's uploader is alive."""
+    def touch(self, rp: layout.RunPath, ttl: Optional[float] = None) -> bool:
+        """A heartbeat: the run's uploader is alive. One statement (heartbeats are a live run's most
+        frequent request after its appends); False when the index holds no such run (the caller
+        indexes it from its files and touches again)."""
         now = time.time()
-        self.refresh(rp)
-        self.db.execute(
-            "UPDATE runs SET heartbeat = ?, heartbeat_ttl = ?, updated = ? "
-            "WHERE entity = ? AND project = ? AND run_id = ?",
-            (now, ttl or DEFAULT_HEARTBEAT_TTL, now, rp.entity, rp.project, rp.run_id),
-        )
+        with self.db.transaction() as tx:
+            hit = tx.query(
+                "UPDATE runs SET heartbeat = ?, heartbeat_ttl = ?, updated = ? "
+                "WHERE entity = ? AND project = ? AND run_id = ? RETURNING run_id",
+                (now, ttl or DEFAULT_HEARTBEAT_TTL, now, rp.entity, rp.project, rp.run_id),
+            )
+        return bool(hit)
 
     def rebuild(self) -> int:
         """Bring the index in line with the files: add or update every run, drop vanished ones.

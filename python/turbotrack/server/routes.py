@@ -417,15 +417,19 @@ def _reindex(s: ServerState, rp: layout.RunPath) -> None:
 
 
 def heartbeat(s: ServerState, r: Req) -> Any:
-    rp = read_run(s, r.params, streams=False)
+    rp = run_path(s, r.params)
     ttl: Optional[float] = None
     if r.body:
         try:
             ttl = float(json.loads(r.body).get("ttl"))
         except (ValueError, TypeError, AttributeError):
             ttl = None
+    if s.index.touch(rp, ttl):  # an indexed run: one statement, nothing read
+        return {"ok": True}
+    s.ingest.pull(rp.dir, streams=False)
     if not layout.is_run_dir(rp.dir):
         raise ApiError(404, f"no run {rp.path}: upload its run.json first")
+    s.index.refresh(rp)
     s.index.touch(rp, ttl)
     return {"ok": True}
 
