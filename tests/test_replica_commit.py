@@ -189,3 +189,28 @@ def test_the_sweep_deletes_only_objects_no_row_names(replicas: list[ObjectIngest
     finally:
         c.close()
         db.close()
+
+
+def test_a_pooled_connection_the_database_dropped_is_replaced_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections idle in the pool longer than IDLE_CHECK are checked before use: one that
+    PostgreSQL terminated meanwhile is replaced, and the query after it succeeds."""
+    import turbotrack.server.db as dbmod
+
+    url = postgres_schema_url("pool_check")
+    try:
+        db = Database(url, "index")
+        try:
+            assert db.query("SELECT 1") == [(1,)]
+            mine = db.query("SELECT pg_backend_pid()")[0][0]
+            monkeypatch.setattr(dbmod, "IDLE_CHECK", 0.0)  # every connection counts as idle
+            admin = Database(url, "index")
+            try:
+                assert admin.query("SELECT pg_terminate_backend(?)", (mine,)) == [(True,)]
+            finally:
+                admin.close()
+            assert db.query("SELECT 2") == [(2,)]
+            assert db.query("SELECT pg_backend_pid()")[0][0] != mine
+        finally:
+            db.close()
+    finally:
+        drop_postgres_schema(url)

@@ -163,18 +163,64 @@ class Committer:
         for attempt in range(3):
             try:
                 with self.db.transaction() as tx:
-                    results = [self._apply(tx, batch[i], pack, positions[i]) for i in order]
+                    results = self._apply_all(tx, batch, order, pack, positions)
                 break
             except Exception:
                 if attempt == 2:
                     raise
                 time.sleep(0.05 * (attempt + 1))
-        for i, (result, conflict) in zip(order, results):
+        for i, (result, conflict) in enumerate(results):
             batch[i].result, batch[i].conflict = result, conflict
             batch[i].done.set()
 
-    @staticmethod
-    def _apply(tx: Any, it: _Item, pack: str, pos: int) -> tuple[int, bool]:
+    def _apply_all(
+        self, tx: Any, batch: list[_Item], order: list[int], pack: str, positions: list[int]
+    ) -> list[tuple[int, bool]]:
+        """Record every item, in ``order``; each one's ``(length after it, refused for its offset)``.
+        Appends to files that have one item in the batch (nearly all: one block a pass per run)
+        go as one pipelined statement each run of them, their segments as another."""
+        results: list[tuple[int, bool]] = [(0, False)] * len(batch)
+        per_file: dict[tuple[str, str], int] = {}
+        for it in batch:
+            per_file[(it.dir, it.name)] = per_file.get((it.dir, it.name), 0) + 1
+        run: list[int] = []
+
+        def flush() -> None:
+            items = [batch[i] for i in run]
+            got = tx.query_many(
+                "UPDATE store_files SET size = ?, version = version + 1 WHERE dir = ? AND name = ? AND size = ? "
+                "RETURNING size",
+                [(int(it.offset or 0) + len(it.body), it.dir, it.name, it.offset) for it in items],
+            )
+            segments = []
+            for i, rows in zip(run, got):
+                it = batch[i]
+                if rows:
+                    results[i] = (int(it.offset or 0) + len(it.body), False)
+                    if it.body:
+                        segments.append((it.dir, it.name, it.offset, len(it.body), pack, positions[i]))
+                else:
+                    results[i] = self._append(tx, it, pack, positions[i], tried=True)
+            tx.executemany(
+                "INSERT INTO store_segments (dir, name, start, length, object, pos) VALUES (?, ?, ?, ?, ?, ?)",
+                segments,
+            )
+            run.clear()
+
+        for i in order:
+            it = batch[i]
+            if it.offset is not None and per_file[(it.dir, it.name)] == 1:
+                run.append(i)
+                continue
+            if run:
+                flush()
+            results[i] = self._apply(tx, it, pack, positions[i])
+        if run:
+            flush()
+        return results
+
+    @classmethod
+    def _apply(cls, tx: Any, it: _Item, pack: str, pos: int) -> tuple[int, bool]:
         """Record one item; ``(length after it, whether it was refused for its offset)``."""
         if it.offset is None:
             obj, at = (it.object, 0) if it.object is not None else (pack, pos)
@@ -187,13 +233,22 @@ class Committer:
             )
             tx.execute("DELETE FROM store_segments WHERE dir = ? AND name = ?", (it.dir, it.name))
             return it.size, False
+        return cls._append(tx, it, pack, pos)
+
+    @staticmethod
+    def _append(tx: Any, it: _Item, pack: str, pos: int, tried: bool = False) -> tuple[int, bool]:
+        """Record one append (``tried``: its conditional UPDATE already found the file at another
+        length, or no file)."""
+        assert it.offset is not None
         n = len(it.body)
         new = it.offset + n
-        got = tx.query(
-            "UPDATE store_files SET size = ?, version = version + 1 WHERE dir = ? AND name = ? AND size = ? "
-            "RETURNING size",
-            (new, it.dir, it.name, it.offset),
-        )
+        got: list[Any] = []
+        if not tried:
+            got = tx.query(
+                "UPDATE store_files SET size = ?, version = version + 1 WHERE dir = ? AND name = ? AND size = ? "
+                "RETURNING size",
+                (new, it.dir, it.name, it.offset),
+            )
         if not got and it.offset == 0:
             got = tx.query(
                 "INSERT INTO store_files (dir, name, kind, size, object, pos, sha256, version) "
