@@ -182,6 +182,8 @@ export class ChartArea {
     this.deps.s.panels = layout;
     this.deps.save();
     this.sync(section);
+    this.queueDirty();
+    this.deps.onSight(); // new metrics need their histories
   }
 
   /**
@@ -215,8 +217,6 @@ export class ChartArea {
     }
     const count = grid.parentElement?.querySelector('summary .count');
     if (count) count.textContent = section === 'system' && !specs.length ? '' : `(${specs.length})`;
-    this.queueDirty();
-    this.deps.onSight();
   }
 
   /**

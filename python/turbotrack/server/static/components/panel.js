@@ -81,7 +81,7 @@ export class Panel {
     this.menu.addEventListener('toggle', () => {
       if (this.menu.open) this.renderMenu();
     });
-    this.fullBtn = button('panel-full', '⛶', 'Full screen', () => this.setFullscreen(!this.fullscreen));
+    this.fullBtn = button('panel-full', '□', 'Full screen', () => this.setFullscreen(!this.fullscreen));
     title.append(h('span', { class: 'panel-tools' },
       button('panel-left', '◀', 'Move left', () => opts.onMove(-1)),
       button('panel-right', '▶', 'Move right', () => opts.onMove(1)),
@@ -223,7 +223,7 @@ export class Panel {
       this.overlay = null;
       this.chart.setHeight(HEIGHTS[this.spec.h]);
     }
-    this.fullBtn.textContent = on ? '✕' : '⛶';
+    this.fullBtn.textContent = on ? '▣' : '□';
     this.fullBtn.title = on ? 'Close full screen (Escape)' : 'Full screen';
     this.el.dataset.fullscreen = String(on);
   }

@@ -122,7 +122,7 @@ export async function mountWorkspace(root, route, ctx) {
   const barSelect = h('select', { id: 'bar-metric' });
   const groupSelect = h('select', { id: 'group-by', title: 'Draw each group of runs as its mean in a min-max band' });
   const barBody = h('div', { class: 'bars', id: 'bar-chart' });
-  const sectionsEl = h('div', { class: 'sections' });
+  const sectionsEl = h('div', { class: 'sections panel-sections' });
   const compare = new ComparePanel({ s, save: () => save(), colorOf: (id) => colorOf(id) });
   const paramsPanel = new ParamsPanel({ s, save: () => save(), colorOf: (id) => colorOf(id),
     onPick: (row) => ctx.navigate(runHref(entity, project, row.id)) });
