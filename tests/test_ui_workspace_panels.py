@@ -224,16 +224,16 @@ def test_remove_move_and_resize_are_kept_over_a_reload(browser: Any) -> None:
         const [from, to] = [arguments[0], arguments[1]].map((s) => document.querySelector(s));
         const dt = new DataTransfer();
         const fire = (el, type) => el.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: dt}));
-        fire(from.querySelector('.panel-title'), 'dragstart');
+        fire(from.querySelector('.panel-bar'), 'dragstart');
         fire(to, 'dragover');
         fire(to, 'drop');
-        fire(from.querySelector('.panel-title'), 'dragend');
+        fire(from.querySelector('.panel-bar'), 'dragend');
         """,
         panel(pid),
         panel("key:train/loss"),
     )
     wait(browser, lambda d: order(d) == [pid, "key:train/loss", "key:train/acc"])
-    title = css(browser, f"{panel(pid)} .panel-title")[0]
+    title = css(browser, f"{panel(pid)} .panel-bar")[0]
     browser.execute_script("arguments[0].focus()", title)
     ActionChains(browser).key_down(Keys.ALT).send_keys(Keys.ARROW_RIGHT).key_up(Keys.ALT).perform()
     wait(browser, lambda d: order(d) == ["key:train/loss", pid, "key:train/acc"])

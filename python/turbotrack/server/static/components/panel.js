@@ -65,9 +65,12 @@ export class Panel {
       if (this.fullscreen) this.chart.setHeight(this.fullHeight());
     };
 
-    const title = /** @type {HTMLElement} */ (this.el.querySelector('.panel-title'));
+    // The title bar: the chart's title (its metric, its status) and the panel's tools beside it.
+    const name = /** @type {HTMLElement} */ (this.el.querySelector('.panel-title'));
+    const title = h('div', { class: 'panel-bar panel-handle' });
+    name.replaceWith(title);
+    title.append(name);
     this.title = title;
-    title.classList.add('panel-handle');
     title.draggable = true;
     title.tabIndex = 0;
     title.title = 'Drag onto another panel to move it there (or Alt+← / Alt+→)';
