@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -69,9 +68,7 @@ TRAIN = '.chart-grid[data-section="train"]'
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
     root = tmp_path_factory.mktemp("wspanels")
     env = {**os.environ, "TURBOTRACK_DIR": str(root)}
-    subprocess.run(
-        [sys.executable, "-c", MAKE_RUNS, json.dumps(NAMES)], env=env, cwd=root, check=True, timeout=120
-    )
+    subprocess.run([sys.executable, "-c", MAKE_RUNS, json.dumps(NAMES)], env=env, cwd=root, check=True, timeout=120)
     s = ServerProc(root)
     s.start()
     try:
@@ -157,8 +154,10 @@ def add_panel(driver: Any, section: str, keys: list[str]) -> str:
     click(driver, f'.section[data-group="{section}"] .pa-add')
     new = wait(
         driver,
-        lambda d: set(d.execute_script("return [...document.querySelectorAll('.panel')].map((e) => e.dataset.panel)"))
-        - before,
+        lambda d: (
+            set(d.execute_script("return [...document.querySelectorAll('.panel')].map((e) => e.dataset.panel)"))
+            - before
+        ),
     )
     (pid,) = new
     in_sight(driver, pid)
