@@ -243,10 +243,11 @@ def test_remove_move_and_resize_are_kept_over_a_reload(browser: Any) -> None:
     assert css(browser, '.section[data-group="train"] > summary .count')[0].text == "(2)"
     # Resize through the gear menu: two columns wide, tall.
     before = info(browser, "key:train/loss")
-    choose(browser, "key:train/loss", "pm-width", "2")
-    choose(browser, "key:train/loss", "pm-height", "l")
-    wait(browser, lambda d: info(d, "key:train/loss")["width"] > 1.8 * before["width"])
+    choose(browser, "key:train/loss", "pm-height", "l")  # taller, as wide: the plot is sized again
     wait(browser, lambda d: info(d, "key:train/loss")["plotHeight"] == 320)
+    assert info(browser, "key:train/loss")["width"] == before["width"]
+    choose(browser, "key:train/loss", "pm-width", "2")
+    wait(browser, lambda d: info(d, "key:train/loss")["width"] > 1.8 * before["width"])
     wait(browser, lambda d: info(d, "key:train/loss")["plotWidth"] > 1.8 * before["plotWidth"])
     # All of it after a reload (the workspace settings, localStorage).
     open_page(browser, WS)
