@@ -87,13 +87,15 @@ export class ChartArea {
   }
 
   /**
-   * Every section and panel again, for these metric keys and system keys.
+   * Every section again, for these metric keys and system keys. A panel still there (same id and
+   * metrics) is kept, moved into its new section element: its plot, zoom, lines hidden from the
+   * legend and full screen stay.
    * @param {string[]} metricKeys
    * @param {string[]} systemKeys the system stream's
    */
   render(metricKeys, systemKeys) {
     const { s } = this.deps;
-    this.destroyPanels();
+    this.grids.clear();
     this.metricKeys = metricKeys;
     const groups = groupByPrefix(metricKeys).filter(([g]) => g !== 'system');
     const sysFromHistory = metricKeys.filter((k) => k.startsWith('system/'));
@@ -103,7 +105,9 @@ export class ChartArea {
     this.sectionKeys = Object.fromEntries(groups);
     this.sectionKeys.system = [...new Set([...sysFromHistory, ...systemKeys])];
     this.layout = mergeLayout(s.panels, this.sectionKeys);
-    replace(this.deps.el, order.map(([id, title, isSystem]) => this.section(id, title, isSystem)));
+    const sections = order.map(([id, title, isSystem]) => this.section(id, title, isSystem));
+    for (const [id, cp] of this.panels) if (!this.grids.has(cp.section)) this.dropPanel(id);
+    replace(this.deps.el, sections);
     if (!metricKeys.length) this.deps.el.prepend(h('p', { class: 'empty' }, 'No metrics logged yet.'));
   }
 
@@ -213,7 +217,8 @@ export class ChartArea {
         cp.panel.setSpec(spec);
         if (redraw) this.dirtyPanels.add(spec.id);
       }
-      if (!cp.panel.fullscreen) grid.append(cp.panel.el); // in the layout's order (moving a node keeps its plot)
+      // In the layout's order (moving a node keeps its plot); a panel full screen keeps its place by its placeholder.
+      grid.append(cp.panel.fullscreen && cp.panel.placeholder ? cp.panel.placeholder : cp.panel.el);
     }
     const count = grid.parentElement?.querySelector('summary .count');
     if (count) count.textContent = section === 'system' && !specs.length ? '' : `(${specs.length})`;
