@@ -3,7 +3,8 @@ real ``turbotrack server`` over runs written by ``turbotrack.init``/``log``: a p
 added (both drawn, the legend naming run and metric), removed, moved (buttons, a drag of its title
 bar, the keyboard) and resized, all kept over a reload; full screen and Escape; a panel's own log
 scale, smoothing, x-axis and runs changing that panel alone; a line hidden from the legend; a
-panel's data downloaded as CSV."""
+panel's data downloaded as CSV; a metric appearing while the page is open gets its default panel, the
+other panels keeping their state."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -60,13 +62,39 @@ MAKE_RUNS = textwrap.dedent(
     """
 )
 
+# A run that logs `loss` until the test drops a flag file, then `train/new` too (a metric appearing
+# while the page is open), then finishes.
+GROWING_RUN = textwrap.dedent(
+    """
+    import pathlib, sys, time
+    import turbotrack as tt
+    flag = pathlib.Path(sys.argv[1])
+    run = tt.init(project="grow", name="growing", settings={"capture_system": False, "capture_git": False})
+    s = 0
+    deadline = time.time() + 90
+    while not flag.exists() and time.time() < deadline:
+        run.log({"loss": 1 / (s + 1)})
+        s += 1
+        time.sleep(0.1)
+    for _ in range(20):
+        run.log({"loss": 1 / (s + 1), "train/new": s})
+        s += 1
+        time.sleep(0.1)
+    run.finish()
+    """
+)
+
 WS = "/local/ws"
 TRAIN = '.chart-grid[data-section="train"]'
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
-    root = tmp_path_factory.mktemp("wspanels")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("wspanels")
+
+
+@pytest.fixture(scope="module")
+def server(root: Path) -> Iterator[ServerProc]:
     env = {**os.environ, "TURBOTRACK_DIR": str(root)}
     subprocess.run([sys.executable, "-c", MAKE_RUNS, json.dumps(NAMES)], env=env, cwd=root, check=True, timeout=120)
     s = ServerProc(root)
@@ -325,4 +353,31 @@ def test_a_panels_own_settings_change_that_panel_alone(browser: Any) -> None:
     wait(browser, lambda d: info(d, mine)["log"] == "true" and info(d, mine)["xKey"] == "_step")
     wait(browser, lambda d: info(d, mine)["runs"] == 3 and info(d, mine)["smoothing"] == "0")
     assert browser.execute_script(f"return document.querySelector('{panel(mine)}').dataset.own") == ""
+    no_errors(browser)
+
+
+def test_a_metric_appearing_gets_a_default_panel_and_the_others_keep_their_state(
+    browser: Any, root: Path, server: ServerProc, spawn: Any
+) -> None:
+    flag = root / "grow.flag"
+    env = {**os.environ, "TURBOTRACK_DIR": str(root)}
+    proc = spawn([sys.executable, "-c", GROWING_RUN, str(flag)], env=env, cwd=root, stdout=subprocess.DEVNULL)
+    run_json = lambda: next((root / "turbotrack" / "local" / "grow").glob("*/run.json"), None)  # noqa: E731
+    wait(browser, lambda d: run_json() is not None, timeout=30)
+    reset_settings(browser)
+    open_page(browser, "/local/grow")
+    wait(browser, lambda d: info(d, "key:loss") and info(d, "key:loss")["runs"] == 1, timeout=30)
+    click(browser, f"{panel('key:loss')} .legend-item")
+    wait(browser, lambda d: info(d, "key:loss")["off"] == ["growing"])
+    choose(browser, "key:loss", "pm-width", "2")
+    wait(browser, lambda d: info(d, "key:loss")["size"] == "2m")
+    browser.execute_script("document.querySelector(arguments[0]).__marker = 'kept'", panel("key:loss"))
+    flag.write_text("go")
+    # The new metric arrives with the live runs list: a section of its own with its default panel.
+    wait(browser, lambda d: order(d) == ["key:train/new"], timeout=30)
+    wait(browser, lambda d: info(d, "key:train/new")["runs"] == 1, timeout=30)
+    got = info(browser, "key:loss")
+    assert got["off"] == ["growing"] and got["size"] == "2m" and got["shown"] == [False], got
+    assert browser.execute_script("return document.querySelector(arguments[0]).__marker", panel("key:loss")) == "kept"
+    assert proc.wait(timeout=60) == 0
     no_errors(browser)
