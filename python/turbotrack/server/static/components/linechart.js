@@ -5,7 +5,9 @@
  * The chart owns its "zoomed" label: it shows while `zoom` holds a range and goes when `zoom` is
  * set to null (a double-click, the owner's reset) or the x key changes. A unit (`opts.unit`, a
  * system metric's; by default that of a `system.*` title) is named in the title and written on the y
- * axis and in the hover box.
+ * axis and in the hover box. With `opts.legend`, a legend under the plot names each series (its
+ * colour and label); a click on an entry hides or shows that line in this chart (`hidden`), and
+ * many entries fold into one "N runs" line that opens to a scrolling list.
  *
  * @module linechart
  */
@@ -18,9 +20,17 @@ import { fmtValue, systemUnit } from '../lib/format.js';
 
 /**
  * @typedef {{id: string, label: string, color: string, x: ArrayLike<number>, y: ArrayLike<number|null>,
- *   band?: {min: ArrayLike<number|null>, max: ArrayLike<number|null>}}} Series
- *   band: a group's lowest and highest value at each x (drawn as a band around its mean `y`)
+ *   band?: {min: ArrayLike<number|null>, max: ArrayLike<number|null>}, dash?: number[]}} Series
+ *   band: a group's lowest and highest value at each x (drawn as a band around its mean `y`);
+ *   dash: a dash pattern of the line (a panel's second metric and after)
  */
+
+/** The ids of a group's band edges: its id and one of these. */
+const BAND_MAX = '\u0001band-max';
+const BAND_MIN = '\u0001band-min';
+
+/** Legends of more entries than this fold into one "N runs" line. */
+const LEGEND_FOLD = 12;
 
 /** The axes' colours from the page's theme (app.css: `--chart-*`, dark when the system is). */
 function axis() {
@@ -36,7 +46,8 @@ export class LineChart {
   /**
    * @param {string} title the metric
    * @param {{height?: number, onZoom?: (range: {min: number, max: number}|null) => void,
-   *   unit?: {unit: string, fmt: (v: number) => string} | null}} [opts]
+   *   unit?: {unit: string, fmt: (v: number) => string} | null, legend?: boolean, legendNoun?: string}} [opts]
+   *   legend: a legend under the plot (legendNoun names its folded count: "runs" unless said)
    */
   constructor(title, opts = {}) {
     this.title = title;
@@ -52,18 +63,24 @@ export class LineChart {
     this.system = false;
     this.plot = null;
     this.aligned = new AlignedData();
-    /** @type {Map<string, {x: ArrayLike<number>, y: ArrayLike<number>, color: string, label: string, smoothing: number}>} */
+    /** @type {Map<string, {x: ArrayLike<number>, y: ArrayLike<number>, color: string, label: string, smoothing: number, dash: string}>} */
     this.prepared = new Map();
     /** @type {Series[]} the series drawn, in the plot's order */
     this.shown = [];
     this.viewSig = '';
+    /** @type {Set<string>} the ids of the series hidden from the legend */
+    this.hidden = new Set();
+    this.legendNoun = opts.legendNoun || 'runs';
+    this.legendSig = '';
+    this.legendOpen = false;
+    this.legend = opts.legend ? h('div', { class: 'chart-legend' }) : null;
     this.tooltip = h('div', { class: 'chart-tip', hidden: true });
     this.body = h('div', { class: 'chart-body' });
     this.status = h('span', { class: 'chart-status' });
     this.el = h('div', { class: 'panel chart', dataset: { metric: title, unit: this.unit ? this.unit.unit : '' } },
       h('div', { class: 'panel-title' }, h('span', { class: 'metric-name', title },
         title, this.unit ? h('span', { class: 'chart-unit' }, ` (${this.unit.unit})`) : null), this.status),
-      this.body, this.tooltip);
+      this.body, this.legend, this.tooltip);
     this.el.lineChart = this; // for tests and the console: the panel's element leads to its chart
     this.body.addEventListener('dblclick', () => {
       if (this.zoom && this.onZoom) {
@@ -77,6 +94,66 @@ export class LineChart {
       }
     });
     this.resizer.observe(this.body);
+    if (this.legend) {
+      this.legend.addEventListener('click', (ev) => {
+        const item = /** @type {HTMLElement|null} */ (/** @type {HTMLElement} */ (ev.target).closest('.legend-item'));
+        if (item && item.dataset.series !== undefined) this.toggleSeries(item.dataset.series);
+      });
+    }
+  }
+
+  /**
+   * The plot's height in pixels (a panel's size, or full screen); the width follows the element.
+   * @param {number} height
+   */
+  setHeight(height) {
+    if (height === this.height) return;
+    this.height = height;
+    this.body.style.minHeight = `${height}px`;
+    if (this.plot) this.plot.setSize({ width: this.body.clientWidth || this.width(), height });
+  }
+
+  /**
+   * Hide a series (by id) if shown, show it if hidden: its line (and a group's band) in the plot,
+   * its entry in the legend.
+   * @param {string} id
+   */
+  toggleSeries(id) {
+    if (this.hidden.has(id)) this.hidden.delete(id);
+    else this.hidden.add(id);
+    const show = !this.hidden.has(id);
+    if (this.plot) {
+      for (let i = 0; i < this.shown.length; i++) {
+        if (baseId(this.shown[i].id) === id && this.plot.series[i + 1]) this.plot.setSeries(i + 1, { show });
+      }
+    }
+    for (const item of this.legend ? this.legend.querySelectorAll('.legend-item') : []) {
+      if (/** @type {HTMLElement} */ (item).dataset.series === id) item.classList.toggle('off', !show);
+    }
+    this.el.dataset.hiddenSeries = String(this.hidden.size);
+  }
+
+  /** The legend again, when the series (ids, labels, colours) changed. */
+  renderLegend() {
+    if (!this.legend) return;
+    const entries = this.shown.filter((s) => baseId(s.id) === s.id);
+    const sig = JSON.stringify(entries.map((s) => [s.id, s.label, s.color, s.dash || null]));
+    if (sig === this.legendSig) return;
+    this.legendSig = sig;
+    const items = entries.map((s) => h('button', {
+      type: 'button', class: `legend-item${this.hidden.has(s.id) ? ' off' : ''}`, title: `${s.label}: click to hide or show`,
+      dataset: { series: s.id } },
+    h('span', { class: `swatch${s.dash ? ' dashed' : ''}`, style: `background:${s.color}` }), h('span', { class: 'legend-name' }, s.label)));
+    if (entries.length <= LEGEND_FOLD) {
+      replace(this.legend, items);
+      return;
+    }
+    const fold = h('details', { class: 'legend-fold', open: this.legendOpen },
+      h('summary', null, `${entries.length} ${this.legendNoun}`), h('div', { class: 'legend-list' }, items));
+    fold.addEventListener('toggle', () => {
+      this.legendOpen = /** @type {HTMLDetailsElement} */ (fold).open;
+    });
+    replace(this.legend, fold);
   }
 
   /** The x range zoomed to, or null; setting it shows or clears the chart's "zoomed" label. */
@@ -114,10 +191,12 @@ export class LineChart {
     if (!shown.length) {
       this.destroyPlot();
       replace(this.body, h('div', { class: 'empty' }, 'no data yet'));
+      this.renderLegend();
       return;
     }
     if (shown.some((s) => s.band)) {
       this.updateBands(shown, view);
+      this.renderLegend();
       return;
     }
     const smoothing = view.smoothing || 0;
@@ -133,7 +212,7 @@ export class LineChart {
     for (let i = ids.length - 1; i >= 0; i--) {
       const s = want.get(ids[i]);
       const p = this.prepared.get(ids[i]);
-      if (!s || !p || p.color !== s.color || p.label !== s.label) removed.push(i);
+      if (!s || !p || p.color !== s.color || p.label !== s.label || p.dash !== String(s.dash || '')) removed.push(i);
     }
     for (const i of removed) {
       this.aligned.delete(ids[i]);
@@ -148,7 +227,7 @@ export class LineChart {
       changed = true;
       const isNew = !this.aligned.has(s.id);
       this.aligned.set(s.id, { x: s.x, y: this.prepare(s.y, smoothing, !!view.log) });
-      this.prepared.set(s.id, { x: s.x, y: s.y, color: s.color, label: s.label, smoothing });
+      this.prepared.set(s.id, { x: s.x, y: s.y, color: s.color, label: s.label, smoothing, dash: String(s.dash || '') });
       if (isNew) {
         this.shown.push(s);
         added.push(s);
@@ -157,6 +236,7 @@ export class LineChart {
       }
     }
     if (this.plot && !changed) return;
+    this.renderLegend();
     const data = this.aligned.data();
     if (!this.plot) {
       replace(this.body);
@@ -193,7 +273,7 @@ export class LineChart {
       lines.push({ x: s.x, y: this.prepare(s.y, smoothing, log) });
       lines.push({ x: s.x, y: this.prepare(band.max, 0, log) });
       lines.push({ x: s.x, y: this.prepare(band.min, 0, log) });
-      meta.push(s, { ...s, id: `${s.id}\u0000max`, label: `${s.label} max`, y: band.max }, { ...s, id: `${s.id}\u0000min`, label: `${s.label} min`, y: band.min });
+      meta.push(s, { ...s, id: `${s.id}${BAND_MAX}`, label: `${s.label} max`, y: band.max }, { ...s, id: `${s.id}${BAND_MIN}`, label: `${s.label} min`, y: band.min });
     }
     const data = alignSeries(lines);
     const viewSig = JSON.stringify([view.xKey, log, 'bands', shown.map((s) => [s.id, s.color, s.label])]);
@@ -211,9 +291,10 @@ export class LineChart {
     opts.series = [{ label: view.xKey }];
     opts.bands = [];
     shown.forEach((s, i) => {
-      opts.series.push({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: false } });
-      opts.series.push({ label: `${s.label} max`, stroke: `${s.color}55`, width: 0.5, spanGaps: true, points: { show: false } });
-      opts.series.push({ label: `${s.label} min`, stroke: `${s.color}55`, width: 0.5, spanGaps: true, points: { show: false } });
+      const show = !this.hidden.has(s.id);
+      opts.series.push({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: false }, show, ...(s.dash ? { dash: s.dash } : {}) });
+      opts.series.push({ label: `${s.label} max`, stroke: `${s.color}55`, width: 0.5, spanGaps: true, points: { show: false }, show });
+      opts.series.push({ label: `${s.label} min`, stroke: `${s.color}55`, width: 0.5, spanGaps: true, points: { show: false }, show });
       opts.bands.push({ series: [3 * i + 2, 3 * i + 3], fill: `${s.color}33` });
     });
     this.bands = opts.bands;
@@ -259,7 +340,8 @@ export class LineChart {
 
   /** @param {Series} s */
   seriesOpts(s) {
-    return { label: s.label, stroke: s.color, width: this.lineWidth(), spanGaps: true, points: { show: false } };
+    return { label: s.label, stroke: s.color, width: this.lineWidth(), spanGaps: true, points: { show: false },
+      show: !this.hidden.has(s.id), ...(s.dash ? { dash: s.dash } : {}) };
   }
 
   /**
@@ -315,6 +397,7 @@ export class LineChart {
     const x = u.data[0][idx];
     const items = [];
     for (let s = 1; s < u.data.length; s++) {
+      if (u.series[s] && u.series[s].show === false) continue; // hidden from the legend
       const ys = u.data[s];
       const raw = this.rawAt(this.shown[s - 1], x);
       if (typeof raw === 'number' && !Number.isFinite(raw)) {
@@ -367,4 +450,9 @@ export class LineChart {
     this.resizer.disconnect();
     this.destroyPlot();
   }
+}
+
+/** A series' id without a group band's edge suffix. @param {string} id */
+function baseId(id) {
+  return id.endsWith(BAND_MAX) || id.endsWith(BAND_MIN) ? id.slice(0, -BAND_MAX.length) : id;
 }

@@ -12,7 +12,9 @@
  *   expanded: boolean, colors: Record<string, string>, pinned: string[], shown: string[], bar: string,
  *   groupBy: string, compare: string[], paramsMetric: string,
  *   scatter: Partial<import('../components/scatter.js').ScatterState>,
- *   pcoords?: import('../components/pcoords.js').PcoordsState}} Settings
+ *   pcoords?: import('../components/pcoords.js').PcoordsState, panels: import('./panellayout.js').Layout}} Settings
+ *   panels: the charts' panels per section, their order, sizes and own settings (lib/panellayout.js; fitted
+ *   to the metrics there are by `mergeLayout` when drawn)
  */
 
 /** @param {string} key @returns {Partial<Settings>} */
@@ -45,6 +47,7 @@ export function withDefaults(s, columns) {
   s.compare ??= []; // the runs compared side by side (ids, at most 5)
   s.paramsMetric ??= ''; // the importance's summary metric in the Parameters section ('' the bar chart's)
   if (!s.scatter || Array.isArray(s.scatter)) s.scatter = {}; // the scatter's axes ({} a config field and a summary one)
+  if (!s.panels || typeof s.panels !== 'object' || Array.isArray(s.panels)) s.panels = {}; // {}: every metric its default panel
   // s.pcoords: the parallel coordinates' axes, colour and brushes (absent: their defaults)
   if (!s.pinned) {
     const best = columns.filter((c) => c.startsWith('summary.') && /\.(max|min|best)$/.test(c));

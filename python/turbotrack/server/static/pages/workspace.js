@@ -2,10 +2,11 @@
  * The workspace (`/<entity>/<project>`): the runs table in a sidebar beside the charts.
  *
  * Table: sort by any column, filter by words or expressions, choose and pin columns, hide runs;
- * the choices are kept per project in localStorage. Charts: one panel per metric, grouped by prefix
- * into collapsible sections (`system` loaded only when opened), every visible run overlaid, with
- * the x-axis, smoothing, log scale and how many runs to draw chosen in the toolbar; a bar chart of
- * one summary column. Histories are fetched per (run, key) with `samples` ≈ the panels' pixel width,
+ * the choices are kept per project in localStorage. Charts (components/chartarea.js): panels in
+ * collapsible sections by metric prefix (`system` loaded only when opened), one per metric by
+ * default plus those the user adds (several metrics overlaid), each movable, resizable and with its
+ * own settings, every visible run overlaid, with the x-axis, smoothing, log scale and how many runs
+ * to draw chosen in the toolbar; a bar chart of one summary column. Histories are fetched per (run, key) with `samples` ≈ the panels' pixel width,
  * only for the charts in sight (an IntersectionObserver), the first runs of the table first and two
  * requests at most in flight, so the first chart is drawn after one small answer; charts scrolled to
  * later are filled then. Running runs' keys are re-fetched with ETags every few seconds; a zoom
@@ -16,20 +17,18 @@
 
 import { getJson, urls } from '../lib/api.js';
 import { RunStore } from '../lib/runstore.js';
-import { DISTINCT, assignColors } from '../lib/colors.js';
-import { aggregate, groupRuns } from '../lib/groups.js';
+import { assignColors } from '../lib/colors.js';
 import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
 import { ComparePanel, ParamsPanel } from '../components/panels.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
-import { pointsOf } from '../lib/align.js';
-import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
+import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
 import { runHref } from '../lib/route.js';
 import { compileFilter, toMongo } from '../lib/filter.js';
 import { colorFor, fmtValue } from '../lib/format.js';
 import { sortBy } from '../lib/sort.js';
-import { LineChart } from '../components/linechart.js';
+import { ChartArea } from '../components/chartarea.js';
 import { RunsTable } from '../components/runstable.js';
 import { loadSettings, nextSort, withDefaults } from '../lib/settings.js';
 import { FrameQueue } from '../lib/frames.js';
@@ -123,7 +122,7 @@ export async function mountWorkspace(root, route, ctx) {
   const barSelect = h('select', { id: 'bar-metric' });
   const groupSelect = h('select', { id: 'group-by', title: 'Draw each group of runs as its mean in a min-max band' });
   const barBody = h('div', { class: 'bars', id: 'bar-chart' });
-  const sectionsEl = h('div', { class: 'sections' });
+  const sectionsEl = h('div', { class: 'sections panel-sections' });
   const compare = new ComparePanel({ s, save: () => save(), colorOf: (id) => colorOf(id) });
   const paramsPanel = new ParamsPanel({ s, save: () => save(), colorOf: (id) => colorOf(id),
     onPick: (row) => ctx.navigate(runHref(entity, project, row.id)) });
@@ -259,14 +258,32 @@ export async function mountWorkspace(root, route, ctx) {
   }
 
   // ---- charts ----
-  const charts = new Map(); // key → LineChart
   const histories = new Map(); // runId → Map(key → columnar history of that key, main stream, s.xAxis)
   const systemHist = new Map(); // runId → columnar history (system stream)
-  const zoomData = new Map(); // key → Map(runId → columnar)
+  const zoomData = new Map(); // panel id → Map(runId → history answer)
+  const panelData = new Map(); // panel id → {xAxis, keys, runs: Map(runId → answer)}: panels with an x-axis of their own
   const details = new Map(); // runId → run detail (metrics, keys)
   let metricKeys = chartKeys(runs);
   let systemKeys = [];
   let samples = 400;
+
+  const frames = new FrameQueue();
+  // The sections of panels, and drawing into them (components/chartarea.js); the fetching stays here.
+  const area = new ChartArea({
+    el: sectionsEl, s, save: () => save(), project, frames,
+    chartRuns: () => chartRuns(), colorOf: (id) => colorOf(id), rowOf: (id) => rows[rowIndex.get(id)],
+    xChoices: () => [...xSelect.options].map((o) => o.value),
+    histories, systemHist, zoomData, panelData,
+    onZoom: (panel, range) => zoom(panel, range),
+    fetchPanel: (panel, list, revalidate) => fetchPanel(panel, list, revalidate),
+    onSectionOpen: (id, isSystem) => {
+      if (isSystem && !s.collapsed[id]) loadSystem();
+      scheduleCharts();
+    },
+    onSight: () => pump(),
+    onDrawn: (chart) => chartDrawn(chart),
+  });
+  const dirty = area.dirty; // metric keys with new histories: their panels are drawn again
 
   function chartRuns() {
     const out = [];
@@ -313,142 +330,28 @@ export async function mountWorkspace(root, route, ctx) {
   let rowIndex = new Map(rows.map((r, i) => [r.id, i]));
 
   function renderSections() {
-    for (const c of charts.values()) c.destroy();
-    charts.clear();
-    drawnAt.clear();
-    frames.clear();
-    inSight.clear();
-    sightObserver.disconnect();
-    const groups = groupByPrefix(metricKeys).filter(([g]) => g !== 'system');
-    const sysFromHistory = metricKeys.filter((k) => k.startsWith('system/'));
-    const sections = groups.map(([group, keys]) => section(group || 'charts', group || '', keys, false));
-    sections.push(section('system', 'system', [...new Set([...sysFromHistory, ...systemKeys])], true));
-    replace(sectionsEl, sections);
-    if (!metricKeys.length) sectionsEl.prepend(h('p', { class: 'empty' }, 'No metrics logged yet.'));
+    area.render(metricKeys, systemKeys);
   }
 
-  // Charts in sight (or about to be): only their keys are fetched.
-  const inSight = new Set();
-  const sightObserver = new IntersectionObserver((entries) => {
-    for (const e of entries) {
-      const key = /** @type {HTMLElement} */ (e.target).dataset.metric;
-      if (e.isIntersecting) inSight.add(key);
-      else inSight.delete(key);
-    }
-    queueDirty();
-    pump();
-  }, { rootMargin: '300px' });
-
-  function section(title, group, keys, isSystem) {
-    const id = isSystem ? 'system' : group || '';
-    const grid = h('div', { class: 'chart-grid' });
-    const el = h('details', { class: 'section', open: !s.collapsed[id], dataset: { group: id } },
-      h('summary', null, `${title} `, h('span', { class: 'count' }, isSystem && !keys.length ? '' : `(${keys.length})`)), grid);
-    for (const key of keys) {
-      const chart = new LineChart(key, { onZoom: (range) => zoom(key, range) });
-      chart.system = isSystem && !key.startsWith('system/');
-      charts.set(key, chart);
-      chart.el.dataset.metric ??= key;
-      sightObserver.observe(chart.el);
-      grid.append(chart.el);
-    }
-    el.addEventListener('toggle', () => {
-      // Chrome also fires 'toggle' for a section created open: only a real change is a choice to keep.
-      if (!!s.collapsed[id] === !el.open) return;
-      s.collapsed[id] = !el.open;
-      save();
-      if (isSystem && el.open) loadSystem();
-      scheduleCharts();
-    });
-    return el;
-  }
-
-  const ptsCache = new WeakMap();
-  function points(hist, xKey, key) {
-    let m = ptsCache.get(hist);
-    if (!m) ptsCache.set(hist, (m = new Map()));
-    const k = `${xKey}\u0000${key}`;
-    if (!m.has(k)) m.set(k, pointsOf(hist, xKey, key));
-    return m.get(k);
-  }
-
-  // One redraw per chart per frame at most, as many charts a frame as fit in its budget (FrameQueue);
-  // only charts in sight (and open) are drawn, the others when they are scrolled to.
-  const frames = new FrameQueue();
+  // One redraw per panel per frame at most, as many panels a frame as fit in its budget (FrameQueue);
+  // only panels in sight (and open) are drawn, the others when they are scrolled to
+  // (components/chartarea.js).
   let firstDrawn = false;
-  const dirty = new Set(); // keys whose chart is to be drawn again
   function scheduleCharts(all = true) {
     if (all) {
       if (recolor()) patchRows();
       frames.add('\u0000params', () => paramsPanel.update(columns, chartRuns().map((r) => rows[rowIndex.get(r.id)]).filter(Boolean)));
-      for (const k of charts.keys()) dirty.add(k);
+      area.markAll();
       frames.add('\u0000bars', renderBars);
       frames.add('\u0000pump', pump); // runs newly drawn (sorted, filtered, shown) and sections opened need their histories
     }
-    queueDirty();
+    area.queueDirty();
   }
 
-  function queueDirty() {
-    for (const key of dirty) {
-      const chart = charts.get(key);
-      if (!chart) {
-        dirty.delete(key);
-        continue;
-      }
-      if (!inSight.has(key) || !chart.el.closest('details')?.open) continue;
-      dirty.delete(key);
-      frames.add(key, () => drawChart(key));
-    }
-  }
-
-  // A redraw of a chart costs about its points (300 runs: ~100 ms in software canvas), so while its
-  // runs are still arriving a chart is drawn again only when its runs have grown by half since the
-  // last draw, or a second has passed (the drawing costs about twice the last one in all); once
-  // every run is here, at once.
-  const drawnAt = new Map(); // key → {n: runs drawn, t: when}
-  let laterTimer = null;
-  /** Runs' series as their groups' (s.groupBy): a mean line in a min-max band each (lib/groups.js). */
-  function groupSeries(series) {
-    const byId = new Map(series.map((x) => [x.id, x]));
-    const groups = groupRuns(series.map((x) => rows[rowIndex.get(x.id)] || { id: x.id }), s.groupBy);
-    return [...groups].map(([name, ids], i) => {
-      const agg = aggregate(ids.map((id) => byId.get(id)));
-      return {
-        id: `group\u0000${name}`, label: `${name} (${ids.length} run${ids.length === 1 ? '' : 's'})`, color: DISTINCT[i % DISTINCT.length],
-        x: agg.x, y: agg.mean, band: { min: agg.min, max: agg.max },
-      };
-    });
-  }
-
-  function drawChart(key) {
-    const chart = charts.get(key);
-    if (!chart) return;
-    const list = chartRuns();
-    if (!zoomData.has(key) && !chart.system) {
-      let have = 0;
-      for (const run of list) if (histories.get(run.id)?.has(key)) have++;
-      const last = drawnAt.get(key);
-      if (last && have < list.length && have < last.n * 1.5 && performance.now() - last.t < 1000) {
-        dirty.add(key);
-        clearTimeout(laterTimer);
-        laterTimer = setTimeout(queueDirty, 250);
-        return;
-      }
-      drawnAt.set(key, { n: have, t: performance.now() });
-    }
-    const zoomed = zoomData.get(key);
-    const series = [];
-    for (const run of list) {
-      const got = (zoomed && zoomed.get(run.id)) || (chart.system ? systemHist.get(run.id) : histories.get(run.id)?.get(key));
-      const hist = got && got.keys ? got.keys[key] : got; // `each=1` answers: one history per key
-      if (!hist) continue;
-      const xKey = chart.system && !(s.xAxis in hist.columns) ? hist.x_axis : s.xAxis;
-      series.push({ id: run.id, label: run.name || run.id, color: colorOf(run.id), ...points(hist, xKey, key) });
-    }
-    chart.update(s.groupBy ? groupSeries(series) : series, { xKey: s.xAxis, smoothing: s.smoothing, log: s.log });
+  /** After each panel drawn: the first with data on screen is what benches/ui.py measures from navigation. */
+  function chartDrawn(chart) {
     layout.dataset.chartsDrawn = String(Date.now());
     if (!firstDrawn && Number(chart.el.dataset.runs) > 0) {
-      // The first chart with data on screen: what benches/ui.py measures from navigation.
       firstDrawn = true;
       performance.mark('turbotrack:first-chart');
       layout.dataset.firstChartMs = performance.now().toFixed(1);
@@ -499,7 +402,7 @@ export async function mountWorkspace(root, route, ctx) {
 
   /** The next (run, keys) to fetch: the charts in sight, for the runs drawn, in table order. */
   function nextFetch() {
-    const keys = [...charts.keys()].filter((k) => inSight.has(k) && !charts.get(k).system && charts.get(k).el.closest('details')?.open);
+    const keys = area.keysInSight();
     if (!keys.length) return null;
     if (!firstDrawn) keys.length = 1; // the first chart after the smallest answer: one key of one run
     for (const run of chartRuns()) {
@@ -516,7 +419,7 @@ export async function mountWorkspace(root, route, ctx) {
   historyQueue.setWidth(WIDTH);
   function pump() {
     if (stopped) return;
-    if (!samples) samples = [...charts.values()][0]?.width() || 400;
+    if (!samples) samples = area.width() || 400;
     if (firstDrawn && historyQueue.width < 4 * WIDTH) historyQueue.setWidth(4 * WIDTH);
     while (historyQueue.free() > 0) {
       const next = nextFetch();
@@ -563,34 +466,67 @@ export async function mountWorkspace(root, route, ctx) {
     });
   }
 
-  async function zoom(key, range) {
+  // A zoom: the panel's keys again for its runs, in that x range, finer (`samples` its width).
+  async function zoom(panel, range) {
+    const id = panel.spec.id;
+    const chart = panel.panel.chart;
     if (!range) {
-      zoomData.delete(key);
-      charts.get(key)?.setStatus('');
-      scheduleCharts();
+      zoomData.delete(id);
+      chart.setStatus('');
+      area.markPanel(id);
       return;
     }
-    const chart = charts.get(key);
+    const keys = panel.spec.keys;
+    const xAxis = panel.spec.xAxis ?? s.xAxis;
     const got = new Map();
     chart.setStatus('loading…');
-    await pool(chartRuns(), async (run) => {
+    await pool(area.runsOf(panel), async (run) => {
       try {
         const params = { min: range.min, max: range.max, samples: chart.width() };
-        const url = chart.system
-          ? urls.history(entity, project, run.id, { keys: key, x_axis: '_runtime', stream: 'system', ...params })
-          : historyUrl(run, [key], params);
+        const url = panel.system
+          ? urls.history(entity, project, run.id, { keys: keys.join(','), x_axis: '_runtime', stream: 'system', ...params })
+          : historyUrl(run, keys, { ...params, x_axis: xAxis });
         got.set(run.id, (await historyQueue.get(url, { priority: PRIORITY.zoom })).data);
       } catch (err) {
         console.warn('zoom', run.id, err);
       }
     });
     if (chart.zoom) {
-      zoomData.set(key, got);
+      zoomData.set(id, got);
       chart.setStatus('zoomed · double-click to reset');
     } else {
       chart.setStatus('');
     }
-    scheduleCharts();
+    area.markPanel(id);
+  }
+
+  // A panel with an x-axis of its own: its keys fetched on that axis for its runs (the same queue
+  // and `each=1` answers as the shared histories), kept in panelData until its axis or keys change.
+  const panelPending = new Set(); // `${panelId}\0${runId}` being fetched
+  async function fetchPanel(panel, list, revalidate = false) {
+    const id = panel.spec.id;
+    const keys = panel.spec.keys.join(',');
+    const xAxis = panel.spec.xAxis ?? s.xAxis;
+    let got = panelData.get(id);
+    if (!got || got.xAxis !== xAxis || got.keys !== keys) panelData.set(id, (got = { xAxis, keys, runs: new Map() }));
+    const mine = got;
+    const todo = list.filter((r) => (revalidate ? r.state === 'running' || !mine.runs.has(r.id) : !mine.runs.has(r.id)) && !panelPending.has(`${id}\0${r.id}`));
+    await pool(todo, async (run) => {
+      panelPending.add(`${id}\0${run.id}`);
+      try {
+        const url = historyUrl(run, panel.spec.keys, { x_axis: xAxis });
+        const { data, changed } = await historyQueue.get(url, { revalidate, priority: PRIORITY.view });
+        if (panelData.get(id) !== mine || stopped) return;
+        if (changed || !mine.runs.has(run.id)) {
+          mine.runs.set(run.id, data);
+          area.markPanel(id);
+        }
+      } catch (err) {
+        console.warn('panel history', run.id, err);
+      } finally {
+        panelPending.delete(`${id}\0${run.id}`);
+      }
+    }, 4);
   }
 
   function loadAll() {
@@ -606,7 +542,7 @@ export async function mountWorkspace(root, route, ctx) {
     histories.clear();
     systemHist.clear();
     zoomData.clear();
-    for (const c of charts.values()) c.zoom = null;
+    area.resetZooms();
     loadAll();
     if (!s.collapsed.system) loadSystem();
   });
@@ -717,6 +653,7 @@ export async function mountWorkspace(root, route, ctx) {
       ctx.setLive(runs.some((r) => r.state === 'running'));
       const live = chartRuns().filter((r) => r.state === 'running' && histories.get(r.id)?.size);
       await pool(live, (run) => fetchKeys(run, [...histories.get(run.id).keys()], true), WIDTH);
+      area.refreshOwnX();
       pump();
       if (!s.collapsed.system) await loadSystem();
     } catch (err) {
@@ -768,9 +705,8 @@ export async function mountWorkspace(root, route, ctx) {
   return () => {
     stopped = true;
     historyQueue.setWidth(WIDTH);
-    sightObserver.disconnect();
     clearTimeout(timer);
     frames.clear();
-    for (const c of charts.values()) c.destroy();
+    area.destroy();
   };
 }
