@@ -16,14 +16,15 @@
 
 import { getJson, urls } from '../lib/api.js';
 import { RunStore } from '../lib/runstore.js';
-import { DISTINCT, assignColors } from '../lib/colors.js';
-import { aggregate, groupRuns } from '../lib/groups.js';
+import { assignColors } from '../lib/colors.js';
+import { aggregate, groupColors, groupName, groupRuns } from '../lib/groups.js';
+import { tableItems } from '../lib/tablegroups.js';
 import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
 import { ComparePanel, ParamsPanel } from '../components/panels.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
 import { pointsOf } from '../lib/align.js';
-import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, runRow, stepMetrics } from '../lib/columns.js';
+import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, groupByPrefix, hiddenMetrics, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
 import { runHref } from '../lib/route.js';
 import { compileFilter, toMongo } from '../lib/filter.js';
@@ -105,9 +106,29 @@ export async function mountWorkspace(root, route, ctx) {
       else hidden.delete(id);
       s.hidden = [...hidden];
       save();
+      if (s.groupBy) table.renderRows(); // its group's eye
       scheduleCharts();
     },
     onColor: (id, color) => chooseColor(id, color),
+    // Grouped (s.groupBy): a group's header opens or closes it, its eye hides or shows all its runs.
+    onToggleGroup: (name) => {
+      const open = new Set(s.openGroups[s.groupBy] || []);
+      if (open.has(name)) open.delete(name);
+      else open.add(name);
+      s.openGroups[s.groupBy] = [...open];
+      save();
+      refreshTable();
+    },
+    onHideGroup: (ids, isHidden) => {
+      for (const id of ids) {
+        if (isHidden) hidden.add(id);
+        else hidden.delete(id);
+      }
+      s.hidden = [...hidden];
+      save();
+      table.renderRows();
+      scheduleCharts();
+    },
   });
   const tableWrap = table.el;
   const sidebar = h('aside', { class: 'sidebar' },
@@ -144,6 +165,8 @@ export async function mountWorkspace(root, route, ctx) {
 
   // ---- the runs table ----
   let view = []; // rows after filter and sort
+  let items = []; // what the table lists: `view`, or grouped (s.groupBy) its groups' headers and open groups' runs
+  let groupColorMap = new Map(); // group name → colour (lib/groups.js groupColors), for the table and the charts
   let filter = compileFilter(s.filter, known);
 
   function columnValue(row, col) {
@@ -160,6 +183,8 @@ export async function mountWorkspace(root, route, ctx) {
     filterError.textContent = filter.error ? `Filter: ${filter.error}` : '';
     const t0 = performance.now();
     view = sortBy(rows.filter(filter.test), (r) => columnValue(r, s.sort.col), s.sort.dir);
+    groupColorMap = s.groupBy ? groupColors(rows.map((r) => groupName(r[s.groupBy]))) : new Map();
+    items = tableItems(view, { groupBy: s.groupBy, sort: s.sort, open: s.openGroups[s.groupBy] || [], columns: tableColumns(), colors: groupColorMap }).items;
     recolor();
     layout.dataset.sortMs = (performance.now() - t0).toFixed(1);
     countEl.textContent = `${view.length} of ${rows.length} runs${store.complete() ? '' : ` (loading ${store.total})`}`;
@@ -171,7 +196,7 @@ export async function mountWorkspace(root, route, ctx) {
 
   function refreshTable() {
     computeView();
-    table.show(view, tableColumns(), s.sort, s.pinned);
+    table.show(items, tableColumns(), s.sort, s.pinned);
     compare.update(view, (id) => rows[rowIndex.get(id)]);
   }
 
@@ -264,7 +289,18 @@ export async function mountWorkspace(root, route, ctx) {
   const systemHist = new Map(); // runId → columnar history (system stream)
   const zoomData = new Map(); // key → Map(runId → columnar)
   const details = new Map(); // runId → run detail (metrics, keys)
+  let hiddenKeys = []; // metrics the runs hid (define_metric(hidden=True), from their details): no chart of their own
   let metricKeys = chartKeys(runs);
+  /** The hidden metrics the run details name; their charts go when they are new. */
+  function takeHiddenMetrics() {
+    const next = [...new Set([...details.values()].flatMap((d) => hiddenMetrics(d.metrics)))].sort();
+    if (next.join('\u0000') === hiddenKeys.join('\u0000')) return;
+    hiddenKeys = next;
+    metricKeys = chartKeys(runs, hiddenKeys);
+    renderXChoices();
+    renderSections();
+    scheduleCharts();
+  }
   let systemKeys = [];
   let samples = 400;
 
@@ -407,14 +443,15 @@ export async function mountWorkspace(root, route, ctx) {
   // every run is here, at once.
   const drawnAt = new Map(); // key → {n: runs drawn, t: when}
   let laterTimer = null;
-  /** Runs' series as their groups' (s.groupBy): a mean line in a min-max band each (lib/groups.js). */
+  /** Runs' series as their groups' (s.groupBy): a mean line in a min-max band each (lib/groups.js),
+   * in the colour the runs table's group row shows (groupColors). */
   function groupSeries(series) {
     const byId = new Map(series.map((x) => [x.id, x]));
     const groups = groupRuns(series.map((x) => rows[rowIndex.get(x.id)] || { id: x.id }), s.groupBy);
-    return [...groups].map(([name, ids], i) => {
+    return [...groups].map(([name, ids]) => {
       const agg = aggregate(ids.map((id) => byId.get(id)));
       return {
-        id: `group\u0000${name}`, label: `${name} (${ids.length} run${ids.length === 1 ? '' : 's'})`, color: DISTINCT[i % DISTINCT.length],
+        id: `group\u0000${name}`, label: `${name} (${ids.length} run${ids.length === 1 ? '' : 's'})`, color: groupColorMap.get(name) || colorFor(name),
         x: agg.x, y: agg.mean, band: { min: agg.min, max: agg.max },
       };
     });
@@ -534,6 +571,7 @@ export async function mountWorkspace(root, route, ctx) {
         console.warn('run detail', run.id, err);
       }
     });
+    takeHiddenMetrics();
     const sys = new Set(systemKeys);
     for (const d of details.values()) for (const k of (d.keys && d.keys.system) || []) if (!k.startsWith('_')) sys.add(k);
     const next = [...sys].sort();
@@ -630,6 +668,7 @@ export async function mountWorkspace(root, route, ctx) {
   groupSelect.addEventListener('change', () => {
     s.groupBy = groupSelect.value;
     save();
+    refreshTable();
     scheduleCharts();
   });
   barSelect.addEventListener('change', () => {
@@ -665,7 +704,7 @@ export async function mountWorkspace(root, route, ctx) {
       renderGroupChoices();
     }
     if (added.length || updated.length) {
-      const nextKeys = [...new Set([...metricKeys, ...chartKeys([...added, ...updated])])].sort();
+      const nextKeys = [...new Set([...metricKeys, ...chartKeys([...added, ...updated], hiddenKeys)])].sort();
       if (nextKeys.join() !== metricKeys.join()) {
         metricKeys = nextKeys;
         renderXChoices();
@@ -675,8 +714,8 @@ export async function mountWorkspace(root, route, ctx) {
     // The table again: in place when the order is the same (a running run's runtime ticking
     // rewrites its cell, not the table).
     computeView();
-    if (colSet.size !== before) table.show(view, tableColumns(), s.sort, s.pinned);
-    else table.update(view);
+    if (colSet.size !== before) table.show(items, tableColumns(), s.sort, s.pinned);
+    else table.update(items);
   }
 
   async function loadRest() {
