@@ -296,6 +296,7 @@ export async function mountWorkspace(root, route, ctx) {
     const next = [...new Set([...details.values()].flatMap((d) => hiddenMetrics(d.metrics)))].sort();
     if (next.join('\u0000') === hiddenKeys.join('\u0000')) return;
     hiddenKeys = next;
+    layout.dataset.hiddenMetrics = hiddenKeys.join(',');
     metricKeys = chartKeys(runs, hiddenKeys);
     renderXChoices();
     renderSections();
