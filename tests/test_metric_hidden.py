@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-import turbotrack
 from conftest import NO_CAPTURE
 from serverkit import ServerProc, make_key, raw
+
+import turbotrack
 
 
 def _hidden_run(project: str = "p") -> Path:

@@ -209,7 +209,10 @@ def test_a_hidden_metric_has_no_chart_but_its_data_is_served(browser: Any, runs:
     open_workspace(browser)
     wait(browser, lambda d: chart_attr(d, "loss", "runs") == 9)
     # Once the run details say it is hidden, "secret" has no chart; the others stay.
-    wait(browser, lambda d: d.execute_script("return document.querySelector('.workspace').dataset.hiddenMetrics") == "secret")
+    wait(
+        browser,
+        lambda d: d.execute_script("return document.querySelector('.workspace').dataset.hiddenMetrics") == "secret",
+    )
     assert not css(browser, '.chart[data-metric="secret"]')
     assert css(browser, '.chart[data-metric="loss"]') and css(browser, '.chart[data-metric="acc"]')
     # Still a column of the table's summary (the summary keeps it, as wandb's does).

@@ -142,7 +142,8 @@ class LocalRun:
             entries = self._read(p.name, [], list)
             good = [tuple(d) for d in entries if _is_definition(d)]
             if len(good) != len(entries):
-                self._report(DamagedFile(p, "holds entries that are not [name, summary, objective, step_metric, hidden]"))
+                wanted = "[name, summary, objective, step_metric, hidden]"
+                self._report(DamagedFile(p, f"holds entries that are not {wanted}"))
             defs.update({d[0]: d[:3] for d in good})
         try:
             merged = json.loads(_core.summarize_history(self._paths("default"), list(defs.values())))
