@@ -150,8 +150,7 @@ export class RunsTable {
         h('span', { class: 'group-label' }, g.name),
         h('span', { class: 'group-count' }, ` ${g.ids.length}`));
     }
-    const st = g.stats[c];
-    if (!st) return h('td');
+    const st = g.stat(c);
     const show = c === 'runtime' ? fmtDuration : c === 'created' ? fmtTime : fmtValue;
     if (st.n && isNumberColumn(c)) {
       const mean = c === 'created' ? st.max : st.mean;
@@ -187,8 +186,14 @@ export class RunsTable {
       class: `group-row${g.open ? ' open' : ''}${hiddenState === 'all' ? ' hidden-run' : ''}`,
       dataset: { key: itemKey(g), group: g.name, count: String(g.ids.length) },
       'aria-expanded': String(g.open),
+      tabindex: 0,
       style: `height:${ROW_H}px`,
       onclick: () => this.opts.onToggleGroup?.(g.name),
+      onkeydown: (ev) => {
+        if (ev.target !== ev.currentTarget || (ev.key !== 'Enter' && ev.key !== ' ')) return;
+        ev.preventDefault();
+        this.opts.onToggleGroup?.(g.name);
+      },
     }, h('td', { class: 'eye' }, eye), this.columns.map((c) => {
       const td = this.groupCell(g, c);
       td.dataset.col = c;

@@ -18,15 +18,17 @@ import { isMissing, sortBy } from './sort.js';
 
 /**
  * One column over a group's runs. `n`, `mean`, `min`, `max`: over its finite numbers (absent when
- * none); `distinct`: how many different values (not missing) its runs hold; `value`: that value
- * when there is exactly one.
+ * none); `distinct`: how many different values (not missing) its runs hold, its finite numbers
+ * counting as one when they are all equal and as two otherwise (a column of numbers shows its
+ * mean, not a count); `value`: the value when there is exactly one.
  * @typedef {{n: number, mean?: number, min?: number, max?: number, distinct: number, value?: any}} ColumnStat
  */
 
 /**
- * A group's header row.
+ * A group's header row. `stat(col)`: the column over the group's runs, worked out when first
+ * asked (a header scrolled into sight, the sorted column) and kept.
  * @typedef {{kind: 'group', name: string, ids: string[], open: boolean, color: string,
- *   stats: Record<string, ColumnStat>}} GroupItem
+ *   stat: (col: string) => ColumnStat}} GroupItem
  */
 
 /**
@@ -44,12 +46,13 @@ export function isGroup(item) {
 }
 
 /**
- * The key a value is told apart by when counting a column's different values.
+ * What a value is told apart by when counting a column's different values: itself (a Set tells
+ * `1` from `'1'`), a list or dict by its JSON text behind a mark.
  * @param {any} v
- * @returns {string}
+ * @returns {any}
  */
 function valueKey(v) {
-  return typeof v === 'object' ? `j${JSON.stringify(v)}` : `${typeof v}${String(v)}`;
+  return typeof v === 'object' ? `\u0000${JSON.stringify(v)}` : v;
 }
 
 /**
@@ -72,6 +75,7 @@ export function columnStat(rows, col) {
       sum += v;
       if (v < min) min = v;
       if (v > max) max = v;
+      continue; // not counted one by one: a column of numbers shows its mean (10,000 runs x 40 columns)
     }
     if (isMissing(v) || (Array.isArray(v) && !v.length)) continue;
     const key = valueKey(v);
@@ -80,10 +84,11 @@ export function columnStat(rows, col) {
       value = v;
     }
   }
+  const numbers = n === 0 ? 0 : min === max ? 1 : 2;
   /** @type {ColumnStat} */
-  const out = { n, distinct: seen.size };
+  const out = { n, distinct: seen.size + numbers };
   if (n) Object.assign(out, { mean: sum / n, min, max });
-  if (seen.size === 1) out.value = value;
+  if (out.distinct === 1) out.value = numbers ? min : value;
   return out;
 }
 
@@ -104,12 +109,12 @@ export function sortValue(stat, col) {
  * The table's items for grouped rows.
  * @param {Record<string, any>[]} rows the table's rows, filtered and sorted
  * @param {{groupBy: string, sort: {col: string, dir: 'asc'|'desc'}, open: Iterable<string>,
- *   columns: string[], colors?: Map<string, string>}} how `groupBy` the column that groups ('' none:
- *   the rows as they are); `open` the names of the groups shown with their runs; `columns` those
- *   aggregated (the table's); `colors` each group's colour (lib/groups.js groupColors)
+ *   colors?: Map<string, string>}} how `groupBy` the column that groups ('' none: the rows as they
+ *   are); `open` the names of the groups shown with their runs; `colors` each group's colour
+ *   (lib/groups.js groupColors)
  * @returns {{items: TableItem[], groups: GroupItem[]}} the items in table order, and the groups in it
  */
-export function tableItems(rows, { groupBy, sort, open, columns, colors = new Map() }) {
+export function tableItems(rows, { groupBy, sort, open, colors = new Map() }) {
   if (!groupBy) return { items: rows, groups: [] };
   const isOpen = new Set(open);
   /** @type {Map<string, Record<string, any>[]>} */
@@ -120,18 +125,21 @@ export function tableItems(rows, { groupBy, sort, open, columns, colors = new Ma
     if (!list) members.set(name, (list = []));
     list.push(row);
   }
-  const cols = [...new Set([...columns, sort.col])].filter((c) => c !== 'name');
   /** @type {GroupItem[]} */
   const unsorted = [];
   for (const [name, list] of members) {
-    /** @type {Record<string, ColumnStat>} */
-    const stats = {};
-    for (const c of cols) stats[c] = columnStat(list, c);
-    unsorted.push({ kind: 'group', name, ids: list.map((r) => r.id), open: isOpen.has(name), color: colors.get(name) || '', stats });
+    /** @type {Map<string, ColumnStat>} */
+    const known = new Map();
+    const stat = (/** @type {string} */ col) => {
+      let st = known.get(col);
+      if (!st) known.set(col, (st = columnStat(list, col)));
+      return st;
+    };
+    unsorted.push({ kind: 'group', name, ids: list.map((r) => r.id), open: isOpen.has(name), color: colors.get(name) || '', stat });
   }
   const groups = sort.col === 'name'
     ? sortBy(unsorted, (g) => (g.name === NO_VALUE ? undefined : g.name), sort.dir)
-    : sortBy(unsorted, (g) => sortValue(g.stats[sort.col], sort.col), sort.dir);
+    : sortBy(unsorted, (g) => sortValue(g.stat(sort.col), sort.col), sort.dir);
   /** @type {TableItem[]} */
   const items = [];
   for (const g of groups) {

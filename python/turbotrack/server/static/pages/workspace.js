@@ -184,7 +184,7 @@ export async function mountWorkspace(root, route, ctx) {
     const t0 = performance.now();
     view = sortBy(rows.filter(filter.test), (r) => columnValue(r, s.sort.col), s.sort.dir);
     groupColorMap = s.groupBy ? groupColors(rows.map((r) => groupName(r[s.groupBy]))) : new Map();
-    items = tableItems(view, { groupBy: s.groupBy, sort: s.sort, open: s.openGroups[s.groupBy] || [], columns: tableColumns(), colors: groupColorMap }).items;
+    items = tableItems(view, { groupBy: s.groupBy, sort: s.sort, open: s.openGroups[s.groupBy] || [], colors: groupColorMap }).items;
     recolor();
     layout.dataset.sortMs = (performance.now() - t0).toFixed(1);
     countEl.textContent = `${view.length} of ${rows.length} runs${store.complete() ? '' : ` (loading ${store.total})`}`;
