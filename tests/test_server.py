@@ -383,7 +383,7 @@ def test_history_each_key_keeps_its_own_rows_and_run_detail_has_step_metrics(new
     assert set(each["loss"]["columns"]) == {"_step", "loss"}
     assert each["val/acc"]["columns"]["_step"][0] == 9
     status, body, _ = raw(local_srv.url, "GET", base, local_srv.key)
-    assert ["val/acc", "max", None, "epoch"] in json.loads(body)["metrics"]
+    assert ["val/acc", "max", None, "epoch", False] in json.loads(body)["metrics"]  # not hidden
 
 
 def test_a_session_cookie_outlives_a_server_restart(root, db_url):

@@ -91,12 +91,14 @@ _ARG_TYPES: tuple[tuple[str, type], ...] = (
 
 class MetricDefs:
     """A run's metric definitions: what ``define_metric`` said, given to the history core and kept in
-    ``metrics.json`` (a resumed run starts from the definitions it had)."""
+    ``metrics.json`` (a resumed run starts from the definitions it had), one entry per metric:
+    ``[name, summary words or null, objective or null, step_metric or null, hidden]``; files written
+    before ``hidden`` was kept have the first four (not hidden) or three (no step metric either)."""
 
-    def __init__(self, path: Path, history: Callable[[], Any], defs: list[tuple[Optional[str], ...]]) -> None:
+    def __init__(self, path: Path, history: Callable[[], Any], defs: list[tuple[Any, ...]]) -> None:
         self._path = path
         self._history = history
-        self._defs = list(defs)  # metrics.json: name, summary, objective, step_metric
+        self._defs = list(defs)  # metrics.json: name, summary, objective, step_metric, hidden
         self._metrics: dict[str, Metric] = {}
 
     def define(
@@ -137,6 +139,7 @@ class MetricDefs:
         except ValueError as e:  # the core names what it refuses: a summary word, the name, best without a goal
             raise DefineMetricError(str(e)) from None
         self._metrics[name] = metric
-        self._defs = [d for d in self._defs if d[0] != name] + [(name, words, metric.goal, metric.step_metric)]
+        entry = (name, words, metric.goal, metric.step_metric, bool(metric.hidden))
+        self._defs = [d for d in self._defs if d[0] != name] + [entry]
         atomic_write_json(self._path, self._defs)
         return metric

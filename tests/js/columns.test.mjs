@@ -62,3 +62,22 @@ test('step metrics from the run detail', async () => {
   // metrics.json as written by define_metric: [name, summary, objective, step_metric].
   assert.deepEqual(stepMetrics([['val/*', null, null, 'epoch'], ['lr', 'last', null, null], ['b', null, null, 'batch']]), ['batch', 'epoch']);
 });
+
+test('hidden metrics: a fifth entry true hides a name or a glob; old entries of four or three do not', async () => {
+  const { hiddenMetrics, isHiddenKey } = await import('../../python/turbotrack/server/static/lib/columns.js');
+  const defs = [['secret', null, null, null, true], ['train/*', 'min', 'minimize', null, true], ['acc', 'max', null, null, false],
+    ['loss', 'last', null, null], ['old', 'min', null], ['odd', null, null, null, 'yes']];
+  assert.deepEqual(hiddenMetrics(defs), ['secret', 'train/*']);
+  assert.deepEqual(hiddenMetrics({ x: { hidden: true }, y: {} }), ['x']);
+  assert.deepEqual(hiddenMetrics(null), []);
+  const hidden = hiddenMetrics(defs);
+  assert.ok(isHiddenKey('secret', hidden) && isHiddenKey('train/loss', hidden));
+  assert.ok(!isHiddenKey('secret2', hidden) && !isHiddenKey('val/loss', hidden) && !isHiddenKey('acc', hidden));
+  assert.ok(isHiddenKey('anything', ['*']));
+});
+
+test('chart keys skip the hidden metrics', () => {
+  const runs = [{ summary: { secret: 1, 'train/loss': 0.5, 'train/acc': 0.9, acc: { max: 0.9 }, loss: 0.1 } }];
+  assert.deepEqual(chartKeys(runs), ['acc', 'loss', 'secret', 'train/acc', 'train/loss']);
+  assert.deepEqual(chartKeys(runs, ['secret', 'train/*']), ['acc', 'loss']);
+});

@@ -22,3 +22,11 @@ test('a header click sorts by its default direction first, then reverses', () =>
   assert.deepEqual(nextSort({ col: 'name', dir: 'desc' }, 'name'), { col: 'name', dir: 'asc' });
   assert.deepEqual(nextSort({ col: 'x', dir: 'asc' }, 'summary.acc'), { col: 'summary.acc', dir: 'desc' });
 });
+
+test('the open groups of the runs table: none at first, kept per group-by column, a bad value replaced', () => {
+  assert.deepEqual(withDefaults({}, []).openGroups, {});
+  const kept = { 'config.opt': ['adam'], group: ['a', 'b'] };
+  assert.deepEqual(withDefaults({ openGroups: kept }, []).openGroups, kept);
+  assert.deepEqual(withDefaults({ openGroups: /** @type {any} */ (['adam']) }, []).openGroups, {});
+  assert.deepEqual(withDefaults({ openGroups: /** @type {any} */ ('x') }, []).openGroups, {});
+});

@@ -142,7 +142,8 @@ class LocalRun:
             entries = self._read(p.name, [], list)
             good = [tuple(d) for d in entries if _is_definition(d)]
             if len(good) != len(entries):
-                self._report(DamagedFile(p, "holds entries that are not [name, summary, objective, step_metric]"))
+                wanted = "[name, summary, objective, step_metric, hidden]"
+                self._report(DamagedFile(p, f"holds entries that are not {wanted}"))
             defs.update({d[0]: d[:3] for d in good})
         try:
             merged = json.loads(_core.summarize_history(self._paths("default"), list(defs.values())))
@@ -386,12 +387,13 @@ class LocalStore(RunStore):
 
 def _is_definition(d: Any) -> bool:
     """A ``define_metric`` entry of metrics.json: [name, summary or null, objective or null] and,
-    since step metrics are kept, step_metric or null."""
+    since step metrics are kept, step_metric or null, and since hidden is kept, hidden (a bool)."""
     return (
         isinstance(d, list)
-        and len(d) in (3, 4)
+        and len(d) in (3, 4, 5)
         and isinstance(d[0], str)
-        and all(x is None or isinstance(x, str) for x in d[1:])
+        and all(x is None or isinstance(x, str) for x in d[1:4])
+        and (len(d) < 5 or isinstance(d[4], bool))
     )
 
 

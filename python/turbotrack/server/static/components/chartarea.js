@@ -14,7 +14,6 @@
  */
 
 import { h, replace } from '../lib/dom.js';
-import { DISTINCT } from '../lib/colors.js';
 import { aggregate, groupRuns } from '../lib/groups.js';
 import { pointsOf, alignSeries } from '../lib/align.js';
 import { toCsv } from '../lib/csv.js';
@@ -32,6 +31,7 @@ import { Panel } from './panel.js';
  *   el: HTMLElement, s: import('../lib/settings.js').Settings, save: () => void, project: string,
  *   frames: import('../lib/frames.js').FrameQueue,
  *   chartRuns: () => any[], colorOf: (id: string) => string, rowOf: (id: string) => Record<string, any>|undefined,
+ *   groupColor: (name: string) => string,
  *   xChoices: () => string[],
  *   histories: Map<string, Map<string, History>>, systemHist: Map<string, History>,
  *   zoomData: Map<string, Map<string, History>>, panelData: Map<string, {xAxis: string, keys: string, runs: Map<string, History>}>,
@@ -39,6 +39,7 @@ import { Panel } from './panel.js';
  *   fetchPanel: (panel: ChartPanel, runs: any[], revalidate?: boolean) => void,
  *   onSectionOpen: (id: string, isSystem: boolean) => void,
  *   onSight: () => void, onDrawn: (chart: import('./linechart.js').LineChart) => void}} ChartAreaDeps
+ *   groupColor: a group's colour (the one its row in the runs table shows);
  *   fetchPanel: fetch a panel's keys on its own x-axis for these runs (into panelData); onSight: panels came
  *   into sight (fetch what they need); onDrawn: after each panel drawn
  * @typedef {{panel: Panel, spec: PanelSpec, section: string, system: boolean}} ChartPanel
@@ -379,15 +380,15 @@ export class ChartArea {
    * @returns {Series[]}
    */
   groupSeries(series, suffix) {
-    const { rowOf, s } = this.deps;
+    const { rowOf, s, groupColor } = this.deps;
     const byId = new Map(series.map((x) => [x.id, x]));
     const groups = groupRuns(series.map((x) => rowOf(x.runId || x.id) || { id: x.id }), s.groupBy);
     const ids = new Map(series.map((x) => [x.runId || x.id, x.id]));
-    return [...groups].map(([name, runIds], i) => {
+    return [...groups].map(([name, runIds]) => {
       const agg = aggregate(runIds.map((id) => byId.get(ids.get(id))));
       return {
         id: `group\u0000${name}${suffix ? `\u0000${suffix}` : ''}`, label: `${name} (${runIds.length} run${runIds.length === 1 ? '' : 's'})${suffix ? ` · ${suffix}` : ''}`,
-        color: DISTINCT[i % DISTINCT.length], x: agg.x, y: agg.mean, band: { min: agg.min, max: agg.max },
+        color: groupColor(name), x: agg.x, y: agg.mean, band: { min: agg.min, max: agg.max },
         ...(series[0]?.dash ? { dash: series[0].dash } : {}),
       };
     });

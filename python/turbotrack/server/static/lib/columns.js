@@ -96,15 +96,17 @@ export function resolveColumn(name, known) {
 
 /**
  * The numeric history keys a workspace charts, read from the runs' summaries: every key whose value
- * is a number, or a dict of numbers (a define_metric summary), not starting with `_`.
+ * is a number, or a dict of numbers (a define_metric summary), not starting with `_`, and not
+ * hidden (`define_metric(name, hidden=True)`: see `hiddenMetrics`).
  * @param {object[]} runs
+ * @param {string[]} [hidden] names and globs (`train/*`) of hidden metrics
  * @returns {string[]} sorted
  */
-export function chartKeys(runs) {
+export function chartKeys(runs, hidden = []) {
   const keys = new Set();
   for (const run of runs) {
     for (const [k, v] of Object.entries(run.summary || {})) {
-      if (k.startsWith('_')) continue;
+      if (k.startsWith('_') || isHiddenKey(k, hidden)) continue;
       if (typeof v === 'number' || (v && typeof v === 'object' && !('_type' in v) && !Array.isArray(v) &&
           Object.values(v).some((x) => typeof x === 'number'))) keys.add(k);
     }
@@ -129,19 +131,53 @@ export function groupByPrefix(keys) {
   return [...groups.entries()].sort((a, b) => (a[0] === '' ? -1 : b[0] === '' ? 1 : a[0].localeCompare(b[0])));
 }
 
+/** A run detail's `metrics` as a list of entries (a dict of definitions by name, as a list). */
+function metricList(metrics) {
+  return Array.isArray(metrics) ? metrics : metrics && typeof metrics === 'object' ? Object.entries(metrics).map(([name, d]) => ({ name, ...d })) : [];
+}
+
 /**
  * The x-axis metrics a run defined with `define_metric(..., step_metric=...)`, from the run detail's
- * `metrics`: metrics.json's entries `[name, summary, objective, step_metric]` (older runs wrote the
- * first three only: no step metric), or dicts (`{"name", "step_metric", ...}`).
+ * `metrics`: metrics.json's entries `[name, summary, objective, step_metric, hidden]` (older runs
+ * wrote the first four, or three: no step metric), or dicts (`{"name", "step_metric", ...}`).
  * @param {any} metrics
  * @returns {string[]}
  */
 export function stepMetrics(metrics) {
   const out = new Set();
-  const list = Array.isArray(metrics) ? metrics : metrics && typeof metrics === 'object' ? Object.entries(metrics).map(([name, d]) => ({ name, ...d })) : [];
+  const list = metricList(metrics);
   for (const m of list) {
     const sm = Array.isArray(m) ? m[3] : m && typeof m === 'object' ? m.step_metric : null;
     if (typeof sm === 'string' && sm && sm !== '_step') out.add(sm);
   }
   return [...out].sort();
+}
+
+/**
+ * The metrics a run hid with `define_metric(name, hidden=True)`, from the run detail's `metrics`
+ * (metrics.json's entries: a fifth entry `true`; entries of four or three are not hidden): names, or
+ * globs ending in `*`. Hidden metrics get no chart of their own by default; their data stays.
+ * @param {any} metrics
+ * @returns {string[]} sorted
+ */
+export function hiddenMetrics(metrics) {
+  const out = new Set();
+  for (const m of metricList(metrics)) {
+    const name = Array.isArray(m) ? m[0] : m && m.name;
+    const hidden = Array.isArray(m) ? m[4] : m && m.hidden;
+    if (typeof name === 'string' && name && hidden === true) out.add(name);
+  }
+  return [...out].sort();
+}
+
+/**
+ * Whether a history key is one of the hidden metrics (`hiddenMetrics`): named, or under a glob
+ * (`train/*` hides `train/loss`; `*` hides every key).
+ * @param {string} key
+ * @param {string[]} hidden
+ * @returns {boolean}
+ */
+export function isHiddenKey(key, hidden) {
+  for (const h of hidden) if (h === key || (h.endsWith('*') && key.startsWith(h.slice(0, -1)))) return true;
+  return false;
 }

@@ -6,8 +6,19 @@
  * @module groups
  */
 
+import { DISTINCT } from './colors.js';
+
 /** The name of the group of runs without a value in the column. */
 export const NO_VALUE = '(none)';
+
+/**
+ * The name of the group a value of the grouping column puts a run in.
+ * @param {any} v
+ * @returns {string}
+ */
+export function groupName(v) {
+  return v === null || v === undefined || v === '' ? NO_VALUE : typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
 
 /**
  * @param {Record<string, any>[]} rows runs table rows (`runRow`), in the order wanted
@@ -17,12 +28,26 @@ export const NO_VALUE = '(none)';
 export function groupRuns(rows, col) {
   const out = new Map();
   for (const row of rows) {
-    const v = row[col];
-    const name = v === null || v === undefined || v === '' ? NO_VALUE : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const name = groupName(row[col]);
     if (!out.has(name)) out.set(name, []);
     out.get(name).push(row.id);
   }
   return out;
+}
+
+const byName = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
+/**
+ * The colour of each group, the one place that decides it (the charts' lines and bands and the
+ * runs table's group rows both ask here): the groups' names in natural order (`NO_VALUE` last)
+ * take the colours of `DISTINCT` one each, so a group keeps its colour whatever the sort, the
+ * filter or the runs hidden.
+ * @param {Iterable<string>} names the groups' names (repeats are fine)
+ * @returns {Map<string, string>} name → colour
+ */
+export function groupColors(names) {
+  const all = [...new Set(names)].sort((a, b) => (a === NO_VALUE ? 1 : b === NO_VALUE ? -1 : byName.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)));
+  return new Map(all.map((name, i) => [name, DISTINCT[i % DISTINCT.length]]));
 }
 
 /**

@@ -10,7 +10,7 @@
  * @typedef {{sort: {col: string, dir: 'asc'|'desc'}, filter: string, hidden: string[], xAxis: string,
  *   smoothing: number, log: boolean, maxRuns: number, collapsed: Record<string, boolean>,
  *   expanded: boolean, colors: Record<string, string>, pinned: string[], shown: string[], bar: string,
- *   groupBy: string, compare: string[], paramsMetric: string,
+ *   groupBy: string, openGroups: Record<string, string[]>, compare: string[], paramsMetric: string,
  *   scatter: Partial<import('../components/scatter.js').ScatterState>,
  *   pcoords?: import('../components/pcoords.js').PcoordsState, panels: import('./panellayout.js').Layout}} Settings
  *   panels: the charts' panels per section, their order, sizes and own settings (lib/panellayout.js; fitted
@@ -44,6 +44,7 @@ export function withDefaults(s, columns) {
   s.expanded ??= false;
   s.colors ??= {}; // run id → the colour chosen for it
   s.groupBy ??= ''; // a column whose values group the runs drawn ('' none)
+  if (!s.openGroups || typeof s.openGroups !== 'object' || Array.isArray(s.openGroups)) s.openGroups = {}; // group-by column → the groups open in the runs table (the others collapsed)
   s.compare ??= []; // the runs compared side by side (ids, at most 5)
   s.paramsMetric ??= ''; // the importance's summary metric in the Parameters section ('' the bar chart's)
   if (!s.scatter || Array.isArray(s.scatter)) s.scatter = {}; // the scatter's axes ({} a config field and a summary one)

@@ -13,7 +13,7 @@
 import { allRows, getJson, urls } from '../lib/api.js';
 import { pointsOf } from '../lib/align.js';
 import { AnsiConverter } from '../lib/ansi.js';
-import { flatten, groupByPrefix } from '../lib/columns.js';
+import { flatten, groupByPrefix, hiddenMetrics, isHiddenKey } from '../lib/columns.js';
 import { diffToHtml } from '../lib/diff.js';
 import { h, replace } from '../lib/dom.js';
 import { colorFor, escapeHtml, fmtBytes, fmtDuration, fmtField, fmtTime, systemUnit } from '../lib/format.js';
@@ -223,7 +223,9 @@ function errorBlock(run) {
 
 async function overviewTab(content, where, run, ctx) {
   const summary = run.summary || {};
-  const historyKeys = ((run.keys && run.keys.history) || []).filter((k) => !k.startsWith('_'));
+  // A metric hidden with define_metric(name, hidden=True) has no panel (it stays in the summary and the data).
+  const hidden = hiddenMetrics(run.metrics);
+  const historyKeys = ((run.keys && run.keys.history) || []).filter((k) => !k.startsWith('_') && !isHiddenKey(k, hidden));
   const media = historyKeys.filter((k) => mediaKind(summary[k]));
   // Charts for metrics: numbers (NaN and infinities too) or define_metric dicts; no typed value
   // (media of a kind without a panel, a tensor) is a chart.

@@ -18,11 +18,13 @@
 import { getJson, urls } from '../lib/api.js';
 import { RunStore } from '../lib/runstore.js';
 import { assignColors } from '../lib/colors.js';
+import { groupColors, groupName } from '../lib/groups.js';
+import { tableItems } from '../lib/tablegroups.js';
 import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
 import { ComparePanel, ParamsPanel } from '../components/panels.js';
 import { PRIORITY, historyQueue } from '../lib/data.js';
-import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, runRow, stepMetrics } from '../lib/columns.js';
+import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, hiddenMetrics, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
 import { runHref } from '../lib/route.js';
 import { compileFilter, toMongo } from '../lib/filter.js';
@@ -104,9 +106,29 @@ export async function mountWorkspace(root, route, ctx) {
       else hidden.delete(id);
       s.hidden = [...hidden];
       save();
+      if (s.groupBy) table.renderRows(); // its group's eye
       scheduleCharts();
     },
     onColor: (id, color) => chooseColor(id, color),
+    // Grouped (s.groupBy): a group's header opens or closes it, its eye hides or shows all its runs.
+    onToggleGroup: (name) => {
+      const open = new Set(s.openGroups[s.groupBy] || []);
+      if (open.has(name)) open.delete(name);
+      else open.add(name);
+      s.openGroups[s.groupBy] = [...open];
+      save();
+      refreshTable();
+    },
+    onHideGroup: (ids, isHidden) => {
+      for (const id of ids) {
+        if (isHidden) hidden.add(id);
+        else hidden.delete(id);
+      }
+      s.hidden = [...hidden];
+      save();
+      table.renderRows();
+      scheduleCharts();
+    },
   });
   const tableWrap = table.el;
   const sidebar = h('aside', { class: 'sidebar' },
@@ -143,6 +165,8 @@ export async function mountWorkspace(root, route, ctx) {
 
   // ---- the runs table ----
   let view = []; // rows after filter and sort
+  let items = []; // what the table lists: `view`, or grouped (s.groupBy) its groups' headers and open groups' runs
+  let groupColorMap = new Map(); // group name → colour (lib/groups.js groupColors), for the table and the charts
   let filter = compileFilter(s.filter, known);
 
   function columnValue(row, col) {
@@ -159,6 +183,8 @@ export async function mountWorkspace(root, route, ctx) {
     filterError.textContent = filter.error ? `Filter: ${filter.error}` : '';
     const t0 = performance.now();
     view = sortBy(rows.filter(filter.test), (r) => columnValue(r, s.sort.col), s.sort.dir);
+    groupColorMap = s.groupBy ? groupColors(rows.map((r) => groupName(r[s.groupBy]))) : new Map();
+    items = tableItems(view, { groupBy: s.groupBy, sort: s.sort, open: s.openGroups[s.groupBy] || [], colors: groupColorMap }).items;
     recolor();
     layout.dataset.sortMs = (performance.now() - t0).toFixed(1);
     countEl.textContent = `${view.length} of ${rows.length} runs${store.complete() ? '' : ` (loading ${store.total})`}`;
@@ -170,7 +196,7 @@ export async function mountWorkspace(root, route, ctx) {
 
   function refreshTable() {
     computeView();
-    table.show(view, tableColumns(), s.sort, s.pinned);
+    table.show(items, tableColumns(), s.sort, s.pinned);
     compare.update(view, (id) => rows[rowIndex.get(id)]);
   }
 
@@ -263,7 +289,19 @@ export async function mountWorkspace(root, route, ctx) {
   const zoomData = new Map(); // panel id → Map(runId → history answer)
   const panelData = new Map(); // panel id → {xAxis, keys, runs: Map(runId → answer)}: panels with an x-axis of their own
   const details = new Map(); // runId → run detail (metrics, keys)
+  let hiddenKeys = []; // metrics the runs hid (define_metric(hidden=True), from their details): no chart of their own
   let metricKeys = chartKeys(runs);
+  /** The hidden metrics the run details name; their charts go when they are new. */
+  function takeHiddenMetrics() {
+    const next = [...new Set([...details.values()].flatMap((d) => hiddenMetrics(d.metrics)))].sort();
+    if (next.join('\u0000') === hiddenKeys.join('\u0000')) return;
+    hiddenKeys = next;
+    layout.dataset.hiddenMetrics = hiddenKeys.join(',');
+    metricKeys = chartKeys(runs, hiddenKeys);
+    renderXChoices();
+    renderSections();
+    scheduleCharts();
+  }
   let systemKeys = [];
   let samples = 400;
 
@@ -272,6 +310,7 @@ export async function mountWorkspace(root, route, ctx) {
   const area = new ChartArea({
     el: sectionsEl, s, save: () => save(), project, frames,
     chartRuns: () => chartRuns(), colorOf: (id) => colorOf(id), rowOf: (id) => rows[rowIndex.get(id)],
+    groupColor: (name) => groupColorMap.get(name) || colorFor(name),
     xChoices: () => [...xSelect.options].map((o) => o.value),
     histories, systemHist, zoomData, panelData,
     onZoom: (panel, range) => zoom(panel, range),
@@ -437,6 +476,7 @@ export async function mountWorkspace(root, route, ctx) {
         console.warn('run detail', run.id, err);
       }
     });
+    takeHiddenMetrics();
     const sys = new Set(systemKeys);
     for (const d of details.values()) for (const k of (d.keys && d.keys.system) || []) if (!k.startsWith('_')) sys.add(k);
     const next = [...sys].sort();
@@ -566,6 +606,7 @@ export async function mountWorkspace(root, route, ctx) {
   groupSelect.addEventListener('change', () => {
     s.groupBy = groupSelect.value;
     save();
+    refreshTable();
     scheduleCharts();
   });
   barSelect.addEventListener('change', () => {
@@ -601,7 +642,7 @@ export async function mountWorkspace(root, route, ctx) {
       renderGroupChoices();
     }
     if (added.length || updated.length) {
-      const nextKeys = [...new Set([...metricKeys, ...chartKeys([...added, ...updated])])].sort();
+      const nextKeys = [...new Set([...metricKeys, ...chartKeys([...added, ...updated], hiddenKeys)])].sort();
       if (nextKeys.join() !== metricKeys.join()) {
         metricKeys = nextKeys;
         renderXChoices();
@@ -611,8 +652,8 @@ export async function mountWorkspace(root, route, ctx) {
     // The table again: in place when the order is the same (a running run's runtime ticking
     // rewrites its cell, not the table).
     computeView();
-    if (colSet.size !== before) table.show(view, tableColumns(), s.sort, s.pinned);
-    else table.update(view);
+    if (colSet.size !== before) table.show(items, tableColumns(), s.sort, s.pinned);
+    else table.update(items);
   }
 
   async function loadRest() {
