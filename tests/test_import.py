@@ -36,6 +36,7 @@ run = wandb.init(project="moving", name="first-run", tags=["base", "v2"], group=
                  notes="from wandb", config={"lr": 0.01, "layers": [64, 32], "opt": {"name": "adam", "beta": 0.9}})
 run.define_metric("val/loss", summary="min")
 run.define_metric("acc", summary="max,mean")
+run.define_metric("ok", hidden=True)
 for i in range(6):
     run.log({"loss": 1.0 / (i + 1), "acc": i / 10, "epoch": i, "ok": i % 2 == 0, "phase": f"p{i}",
              "val/loss": 2.0 - i / 4, "nest": {"a": i, "b": {"c": -i}}, "big": 2**40 + i, "lst": [i, i + 0.5],
@@ -186,7 +187,8 @@ def test_wandb_import_matches_the_source(wandb_dir: Path, tmp_path: Path) -> Non
     assert summary["nest.b.c"] == -5 and summary["loss"] == 0.05 and summary["_step"] == 12
     assert (Path(run.dir) / summary["img"]["path"]).is_file()
     defs = json.loads((Path(run.dir) / "metrics.json").read_text())
-    assert ["val/loss", "min", None, None] in defs and ["acc", "max,mean", None, None] in defs
+    assert ["val/loss", "min", None, None, False] in defs and ["acc", "max,mean", None, None, False] in defs
+    assert ["ok", None, None, None, True] in defs  # define_metric(hidden=True) carried over
     assert "requirements.txt" in {f.name for f in run.files()}
     assert run.metadata["python"].startswith("CPython") and run.metadata["program"]
 

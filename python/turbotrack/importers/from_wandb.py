@@ -196,14 +196,15 @@ class WandbImport:
         )
 
     def _metrics(self, src: wandb_log.WandbRun) -> list[list[Any]]:
-        """metrics.json from the define_metric records: [name, summary, objective, step_metric] each."""
+        """metrics.json from the define_metric records: [name, summary, objective, step_metric, hidden] each."""
         defs: dict[str, list[Any]] = {}
         for m in src.metrics:
             name = m.name or m.glob_name
             if not name or m.expanded_from_glob:
                 continue
             words = [w for w in ("min", "max", "mean", "first", "last", "best", "none") if getattr(m.summary, w)]
-            defs[name] = [name, ",".join(words) or None, _GOALS.get(m.goal), m.step_metric or None]
+            hidden = bool(m.options.hidden) if m.HasField("options") else False
+            defs[name] = [name, ",".join(words) or None, _GOALS.get(m.goal), m.step_metric or None, hidden]
         return list(defs.values())
 
     def _system(self, src: wandb_log.WandbRun, out: ImportedRun) -> None:
