@@ -433,6 +433,15 @@ class Database:
             for sql, rows in steps:
                 tx.executemany(sql, rows)
 
+    def write_one(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One short write statement (``... RETURNING`` what it changed), committed: its rows. On
+        PostgreSQL a single round trip (autocommit, under the read timeout), not a transaction's four."""
+        if self.postgres:
+            with self._pool.connection() as conn:
+                return [tuple(r) for r in conn.execute(self._sql(sql), tuple(params)).fetchall()]
+        with self.transaction() as tx:
+            return tx.query(sql, params)
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """All rows of a query; :class:`QueryTimeout` when it runs past the timeout."""
         if self.postgres:

@@ -327,12 +327,11 @@ class Index:
         frequent request after its appends); False when the index holds no such run (the caller
         indexes it from its files and touches again)."""
         now = time.time()
-        with self.db.transaction() as tx:
-            hit = tx.query(
-                "UPDATE runs SET heartbeat = ?, heartbeat_ttl = ?, updated = ? "
-                "WHERE entity = ? AND project = ? AND run_id = ? RETURNING run_id",
-                (now, ttl or DEFAULT_HEARTBEAT_TTL, now, rp.entity, rp.project, rp.run_id),
-            )
+        hit = self.db.write_one(
+            "UPDATE runs SET heartbeat = ?, heartbeat_ttl = ?, updated = ? "
+            "WHERE entity = ? AND project = ? AND run_id = ? RETURNING run_id",
+            (now, ttl or DEFAULT_HEARTBEAT_TTL, now, rp.entity, rp.project, rp.run_id),
+        )
         return bool(hit)
 
     def rebuild(self) -> int:
