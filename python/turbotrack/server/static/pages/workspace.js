@@ -534,7 +534,9 @@ export async function mountWorkspace(root, route, ctx) {
       const got = histories.get(id);
       return keys.filter((k) => !(got && got.has(k)) && !pending.has(`${id}\0${k}`));
     };
-    const batch = nextBatch(list.map((r) => r.id), lacks, firstDrawn ? { slots: historyQueue.free(), min: 4 } : { size: 1 });
+    // The very first request is one key of one run (the smallest answer); the others batches.
+    const first = !firstDrawn && !histories.size && !pending.size;
+    const batch = nextBatch(list.map((r) => r.id), lacks, first ? { size: 1 } : { slots: historyQueue.free(), min: 4 });
     return batch && [batch.ids.map((id) => runById.get(id)), batch.keys];
   }
 
