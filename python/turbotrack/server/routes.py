@@ -154,7 +154,7 @@ class HistoryQuery:
 
 
 #: Runs one batch history request may name: 100 answers of a chart's keys at its width stay a few
-#: MB (a 600-point key is some 20 KB of JSON), and the UI asks for at most BATCH_RUNS in lib/queue.js.
+#: MB (a 600-point key is some 20 KB of JSON), and the UI asks for at most BATCH_RUNS (lib/batch.js).
 MAX_BATCH_RUNS = 100
 
 

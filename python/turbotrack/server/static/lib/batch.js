@@ -7,7 +7,7 @@
  */
 
 /** Most runs one request names (the server takes 100: docs/server-api.md). */
-export const BATCH_RUNS = 32;
+export const BATCH_RUNS = 16;
 /** Most characters of run ids one request names (a URL stays well under servers' 8 KB line limits). */
 export const BATCH_CHARS = 4000;
 
