@@ -162,3 +162,39 @@ def test_a_replica_pulls_each_run_before_answering(tmp_path: Path) -> None:
             status, single, _ = raw(a.url, "GET", f"/api/v1/runs/local/p/{rid}/history?{query}", cluster.key)
             assert status == 200 and got["runs"][rid] == json.loads(single)
             assert got["runs"][rid]["keys"]["loss"]["bands"]["loss"]["max"]
+
+
+def test_a_second_identical_batch_is_answered_from_the_history_cache(new_run, root, monkeypatch) -> None:
+    """In process: the batch handler's answers come from the server's HistoryCache, so a second
+    identical batch (and the single route after it) decodes and downsamples nothing."""
+    from turbotrack.server import routes
+    from turbotrack.server.db import open_auth_database, open_database
+    from turbotrack.server.history import HistoryCache
+    from turbotrack.server.params import parse
+    from turbotrack.server.state import ServerState
+
+    runs = [_log(new_run, 2000, k, project="p") for k in range(3)]
+    made = []
+    real = HistoryCache._columnar
+    monkeypatch.setattr(HistoryCache, "_columnar", lambda self, *a: made.append(a[1]) or real(self, *a))
+    store = root / "turbotrack"  # the storage root `turbotrack server --dir ROOT` serves
+    state = ServerState(store, open_database(None, store), open_auth_database(None, store))
+    try:
+        ids = ",".join(r.id for r in runs)
+        params = {"runs": ids, "keys": "loss,acc", "samples": "50", "each": "1", "bands": "1"}
+
+        def ask(handler: Any, query: type, path: dict[str, str], **extra: str) -> Any:
+            req = routes.Req(path, parse(query, {**params, **extra}), None, target="/x")
+            return handler(state, req)
+
+        project = {"entity": "local", "project": "p"}
+        first = ask(routes.histories, routes.HistoriesQuery, project).data
+        assert len(made) == 6 and set(first["runs"]) == {r.id for r in runs}  # 3 runs x 2 keys
+        again = ask(routes.histories, routes.HistoriesQuery, project).data
+        single = ask(routes.history, routes.HistoryQuery, {**project, "run_id": runs[1].id}).data
+        assert len(made) == 6, "answered again without the cache"
+        assert again == first and single == first["runs"][runs[1].id]
+        ask(routes.histories, routes.HistoriesQuery, project, samples="60")  # another query: made anew
+        assert len(made) == 12
+    finally:
+        state.close()
