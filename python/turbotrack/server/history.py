@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional, Sequence, Union, overload
 
 from .. import _core
 from ..store import layout
-from ..store.local import projection, select, zoomed
+from ..store.local import Bands, projection, select_banded, zoom_bands, zoomed
 
 
 def stream_paths(run_dir: Path, stream: str) -> list[Path]:
@@ -258,13 +258,16 @@ class HistoryCache:
         samples: Optional[int],
         lo: Optional[float],
         hi: Optional[float],
+        bands: bool = False,
     ) -> dict[str, Any]:
         """``{"x_axis", "rows", "columns", "nulls"}`` as the history endpoint answers (NaN, gaps and
-        nulls: None; ``nulls``: per key, the rows where it was logged as None)."""
+        nulls: None; ``nulls``: per key, the rows where it was logged as None). With ``bands``, when
+        M4 dropped rows, also ``"bands": {key: {"min": [...], "max": [...]}}``: aligned with the
+        rows, the min and max of the M4 bucket each row falls in (None where it holds no value)."""
         if not paths:
             return {"x_axis": x_axis, "rows": 0, "columns": {}}
-        key = (*_key(paths, keys), x_axis, samples, lo, hi)
-        return self._answers.get(key, lambda: self._columnar(paths, keys, x_axis, samples, lo, hi))
+        key = (*_key(paths, keys), x_axis, samples, lo, hi, bands)
+        return self._answers.get(key, lambda: self._columnar(paths, keys, x_axis, samples, lo, hi, bands))
 
     def _columnar(
         self,
@@ -274,17 +277,28 @@ class HistoryCache:
         samples: Optional[int],
         lo: Optional[float],
         hi: Optional[float],
+        bands: bool,
     ) -> tuple[dict[str, Any], int]:
         # A null (a logged None) is no value: None in its row (a gap in the chart), and its row
         # listed under "nulls", so that rows read back hold the key (with None) as logged.
         data = zoomed(paths, keys, x_axis, samples, lo, hi)
-        if data is not None:  # a wide view, from the blocks' statistics: the rows kept already
-            n, picked, nulls = select(data, keys, x_axis, None)
+        found: Bands = {}
+        if data is not None and bands and not data["zoom"]["from_stats"]:
+            # A narrow view answered from a few blocks: whether M4 dropped rows is not known from
+            # its answer, so bands are computed from a whole read (the table cache keeps it).
+            data = None
+        if data is not None:  # from the blocks' statistics: the rows kept already
+            n, picked, nulls, _ = select_banded(data, keys, x_axis, None, bands=False)
+            if bands and keys and samples:
+                found = zoom_bands(data, keys[0], samples)
         else:
-            n, picked, nulls = select(self.table(paths, projection(keys, x_axis)), keys, x_axis, samples, lo, hi)
+            table = self.table(paths, projection(keys, x_axis))
+            n, picked, nulls, found = select_banded(table, keys, x_axis, samples, lo, hi, bands=bands)
         columns = {k: _jsonable(v, n) for k, v in picked.items()}
-        out = {"x_axis": x_axis, "rows": n, "columns": columns, "nulls": nulls}
-        return out, 200 + 24 * n * max(1, len(columns))  # about what the lists of floats hold
+        out: dict[str, Any] = {"x_axis": x_axis, "rows": n, "columns": columns, "nulls": nulls}
+        if found:
+            out["bands"] = {k: {"min": _floats(a), "max": _floats(b)} for k, (a, b) in found.items()}
+        return out, 200 + 24 * n * max(1, len(columns) + 2 * len(found))  # about what the lists of floats hold
 
     def columnar_each(
         self,
@@ -294,10 +308,14 @@ class HistoryCache:
         samples: Optional[int],
         lo: Optional[float],
         hi: Optional[float],
+        bands: bool = False,
     ) -> dict[str, Any]:
         """``{"x_axis", "keys": {key: columnar}}``: each key's own rows (those holding it), each
         downsampled on its own, in one answer: charts of metrics logged at different steps."""
-        return {"x_axis": x_axis, "keys": {k: self.columnar(paths, [k], x_axis, samples, lo, hi) for k in keys}}
+        return {
+            "x_axis": x_axis,
+            "keys": {k: self.columnar(paths, [k], x_axis, samples, lo, hi, bands) for k in keys},
+        }
 
 
 class RowsView(Sequence[dict[str, Any]]):
@@ -343,6 +361,11 @@ class RowsView(Sequence[dict[str, Any]]):
 
 def _needs_len(i: slice) -> bool:
     return i.step not in (None, 1) or i.stop is None or (i.start or 0) < 0 or i.stop < 0
+
+
+def _floats(values: Any) -> list[Optional[float]]:
+    """A float64 array for JSON: NaN is None (an infinity stays, sent as ``"Infinity"``)."""
+    return [None if v != v else v for v in values.tolist()]
 
 
 def _jsonable(col: tuple[Any, Any], n: int) -> list[Any]:

@@ -144,12 +144,23 @@ class HistoryQuery:
     x_axis: str = "_step"
     each: bool = False
     stream: str = "history"
+    bands: bool = False  # with samples: each downsampled key's bucket min and max per row
 
     def __post_init__(self) -> None:
         if self.stream not in layout.STREAM_GLOBS:
             raise ValueError(f"stream must be one of {sorted(layout.STREAM_GLOBS)}, not {self.stream!r}")
         if self.samples is not None and self.samples < 1:
             raise ValueError("samples must be at least 1")
+
+
+#: Runs one batch history request may name: 100 answers of a chart's keys at its width stay a few
+#: MB (a 600-point key is some 20 KB of JSON), and the UI asks for at most BATCH_RUNS (lib/batch.js).
+MAX_BATCH_RUNS = 100
+
+
+@dataclass(frozen=True)
+class HistoriesQuery(HistoryQuery):
+    runs: Optional[list[str]] = None  # run ids of the project, comma-separated
 
 
 @dataclass(frozen=True)
@@ -306,16 +317,61 @@ def history(s: ServerState, r: Req) -> Any:
         raise ApiError(404, f"no run {rp.path}")
     # Stable across server restarts; "no-cache" lets the browser keep the answer and revalidate it
     # (a 304 costs a stat of the run's files), so a workspace visited again reuses what it drew.
-    query = hashlib.sha1(r.target.encode()).hexdigest()[:16]
-    cache = {"ETag": '"' + signature(paths)[:24] + "-" + query + '"', "Cache-Control": "no-cache"}
+    cache = _revalidated(signature(paths), r.target)
     if r.headers.get("if-none-match") == cache["ETag"]:
         return Empty(304, cache)
+    return Json(_history_body(s, paths, q), headers=cache)
+
+
+def _revalidated(files: str, target: str) -> dict[str, str]:
+    """The caching headers of a history answer: an ETag over the files' signature and the query."""
+    query = hashlib.sha1(target.encode()).hexdigest()[:16]
+    return {"ETag": '"' + files[:24] + "-" + query + '"', "Cache-Control": "no-cache"}
+
+
+def _history_body(s: ServerState, paths: list[Path], q: HistoryQuery) -> dict[str, Any]:
+    """What the history endpoint answers for one run's ``paths``."""
     keys = q.keys or None
     if q.each and keys:
-        out = s.history.columnar_each(paths, keys, q.x_axis, q.samples, q.min, q.max)
-    else:
-        out = s.history.columnar(paths, keys, q.x_axis, q.samples, q.min, q.max)
-    return Json(out, headers=cache)
+        return s.history.columnar_each(paths, keys, q.x_axis, q.samples, q.min, q.max, q.bands)
+    return s.history.columnar(paths, keys, q.x_axis, q.samples, q.min, q.max, q.bands)
+
+
+def histories(s: ServerState, r: Req) -> Any:
+    """The history of many runs of one project in one answer: ``{"runs": {id: <what the history
+    endpoint answers>}, "missing": [ids]}``. Each run is read as the history endpoint reads it
+    (``read_run``: a replica pulls its files first); one that is not there, or that ``read_run``
+    refuses, is listed in ``missing``, never answered."""
+    entity, project = part("entity", r.params["entity"]), part("project", r.params["project"])
+    q: HistoriesQuery = r.query
+    ids = list(dict.fromkeys(q.runs or ()))
+    if not ids:
+        raise ApiError(400, "bad query: runs must name at least one run id (runs=ID,ID,...)")
+    if len(ids) > MAX_BATCH_RUNS:
+        raise ApiError(400, f"bad query: at most {MAX_BATCH_RUNS} runs per request, not {len(ids)}: split them")
+    for rid in ids:
+        part("run id", rid)  # every name checked before any run is read
+    found: dict[str, list[Path]] = {}
+    missing: list[str] = []
+    for rid in ids:
+        try:
+            rp = read_run(s, {"entity": entity, "project": project, "run_id": rid})
+        except ApiError as e:
+            if e.status not in (403, 404):
+                raise
+            missing.append(rid)
+            continue
+        paths = stream_paths(rp.dir, q.stream)
+        if not paths and not layout.is_run_dir(rp.dir):
+            missing.append(rid)
+        else:
+            found[rid] = paths
+    files = "|".join(f"{rid}:{signature(paths)}" for rid, paths in found.items())
+    cache = _revalidated(hashlib.sha1(files.encode()).hexdigest(), r.target)
+    if r.headers.get("if-none-match") == cache["ETag"]:
+        return Empty(304, cache)
+    runs = {rid: _history_body(s, paths, q) for rid, paths in found.items()}
+    return Json({"runs": runs, "missing": missing}, headers=cache)
 
 
 def rows(s: ServerState, r: Req) -> Any:
@@ -546,6 +602,7 @@ _ART = "/api/v1/artifacts/{entity}/{project}"
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/projects", projects),
     Route("GET", "/api/v1/runs/{entity}/{project}", list_runs, query=RunsQuery),
+    Route("GET", "/api/v1/histories/{entity}/{project}", histories, query=HistoriesQuery),
     Route("GET", _RUN, run),
     Route("GET", _RUN + "/manifest", manifest),
     Route("GET", _RUN + "/history", history, query=HistoryQuery),

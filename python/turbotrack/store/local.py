@@ -14,7 +14,7 @@ from .. import _core
 from .._fs import DamagedFile, atomic_write_json, read_json
 from . import artifacts, layout, query, runinfo, sql, types
 from .base import RunStore, check_page
-from .downsample import m4_rows
+from .downsample import bucket_bands, m4_bucket_count, m4_rows
 from .summary_view import contains, lookup
 
 HISTORY_GLOB = layout.HISTORY_GLOB
@@ -445,12 +445,33 @@ def select(
     lo: Optional[float] = None,
     hi: Optional[float] = None,
 ) -> tuple[int, dict[str, tuple[Any, Any]], dict[str, list[int]]]:
+    """The rows of a history that ``history()`` answers (see :func:`select_banded`, without bands)."""
+    n, picked, nulls, _bands = select_banded(data, keys, x_axis, samples, lo, hi, bands=False)
+    return n, picked, nulls
+
+
+#: Per key, the min and max of the M4 bucket each answered row falls in (float64 arrays, NaN: none).
+Bands = dict[str, tuple[Any, Any]]
+
+
+def select_banded(
+    data: dict[str, Any],
+    keys: Optional[Sequence[str]],
+    x_axis: str,
+    samples: Optional[int],
+    lo: Optional[float] = None,
+    hi: Optional[float] = None,
+    bands: bool = True,
+) -> tuple[int, dict[str, tuple[Any, Any]], dict[str, list[int]], Bands]:
     """The rows of a history read by ``_core.read_history`` that ``history()`` answers: with ``keys``,
     rows holding all of them (a ``None`` logged counts as held), and only those columns and
     ``x_axis``; ``lo``/``hi`` bound ``x_axis``; ``samples`` keeps at most that many by M4. Returns
     the row count; per column, ``(values, at)``: its values in kept rows and the result rows they
     land in (``at`` None: every row, in order); and per column with nulls, the result rows that
-    hold a null (a null is no value: it is in neither ``values`` nor ``at``)."""
+    hold a null (a null is no value: it is in neither ``values`` nor ``at``); and with ``bands``,
+    when M4 dropped rows, per numeric key (not ``x_axis``, not ``_``-named) the min and max of the
+    bucket each answered row falls in, over every row of the range (:func:`downsample.bucket_bands`;
+    empty when nothing was dropped)."""
     import numpy as np
 
     n = data["n_rows"]
@@ -477,12 +498,47 @@ def select(
             with np.errstate(invalid="ignore"):
                 keep &= (x >= lo if lo is not None else True) & (x <= hi if hi is not None else True)
     if samples is None and bool(keep.all()):
-        return _every_row(n, base, metrics, null_rows, names)
+        return (*_every_row(n, base, metrics, null_rows, names), {})
     rows = np.flatnonzero(keep)
+    found: Bands = {}
     if samples is not None and len(rows) > samples:
         series = {k: _float_column(base, metrics, k, n) for k in dict.fromkeys([x_axis, *(keys or metrics)])}
-        rows = m4_rows({k: v for k, v in series.items() if v is not None}, rows, x_axis, keys, samples)
-    return _gather(n, base, metrics, null_rows, names, rows)
+        numeric = {k: v for k, v in series.items() if v is not None}
+        kept = m4_rows(numeric, rows, x_axis, keys, samples)
+        if bands:
+            found = _bands(numeric, rows, kept, x_axis, keys, samples)
+        rows = kept
+    return (*_gather(n, base, metrics, null_rows, names, rows), found)
+
+
+def _bands(
+    series: dict[str, Any], rows: Any, kept: Any, x_axis: str, keys: Optional[Sequence[str]], samples: int
+) -> Bands:
+    """Per y series M4 ran over, the bucket min and max of each of the ``kept`` rows (M4's buckets
+    over ``rows``, as :func:`downsample.m4_rows` cut them)."""
+    import numpy as np
+
+    names = [k for k in (keys if keys is not None else series) if k != x_axis and not k.startswith("_")]
+    ys = {k: series[k] for k in names if k in series}
+    x = series[x_axis][rows] if x_axis in series else np.asarray(rows, dtype=np.float64)
+    at = np.searchsorted(rows, kept)
+    buckets = m4_bucket_count(samples, len(ys))
+    return {k: bucket_bands(x, y[rows], at, buckets) for k, y in ys.items()}
+
+
+def zoom_bands(data: dict[str, Any], key: str, samples: int) -> Bands:
+    """The bands of a :func:`zoomed` answer that M4 cut from block statistics (its ``zoom`` says
+    ``from_stats``): it holds each bucket's first, last, min and max rows, so each bucket's min and
+    max are those of its answered rows (the buckets: ``samples // 4`` over the answered steps'
+    range, as ``_core.zoom_history`` cut them)."""
+    import numpy as np
+
+    n = data["n_rows"]
+    y = _float_column(data["columns"], data["metrics"], key, n)
+    if y is None:
+        return {}
+    x = np.asarray(data["columns"]["_step"], dtype=np.float64)
+    return {key: bucket_bands(x, y, np.arange(n), m4_bucket_count(samples, 1))}
 
 
 def _gather(

@@ -21,8 +21,9 @@ import { fmtValue, systemUnit } from '../lib/format.js';
 /**
  * @typedef {{id: string, label: string, color: string, x: ArrayLike<number>, y: ArrayLike<number|null>,
  *   band?: {min: ArrayLike<number|null>, max: ArrayLike<number|null>}, dash?: number[]}} Series
- *   band: a group's lowest and highest value at each x (drawn as a band around its mean `y`);
- *   dash: a dash pattern of the line (a panel's second metric and after)
+ *   band: a group's lowest and highest value at each x, or a downsampled run's bucket min and max
+ *   (drawn as a band around `y`, not smoothed); dash: a dash pattern of the line (a panel's second
+ *   metric and after)
  */
 
 /** The ids of a group's band edges: its id and one of these. */
@@ -256,9 +257,10 @@ export class LineChart {
   }
 
   /**
-   * Groups (the workspace's "group by"): each series a group's mean line inside a band from its
-   * lowest to its highest value (`band`, on the same x). Few series: the plot is built again when
-   * the groups change, else given the new data.
+   * Series with bands: a group's mean line (the workspace's "group by") inside a band from its
+   * lowest to its highest value, or a downsampled run's line inside its buckets' min and max
+   * (`band`, on the same x; a series without one is its line alone). Few series: the plot is built
+   * again when they change, else given the new data.
    * @param {Series[]} shown
    * @param {{xKey: string, smoothing?: number, log?: boolean}} view
    */
@@ -269,14 +271,17 @@ export class LineChart {
     const lines = [];
     const meta = [];
     for (const s of shown) {
-      const band = /** @type {{min: ArrayLike<number|null>, max: ArrayLike<number|null>}} */ (s.band);
+      // The band is drawn as it came, never smoothed: it bounds the raw values, whatever the line.
       lines.push({ x: s.x, y: this.prepare(s.y, smoothing, log) });
+      meta.push(s);
+      const band = s.band;
+      if (!band) continue; // a series with no band (a run not downsampled): its line alone
       lines.push({ x: s.x, y: this.prepare(band.max, 0, log) });
       lines.push({ x: s.x, y: this.prepare(band.min, 0, log) });
-      meta.push(s, { ...s, id: `${s.id}${BAND_MAX}`, label: `${s.label} max`, y: band.max }, { ...s, id: `${s.id}${BAND_MIN}`, label: `${s.label} min`, y: band.min });
+      meta.push({ ...s, id: `${s.id}${BAND_MAX}`, label: `${s.label} max`, y: band.max }, { ...s, id: `${s.id}${BAND_MIN}`, label: `${s.label} min`, y: band.min });
     }
     const data = alignSeries(lines);
-    const viewSig = JSON.stringify([view.xKey, log, 'bands', shown.map((s) => [s.id, s.color, s.label])]);
+    const viewSig = JSON.stringify([view.xKey, log, 'bands', shown.map((s) => [s.id, s.color, s.label, !!s.band])]);
     this.shown = meta;
     if (this.plot && viewSig === this.viewSig) {
       this.plot.setData(data, !this.zoom);
@@ -290,13 +295,15 @@ export class LineChart {
     const opts = this.options([], view);
     opts.series = [{ label: view.xKey }];
     opts.bands = [];
-    shown.forEach((s, i) => {
+    for (const s of shown) {
       const show = !this.hidden.has(s.id);
       opts.series.push({ label: s.label, stroke: s.color, width: 2, spanGaps: true, points: { show: false }, show, ...(s.dash ? { dash: s.dash } : {}) });
+      if (!s.band) continue;
       opts.series.push({ label: `${s.label} max`, stroke: `${s.color}55`, width: 0.5, spanGaps: true, points: { show: false }, show });
       opts.series.push({ label: `${s.label} min`, stroke: `${s.color}55`, width: 0.5, spanGaps: true, points: { show: false }, show });
-      opts.bands.push({ series: [3 * i + 2, 3 * i + 3], fill: `${s.color}33` });
-    });
+      const at = opts.series.length - 2; // uPlot's indices of the max and min series
+      opts.bands.push({ series: [at, at + 1], fill: `${s.color}33` });
+    }
     this.bands = opts.bands;
     this.plot = new globalThis.uPlot(opts, data, this.body);
     if (this.zoom) this.plot.setScale('x', this.zoom);

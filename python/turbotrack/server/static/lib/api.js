@@ -79,6 +79,9 @@ export const urls = {
   runs: (e, p, params = {}) => `/api/v1/runs/${enc(e)}/${enc(p)}${qs(params)}`,
   run: (e, p, r) => `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}`,
   history: (e, p, r, params) => `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}/history${qs(params)}`,
+  // Many runs of one project at one query (docs/server-api.md): `runs` first, then the query as `history`'s.
+  histories: (e, p, runIds, params) =>
+    `/api/v1/histories/${enc(e)}/${enc(p)}${qs({ runs: runIds.join(','), ...params })}`,
   rows: (e, p, r, params) => `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}/rows${qs(params)}`,
   files: (e, p, r) => `/api/v1/runs/${enc(e)}/${enc(p)}/${enc(r)}/files`,
   // download: as an attachment; view: an HTML file as a page (for a sandboxed frame only).

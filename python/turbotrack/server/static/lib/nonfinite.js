@@ -42,10 +42,11 @@ function isPlainObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** A columnar history (`{columns: {key: [values]}}`), its columns decoded in place. */
+/** A columnar history (`{columns: {key: [values]}}`), its columns (and `bands`) decoded in place. */
 function decodeHistory(hist) {
   if (!isPlainObject(hist) || !isPlainObject(hist.columns)) return hist;
-  for (const col of Object.values(hist.columns)) {
+  const bands = isPlainObject(hist.bands) ? Object.values(hist.bands).flatMap((b) => [b.min, b.max]) : [];
+  for (const col of [...Object.values(hist.columns), ...bands]) {
     if (!Array.isArray(col)) continue;
     for (let i = 0; i < col.length; i++) {
       const v = col[i];
@@ -67,7 +68,8 @@ function decodeRun(run) {
 /**
  * An answer of the read API with its numbers restored (in place; returned for chaining). The shapes
  * are those of docs/server-api.md: `{runs: [RUN]}`, a RUN (with `summary`/`config`), a history
- * (`{columns}`, or `{keys: {key: history}}` for `each=1`) and `{rows: [row]}`. Other answers
+ * (`{columns}`, or `{keys: {key: history}}` for `each=1`), a batch of them (`{runs: {id: history},
+ * missing}`) and `{rows: [row]}`. Other answers
  * (projects, files, logs) are returned as they came.
  * @param {any} data
  * @returns {any}
@@ -75,6 +77,7 @@ function decodeRun(run) {
 export function decodeAnswer(data) {
   if (!isPlainObject(data)) return data;
   if (Array.isArray(data.runs)) data.runs.forEach(decodeRun);
+  if (isPlainObject(data.runs) && Array.isArray(data.missing)) for (const v of Object.values(data.runs)) decodeAnswer(v);
   if ('summary' in data || 'config' in data) decodeRun(data);
   if (isPlainObject(data.columns)) decodeHistory(data);
   if (isPlainObject(data.keys)) for (const v of Object.values(data.keys)) decodeHistory(v);

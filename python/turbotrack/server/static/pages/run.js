@@ -170,7 +170,8 @@ function runCharts(where, run, keys, { stream = 'history', xKey = '_step' } = {}
   }
   if (!keys.length) el.append(h('p', { class: 'empty' }, 'No metrics logged yet.'));
   // `each=1`: each key its own rows (see workspace.js); the answer is {keys: {key: history}}.
-  const url = (extra) => urls.history(where.entity, where.project, where.run, { keys: keys.join(','), x_axis: xKey, samples, stream, each: 1, ...extra });
+  // `bands=1`: a downsampled line is drawn in its buckets' min-max band (lib/align.js pointsOf).
+  const url = (extra) => urls.history(where.entity, where.project, where.run, { keys: keys.join(','), x_axis: xKey, samples, stream, each: 1, bands: 1, ...extra });
   function draw() {
     if (!hist) return;
     for (const [k, chart] of charts) {

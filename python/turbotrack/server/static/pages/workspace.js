@@ -23,7 +23,8 @@ import { tableItems } from '../lib/tablegroups.js';
 import { DEFAULT_VIEW, fromQuery, toQuery } from '../lib/viewstate.js';
 import { isoTime, toCsv } from '../lib/csv.js';
 import { ComparePanel, ParamsPanel } from '../components/panels.js';
-import { PRIORITY, historyQueue } from '../lib/data.js';
+import { PRIORITY, getHistories, historyQueue } from '../lib/data.js';
+import { chunks, nextBatch } from '../lib/batch.js';
 import { BASE_COLUMNS, chartKeys, columnLabel, dataColumns, hiddenMetrics, runRow, stepMetrics } from '../lib/columns.js';
 import { h, replace } from '../lib/dom.js';
 import { runHref } from '../lib/route.js';
@@ -410,46 +411,75 @@ export async function mountWorkspace(root, route, ctx) {
 
   // `each=1`: every key its own rows, sampled on its own (metrics logged at different steps each
   // keep all their points; without it the server answers only the rows holding every key).
+  // `bands=1` while few runs are drawn: each downsampled line in its buckets' min-max band (with
+  // many runs the bands would hide each other, and double what is fetched).
+  const BAND_RUNS = 10;
+  function historyParams(keys, extra = {}) {
+    const bands = chartRuns().length <= BAND_RUNS ? 1 : undefined;
+    return { keys: keys.join(','), x_axis: s.xAxis, samples, each: 1, bands, ...extra };
+  }
   function historyUrl(run, keys, extra = {}) {
-    return urls.history(entity, project, run.id, { keys: keys.join(','), x_axis: s.xAxis, samples, each: 1, ...extra });
+    return urls.history(entity, project, run.id, historyParams(keys, extra));
   }
 
-  // One answer per request: some keys of one run (`each=1`: each key's own rows). Answers for another
-  // x-axis than the current one (asked before it changed) are dropped.
+  // One request for some keys of many runs (the batch route; `each=1`: each key's own rows), each
+  // run's answer put in `histories`. Answers for another x-axis than the current one (asked
+  // before it changed) are dropped.
   const pending = new Set(); // `${runId}\0${key}` being fetched
   let generation = 0;
-  async function fetchKeys(run, keys, revalidate = false) {
+  async function fetchKeys(list, keys, revalidate = false) {
     const gen = generation;
-    for (const k of keys) pending.add(`${run.id}\0${k}`);
+    for (const run of list) for (const k of keys) pending.add(`${run.id}\0${k}`);
     try {
-      const { data, changed } = await historyQueue.get(historyUrl(run, keys), { revalidate, priority: PRIORITY.view });
+      const ids = list.map((r) => r.id);
+      const { answers, changed } = await getHistories(entity, project, ids, historyParams(keys), { revalidate, priority: PRIORITY.view });
       if (gen !== generation) return;
-      let got = histories.get(run.id);
-      if (!got) histories.set(run.id, (got = new Map()));
-      for (const k of keys) {
-        if (!changed && got.has(k)) continue;
-        got.set(k, data.keys[k]);
-        dirty.add(k);
+      for (const [id, data] of answers) {
+        let got = histories.get(id);
+        if (!got) histories.set(id, (got = new Map()));
+        for (const k of keys) {
+          if (!changed && got.has(k)) continue;
+          got.set(k, data.keys[k]);
+          dirty.add(k);
+        }
       }
       scheduleCharts(false);
     } catch (err) {
-      console.warn('history', run.id, err);
+      console.warn('history', list.map((r) => r.id).join(','), err);
     } finally {
-      for (const k of keys) pending.delete(`${run.id}\0${k}`);
+      for (const run of list) for (const k of keys) pending.delete(`${run.id}\0${k}`);
     }
   }
 
-  /** The next (run, keys) to fetch: the charts in sight, for the runs drawn, in table order. */
+  /** The live runs' histories asked again with their ETags: a batch per set of keys drawn. */
+  async function refreshLive(live) {
+    const byKeys = new Map();
+    for (const run of live) {
+      const keys = [...histories.get(run.id).keys()];
+      const sig = keys.join('\0');
+      if (!byKeys.has(sig)) byKeys.set(sig, { keys, runs: [] });
+      byKeys.get(sig).runs.push(run);
+    }
+    const jobs = [];
+    for (const { keys, runs: some } of byKeys.values()) for (const ids of chunks(some.map((r) => r.id))) jobs.push({ keys, ids });
+    await pool(jobs, ({ keys, ids }) => fetchKeys(ids.map((id) => runById.get(id)).filter(Boolean), keys, true), WIDTH);
+  }
+
+  /** The next (runs, keys) to fetch: the charts in sight, for the runs drawn, in table order; the
+   * runs lacking the same keys in one batch, spread over the requests that may run at once. */
   function nextFetch() {
     const keys = area.keysInSight();
     if (!keys.length) return null;
     if (!firstDrawn) keys.length = 1; // the first chart after the smallest answer: one key of one run
-    for (const run of chartRuns()) {
-      const got = histories.get(run.id);
-      const missing = keys.filter((k) => !(got && got.has(k)) && !pending.has(`${run.id}\0${k}`));
-      if (missing.length) return [run, missing];
-    }
-    return null;
+    const list = chartRuns();
+    const lacks = (id) => {
+      const got = histories.get(id);
+      return keys.filter((k) => !(got && got.has(k)) && !pending.has(`${id}\0${k}`));
+    };
+    // The very first request is one key of one run (the smallest answer); the others batches.
+    const first = !firstDrawn && !histories.size && !pending.size;
+    const batch = nextBatch(list.map((r) => r.id), lacks, first ? { size: 1 } : { slots: historyQueue.free(), min: 4 });
+    return batch && [batch.ids.map((id) => runById.get(id)), batch.keys];
   }
 
   // Requests in flight (the shared history queue's width): two until the first chart is drawn
@@ -693,7 +723,7 @@ export async function mountWorkspace(root, route, ctx) {
       }
       ctx.setLive(runs.some((r) => r.state === 'running'));
       const live = chartRuns().filter((r) => r.state === 'running' && histories.get(r.id)?.size);
-      await pool(live, (run) => fetchKeys(run, [...histories.get(run.id).keys()], true), WIDTH);
+      await refreshLive(live);
       area.refreshOwnX();
       pump();
       if (!s.collapsed.system) await loadSystem();
