@@ -1053,6 +1053,7 @@ def test_keyboard_shortcuts_listed_on_question_mark(browser: Any) -> None:
     listed = [k.text for k in css(browser, f"{overlay} kbd")]
     assert listed[:2] == ["?", "Escape"] and {"/", "l", "e", "g", "c"} <= set(listed)
     assert "log scale on or off" in css(browser, overlay)[0].text
+    assert "Alt+←/→" in listed and "move the panel whose title bar is focused" in css(browser, overlay)[0].text
     body.send_keys(Keys.ESCAPE)
     wait(browser, lambda d: not css(d, overlay)[0].is_displayed())
     body.send_keys("l")

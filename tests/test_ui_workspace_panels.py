@@ -234,6 +234,15 @@ def test_a_panel_of_two_metrics_draws_both_names_them_hides_one_and_downloads_it
     assert float(at2["beta-2 · train/acc"]) == pytest.approx(0.6)
     assert browser.execute_script("return window.__names") == ["ws-train_acc+train_loss.csv"]
     shot(browser, "workspace-panel-two-metrics")
+    # The line hidden is the panel's spec: still hidden after a reload.
+    stored = browser.execute_script(
+        "return JSON.parse(localStorage.getItem('turbotrack:workspace:local/ws')).panels.train.panels.at(-1)"
+    )
+    assert stored["id"] == pid and len(stored["hidden"]) == 1 and stored["hidden"][0].endswith("\x00train/acc")
+    open_page(browser, WS)
+    in_sight(browser, pid)
+    wait(browser, lambda d: info(d, pid)["runs"] == 6 and info(d, pid)["off"] == [hide])
+    assert info(browser, pid)["shown"].count(False) == 1
     no_errors(browser)
 
 

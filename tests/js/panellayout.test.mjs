@@ -115,3 +115,44 @@ test('a runs filter keeps the names holding every word, case-blind; empty keeps 
   assert.equal(runMatches('Run 1', 'my-run-12'), true);
   assert.equal(runMatches('run 3', 'my-run-12'), false);
 });
+
+test('merging before every run has loaded keeps the panels of metrics not known yet; once final it drops them', () => {
+  // The user's panels on `train/late` (a metric only runs of a later page have): a custom one and
+  // its default panel, moved first.
+  const stored = {
+    train: {
+      panels: [
+        { id: 'key:train/late', keys: ['train/late'], w: 2, h: 'l' },
+        { id: 'key:train/acc', keys: ['train/acc'], w: 1, h: 'm' },
+        { id: 'p1', keys: ['train/late', 'val/late'], w: 3, h: 's', log: true },
+      ],
+      removed: [],
+    },
+  };
+  const firstPage = { train: ['train/acc'] };
+  const early = mergeLayout(JSON.parse(JSON.stringify(stored)), firstPage, false);
+  assert.deepEqual(ids(early, 'train'), ['key:train/late', 'key:train/acc', 'p1']);
+  assert.deepEqual(early.train.panels[2], stored.train.panels[2]); // kept whole, settings and all
+  // A layout change made meanwhile (what the page saves) still holds them, and the later runs' keys
+  // find them in place.
+  const moved = movePanelBy(early, 'train', 'key:train/acc', -1);
+  assert.deepEqual(ids(moved, 'train'), ['key:train/acc', 'key:train/late', 'p1']);
+  const later = mergeLayout(moved, { train: ['train/acc', 'train/late'] }, false);
+  assert.deepEqual(ids(later, 'train'), ['key:train/acc', 'key:train/late', 'p1']);
+  assert.deepEqual(ids(mergeLayout(moved, { train: ['train/acc', 'train/late'] }, true), 'train'), ['key:train/acc', 'key:train/late', 'p1']);
+  // Every run loaded and the metric is nowhere: now they go (the default `final` is true).
+  assert.deepEqual(ids(mergeLayout(moved, firstPage, true), 'train'), ['key:train/acc']);
+  assert.deepEqual(ids(mergeLayout(moved, firstPage), 'train'), ['key:train/acc']);
+});
+
+test('the lines hidden from a panel\'s legend are kept in its spec, checked when merged, unset when none', () => {
+  const l = defaultLayout(KEYS);
+  const hid = updatePanel(l, 'train', 'key:train/acc', { hidden: ['run1', 'run2', 'run1'] });
+  assert.deepEqual(hid.train.panels[0].hidden, ['run1', 'run2']);
+  assert.equal(l.train.panels[0].hidden, undefined);
+  const merged = mergeLayout(JSON.parse(JSON.stringify(hid)), KEYS);
+  assert.deepEqual(merged.train.panels[0].hidden, ['run1', 'run2']);
+  assert.deepEqual(mergeLayout({ train: { panels: [{ id: 'p1', keys: ['train/acc'], hidden: ['a', 3, null] }], removed: [] } }, KEYS).train.panels[0].hidden, ['a']);
+  assert.equal('hidden' in updatePanel(hid, 'train', 'key:train/acc', { hidden: [] }).train.panels[0], false);
+  assert.equal('hidden' in updatePanel(hid, 'train', 'key:train/acc', { hidden: null }).train.panels[0], false);
+});

@@ -56,3 +56,14 @@ test('writes send the session CSRF token, JSON, and report the server error', as
   assert.equal(sent.find((s) => s.method === 'PATCH').url, '/api/v1/runs/e/p/r%2F1');
   assert.equal(writeUrls.view('e', 'p', 'my view'), '/api/v1/views/e/p/my%20view');
 });
+
+test('a note lists a key the element focused handles, and is never matched', () => {
+  const s = new Shortcuts();
+  s.add({ key: 'l', section: 'Workspace', description: 'log', run: () => {} });
+  s.note({ key: 'Alt+←/→', section: 'Workspace', description: 'move the panel focused' });
+  s.note({ key: 'Alt+←/→', section: 'Workspace', description: 'move the panel whose title bar is focused' });
+  assert.deepEqual(s.sections(), [{ section: 'Workspace', items: [
+    { key: 'l', description: 'log' }, { key: 'Alt+←/→', description: 'move the panel whose title bar is focused' }] }]);
+  assert.equal(s.match({ key: 'Alt+←/→' }), null);
+  assert.equal(s.match({ key: 'ArrowLeft', altKey: true }), null);
+});

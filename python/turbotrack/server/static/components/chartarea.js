@@ -32,14 +32,15 @@ import { Panel } from './panel.js';
  *   frames: import('../lib/frames.js').FrameQueue,
  *   chartRuns: () => any[], colorOf: (id: string) => string, rowOf: (id: string) => Record<string, any>|undefined,
  *   groupColor: (name: string) => string,
- *   xChoices: () => string[],
+ *   xChoices: () => string[], complete: () => boolean,
  *   histories: Map<string, Map<string, History>>, systemHist: Map<string, History>,
  *   zoomData: Map<string, Map<string, History>>, panelData: Map<string, {xAxis: string, keys: string, runs: Map<string, History>}>,
  *   onZoom: (panel: ChartPanel, range: {min: number, max: number}|null) => void,
  *   fetchPanel: (panel: ChartPanel, runs: any[], revalidate?: boolean) => void,
  *   onSectionOpen: (id: string, isSystem: boolean) => void,
  *   onSight: () => void, onDrawn: (chart: import('./linechart.js').LineChart) => void}} ChartAreaDeps
- *   groupColor: a group's colour (the one its row in the runs table shows);
+ *   groupColor: a group's colour (the one its row in the runs table shows); complete: whether every run
+ *   has loaded (the metric keys are final: a panel of metrics none has may go);
  *   fetchPanel: fetch a panel's keys on its own x-axis for these runs (into panelData); onSight: panels came
  *   into sight (fetch what they need); onDrawn: after each panel drawn
  * @typedef {{panel: Panel, spec: PanelSpec, section: string, system: boolean}} ChartPanel
@@ -89,8 +90,9 @@ export class ChartArea {
 
   /**
    * Every section again, for these metric keys and system keys. A panel still there (same id and
-   * metrics) is kept, moved into its new section element: its plot, zoom, lines hidden from the
-   * legend and full screen stay.
+   * metrics) is kept, moved into its new section element: its plot, zoom and full screen stay (the
+   * lines hidden from its legend are its spec's). A panel of metrics no run has is dropped only once
+   * every run has loaded (`complete`): until then a later page of runs may bring them.
    * @param {string[]} metricKeys
    * @param {string[]} systemKeys the system stream's
    */
@@ -105,7 +107,7 @@ export class ChartArea {
     order.push(['system', 'system', true]);
     this.sectionKeys = Object.fromEntries(groups);
     this.sectionKeys.system = [...new Set([...sysFromHistory, ...systemKeys])];
-    this.layout = mergeLayout(s.panels, this.sectionKeys);
+    this.layout = mergeLayout(s.panels, this.sectionKeys, this.deps.complete());
     const sections = order.map(([id, title, isSystem]) => this.section(id, title, isSystem));
     for (const [id, cp] of this.panels) if (!this.grids.has(cp.section)) this.dropPanel(id);
     replace(this.deps.el, sections);

@@ -8,7 +8,8 @@
  * grid columns, small / medium / large).
  *
  * The panel holds no layout of its own: each choice is handed to its owner (`onChange`, `onMove`,
- * `onDrop`, `onRemove`), who gives the new spec back (`setSpec`).
+ * `onDrop`, `onRemove`), who gives the new spec back (`setSpec`). So are the lines hidden from its
+ * legend (the spec's `hidden`: kept over a reload and in a saved view).
  *
  * @module panel
  */
@@ -20,7 +21,7 @@ import { LineChart } from './linechart.js';
 /**
  * @typedef {import('../lib/panellayout.js').PanelSpec} PanelSpec
  * @typedef {{keys?: string[], w?: 1|2|3, h?: 's'|'m'|'l', xAxis?: string|null, smoothing?: number|null,
- *   log?: boolean|null, runs?: string|null}} PanelPatch
+ *   log?: boolean|null, runs?: string|null, hidden?: string[]|null}} PanelPatch
  * @typedef {{spec: PanelSpec, section: string, system: boolean,
  *   choices: () => {metrics: string[], xAxes: string[], toolbar: import('../lib/panellayout.js').Toolbar},
  *   onChange: (patch: PanelPatch) => void, onMove: (delta: number) => void, onDrop: (draggedId: string) => void,
@@ -44,6 +45,15 @@ export class Panel {
       ...(single ? {} : { unit: null }),
     });
     this.chart.system = opts.system;
+    // The lines hidden from the legend are the spec's: a click on an entry is a change of the spec
+    // (handed to the owner), and a spec given back (a saved view loaded) hides and shows lines.
+    this.chart.hidden = new Set(opts.spec.hidden || []);
+    const toggle = this.chart.toggleSeries.bind(this.chart);
+    this.toggleLine = toggle;
+    this.chart.toggleSeries = (/** @type {string} */ id) => {
+      toggle(id);
+      opts.onChange({ hidden: [...this.chart.hidden] });
+    };
     this.el = this.chart.el;
     this.el.dataset.panel = opts.spec.id;
     this.el.dataset.section = opts.section;
@@ -169,6 +179,9 @@ export class Panel {
    */
   setSpec(spec) {
     this.spec = spec;
+    const hide = new Set(spec.hidden || []);
+    for (const id of [...this.chart.hidden]) if (!hide.has(id)) this.toggleLine(id);
+    for (const id of hide) if (!this.chart.hidden.has(id)) this.toggleLine(id);
     this.applySize();
     if (this.menu.open) this.renderMenu();
   }

@@ -1,17 +1,23 @@
 /**
  * Saved named views of a project (the server keeps them: `/api/v1/views/<e>/<p>`): a menu to apply
  * one, save the current state under a name (replacing one of that name), or delete one. What a view
- * holds is the page's to define (`current()` gives it, `apply(view)` takes it back).
+ * holds is the page's to define (`current()` gives it, `apply(view)` takes it back; an error `apply`
+ * throws is said in the menu). Who may save is the server's to say (`GET /api/v1/session`'s
+ * `writes`): a read-only key lists and applies views, and the menu says it cannot save or delete.
  *
  * @module views
  */
 
 import { h, replace } from '../lib/dom.js';
 
+/** What the menu says to whom may not save. */
+export const READ_ONLY_NOTE = 'read-only: you can load views, not save or delete them';
+
 /**
  * @param {{entity: string, project: string, writer: import('../lib/writes.js').Writer,
  *   current: () => any, apply: (view: any, name: string) => void}} opts
- * @returns {{el: HTMLElement, refresh: () => Promise<void>}}
+ * @returns {{el: HTMLElement, refresh: () => Promise<void>, ready: Promise<void>}}
+ *   ready: settled once the list and who may save are known
  */
 export function viewsMenu(opts) {
   const { entity, project, writer } = opts;
@@ -66,6 +72,16 @@ export function viewsMenu(opts) {
     }
   } }, 'Delete');
   const el = h('div', { class: 'an-views' }, sel, name, save, del, status);
-  refresh();
-  return { el, refresh };
+  // Whether this key may write: if not, saving and deleting are off, and the menu says why (a
+  // write tried anyway is refused by the server, its message said).
+  const rights = writer.who().then((who) => {
+    if (who.writes) return;
+    for (const b of [save, del, name]) /** @type {HTMLButtonElement|HTMLInputElement} */ (b).disabled = true;
+    el.dataset.readOnly = 'true';
+    say(READ_ONLY_NOTE);
+  }, (err) => say(/** @type {Error} */ (err).message, true));
+  const ready = Promise.all([refresh(), rights]).then(() => {
+    el.dataset.ready = 'true';
+  });
+  return { el, refresh, ready };
 }

@@ -15,8 +15,10 @@
  * @typedef {1|2|3} PanelWidth grid columns
  * @typedef {'s'|'m'|'l'} PanelHeight
  * @typedef {{id: string, keys: string[], w: PanelWidth, h: PanelHeight, xAxis?: string,
- *   smoothing?: number, log?: boolean, runs?: string}} PanelSpec
- *   runs: a filter over run names (words, all of which a name contains); unset or '': the runs drawn
+ *   smoothing?: number, log?: boolean, runs?: string, hidden?: string[]}} PanelSpec
+ *   runs: a filter over run names (words, all of which a name contains); unset or '': the runs drawn;
+ *   hidden: the ids of the lines hidden from its legend (a run's id, `<run id>\u0000<metric>` in a panel
+ *   of several metrics, a group's line id); unset: every line shown
  * @typedef {{panels: PanelSpec[], removed: string[]}} SectionLayout removed: the metrics whose default panel was removed
  * @typedef {Record<string, SectionLayout>} Layout section id ('' the metrics without a prefix, 'system', or a prefix) → its panels
  * @typedef {{xAxis: string, smoothing: number, log: boolean}} Toolbar
@@ -51,13 +53,16 @@ export function defaultLayout(sectionKeys) {
 /**
  * A stored layout fitted to the metrics there are now: a metric without its default panel (and not
  * removed) gets one at the end of its section; a panel none of whose metrics exists any more is
- * dropped; a stored setting of a bad type is forgotten. A section with no metrics known now
- * (system metrics not loaded yet) keeps its stored panels as they are.
+ * dropped, but only once the key list is final (`final`: every run loaded; until then a panel of a
+ * metric only later runs have is kept, so a layout saved meanwhile does not lose it); a stored
+ * setting of a bad type is forgotten. A section with no metrics known now (system metrics not
+ * loaded yet) keeps its stored panels as they are.
  * @param {any} stored what was kept (anything: it is checked)
  * @param {Record<string, string[]>} sectionKeys section id → its metric keys now
+ * @param {boolean} [final] whether `sectionKeys` are all the keys there will be (every run loaded)
  * @returns {Layout}
  */
-export function mergeLayout(stored, sectionKeys) {
+export function mergeLayout(stored, sectionKeys, final = true) {
   /** @type {Layout} */
   const out = {};
   const all = new Set(Object.values(sectionKeys).flat());
@@ -75,7 +80,7 @@ export function mergeLayout(stored, sectionKeys) {
     }
     const seen = new Set();
     const panels = sec.panels.filter((p) => {
-      if (seen.has(p.id) || !p.keys.some((k) => all.has(k))) return false;
+      if (seen.has(p.id) || (final && !p.keys.some((k) => all.has(k)))) return false;
       seen.add(p.id);
       return true;
     });
@@ -100,6 +105,10 @@ function cleanPanel(p) {
   if (typeof p.smoothing === 'number' && p.smoothing >= 0 && p.smoothing < 1) out.smoothing = p.smoothing;
   if (typeof p.log === 'boolean') out.log = p.log;
   if (typeof p.runs === 'string' && p.runs) out.runs = p.runs;
+  if (Array.isArray(p.hidden)) {
+    const hidden = [...new Set(p.hidden.filter((x) => typeof x === 'string'))];
+    if (hidden.length) out.hidden = hidden;
+  }
   return out;
 }
 
@@ -194,14 +203,14 @@ export function movePanelBy(layout, section, id, delta) {
 }
 
 /**
- * Change a panel's settings: its metrics, size, x-axis, smoothing, log scale, runs. A setting given
+ * Change a panel's settings: its metrics, size, x-axis, smoothing, log scale, runs, lines hidden. A setting given
  * as undefined or null is unset (the panel follows the toolbar's again); metrics, if given, must be
  * at least one.
  * @param {Layout} layout
  * @param {string} section
  * @param {string} id
  * @param {{keys?: string[], w?: PanelWidth, h?: PanelHeight, xAxis?: string|null, smoothing?: number|null,
- *   log?: boolean|null, runs?: string|null}} patch
+ *   log?: boolean|null, runs?: string|null, hidden?: string[]|null}} patch
  * @returns {Layout}
  */
 export function updatePanel(layout, section, id, patch) {
@@ -218,6 +227,10 @@ export function updatePanel(layout, section, id, patch) {
           if (WIDTHS.includes(/** @type {number} */ (v))) next.w = /** @type {PanelWidth} */ (v);
         } else if (k === 'h') {
           if (/** @type {string} */ (v) in HEIGHTS) next.h = /** @type {PanelHeight} */ (v);
+        } else if (k === 'hidden') {
+          const hidden = [...new Set(/** @type {string[]} */ (v) || [])];
+          if (hidden.length) next.hidden = hidden;
+          else delete next.hidden;
         } else if (v === undefined || v === null || (k === 'runs' && v === '') || (k === 'xAxis' && v === '')) {
           delete next[k];
         } else {

@@ -8,6 +8,9 @@
 /**
  * @typedef {{key: string, description: string, run: (e: KeyboardEvent) => void, section?: string}} Binding
  *   key: what `KeyboardEvent.key` reads (`?`, `Escape`, `c`), with `Ctrl+` / `Alt+` / `Meta+` prefixes
+ * @typedef {{key: string, description: string, section?: string}} Note
+ *   a key the element focused handles itself (a panel's title bar: `Alt+←/→`): listed, never matched;
+ *   key: the list's words for it
  */
 
 /**
@@ -38,6 +41,18 @@ export class Shortcuts {
   constructor() {
     /** @type {Binding[]} */
     this.bindings = [];
+    /** @type {Note[]} */
+    this.notes = [];
+  }
+
+  /**
+   * List a key that the element focused handles (a later note of the same key replaces the earlier);
+   * `match` never returns it.
+   * @param {Note} n
+   */
+  note(n) {
+    this.notes = this.notes.filter((x) => x.key !== n.key).concat([n]);
+    return this;
   }
 
   /**
@@ -61,13 +76,13 @@ export class Shortcuts {
   }
 
   /**
-   * The bindings by section, for the help overlay.
+   * The bindings by section, then the notes, for the help overlay.
    * @returns {{section: string, items: {key: string, description: string}[]}[]}
    */
   sections() {
     /** @type {Map<string, {key: string, description: string}[]>} */
     const by = new Map();
-    for (const b of this.bindings) {
+    for (const b of [...this.bindings, ...this.notes]) {
       const s = b.section || 'General';
       if (!by.has(s)) by.set(s, []);
       by.get(s)?.push({ key: b.key, description: b.description });

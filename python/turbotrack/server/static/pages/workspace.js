@@ -10,7 +10,8 @@
  * only for the charts in sight (an IntersectionObserver), the first runs of the table first and two
  * requests at most in flight, so the first chart is drawn after one small answer; charts scrolled to
  * later are filled then. Running runs' keys are re-fetched with ETags every few seconds; a zoom
- * fetches finer samples.
+ * fetches finer samples. The toolbar's Views menu saves every choice (the whole Settings, panels
+ * included) under a name on the server, and loads one back (`workspaceView`, `applyView`).
  *
  * @module workspace
  */
@@ -35,6 +36,8 @@ import { ChartArea } from '../components/chartarea.js';
 import { RunsTable } from '../components/runstable.js';
 import { loadSettings, nextSort, withDefaults } from '../lib/settings.js';
 import { FrameQueue } from '../lib/frames.js';
+import { Writer } from '../lib/writes.js';
+import { viewsMenu } from '../components/views.js';
 
 const POLL_MS = 2500;
 const MAX_RUN_CHOICES = [10, 20, 50, 100, 200, 500];
@@ -52,6 +55,29 @@ export function serverOrder(sort) {
   if (sort.col.startsWith('summary.')) return `${sign}summary_metrics.${sort.col.slice(8)}`;
   if (sort.col.startsWith('config.')) return `${sign}${sort.col}`;
   return undefined;
+}
+
+/**
+ * A saved view's JSON: the workspace's whole Settings, marked as the workspace's (the analysis
+ * page keeps its own views under the same project's names).
+ * @param {import('../lib/settings.js').Settings} s
+ * @returns {{page: 'workspace', settings: import('../lib/settings.js').Settings}}
+ */
+export function workspaceView(s) {
+  return { page: 'workspace', settings: JSON.parse(JSON.stringify(s)) };
+}
+
+/**
+ * The Settings a saved view holds (an error when it is no workspace view: one the analysis page saved).
+ * @param {any} view
+ * @returns {Partial<import('../lib/settings.js').Settings>}
+ */
+export function viewSettings(view) {
+  const settings = view && view.page === 'workspace' ? view.settings : null;
+  if (!settings || typeof settings !== 'object' || Array.isArray(settings)) {
+    throw new Error('not a workspace view (saved on the analysis page?)');
+  }
+  return JSON.parse(JSON.stringify(settings));
 }
 
 export async function mountWorkspace(root, route, ctx) {
@@ -149,15 +175,25 @@ export async function mountWorkspace(root, route, ctx) {
   const compare = new ComparePanel({ s, save: () => save(), colorOf: (id) => colorOf(id) });
   const paramsPanel = new ParamsPanel({ s, save: () => save(), colorOf: (id) => colorOf(id),
     onPick: (row) => ctx.navigate(runHref(entity, project, row.id)) });
+  // Saved views (components/views.js, kept on the server per project): the whole Settings.
+  const views = viewsMenu({ entity, project, writer: ctx.writer || new Writer(),
+    current: () => workspaceView(s), apply: (v) => applyView(viewSettings(v)) });
+  const viewsEl = h('details', { class: 'menu views-menu', id: 'views-menu' },
+    h('summary', { title: 'Save these choices under a name, or load saved ones' }, 'Views'), h('div', { class: 'menu-body' }, views.el));
+  viewsEl.addEventListener('toggle', () => {
+    if (viewsEl.open) views.refresh(); // views another browser saved since
+  });
+  const barSection = h('details', { class: 'section', open: !s.collapsed.__bar, dataset: { group: '__bar' } },
+    h('summary', null, 'Summary bar chart'), h('div', { class: 'panel bar-panel' }, h('label', null, 'metric ', barSelect), barBody));
   const chartsEl = h('section', { class: 'charts' },
     h('div', { class: 'toolbar' },
       h('label', null, 'x-axis ', xSelect),
       h('label', null, 'smoothing ', smoothInput, smoothLabel),
       h('label', null, logBox, ' log scale'),
       h('label', null, 'runs drawn ', maxSelect),
-      h('label', null, 'group by ', groupSelect)),
-    h('details', { class: 'section', open: !s.collapsed.__bar, dataset: { group: '__bar' } },
-      h('summary', null, 'Summary bar chart'), h('div', { class: 'panel bar-panel' }, h('label', null, 'metric ', barSelect), barBody)),
+      h('label', null, 'group by ', groupSelect),
+      viewsEl),
+    barSection,
     compare.el,
     paramsPanel.el,
     sectionsEl);
@@ -313,6 +349,7 @@ export async function mountWorkspace(root, route, ctx) {
     chartRuns: () => chartRuns(), colorOf: (id) => colorOf(id), rowOf: (id) => rows[rowIndex.get(id)],
     groupColor: (name) => groupColorMap.get(name) || colorFor(name),
     xChoices: () => [...xSelect.options].map((o) => o.value),
+    complete: () => store.complete(),
     histories, systemHist, zoomData, panelData,
     onZoom: (panel, range) => zoom(panel, range),
     fetchPanel: (panel, list, revalidate) => fetchPanel(panel, list, revalidate),
@@ -608,6 +645,10 @@ export async function mountWorkspace(root, route, ctx) {
   xSelect.addEventListener('change', () => {
     s.xAxis = xSelect.value;
     save();
+    xAxisChanged();
+  });
+  /** The histories fetched on the old x-axis forgotten, and asked again on the new one. */
+  function xAxisChanged() {
     generation++;
     histories.clear();
     systemHist.clear();
@@ -615,7 +656,7 @@ export async function mountWorkspace(root, route, ctx) {
     area.resetZooms();
     loadAll();
     if (!s.collapsed.system) loadSystem();
-  });
+  }
   smoothInput.addEventListener('input', () => {
     s.smoothing = Number(smoothInput.value);
     smoothLabel.textContent = s.smoothing.toFixed(2);
@@ -644,6 +685,41 @@ export async function mountWorkspace(root, route, ctx) {
     save();
     renderBars();
   });
+
+  /**
+   * A saved view loaded (the Views menu): its Settings replace the page's, and the table, the
+   * toolbar, the sections and their panels are drawn again as if each choice had been made here
+   * (kept in localStorage and the URL as any choice is).
+   * @param {Partial<import('../lib/settings.js').Settings>} next
+   */
+  function applyView(next) {
+    const xBefore = s.xAxis;
+    for (const k of Object.keys(s)) delete s[k];
+    Object.assign(s, next);
+    withDefaults(s, columns);
+    hidden.clear();
+    for (const id of s.hidden) hidden.add(id);
+    filterInput.value = s.filter;
+    logBox.checked = s.log;
+    smoothInput.value = String(s.smoothing);
+    smoothLabel.textContent = String(s.smoothing);
+    const choices = [...new Set([...MAX_RUN_CHOICES, s.maxRuns])].sort((a, b) => a - b);
+    replace(maxSelect, choices.map((n) => h('option', { value: n, selected: n === s.maxRuns }, String(n))));
+    barSection.open = !s.collapsed.__bar;
+    save();
+    renderColumnMenu();
+    renderExpand();
+    renderXChoices();
+    renderBarChoices();
+    renderGroupChoices();
+    table.scrollToTop();
+    refreshTable();
+    renderSections();
+    if (s.xAxis !== xBefore) xAxisChanged();
+    else loadAll();
+    if (!s.collapsed.system) loadSystem();
+    scheduleCharts();
+  }
 
   // ---- runs arriving: the rest of the pages, then what polls say changed ----
   /** Take in new runs (added) and new versions of runs here (updated), then the table and charts. */
@@ -697,6 +773,7 @@ export async function mountWorkspace(root, route, ctx) {
     if (!stopped) {
       computeView();
       if (!store.complete()) countEl.textContent = `${view.length} of ${rows.length} runs`;
+      else renderSections(); // the metric keys are final: panels of metrics no run has go now
     }
   }
 
@@ -771,7 +848,8 @@ export async function mountWorkspace(root, route, ctx) {
       groupSelect.selectedIndex = (groupSelect.selectedIndex + 1) % groupSelect.options.length;
       toggle(groupSelect);
     } })
-    .add({ key: 'c', section: 'Workspace', description: 'download the runs table as CSV', run: () => csvBtn.click() });
+    .add({ key: 'c', section: 'Workspace', description: 'download the runs table as CSV', run: () => csvBtn.click() })
+    .note({ key: 'Alt+←/→', section: 'Workspace', description: 'move the panel whose title bar is focused one place' });
 
   return () => {
     stopped = true;
