@@ -7,6 +7,7 @@ chromedriver or selenium is missing (``scripts/chromium.sh`` installs them).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -243,6 +244,48 @@ def chromium_driver(login_url: str, window: str = "1400,900", extra: tuple[str, 
         driver.quit()
         raise
     return driver
+
+
+def write_runs(root: Path, script: str, *args: str, timeout: float = 180) -> Any:
+    """Run ``script`` (Python that logs runs with turbotrack) in a child whose runs go under
+    ``root``; what it printed last, as JSON (None when it printed nothing)."""
+    env = {**os.environ, "TURBOTRACK_DIR": str(root)}
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        env=env,
+        cwd=root,
+        check=True,
+        timeout=timeout,
+        capture_output=True,
+        text=True,
+    )
+    lines = out.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines else None
+
+
+@contextlib.contextmanager
+def served(root: Path) -> Iterator[Any]:
+    """A ``turbotrack server`` over ``root`` (tests/serverkit.py's ServerProc), stopped after, cleanly."""
+    from serverkit import ServerProc
+
+    s = ServerProc(root)
+    s.start()
+    try:
+        yield s
+    finally:
+        assert s.stop() == 0
+
+
+@contextlib.contextmanager
+def driving(server: Any, **kw: Any) -> Iterator[Any]:
+    """A logged-in :func:`chromium_driver` of ``server`` (a ServerProc; ``kw`` as chromium_driver's),
+    ``driver.base`` its URL; quit after."""
+    driver = chromium_driver(server.login_url, **kw)
+    driver.base = server.url
+    try:
+        yield driver
+    finally:
+        driver.quit()
 
 
 @pytest.fixture(scope="module")

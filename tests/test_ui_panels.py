@@ -8,9 +8,6 @@ the analysis page under the UI's CSP with no violation and no script error."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,7 +18,19 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from serverkit import ServerProc, raw  # noqa: E402
-from test_ui import CHROMEDRIVER, CHROMIUM, UI_CSP, chromium_driver, click, css, no_errors, shot, wait  # noqa: E402
+from test_ui import (  # noqa: E402
+    CHROMEDRIVER,
+    CHROMIUM,
+    UI_CSP,
+    chromium_driver,
+    click,
+    css,
+    no_errors,
+    served,
+    shot,
+    wait,
+    write_runs,
+)
 
 pytestmark = [
     pytest.mark.skipif(
@@ -71,27 +80,13 @@ MAKE_RUNS = textwrap.dedent(
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("panels")
-    env = {**os.environ, "TURBOTRACK_DIR": str(root)}
-    out = subprocess.run(
-        [sys.executable, "-c", MAKE_RUNS, json.dumps(SWEEP)],
-        env=env,
-        cwd=root,
-        check=True,
-        timeout=180,
-        capture_output=True,
-        text=True,
-    )
-    return root, json.loads(out.stdout.strip().splitlines()[-1])
+    return root, write_runs(root, MAKE_RUNS, json.dumps(SWEEP))
 
 
 @pytest.fixture(scope="module")
 def server(sweep: tuple[Path, dict[str, str]]) -> Iterator[ServerProc]:
-    s = ServerProc(sweep[0])
-    s.start()
-    try:
+    with served(sweep[0]) as s:
         yield s
-    finally:
-        assert s.stop() == 0
 
 
 @pytest.fixture(scope="module")

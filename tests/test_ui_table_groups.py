@@ -8,9 +8,6 @@ chart in the workspace or on the run page while its data is still served."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any, Iterator
@@ -23,13 +20,15 @@ from test_ui import (  # noqa: E402
     CHROMEDRIVER,
     CHROMIUM,
     chart_attr,
-    chromium_driver,
     click,
     css,
+    driving,
     no_errors,
     reset_settings,
+    served,
     shot,
     wait,
+    write_runs,
 )
 
 pytestmark = [
@@ -67,37 +66,19 @@ MAKE_RUNS = textwrap.dedent(
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("tablegroups")
-    env = {**os.environ, "TURBOTRACK_DIR": str(root)}
-    out = subprocess.run(
-        [sys.executable, "-c", MAKE_RUNS, json.dumps(ACC)],
-        env=env,
-        cwd=root,
-        check=True,
-        timeout=180,
-        capture_output=True,
-        text=True,
-    )
-    return root, json.loads(out.stdout.strip().splitlines()[-1])
+    return root, write_runs(root, MAKE_RUNS, json.dumps(ACC))
 
 
 @pytest.fixture(scope="module")
 def server(runs: tuple[Path, dict[str, str]]) -> Iterator[ServerProc]:
-    s = ServerProc(runs[0])
-    s.start()
-    try:
+    with served(runs[0]) as s:
         yield s
-    finally:
-        assert s.stop() == 0
 
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProc) -> Iterator[Any]:
-    driver = chromium_driver(server.login_url, window="1400,1000")
-    driver.base = server.url
-    try:
+    with driving(server, window="1400,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def open_workspace(driver: Any) -> None:

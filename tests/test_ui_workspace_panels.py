@@ -28,14 +28,16 @@ from test_ui import (  # noqa: E402
     CHROMEDRIVER,
     CHROMIUM,
     chart_attr,
-    chromium_driver,
     click,
     css,
+    driving,
     no_errors,
     open_page,
     reset_settings,
+    served,
     shot,
     wait,
+    write_runs,
 )
 
 pytestmark = [
@@ -95,24 +97,15 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(root: Path) -> Iterator[ServerProc]:
-    env = {**os.environ, "TURBOTRACK_DIR": str(root)}
-    subprocess.run([sys.executable, "-c", MAKE_RUNS, json.dumps(NAMES)], env=env, cwd=root, check=True, timeout=120)
-    s = ServerProc(root)
-    s.start()
-    try:
+    write_runs(root, MAKE_RUNS, json.dumps(NAMES))
+    with served(root) as s:
         yield s
-    finally:
-        assert s.stop() == 0
 
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProc) -> Iterator[Any]:
-    driver = chromium_driver(server.login_url, window="1400,1000")
-    driver.base = server.url
-    try:
+    with driving(server, window="1400,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def panel(pid: str) -> str:

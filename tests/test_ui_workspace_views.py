@@ -9,9 +9,6 @@ the menu says so); the view deleted."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from typing import Any, Iterator, Optional
@@ -26,10 +23,13 @@ from test_ui import (  # noqa: E402
     chromium_driver,
     click,
     css,
+    driving,
     no_errors,
     open_page,
     reset_settings,
+    served,
     wait,
+    write_runs,
 )
 from test_ui_workspace_panels import MAKE_RUNS, NAMES, WS, add_panel, fresh, in_sight, info, order, panel  # noqa: E402
 
@@ -47,14 +47,9 @@ READ_ONLY_NOTE = "read-only: you can load views, not save or delete them"  # com
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc]:
     root = tmp_path_factory.mktemp("wsviews")
-    env = {**os.environ, "TURBOTRACK_DIR": str(root)}
-    subprocess.run([sys.executable, "-c", MAKE_RUNS, json.dumps(NAMES)], env=env, cwd=root, check=True, timeout=120)
-    s = ServerProc(root)
-    s.start()
-    try:
+    write_runs(root, MAKE_RUNS, json.dumps(NAMES))
+    with served(root) as s:
         yield s
-    finally:
-        assert s.stop() == 0
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +73,8 @@ def new_browser(server: ServerProc) -> Any:
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProc) -> Iterator[Any]:
-    driver = new_browser(server)
-    try:
+    with driving(server, window="1400,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def api(server: ServerProc, method: str, path: str, key: str, body: Optional[bytes] = None) -> tuple[int, Any]:
