@@ -175,3 +175,10 @@ def test_a_zoom_out_from_block_statistics_answers_the_whole_reads_bands(new_run)
     _n2, picked2, _, bands2 = select_banded(whole, ["y"], "_step", samples, 1000.0, 20000.0)
     assert narrow["columns"]["_step"] == picked2["_step"][0].tolist()
     assert narrow["bands"]["y"]["min"] == [None if v != v else v for v in bands2["y"][0].tolist()]
+    assert narrow["bands"]["y"]["max"] == [None if v != v else v for v in bands2["y"][1].tolist()]
+    # ... and, with as many rows as asked, from the decoded blocks' M4 rows: no whole read
+    fresh = HistoryCache()
+    again = fresh.columnar([path], ["y"], "_step", samples, 1000.0, 20000.0, bands=True)
+    assert again == narrow and fresh._tables.used == 0
+    few = fresh.columnar([path], ["y"], "_step", samples, 1000.0, 1005.0, bands=True)
+    assert len(few["columns"]["_step"]) < samples and "bands" not in few  # nothing dropped: no bands

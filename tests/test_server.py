@@ -492,3 +492,35 @@ def test_runs_since_lists_only_the_runs_changed_since(new_run, root, local_srv):
     assert [r["name"] for r in page["runs"]] == ["c"] and page["total"] == 3
     status, data, _ = raw(local_srv.url, "GET", "/api/v1/runs/local/since?since=nan", local_srv.key)
     assert status == 400 and b"since" in data
+
+
+def test_the_page_preloads_every_module_the_app_imports(srv, tmp_path):
+    """index.html's app.js is preceded by a modulepreload of each module it reaches (each served),
+    and the list follows an edit of the modules (server/preload.py)."""
+    import os
+    import re
+
+    from turbotrack.server.preload import Preloads, module_graph
+    from turbotrack.server.routes import STATIC_DIR
+
+    session = {"Cookie": raw(srv.url, "GET", f"/?token={srv.token}")[2]["set-cookie"].split(";")[0]}
+    status, data, _ = raw(srv.url, "GET", "/local/tests", headers=session)
+    page = data.decode()
+    preloaded = re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', page)
+    graph = module_graph(STATIC_DIR)
+    assert status == 200 and graph[0] == "app.js" and sorted(preloaded) == sorted(graph[1:])
+    assert {"components/chartarea.js", "lib/panellayout.js", "lib/batch.js"} <= set(preloaded)
+    assert page.index("modulepreload") < page.index('src="/static/app.js"')
+    for rel in preloaded:
+        assert raw(srv.url, "GET", f"/static/{rel}", headers=session)[0] == 200, rel
+    # a module graph of its own: an import added to a module is preloaded next time
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "app.js").write_text("import { a } from './lib/a.js';\nimport './lib/b.js';\n")
+    (tmp_path / "lib" / "a.js").write_text("export {\n  b,\n} from './b.js';\nexport const a = 1;\n")
+    (tmp_path / "lib" / "b.js").write_text("export const b = 2;\n")
+    pre = Preloads(tmp_path)
+    assert re.findall(r'href="/static/([^"]+)"', pre.links()) == ["lib/a.js", "lib/b.js"]
+    (tmp_path / "lib" / "c.js").write_text("export const c = 3;\n")
+    (tmp_path / "lib" / "b.js").write_text("import './c.js';\nexport const b = 2;\n")
+    os.utime(tmp_path / "lib" / "b.js", ns=(1, 1))  # a changed stamp, whatever the clock's grain
+    assert re.findall(r'href="/static/([^"]+)"', pre.links()) == ["lib/a.js", "lib/b.js", "lib/c.js"]

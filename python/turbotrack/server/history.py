@@ -283,9 +283,11 @@ class HistoryCache:
         # listed under "nulls", so that rows read back hold the key (with None) as logged.
         data = zoomed(paths, keys, x_axis, samples, lo, hi)
         found: Bands = {}
-        if data is not None and bands and not data["zoom"]["from_stats"]:
-            # A narrow view answered from a few blocks: whether M4 dropped rows is not known from
-            # its answer, so bands are computed from a whole read (the table cache keeps it).
+        if data is not None and bands and not data["zoom"]["from_stats"] and data["n_rows"] < (samples or 0):
+            # Answered from decoded blocks with fewer rows than asked: whether M4 dropped rows is not
+            # known from the answer, so bands come from a whole read (the table cache keeps it). With
+            # as many rows as asked, M4 kept each bucket's min and max rows: the bands are theirs
+            # (equal to a whole read's, tests/test_bands.py), without decoding the whole history.
             data = None
         if data is not None:  # from the blocks' statistics: the rows kept already
             n, picked, nulls, _ = select_banded(data, keys, x_axis, None, bands=False)

@@ -28,6 +28,7 @@ from .checks import part, read_run, run_path
 from .errors import ApiError
 from .history import signature, stream_paths
 from .params import NoQuery
+from .preload import Preloads
 from .responses import Empty, File, Html, Json, Redirect
 from .state import ServerState
 
@@ -556,9 +557,15 @@ def version_put(s: ServerState, r: Req) -> Any:
 # ---- the UI's pages ----
 
 
+_PRELOADS = Preloads(STATIC_DIR)
+_APP_SCRIPT = '<script type="module" src="/static/app.js"></script>'
+
+
 def _page(headers: Optional[dict[str, str]] = None) -> Html:
     index = STATIC_DIR / "index.html"
     body = index.read_text(encoding="utf-8") if index.is_file() else _NO_UI
+    if _APP_SCRIPT in body:  # every module the app imports, asked for at once (server/preload.py)
+        body = body.replace(_APP_SCRIPT, _PRELOADS.links() + "  " + _APP_SCRIPT, 1)
     return Html(body, 200, {"Cache-Control": "no-cache", **(headers or {})})
 
 
