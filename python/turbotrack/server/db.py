@@ -437,8 +437,13 @@ class Database:
         """One short write statement (``... RETURNING`` what it changed), committed: its rows. On
         PostgreSQL a single round trip (autocommit, under the read timeout), not a transaction's four."""
         if self.postgres:
-            with self._pool.connection() as conn:
-                return [tuple(r) for r in conn.execute(self._sql(sql), tuple(params)).fetchall()]
+            import psycopg
+
+            try:
+                with self._pool.connection() as conn:
+                    return [tuple(r) for r in conn.execute(self._sql(sql), tuple(params)).fetchall()]
+            except psycopg.errors.QueryCanceled:
+                raise QueryTimeout(self._too_long()) from None
         with self.transaction() as tx:
             return tx.query(sql, params)
 
