@@ -38,7 +38,19 @@ pub struct Zoomed {
     pub decoded: usize,
     /// Whether the answer is M4 over whole blocks (a wide view), not a whole read's answer.
     pub from_stats: bool,
+    /// Whether blocks straddling a bucket edge were answered from their segments' statistics
+    /// (a view of many segments a bucket: see [`SNAP_SEGMENTS`]).
+    pub segments: bool,
 }
+
+/// A wide view over at least this many segments (of the column's rows) per M4 bucket on average
+/// answers a block straddling a bucket edge from its segments' statistics, undecompressed: each
+/// segment's first, last, min and max rows go to the buckets their steps fall in, and the rows
+/// between them are not looked at. A bucket's min and max are then still exactly its extremes
+/// whenever they lie in a segment wholly inside it (always for the view's own min and max: a
+/// spike is never lost); its first and last row, and an extreme in a segment cut by its edge, may
+/// be up to a segment (at most 1/16 of a bucket) from the row a whole read would keep.
+pub const SNAP_SEGMENTS: usize = 16;
 
 impl Default for ColData {
     fn default() -> Self {
@@ -141,6 +153,9 @@ fn read_some_at(f: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<usize>
 /// torn tail (a last block cut short) ends the walk, as it does for every reader.
 fn walk(f: &File, path: &Path, key: &str) -> Result<Option<Vec<BlockAt>>> {
     let end = f.metadata().map_err(|e| io(path, e))?.len();
+    // The walk reads a few KiB at the start of each block: no readahead (a cold file's pages
+    // would otherwise come in by the 128 KiB window around each). A hint: its failure is ignored.
+    let _ = rustix::fs::fadvise(f, 0, None, rustix::fs::Advice::Random);
     let mut head = vec![0u8; (16 + u16::MAX as usize + 4).min(end as usize)];
     if !read_exact_at(f, path, &mut head, 0)? {
         return Ok(None);
@@ -185,7 +200,7 @@ fn walk(f: &File, path: &Path, key: &str) -> Result<Option<Vec<BlockAt>>> {
             read_exact_at(f, path, &mut v, at + BLOCK_HEADER as u64)?;
             v
         };
-        let Ok(stats) = BlockStats::parse(&frame, n_rows, raw_len, comp_len) else {
+        let Ok(stats) = BlockStats::parse_for(&frame, n_rows, raw_len, comp_len, Some(key)) else {
             return Ok(None);
         };
         let col = stats.columns.iter().position(|c| c.name == key);
@@ -278,6 +293,19 @@ fn row_of(bi: usize, p: &Point) -> Row {
 /// The zoom-out answer for `key` of the history file `path` (see the module docs): at most
 /// `samples` rows of those holding `key` with `lo <= step <= hi`.
 pub fn zoom(path: &Path, key: &str, samples: usize, lo: Option<f64>, hi: Option<f64>) -> Result<Option<Zoomed>> {
+    zoom_with(path, key, samples, lo, hi, SNAP_SEGMENTS)
+}
+
+/// [`zoom`], answering from segments when a wide view has at least `snap` segments a bucket
+/// (`usize::MAX`: never, every straddling block decoded: M4's exact answer).
+pub fn zoom_with(
+    path: &Path,
+    key: &str,
+    samples: usize,
+    lo: Option<f64>,
+    hi: Option<f64>,
+    snap: usize,
+) -> Result<Option<Zoomed>> {
     let file = File::open(path).map_err(|e| io(path, e))?;
     let Some(blocks) = walk(&file, path, key)? else {
         return Ok(None);
@@ -311,15 +339,18 @@ pub fn zoom(path: &Path, key: &str, samples: usize, lo: Option<f64>, hi: Option<
     }
     let buckets = (samples / 4).max(1);
     let wide = view.span.len() > 2 * buckets && samples > 0;
+    let segments = wide && view.segments_held() >= snap.saturating_mul(buckets);
     let kept = if wide {
-        view.wide(samples, buckets)?
+        view.wide(samples, buckets, segments)?
     } else {
         view.narrow(samples)?
     };
     let Some(kept) = kept else {
         return Ok(None);
     };
-    Ok(Some(answer(&kept, kind, blocks.len(), view.decoded, wide)))
+    let mut out = answer(&kept, kind, blocks.len(), view.decoded, wide);
+    out.segments = segments;
+    Ok(Some(out))
 }
 
 /// The column's one numeric type (float, int or bool) when its steps never go back and it has
@@ -447,6 +478,32 @@ impl View<'_> {
         ))
     }
 
+    /// The segments holding the column in the spanned blocks (0 when a block has none: then no
+    /// view is answered from segments).
+    fn segments_held(&self) -> usize {
+        let mut n = 0;
+        for k in 0..self.span.len() {
+            let col = self.stats(k);
+            if col.segs.is_empty() {
+                return 0;
+            }
+            n += col.segs.iter().filter(|s| s.first.is_some()).count();
+        }
+        n
+    }
+
+    /// Whether spanned block `k`, wholly inside the view, can be answered from its segments:
+    /// it has them, and each lies within two adjacent buckets.
+    fn by_segments(&self, k: usize, grid: &Grid) -> bool {
+        let col = self.stats(k);
+        self.span[k].1
+            && !col.segs.is_empty()
+            && col.segs.iter().all(|s| match (s.first, s.last) {
+                (Some(first), Some(last)) => grid.of(last.step) <= grid.of(first.step) + 1,
+                _ => true,
+            })
+    }
+
     fn stats(&self, k: usize) -> &ColStats {
         let block = &self.blocks[self.span[k].0];
         &block.stats.columns[block.col.expect("spanned blocks hold the column")]
@@ -461,7 +518,7 @@ impl View<'_> {
     }
 
     /// A wide view: M4 over whole blocks, decoding only those straddling a bucket edge.
-    fn wide(&mut self, samples: usize, buckets: usize) -> Result<Option<Vec<Row>>> {
+    fn wide(&mut self, samples: usize, buckets: usize, segments: bool) -> Result<Option<Vec<Row>>> {
         let last_k = self.span.len() - 1;
         let Some(first_rows) = self.edge(0)? else {
             return Ok(None);
@@ -490,14 +547,15 @@ impl View<'_> {
         if last_k > 0 {
             partial[last_k] = last_rows;
         }
-        let (x_lo, x_hi) = (x_lo as f64, x_hi as f64);
-        let width = x_hi - x_lo;
-        let bucket_of = |v: i64| -> usize {
-            if width <= 0.0 || !width.is_finite() {
-                return 0;
-            }
-            ((((v as f64) - x_lo) / width * buckets as f64) as usize).min(buckets - 1)
+        let grid = Grid {
+            x_lo: x_lo as f64,
+            width: x_hi as f64 - x_lo as f64,
+            buckets,
         };
+        let bucket_of = |v: i64| grid.of(v);
+        let by_segments: Vec<bool> = (0..self.span.len())
+            .map(|k| segments && self.by_segments(k, &grid))
+            .collect();
         // The blocks straddling a bucket edge, decoded together.
         let straddling: Vec<usize> = (0..self.span.len())
             .filter(|&k| {
@@ -506,7 +564,7 @@ impl View<'_> {
                     (Some(first), Some(last)) => bucket_of(first.step) == bucket_of(last.step),
                     _ => true,
                 };
-                partial[k].is_none() && !(self.span[k].1 && same)
+                partial[k].is_none() && !(self.span[k].1 && same) && !by_segments[k]
             })
             .collect();
         let Some(decoded) = self.decode_many(&straddling)? else {
@@ -532,6 +590,14 @@ impl View<'_> {
                 }
                 continue;
             }
+            if part.is_none() && by_segments[k] {
+                for seg in &col.segs {
+                    for p in [seg.first, seg.last, seg.min, seg.max].into_iter().flatten() {
+                        m4.row(grid.of(p.step), row_of(bi, &p));
+                    }
+                }
+                continue;
+            }
             let rows = match part.take() {
                 Some(rows) => rows,
                 None => match self.rows_of(bi)? {
@@ -540,10 +606,7 @@ impl View<'_> {
                 },
             };
             for r in rows {
-                let b = bucket_of(r.step);
-                m4.first(b, r);
-                m4.last(b, r);
-                m4.value(b, r);
+                m4.row(bucket_of(r.step), r);
             }
         }
         let mut keep = m4.rows();
@@ -586,6 +649,23 @@ fn answer(kept: &[Row], kind: u8, blocks: usize, decoded: usize, from_stats: boo
     out
 }
 
+/// M4's buckets: `buckets` of equal width over the steps `x_lo ..= x_lo + width`.
+struct Grid {
+    x_lo: f64,
+    width: f64,
+    buckets: usize,
+}
+
+impl Grid {
+    /// The bucket of `step`.
+    fn of(&self, step: i64) -> usize {
+        if self.width <= 0.0 || !self.width.is_finite() {
+            return 0;
+        }
+        ((((step as f64) - self.x_lo) / self.width * self.buckets as f64) as usize).min(self.buckets - 1)
+    }
+}
+
 /// M4's per-bucket state, fed rows in file order: the same comparisons as `m4_indices` (first:
 /// the earliest smallest step; last: the latest largest; min and max: the first of each value).
 struct M4 {
@@ -605,6 +685,13 @@ impl M4 {
             min: vec![None; buckets],
             max: vec![None; buckets],
         }
+    }
+
+    /// A row, as a candidate for each of its bucket's four.
+    fn row(&mut self, b: usize, r: Row) {
+        self.first(b, r);
+        self.last(b, r);
+        self.value(b, r);
     }
 
     fn first(&mut self, b: usize, r: Row) {
@@ -652,7 +739,7 @@ impl M4 {
 mod tests {
     use super::*;
     use crate::downsample::m4_buckets;
-    use crate::format::block::Framer;
+    use crate::format::block::{read_blocks, Framer};
     use crate::format::BlockEncoder;
     use crate::reader::read_files_projected;
     use crate::value::Value;
@@ -782,8 +869,10 @@ mod tests {
             ("k", 100, Some(1000.0), Some(1300.0)),
             ("y", 3, None, None),
         ] {
-            assert!(samples != 1000 || lo.is_some() || !zoom(&path, key, samples, lo, hi).unwrap().unwrap().from_stats);
-            let got_z = zoom(&path, key, samples, lo, hi).unwrap().expect("a version-3 file");
+            let exact = |samples| zoom_with(&path, key, samples, lo, hi, usize::MAX);
+            assert!(samples != 1000 || lo.is_some() || !exact(samples).unwrap().unwrap().from_stats);
+            let got_z = exact(samples).unwrap().expect("a version-3 file");
+            assert!(!got_z.segments);
             let all = whole(&path, key, lo.unwrap_or(f64::NEG_INFINITY), hi.unwrap_or(f64::INFINITY));
             let x: Vec<f64> = all.iter().map(|r| r.0 as f64).collect();
             let y: Vec<f64> = all.iter().map(|r| r.1.unwrap_or(f64::NAN)).collect();
@@ -821,6 +910,114 @@ mod tests {
                 assert!(got.iter().any(|r| r.1 == Some(f64::INFINITY)), "infinity is the max");
             }
         }
+    }
+
+    /// A wide view over many segments a bucket: each block whose rows all lie in one bucket
+    /// gives its four rows, each other block whose segments each lie within two adjacent
+    /// buckets gives its segments' four rows (first, last, min, max, to the buckets their steps
+    /// fall in), any other block all its rows: what a full decode of every block computes so,
+    /// with nothing decompressed; the spike and the infinite max are kept.
+    #[test]
+    fn wide_views_answer_from_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.ttrk");
+        write(&path, 400, true, |r| r as i64 * 3);
+        // Every block decoded, the key's rows as (block, row in it, step, value bits).
+        let bytes = std::fs::read(&path).unwrap();
+        let mut blocks: Vec<(usize, Vec<Row>)> = vec![];
+        read_blocks(&bytes, |_, payload, _| {
+            let b = crate::format::decode_block(payload).unwrap();
+            let bi = blocks.len() as u32;
+            let mut rows = vec![];
+            if let Some(c) = b.columns.iter().find(|c| c.name == "y") {
+                let ColData::Float(v) = &c.data else { panic!() };
+                rows.extend(c.rows.iter().zip(v).map(|(&r, x)| (r, Some(x.to_bits()))));
+                rows.extend(c.nulls.iter().map(|&r| (r, None)));
+            }
+            rows.sort_by_key(|r| r.0);
+            let rows = rows
+                .into_iter()
+                .map(|(r, value)| Row {
+                    at: (bi, r),
+                    step: b.steps[r as usize],
+                    value,
+                })
+                .collect();
+            blocks.push((b.steps.len(), rows));
+            Ok(())
+        })
+        .unwrap();
+        for samples in [40, 200] {
+            let z = zoom(&path, "y", samples, None, None).unwrap().unwrap();
+            assert!(z.from_stats && z.segments, "{samples}");
+            assert_eq!(z.decoded, 0, "{samples}");
+            let buckets = samples / 4;
+            let all: Vec<&Row> = blocks.iter().flat_map(|b| &b.1).collect();
+            let (x_lo, x_hi) = (all[0].step as f64, all[all.len() - 1].step as f64);
+            let bucket_of = |v: i64| ((((v as f64) - x_lo) / (x_hi - x_lo) * buckets as f64) as usize).min(buckets - 1);
+            let mut m4 = M4::new(buckets, T_FLOAT);
+            let mut feed = |r: Row| {
+                let b = bucket_of(r.step);
+                m4.first(b, r);
+                m4.last(b, r);
+                m4.value(b, r);
+            };
+            for (n_rows, rows) in blocks.iter().filter(|b| !b.1.is_empty()) {
+                let extremes = |rows: &[Row]| -> Vec<Row> {
+                    let real = |r: &&Row| r.value.is_some_and(|b| !f64::from_bits(b).is_nan());
+                    let v = |r: &Row| f64::from_bits(r.value.unwrap());
+                    let min = rows.iter().filter(real).fold(None::<Row>, |m, r| match m {
+                        Some(m) if v(&m) <= v(r) => Some(m),
+                        _ => Some(*r),
+                    });
+                    let max = rows.iter().filter(real).fold(None::<Row>, |m, r| match m {
+                        Some(m) if v(&m) >= v(r) => Some(m),
+                        _ => Some(*r),
+                    });
+                    [Some(rows[0]), Some(rows[rows.len() - 1]), min, max]
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                };
+                let seg_rows = crate::format::stats::seg_rows_for(*n_rows) as usize;
+                let mut segs: Vec<Vec<Row>> = vec![];
+                for r in rows {
+                    let k = r.at.1 as usize / seg_rows;
+                    if segs.last().is_none_or(|s| s[0].at.1 as usize / seg_rows != k) {
+                        segs.push(vec![]);
+                    }
+                    segs.last_mut().unwrap().push(*r);
+                }
+                let spans = |rows: &[Row]| bucket_of(rows[rows.len() - 1].step) - bucket_of(rows[0].step);
+                if spans(rows) == 0 {
+                    extremes(rows).into_iter().for_each(&mut feed);
+                } else if segs.iter().all(|s| spans(s) <= 1) {
+                    segs.iter().flat_map(|s| extremes(s)).for_each(&mut feed);
+                } else {
+                    rows.iter().copied().for_each(&mut feed);
+                }
+            }
+            let mut expect = m4.rows();
+            if expect.len() > samples {
+                let step = (expect.len() - 1) as f64 / (samples.max(2) - 1) as f64;
+                expect = (0..samples)
+                    .map(|k| expect[(k as f64 * step).round() as usize])
+                    .collect();
+                expect.dedup_by_key(|r| r.at);
+            }
+            let expect: Vec<(i64, Option<u64>)> = expect.iter().map(|r| (r.step, r.value)).collect();
+            let got: Vec<(i64, Option<u64>)> = answer_of(&z).iter().map(|r| (r.0, r.1.map(f64::to_bits))).collect();
+            assert_eq!(got, expect, "{samples}");
+            assert!(got.len() <= samples);
+            let values: Vec<f64> = got.iter().filter_map(|r| r.1.map(f64::from_bits)).collect();
+            assert!(values.contains(&-1e9), "the spike is kept");
+            assert!(values.contains(&f64::INFINITY), "infinity is the max");
+        }
+        // Fewer segments a bucket than SNAP_SEGMENTS: the exact answer, as before.
+        let z = zoom(&path, "y", 1000, None, None).unwrap().unwrap();
+        assert!(!z.segments);
+        let exact = zoom_with(&path, "y", 1000, None, None, usize::MAX).unwrap().unwrap();
+        assert_eq!(answer_of(&z).len(), answer_of(&exact).len());
     }
 
     /// Files written before statistics existed, damaged ones, and runs whose steps go back are

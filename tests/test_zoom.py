@@ -1,7 +1,7 @@
 """Zoom-outs from block statistics (format version 3): ``history(keys=[one], samples=N)`` of a
 run with many blocks reads each block's statistics and decompresses only the blocks straddling
 a bucket edge; its rows are M4's over a whole read (each bucket's first, last, min and max), so a
-spike is kept; the server answers the same, and lists a run's keys from the statistics alone."""
+spike is kept; over many segments a bucket, the segments' statistics answer it undecompressed; the server answers the same, and lists a run's keys from the statistics alone."""
 
 from __future__ import annotations
 
@@ -51,25 +51,46 @@ def _m4_buckets(x: np.ndarray, y: np.ndarray, buckets: int) -> set[int]:
     return keep
 
 
+def _rows(z):
+    """A zoom answer's rows as (step, value or None)."""
+    rows, values, _ = z["metrics"]["y"]
+    y: list = [None] * z["n_rows"]
+    for i, v in zip(rows.tolist(), values.tolist()):
+        y[i] = v
+    return list(zip(z["columns"]["_step"].tolist(), y))
+
+
 def test_a_wide_view_is_m4_over_whole_blocks_and_keeps_the_spike(new_run):
     local = _run(new_run)
     path = local._paths("default")[0]
-    z = _core.zoom_history(path, "y", 16)
-    assert z is not None and z["zoom"]["from_stats"], z and z["zoom"]
-    assert z["zoom"]["decoded"] < z["zoom"]["blocks"] == 13
-    got = local.history(keys=["y"], samples=16, pandas=False)
-    assert 0 < len(got) <= 16
-    assert any(r["y"] == -1e9 for r in got)
     full = local.history(keys=["y"], pandas=False)
     x = np.array([r["_step"] for r in full], dtype=np.float64)
     y = np.array([np.nan if r["y"] is None else r["y"] for r in full])
     want = [full[i] for i in sorted(_m4_buckets(x, y, 4))]
-    assert [r["_step"] for r in got] == [r["_step"] for r in want]
-    assert all(a["y"] == b["y"] or (a["y"] != a["y"] and b["y"] != b["y"]) for a, b in zip(got, want))
+    # Exactly M4 over a whole read, decompressing only the blocks straddling a bucket edge.
+    exact = _core.zoom_history(path, "y", 16, segments=False)
+    assert exact is not None and exact["zoom"]["from_stats"] and not exact["zoom"]["segments"], exact["zoom"]
+    assert 0 < exact["zoom"]["decoded"] < exact["zoom"]["blocks"] == 13
+    got = _rows(exact)
+    assert [s for s, _ in got] == [r["_step"] for r in want]
+    assert all(a == b["y"] or (a != a and b["y"] != b["y"]) for (_, a), b in zip(got, want))
+    # By default, 49 segments a bucket: from the segments' statistics, nothing decompressed; real
+    # rows, the spike and the maximum kept, and every row M4 keeps within a segment (1,024 rows)
+    # of one answered.
+    z = _core.zoom_history(path, "y", 16)
+    assert z is not None and z["zoom"]["segments"] and z["zoom"]["decoded"] == 0, z["zoom"]
+    fast = local.history(keys=["y"], samples=16, pandas=False)
+    assert [(r["_step"], r["y"]) for r in fast] == _rows(z)
+    assert 0 < len(fast) <= 16
+    by_step = {r["_step"]: r["y"] for r in full}
+    assert all(by_step[r["_step"]] == r["y"] or r["y"] != r["y"] for r in fast)
+    values = [r["y"] for r in fast if r["y"] is not None]
+    assert -1e9 in values and max(values) == np.nanmax(y)
+    assert all(min(abs(w["_step"] - r["_step"]) for r in fast) <= 1024 for w in want)
     # the server's answer is the same rows, and its key list comes from the statistics
     cache = HistoryCache()
     served = cache.columnar([path], ["y"], "_step", 16, None, None)
-    assert served["columns"]["_step"] == [r["_step"] for r in got]
+    assert served["columns"]["_step"] == [r["_step"] for r in fast]
     whole = _core.read_history([path], [])
     assert (
         cache.keys([path]) == [*whole["columns"], *whole["metrics"], *whole["skipped"]] == _core.history_names([path])

@@ -130,9 +130,15 @@ def history_names(paths: Sequence[_Path]) -> Optional[list[str]]:
     """The names ``read_history(paths, [])`` lists, from block statistics (None: read the files whole)."""
 
 def zoom_history(
-    path: _Path, key: str, samples: int, lo: Optional[float] = None, hi: Optional[float] = None
+    path: _Path,
+    key: str,
+    samples: int,
+    lo: Optional[float] = None,
+    hi: Optional[float] = None,
+    segments: bool = True,
 ) -> Optional[dict[str, Any]]:
-    """``history(keys=[key], samples=N)`` of one file from its blocks' statistics (None: read it whole)."""
+    """``history(keys=[key], samples=N)`` of one file from its blocks' statistics (None: read it
+    whole); ``segments=False``: never from segments' statistics (M4's exact answer)."""
 
 @final
 class HistoryScan:

@@ -2,7 +2,7 @@
 
 use super::codec::{put_deltas, put_floats, put_text};
 use super::column::ColData;
-use super::stats::{column_stats, step_range, BlockStats};
+use super::stats::{column_stats, seg_rows_for, step_range, BlockStats};
 use crate::value::Value;
 
 const NONE: u32 = u32::MAX;
@@ -120,6 +120,7 @@ impl BlockEncoder {
         self.stats.frames.clear();
         self.stats.ts_offset = (out.len() - start) as u32;
         step_range(&mut self.stats, &self.steps);
+        self.stats.seg_rows = seg_rows_for(n);
         put_floats(out, &self.timestamps);
         for mut col in self.cols.drain(..) {
             self.col_of[col.id as usize] = NONE;
@@ -131,6 +132,7 @@ impl BlockEncoder {
                 &col.nulls,
                 &col.data,
                 &self.steps,
+                self.stats.seg_rows,
             ));
             put_text(out, name(col.id));
             let some = col.rows.len() != n;

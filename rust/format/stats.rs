@@ -14,8 +14,23 @@ use super::column::ColData;
 /// The zstd skippable-frame magic number a block's statistics travel in (`0x184D2A5B`, one of the
 /// sixteen reserved for skippable frames).
 pub const STATS_FRAME_MAGIC: u32 = 0x184D_2A5B;
-/// The first bytes inside the skippable frame: the statistics layout version.
+/// The first bytes inside the skippable frame: the statistics layout version ("TTS1": per
+/// column only; "TTS2": the same, then per segment of rows, see [`Seg`]).
 const STATS_TAG: &[u8; 4] = b"TTS1";
+const STATS_TAG_SEGS: &[u8; 4] = b"TTS2";
+/// Rows per segment at least: a block is cut into segments of this many rows (doubled until a
+/// block has at most [`SEGS_MAX`]), each with its own first, last, min and max per column.
+pub const SEG_ROWS_MIN: u32 = 1024;
+pub const SEGS_MAX: u32 = 64;
+
+/// The rows per segment a block of `n_rows` rows is cut into.
+pub fn seg_rows_for(n_rows: usize) -> u32 {
+    let mut s = SEG_ROWS_MIN;
+    while (n_rows as u64).div_ceil(u64::from(s)) > u64::from(SEGS_MAX) {
+        s *= 2;
+    }
+    s
+}
 /// Frames smaller than this are joined with the next column (a frame costs a few bytes and loses
 /// the context of its neighbours).
 pub const MIN_FRAME_RAW: usize = 64 << 10;
@@ -52,6 +67,20 @@ pub struct ColStats {
     /// bool columns; NaN and nulls excluded; `None` when there is no such value).
     pub min: Option<Point>,
     pub max: Option<Point>,
+    /// The same per segment of [`BlockStats::seg_rows`] rows (rows `k * seg_rows ..`), every
+    /// segment of the block in order (empty: statistics without segments, "TTS1").
+    pub segs: Vec<Seg>,
+}
+
+/// A column's first, last, min and max rows within one segment of a block (all `None`: the
+/// segment holds no row of it). What a wide view over many segments needs to keep each
+/// bucket's extremes without decompressing the block.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Seg {
+    pub first: Option<Point>,
+    pub last: Option<Point>,
+    pub min: Option<Point>,
+    pub max: Option<Point>,
 }
 
 /// A block's statistics: its frames, its steps' range, and each column's statistics.
@@ -67,6 +96,8 @@ pub struct BlockStats {
     pub max_step: i64,
     /// Every step is at least the one before it.
     pub monotone: bool,
+    /// Rows per segment of the columns' [`ColStats::segs`] (0: none, "TTS1").
+    pub seg_rows: u32,
     pub columns: Vec<ColStats>,
 }
 
@@ -110,7 +141,9 @@ fn bits_at(data: &ColData, i: usize) -> u64 {
 }
 
 /// The statistics of one column: `rows` are the rows holding it (nulls included, ascending),
-/// `nulls` those holding a null (ascending, a subset of `rows`), `data` the other rows' values.
+/// `nulls` those holding a null (ascending, a subset of `rows`), `data` the other rows' values;
+/// per segment of `seg_rows` rows too (0: none) of a block of `steps.len()` rows. One pass over
+/// the rows, segment by segment; the column's own figures are its segments' joined.
 pub fn column_stats(
     name: &str,
     raw_offset: u32,
@@ -118,42 +151,80 @@ pub fn column_stats(
     nulls: &[u32],
     data: &ColData,
     steps: &[i64],
+    seg_rows: u32,
 ) -> ColStats {
     let kind = kind_of(data);
-    let point = |row: u32, value: Option<usize>| Point {
-        row,
-        step: steps[row as usize],
-        null: value.is_none(),
-        bits: value.map_or(0, |i| bits_at(data, i)),
-    };
     let numeric = matches!(kind, T_FLOAT | T_INT | T_BOOL);
-    let (mut nans, mut min, mut max) = (0u32, None::<(usize, f64)>, None::<(usize, f64)>);
-    let mut value_row = Vec::new();
-    // The row of each value: the held rows that are not nulls, in order.
-    let mut k = 0;
-    for &r in rows {
-        if nulls.get(k) == Some(&r) {
-            k += 1;
-        } else {
-            value_row.push(r);
+    let n_segs = if seg_rows == 0 {
+        0
+    } else {
+        steps.len().div_ceil(seg_rows as usize)
+    };
+    // One segment covering every row when none are asked for: the column's figures alone.
+    let span = if seg_rows == 0 { u32::MAX } else { seg_rows };
+    let mut segs = vec![Seg::default(); n_segs];
+    let mut whole = Seg::default();
+    let (mut min_v, mut max_v) = (f64::NAN, f64::NAN);
+    let mut nans = 0u32;
+    let (mut pos, mut k, mut vi) = (0usize, 0usize, 0usize);
+    while pos < rows.len() {
+        let seg = rows[pos] / span;
+        let end = pos + rows[pos..].partition_point(|&r| r / span == seg);
+        let mut s = Seg::default();
+        let (mut s_min, mut s_max) = (f64::NAN, f64::NAN);
+        for &r in &rows[pos..end] {
+            let null = nulls.get(k) == Some(&r);
+            let p = if null {
+                k += 1;
+                Point {
+                    row: r,
+                    step: steps[r as usize],
+                    null: true,
+                    bits: 0,
+                }
+            } else {
+                vi += 1;
+                Point {
+                    row: r,
+                    step: steps[r as usize],
+                    null: false,
+                    bits: bits_at(data, vi - 1),
+                }
+            };
+            if s.first.is_none() {
+                s.first = Some(p);
+            }
+            s.last = Some(p);
+            if numeric && !null {
+                let v = as_f64(kind, p.bits);
+                if v.is_nan() {
+                    nans += 1;
+                    continue;
+                }
+                // NaN compares false: the first value sets both.
+                if s.min.is_none() || v < s_min {
+                    (s.min, s_min) = (Some(p), v);
+                }
+                if s.max.is_none() || v > s_max {
+                    (s.max, s_max) = (Some(p), v);
+                }
+            }
         }
-    }
-    if numeric {
-        for i in 0..data.len() {
-            let v = as_f64(kind, bits_at(data, i));
-            if v.is_nan() {
-                nans += 1;
-                continue;
-            }
-            if min.is_none_or(|(_, m)| v < m) {
-                min = Some((i, v));
-            }
-            if max.is_none_or(|(_, m)| v > m) {
-                max = Some((i, v));
-            }
+        if whole.first.is_none() {
+            whole.first = s.first;
         }
+        whole.last = s.last;
+        if s.min.is_some() && (whole.min.is_none() || s_min < min_v) {
+            (whole.min, min_v) = (s.min, s_min);
+        }
+        if s.max.is_some() && (whole.max.is_none() || s_max > max_v) {
+            (whole.max, max_v) = (s.max, s_max);
+        }
+        if let Some(slot) = segs.get_mut(seg as usize) {
+            *slot = s;
+        }
+        pos = end;
     }
-    let value_of_row = |row: u32| value_row.binary_search(&row).ok();
     ColStats {
         name: name.to_owned(),
         raw_offset,
@@ -161,10 +232,11 @@ pub fn column_stats(
         held: rows.len() as u32,
         nulls: nulls.len() as u32,
         nans,
-        first: rows.first().map(|&r| point(r, value_of_row(r))),
-        last: rows.last().map(|&r| point(r, value_of_row(r))),
-        min: min.map(|(i, _)| point(value_row[i], Some(i))),
-        max: max.map(|(i, _)| point(value_row[i], Some(i))),
+        first: whole.first,
+        last: whole.last,
+        min: whole.min,
+        max: whole.max,
+        segs,
     }
 }
 
@@ -198,6 +270,158 @@ fn point(r: &mut Reader<'_>) -> Result<Point, Truncated> {
     Ok(Point { row, step, null, bits })
 }
 
+/// Segment flags: first/last follow; min/max follow; the first is a null; the last is a null.
+const SEG_HELD: u8 = 1;
+const SEG_MINMAX: u8 = 2;
+const SEG_FIRST_NULL: u8 = 4;
+const SEG_LAST_NULL: u8 = 8;
+
+/// A segment's point: its row after the segment's `start`, its step as the distance from where
+/// steps one apart from the block's first would put it (0 for the usual dense steps), its value
+/// unless it is a null.
+fn put_seg_point(out: &mut Vec<u8>, p: &Point, start: u32, first_step: i64) {
+    put_varint(out, u64::from(p.row - start));
+    put_varint(
+        out,
+        zigzag(p.step.wrapping_sub(first_step).wrapping_sub(i64::from(p.row))),
+    );
+    if !p.null {
+        out.extend_from_slice(&p.bits.to_le_bytes());
+    }
+}
+
+fn put_seg(out: &mut Vec<u8>, s: &Seg, start: u32, first_step: i64) {
+    let null = |p: &Option<Point>| p.is_some_and(|p| p.null);
+    let flags = (u8::from(s.first.is_some()) * SEG_HELD)
+        | (u8::from(s.min.is_some()) * SEG_MINMAX)
+        | (u8::from(null(&s.first)) * SEG_FIRST_NULL)
+        | (u8::from(null(&s.last)) * SEG_LAST_NULL);
+    out.push(flags);
+    for p in [&s.first, &s.last, &s.min, &s.max].into_iter().flatten() {
+        put_seg_point(out, p, start, first_step);
+    }
+}
+
+fn seg_point(r: &mut Reader<'_>, start: u32, end: u32, first_step: i64, null: bool) -> Result<Point, Truncated> {
+    let row = u32::try_from(r.varint()?)
+        .ok()
+        .and_then(|d| start.checked_add(d))
+        .filter(|&row| row < end)
+        .ok_or(Truncated)?;
+    let step = first_step
+        .wrapping_add(i64::from(row))
+        .wrapping_add(unzigzag(r.varint()?));
+    let bits = if null {
+        0
+    } else {
+        u64::from_le_bytes(r.bytes(8)?.try_into().map_err(|_| Truncated)?)
+    };
+    Ok(Point { row, step, null, bits })
+}
+
+/// One segment of rows `start..end`, as [`put_seg`] wrote it.
+fn seg(r: &mut Reader<'_>, start: u32, end: u32, first_step: i64) -> Result<Seg, Truncated> {
+    let flags = r.u8()?;
+    if flags > 15 || (flags & SEG_HELD == 0 && flags != 0) {
+        return Err(Truncated);
+    }
+    let mut s = Seg::default();
+    if flags & SEG_HELD != 0 {
+        s.first = Some(seg_point(r, start, end, first_step, flags & SEG_FIRST_NULL != 0)?);
+        s.last = Some(seg_point(r, start, end, first_step, flags & SEG_LAST_NULL != 0)?);
+    }
+    if flags & SEG_MINMAX != 0 {
+        s.min = Some(seg_point(r, start, end, first_step, false)?);
+        s.max = Some(seg_point(r, start, end, first_step, false)?);
+    }
+    Ok(s)
+}
+
+/// One column's statistics ("TTS1"'s part), checked against its block's `n_rows` and `raw_len`.
+fn parse_column(r: &mut Reader<'_>, n_rows: u32, raw_len: u32) -> Result<ColStats, Truncated> {
+    let small = |v: u64| u32::try_from(v).map_err(|_| Truncated);
+    let name = r.text()?;
+    let raw_offset = small(r.varint()?)?;
+    let kind = r.u8()?;
+    let (held, nulls, nans) = (small(r.varint()?)?, small(r.varint()?)?, small(r.varint()?)?);
+    let flags = r.u8()?;
+    if raw_offset >= raw_len || kind > T_NULL || held > n_rows || nulls > held || nans > held - nulls || flags > 3 {
+        return Err(Truncated);
+    }
+    let mut get = |on: bool| -> Result<Option<Point>, Truncated> {
+        if !on {
+            return Ok(None);
+        }
+        let p = point(r)?;
+        if p.row >= n_rows {
+            return Err(Truncated);
+        }
+        Ok(Some(p))
+    };
+    let (first, last) = (get(flags & 1 != 0)?, get(flags & 1 != 0)?);
+    let (min, max) = (get(flags & 2 != 0)?, get(flags & 2 != 0)?);
+    if first.is_some() != (held > 0) {
+        return Err(Truncated);
+    }
+    Ok(ColStats {
+        name,
+        raw_offset,
+        kind,
+        held,
+        nulls,
+        nans,
+        first,
+        last,
+        min,
+        max,
+        segs: Vec::new(),
+    })
+}
+
+/// The segments part of "TTS2" statistics into `columns` (those of `segs_of` only, when named):
+/// the rows per segment.
+fn parse_segs(
+    r: &mut Reader<'_>,
+    columns: &mut [ColStats],
+    n_rows: u32,
+    first_step: i64,
+    segs_of: Option<&str>,
+    body_len: usize,
+) -> Result<u32, Truncated> {
+    let seg_rows = u32::try_from(r.varint()?).map_err(|_| Truncated)?;
+    if seg_rows == 0 {
+        return Err(Truncated);
+    }
+    let n_segs = n_rows.div_ceil(seg_rows) as usize;
+    // Every segment takes a byte at least: a count the body cannot hold is damage.
+    if n_segs > body_len {
+        return Err(Truncated);
+    }
+    for c in columns {
+        let len = r.varint()? as usize;
+        let mut part = Reader::new(r.bytes(len)?);
+        if segs_of.is_some_and(|name| name != c.name) {
+            continue;
+        }
+        if n_segs > len {
+            return Err(Truncated);
+        }
+        c.segs.reserve_exact(n_segs);
+        for i in 0..n_segs as u32 {
+            let start = i * seg_rows;
+            let seg = seg(&mut part, start, start.saturating_add(seg_rows).min(n_rows), first_step)?;
+            if seg.first.is_some() && c.held == 0 {
+                return Err(Truncated);
+            }
+            c.segs.push(seg);
+        }
+        if !part.is_done() {
+            return Err(Truncated);
+        }
+    }
+    Ok(seg_rows)
+}
+
 impl BlockStats {
     /// The skippable frame holding these statistics (its header included), appended to `out`.
     /// `frames`: `(raw_len, compressed_len)` of the frames that follow (`self.frames` is what
@@ -228,10 +452,23 @@ impl BlockStats {
                 put_point(&mut body, p);
             }
         }
+        if self.seg_rows > 0 {
+            put_varint(&mut body, u64::from(self.seg_rows));
+            let mut segs = Vec::new();
+            for c in &self.columns {
+                segs.clear();
+                for (i, seg) in c.segs.iter().enumerate() {
+                    put_seg(&mut segs, seg, i as u32 * self.seg_rows, self.first_step);
+                }
+                put_varint(&mut body, segs.len() as u64);
+                body.extend_from_slice(&segs);
+            }
+        }
+        let tag = if self.seg_rows > 0 { STATS_TAG_SEGS } else { STATS_TAG };
         let crc = crc32fast::hash(&body);
         out.extend_from_slice(&STATS_FRAME_MAGIC.to_le_bytes());
-        out.extend_from_slice(&((STATS_TAG.len() + body.len() + 4) as u32).to_le_bytes());
-        out.extend_from_slice(STATS_TAG);
+        out.extend_from_slice(&((tag.len() + body.len() + 4) as u32).to_le_bytes());
+        out.extend_from_slice(tag);
         out.extend_from_slice(&body);
         out.extend_from_slice(&crc.to_le_bytes());
     }
@@ -248,10 +485,27 @@ impl BlockStats {
     /// rows, `raw_len` payload bytes and `comp_len` compressed bytes. Every count, row, offset and
     /// frame length is checked against the block: `Err` for one that does not fit (damage).
     pub fn parse(frame: &[u8], n_rows: u32, raw_len: u32, comp_len: u32) -> Result<Self, Truncated> {
+        Self::parse_for(frame, n_rows, raw_len, comp_len, None)
+    }
+
+    /// [`BlockStats::parse`], reading the segments of the column `segs_of` only (`None`: of
+    /// every column; the others' are skipped, their bytes guarded by the checksum alone).
+    pub fn parse_for(
+        frame: &[u8],
+        n_rows: u32,
+        raw_len: u32,
+        comp_len: u32,
+        segs_of: Option<&str>,
+    ) -> Result<Self, Truncated> {
         let len = Self::frame_len(frame).ok_or(Truncated)?;
-        if frame.len() != len || len < 8 + STATS_TAG.len() + 4 || &frame[8..12] != STATS_TAG {
+        if frame.len() != len || len < 8 + STATS_TAG.len() + 4 {
             return Err(Truncated);
         }
+        let with_segs = match &frame[8..12] {
+            t if t == STATS_TAG => false,
+            t if t == STATS_TAG_SEGS => true,
+            _ => return Err(Truncated),
+        };
         let body = &frame[12..len - 4];
         let crc = u32::from_le_bytes(frame[len - 4..].try_into().map_err(|_| Truncated)?);
         if crc != crc32fast::hash(body) {
@@ -293,48 +547,13 @@ impl BlockStats {
         }
         let mut columns = Vec::with_capacity(n_cols);
         for _ in 0..n_cols {
-            let name = r.text()?;
-            let raw_offset = small(r.varint()?)?;
-            let kind = r.u8()?;
-            let (held, nulls, nans) = (small(r.varint()?)?, small(r.varint()?)?, small(r.varint()?)?);
-            let flags = r.u8()?;
-            if raw_offset >= raw_len
-                || kind > T_NULL
-                || held > n_rows
-                || nulls > held
-                || nans > held - nulls
-                || flags > 3
-            {
-                return Err(Truncated);
-            }
-            let mut get = |on: bool| -> Result<Option<Point>, Truncated> {
-                if !on {
-                    return Ok(None);
-                }
-                let p = point(&mut r)?;
-                if p.row >= n_rows {
-                    return Err(Truncated);
-                }
-                Ok(Some(p))
-            };
-            let (first, last) = (get(flags & 1 != 0)?, get(flags & 1 != 0)?);
-            let (min, max) = (get(flags & 2 != 0)?, get(flags & 2 != 0)?);
-            if first.is_some() != (held > 0) {
-                return Err(Truncated);
-            }
-            columns.push(ColStats {
-                name,
-                raw_offset,
-                kind,
-                held,
-                nulls,
-                nans,
-                first,
-                last,
-                min,
-                max,
-            });
+            columns.push(parse_column(&mut r, n_rows, raw_len)?);
         }
+        let seg_rows = if with_segs {
+            parse_segs(&mut r, &mut columns, n_rows, s[0], segs_of, body.len())?
+        } else {
+            0
+        };
         if !r.is_done() {
             return Err(Truncated);
         }
@@ -346,6 +565,7 @@ impl BlockStats {
             min_step: s[2],
             max_step: s[3],
             monotone,
+            seg_rows,
             columns,
         })
     }
@@ -407,12 +627,18 @@ mod tests {
 
     /// The statistics as a full decode of the block computes them, one value at a time.
     fn from_decode(payload: &[u8]) -> Vec<Flat> {
+        from_decode_in(payload, 0..u32::MAX)
+    }
+
+    /// The same over the rows `within` of the block only (a segment's).
+    fn from_decode_in(payload: &[u8], within: std::ops::Range<u32>) -> Vec<Flat> {
         let b = decode_block(payload).unwrap();
         let mut out = vec![];
         for c in &b.columns {
             let kind = kind_of(&c.data);
             let mut held: Vec<(u32, Option<usize>)> = c.rows.iter().enumerate().map(|(i, &r)| (r, Some(i))).collect();
             held.extend(c.nulls.iter().map(|&r| (r, None)));
+            held.retain(|h| within.contains(&h.0));
             held.sort_by_key(|h| h.0);
             let pt = |(row, v): (u32, Option<usize>)| Point {
                 row,
@@ -422,7 +648,7 @@ mod tests {
             };
             let numeric = matches!(kind, T_FLOAT | T_INT | T_BOOL);
             let vals: Vec<(usize, f64)> = (0..c.data.len())
-                .filter(|_| numeric)
+                .filter(|&i| numeric && within.contains(&c.rows[i]))
                 .map(|i| (i, as_f64(kind, bits_at(&c.data, i))))
                 .collect();
             let nans = vals.iter().filter(|v| v.1.is_nan()).count() as u32;
@@ -580,6 +806,67 @@ mod tests {
             .unwrap();
             assert_eq!((report.blocks, report.torn), (1, None));
             assert_eq!(seen, vec![raw.clone()]);
+        }
+    }
+
+    /// Each segment's first, last, min and max rows equal a full decode's over the segment's
+    /// rows (segments doubling in a long block); statistics without segments ("TTS1", what
+    /// earlier writers wrote) still parse, with none.
+    #[test]
+    fn segments_match_a_full_decode() {
+        for (rows, seed, seg_rows) in [(1, 3, 1024), (3000, 5, 1024), (70_000, 7, 2048)] {
+            let (mut enc, names) = block(rows, seed);
+            let mut raw = vec![];
+            let n = enc.seal(|i| names[i as usize], &mut raw);
+            let stats = enc.sealed_stats().clone();
+            assert_eq!(stats.seg_rows, seg_rows);
+            let mut framed = vec![];
+            Framer::new()
+                .unwrap()
+                .frame_with_stats(&raw, n, &stats, &mut framed)
+                .unwrap();
+            let comp = &framed[BLOCK_HEADER..];
+            let len = BlockStats::frame_len(comp).unwrap();
+            let parsed = BlockStats::parse(&comp[..len], n, raw.len() as u32, comp.len() as u32).unwrap();
+            assert_eq!(
+                parsed,
+                BlockStats {
+                    frames: parsed.frames.clone(),
+                    ..stats.clone()
+                }
+            );
+            let n_segs = rows.div_ceil(seg_rows as usize);
+            for c in &stats.columns {
+                assert_eq!(c.segs.len(), n_segs, "{}", c.name);
+            }
+            for i in 0..n_segs as u32 {
+                let expect = from_decode_in(&raw, i * seg_rows..(i + 1) * seg_rows);
+                for (c, e) in stats.columns.iter().zip(&expect) {
+                    let s = &c.segs[i as usize];
+                    assert_eq!(
+                        (s.first, s.last, s.min, s.max),
+                        (e.5, e.6, e.7, e.8),
+                        "{} segment {i}",
+                        c.name
+                    );
+                }
+            }
+            // without segments: the layout of earlier writers
+            let mut old = stats.clone();
+            old.seg_rows = 0;
+            old.columns.iter_mut().for_each(|c| c.segs.clear());
+            let mut frame = vec![];
+            old.write_frame(&parsed.frames, &mut frame);
+            assert_eq!(&frame[8..12], b"TTS1");
+            let back = BlockStats::parse(
+                &frame,
+                n,
+                raw.len() as u32,
+                comp.len() as u32 - len as u32 + frame.len() as u32,
+            )
+            .unwrap();
+            assert_eq!(back.columns, old.columns);
+            assert_eq!(back.seg_rows, 0);
         }
     }
 

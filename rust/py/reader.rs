@@ -172,11 +172,12 @@ pub fn read_history(py: Python<'_>, paths: Vec<PathBuf>, keys: Option<Vec<String
 /// `history(keys=[key], samples=N)` of one history file answered from its blocks' statistics
 /// (see `zoom.rs`): a table shaped as `read_history`'s, holding only the rows kept (with `_step`
 /// and `key`, at most `samples` of those holding `key` with `lo <= _step <= hi`), and
-/// `"zoom": {"blocks", "decoded"}`. `None` when the file cannot be answered that way (a file
-/// written before format version 3, damage, steps that go back, a column that is not numbers):
-/// the caller reads it whole.
+/// `"zoom": {"blocks", "decoded", "from_stats", "segments"}`. `None` when the file cannot be
+/// answered that way (a file written before format version 3, damage, steps that go back, a
+/// column that is not numbers): the caller reads it whole. `segments=False`: a wide view is never
+/// answered from segments' statistics (M4's exact answer, straddling blocks decompressed).
 #[pyfunction]
-#[pyo3(signature = (path, key, samples, lo=None, hi=None))]
+#[pyo3(signature = (path, key, samples, lo=None, hi=None, segments=true))]
 pub fn zoom_history(
     py: Python<'_>,
     path: PathBuf,
@@ -184,8 +185,14 @@ pub fn zoom_history(
     samples: usize,
     lo: Option<f64>,
     hi: Option<f64>,
+    segments: bool,
 ) -> PyResult<Option<Bound<'_, PyDict>>> {
-    let Some(z) = py.detach(|| crate::zoom::zoom(&path, &key, samples, lo, hi))? else {
+    let snap = if segments {
+        crate::zoom::SNAP_SEGMENTS
+    } else {
+        usize::MAX
+    };
+    let Some(z) = py.detach(|| crate::zoom::zoom_with(&path, &key, samples, lo, hi, snap))? else {
         return Ok(None);
     };
     let loads = py.import("json")?.getattr("loads")?;
@@ -209,6 +216,7 @@ pub fn zoom_history(
     zoom.set_item("blocks", z.blocks)?;
     zoom.set_item("decoded", z.decoded)?;
     zoom.set_item("from_stats", z.from_stats)?;
+    zoom.set_item("segments", z.segments)?;
     let out = PyDict::new(py);
     out.set_item("n_rows", n_rows)?;
     out.set_item("columns", columns)?;
