@@ -218,8 +218,16 @@ def _uvicorn_config(app: Any, limits: Limits, log_level: str, workers: int, max_
     )
 
 
+def _warm() -> None:
+    """Import what the first history answer needs before the first request: the native reader
+    hands out NumPy arrays, and importing NumPy (~150 ms here) made a fresh server's first
+    history read 10x slower than its next (benches/RESULTS.md, section 23)."""
+    import numpy  # noqa: F401
+
+
 def app_from_spec() -> ServerApp:
     """One worker's app, from the spec its parent put in ``$TURBOTRACK_SERVER_SPEC``."""
+    _warm()
     spec = json.loads(os.environ[SPEC_ENV])
     root = Path(spec["root"])
     state = ServerState(
@@ -258,6 +266,7 @@ def serve(
         idle_timeout=idle_timeout if idle_timeout is not None else base.idle_timeout,
     )
     logging.config.dictConfig(logging_config(log_level))
+    _warm()
     nofile = _raise_open_files_limit()
     max_connections = max(16, min(limits.max_connections, nofile - 64 * max(1, workers)))
     index_db = open_database(db, root)
