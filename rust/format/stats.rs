@@ -172,7 +172,15 @@ pub fn column_stats(
         let end = pos + rows[pos..].partition_point(|&r| r / span == seg);
         let mut s = Seg::default();
         let (mut s_min, mut s_max) = (f64::NAN, f64::NAN);
-        for &r in &rows[pos..end] {
+        let fast = match data {
+            // The usual column: floats, no nulls; its values line up with its rows.
+            ColData::Float(v) if nulls.is_empty() => Some(v),
+            _ => None,
+        };
+        if let Some(v) = fast {
+            (s, s_min, s_max, nans) = float_seg(&rows[pos..end], &v[pos..end], steps, nans);
+        }
+        for &r in rows[pos..end].iter().filter(|_| fast.is_none()) {
             let null = nulls.get(k) == Some(&r);
             let p = if null {
                 k += 1;
@@ -238,6 +246,41 @@ pub fn column_stats(
         max: whole.max,
         segs,
     }
+}
+
+/// A segment of a float column without nulls (`rows` and their `values`): its four points, its
+/// min and max values (NaN: none), and `nans` plus its NaNs. The same answer as the general
+/// loop of [`column_stats`], in a loop over the values alone.
+fn float_seg(rows: &[u32], values: &[f64], steps: &[i64], nans: u32) -> (Seg, f64, f64, u32) {
+    let point = |i: usize| Point {
+        row: rows[i],
+        step: steps[rows[i] as usize],
+        null: false,
+        bits: values[i].to_bits(),
+    };
+    let mut seg = Seg {
+        first: Some(point(0)),
+        last: Some(point(values.len() - 1)),
+        ..Seg::default()
+    };
+    let Some(at) = values.iter().position(|x| !x.is_nan()) else {
+        return (seg, f64::NAN, f64::NAN, nans + values.len() as u32);
+    };
+    let (mut lo, mut hi) = (at, at);
+    let mut n_nan = at;
+    for (i, &x) in values.iter().enumerate().skip(at + 1) {
+        // NaN compares false both ways: never an extreme, counted apart.
+        n_nan += usize::from(x.is_nan());
+        if x < values[lo] {
+            lo = i;
+        }
+        if x > values[hi] {
+            hi = i;
+        }
+    }
+    seg.min = Some(point(lo));
+    seg.max = Some(point(hi));
+    (seg, values[lo], values[hi], nans + n_nan as u32)
 }
 
 /// Fill in the step range of `steps` (an empty block keeps zeros).
