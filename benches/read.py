@@ -10,7 +10,7 @@ run both, alternately, on a loaded machine.
 For each size: one run of ROWS steps x 10 metrics (random walks, 7-8 bytes a point), then
 - cold: a fresh Python process (NumPy, pandas and turbotrack imported) evicts the run's files
   from the page cache (fsync, then posix_fadvise DONTNEED) and times `_core.zoom_history(path,
-  "m3", 1000)`, or `Api(dir=...).run(...).history(keys=["m3"], samples=1000)`; and through a
+  "m3", 1000)` (and with `segments=False`: M4's exact answer, straddling blocks decompressed), or `Api(dir=...).run(...).history(keys=["m3"], samples=1000)`; and through a
   fresh server process (the run synced to it first, its files evicted): the first remote
   `history()` after start; once more after dropping the whole page cache (`sync; echo 3 >
   /proc/sys/vm/drop_caches`, needs root; --no-drop skips it): code loaded from disk too;
@@ -99,9 +99,9 @@ import numpy, pandas, turbotrack
 from turbotrack import _core
 evict(sys.argv[1])
 t1 = time.perf_counter()
-z = _core.zoom_history(sys.argv[1] + "/history.ttrk", "m3", 1000)
+z = _core.zoom_history(sys.argv[1] + "/history.ttrk", "m3", 1000, segments=sys.argv[2] == "segments")
 t2 = time.perf_counter()
-print("zoom", (t2 - t1) * 1000, z["zoom"]["decoded"], z["zoom"]["blocks"], z["n_rows"])
+print("zoom", (t2 - t1) * 1000, z["zoom"]["decoded"], z["zoom"]["blocks"], z["n_rows"], z["zoom"]["segments"])
 """
 )
 
@@ -146,6 +146,8 @@ def remote_cold(local_run: Path, server_root: Path, trials: int, drop: bool) -> 
     """Sync the run to a server, then per trial: stop it, evict the run's files from the page
     cache, start a fresh server and time `Api.run()` and the first `history(keys=[m3],
     samples=1000)`; the last trial drops the whole page cache instead (when ``drop``)."""
+    import pandas  # noqa: F401  (the client's first history() imports it: ~200 ms, not the server's read)
+
     from turbotrack.server.auth import Keys
     from turbotrack.server.db import open_database
     from turbotrack.store.client import Client
@@ -264,10 +266,12 @@ def main() -> None:
                 shutil.rmtree(root, ignore_errors=True)
                 continue
             for _ in range(args.trials):
-                z = fresh(COLD, str(run_dir))
+                z = fresh(COLD, str(run_dir), "segments")
+                x = fresh(COLD, str(run_dir), "exact")
                 a = fresh(COLD_API, str(root / "local"), run_path)
                 print(
-                    f"  cold zoom_history: {float(z[1]):.1f} ms ({z[2]} of {z[3]} blocks decompressed, {z[4]} rows); "
+                    f"  cold zoom_history: {float(z[1]):.1f} ms ({z[2]} of {z[3]} blocks decompressed, {z[4]} rows, "
+                    f"from segments: {z[5]}); M4's exact answer (segments=False): {float(x[1]):.1f} ms ({x[2]} decompressed); "
                     f"cold LocalRun.history(keys=[m3], samples=1000): {float(a[1]):.1f} ms ({a[2]} rows, spike kept: {a[3]})"
                 )
             for how, api_ms, hist_ms in remote_cold(run_dir, root / "server", args.trials, drop):

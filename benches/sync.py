@@ -92,6 +92,10 @@ def main() -> None:
             t_sync = time.perf_counter() - t0
             client.close()
             points = args.steps * 10
+            # The client's first history() returns a DataFrame: import pandas first (~200 ms here, once
+            # per process), so that "first" is the server's first read after the sync, not the import.
+            import pandas  # noqa: F401
+
             api = turbotrack.Api(base_url=url, api_key=key)
             r = api.run(run.path)
             times = []

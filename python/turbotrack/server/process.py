@@ -221,7 +221,7 @@ def _uvicorn_config(app: Any, limits: Limits, log_level: str, workers: int, max_
 def _warm() -> None:
     """Import what the first history answer needs before the first request: the native reader
     hands out NumPy arrays, and importing NumPy (~150 ms here) made a fresh server's first
-    history read 10x slower than its next (benches/RESULTS.md, section 23)."""
+    history read 10x slower than its next (benches/RESULTS.md, section 24)."""
     import numpy  # noqa: F401
 
 
