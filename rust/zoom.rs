@@ -463,19 +463,28 @@ impl View<'_> {
         let Some(parts) = self.decode_many(&ks)? else {
             return Ok(None);
         };
-        let rows: Vec<Row> = parts.concat();
-        if rows.len() <= samples {
-            return Ok(Some(rows));
+        let total: usize = parts.iter().map(Vec::len).sum();
+        if total <= samples {
+            return Ok(Some(parts.concat()));
         }
-        let x: Vec<f64> = rows.iter().map(|r| r.step as f64).collect();
+        // M4 over the blocks' rows in order, without joining them (a 1M-row view: 32 MB less).
+        let rows = || parts.iter().flatten();
+        let x: Vec<f64> = rows().map(|r| r.step as f64).collect();
         let kind = self.kind;
-        let y: Vec<f64> = rows
-            .iter()
+        let y: Vec<f64> = rows()
             .map(|r| r.value.map_or(f64::NAN, |bits| as_f64(kind, bits)))
             .collect();
-        Ok(Some(
-            m4_indices(&x, &[&y], samples).into_iter().map(|i| rows[i]).collect(),
-        ))
+        let mut starts = Vec::with_capacity(parts.len());
+        let mut at = 0;
+        for part in &parts {
+            starts.push(at);
+            at += part.len();
+        }
+        let row = |i: usize| {
+            let p = starts.partition_point(|&s| s <= i) - 1;
+            parts[p][i - starts[p]]
+        };
+        Ok(Some(m4_indices(&x, &[&y], samples).into_iter().map(row).collect()))
     }
 
     /// The segments holding the column in the spanned blocks (0 when a block has none: then no
