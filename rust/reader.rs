@@ -172,7 +172,7 @@ fn decode(raw: &[u8], n: u32, keep: Option<&FxHashSet<String>>) -> std::result::
     Ok(b)
 }
 
-fn walk_error(path: &Path, e: WalkError) -> Error {
+pub(crate) fn walk_error(path: &Path, e: WalkError) -> Error {
     match e {
         WalkError::Io(e) => Error::io(path, e),
         WalkError::Format(msg) => Error::Format {
@@ -280,6 +280,11 @@ pub fn read_files_threaded(
     threads: usize,
     elide_dense_rows: bool,
 ) -> Result<Table> {
+    if elide_dense_rows && paths.len() == 1 {
+        if let Some(t) = crate::direct_read::read(&paths[0], keys, threads)? {
+            return Ok(t);
+        }
+    }
     let mut t = Table::default();
     let mut acc = Accumulator {
         elide: elide_dense_rows && paths.len() == 1,

@@ -330,6 +330,13 @@ impl<S: Source> BlockWalker<S> {
         self.report
     }
 
+    /// The compressed payload of the block [`BlockWalker::next_block`] last returned (a walker
+    /// that does not decompress), swapped for `buf`: handed on without a copy, `buf`'s memory
+    /// used for the next block.
+    pub fn swap_payload(&mut self, buf: &mut Vec<u8>) {
+        std::mem::swap(&mut self.comp, buf);
+    }
+
     /// The next whole block: its payload in `raw` (decompressed when the walker decompresses)
     /// and its row count. `check` may refuse a decompressed payload (it is then skipped as
     /// damage). `None` at the end of the file.

@@ -104,15 +104,36 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// As [`Reader::deltas`], `out.len()` of them written into `out`.
+    pub fn deltas_into(&mut self, out: &mut [i64]) -> Result<(), Truncated> {
+        let mut prev = 0i64;
+        for o in out {
+            prev = prev.wrapping_add(unzigzag(self.varint()?));
+            *o = prev;
+        }
+        Ok(())
+    }
+
     pub fn floats(&mut self, n: usize) -> Result<Vec<f64>, Truncated> {
+        // Checked before the vector is made: `n` comes from the payload.
+        if n.checked_mul(8).is_none_or(|len| self.pos + len > self.buf.len()) {
+            return Err(Truncated);
+        }
+        let mut out = vec![0.0; n];
+        self.floats_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// As [`Reader::floats`], `out.len()` of them written into `out`.
+    pub fn floats_into(&mut self, out: &mut [f64]) -> Result<(), Truncated> {
         const CHUNK: usize = 512;
+        let n = out.len();
         let planes = self.bytes(n.checked_mul(8).ok_or(Truncated)?)?;
-        let mut out = Vec::with_capacity(n);
         let mut prev = 0u64;
         // A chunk at a time, each plane read in order (the loops vectorise), then the XOR undone.
         let mut words = [0u64; CHUNK];
-        for start in (0..n).step_by(CHUNK) {
-            let len = CHUNK.min(n - start);
+        for (c, out) in out.chunks_mut(CHUNK).enumerate() {
+            let (start, len) = (c * CHUNK, out.len());
             let words = &mut words[..len];
             words.fill(0);
             for k in 0..8 {
@@ -122,12 +143,12 @@ impl<'a> Reader<'a> {
                     *w |= u64::from(b) << shift;
                 }
             }
-            out.extend(words.iter().map(|&w| {
+            for (o, &w) in out.iter_mut().zip(words.iter()) {
                 prev ^= w;
-                f64::from_bits(prev)
-            }));
+                *o = f64::from_bits(prev);
+            }
         }
-        Ok(out)
+        Ok(())
     }
 
     pub fn text(&mut self) -> Result<String, Truncated> {
