@@ -2,6 +2,7 @@
 //! binding, and the only module that uses pyo3.
 
 pub mod batching;
+pub mod direct_read;
 pub mod downsample;
 pub mod error;
 pub mod exit_status;

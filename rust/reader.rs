@@ -172,7 +172,7 @@ fn decode(raw: &[u8], n: u32, keep: Option<&FxHashSet<String>>) -> std::result::
     Ok(b)
 }
 
-fn walk_error(path: &Path, e: WalkError) -> Error {
+pub(crate) fn walk_error(path: &Path, e: WalkError) -> Error {
     match e {
         WalkError::Io(e) => Error::io(path, e),
         WalkError::Format(msg) => Error::Format {
@@ -280,6 +280,11 @@ pub fn read_files_threaded(
     threads: usize,
     elide_dense_rows: bool,
 ) -> Result<Table> {
+    if elide_dense_rows && paths.len() == 1 {
+        if let Some(t) = crate::direct_read::read(&paths[0], keys, threads)? {
+            return Ok(t);
+        }
+    }
     let mut t = Table::default();
     let mut acc = Accumulator {
         elide: elide_dense_rows && paths.len() == 1,
@@ -835,16 +840,21 @@ mod tests {
     }
 
     /// Blocks decoded on several threads, dense rows left out, give the table that reading one
-    /// block at a time gives: NaN, nulls, sparse keys, ints, bools, strings, mixed columns,
-    /// several blocks and the shards of a shared run, and a file with a block that does not
-    /// decode (read again one block at a time: the same rows and the same damage report).
+    /// block at a time gives: NaN, nulls, sparse keys, ints, bools, strings, mixed columns, a
+    /// column whose type changes between blocks, one holding only nulls in a block, several blocks
+    /// and the shards of a shared run, a file with a block that does not decode (read again one
+    /// block at a time: the same rows and the same damage report) and a torn tail; in files with
+    /// block statistics (version 3, decoded straight into the table: `direct_read`) and without.
     #[test]
     fn threaded_reads_equal_one_block_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
-        let names = ["dense", "sparse", "int", "flag", "text", "mixed", "gone"];
-        let write = |name: &str, meta: &str, seed: i64, damage: bool| {
+        let names = [
+            "dense", "sparse", "int", "flag", "text", "mixed", "gone", "shifty", "late", "dflag",
+        ];
+        let write = |name: &str, meta: &str, seed: i64, damage: bool, stats: bool, torn: bool| {
             let path = dir.path().join(name);
             let mut f = FileHeader::new(100.0, meta).to_bytes();
+            let mut framer = crate::format::block::Framer::new().unwrap();
             for block in 0..5i64 {
                 let mut enc = BlockEncoder::default();
                 for i in 0..700i64 {
@@ -876,6 +886,14 @@ mod tests {
                     if block == 0 && i < 10 {
                         row.push((6, Value::Float(x))); // a column dense in its first rows only
                     }
+                    if step % 5 == 0 {
+                        // Ints in the first blocks, floats after: mixed once the blocks are joined.
+                        row.push((7, if block < 2 { Value::Int(step) } else { Value::Float(x) }));
+                    }
+                    if (block == 1 || block == 3) && i % 4 == 0 {
+                        row.push((8, if block == 1 { Value::Null } else { Value::Float(x) }));
+                    }
+                    row.push((9, Value::Bool(step % 3 == 0)));
                     enc.push_row(step, 100.0 + step as f64, &mut row);
                 }
                 let mut raw = vec![];
@@ -883,41 +901,208 @@ mod tests {
                 let mut frame = vec![];
                 // A damaged block: its checksum matches, but it does not hold the rows it says.
                 let rows = if damage && block == 3 { n + 1 } else { n };
-                frame_block(&raw, rows, &mut frame).unwrap();
+                if stats {
+                    framer
+                        .frame_with_stats(&raw, rows, enc.sealed_stats(), &mut frame)
+                        .unwrap();
+                } else {
+                    framer.frame(&raw, rows, &mut frame).unwrap();
+                }
+                if torn && block == 4 {
+                    frame.truncate(frame.len() / 2);
+                }
                 f.extend_from_slice(&frame);
             }
             std::fs::write(&path, f).unwrap();
             path
         };
-        let one = write("one", "stream=history", 0, false);
-        let bad = write("bad", "stream=history", 0, true);
-        let ranks = [
-            write("r0", "stream=history;shared=1;rank=0", 1, false),
-            write("r1", "stream=history;shared=1;rank=1;pid=77", 2, false),
-            write("r2", "stream=history;shared=1;rank=2", 3, true),
+        let keys = [
+            "int".to_owned(),
+            "sparse".to_owned(),
+            "shifty".to_owned(),
+            "late".to_owned(),
         ];
-        let keys = ["int".to_owned(), "sparse".to_owned()];
-        for paths in [vec![one.clone()], vec![bad.clone()], ranks.to_vec()] {
-            for keys in [None, Some(&keys[..])] {
-                let old = read_files_projected(&paths, keys).unwrap();
-                for threads in [2, 4] {
-                    let new = read_files_threaded(&paths, keys, threads, true).unwrap();
-                    assert_eq!(table_text(&new), table_text(&old), "{paths:?} {keys:?} {threads}");
+        for stats in [false, true] {
+            let v = if stats { "v3" } else { "v2" };
+            let one = write(&format!("one{v}"), "stream=history", 0, false, stats, false);
+            let bad = write(&format!("bad{v}"), "stream=history", 0, true, stats, false);
+            let torn = write(&format!("torn{v}"), "stream=history", 0, false, stats, true);
+            let shared = write(
+                &format!("shared{v}"),
+                "stream=history;shared=1;rank=3",
+                0,
+                false,
+                stats,
+                false,
+            );
+            let ranks = [
+                write(
+                    &format!("r0{v}"),
+                    "stream=history;shared=1;rank=0",
+                    1,
+                    false,
+                    stats,
+                    false,
+                ),
+                write(
+                    &format!("r1{v}"),
+                    "stream=history;shared=1;rank=1;pid=77",
+                    2,
+                    false,
+                    stats,
+                    false,
+                ),
+                write(
+                    &format!("r2{v}"),
+                    "stream=history;shared=1;rank=2",
+                    3,
+                    true,
+                    stats,
+                    false,
+                ),
+            ];
+            let files = [
+                vec![one.clone()],
+                vec![bad.clone()],
+                vec![torn.clone()],
+                vec![shared.clone()],
+                vec![ranks[1].clone()],
+                ranks.to_vec(),
+            ];
+            for paths in files {
+                for keys in [None, Some(&keys[..])] {
+                    let old = read_files_projected(&paths, keys).unwrap();
+                    for threads in [1, 2, 4] {
+                        let new = read_files_threaded(&paths, keys, threads, true).unwrap();
+                        assert_eq!(table_text(&new), table_text(&old), "{paths:?} {keys:?} {threads}");
+                    }
                 }
             }
+            // Which files were read straight into the table: those with statistics, whole or
+            // torn, not damaged, not a forked process's.
+            for (path, direct) in [
+                (&one, true),
+                (&torn, true),
+                (&shared, true),
+                (&bad, false),
+                (&ranks[1], false),
+            ] {
+                for threads in [1, 2] {
+                    let got = crate::direct_read::read(path, None, threads).unwrap();
+                    assert_eq!(got.is_some(), stats && direct, "{path:?} {threads}");
+                }
+            }
+            let t = read_files_threaded(std::slice::from_ref(&one), None, 2, true).unwrap();
+            let dense: Vec<&str> = t
+                .columns
+                .iter()
+                .zip(&t.every_row)
+                .filter(|(_, every)| **every)
+                .map(|(c, _)| c.name.as_str())
+                .collect();
+            assert_eq!(dense, ["dense", "dflag"]);
+            let kinds: Vec<(&str, &str)> = t
+                .columns
+                .iter()
+                .map(|c| {
+                    let kind = match &c.data {
+                        ColData::Float(_) => "float",
+                        ColData::Int(_) => "int",
+                        ColData::Bool(_) => "bool",
+                        ColData::Str(_) => "str",
+                        ColData::Json(_) => "json",
+                        ColData::Mixed(_) => "mixed",
+                    };
+                    (c.name.as_str(), kind)
+                })
+                .collect();
+            let want = [
+                ("dense", "float"),
+                ("sparse", "float"),
+                ("int", "int"),
+                ("flag", "bool"),
+                ("text", "str"),
+                ("mixed", "mixed"),
+                ("gone", "float"),
+                ("shifty", "mixed"),
+                ("dflag", "bool"),
+                ("late", "float"),
+            ];
+            assert_eq!(kinds, want);
+            let damaged = read_files_threaded(std::slice::from_ref(&bad), None, 2, true).unwrap();
+            assert_eq!(damaged.reports[0].1.damaged.len(), 1);
+            assert_eq!(damaged.len(), 4 * 700);
+            let torn = read_files_threaded(std::slice::from_ref(&torn), None, 2, true).unwrap();
+            assert!(torn.reports[0].1.torn.is_some() && torn.len() == 4 * 700);
         }
-        let t = read_files_threaded(std::slice::from_ref(&one), None, 2, true).unwrap();
-        let dense: Vec<&str> = t
-            .columns
-            .iter()
-            .zip(&t.every_row)
-            .filter(|(_, every)| **every)
-            .map(|(c, _)| c.name.as_str())
-            .collect();
-        assert_eq!(dense, ["dense"]);
-        let damaged = read_files_threaded(std::slice::from_ref(&bad), None, 2, true).unwrap();
-        assert_eq!(damaged.reports[0].1.damaged.len(), 1);
-        assert_eq!(damaged.len(), 4 * 700);
+    }
+
+    /// Blocks whose statistics lie about them (a count, a type; the statistics' own checksum
+    /// right) or whose payload is not what its statistics say (each byte changed in turn) never
+    /// panic the read straight into the table nor change what it gives: it gives up, and the
+    /// file is read as one block at a time reads it.
+    #[test]
+    fn blocks_unlike_their_statistics_read_as_one_block_at_a_time_reads_them() {
+        let names = ["a", "b", "c", "d", "e"];
+        let mut enc = BlockEncoder::default();
+        for step in 0..24 {
+            let mut row = vec![(0, Value::Float(step as f64 * 0.25))];
+            if step % 2 == 0 {
+                row.push((1, Value::Int(step)));
+            }
+            if step % 3 == 0 {
+                row.push((2, Value::Str(format!("s{step}"))));
+            }
+            if step % 4 == 1 {
+                row.push((3, if step % 8 == 1 { Value::Null } else { Value::Float(1.0) }));
+            }
+            row.push((4, Value::Bool(step % 5 == 0)));
+            enc.push_row(step, 100.0 + step as f64, &mut row);
+        }
+        let mut raw = vec![];
+        let n = enc.seal(|i| names[i as usize], &mut raw);
+        let stats = enc.sealed_stats().clone();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.ttrk");
+        let paths = [path.clone()];
+        let mut framer = crate::format::block::Framer::new().unwrap();
+        let (mut good, mut frame) = (vec![], vec![]);
+        framer.frame_with_stats(&raw, n, &stats, &mut good).unwrap();
+        let mut tried = 0;
+        let mut check = |raw: &[u8], stats: &crate::format::stats::BlockStats| {
+            framer.frame_with_stats(raw, n, stats, &mut frame).unwrap();
+            let mut file = FileHeader::new(100.0, "stream=history").to_bytes();
+            file.extend_from_slice(&good);
+            file.extend_from_slice(&frame);
+            std::fs::write(&path, &file).unwrap();
+            let old = read_files_projected(&paths, None).unwrap();
+            for threads in [1, 2] {
+                let new = read_files_threaded(&paths, None, threads, true).unwrap();
+                assert_eq!(table_text(&new), table_text(&old), "{stats:?} {threads}");
+            }
+            tried += 1;
+        };
+        for c in 0..stats.columns.len() {
+            for change in 0..10 {
+                let mut lie = stats.clone();
+                let col = &mut lie.columns[c];
+                match change {
+                    0..=6 => col.kind = change as u8,
+                    7 => col.held = col.held.saturating_sub(1),
+                    8 => col.held = (col.held + 1).min(n),
+                    _ => col.nulls = col.nulls.saturating_sub(1),
+                }
+                check(&raw, &lie);
+            }
+        }
+        for i in 0..raw.len() {
+            for x in [0x01u8, 0xff] {
+                let mut bad = raw.clone();
+                bad[i] ^= x;
+                check(&bad, &stats);
+            }
+        }
+        assert!(tried > 100);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-"""Whole reads (issue 21): blocks decoded on several threads, a column held in every row sharing
-one row array, ``select`` without a gather when every row is kept and the DataFrame built without
-a copy return exactly what one block at a time, the gather and a copied DataFrame returned."""
+"""Whole reads (issue 21): blocks decoded on several threads (a one-file read straight into the
+table's columns, on one thread or several), a column held in every row sharing one row array,
+``select`` without a gather when every row is kept and the DataFrame built without a copy return
+exactly what one block at a time, the gather and a copied DataFrame returned."""
 
 from __future__ import annotations
 
@@ -61,17 +62,29 @@ def same(a: Any, b: Any) -> None:
             assert x == y or (x != x and y != y), (x, y)
 
 
+def one_block_at_a_time(paths: list[Path], tmp: Path) -> list[Path]:
+    """Paths that read as ``paths`` do, one block at a time: a one-file read (decoded straight
+    into the table from the blocks' statistics) gets a second shard holding no rows (a copy of its
+    header), which only the one-block-at-a-time path reads."""
+    if len(paths) > 1:
+        return paths
+    data = Path(paths[0]).read_bytes()
+    empty = tmp / "header-only.ttrk"
+    empty.write_bytes(data[: 16 + int.from_bytes(data[6:8], "little") + 4])
+    return [*paths, empty]
+
+
 def test_threaded_read_and_every_row_select_equal_the_old_paths(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runs = make_runs(tmp_path, monkeypatch)
     assert _core.verify_file(runs[0]._paths("default")[0])["blocks"] > 3
     assert len(runs[1]._paths("default")) == 3  # a shared run: one file per rank
-    for run in runs:
+    for run, threads in [(runs[0], "4"), (runs[0], "1"), (runs[1], "4")]:
         paths = run._paths("default")
         monkeypatch.setenv("TURBOTRACK_READ_THREADS", "1")
-        old = _core.read_history(paths)
-        monkeypatch.setenv("TURBOTRACK_READ_THREADS", "4")
+        old = _core.read_history(one_block_at_a_time(paths, tmp_path))
+        monkeypatch.setenv("TURBOTRACK_READ_THREADS", threads)
         new = _core.read_history(paths)
         assert old["n_rows"] == new["n_rows"] == ROWS * (1 if run.id == "one" else 3)
         assert list(old["columns"]) == list(new["columns"]) and list(old["metrics"]) == list(new["metrics"])

@@ -262,11 +262,17 @@ pub enum WalkError {
     Memory(String),
 }
 
-/// Reserve `n` bytes in `buf` (cleared), or say that there is not enough memory.
-fn reserve(buf: &mut Vec<u8>, n: usize) -> Result<(), WalkError> {
-    buf.clear();
-    buf.try_reserve_exact(n)
-        .map_err(|_| WalkError::Memory(format!("not enough memory for a block of {n} bytes")))
+/// Make `buf` hold `n` bytes, to be overwritten (only bytes it did not hold yet are zeroed: a
+/// buffer used again is not cleared for every block), or say that there is not enough memory.
+fn fit(buf: &mut Vec<u8>, n: usize) -> Result<(), WalkError> {
+    if buf.len() >= n {
+        buf.truncate(n);
+        return Ok(());
+    }
+    buf.try_reserve_exact(n - buf.len())
+        .map_err(|_| WalkError::Memory(format!("not enough memory for a block of {n} bytes")))?;
+    buf.resize(n, 0);
+    Ok(())
 }
 
 /// Walks the blocks of one file in order, resynchronising after damage: a block that is cut
@@ -328,6 +334,13 @@ impl<S: Source> BlockWalker<S> {
 
     pub fn into_report(self) -> ReadReport {
         self.report
+    }
+
+    /// The compressed payload of the block [`BlockWalker::next_block`] last returned (a walker
+    /// that does not decompress), swapped for `buf`: handed on without a copy, `buf`'s memory
+    /// used for the next block.
+    pub fn swap_payload(&mut self, buf: &mut Vec<u8>) {
+        std::mem::swap(&mut self.comp, buf);
     }
 
     /// The next whole block: its payload in `raw` (decompressed when the walker decompresses)
@@ -392,8 +405,7 @@ impl<S: Source> BlockWalker<S> {
         if pos + size > self.end {
             return Ok(Err(format!("a block of {comp_len} bytes is cut short")));
         }
-        reserve(&mut self.comp, comp_len)?;
-        self.comp.resize(comp_len, 0);
+        fit(&mut self.comp, comp_len)?;
         let got = self
             .src
             .read_at(pos + BLOCK_HEADER as u64, &mut self.comp)
@@ -409,8 +421,7 @@ impl<S: Source> BlockWalker<S> {
         }
         if self.decompress {
             // Bounded by the declared size: a payload that inflates past it is refused.
-            reserve(raw, raw_len)?;
-            raw.resize(raw_len, 0);
+            fit(raw, raw_len)?;
             match zstd::bulk::decompress_to_buffer(&self.comp, raw.as_mut_slice()) {
                 Ok(n) if n == raw_len => {}
                 Ok(n) => {

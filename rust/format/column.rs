@@ -14,15 +14,15 @@ pub enum ColData {
     Mixed(Vec<Value>),
 }
 
-const T_FLOAT: u8 = 0;
-const T_INT: u8 = 1;
-const T_BOOL: u8 = 2;
-const T_STR: u8 = 3;
-const T_JSON: u8 = 4;
-const T_MIXED: u8 = 5;
+pub const T_FLOAT: u8 = 0;
+pub const T_INT: u8 = 1;
+pub const T_BOOL: u8 = 2;
+pub const T_STR: u8 = 3;
+pub const T_JSON: u8 = 4;
+pub const T_MIXED: u8 = 5;
 /// A column with no values (every row holding the metric holds a null); in a `Mixed` column, a
 /// null with no bytes after its tag.
-const T_NULL: u8 = 6;
+pub const T_NULL: u8 = 6;
 
 impl ColData {
     /// An empty column for values like `v` (a null gives an empty float column: an empty column

@@ -106,11 +106,11 @@ pub fn decode_steps(head: &[u8], n_rows: u32) -> Result<Vec<i64>, Truncated> {
 }
 
 /// A row bitmap of a block (`ceil(n_rows / 8)` bytes, LSB first), when there is one.
-type Bitmap<'a> = Option<&'a [u8]>;
+pub(super) type Bitmap<'a> = Option<&'a [u8]>;
 
 /// A column's presence byte and bitmaps: the rows holding the metric (`None`: every row) and
 /// the rows holding a null (`None`: no row).
-fn presence<'a>(r: &mut Reader<'a>, n: usize) -> Result<(Bitmap<'a>, Bitmap<'a>), Truncated> {
+pub(super) fn presence<'a>(r: &mut Reader<'a>, n: usize) -> Result<(Bitmap<'a>, Bitmap<'a>), Truncated> {
     let flags = r.u8()?;
     if flags & !(SOME_ROWS | NULL_ROWS) != 0 {
         return Err(Truncated);

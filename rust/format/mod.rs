@@ -5,6 +5,7 @@ pub mod block;
 pub mod codec;
 pub mod column;
 pub mod decode;
+pub mod decode_into;
 pub mod encode;
 pub mod stats;
 
