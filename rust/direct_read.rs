@@ -8,7 +8,6 @@
 //! reports damage.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -19,6 +18,7 @@ use crate::format::column::{T_BOOL, T_FLOAT, T_INT, T_NULL};
 use crate::format::decode_into::{decode_block_into, BlockTarget, Target, Values};
 use crate::format::stats::BlockStats;
 use crate::format::{BlockWalker, ColData, DecodedColumn, WalkError, BLOCK_MAGIC};
+use crate::fsutil::read_exact_at;
 use crate::reader::{meta_field, walk_error, Column, Table};
 
 /// One block as its header and statistics describe it.
@@ -103,19 +103,6 @@ pub fn read(path: &Path, keys: Option<&[String]>, threads: usize) -> Result<Opti
     t.ranks = shared.then(|| vec![rank; n]);
     t.reports.push((path.to_owned(), report));
     Ok(Some(t))
-}
-
-fn read_exact_at(file: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<bool> {
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read_at(&mut buf[done..], at + done as u64) {
-            Ok(0) => return Ok(false),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
-    Ok(true)
 }
 
 /// The blocks from `pos` to `end` with their statistics, one read per block (its header and,

@@ -94,3 +94,18 @@ pub fn still_at(file: &File, path: &Path) -> bool {
         (Ok(_), Err(_)) => false,
     }
 }
+
+/// Fill `buf` from `file` at offset `at`: `Ok(false)` when the file ends first.
+pub fn read_exact_at(file: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], at + done as u64) {
+            Ok(0) => return Ok(false),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(true)
+}

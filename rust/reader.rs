@@ -839,6 +839,128 @@ mod tests {
         out
     }
 
+    /// A history file of 5 blocks of 700 rows of the columns `threaded_reads_equal_one_block_at_a_time`
+    /// reads: with block statistics or without, a damaged block 3, a torn block 4.
+    fn write_mixed(dir: &Path, name: &str, meta: &str, seed: i64, damage: bool, stats: bool, torn: bool) -> PathBuf {
+        let names = [
+            "dense", "sparse", "int", "flag", "text", "mixed", "gone", "shifty", "late", "dflag",
+        ];
+        let path = dir.join(name);
+        let mut f = FileHeader::new(100.0, meta).to_bytes();
+        let mut framer = crate::format::block::Framer::new().unwrap();
+        for block in 0..5i64 {
+            let mut enc = BlockEncoder::default();
+            for i in 0..700i64 {
+                let step = block * 700 + i;
+                let x = (step + seed) as f64 * 0.5;
+                let mut row = vec![(0, Value::Float(if step % 97 == 0 { f64::NAN } else { x }))];
+                if step % 3 == 0 {
+                    row.push((1, if step % 9 == 0 { Value::Null } else { Value::Float(-x) }));
+                }
+                if block != 2 {
+                    row.push((2, Value::Int(step * 1_000_000_007)));
+                }
+                if step % 2 == 0 {
+                    row.push((3, Value::Bool(step % 4 == 0)));
+                }
+                if step % 50 == 0 {
+                    row.push((4, Value::Str(format!("s{step}"))));
+                }
+                if step % 7 == 0 {
+                    row.push((
+                        5,
+                        if step % 14 == 0 {
+                            Value::Int(step)
+                        } else {
+                            Value::Float(x)
+                        },
+                    ));
+                }
+                if block == 0 && i < 10 {
+                    row.push((6, Value::Float(x))); // a column dense in its first rows only
+                }
+                if step % 5 == 0 {
+                    // Ints in the first blocks, floats after: mixed once the blocks are joined.
+                    row.push((7, if block < 2 { Value::Int(step) } else { Value::Float(x) }));
+                }
+                if (block == 1 || block == 3) && i % 4 == 0 {
+                    row.push((8, if block == 1 { Value::Null } else { Value::Float(x) }));
+                }
+                row.push((9, Value::Bool(step % 3 == 0)));
+                enc.push_row(step, 100.0 + step as f64, &mut row);
+            }
+            let mut raw = vec![];
+            let n = enc.seal(|i| names[i as usize], &mut raw);
+            let mut frame = vec![];
+            // A damaged block: its checksum matches, but it does not hold the rows it says.
+            let rows = if damage && block == 3 { n + 1 } else { n };
+            if stats {
+                framer
+                    .frame_with_stats(&raw, rows, enc.sealed_stats(), &mut frame)
+                    .unwrap();
+            } else {
+                framer.frame(&raw, rows, &mut frame).unwrap();
+            }
+            if torn && block == 4 {
+                frame.truncate(frame.len() / 2);
+            }
+            f.extend_from_slice(&frame);
+        }
+        std::fs::write(&path, f).unwrap();
+        path
+    }
+
+    /// What a threaded read of one file holds: the dense columns, each column's type, the damaged
+    /// block skipped and reported, the torn tail left out.
+    fn one_file_tables(one: &Path, bad: &Path, torn: &Path) {
+        let t = read_files_threaded(&[one.to_owned()], None, 2, true).unwrap();
+        let dense: Vec<&str> = t
+            .columns
+            .iter()
+            .zip(&t.every_row)
+            .filter(|(_, every)| **every)
+            .map(|(c, _)| c.name.as_str())
+            .collect();
+        assert_eq!(dense, ["dense", "dflag"]);
+        let kinds = column_kinds(&t);
+        let want = [
+            ("dense", "float"),
+            ("sparse", "float"),
+            ("int", "int"),
+            ("flag", "bool"),
+            ("text", "str"),
+            ("mixed", "mixed"),
+            ("gone", "float"),
+            ("shifty", "mixed"),
+            ("dflag", "bool"),
+            ("late", "float"),
+        ];
+        assert_eq!(kinds, want);
+        let damaged = read_files_threaded(&[bad.to_owned()], None, 2, true).unwrap();
+        assert_eq!(damaged.reports[0].1.damaged.len(), 1);
+        assert_eq!(damaged.len(), 4 * 700);
+        let torn = read_files_threaded(&[torn.to_owned()], None, 2, true).unwrap();
+        assert!(torn.reports[0].1.torn.is_some() && torn.len() == 4 * 700);
+    }
+
+    /// Each column's name and the type of its data.
+    fn column_kinds(t: &Table) -> Vec<(&str, &str)> {
+        t.columns
+            .iter()
+            .map(|c| {
+                let kind = match &c.data {
+                    ColData::Float(_) => "float",
+                    ColData::Int(_) => "int",
+                    ColData::Bool(_) => "bool",
+                    ColData::Str(_) => "str",
+                    ColData::Json(_) => "json",
+                    ColData::Mixed(_) => "mixed",
+                };
+                (c.name.as_str(), kind)
+            })
+            .collect()
+    }
+
     /// Blocks decoded on several threads, dense rows left out, give the table that reading one
     /// block at a time gives: NaN, nulls, sparse keys, ints, bools, strings, mixed columns, a
     /// column whose type changes between blocks, one holding only nulls in a block, several blocks
@@ -848,73 +970,8 @@ mod tests {
     #[test]
     fn threaded_reads_equal_one_block_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
-        let names = [
-            "dense", "sparse", "int", "flag", "text", "mixed", "gone", "shifty", "late", "dflag",
-        ];
         let write = |name: &str, meta: &str, seed: i64, damage: bool, stats: bool, torn: bool| {
-            let path = dir.path().join(name);
-            let mut f = FileHeader::new(100.0, meta).to_bytes();
-            let mut framer = crate::format::block::Framer::new().unwrap();
-            for block in 0..5i64 {
-                let mut enc = BlockEncoder::default();
-                for i in 0..700i64 {
-                    let step = block * 700 + i;
-                    let x = (step + seed) as f64 * 0.5;
-                    let mut row = vec![(0, Value::Float(if step % 97 == 0 { f64::NAN } else { x }))];
-                    if step % 3 == 0 {
-                        row.push((1, if step % 9 == 0 { Value::Null } else { Value::Float(-x) }));
-                    }
-                    if block != 2 {
-                        row.push((2, Value::Int(step * 1_000_000_007)));
-                    }
-                    if step % 2 == 0 {
-                        row.push((3, Value::Bool(step % 4 == 0)));
-                    }
-                    if step % 50 == 0 {
-                        row.push((4, Value::Str(format!("s{step}"))));
-                    }
-                    if step % 7 == 0 {
-                        row.push((
-                            5,
-                            if step % 14 == 0 {
-                                Value::Int(step)
-                            } else {
-                                Value::Float(x)
-                            },
-                        ));
-                    }
-                    if block == 0 && i < 10 {
-                        row.push((6, Value::Float(x))); // a column dense in its first rows only
-                    }
-                    if step % 5 == 0 {
-                        // Ints in the first blocks, floats after: mixed once the blocks are joined.
-                        row.push((7, if block < 2 { Value::Int(step) } else { Value::Float(x) }));
-                    }
-                    if (block == 1 || block == 3) && i % 4 == 0 {
-                        row.push((8, if block == 1 { Value::Null } else { Value::Float(x) }));
-                    }
-                    row.push((9, Value::Bool(step % 3 == 0)));
-                    enc.push_row(step, 100.0 + step as f64, &mut row);
-                }
-                let mut raw = vec![];
-                let n = enc.seal(|i| names[i as usize], &mut raw);
-                let mut frame = vec![];
-                // A damaged block: its checksum matches, but it does not hold the rows it says.
-                let rows = if damage && block == 3 { n + 1 } else { n };
-                if stats {
-                    framer
-                        .frame_with_stats(&raw, rows, enc.sealed_stats(), &mut frame)
-                        .unwrap();
-                } else {
-                    framer.frame(&raw, rows, &mut frame).unwrap();
-                }
-                if torn && block == 4 {
-                    frame.truncate(frame.len() / 2);
-                }
-                f.extend_from_slice(&frame);
-            }
-            std::fs::write(&path, f).unwrap();
-            path
+            write_mixed(dir.path(), name, meta, seed, damage, stats, torn)
         };
         let keys = [
             "int".to_owned(),
@@ -992,48 +1049,7 @@ mod tests {
                     assert_eq!(got.is_some(), stats && direct, "{path:?} {threads}");
                 }
             }
-            let t = read_files_threaded(std::slice::from_ref(&one), None, 2, true).unwrap();
-            let dense: Vec<&str> = t
-                .columns
-                .iter()
-                .zip(&t.every_row)
-                .filter(|(_, every)| **every)
-                .map(|(c, _)| c.name.as_str())
-                .collect();
-            assert_eq!(dense, ["dense", "dflag"]);
-            let kinds: Vec<(&str, &str)> = t
-                .columns
-                .iter()
-                .map(|c| {
-                    let kind = match &c.data {
-                        ColData::Float(_) => "float",
-                        ColData::Int(_) => "int",
-                        ColData::Bool(_) => "bool",
-                        ColData::Str(_) => "str",
-                        ColData::Json(_) => "json",
-                        ColData::Mixed(_) => "mixed",
-                    };
-                    (c.name.as_str(), kind)
-                })
-                .collect();
-            let want = [
-                ("dense", "float"),
-                ("sparse", "float"),
-                ("int", "int"),
-                ("flag", "bool"),
-                ("text", "str"),
-                ("mixed", "mixed"),
-                ("gone", "float"),
-                ("shifty", "mixed"),
-                ("dflag", "bool"),
-                ("late", "float"),
-            ];
-            assert_eq!(kinds, want);
-            let damaged = read_files_threaded(std::slice::from_ref(&bad), None, 2, true).unwrap();
-            assert_eq!(damaged.reports[0].1.damaged.len(), 1);
-            assert_eq!(damaged.len(), 4 * 700);
-            let torn = read_files_threaded(std::slice::from_ref(&torn), None, 2, true).unwrap();
-            assert!(torn.reports[0].1.torn.is_some() && torn.len() == 4 * 700);
+            one_file_tables(&one, &bad, &torn);
         }
     }
 

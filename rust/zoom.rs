@@ -24,6 +24,7 @@ use crate::format::block::{BLOCK_HEADER, MAX_BLOCK};
 use crate::format::codec::Reader;
 use crate::format::stats::{as_f64, BlockStats, ColStats, Point, T_BOOL, T_FLOAT, T_INT, T_NULL};
 use crate::format::{decode_column, decode_steps, ColData, FileHeader, BLOCK_MAGIC};
+use crate::fsutil::read_exact_at;
 
 /// The rows of a zoom-out answer, in order: their steps, and the column's values (`rows`: the
 /// answer rows holding a value; `nulls`: those holding a null).
@@ -78,19 +79,6 @@ struct Row {
 
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::io(path, e)
-}
-
-fn read_exact_at(f: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<bool> {
-    let mut done = 0;
-    while done < buf.len() {
-        match f.read_at(&mut buf[done..], at + done as u64) {
-            Ok(0) => return Ok(false),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(path, e)),
-        }
-    }
-    Ok(true)
 }
 
 /// The names `read_history(paths, keys=[])` gives (`_step`, `_timestamp`, `_runtime`, `_rank`

@@ -781,6 +781,23 @@ mod tests {
         (enc, names)
     }
 
+    /// Seal the encoder's rows into a block and frame it with its statistics: the payload, its
+    /// rows, the statistics, the framed block, and the statistics parsed back from it.
+    fn sealed(enc: &mut BlockEncoder, names: &[&str]) -> (Vec<u8>, u32, BlockStats, Vec<u8>, BlockStats) {
+        let mut raw = vec![];
+        let n = enc.seal(|i| names[i as usize], &mut raw);
+        let stats = enc.sealed_stats().clone();
+        let mut framed = vec![];
+        Framer::new()
+            .unwrap()
+            .frame_with_stats(&raw, n, &stats, &mut framed)
+            .unwrap();
+        let comp = &framed[BLOCK_HEADER..];
+        let len = BlockStats::frame_len(comp).unwrap();
+        let parsed = BlockStats::parse(&comp[..len], n, raw.len() as u32, comp.len() as u32).unwrap();
+        (raw, n, stats, framed, parsed)
+    }
+
     /// Each column's statistics equal what a full decode of the block computes (counts, first
     /// and last rows, min and max rows with NaN, infinities and nulls), the statistics frame
     /// survives its own round trip, and the framed block (statistics, then several frames)
@@ -789,17 +806,7 @@ mod tests {
     fn statistics_match_a_full_decode() {
         for (rows, seed) in [(1, 3), (37, 5), (20_000, 7)] {
             let (mut enc, names) = block(rows, seed);
-            let mut raw = vec![];
-            let n = enc.seal(|i| names[i as usize], &mut raw);
-            let stats = enc.sealed_stats().clone();
-            let mut framed = vec![];
-            Framer::new()
-                .unwrap()
-                .frame_with_stats(&raw, n, &stats, &mut framed)
-                .unwrap();
-            let comp = &framed[BLOCK_HEADER..];
-            let len = BlockStats::frame_len(comp).unwrap();
-            let parsed = BlockStats::parse(&comp[..len], n, raw.len() as u32, comp.len() as u32).unwrap();
+            let (raw, _, stats, framed, parsed) = sealed(&mut enc, &names);
             assert_eq!(parsed.columns, stats.columns);
             assert_eq!(
                 (parsed.first_step, parsed.last_step, parsed.monotone),
@@ -859,18 +866,10 @@ mod tests {
     fn segments_match_a_full_decode() {
         for (rows, seed, seg_rows) in [(1, 3, 1024), (3000, 5, 1024), (70_000, 7, 2048)] {
             let (mut enc, names) = block(rows, seed);
-            let mut raw = vec![];
-            let n = enc.seal(|i| names[i as usize], &mut raw);
-            let stats = enc.sealed_stats().clone();
+            let (raw, n, stats, framed, parsed) = sealed(&mut enc, &names);
             assert_eq!(stats.seg_rows, seg_rows);
-            let mut framed = vec![];
-            Framer::new()
-                .unwrap()
-                .frame_with_stats(&raw, n, &stats, &mut framed)
-                .unwrap();
             let comp = &framed[BLOCK_HEADER..];
             let len = BlockStats::frame_len(comp).unwrap();
-            let parsed = BlockStats::parse(&comp[..len], n, raw.len() as u32, comp.len() as u32).unwrap();
             assert_eq!(
                 parsed,
                 BlockStats {
