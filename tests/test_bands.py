@@ -177,9 +177,12 @@ def test_a_zoom_out_from_block_statistics_answers_the_whole_reads_bands(new_run)
     y = np.full(len(x), np.nan)
     y[rows] = values
     buckets = samples // 4
-    of = lambda v: np.minimum(
-        ((np.asarray(v, dtype=np.float64) - x[0]) / (x[-1] - x[0]) * buckets).astype(int), buckets - 1
-    )  # noqa: E731
+
+    def of(v):
+        return np.minimum(
+            ((np.asarray(v, dtype=np.float64) - x[0]) / (x[-1] - x[0]) * buckets).astype(int), buckets - 1
+        )
+
     true_lo = [np.nanmin(y[of(x) == b]) for b in range(buckets)]
     true_hi = [np.nanmax(y[of(x) == b]) for b in range(buckets)]
     for b, lo, hi in zip(of(steps), fast[0].tolist(), fast[1].tolist()):

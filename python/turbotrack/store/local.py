@@ -529,9 +529,9 @@ def _bands(
 def zoom_bands(data: dict[str, Any], key: str, samples: int) -> Bands:
     """The bands of a :func:`zoomed` answer that M4 cut from block statistics (its ``zoom`` says
     ``from_stats``): it holds each bucket's first, last, min and max rows, so each bucket's min and
-    max are those of its answered rows (from segments' statistics, ``segments``: within a segment of
-    an edge, a bucket's band may miss an extreme its neighbour got) (the buckets: ``samples // 4`` over the answered steps'
-    range, as ``_core.zoom_history`` cut them)."""
+    max are those of its answered rows (the buckets: ``samples // 4`` over the answered steps'
+    range, as ``_core.zoom_history`` cut them). From segments' statistics (``segments``), a bucket's
+    band may miss an extreme that lies within a segment of its edge (its neighbour got it)."""
     import numpy as np
 
     n = data["n_rows"]
