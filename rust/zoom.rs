@@ -743,8 +743,9 @@ mod tests {
 
     /// A history file of `blocks` blocks (sizes varying, some large enough to be cut into
     /// frames) of metrics "y" (floats, NaN, inf, nulls, gaps; one spike down), "k" (ints), "t"
-    /// (text); with statistics (version 3) or without (version 2).
-    fn write(path: &Path, blocks: usize, stats: bool, steps: impl Fn(usize) -> i64) -> usize {
+    /// (text); with statistics and their segments ("TTS2", `stats` 2), statistics without
+    /// segments (as earlier writers wrote them, "TTS1", 1) or none (version 2, 0).
+    fn write(path: &Path, blocks: usize, stats: u8, steps: impl Fn(usize) -> i64) -> usize {
         let mut f = FileHeader::new(0.0, "stream=history").to_bytes();
         let mut enc = BlockEncoder::default();
         let mut framer = Framer::new().unwrap();
@@ -780,10 +781,13 @@ mod tests {
             }
             raw.clear();
             let n = enc.seal(|i| ["y", "k", "t"][i as usize], &mut raw);
-            if stats {
-                framer
-                    .frame_with_stats(&raw, n, enc.sealed_stats(), &mut frame)
-                    .unwrap();
+            let mut st = enc.sealed_stats().clone();
+            if stats == 1 {
+                st.seg_rows = 0;
+                st.columns.iter_mut().for_each(|c| c.segs.clear());
+            }
+            if stats > 0 {
+                framer.frame_with_stats(&raw, n, &st, &mut frame).unwrap();
             } else {
                 framer.frame(&raw, n, &mut frame).unwrap();
             }
@@ -855,7 +859,7 @@ mod tests {
     fn zoom_outs_equal_m4_over_a_whole_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.ttrk");
-        let rows = write(&path, 400, true, |r| r as i64 * 3);
+        let rows = write(&path, 400, 2, |r| r as i64 * 3);
         assert!(rows > 1_000_000, "{rows}");
         for (key, samples, lo, hi) in [
             ("y", 1000, None, None),
@@ -918,7 +922,7 @@ mod tests {
     fn wide_views_answer_from_segments() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.ttrk");
-        write(&path, 400, true, |r| r as i64 * 3);
+        write(&path, 400, 2, |r| r as i64 * 3);
         // Every block decoded, the key's rows as (block, row in it, step, value bits).
         let bytes = std::fs::read(&path).unwrap();
         let mut blocks: Vec<(usize, Vec<Row>)> = vec![];
@@ -1017,19 +1021,39 @@ mod tests {
         assert_eq!(answer_of(&z).len(), answer_of(&exact).len());
     }
 
+    /// A file whose statistics have no segments ("TTS1", what writers before them wrote) answers a
+    /// wide view from its blocks' statistics as before: M4's exact answer, straddling blocks
+    /// decompressed, never from segments.
+    #[test]
+    fn statistics_without_segments_still_answer_wide_views() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("tts1.ttrk"), dir.path().join("tts2.ttrk"));
+        write(&old, 400, 1, |r| r as i64 * 3);
+        write(&new, 400, 2, |r| r as i64 * 3);
+        let z = zoom(&old, "y", 40, None, None)
+            .unwrap()
+            .expect("TTS1 statistics are read");
+        assert!(z.from_stats && !z.segments && z.decoded > 0);
+        let exact = zoom_with(&new, "y", 40, None, None, usize::MAX).unwrap().unwrap();
+        assert_eq!(answer_of(&z).len(), answer_of(&exact).len());
+        assert!(same(&answer_of(&z), &answer_of(&exact)));
+        assert!(zoom(&new, "y", 40, None, None).unwrap().unwrap().segments);
+        assert_eq!(names(&[old.clone()]).unwrap(), names(&[new]).unwrap());
+    }
+
     /// Files written before statistics existed, damaged ones, and runs whose steps go back are
     /// not answered from statistics (the caller reads them whole); neither is a text column.
     #[test]
     fn what_statistics_cannot_answer_is_left_to_a_whole_read() {
         let dir = tempfile::tempdir().unwrap();
         let old = dir.path().join("v2.ttrk");
-        write(&old, 20, false, |r| r as i64);
+        write(&old, 20, 0, |r| r as i64);
         assert!(zoom(&old, "y", 100, None, None).unwrap().is_none());
         let back = dir.path().join("back.ttrk");
-        write(&back, 20, true, |r| (r as i64 * 7) % 1000);
+        write(&back, 20, 2, |r| (r as i64 * 7) % 1000);
         assert!(zoom(&back, "y", 100, None, None).unwrap().is_none());
         let good = dir.path().join("good.ttrk");
-        write(&good, 20, true, |r| r as i64);
+        write(&good, 20, 2, |r| r as i64);
         assert!(zoom(&good, "t", 100, None, None).unwrap().is_none());
         assert!(zoom(&good, "absent", 100, None, None).unwrap().is_none());
         assert!(zoom(&good, "y", 100, None, None).unwrap().is_some());
@@ -1051,7 +1075,7 @@ mod tests {
         // bytes changed anywhere (headers, statistics, the frames a zoom-out decompresses without
         // the block's checksum): an answer, None or an error, never a panic
         let small = dir.path().join("small.ttrk");
-        write(&small, 6, true, |r| r as i64);
+        write(&small, 6, 2, |r| r as i64);
         let bytes = std::fs::read(&small).unwrap();
         let mut tried = 0;
         for i in (0..bytes.len()).step_by(bytes.len() / 1500 + 1) {
