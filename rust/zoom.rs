@@ -1038,7 +1038,7 @@ mod tests {
         assert_eq!(answer_of(&z).len(), answer_of(&exact).len());
         assert!(same(&answer_of(&z), &answer_of(&exact)));
         assert!(zoom(&new, "y", 40, None, None).unwrap().unwrap().segments);
-        assert_eq!(names(&[old.clone()]).unwrap(), names(&[new]).unwrap());
+        assert_eq!(names(std::slice::from_ref(&old)).unwrap(), names(&[new]).unwrap());
     }
 
     /// Files written before statistics existed, damaged ones, and runs whose steps go back are
