@@ -151,56 +151,175 @@ fn walk(f: &File, path: &Path, key: &str) -> Result<Option<Vec<BlockAt>>> {
     if head.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let Ok(Some((_, mut pos))) = FileHeader::parse(&head) else {
+    let Ok(Some((_, pos))) = FileHeader::parse(&head) else {
         return Ok(None);
     };
+    let pos = pos as u64;
+    if end - pos >= PARALLEL_WALK_MIN {
+        if let Some(blocks) = walk_parallel(f, path, key, pos, end)? {
+            return Ok(Some(blocks));
+        }
+    }
+    Ok(match chain(f, path, key, pos, end, end)? {
+        Chain::Blocks(blocks, _) => Some(blocks),
+        Chain::Bad => None,
+    })
+}
+
+/// A file at least this long is walked in [`WALK_PARTS`] parts at once.
+const PARALLEL_WALK_MIN: u64 = 64 << 20;
+/// Each block's statistics are one read at an offset only the block before gives: one chain of
+/// reads is bound by the disk's latency (~0.1 ms a read here, 60-70 ms for 600 blocks cold).
+/// Cut into parts, each found by its first block and walked on its own thread, the reads overlap.
+const WALK_PARTS: u64 = 8;
+
+/// [`walk`] in [`WALK_PARTS`] parts at once: each part from the first block starting in it
+/// (found by its magic and statistics, their checksum included) up to the next part. `None`
+/// when the parts do not join up exactly (a block bigger than a part, damage, a torn block
+/// before the end): the caller walks the file in one chain, which says which.
+fn walk_parallel(f: &File, path: &Path, key: &str, pos: u64, end: u64) -> Result<Option<Vec<BlockAt>>> {
+    let cut = |i: u64| {
+        if i == 0 {
+            pos
+        } else {
+            pos + (end - pos) / WALK_PARTS * i
+        }
+    };
+    let parts: Vec<Result<Option<(u64, Chain)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..WALK_PARTS)
+            .map(|i| {
+                scope.spawn(move || -> Result<Option<(u64, Chain)>> {
+                    let (from, stop) = (cut(i), if i + 1 == WALK_PARTS { end } else { cut(i + 1) });
+                    let first = if i == 0 {
+                        Some(from)
+                    } else {
+                        first_block(f, path, from, stop, end)?
+                    };
+                    let Some(first) = first else { return Ok(None) };
+                    Ok(Some((first, chain(f, path, key, first, stop, end)?)))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(Ok(None))).collect()
+    });
+    let mut blocks = Vec::new();
+    let mut expect = pos;
+    for part in parts {
+        let Some((first, Chain::Blocks(got, stopped))) = part? else {
+            return Ok(None);
+        };
+        if first != expect {
+            return Ok(None);
+        }
+        blocks.extend(got);
+        expect = stopped;
+    }
+    Ok((expect == end).then_some(blocks))
+}
+
+/// The first offset in `from..stop` where a block with statistics starts (its magic, then a
+/// statistics frame whose checksum holds: compressed bytes are not taken for one).
+fn first_block(f: &File, path: &Path, from: u64, stop: u64, end: u64) -> Result<Option<u64>> {
+    const CHUNK: usize = 256 << 10;
+    let mut chunk = vec![0u8; CHUNK];
+    let mut buf = vec![0u8; 16 << 10];
+    let mut at = from;
+    while at < stop {
+        let n = CHUNK.min((end - at) as usize);
+        if !read_exact_at(f, path, &mut chunk[..n], at)? {
+            return Ok(None);
+        }
+        for i in 0..n.saturating_sub(3) {
+            let o = at + i as u64;
+            if o >= stop {
+                return Ok(None);
+            }
+            if &chunk[i..i + 4] == BLOCK_MAGIC && matches!(block_at(f, path, "", o, end, &mut buf)?, Step::Block(..)) {
+                return Ok(Some(o));
+            }
+        }
+        at += n.saturating_sub(3).max(1) as u64;
+    }
+    Ok(None)
+}
+
+/// What [`chain`] found: the blocks, and where it stopped (the first block at or past its stop,
+/// or the end of the file after a torn tail); or damage.
+enum Chain {
+    Blocks(Vec<BlockAt>, u64),
+    Bad,
+}
+
+/// The blocks from `pos` on, one after the other, until one starts at or past `stop` or the
+/// file ends (a torn tail: stopped at `end`).
+fn chain(f: &File, path: &Path, key: &str, mut pos: u64, stop: u64, end: u64) -> Result<Chain> {
     let mut blocks = Vec::new();
     // One read per block: its header and (usually all of) its statistics.
     let mut buf = vec![0u8; 16 << 10];
-    while (pos as u64) < end {
-        let at = pos as u64;
-        let want = buf.len().min((end - at) as usize);
-        if want < BLOCK_HEADER + 8 || !read_exact_at(f, path, &mut buf[..want], at)? {
-            break; // torn tail
+    while pos < stop && pos < end {
+        match block_at(f, path, key, pos, end, &mut buf)? {
+            Step::Block(b, size) => {
+                blocks.push(b);
+                pos += size;
+            }
+            Step::Torn => return Ok(Chain::Blocks(blocks, end)),
+            Step::Bad => return Ok(Chain::Bad),
         }
-        if &buf[..4] != BLOCK_MAGIC {
-            return Ok(None);
-        }
-        let word = |i: usize| u32::from_le_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
-        let (comp_len, raw_len, n_rows) = (word(4), word(8), word(12));
-        if comp_len as usize > MAX_BLOCK || raw_len as usize > MAX_BLOCK {
-            return Ok(None);
-        }
-        let size = (BLOCK_HEADER + comp_len as usize) as u64;
-        if at + size > end {
-            break; // torn tail
-        }
-        let Some(stats_len) = BlockStats::frame_len(&buf[BLOCK_HEADER..]) else {
-            return Ok(None); // a block without statistics (format version 1 or 2)
-        };
-        if stats_len > comp_len as usize {
-            return Ok(None);
-        }
-        let frame = if BLOCK_HEADER + stats_len <= want {
-            buf[BLOCK_HEADER..BLOCK_HEADER + stats_len].to_vec()
-        } else {
-            let mut v = vec![0u8; stats_len];
-            read_exact_at(f, path, &mut v, at + BLOCK_HEADER as u64)?;
-            v
-        };
-        let Ok(stats) = BlockStats::parse_for(&frame, n_rows, raw_len, comp_len, Some(key)) else {
-            return Ok(None);
-        };
-        let col = stats.columns.iter().position(|c| c.name == key);
-        blocks.push(BlockAt {
+    }
+    Ok(Chain::Blocks(blocks, pos))
+}
+
+/// One block read at `at`: with its statistics and its size; a block cut short by the end of
+/// the file; or not a block with statistics.
+enum Step {
+    Block(BlockAt, u64),
+    Torn,
+    Bad,
+}
+
+fn block_at(f: &File, path: &Path, key: &str, at: u64, end: u64, buf: &mut [u8]) -> Result<Step> {
+    let want = buf.len().min((end - at) as usize);
+    if want < BLOCK_HEADER + 8 || !read_exact_at(f, path, &mut buf[..want], at)? {
+        return Ok(Step::Torn);
+    }
+    if &buf[..4] != BLOCK_MAGIC {
+        return Ok(Step::Bad);
+    }
+    let word = |i: usize| u32::from_le_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+    let (comp_len, raw_len, n_rows) = (word(4), word(8), word(12));
+    if comp_len as usize > MAX_BLOCK || raw_len as usize > MAX_BLOCK {
+        return Ok(Step::Bad);
+    }
+    let size = (BLOCK_HEADER + comp_len as usize) as u64;
+    if at + size > end {
+        return Ok(Step::Torn);
+    }
+    let Some(stats_len) = BlockStats::frame_len(&buf[BLOCK_HEADER..want]) else {
+        return Ok(Step::Bad); // a block without statistics (format version 1 or 2)
+    };
+    if stats_len > comp_len as usize {
+        return Ok(Step::Bad);
+    }
+    let frame = if BLOCK_HEADER + stats_len <= want {
+        buf[BLOCK_HEADER..BLOCK_HEADER + stats_len].to_vec()
+    } else {
+        let mut v = vec![0u8; stats_len];
+        read_exact_at(f, path, &mut v, at + BLOCK_HEADER as u64)?;
+        v
+    };
+    let Ok(stats) = BlockStats::parse_for(&frame, n_rows, raw_len, comp_len, Some(key)) else {
+        return Ok(Step::Bad);
+    };
+    let col = stats.columns.iter().position(|c| c.name == key);
+    Ok(Step::Block(
+        BlockAt {
             n_rows,
             frames_at: at + (BLOCK_HEADER + stats_len) as u64,
             stats,
             col,
-        });
-        pos = (at + size) as usize;
-    }
-    Ok(Some(blocks))
+        },
+        size,
+    ))
 }
 
 /// Decompress the payload bytes `[offset..)` of the frame holding `offset`: that frame alone.
@@ -1039,6 +1158,48 @@ mod tests {
         assert!(same(&answer_of(&z), &answer_of(&exact)));
         assert!(zoom(&new, "y", 40, None, None).unwrap().unwrap().segments);
         assert_eq!(names(std::slice::from_ref(&old)).unwrap(), names(&[new]).unwrap());
+    }
+
+    /// A file walked in parts at once finds the blocks one chain finds: whole, with a torn tail
+    /// (the last part ends at it), and with a damaged block (the parts do not join: `None`, and
+    /// the one chain reports the damage).
+    #[test]
+    fn a_walk_in_parts_equals_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.ttrk");
+        write(&path, 400, 2, |r| r as i64 * 3);
+        let bytes = std::fs::read(&path).unwrap();
+        let head = FileHeader::parse(&bytes).unwrap().unwrap().1 as u64;
+        let places = |blocks: &[BlockAt]| blocks.iter().map(|b| (b.frames_at, b.n_rows)).collect::<Vec<_>>();
+        let one = |f: &File, end: u64| match chain(f, &path, "y", head, end, end).unwrap() {
+            Chain::Blocks(b, _) => Some(places(&b)),
+            Chain::Bad => None,
+        };
+        let f = File::open(&path).unwrap();
+        let end = bytes.len() as u64;
+        let whole = places(
+            &walk_parallel(&f, &path, "y", head, end)
+                .unwrap()
+                .expect("the parts join"),
+        );
+        assert_eq!(Some(whole.clone()), one(&f, end));
+        assert_eq!(whole.len(), 400);
+        // a torn tail: the last block cut short
+        std::fs::write(&path, &bytes[..bytes.len() - 100]).unwrap();
+        let f = File::open(&path).unwrap();
+        let parts = walk_parallel(&f, &path, "y", head, end - 100)
+            .unwrap()
+            .expect("the parts join");
+        assert_eq!(parts.len(), 399);
+        assert_eq!(Some(places(&parts)), one(&f, end - 100));
+        // a damaged block in the middle: no walk in parts, and one chain says so
+        let mut bad = bytes.clone();
+        let middle = whole[200].0 as usize;
+        bad[middle - 1] ^= 0xff; // the last byte of its statistics frame: their checksum fails
+        std::fs::write(&path, &bad).unwrap();
+        let f = File::open(&path).unwrap();
+        assert!(walk_parallel(&f, &path, "y", head, end).unwrap().is_none());
+        assert_eq!(one(&f, end), None);
     }
 
     /// Files written before statistics existed, damaged ones, and runs whose steps go back are
