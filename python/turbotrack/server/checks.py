@@ -41,6 +41,9 @@ def json_body(body: bytes, what: str) -> Any:
 
 
 def index_run(s: ServerState, rp: layout.RunPath) -> dict[str, Any]:
+    """The run's row as the runs list has it, read again first when an upload only marked it
+    (server/reindex.py): a run read alone is exact."""
+    s.reindex.current(rp)
     found = s.index.runs(rp.entity, rp.project, run_id=rp.run_id)
     if not found and layout.is_run_dir(rp.dir):
         s.index.refresh(rp)

@@ -153,13 +153,23 @@ INDEX_MIGRATIONS: tuple[Migration, ...] = (
             object TEXT NOT NULL, pos BIGINT NOT NULL, PRIMARY KEY (dir, name, start))""",
         ),
     ),
+    Migration(
+        4,
+        "a run's row may lag its state files by a few seconds (server/reindex.py): since when",
+        (
+            # When a state file of the run last changed without its row being re-read (NULL: the row
+            # is up to date); a replica's lease on re-reading it (a time ahead) while it does.
+            "ALTER TABLE runs ADD COLUMN dirty DOUBLE PRECISION",
+            "CREATE INDEX IF NOT EXISTS runs_dirty ON runs (dirty) WHERE dirty IS NOT NULL",
+        ),
+    ),
 )
 
 #: The columns each store's code reads and writes: checked after migrating (a wrong schema).
 _TABLES = {
     "index": {
         "runs": "entity, project, run_id, name, recorded_state, tags, grp, job_type, notes, config, summary, "
-        "infos, created, end_time, updated, heartbeat, heartbeat_ttl, signature, index_error, times",
+        "infos, created, end_time, updated, heartbeat, heartbeat_ttl, signature, index_error, times, dirty",
         "run_keys": "entity, project, run_id, key, elem, num, txt, js",
         "store_files": "dir, name, kind, size, object, pos, sha256, version",
         "store_segments": "dir, name, start, length, object, pos",

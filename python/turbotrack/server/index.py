@@ -146,22 +146,34 @@ class Index:
 
     # ---- keeping it up to date ----
 
-    def refresh(self, rp: layout.RunPath, force: bool = False) -> bool:
+    def refresh(
+        self, rp: layout.RunPath, force: bool = False, read_at: Optional[float] = None, bump: bool = False
+    ) -> bool:
         """Re-read one run's state files into the index, when they changed (or ``force``); whether
         the index now holds what the files say (False: a file was being replaced; the next scan
-        retries). A run that cannot be read or stored is indexed with its ``index_error``."""
+        retries). A run that cannot be read or stored is indexed with its ``index_error``.
+
+        ``read_at``: when the caller began reading the files (before it fetched them into a
+        replica's cache; default now): a change marked (:meth:`mark`) up to then is what the row now
+        holds, and its mark is cleared. ``bump``: the row's ``updated`` is now at least (it is
+        re-read some seconds after its files changed, and the runs list's ``since=`` must list it)."""
+        read_at = time.time() if read_at is None else read_at
         run_dir = rp.dir
         if not layout.is_run_dir(run_dir):
             return False
         signature, updated = _signature(run_dir)
+        if bump:
+            updated = max(updated, time.time())
         if self.signer is not None:
             signature = self.signer(f"{rp.entity}/{rp.project}/{rp.run_id}") or signature
         if not force:
             old = self.db.query(
-                "SELECT signature FROM runs WHERE entity = ? AND project = ? AND run_id = ?",
+                "SELECT signature, dirty FROM runs WHERE entity = ? AND project = ? AND run_id = ?",
                 (rp.entity, rp.project, rp.run_id),
             )
             if old and old[0][0] == signature:
+                if old[0][1] is not None and old[0][1] <= read_at:  # marked, yet the row holds it
+                    self._clean(rp, read_at)
                 return True
         damaged: list[Exception] = []
         try:
@@ -173,7 +185,7 @@ class Index:
                 raise
             return False
         except Exception as e:  # what the files hold cannot be read: the run is shown with why
-            self._failed(rp, signature, updated, f"cannot read the run's files: {_reason(e)}")
+            self._failed(rp, signature, updated, f"cannot read the run's files: {_reason(e)}", {"read_at": read_at})
             return True
         fields: dict[str, Any] = {
             "infos": infos,
@@ -187,6 +199,7 @@ class Index:
             "created": run.created_at,
             "updated": updated,
             "signature": signature,
+            "read_at": read_at,
         }
         if damaged:  # listed, in the state the local Api gives it (unreadable), with why
             self._failed(rp, signature, updated, f"cannot read the run's files: {_reason(damaged[0])}", fields)
@@ -200,6 +213,51 @@ class Index:
         if not layout.is_run_dir(run_dir):  # deleted while it was read: its rows go with it
             self.forget(rp)
         return True
+
+    # ---- rows that lag their files (server/reindex.py) ----
+
+    def mark(self, rp: layout.RunPath) -> bool:
+        """A state file of the run changed and its row is re-read later (a live run's summary is
+        rewritten every few seconds): one statement. False when the index holds no such run."""
+        hit = self.db.write_one(
+            "UPDATE runs SET dirty = ? WHERE entity = ? AND project = ? AND run_id = ? RETURNING run_id",
+            (time.time(), rp.entity, rp.project, rp.run_id),
+        )
+        return bool(hit)
+
+    def is_dirty(self, rp: layout.RunPath) -> bool:
+        """Whether the run's row may lag its state files (a change marked, not yet re-read)."""
+        rows = self.db.query(
+            "SELECT dirty FROM runs WHERE entity = ? AND project = ? AND run_id = ?",
+            (rp.entity, rp.project, rp.run_id),
+        )
+        return bool(rows) and rows[0][0] is not None
+
+    def _clean(self, rp: layout.RunPath, read_at: float) -> None:
+        self.db.write_one(
+            "UPDATE runs SET dirty = NULL WHERE entity = ? AND project = ? AND run_id = ? AND dirty <= ? "
+            "RETURNING run_id",
+            (rp.entity, rp.project, rp.run_id, read_at),
+        )
+
+    def claim_stale(self, older_than: float, lease: float) -> list[tuple[str, str, str]]:
+        """Take the runs whose mark is older than ``older_than`` seconds (whoever marked them did not
+        re-read them: a replica killed since), each for one caller of all replicas: their mark becomes
+        ``lease`` (a time ahead, so that another takes them over only if this one dies too)."""
+        now = time.time()
+        rows = self.db.write_one(
+            "UPDATE runs SET dirty = ? WHERE dirty IS NOT NULL AND dirty <= ? RETURNING entity, project, run_id",
+            (lease, now - older_than),
+        )
+        return [(str(e), str(p), str(r)) for e, p, r in rows]
+
+    def release(self, rp: layout.RunPath, lease: float) -> None:
+        """Clear the mark :meth:`claim_stale` set, unless the run changed again since (a newer mark)."""
+        self.db.write_one(
+            "UPDATE runs SET dirty = NULL WHERE entity = ? AND project = ? AND run_id = ? AND dirty = ? "
+            "RETURNING run_id",
+            (rp.entity, rp.project, rp.run_id, lease),
+        )
 
     def forget(self, rp: layout.RunPath) -> None:
         """Drop one run's rows (a deleted run)."""
@@ -241,6 +299,7 @@ class Index:
             updated=updated,
             signature=signature,
             index_error=reason,
+            read_at=f.get("read_at"),
         )
 
     def put(
@@ -261,10 +320,12 @@ class Index:
         updated: Optional[float] = None,
         signature: str = "",
         index_error: Optional[str] = None,
+        read_at: Optional[float] = None,
     ) -> None:
         """Upsert one run's row (its heartbeat is kept): what ``refresh`` read from the files.
         With ``index_error`` (a run that could not be indexed in full) only its plain fields go
-        into ``run_keys``: it is listed, and found by id, name, state and time."""
+        into ``run_keys``: it is listed, and found by id, name, state and time. A mark (:meth:`mark`)
+        made up to ``read_at`` (when the files were read; default now) is cleared."""
         ends = [_finite(i.get("end_time")) or 0.0 for i in infos]
         end = max(ends, default=0.0) or None
         recorded = _text((infos[0] if infos else {}).get("state"))
@@ -309,11 +370,13 @@ class Index:
             keys = [(*key, *r) for r in query.key_rows(fields, {}, {})]
         upsert = (
             f"INSERT INTO runs ({_WRITTEN}) VALUES ({', '.join('?' * len(row))}) "
-            "ON CONFLICT (entity, project, run_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+            "ON CONFLICT (entity, project, run_id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
+            + ", dirty = CASE WHEN runs.dirty <= ? THEN NULL ELSE runs.dirty END"
         )
         self.db.batch(
             [
-                (upsert, [row]),
+                (upsert, [(*row, time.time() if read_at is None else read_at)]),
                 ("DELETE FROM run_keys WHERE entity = ? AND project = ? AND run_id = ?", [key]),
                 (
                     f"INSERT INTO run_keys ({_KEY_COLUMNS}) VALUES ({', '.join('?' * 8)})",

@@ -196,6 +196,13 @@ class UploadQuery:
     offset: Optional[int] = None
     size: Optional[int] = None
     sha256: Optional[str] = None
+    #: an append that is also the run's heartbeat, fresh this many seconds (the uploader's live
+    #: passes: one request less than a heartbeat of its own)
+    heartbeat: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.heartbeat is not None and not (math.isfinite(self.heartbeat) and self.heartbeat > 0):
+            raise ValueError("heartbeat must be a positive number of seconds")
 
 
 @dataclass(frozen=True)
@@ -448,29 +455,29 @@ def upload(s: ServerState, r: Req) -> Any:
         if q.offset is None:
             raise ApiError(400, f"{rel} grows by appends: PUT it with ?offset=N")
         size = s.ingest.append(path, kind or "", q.offset, r.body)
+        if q.heartbeat is not None:  # whether it was recorded (not when the index lacks the run yet)
+            return {"size": size, "heartbeat": s.index.touch(rp, q.heartbeat)}
     elif q.sha256 is not None:  # a chunk of the whole file: ?offset=N&size=TOTAL&sha256=HEX
         if q.size is None:
             raise ApiError(400, f"{rel}: a chunk names the whole file's size (?size=N)")
         if kind == layout.REPLACE and (q.offset or 0) + len(r.body) == q.size and q.offset == 0:
             _json_body(r.body, rel)  # a run's state file in one chunk: checked before it is stored
         size = s.ingest.put_part(path, q.offset or 0, r.body, q.size, q.sha256)
-        if size == q.size and rel.startswith(("run", "config", "summary", "metrics")):
-            _reindex(s, rp)
+        if size == q.size and rel.startswith(_INDEXED):
+            s.reindex.changed(rp, rel)
     else:  # the whole file in one body
         if q.offset:
             raise ApiError(400, f"{rel}: a chunk at an offset names the whole file's size and sha256")
         if kind == layout.REPLACE:
             _json_body(r.body, rel)
         size = s.ingest.replace(path, r.body)
-        if rel.startswith(("run", "config", "summary", "metrics")):
-            _reindex(s, rp)
+        if rel.startswith(_INDEXED):
+            s.reindex.changed(rp, rel)
     return {"size": size}
 
 
-def _reindex(s: ServerState, rp: layout.RunPath) -> None:
-    """Re-read a run's state files into the index (with the others' as the object store has them)."""
-    s.ingest.pull(rp.dir, streams=False)
-    s.index.refresh(rp)
+#: The state files the index reads (an upload of one has the run read again: server/reindex.py).
+_INDEXED = ("run", "config", "summary", "metrics")
 
 
 def heartbeat(s: ServerState, r: Req) -> Any:
@@ -483,10 +490,9 @@ def heartbeat(s: ServerState, r: Req) -> Any:
             ttl = None
     if s.index.touch(rp, ttl):  # an indexed run: one statement, nothing read
         return {"ok": True}
-    s.ingest.pull(rp.dir, streams=False)
+    s.reindex.now(rp)
     if not layout.is_run_dir(rp.dir):
         raise ApiError(404, f"no run {rp.path}: upload its run.json first")
-    s.index.refresh(rp)
     s.index.touch(rp, ttl)
     return {"ok": True}
 

@@ -14,6 +14,7 @@ from .history import HistoryCache
 from .index import Index
 from .ingest import Ingest
 from .objects import Objects, is_local
+from .reindex import Reindexer
 
 #: The largest request body accepted (413 above it); sync sends STREAM files in smaller pieces.
 DEFAULT_MAX_BODY = 64 << 20
@@ -64,11 +65,15 @@ class ServerState:
             replica.start_sweeping()
             self.ingest = replica
             self.index.signer = replica.signature
+        #: when an upload's run is read again into the index (at once, or marked and a little later)
+        self.reindex = Reindexer(self.index, self.ingest)
+        self.reindex.start()
         self.history = HistoryCache()
         self.artifacts = ArtifactStore(root, self.ingest)
         self.limits = limits
 
     def close(self) -> None:
+        self.reindex.stop()
         self.index.stop()
         self.ingest.close()
         self.index_db.close()

@@ -92,6 +92,12 @@ class Progress:
             self.on_change(self)
 
 
+def _running(run_dir: Path) -> bool:
+    """Whether the run's process is alive and its run.json says running (a heartbeat is due)."""
+    info = runinfo.read(run_dir)
+    return info.get("state") == "running" and runinfo.state_of(info) == "running"
+
+
 def run_path_of(run_dir: Path) -> layout.RunPath:
     """The RunPath of a run folder ``<root>/<entity>/<project>/<run_id>``."""
     run_dir = run_dir.resolve()
@@ -155,6 +161,8 @@ class RunSync:
         self._hashes = PrefixHashes()
         self.chunk = CHUNK
         self._beat_at = -float("inf")  # when the last heartbeat went (time.monotonic())
+        #: the heartbeat's ttl while one is due this pass and no append has carried it yet
+        self._beat_ttl: Optional[float] = None
         # Whether the next pass asks for the manifest: the first does, and any pass after a 409 or
         # a failed file (the server's copy is not what this client last saw it hold). Live passes in
         # between plan from what the server acknowledged (``_local``): one request a pass fewer.
@@ -245,21 +253,28 @@ class RunSync:
             plan.append(item)
         sent_artifacts = self._sync_artifacts(progress)
         plan.sort(key=lambda p: (p.rel.startswith("run"), p.kind == layout.REPLACE, p.kind != layout.STREAM))
-        for item in plan:
-            try:
-                self._send(item, progress)
-            except Exception as e:
-                if not _refused(e):
-                    raise
-                progress.failed.append((item.rel, str(e)))
-        progress.up_to_date = not plan and not sent_artifacts and not progress.failed and not deferred
-        if progress.failed:
-            self._manifest_due = True
-        info = runinfo.read(self.dir)
         # A heartbeat keeps the run "running" for ``heartbeat_ttl`` seconds: one every third of it is
         # enough, not one a pass (a pass a second per live run would be a request a second more).
         due = heartbeat_ttl is None or time.monotonic() - self._beat_at >= heartbeat_ttl / 3
-        if due and info.get("state") == "running" and runinfo.state_of(info) == "running" and files:
+        # In a live pass the first append carries it (``?heartbeat=``): no request of its own.
+        offered = live and due and heartbeat_ttl is not None and bool(files) and _running(self.dir)
+        self._beat_ttl = heartbeat_ttl if offered else None
+        try:
+            for item in plan:
+                try:
+                    self._send(item, progress)
+                except Exception as e:
+                    if not _refused(e):
+                        raise
+                    progress.failed.append((item.rel, str(e)))
+        finally:
+            carried = offered and self._beat_ttl is None
+            self._beat_ttl = None
+        progress.up_to_date = not plan and not sent_artifacts and not progress.failed and not deferred
+        if progress.failed:
+            self._manifest_due = True
+        # no append carried it (none this pass, or the server's index lacked the run yet): its own request
+        if due and not carried and files and _running(self.dir):
             self.client.json("POST", self._url("heartbeat"), {"ttl": heartbeat_ttl} if heartbeat_ttl else {})
             self._beat_at = time.monotonic()
         if not live or time.monotonic() - self._marker_at >= MARKER_GAP:
@@ -329,9 +344,9 @@ class RunSync:
         for _ in range(1000):  # each 409 moves to the server's length; never loop forever
             try:
                 if pos == 0 and end == 0:
-                    pos = int(self.client.json("PUT", url, b"", {"offset": 0})["size"])
+                    pos = self._append(url, b"", 0)
                 for at, data, rows in self._chunks(item, fd, pos, end):
-                    pos = int(self.client.json("PUT", url, data, {"offset": at})["size"])
+                    pos = self._append(url, data, at)
                     self._hashes.extend(item.rel, st.st_ino, at, data)  # the digest below reads nothing again
                     progress.add(len(data), rows)
             except ServerError as e:
@@ -348,6 +363,18 @@ class RunSync:
             item.st.st_mtime_ns,
             [pos, self._prefix_sha(item.rel, item.path, pos)],
         )
+
+    def _append(self, url: str, data: bytes, at: int) -> int:
+        """PUT ``data`` at offset ``at``; the file's new length. The first append of a pass whose
+        heartbeat is due carries it (``heartbeat=TTL``; the answer says whether it was recorded)."""
+        query: dict[str, Any] = {"offset": at}
+        if self._beat_ttl is not None:
+            query["heartbeat"] = self._beat_ttl
+        answer = self.client.json("PUT", url, data, query)
+        if self._beat_ttl is not None and answer.get("heartbeat") is True:
+            self._beat_ttl = None
+            self._beat_at = time.monotonic()
+        return int(answer["size"])
 
     def _chunks(self, item: _Plan, fd: int, pos: int, end: int) -> Any:
         if item.kind == layout.STREAM:
