@@ -13,7 +13,7 @@ What a simulated run sends is what an online run sends, through the real client 
 the uploader's code): its files at start (run.json, config.json, metadata.json, the history header),
 then once a second (the writer's default seal) one new history block of R rows appended at the
 server's offset, and as the uploader's live passes do, the rewritten summary.json every 5 s, a
-heartbeat every 3.3 s, no manifest GET after the first pass; at the end the final run.json and
+heartbeat every 3.3 s carried by an append (no request of its own), no manifest GET after the first pass; at the end the final run.json and
 summary in a full pass. The bytes are the real writer's: each generator first writes its runs
 offline (``turbotrack.init``, a seal every R steps) and then replays their growth on schedule, a
 block at a time, into live run folders that its upload threads sync (``--client replay``, the default).

@@ -60,6 +60,16 @@ def test_a_summary_upload_marks_the_row_and_a_run_read_alone_is_exact(state: Ser
     assert not state.index.is_dirty(rp)
 
 
+def test_a_starting_run_is_read_once_with_its_run_json(state: ServerState, monkeypatch) -> None:
+    reads = []
+    real = state.reindex.now
+    monkeypatch.setattr(state.reindex, "now", lambda rp, **kw: reads.append(rp.run_id) or real(rp, **kw))
+    _put(state, "config.json", b'{"lr": {"value": 0.1}}')  # the uploader's order: run.json last
+    assert reads == [] and state.index.runs("local", "p") == []
+    _start(state)
+    assert reads == ["r1"] and _listed(state)["config"] == {"lr": {"value": 0.1}}
+
+
 def test_marked_rows_are_read_again_and_listed_as_updated(state: ServerState) -> None:
     rp = _start(state)
     _put(state, "summary.json", b'{"loss": 2}')

@@ -5,7 +5,9 @@ upload was most of a replica's CPU at a thousand live runs (benches/RESULTS.md s
 upload of ``summary*.json``, ``config*.json`` or ``metrics*.json`` to a run the index holds only
 *marks* its row (``runs.dirty``: one statement) and is remembered here; the row is read again
 ``DEBOUNCE`` seconds after the first mark, so at most once per ``DEBOUNCE`` per run. An upload of
-``run*.json`` (a run starting, finishing, renamed) is read at once, as is a run the index lacks.
+``run*.json`` (a run starting, finishing, renamed) is read at once, with every state file; another
+state file of a run the index lacks is read at once only when the run's ``run*.json`` is here (a
+starting run's config comes first, and its run.json's upload reads it).
 
 Readers: a run read alone (``GET .../<id>``, its logs: ``checks.index_run``) is read again first
 when marked, so its page is exact; the runs list and its filters may show a live run's summary up
@@ -74,8 +76,15 @@ class Reindexer:
 
     def changed(self, rp: layout.RunPath, name: str) -> None:
         """A state file ``name`` of the run was uploaded: its row is read again now or marked."""
-        if not name.startswith(_MARKED) or not self.index.mark(rp):
+        if not name.startswith(_MARKED):
             self.now(rp)
+            return
+        if not self.index.mark(rp):
+            # Not indexed: a run starting sends its config and metadata before its run.json (the
+            # uploader's order), and that upload reads every state file. Read now only a run whose
+            # run.json is here already (an index rebuilt meanwhile): two reads a start fewer.
+            if layout.is_run_dir(rp.dir):
+                self.now(rp)
             return
         with self._lock:
             self._pending.setdefault((rp.entity, rp.project, rp.run_id), time.monotonic())
