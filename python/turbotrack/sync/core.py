@@ -257,7 +257,8 @@ class RunSync:
         # enough, not one a pass (a pass a second per live run would be a request a second more).
         due = heartbeat_ttl is None or time.monotonic() - self._beat_at >= heartbeat_ttl / 3
         # In a live pass the first append carries it (``?heartbeat=``): no request of its own.
-        offered = live and due and heartbeat_ttl is not None and bool(files) and _running(self.dir)
+        beat = due and bool(files) and _running(self.dir)  # run.json read once a pass
+        offered = live and beat and heartbeat_ttl is not None
         self._beat_ttl = heartbeat_ttl if offered else None
         try:
             for item in plan:
@@ -274,7 +275,7 @@ class RunSync:
         if progress.failed:
             self._manifest_due = True
         # no append carried it (none this pass, or the server's index lacked the run yet): its own request
-        if due and not carried and files and _running(self.dir):
+        if beat and not carried:
             self.client.json("POST", self._url("heartbeat"), {"ttl": heartbeat_ttl} if heartbeat_ttl else {})
             self._beat_at = time.monotonic()
         if not live or time.monotonic() - self._marker_at >= MARKER_GAP:
