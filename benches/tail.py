@@ -14,6 +14,11 @@ thread's rusage after every call (outside the timed window) and sorts each call 
 what happened during it: a minor page fault, a voluntary context switch (the thread slept: a full
 queue or the lock), an involuntary one (the scheduler ran something else: the machine's load), a
 garbage collection (`gc.callbacks`), or none of these.
+
+`--capture N` adds what capture costs: in N fresh processes (so that nothing is imported yet), a run
+with every capture on (the default settings: console, system metrics, git, requirements, metadata;
+run from this repository, so git has a work tree) and its first 400,000 `log()` calls, the time
+capture's start-up work runs beside the program.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import gc
 import os
 import platform
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +40,7 @@ import numpy as np
 import turbotrack
 from turbotrack import _core
 
+REPO = Path(__file__).resolve().parents[1]
 OFF = {"capture_stdout": False, "capture_system": False, "capture_git": False, "capture_requirements": False}
 SLOW_NS = 100_000
 
@@ -155,7 +163,12 @@ def main() -> None:
     p.add_argument("--nested", action="store_true", help="also 10 keys as 2 nested dicts of 5")
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--no-diagnose", action="store_true")
+    p.add_argument("--capture", type=int, default=0, metavar="N", help="N fresh processes' first calls, capture on")
+    p.add_argument("--first-calls", type=int, default=0, help=argparse.SUPPRESS)  # one of those processes
     args = p.parse_args()
+    if args.first_calls:
+        first_calls(args.first_calls)
+        return
     print(
         f"turbotrack {turbotrack.__version__} | Python {platform.python_version()} | {os.cpu_count()} CPUs"
         f" | load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
@@ -197,7 +210,28 @@ def main() -> None:
                     causes = diagnosed(run.log, dicts, args.calls)
                     run.finish()
                     print("  log() again, rusage read after each call: " + describe(causes))
+        if args.capture:
+            print(f"10 scalars/call, the first 400,000 calls of a run with capture on, {args.capture} fresh processes")
+            for _ in range(args.capture):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--first-calls", "400000"], capture_output=True, text=True, cwd=REPO
+                )
+                print(out.stdout.rstrip() or out.stderr[-2000:])
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def first_calls(calls: int) -> None:
+    """One fresh process: a run with the default settings, its first ``calls`` calls timed."""
+    rng = np.random.default_rng(0)
+    keys = [f"m{i}" for i in range(10)]
+    dicts = [dict(zip(keys, rng.random(10).tolist())) for _ in range(256)]
+    with tempfile.TemporaryDirectory() as tmp:
+        run = turbotrack.init(dir=tmp, project="tail", reinit="create_new")
+        ns = timed(run.log, dicts, calls)
+        run.finish()
+    slow = ns[ns > SLOW_NS]
+    report("log(), capture on", ns)
+    print(f"  {'':<22}calls over 100 us: {len(slow)}, {slow.sum() / 1e6:.1f} ms in all")
 
 
 if __name__ == "__main__":

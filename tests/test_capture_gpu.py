@@ -56,6 +56,25 @@ def no_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml raises ImportError
 
 
+def helper_sees(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, nvml: bool) -> None:
+    """The same pynvml for capture's helper process (capture/collector.py: GPU names for
+    metadata.json), which gets this process's sys.path: the fake, or a module that fails to import."""
+    folder = tmp_path / "helper-path"
+    folder.mkdir()
+    if nvml:
+        text = (
+            "import importlib.util, sys\n"
+            f"spec = importlib.util.spec_from_file_location('fake_pynvml', {str(FAKES / 'fake_pynvml.py')!r})\n"
+            "module = importlib.util.module_from_spec(spec)\n"
+            "spec.loader.exec_module(module)\n"
+            "sys.modules[__name__] = module\n"
+        )
+    else:
+        text = "raise ImportError('no NVML in this test')\n"
+    (folder / "pynvml.py").write_text(text)
+    monkeypatch.syspath_prepend(str(folder))
+
+
 EXPECTED = {
     "system.gpu.0.gpu": 87.0,
     "system.gpu.0.memory": 41.0,
@@ -146,6 +165,7 @@ def test_capture_records_gpu_rows_and_metadata(
     else:
         no_nvml(monkeypatch)
         fake_smi(monkeypatch, tmp_path)
+    helper_sees(monkeypatch, tmp_path, nvml=source == "nvml")
     meta, rows = run_capture(tmp_path, monkeypatch)
     assert meta["gpu"] == NAMES
     assert meta["gpu_count"] == 2
@@ -161,6 +181,7 @@ def test_capture_records_gpu_rows_and_metadata(
 
 def test_capture_without_gpus(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, warned: list[str]) -> None:
     no_nvml(monkeypatch)
+    helper_sees(monkeypatch, tmp_path, nvml=False)
     meta, rows = run_capture(tmp_path, monkeypatch)
     assert meta["gpu"] == [] and meta["gpu_count"] == 0
     assert "gpu_driver" not in meta and "cuda_version" not in meta

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from turbotrack.capture import Capture, CaptureFiles, CaptureWarning, _warn
-from turbotrack.capture import metadata as meta_mod
 from turbotrack.capture.metadata import iso_time, program_and_args
 from turbotrack.settings import Settings
 
@@ -109,15 +108,23 @@ def test_rank_of_a_shared_run_writes_its_own_files(tmp_path: Path, warned: list[
     assert run(tmp_path / "x", Settings(**QUIET, rank=2), info).files.metadata.name == ("metadata.json")
 
 
-def test_a_failing_part_warns_once_and_never_raises(
+def test_a_failing_part_warns_once_and_never_raises(tmp_path: Path, warned: list[str]) -> None:
+    (tmp_path / "run" / "metadata.json").mkdir(parents=True)  # where the file goes is a folder
+    run(tmp_path, Settings(**QUIET))
+    assert len(warned) == 1, warned
+    assert "metadata capture failed" in warned[0] and "IsADirectoryError" in warned[0]
+
+
+def test_without_a_helper_the_collection_runs_here(
     tmp_path: Path, warned: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(path: Path, meta: dict) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(meta_mod, "write", broken)
-    run(tmp_path, Settings(**QUIET))
-    assert len(warned) == 1 and "disk full" in warned[0]
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    cap = run(tmp_path, Settings(**QUIET))
+    meta = json.loads((tmp_path / "run" / "metadata.json").read_text())
+    assert meta["cpu_count"] >= 1 and meta["run"] == RUN_INFO
+    assert (tmp_path / "run" / "requirements.txt").read_text().count("==") > 5
+    assert len(warned) == 1 and "capture helper process could not start" in warned[0]
+    assert cap.files.metadata.exists()
 
 
 def test_a_deleted_working_directory_is_no_error(

@@ -23,6 +23,10 @@ def warned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     monkeypatch.setattr(_warn, "_emit", seen.append)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(__import__("sys").modules, "pynvml", None)  # no NVML
+    folder = tmp_path / "helper-path"  # nor in the capture helper process, which gets our sys.path
+    folder.mkdir()
+    (folder / "pynvml.py").write_text("raise ImportError('no NVML in this test')\n")
+    monkeypatch.syspath_prepend(str(folder))
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))  # no nvidia-smi
@@ -50,7 +54,8 @@ def wait_for(condition: Callable[[], bool], limit: float = 60.0) -> None:
 
 
 def sampler_alive() -> bool:
-    return any(t.name == "turbotrack-system" for t in threading.enumerate())
+    """A sampler runs: the capture thread that takes the helper's rows (or one sampling here)."""
+    return any(t.name in ("turbotrack-capture", "turbotrack-system") for t in threading.enumerate())
 
 
 def test_rows_have_the_contract_names_and_sane_values(tmp_path: Path, warned: list[str]) -> None:
@@ -93,10 +98,13 @@ def test_stop_wakes_the_sampler_at_once(tmp_path: Path, warned: list[str]) -> No
 def test_capture_system_off(tmp_path: Path, warned: list[str]) -> None:
     rows: list[dict] = []
     cap = start(tmp_path, rows.append, capture_system=False)
-    assert not sampler_alive()
-    time.sleep(0.2)
-    cap.stop()
+    try:
+        wait_for(lambda: (tmp_path / "run" / "metadata.json").exists())  # the helper is up
+        time.sleep(0.3)  # six intervals: a sampler would have sent rows by now
+    finally:
+        cap.stop()
     assert rows == []
+    assert not sampler_alive()
 
 
 def test_a_failing_sink_warns_once_and_sampling_goes_on(tmp_path: Path, warned: list[str]) -> None:

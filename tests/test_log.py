@@ -87,6 +87,15 @@ def test_nested_dicts_are_flattened_with_dots(new_run):
     assert rows_of(run) == [{"_step": 0, "train.loss": 0.5, "train.acc.top1": 0.9, "lr": 0.1}]
 
 
+def test_an_empty_key_keeps_its_dot_at_every_depth(new_run):
+    """Found by tests/test_fuzz_log.py: under an empty top-level key the next part lost its dot."""
+    run = new_run(settings={"metric_names": "off"})
+    leaf = {"": 1.0}
+    run.log({"": {"y": leaf, "z": 2.0}, "x": {"": {"": 3.0}}})
+    run.finish()
+    assert rows_of(run) == [{"_step": 0, ".y.": 1.0, ".z": 2.0, "x..": 3.0}]
+
+
 def test_value_types(new_run):
     run = new_run()
     arr = np.array([0.0, 1.0, 1.0, 2.0, 3.0])

@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..store import layout
+from . import helper as _helper
 from . import metadata as _metadata
-from ._warn import CaptureWarning, WarnOnce
+from ._warn import CaptureWarning, WarnOnce, part
 from .console import Console
-from .git import git_info, write_diff
 from .gpu import GpuInfo, SharedProbe
 from .outputlog import OutputLog
-from .requirements import write_requirements
 from .system import SystemSampler
 
 __all__ = ["Capture", "CaptureFiles", "CaptureWarning"]
@@ -88,8 +87,7 @@ class Capture:
         self._sampler: Optional[SystemSampler] = None
         self._threads: list[threading.Thread] = []
         self._start_info: dict[str, Any] = {}
-        self._git: Optional[dict[str, Any]] = None
-        self._gpu_info: Optional[GpuInfo] = None
+        self._helper: Optional[_helper.Helper] = None  # the helper process's parent side
         self._metadata_written = threading.Event()
 
     @property
@@ -110,18 +108,14 @@ class Capture:
         }
         cwd = Path(self._start_info["cwd"]) if self._start_info.get("cwd") else None
         self._part("run-dir", lambda: self.run_dir.mkdir(parents=True, exist_ok=True))
-        s = self.settings
-        if getattr(s, "capture_stdout", True):
+        if getattr(self.settings, "capture_stdout", True):
             self._part("console", self._start_console)
-        if getattr(s, "capture_system", True):
-            self._part("system", self._start_sampler)
-        if getattr(s, "capture_metadata", True):  # off with wandb's x_disable_meta
-            self._spawn("turbotrack-metadata", lambda: self._collect(cwd))
-        if getattr(s, "capture_requirements", True) and self._primary:
-            self._spawn(
-                "turbotrack-requirements",
-                lambda: self._part("requirements", lambda: write_requirements(self.files.requirements)),
-            )
+        job = self._job(cwd)
+        if not job.empty():  # git, GPUs, metadata.json, requirements.txt, system metrics: the helper
+            self._helper = _helper.Helper(job, self._warn, self._done, self._sink, self._fallback_sampler)
+            self._spawn("turbotrack-capture", self._helper.run)
+            if not self._threads and job.system is not None:  # no thread could start: sample here
+                self._fallback_sampler()
 
     def stop(self) -> None:
         """Stop capturing and complete the files. Idempotent, bounded, never raises.
@@ -136,14 +130,20 @@ class Capture:
         if os.getpid() != self._pid:
             return
         atexit.unregister(self.stop)
-        if self._sampler is not None:
-            self._part("system-stop", self._sampler.stop)
+        if self._helper is not None:
+            self._helper.stop()
+        self._stop_sampler()
         deadline = time.monotonic() + STOP_TIMEOUT
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        if self._helper is not None and any(t.is_alive() for t in self._threads):
+            self._part("helper-kill", self._helper.kill)  # stuck (a git that hangs): give up on it
+            for thread in self._threads:
+                thread.join(1.0)
+        self._stop_sampler()  # one the capture thread started meanwhile
         if not self._metadata_written.is_set() and getattr(self.settings, "capture_metadata", True):
             self._warn("metadata-late", "metadata.json was written before git/GPU details were known")
-            self._part("metadata", lambda: self._write_metadata(self._gpu_info))
+            self._part("metadata", lambda: self._write_metadata(None))
         if not any(t.is_alive() for t in self._threads):
             self._part("gpu-close", self._gpus.close)
         else:
@@ -167,24 +167,48 @@ class Capture:
             raise
         self._console = console
 
-    def _start_sampler(self) -> None:
-        sampler = SystemSampler(self._sink, self.settings.system_interval, self._gpus, self._warn, self.run_dir)
-        sampler.start()
-        self._sampler = sampler
+    def _fallback_sampler(self) -> None:
+        """Sample system metrics on a thread here: the helper cannot (it could not start, or
+        exited while the run goes on)."""
+        with self._lock:
+            if self._state != "started" or self._sampler is not None:
+                return
+            sampler = SystemSampler(self._sink, self.settings.system_interval, self._gpus, self._warn, self.run_dir)
+            self._sampler = sampler
+        self._part("system", sampler.start)
 
-    def _collect(self, cwd: Optional[Path]) -> None:
-        """Metadata thread: git state, GPUs, metadata.json, then diff.patch."""
-        repo = cwd if getattr(self.settings, "capture_git", True) else None
-        if repo is not None:
-            self._git = self._part("git", lambda: git_info(repo))
-        self._gpu_info = self._part("gpu", self._gpus.get)
-        self._part("metadata", lambda: self._write_metadata(self._gpu_info))
-        self._metadata_written.set()
-        if repo is not None and self._git is not None and self._primary:
-            self._part("diff", lambda: write_diff(repo, self.files.diff))
+    def _stop_sampler(self) -> None:
+        with self._lock:
+            sampler, self._sampler = self._sampler, None
+        if sampler is not None:
+            self._part("system-stop", sampler.stop)
+
+    def _job(self, cwd: Optional[Path]) -> _helper.Job:
+        """What the helper is to do, as the settings say (see capture/helper.py)."""
+        s = self.settings
+        meta = getattr(s, "capture_metadata", True)  # off with wandb's x_disable_meta
+        git = meta and getattr(s, "capture_git", True) and cwd is not None
+        system = getattr(s, "capture_system", True)
+        return _helper.Job(
+            start=self._start_info,
+            run_info=self._run_info,
+            cwd=str(cwd) if git else None,
+            metadata=str(self.files.metadata) if meta else None,
+            diff=str(self.files.diff) if git and self._primary else None,
+            requirements=str(self.files.requirements)
+            if getattr(s, "capture_requirements", True) and self._primary
+            else None,
+            system={"interval": float(s.system_interval), "pid": os.getpid(), "disk": str(self.run_dir)}
+            if system
+            else None,
+        )
+
+    def _done(self, part: str) -> None:
+        if part == "metadata":
+            self._metadata_written.set()
 
     def _write_metadata(self, gpus: Optional[GpuInfo]) -> None:
-        meta = _metadata.build(self._start_info, self._run_info, self._git, gpus)
+        meta = _metadata.build(self._start_info, self._run_info, None, gpus)
         _metadata.write(self.files.metadata, meta)
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -200,8 +224,4 @@ class Capture:
 
     def _part(self, key: str, call: Callable[[], Any]) -> Any:
         """Run ``call``; on an exception warn once (keyed ``key``) and return ``None``."""
-        try:
-            return call()
-        except Exception as exc:
-            self._warn(key, f"{key} capture failed and is skipped: {exc!r}")
-            return None
+        return part(self._warn, key, call)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from typing import Any, Callable, Optional
 
 
 class CaptureWarning(UserWarning):
@@ -47,3 +48,13 @@ def _emit(message: str) -> None:
     except Exception:
         # A warnings filter set to "error" must not turn a capture failure into an exception.
         pass
+
+
+def part(warn: Callable[..., None], key: str, call: Callable[[], Any]) -> Optional[Any]:
+    """Run one part of capture: its result, or ``None`` after warning once (keyed ``key``) that it
+    failed."""
+    try:
+        return call()
+    except Exception as exc:
+        warn(key, f"{key} capture failed and is skipped: {exc!r}")
+        return None

@@ -46,13 +46,19 @@ def iso_time(value: Any) -> str:
 
 
 def snapshot(run_info: dict[str, Any], started: float) -> dict[str, Any]:
-    """What must be read when capture starts (the program, its arguments, the working directory)."""
+    """What must be read in the run's own process when capture starts (the program, its
+    arguments, the working directory, the interpreter); :func:`build` adds the rest, possibly in
+    another process (capture/collector.py)."""
     program, args = program_and_args()
     try:
         cwd: Optional[str] = os.getcwd()
     except OSError:  # the working directory was deleted
         cwd = None
     return {
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "host": socket.gethostname(),
+        "executable": sys.executable,
         "program": program,
         "args": args,
         "cwd": cwd,

@@ -40,6 +40,13 @@ def _forking() -> Iterator[dict[str, Any]]:
                 setattr(subprocess, name, value)
 
 
+def popen(argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen(argv, **kwargs)`` with the child started with fork() (see the module's
+    docstring). Raises as ``Popen`` does."""
+    with _forking() as extra:
+        return subprocess.Popen(list(argv), **kwargs, **extra)
+
+
 def run(
     argv: Sequence[str],
     *,

@@ -1,15 +1,16 @@
-"""System metrics: a daemon thread samples CPU, memory, disk, network and GPUs into a stream.
+"""System metrics: a daemon thread samples CPU, memory, disk, network and GPUs into a stream (in
+the capture helper process, for the run's process: see capture/helper.py).
 
 Names follow wandb's (all floats):
 
 ==============================  ==========================================================
 ``system.cpu``                  machine CPU utilisation, % (all cores: 100 = every core busy)
 ``system.memory``               machine memory in use, %
-``system.proc.memory.rssMB``    this process's resident memory, MB (2**20 bytes)
-``system.proc.memory.percent``  this process's resident memory, % of the machine's
+``system.proc.memory.rssMB``    the run's process's resident memory, MB (2**20 bytes)
+``system.proc.memory.percent``  the run's process's resident memory, % of the machine's
 ``system.proc.memory.availableMB`` memory available to start new work, MB
-``system.proc.cpu.percent``     this process's CPU use, % of one core (may exceed 100)
-``system.proc.cpu.threads``     this process's thread count
+``system.proc.cpu.percent``     the run's process's CPU use, % of one core (may exceed 100)
+``system.proc.cpu.threads``     the run's process's thread count
 ``system.disk``                 use of the disk that holds the run folder, %
 ``system.disk.in``              MB read from disks since capture started
 ``system.disk.out``             MB written to disks since capture started
@@ -44,8 +45,11 @@ _MB = 1024.0 * 1024.0
 class SystemSampler:
     """Calls ``sink(row)`` every ``interval`` seconds from a daemon thread until :meth:`stop`."""
 
-    def __init__(self, sink: Sink, interval: float, gpus: SharedProbe, warn: Warn, disk_path: Path) -> None:
+    def __init__(
+        self, sink: Sink, interval: float, gpus: SharedProbe, warn: Warn, disk_path: Path, pid: Optional[int] = None
+    ) -> None:
         self._sink = sink
+        self._pid = os.getpid() if pid is None else pid  # whose ``system.proc.*`` (the helper samples its parent)
         self._interval = float(interval)
         self._gpus = gpus
         self._warn = warn
@@ -89,7 +93,7 @@ class SystemSampler:
         import psutil
 
         self._psutil = psutil
-        self._process = psutil.Process(os.getpid())
+        self._process = psutil.Process(self._pid)
         psutil.cpu_percent(interval=None)
         self._process.cpu_percent(interval=None)
         self._disk0 = self._group("disk-io", psutil.disk_io_counters)
