@@ -191,8 +191,8 @@ fn write_path(p: &Parent<'_, '_>, out: &mut String) -> PyResult<()> {
     }
     if let Some(key) = p.key {
         let text = key_text(key, out)?;
-        if !out.is_empty() {
-            out.push('.');
+        if p.up.is_some_and(|up| up.key.is_some()) {
+            out.push('.'); // under a key, even an empty one (`{"": {"y": ...}}` is ".y")
         }
         out.push_str(&text);
     }
@@ -369,7 +369,7 @@ fn name_of(key: &Bound<'_, PyString>, dict: &Parent<'_, '_>) -> PyResult<String>
     let mut path = String::new();
     write_path(dict, &mut path)?;
     let key = key_text(key, &path)?;
-    if !path.is_empty() {
+    if dict.key.is_some() {
         path.push('.');
     }
     path.push_str(&key);
