@@ -36,6 +36,8 @@ struct State {
     /// Summary, flush and finish requests: the writer sleeps on this channel, not on `tx`.
     requests: Option<Sender<Msg>>,
     recycle: Receiver<Vec<Items>>,
+    /// Emptied batches going back to the writer (see `Channels::empties`).
+    empties: Sender<Vec<Items>>,
     /// Spare item vectors from the last batch the writer sent back.
     spare: Vec<Items>,
     handle: Option<JoinHandle<()>>,
@@ -218,6 +220,7 @@ impl Core {
         let (tx, data) = bounded(queue_capacity.max(1));
         let (req_tx, requests) = bounded(REQUEST_CAPACITY);
         let (recycle, recycle_rx) = bounded(RECYCLE_CAPACITY);
+        let (empties_tx, empties) = bounded(RECYCLE_CAPACITY);
         let health = Arc::new(Health::default());
         let sealed = Arc::new(SealNotifier::default());
         let header = FileHeader::new(start_time, meta);
@@ -234,6 +237,7 @@ impl Core {
             data,
             requests,
             recycle,
+            empties,
             sealing: sealing.clone(),
         };
         let handle = spawn(Box::new(sink), batching, start_time, channels, health.clone())?;
@@ -242,6 +246,7 @@ impl Core {
                 tx: Some(tx),
                 requests: Some(req_tx),
                 recycle: recycle_rx,
+                empties: empties_tx,
                 spare: Vec::new(),
                 handle: Some(handle),
                 names,
@@ -284,7 +289,11 @@ impl Core {
         self.report_failure(py, st.names.quiet);
         // A spare vector from the writer; else one sized like the last call's, allocated once.
         let spare = st.spare.pop().or_else(|| {
-            st.spare = st.recycle.try_recv().ok()?;
+            let batch = st.recycle.try_recv().ok()?;
+            let empty = std::mem::replace(&mut st.spare, batch);
+            if empty.capacity() > 0 {
+                let _ = st.empties.try_send(empty); // full: dropped here (rare)
+            }
             st.spare.pop()
         });
         let mut items = spare.unwrap_or_else(|| Vec::with_capacity(st.last_len));
