@@ -113,6 +113,7 @@ class Capture:
         job = self._job(cwd)
         if not job.empty():  # git, GPUs, metadata.json, requirements.txt, system metrics: the helper
             self._helper = _helper.Helper(job, self._warn, self._done, self._sink, self._fallback_sampler)
+            self._helper.launch()
             self._spawn("turbotrack-capture", self._helper.run)
             if not self._threads and job.system is not None:  # no thread could start: sample here
                 self._fallback_sampler()

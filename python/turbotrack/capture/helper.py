@@ -166,17 +166,28 @@ class Helper:
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self._stopping = False  # stop() was called: the helper's exit is expected
         self._killed = False  # kill() was called: nothing more is done here
+        self._launched = False  # launch() started it (or failed to)
+
+    def launch(self) -> None:
+        """Start the helper and hand it the job, on the calling thread (``Capture.start()``, in
+        ``init()``): the fork then holds the GIL inside ``init()``, not during the first steps of
+        the training loop. Never raises."""
+        try:
+            self._launched = True
+            self._start()
+        except Exception as exc:
+            self._warn("capture-helper", f"the capture helper process could not start ({exc!r}); capturing in-process")
 
     def run(self) -> None:
-        """Start the helper, hand it the job, take its messages until it exits; then do here what it
-        left undone. Never raises."""
+        """Take the helper's messages until it exits (starting it first unless :meth:`launch` did);
+        then do here what it left undone. Never raises."""
         try:
             self._run()
         except Exception as exc:  # a bug here must not reach the run: one warning
             self._warn("capture-helper", f"capture's helper thread failed: {exc!r}")
 
     def _run(self) -> None:
-        proc = self._start()
+        proc = self._proc if self._launched else self._start()
         if proc is not None:
             tail, code = self._talk(proc)
             missing = [p for p in self.job.parts() if p not in self._finished]
