@@ -35,6 +35,8 @@ __all__ = ["Capture", "CaptureFiles", "CaptureWarning"]
 
 #: How long stop() waits, in all, for the metadata / git / requirements threads.
 STOP_TIMEOUT = 20.0
+#: How long start() waits for the capture thread to be listening to the helper.
+READY_TIMEOUT = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +117,7 @@ class Capture:
             self._helper = _helper.Helper(job, self._warn, self._done, self._sink, self._fallback_sampler)
             self._helper.launch()
             self._spawn("turbotrack-capture", self._helper.run)
+            self._helper.ready.wait(READY_TIMEOUT)
             if not self._threads and job.system is not None:  # no thread could start: sample here
                 self._fallback_sampler()
 

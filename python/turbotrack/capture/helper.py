@@ -167,6 +167,10 @@ class Helper:
         self._stopping = False  # stop() was called: the helper's exit is expected
         self._killed = False  # kill() was called: nothing more is done here
         self._launched = False  # launch() started it (or failed to)
+        #: Set once the capture thread waits on the helper's pipe (or does its work here):
+        #: ``Capture.start()`` waits for it, so the thread's start-up does not take the GIL from
+        #: the first ``log()`` calls.
+        self.ready = threading.Event()
 
     def launch(self) -> None:
         """Start the helper and hand it the job, on the calling thread (``Capture.start()``, in
@@ -185,10 +189,14 @@ class Helper:
             self._run()
         except Exception as exc:  # a bug here must not reach the run: one warning
             self._warn("capture-helper", f"capture's helper thread failed: {exc!r}")
+        finally:
+            self.ready.set()
 
     def _run(self) -> None:
         proc = self._proc if self._launched else self._start()
-        if proc is not None:
+        if proc is None:
+            self.ready.set()
+        else:
             tail, code = self._talk(proc)
             missing = [p for p in self.job.parts() if p not in self._finished]
             quits = self.job.system is not None and not self._stopping
@@ -253,6 +261,7 @@ class Helper:
         assert proc.stdout is not None
         tail = b""
         try:
+            self.ready.set()
             for line in proc.stdout:
                 try:
                     msg = json.loads(line)
