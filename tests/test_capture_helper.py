@@ -129,3 +129,42 @@ time.sleep(600)
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_a_forked_child_does_not_hold_the_helper_open(tmp_path: Path) -> None:
+    """A process forked from the run (a DataLoader worker) gets the helper's pipes pointed at
+    /dev/null: else, while it lives, the helper never sees its stdin close, and finish() waited
+    out STOP_TIMEOUT (20 s) for it."""
+    script = f"""
+import json, os, sys, time
+from pathlib import Path
+from turbotrack.capture import Capture, STOP_TIMEOUT
+from turbotrack.settings import Settings
+run = Path({str(tmp_path / "run")!r})
+cap = Capture(run, Settings(capture_stdout=False, system_interval=3600), lambda row: None, {{"id": "f"}})
+cap.start()
+while not (run / "metadata.json").exists():
+    time.sleep(0.02)
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:  # the worker: tell what its copies of the helper's pipes are, then live on
+    fds = [s.fileno() for s in (cap._helper._proc.stdin, cap._helper._proc.stdout)]
+    os.write(w, json.dumps([os.readlink(f"/proc/self/fd/{{fd}}") for fd in fds]).encode())
+    time.sleep(120)
+    os._exit(0)
+os.close(w)
+seen = json.loads(os.read(r, 4096))
+t = time.monotonic()
+cap.stop()
+took = time.monotonic() - t
+code = cap._helper._proc.returncode
+os.kill(pid, 9)
+os.waitpid(pid, 0)
+print(json.dumps({{"seen": seen, "took": took, "limit": STOP_TIMEOUT, "code": code}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["seen"] == ["/dev/null", "/dev/null"]
+    assert got["code"] == 0  # it exited when stop() closed its stdin; it was not killed
+    assert got["took"] < got["limit"] / 2

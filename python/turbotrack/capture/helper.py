@@ -28,6 +28,7 @@ import os
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -144,6 +145,20 @@ def collect(
         done("requirements")
 
 
+#: The helpers of this process whose pipes are open (see :func:`_after_fork_in_child`).
+_live: weakref.WeakSet[Helper] = weakref.WeakSet()
+_fork_hook = False
+
+
+def _after_fork_in_child() -> None:
+    """A process forked from the run's (a DataLoader worker, say) must not hold the helper's pipes:
+    while a copy of the helper's stdin stays open the helper never sees it close, and would go on
+    sampling after the run finished (and ``finish()`` would wait for it). Each is pointed at
+    /dev/null, so the objects that own them stay valid and harmless."""
+    for helper in list(_live):
+        helper._forked_away()
+
+
 class Helper:
     """The parent's side of one helper process. :meth:`run` is the body of the capture thread;
     :meth:`stop` and :meth:`kill` come from ``Capture.stop()``.
@@ -242,6 +257,11 @@ class Helper:
         except Exception as exc:  # no usable interpreter (an embedded Python): do it here
             self._warn("capture-helper", f"the capture helper process could not start ({exc!r}); capturing in-process")
             return None
+        global _fork_hook
+        if not _fork_hook and hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            _fork_hook = True
+        _live.add(self)
         message = {**self.job.message(), "path": list(sys.path), "package": _package_dir()}
         with self._lock:  # stop() closes stdin: not while the job is being written
             self._proc = proc
@@ -278,6 +298,7 @@ class Helper:
         except Exception as exc:
             tail += repr(exc).encode()
         finally:
+            _live.discard(self)
             proc.stdout.close()
             with self._lock:
                 try:
@@ -286,6 +307,20 @@ class Helper:
                 except (OSError, ValueError):
                     pass
         return tail, proc.wait()
+
+    def _forked_away(self) -> None:
+        """In a forked child: point this helper's pipes at /dev/null (see :func:`_after_fork_in_child`)."""
+        proc = self._proc
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                if stream is not None and not stream.closed:
+                    null = os.open(os.devnull, os.O_RDWR)
+                    os.dup2(null, stream.fileno())
+                    os.close(null)
+            except (OSError, ValueError):
+                pass
 
     def _take(self, row: Any) -> None:
         if not isinstance(row, dict):
