@@ -45,9 +45,12 @@ Warn = Callable[..., None]
 #: capture's modules, not the native core, NumPy, the console tee or the public API).
 BOOT = """\
 import os
-try:  # the helper yields its core to the training: the lowest priority, never a real-time one
+try:  # the helper yields its core to the training: never real-time (Linux), the lowest priority
     if os.sched_getscheduler(0) != os.SCHED_OTHER:
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+except (AttributeError, OSError):
+    pass
+try:
     os.nice(19)
 except (AttributeError, OSError):
     pass
