@@ -40,11 +40,10 @@ def helpers_of(pid: int) -> list[psutil.Process]:
 
 
 @pytest.fixture
-def warned(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+def warned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The capture warnings emitted."""
     seen: list[str] = []
     monkeypatch.setattr(_warn, "_emit", seen.append)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     return seen
 
 
@@ -86,7 +85,7 @@ print(json.dumps({{
 
 def test_a_helper_that_dies_leaves_sampling_to_the_run(tmp_path: Path, warned: list[str]) -> None:
     rows: list[dict] = []
-    settings = Settings(capture_stdout=False, capture_requirements=False, system_interval=0.05)
+    settings = Settings(capture_stdout=False, capture_git=False, capture_requirements=False, system_interval=0.05)
     cap = Capture(tmp_path / "run", settings, rows.append, {"id": "d"})
     cap.start()
     try:
