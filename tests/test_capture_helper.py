@@ -32,7 +32,7 @@ def helpers_of(pid: int) -> list[psutil.Process]:
     found = []
     for child in psutil.Process(pid).children():
         try:
-            if "turbotrack.capture.helper" in " ".join(child.cmdline()):
+            if "turbotrack-capture" in child.cmdline():
                 found.append(child)
         except psutil.Error:
             pass

@@ -11,7 +11,7 @@ each (benches/tail.py; RESULTS.md section 26). With the helper the training proc
 a pipe, and takes each system row (one JSON line) into the system stream. The helper runs at the
 lowest priority (nice 19, never real-time), so it yields its core to the training.
 
-The protocol. A capture thread (``turbotrack-capture``) starts ``python -I -S -c BOOT`` (with
+The protocol. A capture thread (``turbotrack-capture``) starts ``python -I -S _helper_program.py`` (with
 fork, see :mod:`.spawn`), writes one JSON line (a :class:`Job`) to its stdin and reads JSON lines
 back: ``{"warn": key, "message": text}`` for a part that failed (warned once, as in-process),
 ``{"done": part}`` for each one-off part finished, ``{"row": {...}}`` for each system sample. The
@@ -39,31 +39,9 @@ from .gpu import GpuInfo
 
 Warn = Callable[..., None]
 
-#: The helper's program (run as ``python -I -S``: no site, nothing from the environment): the
-#: lowest priority first, then the parent's ``sys.path``, and the packages ``turbotrack`` and
-#: ``turbotrack.capture`` made without running their ``__init__`` (the helper needs a few of
-#: capture's modules, not the native core, NumPy, the console tee or the public API).
-BOOT = """\
-import os
-try:  # the helper yields its core to the training: never real-time (Linux), the lowest priority
-    if os.sched_getscheduler(0) != os.SCHED_OTHER:
-        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-except (AttributeError, OSError):
-    pass
-try:
-    os.nice(19)
-except (AttributeError, OSError):
-    pass
-import json, sys, types
-job = json.loads(sys.stdin.readline())
-sys.path[:] = job["path"]
-for name, where in (("turbotrack", job["package"]), ("turbotrack.capture", job["package"] + "/capture")):
-    module = types.ModuleType(name)
-    module.__path__ = [where]
-    sys.modules[name] = module
-from turbotrack.capture.helper import helper_main
-helper_main(job)
-"""
+#: The helper's program (see that file), run as ``python -I -S PROGRAM turbotrack-capture RUN_ID``
+#: so that ``ps`` names it.
+PROGRAM = Path(__file__).with_name("_helper_program.py")
 
 #: The parts a job may hold, in the order they are done.
 PARTS = ("metadata", "diff", "requirements")
@@ -252,7 +230,7 @@ class Helper:
     def _start(self) -> Optional[subprocess.Popen[bytes]]:
         try:
             proc = spawn.popen(
-                [sys.executable, "-I", "-S", "-c", BOOT],
+                [sys.executable, "-I", "-S", str(PROGRAM), "turbotrack-capture", str(self.job.run_info.get("id", ""))],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
