@@ -16,7 +16,7 @@ import pytest
 from serverkit import drop_postgres_schema, postgres_schema_url
 
 from turbotrack.server.db import Database
-from turbotrack.server.ingest import IngestError
+from turbotrack.server.ingest import IngestError, part_name
 from turbotrack.server.objects import Objects, StoreError
 from turbotrack.server.replica import COMPACT_AT, ObjectIngest
 from turbotrack.store import layout
@@ -125,6 +125,28 @@ def test_whole_files_follow_the_newest_version_and_a_deleted_run_leaves_every_ca
     a.forget(ra)
     assert not b.pull(rb)
     assert not rb.exists()  # dropped from b's cache: the run is gone from the store
+
+
+def test_a_whole_file_in_one_put_is_checked_stored_and_leaves_no_part(replicas: list[ObjectIngest]) -> None:
+    """The one-request path of put_part (a live run's summary.json): a wrong hash is a 400 and
+    stores nothing; a right one is the other replica's at once; an earlier upload's part is gone."""
+    a, b = replicas
+    ra, rb = _run_dir(a), _run_dir(b)
+    a.replace(ra / layout.RUN, b'{"id": "run1"}')
+    body = b'{"loss": 0.25}'
+    digest = hashlib.sha256(body).hexdigest()
+    broken = hashlib.sha256(b"x" * 100).hexdigest()
+    a.put_part(ra / layout.SUMMARY, 0, b'{"lo', 100, broken)  # an upload that stopped part way
+    assert (ra / part_name(layout.SUMMARY, broken)).exists()
+    with pytest.raises(IngestError) as err:
+        a.put_part(ra / layout.SUMMARY, 0, body, len(body), "0" * 64)
+    assert err.value.status == 400
+    assert b.pull(rb) and not (rb / layout.SUMMARY).exists()
+    assert a.put_part(ra / layout.SUMMARY, 0, body, len(body), digest) == len(body)
+    assert sorted(p.name for p in ra.iterdir()) == sorted([layout.RUN, layout.SUMMARY])  # no part left
+    assert (ra / layout.SUMMARY).read_bytes() == body
+    assert b.pull(rb) and (rb / layout.SUMMARY).read_bytes() == body
+    assert a.signature("ent/proj/run1") == b.signature("ent/proj/run1")
 
 
 def test_the_cache_never_claims_a_folder_of_runs(tmp_path: Path, db_url: str) -> None:
