@@ -117,6 +117,10 @@ def test_a_live_pass_sends_its_heartbeat_with_its_append(new_run, root: Path) ->
         run = new_run()
         run.log({"a": 1})
         run._core.flush()
+        deadline = time.monotonic() + 60  # capture's helper writes metadata.json: before the first pass
+        while not (Path(run.dir) / "metadata.json").exists():
+            assert time.monotonic() < deadline, "no metadata.json"
+            time.sleep(0.02)
         client = QueryClient(server.url, server.key)
         rs = core.RunSync(client, Path(run.dir))
         rs.sync(heartbeat_ttl=30.0, live=True)  # the first pass: the run is not indexed before run.json
