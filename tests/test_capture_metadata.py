@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import platform
@@ -62,6 +63,15 @@ def test_metadata_has_the_contract_keys(tmp_path: Path, warned: list[str]) -> No
     assert isinstance(meta["gpu"], list)
     assert meta["pid"] == os.getpid()
     assert meta["run"] == RUN_INFO
+    assert warned == []
+
+
+def test_a_start_time_given_as_a_datetime(tmp_path: Path, warned: list[str]) -> None:
+    start = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    run(tmp_path, Settings(**QUIET), {**RUN_INFO, "start_time": start})
+    meta = json.loads((tmp_path / "run" / "metadata.json").read_text())
+    assert meta["startedAt"] == "2024-01-02T03:04:05+00:00"
+    assert meta["run"]["start_time"] == str(start)  # as any value JSON cannot hold
     assert warned == []
 
 

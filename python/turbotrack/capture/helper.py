@@ -248,7 +248,7 @@ class Helper:
             self._proc = proc
             assert proc.stdin is not None
             try:
-                proc.stdin.write(json.dumps(message).encode() + b"\n")
+                proc.stdin.write(json.dumps(message, default=str).encode() + b"\n")  # as metadata.json
                 proc.stdin.flush()
                 if self.job.system is None or self._stopping:
                     proc.stdin.close()
