@@ -432,8 +432,9 @@ class Ingest:
         finally:
             os.close(dfd)
 
-    def _move_into_place(self, part: Path, path: Path) -> None:
-        """Rename the whole ``part`` over ``path`` (never over a link or a folder), and fsync the folder."""
+    def _move_into_place(self, part: Path, path: Path, sync: bool = True) -> None:
+        """Rename the whole ``part`` over ``path`` (never over a link or a folder), and fsync the
+        folder (unless not ``sync``: a replica's cache, whose bytes the object store holds)."""
         dfd = self._parent_fd(path, create=True)
         try:
             try:
@@ -444,7 +445,8 @@ class Ingest:
                 os.unlink(part.name, dir_fd=dfd)
                 raise IngestError(400, f"{path.name}: not a regular file (a link?): never replaced")
             os.rename(part.name, path.name, src_dir_fd=dfd, dst_dir_fd=dfd)
-            os.fsync(dfd)
+            if sync:
+                os.fsync(dfd)
         finally:
             os.close(dfd)
         self._sha.pop(path, None)

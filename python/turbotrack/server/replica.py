@@ -27,7 +27,6 @@ import logging
 import os
 import queue
 import shutil
-import stat
 import threading
 import time
 import uuid
@@ -382,27 +381,13 @@ class ObjectIngest(Ingest):
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             try:
                 self._write_at(tmp, 0, body, sync=False)
-                self._rename_local(tmp, path)
+                self._move_into_place(tmp, path, sync=False)
             except BaseException:
                 self._unlink(tmp)
                 raise
             st = os.lstat(path)
             self._sha[path] = (st.st_size, st.st_mtime_ns, digest)  # the next manifest hashes nothing
         return len(body)
-
-    def _rename_local(self, tmp: Path, path: Path) -> None:
-        """Rename ``tmp`` over ``path`` in the cache (never over a link or a folder); no fsync."""
-        dfd = self._parent_fd(path, create=True)
-        try:
-            try:
-                st: Optional[os.stat_result] = os.stat(path.name, dir_fd=dfd, follow_symlinks=False)
-            except FileNotFoundError:
-                st = None
-            if st is not None and not stat.S_ISREG(st.st_mode):
-                raise IngestError(400, f"{path.name}: not a regular file (a link?): never replaced")
-            os.rename(tmp.name, path.name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        finally:
-            os.close(dfd)
 
     def publish(self, path: Path, sha256: Optional[str] = None) -> None:
         """Put a whole file of the cache into the store (a chunked upload once complete, an artifact's
