@@ -9,22 +9,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
 import psutil
 import pytest
+from test_capture_system import wait_for
 
 from turbotrack.capture import Capture, _warn
 from turbotrack.settings import Settings
-
-
-def wait_for(condition: Callable[[], bool], limit: float = 60.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.02)
 
 
 def helpers_of(pid: int) -> list[psutil.Process]:

@@ -27,7 +27,7 @@ from . import helper as _helper
 from . import metadata as _metadata
 from ._warn import CaptureWarning, WarnOnce, part
 from .console import Console
-from .gpu import GpuInfo, SharedProbe
+from .gpu import SharedProbe
 from .outputlog import OutputLog
 from .system import SystemSampler
 
@@ -147,7 +147,7 @@ class Capture:
         self._stop_sampler()  # one the capture thread started meanwhile
         if not self._metadata_written.is_set() and getattr(self.settings, "capture_metadata", True):
             self._warn("metadata-late", "metadata.json was written before git/GPU details were known")
-            self._part("metadata", lambda: self._write_metadata(None))
+            self._part("metadata", self._write_metadata)
         if not any(t.is_alive() for t in self._threads):
             self._part("gpu-close", self._gpus.close)
         else:
@@ -211,8 +211,9 @@ class Capture:
         if part == "metadata":
             self._metadata_written.set()
 
-    def _write_metadata(self, gpus: Optional[GpuInfo]) -> None:
-        meta = _metadata.build(self._start_info, self._run_info, None, gpus)
+    def _write_metadata(self) -> None:
+        """metadata.json with what the run's process knows (the helper did not write it in time)."""
+        meta = _metadata.build(self._start_info, self._run_info, None, None)
         _metadata.write(self.files.metadata, meta)
 
     # -- helpers -----------------------------------------------------------------------------------

@@ -162,7 +162,6 @@ class Helper:
         self._proc: Optional[subprocess.Popen[bytes]] = None
         self._stopping = False  # stop() was called: the helper's exit is expected
         self._killed = False  # kill() was called: nothing more is done here
-        self._launched = False  # launch() started it (or failed to)
         #: Set once the capture thread waits on the helper's pipe (or does its work here):
         #: ``Capture.start()`` waits for it, so the thread's start-up does not take the GIL from
         #: the first ``log()`` calls.
@@ -173,14 +172,13 @@ class Helper:
         ``init()``): the fork then holds the GIL inside ``init()``, not during the first steps of
         the training loop. Never raises."""
         try:
-            self._launched = True
             self._start()
         except Exception as exc:
             self._warn("capture-helper", f"the capture helper process could not start ({exc!r}); capturing in-process")
 
     def run(self) -> None:
-        """Take the helper's messages until it exits (starting it first unless :meth:`launch` did);
-        then do here what it left undone. Never raises."""
+        """Take the messages of the helper :meth:`launch` started until it exits; then do here what
+        it left undone (everything, when it did not start). Never raises."""
         try:
             self._run()
         except Exception as exc:  # a bug here must not reach the run: one warning
@@ -189,7 +187,7 @@ class Helper:
             self.ready.set()
 
     def _run(self) -> None:
-        proc = self._proc if self._launched else self._start()
+        proc = self._proc
         if proc is None:
             self.ready.set()
         else:

@@ -58,16 +58,14 @@ def run(
     """``subprocess.run(argv)`` with stdin and stderr at /dev/null, the child started with fork()
     (see the module's docstring). Raises ``OSError`` / ``subprocess.TimeoutExpired`` as ``run`` does;
     a child that outlives ``timeout`` is killed and reaped."""
-    with _forking() as extra:
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
-            stdout=stdout,
-            stderr=subprocess.DEVNULL,
-            **extra,
-        )
+    proc = popen(
+        argv,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=subprocess.DEVNULL,
+    )
     with proc:
         try:
             out, _ = proc.communicate(timeout=timeout)

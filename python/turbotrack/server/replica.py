@@ -349,13 +349,7 @@ class ObjectIngest(Ingest):
         return int(it.result or 0)
 
     def replace(self, path: Path, body: bytes) -> int:
-        d, name = split(self.root, path)
-        digest = hashlib.sha256(body).hexdigest()
-        kind = layout.classify(name) or layout.REPLACE
-        self.committer.submit(_Item(d, name, kind, None, bytes(body), size=len(body), sha256=digest))
-        n = super().replace(path, body)
-        self._sha.pop(path, None)
-        return n
+        return self._put_whole(path, body)
 
     def put_part(self, path: Path, offset: int, body: bytes, total: int, sha256: str) -> int:
         if offset == 0 and len(body) == total and total <= OWN_OBJECT:
@@ -365,18 +359,19 @@ class ObjectIngest(Ingest):
             self.publish(path, sha256)
         return have
 
-    def _put_whole(self, path: Path, body: bytes, sha256: str) -> int:
-        """A whole file in one request (a live run's summary.json every few seconds, its config,
-        a small artifact file): hashed once, committed with the appends' group commit, then put in
-        the cache, with no part file and no fsync (the store holds the bytes). The same answers
-        as the chunked path: 400 for a hash that does not match; the bytes held."""
+    def _put_whole(self, path: Path, body: bytes, sha256: Optional[str] = None) -> int:
+        """A whole file (``replace``, or a chunked upload in one request: a live run's summary.json
+        every few seconds, its config, a small artifact file): hashed once, committed with the
+        appends' group commit, then put in the cache, with no part file and no fsync (the store
+        holds the bytes). As the chunked path answers: 400 when ``sha256`` is given and the bytes
+        hash otherwise; the bytes held."""
         digest = hashlib.sha256(body).hexdigest()
-        if digest != sha256:
+        if sha256 is not None and digest != sha256:
             raise IngestError(400, f"{path.name}: the {len(body)} bytes sent hash to {digest}, not {sha256}")
         d, name = split(self.root, path)
-        kind = layout.classify(name) or layout.BLOB
+        kind = layout.classify(name) or (layout.BLOB if sha256 is not None else layout.REPLACE)
         with self.lock(path):
-            self._unlink(path, keep=sha256)  # a part an earlier, broken upload of it left
+            self._unlink(path, keep=digest)  # a part an earlier, broken upload of it left
             self.committer.submit(_Item(d, name, kind, None, bytes(body), size=len(body), sha256=digest))
             tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             try:
