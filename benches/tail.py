@@ -19,6 +19,10 @@ garbage collection (`gc.callbacks`), or none of these.
 with every capture on (the default settings: console, system metrics, git, requirements, metadata;
 run from this repository, so git has a work tree) and its first 400,000 `log()` calls, the time
 capture's start-up work runs beside the program.
+
+`--online` adds what the online uploader costs: 600,000 calls of 10 scalars, each after an 8 µs
+busy "step", offline and then online to a `turbotrack server` on loopback (`--min-gap S` sets the
+least time between two of the uploader's passes woken by new blocks, `uploader.MIN_GAP`).
 """
 
 from __future__ import annotations
@@ -165,6 +169,8 @@ def main() -> None:
     p.add_argument("--no-diagnose", action="store_true")
     p.add_argument("--capture", type=int, default=0, metavar="N", help="N fresh processes' first calls, capture on")
     p.add_argument("--first-calls", type=int, default=0, help=argparse.SUPPRESS)  # one of those processes
+    p.add_argument("--online", action="store_true", help="offline vs online, the uploader's passes beside log()")
+    p.add_argument("--min-gap", type=float, default=None, help="with --online: the uploader's MIN_GAP (seconds)")
     args = p.parse_args()
     if args.first_calls:
         first_calls(args.first_calls)
@@ -217,7 +223,69 @@ def main() -> None:
                     [sys.executable, __file__, "--first-calls", "400000"], capture_output=True, text=True, cwd=REPO
                 )
                 print(out.stdout.rstrip() or out.stderr[-2000:])
+        if args.online:
+            online(root, args.min_gap)
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def stepped(run: Any, dicts: list[dict[str, Any]], calls: int, step_s: float = 8e-6) -> np.ndarray:
+    """``timed`` with a busy "training step" of ``step_s`` before each call (so a run lasts seconds)."""
+    out = np.zeros(calls, dtype=np.int64)
+    clock, spin = time.perf_counter_ns, time.perf_counter
+    for i in range(calls):
+        t = spin()
+        while spin() - t < step_s:
+            pass
+        d = dicts[i % len(dicts)]
+        t0 = clock()
+        run.log(d)
+        out[i] = clock() - t0
+    return out
+
+
+def online(root: Path, min_gap: Any) -> None:
+    """Offline, then online to a loopback server: the same stepped calls (see the docstring)."""
+    import socket
+    import urllib.request
+
+    from turbotrack.sync import uploader
+
+    if min_gap is not None:
+        uploader.MIN_GAP = float(min_gap)
+    rng = np.random.default_rng(0)
+    keys = [f"m{i}" for i in range(10)]
+    dicts = [dict(zip(keys, rng.random(10).tolist())) for _ in range(256)]
+    srv_dir = root / "server"
+    make_key = [sys.executable, "-m", "turbotrack", "keys", "create", "local", "--dir", str(srv_dir)]
+    key = subprocess.run(make_key, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [sys.executable, "-m", "turbotrack", "server", "--dir", str(srv_dir), "--port", str(port)]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"{url}/api/v1/projects", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(f"10 scalars/call after an 8 us step, 600,000 calls; uploader MIN_GAP {uploader.MIN_GAP} s")
+        for mode in ("offline", "online"):
+            settings: dict[str, Any] = dict(OFF)
+            if mode == "online":
+                settings.update(mode="online", base_url=url, api_key=key)
+            run = turbotrack.init(dir=root / mode, project="tail", settings=settings, reinit="create_new")
+            time.sleep(1.0)  # capture's start-up done
+            ns = stepped(run, dicts, 600_000)
+            run.finish()
+            slow = ns[ns > SLOW_NS]
+            report(f"log(), {mode}", ns)
+            print(f"  {'':<22}calls over 100 us: {len(slow)}, {slow.sum() / 1e6:.1f} ms in all")
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def first_calls(calls: int) -> None:

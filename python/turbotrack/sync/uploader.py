@@ -27,9 +27,9 @@ from .core import FilesFailed, RunSync
 MAX_BACKOFF = 30.0
 #: The least time between two passes woken by new blocks (a run logging flat out seals many a
 #: second). Each pass is Python work on a thread of the run's process, taking the GIL from the
-#: training loop: 0.5 s halved log()'s calls over 100 µs of an online run logging flat out against
-#: 0.1 s (97-126 → 63-64 in 600,000 calls, p99.9 30-36 → 12-15 µs; RESULTS.md section 26), for at
-#: most 0.4 s more before a block is on the server.
+#: training loop: 0.5 s against 0.1 s cut an online run's log() calls over 100 µs from 95-137 to
+#: 29-53 in 600,000 (``benches/tail.py --online --min-gap``, RESULTS.md section 26), for at most
+#: 0.4 s more before a block is on the server.
 MIN_GAP = 0.5
 
 
