@@ -11,24 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
 import pytest
-from test_capture_system import wait_for
+from test_capture_system import helpers_of, wait_for
 
 from turbotrack.capture import Capture, _warn
 from turbotrack.settings import Settings
-
-
-def helpers_of(pid: int) -> list[psutil.Process]:
-    """The capture helpers among the children of ``pid``."""
-    found = []
-    for child in psutil.Process(pid).children():
-        try:
-            if "turbotrack-capture" in child.cmdline():
-                found.append(child)
-        except psutil.Error:
-            pass
-    return found
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -53,6 +54,18 @@ def wait_for(condition: Callable[[], bool], limit: float = 60.0) -> None:
         time.sleep(0.01)
 
 
+def helpers_of(pid: int) -> list[psutil.Process]:
+    """The capture helpers among the children of ``pid``."""
+    found = []
+    for child in psutil.Process(pid).children():
+        try:
+            if "turbotrack-capture" in child.cmdline():
+                found.append(child)
+        except psutil.Error:
+            pass
+    return found
+
+
 def sampler_alive() -> bool:
     """A sampler runs: the capture thread that takes the helper's rows (or one sampling here)."""
     return any(t.name in ("turbotrack-capture", "turbotrack-system") for t in threading.enumerate())
@@ -98,9 +111,8 @@ def test_stop_wakes_the_sampler_at_once(tmp_path: Path, warned: list[str]) -> No
 def test_capture_system_off(tmp_path: Path, warned: list[str]) -> None:
     rows: list[dict] = []
     cap = start(tmp_path, rows.append, capture_system=False)
-    try:
-        wait_for(lambda: (tmp_path / "run" / "metadata.json").exists())  # the helper is up
-        time.sleep(0.3)  # six intervals: a sampler would have sent rows by now
+    try:  # a helper that does not sample exits once its one-off parts are done, before any stop()
+        wait_for(lambda: (tmp_path / "run" / "metadata.json").exists() and not helpers_of(os.getpid()))
     finally:
         cap.stop()
     assert rows == []
