@@ -61,6 +61,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: the table splits sealed -> visible by when the block was sealed, in windows this long (seconds)
+WINDOW_S = 10.0
+
+
+def _windows(sealed: list[tuple[float, float]], t0: float, width: float) -> list[dict[str, float]]:
+    """sealed -> visible quantiles of the blocks sealed in each ``width`` seconds from ``t0``: the
+    runs' start (every run's first pass in the first second) against the steady state after it."""
+    by: dict[int, list[float]] = {}
+    for at, took in sealed:
+        by.setdefault(int(max(0.0, at - t0) // width), []).append(took)
+    return [{"from_s": k * width, **_quantiles(v)} for k, v in sorted(by.items())]
+
+
 def _quantiles(xs: list[float]) -> dict[str, float]:
     xs = sorted(xs)
     if not xs:
@@ -520,6 +533,8 @@ def _get(url: str, key: str, timeout: float = 60) -> Any:
 
 
 READS = [0]  # the sampler's reads (they load the replicas too)
+#: (sealed at, seconds to visible) of each timed block of the replay, for the table's windows
+SEALED: list[tuple[float, float]] = []
 
 
 def _has_row(base: str, key: str, run_id: str, offset: int) -> bool:
@@ -605,10 +620,13 @@ def _sample_one(
                 if _has_row(reader, key, rid, pending[-1][0] - 1):
                     t = time.time()
                     out.extend(t - sealed for _, sealed in pending)
+                    SEALED.extend((sealed, t - sealed) for _, sealed in pending)
                     pending.clear()
                 else:
                     while len(pending) > 1 and _has_row(reader, key, rid, pending[0][0] - 1):
-                        out.append(time.time() - pending.pop(0)[1])
+                        sealed = pending.pop(0)[1]
+                        out.append(time.time() - sealed)
+                        SEALED.append((sealed, out[-1]))
             except Exception:
                 pass
         stop.wait(max(0.0, TICK - (time.time() - now)))
@@ -842,6 +860,7 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         cpu.start()
         lat: list[float] = []
         READS[0] = 0
+        SEALED.clear()
         stop = threading.Event()
         schedule = (t0, max(1, round(args.rate * SEAL)), args.runs) if args.client == "replay" else None
         sampler = threading.Thread(
@@ -894,6 +913,7 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
             "points_per_s_offered": offered / (steps / args.rate),
             "points_per_s_ingested": ingested / max(1e-9, t_done - t0),
             "visible": _quantiles(lat),
+            "visible_by_window": _windows(SEALED, t0, WINDOW_S) if schedule else [],
             "cpu_cores": cores,
             "generator_behind_max_s": max(float(g.get("behind_s", 0.0)) for g in gen_out),
             "finish_s": max(float(g.get("finish_s", 0.0)) for g in gen_out),
@@ -1211,6 +1231,12 @@ def main() -> None:
             for kind, q in r["requests"].items():
                 print(
                     f"  {kind:24s} {q['n']:>8,} p50 {q['p50_ms']:>8.1f} ms  p99 {q['p99_ms']:>8.1f} ms  {q['not_200'] or ''}"
+                )
+        if r.get("visible_by_window"):
+            print(f"\n{r['config']}: sealed -> visible by when the block was sealed (s after t0)")
+            for w in r["visible_by_window"]:
+                print(
+                    f"  {w['from_s']:>5.0f}-{w['from_s'] + WINDOW_S:<5.0f} {w['n']:>5} blocks  p50 {w['p50']:6.2f}  p99 {w['p99']:6.2f}  max {w['max']:6.2f}"
                 )
         if r.get("client_error_kinds"):
             print(f"  client errors: {r['client_error_kinds']}")

@@ -409,6 +409,33 @@ def test_every_request_is_in_the_access_log_without_the_token(server):
     assert server.token not in log and "token=***" in log
 
 
+def test_the_access_log_is_written_in_bunches_and_whole_at_exit(tmp_path: Path):
+    # Lines wait up to the handler's interval, then go in one write; a server stopped right after a
+    # request still writes that request's line (logging.shutdown flushes the handler).
+    import io
+    import logging
+
+    from turbotrack.server.process import BatchedStream
+
+    out = io.StringIO()
+    h = BatchedStream(out, interval=3600)
+    h.setFormatter(logging.Formatter("%(message)s"))
+    for i in range(3):
+        h.handle(logging.LogRecord("turbotrack.server.access", logging.INFO, __file__, 1, "line %d", (i,), None))
+    assert out.getvalue() == ""
+    h.flush()
+    assert out.getvalue() == "line 0\nline 1\nline 2\n"
+
+    s = ServerProc(tmp_path)
+    key = make_key(tmp_path, "local")[1]
+    s.start()
+    try:
+        assert raw(s.url, "GET", "/api/v1/projects?probe=last-line", key)[0] == 200
+    finally:
+        assert s.stop() == 0  # SIGTERM at once: well within the handler's 0.2 s
+    assert '"GET /api/v1/projects?probe=last-line" 200' in s.log_text()
+
+
 def test_workers_share_the_port_and_one_scans(tmp_path: Path):
     s = ServerProc(tmp_path, extra=("--workers", "2"))
     key = make_key(tmp_path, "local")[1]

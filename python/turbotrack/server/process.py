@@ -16,6 +16,8 @@ import secrets
 import signal
 import socket
 import sys
+import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
@@ -157,19 +159,63 @@ def _protocol() -> type:
     return GuardedHttpTools or GuardedH11
 
 
+class BatchedStream(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes what it was given at most every ``interval`` seconds, in one
+    write: the access log's line a request. Written and flushed one at a time, those lines were
+    ~10 % of a small request's CPU on a busy server (a ``write`` each, stderr being line-buffered);
+    in bunches a line costs its formatting. What is pending is written at exit (``logging.shutdown``
+    flushes every handler) and by a thread that waits while nothing is pending."""
+
+    def __init__(self, stream: Any = None, interval: float = 0.2) -> None:
+        super().__init__(stream)
+        self.interval = interval
+        self._pending: list[str] = []
+        self._due = threading.Event()
+        threading.Thread(target=self._run, name="turbotrack-access-log", daemon=True).start()
+
+    def emit(self, record: logging.LogRecord) -> None:  # called under the handler's lock
+        try:
+            self._pending.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+            return
+        if len(self._pending) == 1:
+            self._due.set()
+
+    def _run(self) -> None:
+        while True:
+            self._due.wait()
+            time.sleep(self.interval)
+            self._due.clear()
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            lines, self._pending = self._pending, []
+            if not lines:
+                return
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):  # stderr closed or gone: the lines have nowhere to go
+                pass
+
+
 def logging_config(level: str) -> dict[str, Any]:
     """Our loggers and uvicorn's to stderr: ``turbotrack.server`` (errors, with tracebacks) and
-    ``turbotrack.server.access`` (one line per request, at info)."""
+    ``turbotrack.server.access`` (one line per request, at info, written in bunches: ``BatchedStream``)."""
     fmt = {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"}
     handler = {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
+    batched = {"class": f"{__name__}.BatchedStream", "formatter": "plain", "stream": "ext://sys.stderr"}
     lvl = level.upper()
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"plain": fmt},
-        "handlers": {"stderr": handler},
+        "handlers": {"stderr": handler, "access": batched},
         "loggers": {
             "turbotrack.server": {"handlers": ["stderr"], "level": lvl, "propagate": False},
+            "turbotrack.server.access": {"handlers": ["access"], "level": lvl, "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": "WARNING" if lvl in ("INFO", "DEBUG") else lvl},
             "uvicorn.error": {"level": lvl if lvl == "DEBUG" else "WARNING"},
         },
