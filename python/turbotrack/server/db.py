@@ -509,8 +509,13 @@ def _postgres_pool(url: str, size: int, timeout: float) -> Any:
     def configure(conn: Any) -> None:
         conn.execute(f"SET statement_timeout = {max(1, int(timeout * 1000))}")
 
-    def returned(conn: Any) -> None:
-        conn._turbotrack_back = time.monotonic()
+    class _Pool(ConnectionPool):  # type: ignore[type-arg,misc]
+        def putconn(self, conn: Any) -> None:
+            # Stamped here, in the caller's thread: the pool's own ``reset`` hook would hand every
+            # returned connection to one of its worker threads (a queue, two thread switches per
+            # query, on a replica at a thousand live runs most of its system time was such futexes).
+            conn._turbotrack_back = time.monotonic()
+            super().putconn(conn)
 
     def check(conn: Any) -> None:
         # A connection the server dropped is replaced, not used. A round trip for every request is
@@ -528,14 +533,13 @@ def _postgres_pool(url: str, size: int, timeout: float) -> Any:
             f"cannot connect to the database {redact(url)}: {_describe(e)}",
             "check that PostgreSQL runs there and that the URL's user, password and database are right",
         ) from None
-    pool = ConnectionPool(
+    pool = _Pool(
         url,
         min_size=1,
         max_size=size,
         kwargs={"autocommit": True},
         configure=configure,
         check=check,
-        reset=returned,
         open=False,
         timeout=60,
         name="turbotrack",
