@@ -29,7 +29,9 @@ from starlette.routing import compile_path
 from . import jsonout
 from .auth import CSRF_HEADER, SESSION_COOKIE, Principal, csrf_ok
 from .errors import ApiError
+from .lane import FALLBACK, Lane
 from .params import parse
+from .replica import ObjectIngest
 from .responses import Empty, File, Html, Json, Redirect
 from .routes import LOGIN_PAGE, PUBLIC, ROUTES, UI_CSP, WRITE, Req, Route, part
 from .state import ServerState
@@ -56,6 +58,7 @@ SMALL_BODY = 64 << 10
 #: at a time (the database, the object store, a file).
 WORKER_THREADS = 40
 _Params = dict[str, str]
+_ASK = object()  # _admit: look the caller up
 
 
 async def _within(seconds: float, aw: Awaitable[bytes]) -> bytes:
@@ -115,6 +118,8 @@ class ServerApp:
         # A plain executor, not anyio's ``to_thread``: its per-call bookkeeping (the async library's
         # detection, a capacity limiter, a cancel scope) was ~12 % of a small request's CPU here.
         self._pool = ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="turbotrack-handler")
+        # A replica's appends go in batches through one thread (server/lane.py).
+        self._lane = Lane(self, state.ingest) if isinstance(state.ingest, ObjectIngest) else None
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a worker thread, the event loop free meanwhile."""
@@ -154,6 +159,8 @@ class ServerApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
+                if self._lane is not None:
+                    await self._in_thread(self._lane.close)
                 await self._in_thread(self.state.close)
                 self._pool.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
@@ -220,7 +227,12 @@ class ServerApp:
                 if route is not None and route.body:
                     body = await self._read_body(receive, headers, ctx)
                     has_body = False
-                answer = await self._in_thread(self._admit_and_call, route, params, headers, method, scope, body)
+                answer, lane = FALLBACK, self._lane  # a replica's append: in a batch (server/lane.py)
+                if lane is not None and route is not None and lane.takes(route, method, headers, length, SMALL_BODY):
+                    assert params is not None
+                    answer = await lane.answer(route, params, headers, method, scope, body)
+                if answer is FALLBACK:
+                    answer = await self._in_thread(self._admit_and_call, route, params, headers, method, scope, body)
         except _LoginPage:
             answer = Html(LOGIN_PAGE, 401)
         except ApiError as e:
@@ -242,9 +254,12 @@ class ServerApp:
         headers: dict[str, str],
         method: str,
         scope: Scope,
+        who: Any = _ASK,
     ) -> Optional[Principal]:
-        """Who asks, once the route's permission allows it (else an ApiError, or the login page)."""
-        who = self._principal(headers)
+        """Who asks, once the route's permission allows it (else an ApiError, or the login page).
+        ``who``: the principal of the request's key when it was looked up already (``server/lane.py``)."""
+        if who is _ASK:
+            who = self._principal(headers)
         if route is None or (route.permission != PUBLIC and who is None):
             if who is None:
                 if not (route.api if route is not None else scope["path"].startswith("/api/")):
@@ -277,10 +292,22 @@ class ServerApp:
         headers: dict[str, str],
         scope: Scope,
     ) -> Any:
+        return route.handler(self.state, self.request(route, params, who, body, headers, scope))
+
+    @staticmethod
+    def request(
+        route: Route,
+        params: dict[str, str],
+        who: Optional[Principal],
+        body: bytes,
+        headers: dict[str, str],
+        scope: Scope,
+    ) -> Req:
+        """The request as its handler sees it: the query parsed into the route's type."""
         qs = scope.get("query_string", b"").decode("latin-1")
         query: Any = parse(route.query, dict(parse_qsl(qs, keep_blank_values=True, encoding="utf-8", errors="replace")))
         target = scope.get("path", "") + ("?" + qs if qs else "")
-        return route.handler(self.state, Req(params, query, who, body, headers, target))
+        return Req(params, query, who, body, headers, target)
 
     def _admit_and_call(
         self,

@@ -28,6 +28,10 @@ log = logging.getLogger("turbotrack.server")
 
 #: A heartbeat counts as fresh for this long when the uploader did not say its interval.
 DEFAULT_HEARTBEAT_TTL = 30.0
+_TOUCH = (
+    "UPDATE runs SET heartbeat = ?, heartbeat_ttl = ?, updated = ? "
+    "WHERE entity = ? AND project = ? AND run_id = ? RETURNING run_id"
+)
 _STATE_GLOBS = (layout.RUN_GLOB, "summary*.json", "config*.json", "metrics*.json")
 
 _COLUMNS = (
@@ -390,12 +394,21 @@ class Index:
         frequent request after its appends); False when the index holds no such run (the caller
         indexes it from its files and touches again)."""
         now = time.time()
-        hit = self.db.write_one(
-            "UPDATE runs SET heartbeat = ?, heartbeat_ttl = ?, updated = ? "
-            "WHERE entity = ? AND project = ? AND run_id = ? RETURNING run_id",
-            (now, ttl or DEFAULT_HEARTBEAT_TTL, now, rp.entity, rp.project, rp.run_id),
-        )
+        hit = self.db.write_one(_TOUCH, (now, ttl or DEFAULT_HEARTBEAT_TTL, now, rp.entity, rp.project, rp.run_id))
         return bool(hit)
+
+    def touch_many(self, beats: list[tuple[layout.RunPath, Optional[float]]]) -> list[bool]:
+        """:meth:`touch` of each run, in one transaction (a batch of appends: ``server/lane.py``);
+        the rows are updated in one order, so two replicas' batches never deadlock."""
+        now = time.time()
+        rows = [(now, ttl or DEFAULT_HEARTBEAT_TTL, now, rp.entity, rp.project, rp.run_id) for rp, ttl in beats]
+        order = sorted(range(len(rows)), key=lambda i: rows[i][3:])
+        with self.db.transaction() as tx:
+            got = tx.query_many(_TOUCH, [rows[i] for i in order])
+        hit = [False] * len(rows)
+        for i, g in zip(order, got):
+            hit[i] = bool(g)
+        return hit
 
     def rebuild(self) -> int:
         """Bring the index in line with the files: add or update every run, drop vanished ones.

@@ -137,16 +137,22 @@ class Committer:
                     break
                 batch.append(nxt)
                 size += len(nxt.body)
-            try:
-                self._commit(batch)
-            except BaseException as e:  # the pack or the transaction failed: every item says so
-                err = e if isinstance(e, (StoreError, IngestError)) else StoreError(f"the commit failed: {e}")
-                for it in batch:
-                    if not it.done.is_set():
-                        it.error = err
-                        it.done.set()
+            self.commit(batch)  # a failed pack or transaction: every item says so
             if stop:
                 return
+
+    def commit(self, batch: list[_Item]) -> None:
+        """Commit ``batch`` in the calling thread (a batch gathered elsewhere: ``server/lane.py``);
+        each item's ``result`` and ``conflict`` set, or its ``error`` when the pack or the
+        transaction failed."""
+        try:
+            self._commit(batch)
+        except BaseException as e:
+            err = e if isinstance(e, (StoreError, IngestError)) else StoreError(f"the commit failed: {e}")
+            for it in batch:
+                if not it.done.is_set():
+                    it.error = err
+                    it.done.set()
 
     def _commit(self, batch: list[_Item]) -> None:
         pack = f"packs/{time.strftime('%Y%m%d')}/{uuid.uuid4().hex}"
@@ -335,17 +341,29 @@ class ObjectIngest(Ingest):
     # ---- writes ----
 
     def append(self, path: Path, kind: str, offset: int, body: bytes) -> int:
+        it = self.committer.submit(self.append_item(path, kind, offset, body))
+        return self.appended(path, it)
+
+    def append_item(self, path: Path, kind: str, offset: int, body: bytes) -> _Item:
+        """An append checked and ready to commit (``Committer.submit``, or a batch's ``commit``)."""
         d, name = split(self.root, path)
         if kind == layout.STREAM:
             check_blocks(path, offset, body)
-        it = self.committer.submit(_Item(d, name, kind, offset, bytes(body)))
+        return _Item(d, name, kind, offset, bytes(body))
+
+    def appended(self, path: Path, it: _Item) -> int:
+        """After ``it`` was committed: the file's length, the bytes in the cache; the 409 with the
+        length held when the database refused its offset."""
+        if it.error is not None:
+            raise it.error
+        assert it.offset is not None
         if it.conflict:
             held = int(it.result or 0)
-            self.pull_file(path, d, name)
+            self.pull_file(path, it.dir, it.name)
             with self.lock(path):
                 digest = self._digest(path, held) if held <= self._local_size(path) else None
-            raise IngestError(409, f"offset {offset} is not the server's length {held}", held, digest)
-        self._cache_append(path, d, name, offset, body)
+            raise IngestError(409, f"offset {it.offset} is not the server's length {held}", held, digest)
+        self._cache_append(path, it.dir, it.name, it.offset, it.body)
         return int(it.result or 0)
 
     def replace(self, path: Path, body: bytes) -> int:

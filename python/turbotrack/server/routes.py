@@ -443,11 +443,25 @@ def logs(s: ServerState, r: Req) -> Any:
 # ---- write API ----
 
 
-def upload(s: ServerState, r: Req) -> Any:
+def _upload_target(s: ServerState, r: Req) -> tuple[layout.RunPath, str, Optional[str], Path]:
     rp = run_path(s, r.params)
     rel = file_name(r.params["name"])
-    kind = layout.classify(rel)
-    path = rp.dir / rel
+    return rp, rel, layout.classify(rel), rp.dir / rel
+
+
+def append_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, Path, str]]:
+    """The run, file and kind of an upload that is an append (``?offset=N`` of a growing file, as
+    :func:`upload` takes it); None for any other upload. Raises what :func:`upload` raises for a bad
+    run path or file name."""
+    rp, _, kind, path = _upload_target(s, r)
+    offset = r.query.offset
+    if kind in (layout.STREAM, layout.APPEND) and offset is not None and offset >= 0:
+        return rp, path, kind
+    return None
+
+
+def upload(s: ServerState, r: Req) -> Any:
+    rp, rel, kind, path = _upload_target(s, r)
     q: UploadQuery = r.query
     if q.offset is not None and q.offset < 0:
         raise ApiError(400, "offset must not be negative")

@@ -1,0 +1,194 @@
+"""The append lane: a replica's appends answered in batches by one thread (docs/server.md, "Replicas").
+
+A live run's uploader sends an append a pass, so at a thousand live runs appends are most of a
+replica's requests. Each one used to go through a worker thread of its own: its key looked up (a
+query), its item handed to the committer and its thread woken once the pack was in, its bytes
+written into the cache, the event loop woken to answer. Under that load most of a replica's CPU was
+the kernel switching those threads (the GIL changed hands ten times or so a request;
+benches/RESULTS.md section 28). Here an append waits on the event loop while this one thread takes
+them in batches: the keys of a batch in one query, each request's checks (the route's own), one
+pack and one transaction (``Committer.commit``), the bytes into the cache, the heartbeats the
+appends carry in one transaction, then the event loop woken once for the whole batch.
+
+The lane answers only what succeeds. Anything else (a key that does not let the request in, a bad
+query, an offset the database refused, a failed commit, a bug) goes the ordinary way, the route in a
+worker thread (``ServerApp._admit_and_call``), which answers it exactly as it always did: an append
+is conditional on its offset, so trying it again there neither loses nor doubles it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from . import routes
+from .replica import WINDOW, ObjectIngest, _Item
+
+if TYPE_CHECKING:
+    from .asgi import ServerApp
+
+log = logging.getLogger("turbotrack.server")
+
+#: answered by the ordinary path, not the lane
+FALLBACK = object()
+#: at most this many appends a batch (one pack, one transaction)
+MAX_BATCH = 256
+
+
+@dataclass
+class _Pending:
+    route: routes.Route
+    params: dict[str, str]
+    headers: dict[str, str]
+    method: str
+    scope: dict[str, Any]
+    body: bytes
+    future: asyncio.Future[Any]
+    answer: Any = FALLBACK
+    path: Optional[Path] = None
+    item: Optional[_Item] = None
+    beat: Optional[tuple[Any, float]] = None  # (run path, ttl) of a heartbeat it carries
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Lane:
+    """Takes a replica's small appends sent with an API key (see the module)."""
+
+    def __init__(self, app: ServerApp, ingest: ObjectIngest, window: float = WINDOW) -> None:
+        self.app = app
+        self.ingest = ingest
+        self.window = window
+        self._q: queue.SimpleQueue[Optional[_Pending]] = queue.SimpleQueue()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._thread = threading.Thread(target=self._run, name="turbotrack-lane", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def takes(route: routes.Route, method: str, headers: dict[str, str], length: str, small: int) -> bool:
+        """Whether a request may go by the lane: a PUT to a run file with a key and a small body of
+        declared length (the lane decides the rest: an append, or the ordinary path)."""
+        return (
+            route.handler is routes.upload
+            and method == "PUT"
+            and headers.get("authorization", "").startswith("Bearer ")
+            and length.isdigit()
+            and int(length) <= small
+        )
+
+    async def answer(
+        self,
+        route: routes.Route,
+        params: dict[str, str],
+        headers: dict[str, str],
+        method: str,
+        scope: dict[str, Any],
+        body: bytes,
+    ) -> Any:
+        """The route's answer, or :data:`FALLBACK` when the ordinary path must answer."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._q.put(_Pending(route, params, headers, method, scope, body, fut))
+        return await fut
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join(timeout=10)
+
+    # ---- the lane's thread ----
+
+    def _run(self) -> None:
+        while True:
+            first = self._q.get()
+            if first is None:
+                return
+            time.sleep(self.window)  # what arrives meanwhile shares the pack and the transaction
+            batch, stop = [first], False
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            try:
+                self._serve(batch)
+            except Exception:  # a bug: every request of the batch goes the ordinary way, which says
+                log.exception("the append lane failed a batch of %d; they go the ordinary way", len(batch))
+                for p in batch:
+                    p.answer = FALLBACK
+            self._deliver(batch)
+            if stop:
+                return
+
+    def _serve(self, batch: list[_Pending]) -> None:
+        state = self.app.state
+        keys = [p.headers.get("authorization", "")[7:].strip() for p in batch]
+        whos = state.keys.check_many(keys)
+        ready: list[_Pending] = []
+        for p, who in zip(batch, whos):
+            if who is None:
+                continue  # the ordinary path answers the 401
+            try:
+                who = self.app._admit(p.route, p.params, p.headers, p.method, p.scope, who=who)
+                req = self.app.request(p.route, p.params, who, p.body, p.headers, p.scope)
+                target = routes.append_target(state, req)
+                if target is None:
+                    continue
+                rp, path, kind = target
+                p.item = self.ingest.append_item(path, kind, req.query.offset, p.body)
+                p.path = path
+                if req.query.heartbeat is not None:
+                    p.beat = (rp, req.query.heartbeat)
+                ready.append(p)
+            except Exception:  # refused (the ordinary path says why) or unexpected: it says too
+                continue
+        if not ready:
+            return
+        self.ingest.committer.commit([p.item for p in ready if p.item is not None])
+        done: list[_Pending] = []
+        for p in ready:
+            assert p.item is not None and p.path is not None
+            if p.item.error is not None or p.item.conflict:
+                continue  # the ordinary path tries it again and answers the 409 or the error
+            try:
+                size = self.ingest.appended(p.path, p.item)
+            except Exception:
+                continue
+            p.extra = {"size": size}
+            done.append(p)
+        beats = [p for p in done if p.beat is not None]
+        if beats:
+            try:
+                hits = state.index.touch_many([p.beat for p in beats if p.beat is not None])
+            except Exception:  # not recorded: the answer says so, the uploader sends one of its own
+                hits = [False] * len(beats)
+            for p, hit in zip(beats, hits):
+                p.extra["heartbeat"] = hit
+        for p in done:
+            p.answer = p.extra
+
+    def _deliver(self, batch: list[_Pending]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        def resolve() -> None:
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_result(p.answer)
+
+        try:
+            loop.call_soon_threadsafe(resolve)  # the event loop woken once a batch
+        except RuntimeError:  # the loop closed meanwhile (the server stopping)
+            pass
+
+
+__all__ = ["FALLBACK", "Lane"]
