@@ -28,6 +28,7 @@ log = logging.getLogger("turbotrack.server")
 
 #: A heartbeat counts as fresh for this long when the uploader did not say its interval.
 DEFAULT_HEARTBEAT_TTL = 30.0
+_MARK = "UPDATE runs SET dirty = ? WHERE entity = ? AND project = ? AND run_id = ? RETURNING run_id"
 _TOUCH = (
     "UPDATE runs SET heartbeat = ?, heartbeat_ttl = ?, updated = ? "
     "WHERE entity = ? AND project = ? AND run_id = ? RETURNING run_id"
@@ -223,11 +224,13 @@ class Index:
     def mark(self, rp: layout.RunPath) -> bool:
         """A state file of the run changed and its row is re-read later (a live run's summary is
         rewritten every few seconds): one statement. False when the index holds no such run."""
-        hit = self.db.write_one(
-            "UPDATE runs SET dirty = ? WHERE entity = ? AND project = ? AND run_id = ? RETURNING run_id",
-            (time.time(), rp.entity, rp.project, rp.run_id),
-        )
+        hit = self.db.write_one(_MARK, (time.time(), rp.entity, rp.project, rp.run_id))
         return bool(hit)
+
+    def mark_many(self, runs: list[layout.RunPath]) -> list[bool]:
+        """:meth:`mark` of each run, in one transaction (``server/lane.py``'s batches)."""
+        now = time.time()
+        return self._update_many(_MARK, [(now, rp.entity, rp.project, rp.run_id) for rp in runs])
 
     def is_dirty(self, rp: layout.RunPath) -> bool:
         """Whether the run's row may lag its state files (a change marked, not yet re-read)."""
@@ -401,10 +404,17 @@ class Index:
         """:meth:`touch` of each run, in one transaction (a batch of appends: ``server/lane.py``);
         the rows are updated in one order, so two replicas' batches never deadlock."""
         now = time.time()
-        rows = [(now, ttl or DEFAULT_HEARTBEAT_TTL, now, rp.entity, rp.project, rp.run_id) for rp, ttl in beats]
-        order = sorted(range(len(rows)), key=lambda i: rows[i][3:])
+        return self._update_many(
+            _TOUCH, [(now, ttl or DEFAULT_HEARTBEAT_TTL, now, rp.entity, rp.project, rp.run_id) for rp, ttl in beats]
+        )
+
+    def _update_many(self, sql: str, rows: list[tuple[Any, ...]]) -> list[bool]:
+        """``sql`` (an UPDATE of one run's row ``... RETURNING``, the run's entity, project and id
+        its last three parameters) for each of ``rows`` in one transaction: whether each found its
+        row. The rows are taken in one order, so two replicas' batches never deadlock."""
+        order = sorted(range(len(rows)), key=lambda i: rows[i][-3:])
         with self.db.transaction() as tx:
-            got = tx.query_many(_TOUCH, [rows[i] for i in order])
+            got = tx.query_many(sql, [rows[i] for i in order])
         hit = [False] * len(rows)
         for i, g in zip(order, got):
             hit[i] = bool(g)

@@ -1,19 +1,25 @@
-"""The append lane: a replica's appends answered in batches by one thread (docs/server.md, "Replicas").
+"""The append lane: a replica's appends and live state files answered in batches by one thread
+(docs/server.md, "Replicas").
 
-A live run's uploader sends an append a pass, so at a thousand live runs appends are most of a
-replica's requests. Each one used to go through a worker thread of its own: its key looked up (a
-query), its item handed to the committer and its thread woken once the pack was in, its bytes
-written into the cache, the event loop woken to answer. Under that load most of a replica's CPU was
-the kernel switching those threads (the GIL changed hands ten times or so a request;
-benches/RESULTS.md section 28). Here an append waits on the event loop while this one thread takes
-them in batches: the keys of a batch in one query, each request's checks (the route's own), one
-pack and one transaction (``Committer.commit``), the bytes into the cache, the heartbeats the
-appends carry in one transaction, then the event loop woken once for the whole batch.
+A live run's uploader sends an append a pass and its summary every few seconds, so at a thousand
+live runs these are nearly all of a replica's requests. Each one used to go through a worker
+thread of its own: its key looked up (a query), its item handed to the committer and its thread
+woken once the pack was in, its bytes written into the cache, the event loop woken to answer.
+Under that load most of a replica's CPU was the kernel switching those threads (the GIL changed
+hands ten times or so a request; benches/RESULTS.md section 28). Here such a request waits on the
+event loop while this one thread takes them in batches: the keys of a batch in one query, each
+request's checks (the route's own), one pack and one transaction (``Committer.commit``), the
+bytes into the cache, the heartbeats the appends carry in one transaction, the index rows of the
+state files marked in one more, then the event loop woken once for the whole batch. A state file
+goes by the lane when its upload only marks its run's row (``summary*``, ``config*``,
+``metrics*.json`` whole in one chunk); ``run.json``, which has the run read at once, goes the
+ordinary way.
 
 The lane answers only what succeeds. Anything else (a key that does not let the request in, a bad
-query, an offset the database refused, a failed commit, a bug) goes the ordinary way, the route in a
-worker thread (``ServerApp._admit_and_call``), which answers it exactly as it always did: an append
-is conditional on its offset, so trying it again there neither loses nor doubles it."""
+query, an offset the database refused, a failed commit, a bug) goes the ordinary way, the route in
+a worker thread (``ServerApp._admit_and_call``), which answers it exactly as it always did: an
+append is conditional on its offset and a state file is replaced whole, so trying one again there
+neither loses nor doubles it."""
 
 from __future__ import annotations
 
@@ -52,12 +58,13 @@ class _Pending:
     answer: Any = FALLBACK
     path: Optional[Path] = None
     item: Optional[_Item] = None
-    beat: Optional[tuple[Any, float]] = None  # (run path, ttl) of a heartbeat it carries
+    beat: Optional[tuple[Any, float]] = None  # (run path, ttl) of a heartbeat an append carries
+    marks: Optional[tuple[Any, str]] = None  # (run path, name) of a state file sent whole
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Lane:
-    """Takes a replica's small appends sent with an API key (see the module)."""
+    """Takes a replica's small appends and state files sent with an API key (see the module)."""
 
     def __init__(self, app: ServerApp, ingest: ObjectIngest, window: float = WINDOW) -> None:
         self.app = app
@@ -140,13 +147,19 @@ class Lane:
                 who = self.app._admit(p.route, p.params, p.headers, p.method, p.scope, who=who)
                 req = self.app.request(p.route, p.params, who, p.body, p.headers, p.scope)
                 target = routes.append_target(state, req)
-                if target is None:
-                    continue
-                rp, path, kind = target
-                p.item = self.ingest.append_item(path, kind, req.query.offset, p.body)
+                if target is not None:
+                    rp, path, kind = target
+                    p.item = self.ingest.append_item(path, kind, req.query.offset, p.body)
+                    if req.query.heartbeat is not None:
+                        p.beat = (rp, req.query.heartbeat)
+                else:
+                    whole = routes.state_file_target(state, req)
+                    if whole is None:
+                        continue
+                    rp, name, path = whole
+                    p.item = self.ingest.whole_item(path, p.body, req.query.sha256)
+                    p.marks = (rp, name)
                 p.path = path
-                if req.query.heartbeat is not None:
-                    p.beat = (rp, req.query.heartbeat)
                 ready.append(p)
             except Exception:  # refused (the ordinary path says why) or unexpected: it says too
                 continue
@@ -159,11 +172,22 @@ class Lane:
             if p.item.error is not None or p.item.conflict:
                 continue  # the ordinary path tries it again and answers the 409 or the error
             try:
-                size = self.ingest.appended(p.path, p.item)
+                if p.marks is None:
+                    size = self.ingest.appended(p.path, p.item)
+                else:
+                    size = self.ingest.put_whole(p.path, p.item)
             except Exception:
                 continue
             p.extra = {"size": size}
             done.append(p)
+        files = [p for p in done if p.marks is not None]
+        if files:
+            try:  # their rows marked (read again a little later), in one transaction
+                state.reindex.changed_many([p.marks[0] for p in files if p.marks is not None])
+            except Exception:  # the ordinary path stores them again and marks each
+                for p in files:
+                    p.extra = {}
+                done = [p for p in done if p.marks is None]
         beats = [p for p in done if p.beat is not None]
         if beats:
             try:

@@ -79,7 +79,16 @@ class Reindexer:
         if not name.startswith(_MARKED):
             self.now(rp)
             return
-        if not self.index.mark(rp):
+        self._marked(rp, self.index.mark(rp))
+
+    def changed_many(self, runs: list[layout.RunPath]) -> None:
+        """:meth:`changed` of a marked state file (``summary*``, ``config*``, ``metrics*``) of each
+        run, the marks in one transaction (``server/lane.py``'s batches)."""
+        for rp, hit in zip(runs, self.index.mark_many(runs)):
+            self._marked(rp, hit)
+
+    def _marked(self, rp: layout.RunPath, hit: bool) -> None:
+        if not hit:
             # Not indexed: a run starting sends its config and metadata before its run.json (the
             # uploader's order), and that upload reads every state file. Read now only a run whose
             # run.json is here already (an index rebuilt meanwhile): two reads a start fewer.

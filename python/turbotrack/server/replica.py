@@ -383,24 +383,42 @@ class ObjectIngest(Ingest):
         appends' group commit, then put in the cache, with no part file and no fsync (the store
         holds the bytes). As the chunked path answers: 400 when ``sha256`` is given and the bytes
         hash otherwise; the bytes held."""
+        it = self.whole_item(path, body, sha256)
+        with self.lock(path):
+            self._unlink(path, keep=it.sha256 or "")  # a part an earlier, broken upload of it left
+            self.committer.submit(it)
+            self._cache_whole(path, it)
+        return len(body)
+
+    def whole_item(self, path: Path, body: bytes, sha256: Optional[str] = None) -> _Item:
+        """A whole file hashed and ready to commit (see :meth:`_put_whole`)."""
         digest = hashlib.sha256(body).hexdigest()
         if sha256 is not None and digest != sha256:
             raise IngestError(400, f"{path.name}: the {len(body)} bytes sent hash to {digest}, not {sha256}")
         d, name = split(self.root, path)
         kind = layout.classify(name) or (layout.BLOB if sha256 is not None else layout.REPLACE)
+        return _Item(d, name, kind, None, bytes(body), size=len(body), sha256=digest)
+
+    def put_whole(self, path: Path, it: _Item) -> int:
+        """After a whole file's ``it`` was committed (a batch's ``commit``): the bytes in the cache;
+        the bytes held."""
+        if it.error is not None:
+            raise it.error
         with self.lock(path):
-            self._unlink(path, keep=digest)  # a part an earlier, broken upload of it left
-            self.committer.submit(_Item(d, name, kind, None, bytes(body), size=len(body), sha256=digest))
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            try:
-                self._write_at(tmp, 0, body, sync=False)
-                self._move_into_place(tmp, path, sync=False)
-            except BaseException:
-                self._unlink(tmp)
-                raise
-            st = os.lstat(path)
-            self._sha[path] = (st.st_size, st.st_mtime_ns, digest)  # the next manifest hashes nothing
-        return len(body)
+            self._unlink(path, keep=it.sha256 or "")
+            self._cache_whole(path, it)
+        return it.size
+
+    def _cache_whole(self, path: Path, it: _Item) -> None:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            self._write_at(tmp, 0, it.body, sync=False)
+            self._move_into_place(tmp, path, sync=False)
+        except BaseException:
+            self._unlink(tmp)
+            raise
+        st = os.lstat(path)
+        self._sha[path] = (st.st_size, st.st_mtime_ns, it.sha256 or "")  # the next manifest hashes nothing
 
     def publish(self, path: Path, sha256: Optional[str] = None) -> None:
         """Put a whole file of the cache into the store (a chunked upload once complete, an artifact's
