@@ -1,0 +1,181 @@
+"""The append lane (server/lane.py) in process: a replica's ServerApp (an object store in a folder,
+SQLite) driven through ASGI with many requests at once, so that batches form. What the lane answers
+is what the ordinary path answers; what it cannot answer (a refused key, a stale offset, a run.json)
+the ordinary path answers as it always did. Through real server processes, S3 and PostgreSQL the
+same requests are tests/test_replicas.py's."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlencode
+
+import pytest
+
+from turbotrack.server.asgi import ServerApp
+from turbotrack.server.db import open_auth_database, open_database
+from turbotrack.server.state import ServerState
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[ServerApp]:
+    root = tmp_path / "cache"
+    root.mkdir()
+    state = ServerState(
+        root, open_database(None, root), open_auth_database(None, root), store=f"file://{tmp_path / 'bucket'}"
+    )
+    a = ServerApp(state, scan=False)
+    assert a._lane is not None
+    try:
+        yield a
+    finally:
+        a._lane.close()
+        state.close()
+
+
+async def _call(
+    app: ServerApp, method: str, path: str, key: Optional[str], body: bytes = b"", **query: Any
+) -> tuple[int, Any]:
+    headers = [(b"host", b"test"), (b"content-length", str(len(body)).encode())]
+    if key is not None:
+        headers.append((b"authorization", f"Bearer {key}".encode()))
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": urlencode(query).encode(),
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "scheme": "http",
+    }
+    sent = [False]
+
+    async def receive() -> dict[str, Any]:
+        if sent[0]:
+            await asyncio.sleep(3600)
+        sent[0] = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    out: dict[str, Any] = {"body": b""}
+
+    async def send(msg: dict[str, Any]) -> None:
+        if msg["type"] == "http.response.start":
+            out["status"] = msg["status"]
+        else:
+            out["body"] += msg.get("body", b"")
+
+    await app(scope, receive, send)
+    return out["status"], json.loads(out["body"] or b"null")
+
+
+def _run(app: ServerApp, *calls: tuple[Any, ...]) -> list[tuple[int, Any]]:
+    async def go() -> list[tuple[int, Any]]:
+        return list(await asyncio.gather(*(_call(app, *c[:4], **(c[4] if len(c) > 4 else {})) for c in calls)))
+
+    return asyncio.run(go())
+
+
+def _start(app: ServerApp, key: str, runs: list[str]) -> None:
+    info = lambda rid: json.dumps({"id": rid, "name": rid, "state": "running", "created_at": time.time()}).encode()  # noqa: E731
+    got = _run(app, *[("PUT", f"/api/v1/runs/local/p/{r}/files/run.json", key, info(r)) for r in runs])
+    assert [s for s, _ in got] == [200] * len(runs), got
+
+
+def test_appends_at_once_are_answered_by_the_lane_and_held(app: ServerApp) -> None:
+    key = app.state.keys.create("local")[1]
+    runs = [f"r{i}" for i in range(24)]
+    _start(app, key, runs)
+    lane = app._lane
+    assert lane is not None
+    before = lane.answered
+    lines = [f"line of {r}\n".encode() for r in runs]
+    got = _run(
+        app,
+        *[("PUT", f"/api/v1/runs/local/p/{r}/files/output.log", key, b, {"offset": 0}) for r, b in zip(runs, lines)],
+    )
+    assert got == [(200, {"size": len(b)}) for b in lines]
+    assert lane.answered - before == len(runs)  # every one by the lane
+    for r, b in zip(runs, lines):
+        assert (app.state.root / "local" / "p" / r / "output.log").read_bytes() == b  # in the cache
+        assert app.state.ingest.has(app.state.root / "local" / "p" / r / "output.log")  # in the store
+    # the next appends, each carrying the run's heartbeat
+    got = _run(
+        app,
+        *[
+            ("PUT", f"/api/v1/runs/local/p/{r}/files/output.log", key, b, {"offset": len(b), "heartbeat": 30})
+            for r, b in zip(runs, lines)
+        ],
+    )
+    assert got == [(200, {"size": 2 * len(b), "heartbeat": True}) for b in lines]
+    rows = app.state.index_db.query(
+        "SELECT run_id, heartbeat_ttl FROM runs WHERE project = 'p' AND heartbeat IS NOT NULL"
+    )
+    assert sorted(rows) == sorted((r, 30.0) for r in runs)
+
+
+def test_what_the_lane_cannot_answer_is_answered_as_ever(app: ServerApp) -> None:
+    keys = app.state.keys
+    key = keys.create("local")[1]
+    ro = keys.create("local", read_only=True)[1]
+    other = keys.create("someone")[1]
+    revoked_id, revoked = keys.create("local")
+    assert keys.revoke(revoked_id)
+    _start(app, key, ["r1", "r2"])
+    base = "/api/v1/runs/local/p/r1/files/output.log"
+    assert _run(app, ("PUT", base, key, b"abc", {"offset": 0})) == [(200, {"size": 3})]
+    lane = app._lane
+    assert lane is not None
+    passed = lane.passed_on
+    got = _run(
+        app,
+        ("PUT", base, key, b"xyz", {"offset": 0}),  # stale: the server holds 3 bytes
+        ("PUT", base, ro, b"def", {"offset": 3}),
+        ("PUT", base, other, b"def", {"offset": 3}),
+        ("PUT", base, revoked, b"def", {"offset": 3}),
+        ("PUT", base, "tt_nonsense_x", b"def", {"offset": 3}),
+        ("PUT", "/api/v1/runs/local/p/r2/files/output.log", key, b"fine", {"offset": 0}),  # in the same batch
+    )
+    status = [s for s, _ in got]
+    assert status == [409, 403, 403, 401, 401, 200], got
+    assert got[0][1]["size"] == 3 and got[0][1]["sha256"] == hashlib.sha256(b"abc").hexdigest()
+    assert lane.passed_on - passed == 5
+    assert (app.state.root / "local" / "p" / "r1" / "output.log").read_bytes() == b"abc"  # nothing refused got in
+    # a bad block of a history file: the route's own 400
+    assert (
+        _run(app, ("PUT", "/api/v1/runs/local/p/r1/files/history.ttrk", key, b"not blocks", {"offset": 0}))[0][0] == 400
+    )
+
+
+def test_a_summary_sent_whole_is_stored_and_its_row_marked_by_the_lane(app: ServerApp) -> None:
+    key = app.state.keys.create("local")[1]
+    _start(app, key, ["r1"])
+    lane = app._lane
+    assert lane is not None
+    before = lane.answered
+    body = json.dumps({"loss": 0.5}).encode()
+    q = {"offset": 0, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    assert _run(app, ("PUT", "/api/v1/runs/local/p/r1/files/summary.json", key, body, q)) == [
+        (200, {"size": len(body)})
+    ]
+    assert lane.answered - before == 1
+    assert (app.state.root / "local" / "p" / "r1" / "summary.json").read_bytes() == body
+    from turbotrack.store.layout import RunPath
+
+    rp = RunPath(app.state.root, "local", "p", "r1")
+    assert app.state.index.is_dirty(rp)  # read again a little later (server/reindex.py)
+    app.state.reindex.flush(everything=True)
+    assert app.state.index.runs("local", "p")[0]["summary"]["loss"] == 0.5
+    assert not app.state.index.is_dirty(rp)
+    # a body that is not what its sha256 says, or not JSON: the route's 400s
+    bad = {**q, "sha256": "0" * 64}
+    assert _run(app, ("PUT", "/api/v1/runs/local/p/r1/files/summary.json", key, body, bad))[0][0] == 400
+    junk = b"{not json"
+    q2 = {"offset": 0, "size": len(junk), "sha256": hashlib.sha256(junk).hexdigest()}
+    assert _run(app, ("PUT", "/api/v1/runs/local/p/r1/files/summary.json", key, junk, q2))[0][0] == 400
+    assert (app.state.root / "local" / "p" / "r1" / "summary.json").read_bytes() == body
