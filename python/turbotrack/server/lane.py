@@ -11,9 +11,8 @@ event loop while this one thread takes them in batches: the keys of a batch in o
 request's checks (the route's own), one pack and one transaction (``Committer.commit``), the
 bytes into the cache, the heartbeats the appends carry in one transaction, the index rows of the
 state files marked in one more, then the event loop woken once for the whole batch. A state file
-goes by the lane when its upload only marks its run's row (``summary*``, ``config*``,
-``metrics*.json`` whole in one chunk); ``run.json``, which has the run read at once, goes the
-ordinary way.
+(JSON whole in one chunk) goes by the lane unless it is a ``run*.json``, whose upload has the run
+read at once: that goes the ordinary way.
 
 The lane answers only what succeeds. Anything else (a key that does not let the request in, a bad
 query, an offset the database refused, a failed commit, a bug) goes the ordinary way, the route in
@@ -59,7 +58,8 @@ class _Pending:
     path: Optional[Path] = None
     item: Optional[_Item] = None
     beat: Optional[tuple[Any, float]] = None  # (run path, ttl) of a heartbeat an append carries
-    marks: Optional[tuple[Any, str]] = None  # (run path, name) of a state file sent whole
+    whole: bool = False  # a state file sent whole (else an append)
+    marks: Optional[tuple[Any, str]] = None  # (run path, name) of one whose upload marks the run's row
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -159,9 +159,10 @@ class Lane:
                     whole = routes.state_file_target(state, req)
                     if whole is None:
                         continue
-                    rp, name, path = whole
+                    rp, name, path, marks = whole
                     p.item = self.ingest.whole_item(path, p.body, req.query.sha256)
-                    p.marks = (rp, name)
+                    p.whole = True
+                    p.marks = (rp, name) if marks else None
                 p.path = path
                 ready.append(p)
             except Exception:  # refused (the ordinary path says why) or unexpected: it says too
@@ -175,10 +176,10 @@ class Lane:
             if p.item.error is not None or p.item.conflict:
                 continue  # the ordinary path tries it again and answers the 409 or the error
             try:
-                if p.marks is None:
-                    size = self.ingest.appended(p.path, p.item)
-                else:
+                if p.whole:
                     size = self.ingest.put_whole(p.path, p.item)
+                else:
+                    size = self.ingest.appended(p.path, p.item)
             except Exception:
                 continue
             p.extra = {"size": size}

@@ -460,17 +460,18 @@ def append_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, Path
     return None
 
 
-def state_file_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, str, Path]]:
-    """The run, name and path of an upload that is a live run's state file sent whole in one chunk
-    (``?offset=0&size=N&sha256=HEX`` and N bytes of JSON: a summary, config or metrics file, whose
-    upload only marks the run's index row), as :func:`upload` takes it; None for any other upload.
-    Raises what :func:`upload` raises for a bad path, name or body."""
+def state_file_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, str, Path, bool]]:
+    """The run, name and path of an upload that is a run's state file sent whole in one chunk
+    (``?offset=0&size=N&sha256=HEX`` and N bytes of JSON), and whether its upload marks the run's
+    index row (a summary, config or metrics file), as :func:`upload` takes it; None for any other
+    upload, and for a ``run*.json`` (its upload has the run read at once). Raises what
+    :func:`upload` raises for a bad path, name or body."""
     rp, rel, kind, path = _upload_target(s, r)
     q = r.query
-    if kind != layout.REPLACE or q.sha256 is None or q.offset or q.size != len(r.body) or not rel.startswith(_MARKED):
+    if kind != layout.REPLACE or q.sha256 is None or q.offset or q.size != len(r.body) or rel.startswith("run"):
         return None
     _json_body(r.body, rel)
-    return rp, rel, path
+    return rp, rel, path, rel.startswith(_INDEXED)
 
 
 def upload(s: ServerState, r: Req) -> Any:
@@ -503,10 +504,8 @@ def upload(s: ServerState, r: Req) -> Any:
     return {"size": size}
 
 
-#: The state files the index reads (an upload of one has the run read again: server/reindex.py),
-#: and those of them whose upload only marks the run's row.
+#: The state files the index reads (an upload of one has the run read again: server/reindex.py).
 _INDEXED = ("run", "config", "summary", "metrics")
-_MARKED = ("config", "summary", "metrics")
 
 
 def heartbeat(s: ServerState, r: Req) -> Any:
