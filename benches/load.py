@@ -753,6 +753,41 @@ def _start_server(
     raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
 
 
+def _profile_later(out: Path, at: float, seconds: float, servers: list[int], gens: list[int]) -> None:
+    """``--profile``: py-spy (non-blocking, every thread, idle ones left out) records the first
+    replica and the first generator for ``seconds`` from ``at`` (the steady state), as raw stacks."""
+    out.mkdir(parents=True, exist_ok=True)
+
+    def run() -> None:
+        time.sleep(max(0.0, at - time.time()))
+        procs = [
+            subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--nonblocking",
+                    "--format",
+                    "raw",
+                    "-r",
+                    "50",
+                    "-d",
+                    str(int(seconds)),
+                    "-p",
+                    str(pid),
+                    "-o",
+                    str(out / f"{name}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for name, pid in (("server0", servers[0]), ("generator0", gens[0]))
+        ]
+        for p in procs:
+            p.wait()
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 def _make_key(work: Path, db: Optional[str]) -> str:
     args = [sys.executable, "-m", "turbotrack", "keys", "create", "local", "--dir", str(work / "cache0")]
     out = subprocess.run(args + (["--db", db] if db else []), capture_output=True, text=True, check=True)
@@ -866,6 +901,10 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         sampler = threading.Thread(
             target=_sampler, args=(sample, key, work / "client", lat, stop, schedule), daemon=True
         )
+        if args.profile:
+            _profile_later(
+                Path(args.profile), t0 + args.seconds / 3, min(30.0, args.seconds / 2), server_pids, gen_pids
+            )
         if args.client != "light":
             sampler.start()
             gen_out = [results.get() for _ in gens]
@@ -1202,6 +1241,7 @@ def main() -> None:
     ap.add_argument("--grace", type=float, default=120.0, help="seconds after the last step the last passes may take")
     ap.add_argument("--sample", type=int, default=10, help="runs the sampler times")
     ap.add_argument("--tick", type=float, default=TICK, help="seconds between the sampler's looks at a run")
+    ap.add_argument("--profile", help="py-spy a replica and a generator in the steady state into this folder")
     ap.add_argument("--keep", action="store_true", help="keep the work folders (logs, caches)")
     ap.add_argument("--json", help="also write every figure to this file")
     args = ap.parse_args()

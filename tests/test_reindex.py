@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from serverkit import keyed_server
+from serverkit import drop_postgres_schema, keyed_server, postgres_schema_url
 
 import turbotrack
 from turbotrack.server import checks, routes
@@ -32,17 +32,32 @@ def state(tmp_path: Path) -> Iterator[ServerState]:
     s.close()
 
 
-def _put(s: ServerState, name: str, body: bytes, **query: Any) -> Any:
-    params = {"entity": "local", "project": "p", "run_id": "r1", "name": name}
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db(request: Any, tmp_path: Path) -> Iterator[ServerState]:
+    """The state over SQLite and over PostgreSQL (the reindexer's batched queries on both)."""
+    store = tmp_path / "turbotrack"
+    store.mkdir()
+    url = postgres_schema_url("reindex") if request.param == "postgres" else None
+    s = ServerState(store, open_database(url, store), open_auth_database(url, store))
+    try:
+        yield s
+    finally:
+        s.close()
+        if url:
+            drop_postgres_schema(url)
+
+
+def _put(s: ServerState, name: str, body: bytes, run: str = "r1", **query: Any) -> Any:
+    params = {"entity": "local", "project": "p", "run_id": run, "name": name}
     return routes.upload(
         s, routes.Req(params, parse(routes.UploadQuery, {k: str(v) for k, v in query.items()}), None, body)
     )
 
 
-def _start(s: ServerState) -> layout.RunPath:
-    info = {"id": "r1", "name": "r1", "state": "running", "created_at": time.time()}
-    _put(s, "run.json", json.dumps(info).encode())
-    return layout.RunPath(s.root, "local", "p", "r1")
+def _start(s: ServerState, run: str = "r1") -> layout.RunPath:
+    info = {"id": run, "name": run, "state": "running", "created_at": time.time()}
+    _put(s, "run.json", json.dumps(info).encode(), run=run)
+    return layout.RunPath(s.root, "local", "p", run)
 
 
 def _listed(s: ServerState) -> dict[str, Any]:
@@ -78,6 +93,37 @@ def test_marked_rows_are_read_again_and_listed_as_updated(state: ServerState) ->
     row = _listed(state)
     assert row["summary"] == {"loss": 2} and not state.index.is_dirty(rp) and state.reindex.pending() == 0
     assert [r["id"] for r in state.index.page("local", "p", since=since)[1]] == ["r1"]
+
+
+def test_many_marked_runs_are_read_again_in_one_transaction(any_db: ServerState, monkeypatch) -> None:
+    state = any_db
+    runs = [_start(state, f"r{i}") for i in range(70)]  # more than one chunk
+    for i, rp in enumerate(runs):
+        _put(state, "summary.json", json.dumps({"loss": i}).encode(), run=rp.run_id)
+    batches = []
+    real = state.index.db.batch
+    monkeypatch.setattr(state.index.db, "batch", lambda steps: batches.append(len(steps[0][1])) or real(steps))
+    assert state.reindex.flush(everything=True) == 70
+    assert batches == [64, 6]  # the rows of a chunk in one transaction
+    rows = {r["id"]: r for r in state.index.runs("local", "p")}
+    assert all(rows[f"r{i}"]["summary"] == {"loss": i} for i in range(70))
+    assert not any(state.index.is_dirty(rp) for rp in runs) and state.reindex.pending() == 0
+
+
+def test_a_run_that_cannot_be_stored_in_a_batch_is_stored_alone_with_why(state: ServerState, monkeypatch) -> None:
+    runs = [_start(state, f"r{i}") for i in range(3)]
+    for rp in runs:
+        _put(state, "summary.json", b'{"loss": 5}', run=rp.run_id)
+    real = state.index.db.batch
+
+    def batch(steps: Any) -> None:
+        if len(steps[0][1]) > 1:  # the whole batch fails once; each run alone then succeeds
+            raise RuntimeError("the batch failed")
+        real(steps)
+
+    monkeypatch.setattr(state.index.db, "batch", batch)
+    assert state.reindex.flush(everything=True) == 3
+    assert all(r["summary"] == {"loss": 5} for r in state.index.runs("local", "p"))
 
 
 def test_a_mark_left_by_a_killed_replica_is_taken_by_another(state: ServerState) -> None:

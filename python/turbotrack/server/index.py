@@ -163,6 +163,52 @@ class Index:
         holds, and its mark is cleared. ``bump``: the row's ``updated`` is now at least (it is
         re-read some seconds after its files changed, and the runs list's ``since=`` must list it)."""
         read_at = time.time() if read_at is None else read_at
+        got = self._read(rp, force, read_at, bump, None)
+        if not isinstance(got, dict):
+            return got
+        return self._store(rp, got)
+
+    def refresh_many(self, runs: list[layout.RunPath], read_at: float, bump: bool = False) -> list[bool]:
+        """:meth:`refresh` of each run (not forced), their old signatures in one query and their rows
+        in one transaction (the reindexer's debounced re-reads: ``server/reindex.py``). Should that
+        transaction fail, each run is stored alone, as :meth:`refresh` does."""
+        old = self._signatures(runs)
+        got = [self._read(rp, False, read_at, bump, old.get((rp.entity, rp.project, rp.run_id), ())) for rp in runs]
+        ready = sorted(
+            ((rp, g) for rp, g in zip(runs, got) if isinstance(g, dict)),
+            key=lambda x: (x[0].entity, x[0].project, x[0].run_id),
+        )
+        if ready:
+            try:
+                steps = [self._put_steps(rp.entity, rp.project, rp.run_id, **fields) for rp, fields in ready]
+                self.db.batch([(steps[0][i][0], [r for st in steps for r in st[i][1]]) for i in range(3)])
+            except Exception:
+                return [g if not isinstance(g, dict) else self._store(rp, g) for rp, g in zip(runs, got)]
+            for rp, _ in ready:
+                self._stored(rp)
+        return [True if isinstance(g, dict) else g for g in got]
+
+    def _signatures(self, runs: list[layout.RunPath]) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+        """The (signature, dirty) of each run's row the index holds, 100 runs a query."""
+        got: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+        for i in range(0, len(runs), 100):
+            part = runs[i : i + 100]
+            rows = self.db.query(
+                "SELECT entity, project, run_id, signature, dirty FROM runs WHERE (entity, project, run_id) IN (VALUES "
+                + ", ".join(["(?, ?, ?)"] * len(part))
+                + ")",
+                [x for rp in part for x in (rp.entity, rp.project, rp.run_id)],
+            )
+            for e, pr, r, sig, dirty in rows:
+                got[(str(e), str(pr), str(r))] = (sig, dirty)
+        return got
+
+    def _read(
+        self, rp: layout.RunPath, force: bool, read_at: float, bump: bool, old: Optional[tuple[Any, ...]]
+    ) -> bool | dict[str, Any]:
+        """What :meth:`refresh` stores of the run (the fields of :meth:`put`), or its answer when
+        there is nothing to store. ``old``: the row's (signature, dirty) when looked up already
+        (None: looked up here; ``()``: no row)."""
         run_dir = rp.dir
         if not layout.is_run_dir(run_dir):
             return False
@@ -172,12 +218,14 @@ class Index:
         if self.signer is not None:
             signature = self.signer(f"{rp.entity}/{rp.project}/{rp.run_id}") or signature
         if not force:
-            old = self.db.query(
-                "SELECT signature, dirty FROM runs WHERE entity = ? AND project = ? AND run_id = ?",
-                (rp.entity, rp.project, rp.run_id),
-            )
-            if old and old[0][0] == signature:
-                if old[0][1] is not None and old[0][1] <= read_at:  # marked, yet the row holds it
+            if old is None:
+                rows = self.db.query(
+                    "SELECT signature, dirty FROM runs WHERE entity = ? AND project = ? AND run_id = ?",
+                    (rp.entity, rp.project, rp.run_id),
+                )
+                old = (rows[0][0], rows[0][1]) if rows else ()
+            if old and old[0] == signature:
+                if old[1] is not None and old[1] <= read_at:  # marked, yet the row holds it
                     self._clean(rp, read_at)
                 return True
         damaged: list[Exception] = []
@@ -209,15 +257,22 @@ class Index:
         if damaged:  # listed, in the state the local Api gives it (unreadable), with why
             self._failed(rp, signature, updated, f"cannot read the run's files: {_reason(damaged[0])}", fields)
             return True
+        return fields
+
+    def _store(self, rp: layout.RunPath, fields: dict[str, Any]) -> bool:
+        """Store what :meth:`_read` read of the run (its failure: the run with its ``index_error``)."""
         try:
             self.put(rp.entity, rp.project, rp.run_id, **fields)
         except Exception as e:
-            self._failed(rp, signature, updated, f"cannot index the run: {_reason(e)}", fields)
+            self._failed(rp, fields["signature"], fields["updated"], f"cannot index the run: {_reason(e)}", fields)
             return True
-        self._logged.pop((rp.entity, rp.project, rp.run_id), None)
-        if not layout.is_run_dir(run_dir):  # deleted while it was read: its rows go with it
-            self.forget(rp)
+        self._stored(rp)
         return True
+
+    def _stored(self, rp: layout.RunPath) -> None:
+        self._logged.pop((rp.entity, rp.project, rp.run_id), None)
+        if not layout.is_run_dir(rp.dir):  # deleted while it was read: its rows go with it
+            self.forget(rp)
 
     # ---- rows that lag their files (server/reindex.py) ----
 
@@ -309,7 +364,15 @@ class Index:
             read_at=f.get("read_at"),
         )
 
-    def put(
+    def put(self, entity: str, project: str, run_id: str, **fields: Any) -> None:
+        """Upsert one run's row (its heartbeat is kept): what ``refresh`` read from the files.
+        With ``index_error`` (a run that could not be indexed in full) only its plain fields go
+        into ``run_keys``: it is listed, and found by id, name, state and time. A mark (:meth:`mark`)
+        made up to ``read_at`` (when the files were read; default now) is cleared. The fields are
+        those of :meth:`_put_steps`."""
+        self.db.batch(self._put_steps(entity, project, run_id, **fields))
+
+    def _put_steps(
         self,
         entity: str,
         project: str,
@@ -328,11 +391,9 @@ class Index:
         signature: str = "",
         index_error: Optional[str] = None,
         read_at: Optional[float] = None,
-    ) -> None:
-        """Upsert one run's row (its heartbeat is kept): what ``refresh`` read from the files.
-        With ``index_error`` (a run that could not be indexed in full) only its plain fields go
-        into ``run_keys``: it is listed, and found by id, name, state and time. A mark (:meth:`mark`)
-        made up to ``read_at`` (when the files were read; default now) is cleared."""
+    ) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """The statements of :meth:`put` (the same three for every run: upsert the row, drop and
+        insert its keys), each with the run's rows."""
         ends = [_finite(i.get("end_time")) or 0.0 for i in infos]
         end = max(ends, default=0.0) or None
         recorded = _text((infos[0] if infos else {}).get("state"))
@@ -381,16 +442,11 @@ class Index:
             + ", ".join(f"{c} = excluded.{c}" for c in _UPDATED)
             + ", dirty = CASE WHEN runs.dirty <= ? THEN NULL ELSE runs.dirty END"
         )
-        self.db.batch(
-            [
-                (upsert, [(*row, time.time() if read_at is None else read_at)]),
-                ("DELETE FROM run_keys WHERE entity = ? AND project = ? AND run_id = ?", [key]),
-                (
-                    f"INSERT INTO run_keys ({_KEY_COLUMNS}) VALUES ({', '.join('?' * 8)})",
-                    keys,
-                ),
-            ]
-        )
+        return [
+            (upsert, [(*row, time.time() if read_at is None else read_at)]),
+            ("DELETE FROM run_keys WHERE entity = ? AND project = ? AND run_id = ?", [key]),
+            (f"INSERT INTO run_keys ({_KEY_COLUMNS}) VALUES ({', '.join('?' * 8)})", keys),
+        ]
 
     def touch(self, rp: layout.RunPath, ttl: Optional[float] = None) -> bool:
         """A heartbeat: the run's uploader is alive. One statement (heartbeats are a live run's most

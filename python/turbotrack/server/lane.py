@@ -9,8 +9,9 @@ Under that load most of a replica's CPU was the kernel switching those threads (
 hands ten times or so a request; benches/RESULTS.md section 28). Here such a request waits on the
 event loop while this one thread takes them in batches: the keys of a batch in one query, each
 request's checks (the route's own), one pack and one transaction (``Committer.commit``), the
-bytes into the cache, the heartbeats the appends carry in one transaction, the index rows of the
-state files marked in one more, then the event loop woken once for the whole batch. A state file
+bytes into the cache (a batch's files at once, on a few threads: each waits on the disk), the
+heartbeats the appends carry in one transaction, the index rows of the state files marked in one
+more, then the event loop woken once for the whole batch. A state file
 (JSON whole in one chunk) goes by the lane unless it is a ``run*.json``, whose upload has the run
 read at once: that goes the ordinary way.
 
@@ -27,6 +28,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -43,6 +45,8 @@ log = logging.getLogger("turbotrack.server")
 FALLBACK = object()
 #: at most this many appends a batch (one pack, one transaction)
 MAX_BATCH = 256
+#: threads writing a batch's bytes into the cache
+CACHE_THREADS = 8
 
 
 @dataclass
@@ -75,6 +79,9 @@ class Lane:
         #: requests the lane answered, and those it sent the ordinary way (the tests read them)
         self.answered = 0
         self.passed_on = 0
+        #: a batch's bytes go into the cache at once: each file's open, write and rename wait on the
+        #: disk (ext4 flushes a file renamed over another), not on the GIL
+        self._writes = ThreadPoolExecutor(CACHE_THREADS, thread_name_prefix="turbotrack-lane-cache")
         self._thread = threading.Thread(target=self._run, name="turbotrack-lane", daemon=True)
         self._thread.start()
 
@@ -109,6 +116,7 @@ class Lane:
     def close(self) -> None:
         self._q.put(None)
         self._thread.join(timeout=10)
+        self._writes.shutdown(wait=False)
 
     # ---- the lane's thread ----
 
@@ -170,20 +178,12 @@ class Lane:
         if not ready:
             return
         self.ingest.committer.commit([p.item for p in ready if p.item is not None])
-        done: list[_Pending] = []
+        # the 409s and errors the ordinary path tries again and answers; the rest into the cache
+        by_file: dict[Path, list[_Pending]] = {}  # one file's items in their order, on one thread
         for p in ready:
-            assert p.item is not None and p.path is not None
-            if p.item.error is not None or p.item.conflict:
-                continue  # the ordinary path tries it again and answers the 409 or the error
-            try:
-                if p.whole:
-                    size = self.ingest.put_whole(p.path, p.item)
-                else:
-                    size = self.ingest.appended(p.path, p.item)
-            except Exception:
-                continue
-            p.extra = {"size": size}
-            done.append(p)
+            if p.item is not None and p.item.error is None and not p.item.conflict and p.path is not None:
+                by_file.setdefault(p.path, []).append(p)
+        done = [p for ps in self._writes.map(self._cache, by_file.values()) for p in ps]
         files = [p for p in done if p.marks is not None]
         if files:
             try:  # their rows marked (read again a little later), in one transaction
@@ -202,6 +202,23 @@ class Lane:
                 p.extra["heartbeat"] = hit
         for p in done:
             p.answer = p.extra
+
+    def _cache(self, items: list[_Pending]) -> list[_Pending]:
+        """One file's committed items into the cache, in order (on one of the cache's threads);
+        those done."""
+        done = []
+        for p in items:
+            assert p.item is not None and p.path is not None
+            try:
+                if p.whole:
+                    size = self.ingest.put_whole(p.path, p.item)
+                else:
+                    size = self.ingest.appended(p.path, p.item)
+            except Exception:
+                continue
+            p.extra = {"size": size}
+            done.append(p)
+        return done
 
     def _deliver(self, batch: list[_Pending]) -> None:
         ours = sum(1 for p in batch if p.answer is not FALLBACK)

@@ -40,6 +40,8 @@ STALE = 3 * DEBOUNCE
 #: How often each replica looks for such marks, and how long one that took a run has to read it.
 SWEEP = 5.0
 LEASE = 60.0
+#: runs read again in one transaction (their old signatures in one query)
+CHUNK = 64
 #: A file whose upload is only marked: the ones a live run rewrites. ``run*.json`` is read at once.
 _MARKED = ("summary", "config", "metrics")
 
@@ -117,17 +119,41 @@ class Reindexer:
         with self._lock:
             due = [k for k, t in self._pending.items() if t <= cutoff]
         done = 0
-        for key in due:
+        for i in range(0, len(due), CHUNK):
             if self._stop.is_set() and not everything:
                 break
-            try:
-                self.now(layout.RunPath(self.index.root, *key), bump=True)
-                done += 1
-            except Exception as e:
-                with self._lock:
-                    self._pending.setdefault(key, time.monotonic())
-                self._say(f"reading run {'/'.join(key)} again failed (retried): {e}")
+            done += self._read_again(due[i : i + CHUNK])
         return done
+
+    def _read_again(self, keys: list[_Key]) -> int:
+        """:meth:`now` of each run (bumped), their rows in one transaction; how many were read. A
+        run that failed stays marked (retried)."""
+        read_at = time.time()  # before the fetches: a change marked after it is read again later
+        with self._lock:
+            for key in keys:
+                self._pending.pop(key, None)
+        fetched: list[layout.RunPath] = []
+        for key in keys:
+            rp = layout.RunPath(self.index.root, *key)
+            try:
+                self.ingest.pull(rp.dir, streams=False)
+                fetched.append(rp)
+            except Exception as e:
+                self._again([key], f"reading run {'/'.join(key)} again failed (retried): {e}")
+        try:
+            self.index.refresh_many(fetched, read_at, bump=True)
+        except Exception as e:
+            self._again(
+                [(rp.entity, rp.project, rp.run_id) for rp in fetched], f"reading runs again failed (retried): {e}"
+            )
+            return 0
+        return len(fetched)
+
+    def _again(self, keys: list[_Key], why: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._pending.setdefault(key, time.monotonic())
+        self._say(why)
 
     def sweep(self) -> int:
         """Read again the runs whose mark is older than ``stale`` seconds (left by a replica killed
