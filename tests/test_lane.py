@@ -179,3 +179,36 @@ def test_a_summary_sent_whole_is_stored_and_its_row_marked_by_the_lane(app: Serv
     q2 = {"offset": 0, "size": len(junk), "sha256": hashlib.sha256(junk).hexdigest()}
     assert _run(app, ("PUT", "/api/v1/runs/local/p/r1/files/summary.json", key, junk, q2))[0][0] == 400
     assert (app.state.root / "local" / "p" / "r1" / "summary.json").read_bytes() == body
+
+
+def test_one_files_appends_in_one_batch_go_into_the_cache_in_order(app: ServerApp, monkeypatch) -> None:
+    key = app.state.keys.create("local")[1]
+    runs = [f"r{i}" for i in range(8)]
+    _start(app, key, runs)
+    fetched: list[str] = []
+    real = app.state.ingest.pull_file
+    monkeypatch.setattr(app.state.ingest, "pull_file", lambda path, *a: fetched.append(path.name) or real(path, *a))
+    cache_append = app.state.ingest._cache_append
+
+    def slow_first(path: Path, d: str, name: str, offset: int, body: bytes) -> None:
+        if offset == 0 and path.parent.name == "r0":
+            time.sleep(0.3)  # a slow disk: the file's next append must still wait its turn
+        cache_append(path, d, name, offset, body)
+
+    monkeypatch.setattr(app.state.ingest, "_cache_append", slow_first)
+    lane = app._lane
+    assert lane is not None
+    before = lane.answered
+    parts = [b"abc", b"defg", b"hi"]
+    calls = []
+    at = 0
+    for part in parts:  # one uploader's appends and other runs' interleaved, all in one batch
+        calls.append(("PUT", "/api/v1/runs/local/p/r0/files/output.log", key, part, {"offset": at}))
+        calls += [("PUT", f"/api/v1/runs/local/p/{r}/files/output.log", key, part, {"offset": at}) for r in runs[1:]]
+        at += len(part)
+    got = _run(app, *calls)
+    assert [s for s, _ in got] == [200] * len(calls), got
+    assert lane.answered - before == len(calls)  # each by the lane: committed in order
+    for r in runs:
+        assert (app.state.root / "local" / "p" / r / "output.log").read_bytes() == b"abcdefghi"
+    assert fetched == []  # written in order into the cache: nothing fetched back from the store
