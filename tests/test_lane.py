@@ -212,3 +212,29 @@ def test_one_files_appends_in_one_batch_go_into_the_cache_in_order(app: ServerAp
     for r in runs:
         assert (app.state.root / "local" / "p" / r / "output.log").read_bytes() == b"abcdefghi"
     assert fetched == []  # written in order into the cache: nothing fetched back from the store
+
+
+def test_runs_starting_at_once_are_read_by_the_lane_in_one_transaction(app: ServerApp, monkeypatch) -> None:
+    key = app.state.keys.create("local")[1]
+    lane = app._lane
+    assert lane is not None
+    runs = [f"s{i}" for i in range(20)]
+    batches: list[int] = []
+    real = app.state.index.db.batch
+    monkeypatch.setattr(app.state.index.db, "batch", lambda steps: batches.append(len(steps[0][1])) or real(steps))
+    before = lane.answered
+
+    def info(rid: str) -> bytes:
+        return json.dumps({"id": rid, "name": f"name-{rid}", "state": "running", "created_at": time.time()}).encode()
+
+    calls = []
+    for r in runs:  # as the uploader sends a run.json: whole in one chunk
+        body = info(r)
+        q = {"offset": 0, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+        calls.append(("PUT", f"/api/v1/runs/local/p/{r}/files/run.json", key, body, q))
+    got = _run(app, *calls)
+    assert [s for s, _ in got] == [200] * len(runs), got
+    assert lane.answered - before == len(runs)
+    assert max(batches) > 1  # several runs' rows in one transaction
+    rows = {r["id"]: r for r in app.state.index.runs("local", "p")}  # listed at once, not later
+    assert {r: rows[r]["name"] for r in runs} == {r: f"name-{r}" for r in runs}

@@ -11,9 +11,9 @@ event loop while this one thread takes them in batches: the keys of a batch in o
 request's checks (the route's own), one pack and one transaction (``Committer.commit``), the
 bytes into the cache (a batch's files at once, on a few threads: each waits on the disk), the
 heartbeats the appends carry in one transaction, the index rows of the state files marked in one
-more, then the event loop woken once for the whole batch. A state file
-(JSON whole in one chunk) goes by the lane unless it is a ``run*.json``, whose upload has the run
-read at once: that goes the ordinary way.
+more, the runs whose ``run*.json`` came (a run starting or finishing: read at once) read with their
+rows in one more, then the event loop woken once for the whole batch. Any state file sent whole
+in one chunk (JSON) goes by the lane.
 
 The lane answers only what succeeds. Anything else (a key that does not let the request in, a bad
 query, an offset the database refused, a failed commit, a bug) goes the ordinary way, the route in
@@ -64,6 +64,7 @@ class _Pending:
     beat: Optional[tuple[Any, float]] = None  # (run path, ttl) of a heartbeat an append carries
     whole: bool = False  # a state file sent whole (else an append)
     marks: Optional[tuple[Any, str]] = None  # (run path, name) of one whose upload marks the run's row
+    reads: Any = None  # the run path of a run*.json, whose upload has the run read at once
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -167,10 +168,11 @@ class Lane:
                     whole = routes.state_file_target(state, req)
                     if whole is None:
                         continue
-                    rp, name, path, marks = whole
+                    rp, name, path, action = whole
                     p.item = self.ingest.whole_item(path, p.body, req.query.sha256)
                     p.whole = True
-                    p.marks = (rp, name) if marks else None
+                    p.marks = (rp, name) if action == "mark" else None
+                    p.reads = rp if action == "read" else None
                 p.path = path
                 ready.append(p)
             except Exception:  # refused (the ordinary path says why) or unexpected: it says too
@@ -192,6 +194,14 @@ class Lane:
                 for p in files:
                     p.extra = {}
                 done = [p for p in done if p.marks is None]
+        starts = [p for p in done if p.reads is not None]
+        if starts:
+            try:  # the runs read at once, their rows in one transaction
+                state.reindex.now_many([p.reads for p in starts])
+            except Exception:  # the ordinary path stores them again and reads each
+                for p in starts:
+                    p.extra = {}
+                done = [p for p in done if p.reads is None]
         beats = [p for p in done if p.beat is not None]
         if beats:
             try:

@@ -76,6 +76,17 @@ class Reindexer:
         self.ingest.pull(rp.dir, streams=False)
         return self.index.refresh(rp, force=force, read_at=read_at, bump=bump)
 
+    def now_many(self, runs: list[layout.RunPath]) -> list[bool]:
+        """:meth:`now` of each run, their rows in one transaction (``server/lane.py``'s batches of
+        ``run*.json`` uploads: many runs starting at once)."""
+        read_at = time.time()
+        with self._lock:
+            for rp in runs:
+                self._pending.pop((rp.entity, rp.project, rp.run_id), None)
+        for rp in runs:
+            self.ingest.pull(rp.dir, streams=False)
+        return self.index.refresh_many(runs, read_at)
+
     def changed(self, rp: layout.RunPath, name: str) -> None:
         """A state file ``name`` of the run was uploaded: its row is read again now or marked."""
         if not name.startswith(_MARKED):

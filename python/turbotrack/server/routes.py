@@ -460,18 +460,18 @@ def append_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, Path
     return None
 
 
-def state_file_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, str, Path, bool]]:
+def state_file_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, str, Path, str]]:
     """The run, name and path of an upload that is a run's state file sent whole in one chunk
-    (``?offset=0&size=N&sha256=HEX`` and N bytes of JSON), and whether its upload marks the run's
-    index row (a summary, config or metrics file), as :func:`upload` takes it; None for any other
-    upload, and for a ``run*.json`` (its upload has the run read at once). Raises what
-    :func:`upload` raises for a bad path, name or body."""
+    (``?offset=0&size=N&sha256=HEX`` and N bytes of JSON), and what its upload does to the run's
+    index row, as :func:`upload` does it: ``"read"`` (a ``run*.json``: the run read at once),
+    ``"mark"`` (a summary, config or metrics file: read again a little later) or ``""``; None for
+    any other upload. Raises what :func:`upload` raises for a bad path, name or body."""
     rp, rel, kind, path = _upload_target(s, r)
     q = r.query
-    if kind != layout.REPLACE or q.sha256 is None or q.offset or q.size != len(r.body) or rel.startswith("run"):
+    if kind != layout.REPLACE or q.sha256 is None or q.offset or q.size != len(r.body):
         return None
     _json_body(r.body, rel)
-    return rp, rel, path, rel.startswith(_INDEXED)
+    return rp, rel, path, "read" if rel.startswith("run") else "mark" if rel.startswith(_INDEXED) else ""
 
 
 def upload(s: ServerState, r: Req) -> Any:
