@@ -75,6 +75,24 @@ def test_a_synced_finished_run_costs_one_request(new_run, server):
     _same_on_server(run, server)
 
 
+def test_the_marker_is_a_cache_written_without_fsync_and_an_emptied_one_is_no_harm(new_run, server, monkeypatch):
+    run = _big_run(new_run, 500)
+    client = CountingClient(server.url, server.key)
+    marker = Path(run.dir) / core.MARKER
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.fstat(fd).st_ino) or real_fsync(fd))
+    assert core.RunSync(client, Path(run.dir)).sync().rows == 500
+    assert marker.is_file() and marker.stat().st_ino not in synced  # never waited on
+    marker.write_bytes(b"")  # a power cut after the rename, before its bytes reached the disk
+    client.calls.clear()
+    again = core.RunSync(client, Path(run.dir)).sync()
+    assert again.up_to_date and client.calls == [f"GET /api/v1/runs/{run.path}/manifest"]  # the manifest decides
+    assert json.loads(marker.read_text())  # written again
+    client.close()
+    _same_on_server(run, server)
+
+
 def test_a_torn_tail_is_not_sent_and_the_rest_follows_later(new_run, root, server):
     run = _big_run(new_run, 3000)
     history = Path(run.dir) / "history.ttrk"

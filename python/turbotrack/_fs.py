@@ -12,9 +12,11 @@ from typing import Any, Optional, Union
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: PathLike, data: bytes, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` atomically: readers see the old file or the new one, never a mix
-    (and a link at ``path`` is replaced, never written through)."""
+    (and a link at ``path`` is replaced, never written through). ``durable``: the bytes are on disk
+    (fsync) before the file is replaced; not for a cache a power cut may lose (one fsync under a
+    busy disk takes milliseconds)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     # the name cut short: a temporary file beside a 255-byte name must still be a legal name
@@ -24,7 +26,8 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         try:

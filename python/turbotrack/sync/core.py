@@ -170,7 +170,10 @@ class RunSync:
         self._limit = CHUNK
         self._sent_at: dict[str, float] = {}  # REPLACE file -> when it last went up (time.monotonic())
         self._marker_at = -float("inf")
-        marker = read_json(self.marker_path, {}) if self.marker_path.exists() else {}
+        try:  # only a cache: a damaged one (emptied by a power cut, say) is none
+            marker = read_json(self.marker_path, {}) if self.marker_path.exists() else {}
+        except ValueError:
+            marker = {}
         try:
             mine = (marker or {}).get(self.marker_key) or {}
             self._local = {k: tuple(v) for k, v in (mine.get("files") or {}).items()}  # type: ignore[misc]
@@ -521,7 +524,8 @@ class RunSync:
                     "artifacts": sorted(self._artifacts_sent),
                     "synced_at": time.time(),
                 }
-                atomic_write_bytes(self.marker_path, json.dumps(marker).encode())
+                # only a cache (the manifest decides): no fsync, which a live pass would wait on
+                atomic_write_bytes(self.marker_path, json.dumps(marker).encode(), durable=False)
         except OSError:
             pass  # a read-only run folder: the next sync costs a little more
 
