@@ -238,3 +238,29 @@ def test_runs_starting_at_once_are_read_by_the_lane_in_one_transaction(app: Serv
     assert max(batches) > 1  # several runs' rows in one transaction
     rows = {r["id"]: r for r in app.state.index.runs("local", "p")}  # listed at once, not later
     assert {r: rows[r]["name"] for r in runs} == {r: f"name-{r}" for r in runs}
+
+
+def test_a_failed_index_update_sends_the_batch_the_ordinary_way(app: ServerApp, monkeypatch) -> None:
+    key = app.state.keys.create("local")[1]
+    lane = app._lane
+    assert lane is not None
+
+    def down(runs: Any) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(app.state.reindex, "now_many", down)
+    monkeypatch.setattr(app.state.reindex, "changed_many", down)
+    passed = lane.passed_on
+    body = json.dumps({"id": "f1", "name": "fine", "state": "running", "created_at": time.time()}).encode()
+    q = {"offset": 0, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    assert _run(app, ("PUT", "/api/v1/runs/local/p/f1/files/run.json", key, body, q)) == [(200, {"size": len(body)})]
+    summary = b'{"loss": 1}'
+    q = {"offset": 0, "size": len(summary), "sha256": hashlib.sha256(summary).hexdigest()}
+    assert _run(app, ("PUT", "/api/v1/runs/local/p/f1/files/summary.json", key, summary, q)) == [
+        (200, {"size": len(summary)})
+    ]
+    assert lane.passed_on - passed == 2  # answered by the ordinary path, which read and marked them
+    assert app.state.index.runs("local", "p")[0]["name"] == "fine"
+    from turbotrack.store.layout import RunPath
+
+    assert app.state.index.is_dirty(RunPath(app.state.root, "local", "p", "f1"))

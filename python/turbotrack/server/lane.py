@@ -186,22 +186,10 @@ class Lane:
             if p.item is not None and p.item.error is None and not p.item.conflict and p.path is not None:
                 by_file.setdefault(p.path, []).append(p)
         done = [p for ps in self._writes.map(self._cache, by_file.values()) for p in ps]
-        files = [p for p in done if p.marks is not None]
-        if files:
-            try:  # their rows marked (read again a little later), in one transaction
-                state.reindex.changed_many([p.marks[0] for p in files if p.marks is not None])
-            except Exception:  # the ordinary path stores them again and marks each
-                for p in files:
-                    p.extra = {}
-                done = [p for p in done if p.marks is None]
-        starts = [p for p in done if p.reads is not None]
-        if starts:
-            try:  # the runs read at once, their rows in one transaction
-                state.reindex.now_many([p.reads for p in starts])
-            except Exception:  # the ordinary path stores them again and reads each
-                for p in starts:
-                    p.extra = {}
-                done = [p for p in done if p.reads is None]
+        # the rows of the state files marked (read again a little later), and of the runs whose
+        # run.json came read at once, each kind in one transaction
+        done = self._indexed(done, lambda p: p.marks[0] if p.marks else None, state.reindex.changed_many)
+        done = self._indexed(done, lambda p: p.reads, state.reindex.now_many)
         beats = [p for p in done if p.beat is not None]
         if beats:
             try:
@@ -212,6 +200,24 @@ class Lane:
                 p.extra["heartbeat"] = hit
         for p in done:
             p.answer = p.extra
+
+    @staticmethod
+    def _indexed(done: list[_Pending], run_of: Any, update: Any) -> list[_Pending]:
+        """``update`` (one transaction) the index rows of the runs ``run_of`` names among ``done``;
+        what is left to answer: should it fail, those go the ordinary way (stored again, each run's
+        row updated alone)."""
+        these = [(p, run_of(p)) for p in done]
+        runs = [rp for _, rp in these if rp is not None]
+        if not runs:
+            return done
+        try:
+            update(runs)
+        except Exception:
+            for p, rp in these:
+                if rp is not None:
+                    p.extra = {}
+            return [p for p, rp in these if rp is None]
+        return done
 
     def _cache(self, items: list[_Pending]) -> list[_Pending]:
         """One file's committed items into the cache, in order (on one of the cache's threads);
