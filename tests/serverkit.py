@@ -58,7 +58,11 @@ class ServerProc:
             args += ["--db", self.db]
         with open(self.log_path, "ab") as err:
             self.proc = subprocess.Popen(
-                [*args, *self.extra], stdout=subprocess.PIPE, stderr=err, text=True, env=os.environ.copy()
+                [*args, *self.extra],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # a hung server's stacks on SIGABRT
             )
         assert self.proc.stdout is not None
         line = "-"
@@ -86,9 +90,14 @@ class ServerProc:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            except subprocess.TimeoutExpired:  # hung: its threads' stacks into the test's output
+                self.proc.send_signal(signal.SIGABRT)
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+                print(f"the server did not stop on SIGTERM; its stderr's end:\n{self.log_text()[-20000:]}")
         self._close_pipes()
         return int(self.proc.returncode or 0)
 
