@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from ..store import layout
 from .index import Index
@@ -76,16 +76,28 @@ class Reindexer:
         self.ingest.pull(rp.dir, streams=False)
         return self.index.refresh(rp, force=force, read_at=read_at, bump=bump)
 
-    def now_many(self, runs: list[layout.RunPath]) -> list[bool]:
+    def now_many(
+        self, runs: list[layout.RunPath], bump: bool = False, failed: Optional[Callable[[_Key, Exception], None]] = None
+    ) -> list[layout.RunPath]:
         """:meth:`now` of each run, their rows in one transaction (``server/lane.py``'s batches of
-        ``run*.json`` uploads: many runs starting at once)."""
-        read_at = time.time()
+        ``run*.json`` uploads; the debounced re-reads); the runs read. ``failed``: told of a run
+        whose files could not be fetched (it is left out), else that failure goes up."""
+        read_at = time.time()  # before the fetches: a change marked after it is read again later
         with self._lock:
             for rp in runs:
                 self._pending.pop((rp.entity, rp.project, rp.run_id), None)
+        fetched: list[layout.RunPath] = []
         for rp in runs:
-            self.ingest.pull(rp.dir, streams=False)
-        return self.index.refresh_many(runs, read_at)
+            try:
+                self.ingest.pull(rp.dir, streams=False)
+            except Exception as e:
+                if failed is None:
+                    raise
+                failed((rp.entity, rp.project, rp.run_id), e)
+                continue
+            fetched.append(rp)
+        self.index.refresh_many(fetched, read_at, bump=bump)
+        return fetched
 
     def changed(self, rp: layout.RunPath, name: str) -> None:
         """A state file ``name`` of the run was uploaded: its row is read again now or marked."""
@@ -137,28 +149,20 @@ class Reindexer:
         return done
 
     def _read_again(self, keys: list[_Key]) -> int:
-        """:meth:`now` of each run (bumped), their rows in one transaction; how many were read. A
-        run that failed stays marked (retried)."""
-        read_at = time.time()  # before the fetches: a change marked after it is read again later
-        with self._lock:
-            for key in keys:
-                self._pending.pop(key, None)
-        fetched: list[layout.RunPath] = []
-        for key in keys:
-            rp = layout.RunPath(self.index.root, *key)
-            try:
-                self.ingest.pull(rp.dir, streams=False)
-                fetched.append(rp)
-            except Exception as e:
-                self._again([key], f"reading run {'/'.join(key)} again failed (retried): {e}")
+        """:meth:`now_many` of the runs (bumped); how many were read. A run that failed stays
+        marked (retried)."""
+        runs = [layout.RunPath(self.index.root, *key) for key in keys]
         try:
-            self.index.refresh_many(fetched, read_at, bump=True)
-        except Exception as e:
-            self._again(
-                [(rp.entity, rp.project, rp.run_id) for rp in fetched], f"reading runs again failed (retried): {e}"
+            return len(
+                self.now_many(
+                    runs,
+                    bump=True,
+                    failed=lambda k, e: self._again([k], f"reading run {'/'.join(k)} again failed (retried): {e}"),
+                )
             )
+        except Exception as e:
+            self._again(keys, f"reading runs again failed (retried): {e}")
             return 0
-        return len(fetched)
 
     def _again(self, keys: list[_Key], why: str) -> None:
         with self._lock:
