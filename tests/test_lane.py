@@ -264,3 +264,89 @@ def test_a_failed_index_update_sends_the_batch_the_ordinary_way(app: ServerApp, 
     from turbotrack.store.layout import RunPath
 
     assert app.state.index.is_dirty(RunPath(app.state.root, "local", "p", "f1"))
+
+
+def _whole(name: str, body: bytes) -> Any:
+    from turbotrack.store.batch import Part
+
+    return Part(name, 0, body, len(body), hashlib.sha256(body).hexdigest())
+
+
+def test_batches_of_many_runs_are_answered_by_the_lane_part_by_part(app: ServerApp) -> None:
+    """A live run's pass in one request (``POST .../files``): its history's appends and its summary
+    whole, many runs at once; every part committed, in the cache and answered, the heartbeat
+    recorded, all in the lane's batches."""
+    from turbotrack.store import batch
+    from turbotrack.store.layout import RunPath
+
+    key = app.state.keys.create("local")[1]
+    runs = [f"b{i}" for i in range(16)]
+    _start(app, key, runs)
+    lane = app._lane
+    assert lane is not None
+    before = lane.answered
+    calls = []
+    for r in runs:
+        body = batch.encode(
+            [
+                batch.Part("output.log", 0, f"log of {r}\n".encode()),
+                _whole("summary.json", json.dumps({"r": r}).encode()),
+            ]
+        )
+        calls.append(("POST", f"/api/v1/runs/local/p/{r}/files", key, body, {"heartbeat": 30}))
+    got = _run(app, *calls)
+    want = [
+        (200, {"parts": [{"size": len(f"log of {r}\n")}, {"size": len(json.dumps({"r": r}))}], "heartbeat": True})
+        for r in runs
+    ]
+    assert got == want
+    assert lane.answered - before == len(runs)  # every batch by the lane
+    for r in runs:
+        d = app.state.root / "local" / "p" / r
+        assert (d / "output.log").read_bytes() == f"log of {r}\n".encode()
+        assert json.loads((d / "summary.json").read_bytes()) == {"r": r}
+        assert app.state.ingest.has(d / "output.log") and app.state.ingest.has(d / "summary.json")
+        assert app.state.index.is_dirty(RunPath(app.state.root, "local", "p", r))  # its summary: read again later
+    rows = app.state.index_db.query("SELECT run_id FROM runs WHERE project = 'p' AND heartbeat_ttl = 30.0")
+    assert sorted(r for (r,) in rows) == sorted(runs)
+
+
+def test_a_batch_the_lane_cannot_answer_is_answered_as_ever(app: ServerApp) -> None:
+    """A stale offset in one part, a chunk of a file sent in parts, a refused key, a body that is no
+    batch: the ordinary path answers each as it always did, part by part; nothing refused gets in."""
+    from turbotrack.store import batch
+
+    key = app.state.keys.create("local")[1]
+    ro = app.state.keys.create("local", read_only=True)[1]
+    _start(app, key, ["c1", "c2"])
+    base = "/api/v1/runs/local/p/c1"
+    assert _run(app, ("PUT", base + "/files/output.log", key, b"abc", {"offset": 0})) == [(200, {"size": 3})]
+    lane = app._lane
+    assert lane is not None
+    passed = lane.passed_on
+    config = json.dumps({"lr": 0.1}).encode()
+    stale = batch.encode([batch.Part("output.log", 0, b"xyz"), _whole("config.json", config)])
+    half = b'{"loss": 1}'
+    chunked = batch.encode([batch.Part("summary.json", 0, half[:4], len(half), hashlib.sha256(half).hexdigest())])
+    fine = batch.encode([batch.Part("output.log", 0, b"fine")])
+    got = _run(
+        app,
+        ("POST", base + "/files", key, stale),
+        ("POST", "/api/v1/runs/local/p/c2/files", key, chunked),
+        ("POST", base + "/files", ro, fine),
+        ("POST", base + "/files", key, b"no batch at all"),
+        ("POST", "/api/v1/runs/local/p/c2/files", key, fine),  # in the same batch: by the lane
+    )
+    assert got[0][0] == 200 and got[0][1]["parts"][1] == {"size": len(config)}
+    conflict = got[0][1]["parts"][0]
+    assert conflict["status"] == 409 and conflict["size"] == 3
+    assert conflict["sha256"] == hashlib.sha256(b"abc").hexdigest()
+    assert got[1] == (200, {"parts": [{"size": 4}]})  # the part file holds 4 bytes of it
+    assert got[2][0] == 403 and got[3][0] == 400 and "batch" in got[3][1]["error"]
+    assert got[4] == (200, {"parts": [{"size": 4}]})
+    assert lane.passed_on - passed == 4
+    d = app.state.root / "local" / "p"
+    assert (d / "c1" / "output.log").read_bytes() == b"abc"
+    assert json.loads((d / "c1" / "config.json").read_bytes()) == {"lr": 0.1}
+    assert (d / "c2" / "output.log").read_bytes() == b"fine"
+    assert not (d / "c2" / "summary.json").exists()

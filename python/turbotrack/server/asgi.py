@@ -33,7 +33,7 @@ from .lane import FALLBACK, Lane
 from .params import parse
 from .replica import ObjectIngest
 from .responses import Empty, File, Html, Json, Redirect
-from .routes import LOGIN_PAGE, PUBLIC, ROUTES, UI_CSP, WRITE, Req, Route, part
+from .routes import LOGIN_PAGE, PUBLIC, ROUTES, SMALL_BATCH, UI_CSP, WRITE, Req, Route, part
 from .state import ServerState
 
 log = logging.getLogger("turbotrack.server")
@@ -52,8 +52,8 @@ _GZIP_MIN = 1400
 _NAMES = ("entity", "project", "run_id")
 #: A body of at most this many bytes (its length declared) is read before the caller is checked, so
 #: the request costs one trip to a worker thread, not two (a live run's appends are a few KiB).
-#: Bigger ones are read only once the key lets them in.
-SMALL_BODY = 64 << 10
+#: Bigger ones are read only once the key lets them in. A batch of uploads the client keeps to it.
+SMALL_BODY = SMALL_BATCH
 #: The worker threads the handlers run in (anyio's default for ``to_thread``): each a blocking call
 #: at a time (the database, the object store, a file).
 WORKER_THREADS = 40

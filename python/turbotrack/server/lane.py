@@ -13,13 +13,15 @@ bytes into the cache (a batch's files at once, on a few threads: each waits on t
 heartbeats the appends carry in one transaction, the index rows of the state files marked in one
 more, the runs whose ``run*.json`` came (a run starting or finishing: read at once) read with their
 rows in one more, then the event loop woken once for the whole batch. Any state file sent whole
-in one chunk (JSON) goes by the lane.
+in one chunk (JSON, or a blob) goes by the lane, and so does a batch of such uploads of one run
+(``POST .../files``, ``store/batch.py``: a live run's pass in one request), its parts committed
+with the rest and answered together.
 
-The lane answers only what succeeds. Anything else (a key that does not let the request in, a bad
-query, an offset the database refused, a failed commit, a bug) goes the ordinary way, the route in
-a worker thread (``ServerApp._admit_and_call``), which answers it exactly as it always did: an
-append is conditional on its offset and a state file is replaced whole, so trying one again there
-neither loses nor doubles it."""
+The lane answers only what succeeds (a batch: all of its parts). Anything else (a key that does
+not let the request in, a bad query, an offset the database refused, a failed commit, a bug) goes
+the ordinary way, the route in a worker thread (``ServerApp._admit_and_call``), which answers it
+exactly as it always did: an append is conditional on its offset and a state file is replaced
+whole, so trying one again there neither loses nor doubles it."""
 
 from __future__ import annotations
 
@@ -50,6 +52,18 @@ CACHE_THREADS = 8
 
 
 @dataclass
+class _Unit:
+    """One file's upload in a request (a batch carries several): checked, then committed."""
+
+    path: Path
+    item: _Item
+    whole: bool  # a state file sent whole (else an append)
+    marks: Optional[tuple[Any, str]] = None  # (run path, name) of one whose upload marks the run's row
+    reads: Any = None  # the run path of a run*.json, whose upload has the run read at once
+    answer: Optional[dict[str, Any]] = None  # {"size": N} once it is in the store and the cache
+
+
+@dataclass
 class _Pending:
     route: routes.Route
     params: dict[str, str]
@@ -59,13 +73,9 @@ class _Pending:
     body: bytes
     future: asyncio.Future[Any]
     answer: Any = FALLBACK
-    path: Optional[Path] = None
-    item: Optional[_Item] = None
-    beat: Optional[tuple[Any, float]] = None  # (run path, ttl) of a heartbeat an append carries
-    whole: bool = False  # a state file sent whole (else an append)
-    marks: Optional[tuple[Any, str]] = None  # (run path, name) of one whose upload marks the run's row
-    reads: Any = None  # the run path of a run*.json, whose upload has the run read at once
-    extra: dict[str, Any] = field(default_factory=dict)
+    units: list[_Unit] = field(default_factory=list)
+    many: bool = False  # a batch (``POST .../files``): answered part by part
+    beat: Optional[tuple[Any, float]] = None  # (run path, ttl) of a heartbeat the request carries
 
 
 class Lane:
@@ -88,11 +98,11 @@ class Lane:
 
     @staticmethod
     def takes(route: routes.Route, method: str, headers: dict[str, str], length: str, small: int) -> bool:
-        """Whether a request may go by the lane: a PUT to a run file with a key and a small body of
-        declared length (the lane decides the rest: an append, or the ordinary path)."""
+        """Whether a request may go by the lane: a PUT to a run file, or a batch of them, with a key
+        and a small body of declared length (the lane decides the rest: appends and whole files, or
+        the ordinary path)."""
         return (
-            route.handler is routes.upload
-            and method == "PUT"
+            (route.handler, method) in ((routes.upload, "PUT"), (routes.upload_many, "POST"))
             and headers.get("authorization", "").startswith("Bearer ")
             and length.isdigit()
             and int(length) <= small
@@ -158,82 +168,101 @@ class Lane:
             try:
                 who = self.app._admit(p.route, p.params, p.headers, p.method, p.scope, who=who)
                 req = self.app.request(p.route, p.params, who, p.body, p.headers, p.scope)
-                target = routes.append_target(state, req)
-                if target is not None:
-                    rp, path, kind = target
-                    p.item = self.ingest.append_item(path, kind, req.query.offset, p.body)
-                    if req.query.heartbeat is not None:
-                        p.beat = (rp, req.query.heartbeat)
+                if p.route.handler is routes.upload_many:
+                    rp, subs = routes.batch_parts(state, req)
+                    p.many = True
                 else:
-                    whole = routes.state_file_target(state, req)
-                    if whole is None:
-                        continue
-                    rp, name, path, action = whole
-                    p.item = self.ingest.whole_item(path, p.body, req.query.sha256)
-                    p.whole = True
-                    p.marks = (rp, name) if action == "mark" else None
-                    p.reads = rp if action == "read" else None
-                p.path = path
+                    rp, subs = None, [req]
+                taken = [self._unit(state, sub) for sub in subs]
+                if any(u is None for u in taken):
+                    continue  # a part the lane does not take: the whole request goes the ordinary way
+                p.units = [u for u in taken if u is not None]
+                if req.query.heartbeat is not None and (p.many or not p.units[0].whole):  # as the routes take it
+                    p.beat = (rp or routes.run_path(state, p.params), req.query.heartbeat)
                 ready.append(p)
             except Exception:  # refused (the ordinary path says why) or unexpected: it says too
                 continue
         if not ready:
             return
-        self.ingest.committer.commit([p.item for p in ready if p.item is not None])
+        units = [u for p in ready for u in p.units]
+        if units:
+            self.ingest.committer.commit([u.item for u in units])
         # the 409s and errors the ordinary path tries again and answers; the rest into the cache
-        by_file: dict[Path, list[_Pending]] = {}  # one file's items in their order, on one thread
-        for p in ready:
-            if p.item is not None and p.item.error is None and not p.item.conflict and p.path is not None:
-                by_file.setdefault(p.path, []).append(p)
-        done = [p for ps in self._writes.map(self._cache, by_file.values()) for p in ps]
+        by_file: dict[Path, list[_Unit]] = {}  # one file's items in their order, on one thread
+        for u in units:
+            if u.item.error is None and not u.item.conflict:
+                by_file.setdefault(u.path, []).append(u)
+        done = [u for us in self._writes.map(self._cache, by_file.values()) for u in us]
         # the rows of the state files marked (read again a little later), and of the runs whose
         # run.json came read at once, each kind in one transaction
-        done = self._indexed(done, lambda p: p.marks[0] if p.marks else None, state.reindex.changed_many)
-        done = self._indexed(done, lambda p: p.reads, state.reindex.now_many)
-        beats = [p for p in done if p.beat is not None]
+        done = self._indexed(done, lambda u: u.marks[0] if u.marks else None, state.reindex.changed_many)
+        self._indexed(done, lambda u: u.reads, state.reindex.now_many)
+        # a request is answered here once all of its parts are done; else the ordinary path does
+        # it all again (a part done here is then answered as the 409 of an offset already held, or
+        # its whole file written again: neither loses nor doubles a byte)
+        whole = [p for p in ready if all(u.answer is not None for u in p.units)]
+        hits: dict[int, bool] = {}
+        beats = [p for p in whole if p.beat is not None]
         if beats:
             try:
-                hits = state.index.touch_many([p.beat for p in beats if p.beat is not None])
+                touched = state.index.touch_many([p.beat for p in beats if p.beat is not None])
             except Exception:  # not recorded: the answer says so, the uploader sends one of its own
-                hits = [False] * len(beats)
-            for p, hit in zip(beats, hits):
-                p.extra["heartbeat"] = hit
-        for p in done:
-            p.answer = p.extra
+                touched = [False] * len(beats)
+            hits = {id(p): hit for p, hit in zip(beats, touched)}
+        for p in whole:
+            answer: dict[str, Any] = {"parts": [u.answer for u in p.units]} if p.many else dict(p.units[0].answer or {})
+            if id(p) in hits:
+                answer["heartbeat"] = hits[id(p)]
+            p.answer = answer
+
+    def _unit(self, state: Any, req: routes.Req) -> Optional[_Unit]:
+        """One upload checked as the route checks it and ready to commit: an append, or a file sent
+        whole in one chunk; None for any other (the ordinary path takes it)."""
+        target = routes.append_target(state, req)
+        if target is not None:
+            _, path, kind = target
+            return _Unit(path, self.ingest.append_item(path, kind, req.query.offset, req.body), whole=False)
+        whole = routes.whole_file_target(state, req)
+        if whole is None:
+            return None
+        rp, name, path, action = whole
+        return _Unit(
+            path,
+            self.ingest.whole_item(path, req.body, req.query.sha256),
+            whole=True,
+            marks=(rp, name) if action == "mark" else None,
+            reads=rp if action == "read" else None,
+        )
 
     @staticmethod
-    def _indexed(done: list[_Pending], run_of: Any, update: Any) -> list[_Pending]:
+    def _indexed(done: list[_Unit], run_of: Any, update: Any) -> list[_Unit]:
         """``update`` (one transaction) the index rows of the runs ``run_of`` names among ``done``;
-        what is left to answer: should it fail, those go the ordinary way (stored again, each run's
-        row updated alone)."""
-        these = [(p, run_of(p)) for p in done]
+        what is left done: should it fail, those are not (their requests go the ordinary way, stored
+        again, each run's row updated alone)."""
+        these = [(u, run_of(u)) for u in done]
         runs = [rp for _, rp in these if rp is not None]
         if not runs:
             return done
         try:
             update(runs)
         except Exception:
-            for p, rp in these:
+            for u, rp in these:
                 if rp is not None:
-                    p.extra = {}
-            return [p for p, rp in these if rp is None]
+                    u.answer = None
+            return [u for u, rp in these if rp is None]
         return done
 
-    def _cache(self, items: list[_Pending]) -> list[_Pending]:
+    def _cache(self, units: list[_Unit]) -> list[_Unit]:
         """One file's committed items into the cache, in order (on one of the cache's threads);
         those done."""
         done = []
-        for p in items:
-            assert p.item is not None and p.path is not None
+        for u in units:
             try:
-                if p.whole:
-                    size = self.ingest.put_whole(p.path, p.item)
-                else:
-                    size = self.ingest.appended(p.path, p.item)
+                size = self.ingest.put_whole(u.path, u.item) if u.whole else self.ingest.appended(u.path, u.item)
             except Exception:
                 continue
-            p.extra = {"size": size}
-            done.append(p)
+            u.answer = {"size": size}
+            done.append(u)
         return done
 
     def _deliver(self, batch: list[_Pending]) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from .._fs import read_json
-from ..store import layout
+from ..store import batch, layout
 from . import run_edits
 from .auth import Principal
 from .checks import index_run as _index_run
@@ -154,6 +154,9 @@ class HistoryQuery:
             raise ValueError("samples must be at least 1")
 
 
+#: The batch of uploads a client keeps to (the manifest says it): what the server reads before it
+#: looks the key up, and what a replica's lane takes (asgi.py's SMALL_BODY)
+SMALL_BATCH = 64 << 10
 #: Runs one batch history request may name: 100 answers of a chart's keys at its width stay a few
 #: MB (a 600-point key is some 20 KB of JSON), and the UI asks for at most BATCH_RUNS (lib/batch.js).
 MAX_BATCH_RUNS = 100
@@ -198,6 +201,16 @@ class UploadQuery:
     sha256: Optional[str] = None
     #: an append that is also the run's heartbeat, fresh this many seconds (the uploader's live
     #: passes: one request less than a heartbeat of its own)
+    heartbeat: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.heartbeat is not None and not (math.isfinite(self.heartbeat) and self.heartbeat > 0):
+            raise ValueError("heartbeat must be a positive number of seconds")
+
+
+@dataclass(frozen=True)
+class BatchQuery:
+    #: the run's heartbeat, fresh this many seconds, carried by the batch (as an append carries it)
     heartbeat: Optional[float] = None
 
     def __post_init__(self) -> None:
@@ -314,7 +327,9 @@ def manifest(s: ServerState, r: Req) -> Any:
                 files[rel] = {"size": path.stat().st_size, "sha256": s.ingest.sha256(path)}
         for rel, part in s.ingest.partials(rp.dir).items():
             files.setdefault(rel, {})["partial"] = part
-    return {"files": files, "max_body": s.limits.max_body}
+    # ``batch``: the server takes several uploads in one request (``POST .../files``), this many
+    # bytes at most for the fast path (a replica's lane); a bigger one is taken, at max_body
+    return {"files": files, "max_body": s.limits.max_body, "batch": SMALL_BATCH}
 
 
 def history(s: ServerState, r: Req) -> Any:
@@ -460,16 +475,19 @@ def append_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, Path
     return None
 
 
-def state_file_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, str, Path, str]]:
-    """The run, name and path of an upload that is a run's state file sent whole in one chunk
-    (``?offset=0&size=N&sha256=HEX`` and N bytes of JSON), and what its upload does to the run's
-    index row, as :func:`upload` does it: ``"read"`` (a ``run*.json``: the run read at once),
-    ``"mark"`` (a summary, config or metrics file: read again a little later) or ``""``; None for
-    any other upload. Raises what :func:`upload` raises for a bad path, name or body."""
+def whole_file_target(s: ServerState, r: Req) -> Optional[tuple[layout.RunPath, str, Path, str]]:
+    """The run, name and path of an upload that is a file sent whole in one chunk
+    (``?offset=0&size=N&sha256=HEX`` and N bytes: a run's JSON state file, or a blob such as its
+    requirements), and what its upload does to the run's index row, as :func:`upload` does it:
+    ``"read"`` (a ``run*.json``: the run read at once), ``"mark"`` (a summary, config or metrics
+    file: read again a little later) or ``""``; None for any other upload. Raises what
+    :func:`upload` raises for a bad path, name or body."""
     rp, rel, kind, path = _upload_target(s, r)
     q = r.query
-    if kind != layout.REPLACE or q.sha256 is None or q.offset or q.size != len(r.body):
+    if kind not in (layout.REPLACE, layout.BLOB) or q.sha256 is None or q.offset or q.size != len(r.body):
         return None
+    if kind == layout.BLOB:
+        return rp, rel, path, ""
     _json_body(r.body, rel)
     return rp, rel, path, "read" if rel.startswith("run") else "mark" if rel.startswith(_INDEXED) else ""
 
@@ -502,6 +520,37 @@ def upload(s: ServerState, r: Req) -> Any:
         if rel.startswith(_INDEXED):
             s.reindex.changed(rp, rel)
     return {"size": size}
+
+
+def batch_parts(s: ServerState, r: Req) -> tuple[layout.RunPath, list[Req]]:
+    """The run of a batch (``POST .../files``, ``store/batch.py``) and each part as the single
+    upload's request (its name in the path, its query, its bytes); 400 for a body that is no batch."""
+    rp = run_path(s, r.params)
+    try:
+        parts = batch.decode(r.body)
+    except ValueError as e:
+        raise ApiError(400, f"the batch: {e}") from None
+    return rp, [
+        Req({**r.params, "name": p.name}, UploadQuery(p.offset, p.size, p.sha256), r.who, p.data, r.headers, r.target)
+        for p in parts
+    ]
+
+
+def upload_many(s: ServerState, r: Req) -> Any:
+    """Several uploads of one run's files in one request, each done as :func:`upload` does it, in
+    order, and answered on its own: ``{"size": N}`` or ``{"status": S, "error": ...}`` (a 409 with
+    the ``size`` and ``sha256`` held); one refused part never holds back the others."""
+    rp, parts = batch_parts(s, r)
+    out: list[dict[str, Any]] = []
+    for sub in parts:
+        try:
+            out.append({"size": upload(s, sub)["size"]})
+        except ApiError as e:
+            out.append({"status": e.status, **e.body()})
+    answer: dict[str, Any] = {"parts": out}
+    if r.query.heartbeat is not None:  # whether it was recorded (not when the index lacks the run yet)
+        answer["heartbeat"] = s.index.touch(rp, r.query.heartbeat)
+    return answer
 
 
 #: The state files the index reads (an upload of one has the run read again: server/reindex.py).
@@ -652,6 +701,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", _RUN + "/files/{name:path}", file, query=FileQuery),
     Route("GET", _RUN + "/logs", logs, query=LogsQuery),
     Route("PUT", _RUN + "/files/{name:path}", upload, WRITE, UploadQuery, body=True),
+    Route("POST", _RUN + "/files", upload_many, WRITE, BatchQuery, body=True),
     Route("POST", _RUN + "/heartbeat", heartbeat, WRITE, body=True),
     Route("POST", _RUN + "/summary", summary, WRITE, body=True),
     Route("GET", "/api/v1/session", run_edits.session),

@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 from urllib.parse import quote, unquote, urlparse
 
+from .. import _core
 from .._fs import atomic_write_bytes, read_json
-from ..store import artifacts, layout, runinfo
+from ..errors import server_error
+from ..store import artifacts, batch, layout, runinfo
 from ..store.blocks import spans
 from ..store.client import Client, ServerError, run_url
 from ..store.digest import PrefixHashes, sha256_range
@@ -43,6 +45,8 @@ REPLACE_GAP = 5.0
 #: some hashing; the last pass writes it).
 MARKER_GAP = 10.0
 MARKER = ".synced"
+#: what a part's line in a batch's head is counted as (its name, offset, length and sha256)
+_PART_HEAD = 160
 _EMPTY_SHA = hashlib.sha256().hexdigest()
 
 
@@ -168,6 +172,8 @@ class RunSync:
         # between plan from what the server acknowledged (``_local``): one request a pass fewer.
         self._manifest_due = True
         self._limit = CHUNK
+        #: the bytes one batch of uploads may carry (the manifest's ``batch``; 0: a server without them)
+        self._batch = 0
         self._sent_at: dict[str, float] = {}  # REPLACE file -> when it last went up (time.monotonic())
         self._marker_at = -float("inf")
         try:  # only a cache: a damaged one (emptied by a power cut, say) is none
@@ -229,6 +235,7 @@ class RunSync:
             answer = self.client.json("GET", self._url("manifest"))
             manifest = answer["files"]
             self._limit = int(answer.get("max_body") or CHUNK)
+            self._batch = int(answer.get("batch") or 0)
             self._manifest_due = False
         self.chunk = max(1, min(CHUNK, self._limit))
         files = [f for f in layout.run_files(self.dir) if self.only is None or self.only(f[0])]
@@ -264,7 +271,7 @@ class RunSync:
         offered = live and beat and heartbeat_ttl is not None
         self._beat_ttl = heartbeat_ttl if offered else None
         try:
-            for item in plan:
+            for item in self._send_batch(plan, progress):
                 try:
                     self._send(item, progress)
                 except Exception as e:
@@ -324,6 +331,102 @@ class RunSync:
         if value.startswith(str(part.get("sha256_prefix") or "-")) and 0 < int(part.get("size") or 0) <= st.st_size:
             return _Plan(rel, path, kind, st, value, int(part["size"]))
         return _Plan(rel, path, kind, st, value, 0)
+
+    def _send_batch(self, plan: list[_Plan], progress: Progress) -> list[_Plan]:
+        """Send in one request (``POST .../files``, ``store/batch.py``) what of ``plan`` fits in the
+        server's batch: each small file's new bytes, or the whole of a small state file. Answers
+        what is left to send file by file, in ``plan``'s order: a file too big for the batch, one
+        whose part the server answered 409 (its own path moves to the server's length), and every
+        ``run*.json`` once anything before it is left (so it still goes last)."""
+        budget = min(self._batch, self.chunk)
+        if budget <= 0 or len(plan) < 2:
+            return plan
+        parts: list[tuple[_Plan, batch.Part, os.stat_result, int]] = []  # with the stat read and rows
+        rest: list[_Plan] = []
+        used = 0
+        for item in plan:
+            if rest and item.rel.startswith("run"):
+                rest.append(item)
+                continue
+            try:
+                got = self._part(item, budget - used)
+            except OSError as e:
+                progress.failed.append((item.rel, f"cannot read it: {e}"))
+                continue
+            if got is None:
+                rest.append(item)
+                continue
+            parts.append((item, *got))
+            used += len(got[0].data) + _PART_HEAD
+        if len(parts) < 2:
+            return plan  # nothing gained: file by file, as it would have gone
+        query: dict[str, Any] = {"heartbeat": self._beat_ttl} if self._beat_ttl is not None else {}
+        try:
+            answer = self.client.json("POST", self._url("files"), batch.encode([p for _, p, _, _ in parts]), query)
+        except ServerError as e:
+            if not _refused(e):
+                raise
+            self._batch = 0  # a server that takes no batch after all: file by file from now on
+            return plan
+        if self._beat_ttl is not None and answer.get("heartbeat") is True:
+            self._beat_ttl = None
+            self._beat_at = time.monotonic()
+        again: list[_Plan] = []
+        for (item, part, st, rows), got in zip(parts, answer.get("parts") or []):
+            status = int(got.get("status") or 200)
+            if status == 409:
+                self._manifest_due = True
+                again.append(item)  # its own path checks the server's bytes and goes on from there
+                continue
+            if status >= 400:
+                refusal = server_error(status, str(got.get("error") or ""), got, self.client.base_url)
+                if not _refused(refusal):
+                    raise refusal
+                progress.failed.append((item.rel, str(refusal)))
+                continue
+            self._took(item, part, st, rows, int(got["size"]), progress)
+        answered = len(answer.get("parts") or [])
+        again.extend(item for item, _, _, _ in parts[answered:])  # a short answer: those go again
+        order = {id(item): i for i, item in enumerate(plan)}
+        return sorted(again + rest, key=lambda item: order[id(item)])
+
+    def _part(self, item: _Plan, room: int) -> Optional[tuple[batch.Part, os.stat_result, int]]:
+        """What of ``item`` a batch carries in ``room`` bytes: the new bytes of a growing file (a
+        STREAM's whole blocks), or the whole of a state file or blob, with the file's stat as read
+        and the rows; None when it does not fit (it goes on its own)."""
+        with open(item.path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if item.kind in (layout.STREAM, layout.APPEND):
+                pos, end = item.offset, st.st_size
+                if end - pos + _PART_HEAD > room:
+                    return None
+                data = os.pread(fh.fileno(), end - pos, pos)
+                rows = 0
+                if item.kind == layout.STREAM and data:
+                    got, rows, _ = _core.scan_blocks(data, 0, pos == 0)
+                    if got == 0:  # no whole block yet (a torn tail, or damage): its own path says which
+                        return None
+                    data = data[:got]
+                return batch.Part(item.rel, pos, data), st, rows
+            if st.st_size + _PART_HEAD > room:
+                return None
+            data = fh.read()
+        return batch.Part(item.rel, 0, data, len(data), hashlib.sha256(data).hexdigest()), st, 0
+
+    def _took(
+        self, item: _Plan, part: batch.Part, st: os.stat_result, rows: int, held: int, progress: Progress
+    ) -> None:
+        """Record a part of a batch the server took (``held``: the file's length there now)."""
+        progress.add(len(part.data), rows)
+        progress.files += 1
+        if item.kind in (layout.STREAM, layout.APPEND):
+            self._hashes.extend(item.rel, st.st_ino, part.offset, part.data)  # the digest reads nothing again
+            self._local[item.rel] = (st.st_size, st.st_mtime_ns, [held, self._prefix_sha(item.rel, item.path, held)])
+            return
+        if item.kind == layout.REPLACE:
+            self._sent_at[item.rel] = time.monotonic()
+        if len(part.data) == st.st_size:
+            self._local[item.rel] = (st.st_size, st.st_mtime_ns, part.sha256)
 
     def _send(self, item: _Plan, progress: Progress) -> None:
         try:
