@@ -16,7 +16,9 @@ server's offset, and as the uploader's live passes do, the rewritten summary.jso
 heartbeat every 3.3 s carried by an append (no request of its own), no manifest GET after the first pass; at the end the final run.json and
 summary in a full pass. The bytes are the real writer's: each generator first writes its runs
 offline (``turbotrack.init``, a seal every R steps) and then replays their growth on schedule, a
-block at a time, into live run folders that its upload threads sync (``--client replay``, the default).
+block at a time, into live run folders: one writer thread a generator writes what each run's writer
+thread would (init()'s files, a block and the summary every second, finish()'s files), and upload
+threads sync them, each woken by its runs' seals as the uploader is (``--client replay``, the default).
 ``--client online`` runs real ``init(mode="online")`` runs instead (two threads per run: on 2 cores
 1,000 of them starve the servers; see RESULTS.md section 20); ``--client light`` sends only one append
 a second and a heartbeat every 5 s per run, timed to the other replica's manifest (not its read API).
@@ -137,6 +139,9 @@ class _Replay:
         self.sealed = 0  # blocks appended so far
         self.acked = 0  # history bytes the server acknowledged
         self.sync: Any = None
+        self.begun = threading.Event()  # init() wrote its files
+        self.ended = threading.Event()  # finish() wrote its last files
+        self.wake: Optional[threading.Event] = None  # its upload thread's: set at each seal
 
     def begin(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -217,16 +222,57 @@ def _request_kind(method: str, path: str) -> str:
     return f"{method} {last}"
 
 
-def _replay_worker(
-    runs: list[_Replay], key: str, t0: float, deadline: float, out: dict[str, Any], lock: threading.Lock
-) -> None:
+def _writer(runs: list[_Replay], t0: float, out: dict[str, Any], lock: threading.Lock) -> None:
+    """The runs' writers (one thread for a generator's runs, as each real run has a writer thread
+    of its own beside its uploader): each run's init() files at its start, then a block and the
+    rewritten summary.json every SEAL seconds, then finish()'s files; each seal wakes the run's
+    upload thread. How late it got is the generator's "behind schedule"."""
+    runs = sorted(runs, key=lambda r: r.phase)
+    behind = 0.0
+
+    def at(due: float) -> None:
+        nonlocal behind
+        now = time.time()
+        if now < due:
+            time.sleep(due - now)
+        else:
+            behind = max(behind, now - due)
+
+    for r in runs:
+        at(t0 + r.phase)
+        r.begin()
+        r.begun.set()
+        if r.wake is not None:
+            r.wake.set()
+    n_blocks = len(runs[0].prep["ends"]) if runs else 0
+    for b in range(1, n_blocks + 1):
+        for r in runs:
+            at(t0 + r.phase + b * SEAL)
+            if r.seal_upto(b) and r.wake is not None:
+                r.wake.set()
+    for r in runs:
+        r.end()
+        r.ended.set()
+        if r.wake is not None:
+            r.wake.set()
+    with lock:
+        out["behind_s"] = max(out.get("behind_s", 0.0), behind)
+
+
+def _replay_worker(runs: list[_Replay], key: str, deadline: float, out: dict[str, Any], lock: threading.Lock) -> None:
+    """One upload thread for its share of a generator's runs, as their uploaders: a run's first pass
+    once init() wrote its files, then a live pass whenever its writer sealed something new since
+    the last, then (finish()) a full pass once its last files are written."""
     from turbotrack.store.client import Client
     from turbotrack.sync.core import RunSync
 
     clients: dict[str, Client] = {}
     hist: _Hist = out["hist"]
-    behind, errors, passes = 0.0, 0, 0
+    errors, passes = 0, 0
     runs = sorted(runs, key=lambda r: r.phase)
+    wake = threading.Event()
+    for r in runs:
+        r.wake = wake
 
     def client(url: str) -> Client:
         if url not in clients:
@@ -266,29 +312,21 @@ def _replay_worker(
                 r.sync = None
                 time.sleep(0.5)
 
-    for r in runs:  # the runs start (each init's first pass), spread over the first second
-        wait = t0 + r.phase - time.time()
-        if wait > 0:
-            time.sleep(wait)
-        r.begin()
-        sync(r)
-    n_blocks = len(runs[0].prep["ends"]) if runs else 0
-    for b in range(1, n_blocks + 1):
+    passed = {r.run_id: -1 for r in runs}  # the blocks sealed when each run's last pass began
+    done: set[str] = set()
+    while len(done) < len(runs) and time.time() < deadline:
+        wake.wait(1.0)
+        wake.clear()
         for r in runs:
-            due = t0 + r.phase + b * SEAL
-            now = time.time()
-            if now < due:
-                time.sleep(due - now)
-            else:
-                behind = max(behind, now - due)
-            # every block the writer has sealed by now (a pass that fell behind sends several)
-            if r.seal_upto(max(b, int((time.time() - t0 - r.phase) / SEAL + 1e-6))):
+            if r.run_id in done or not r.begun.is_set():
+                continue
+            if r.ended.is_set():
+                sync(r, live=False)  # finish(): the final files, a last full pass
+                done.add(r.run_id)
+            elif r.sealed > passed[r.run_id]:
+                passed[r.run_id] = r.sealed
                 sync(r)
-    for r in runs:  # finish(): the final files, a last pass (as finish() waits, up to the deadline)
-        r.end()
-        sync(r, live=False)
     with lock:
-        out["behind_s"] = max(out.get("behind_s", 0.0), behind)
         out["errors"] = out.get("errors", 0) + errors
         out["passes"] = out.get("passes", 0) + passes
     for c in clients.values():
@@ -340,13 +378,18 @@ def _generator(
     lock = threading.Lock()
     out["hist"], out["error_kinds"] = _Hist(), {}
     ts = [
-        threading.Thread(target=_replay_worker, args=(reps[i::threads], key, t0, deadline, out, lock), daemon=True)
+        threading.Thread(target=_replay_worker, args=(reps[i::threads], key, deadline, out, lock), daemon=True)
         for i in range(min(threads, len(reps)))
     ]
     for t in ts:
         t.start()
+    while any(r.wake is None for r in reps):  # each upload thread has its runs' wake-up
+        time.sleep(0.01)
+    writer = threading.Thread(target=_writer, args=(reps, t0, out, lock), daemon=True)
+    writer.start()
     for t in ts:
         t.join()
+    writer.join(timeout=max(0.0, deadline - time.time()) + 5)
     out["finish_s"] = time.time() - (t0 + seconds + SEAL)
     out["hist"] = {"buckets": out["hist"].buckets, "status": out["hist"].status}
     # rows the server acknowledged, per run (from the bytes acknowledged: whole blocks)
