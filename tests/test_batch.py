@@ -15,7 +15,7 @@ from serverkit import keyed_server
 from test_sync import _same_on_server
 
 from turbotrack.store import batch
-from turbotrack.store.client import Client
+from turbotrack.store.client import Client, ServerError
 from turbotrack.sync import core
 
 
@@ -100,8 +100,8 @@ def test_a_file_store_server_answers_each_part_on_its_own(server: Any) -> None:
 
 
 class _Calls(Client):
-    """Keeps each request's method and path; ``batches=False``: a server whose manifest offers no
-    batch (one from before them)."""
+    """Keeps each request's method and path; ``batches=False``: a server from before batches (its
+    manifest offers none, and it has no such route: 405)."""
 
     def __init__(self, *a: Any, batches: bool = True, **kw: Any) -> None:
         super().__init__(*a, **kw)
@@ -110,6 +110,8 @@ class _Calls(Client):
 
     def request(self, method: str, path: str, body: Any = None, query: Any = None, headers: Any = None) -> Any:
         self.calls.append(f"{method} {path.rsplit('/', 1)[-1]}")
+        if not self.batches and method == "POST" and path.endswith("/files"):
+            return 405, {}, b'{"error": "POST is not allowed here"}'
         return super().request(method, path, body, query, headers)
 
     def json(self, method: str, path: str, body: Any = None, query: Any = None) -> Any:
@@ -132,7 +134,8 @@ def test_a_run_s_small_files_go_in_one_request(new_run: Any, server: Any) -> Non
     run = _small_run(new_run)
     client = _Calls(server.url, server.key)
     progress = core.RunSync(client, Path(run.dir)).sync()
-    assert client.calls == ["GET manifest", "POST files"]  # every file in one batch, run.json in it
+    # every file in one batch, run.json in it; sent as a new run's: no manifest asked first
+    assert client.calls == ["POST files"]
     assert progress.files == len([p for p in Path(run.dir).iterdir() if not p.name.startswith(".")])
     assert progress.rows == 50
     client.close()
@@ -144,8 +147,9 @@ def test_a_server_without_batches_gets_a_request_a_file(new_run: Any, server: An
     client = _Calls(server.url, server.key, batches=False)
     core.RunSync(client, Path(run.dir)).sync()
     files = [p.name for p in Path(run.dir).iterdir() if not p.name.startswith(".")]
-    assert client.calls[0] == "GET manifest" and "POST files" not in client.calls
-    assert sorted(c.split(" ", 1)[1] for c in client.calls[1:]) == sorted(files)
+    # the first batch, sent as a new run's, refused: then the manifest, and a request a file
+    assert client.calls[:2] == ["POST files", "GET manifest"] and "POST files" not in client.calls[2:]
+    assert sorted(c.split(" ", 1)[1] for c in client.calls[2:]) == sorted(files)
     assert client.calls[-1] == "PUT run.json"  # last, as ever
     client.close()
     _same_on_server(run, server)
@@ -158,7 +162,7 @@ def test_a_refused_part_is_named_and_the_rest_of_the_batch_is_on_the_server(new_
     with pytest.raises(core.FilesFailed, match=r"config\.json") as e:
         core.RunSync(client, Path(run.dir)).sync()
     assert [rel for rel, _ in e.value.failed] == ["config.json"]
-    assert client.calls == ["GET manifest", "POST files"]
+    assert client.calls == ["POST files"]
     remote = server.root / "turbotrack" / run.path
     assert (remote / "run.json").read_bytes() == (Path(run.dir) / "run.json").read_bytes()
     assert not (remote / "config.json").exists()
@@ -188,4 +192,20 @@ def test_a_part_the_server_holds_more_of_goes_on_from_there(new_run: Any, server
     assert client.calls == ["POST files", "PUT output.log"]  # the 409'd part alone, moved to the end
     assert (remote / "output.log").read_bytes() == b"first\nsecond\n"
     assert json.loads((remote / "summary.json").read_bytes()) == {"best": 4}
+    client.close()
+
+
+def test_a_batch_sent_as_a_new_run_s_to_a_server_holding_the_run_is_refused_whole(server: Any) -> None:
+    client = Client(server.url, server.key)
+    url = "/api/v1/runs/local/p/r2/files"
+    assert client.json("POST", url, batch.encode([batch.Part("output.log", 0, b"a")]), {"new": 1}) == {
+        "parts": [{"size": 1}]
+    }
+    again = batch.encode([batch.Part("output.log", 1, b"b"), _whole("config.json", b"{}")])
+    with pytest.raises(ServerError) as e:
+        client.json("POST", url, again, {"new": 1})
+    assert e.value.status == 409 and "manifest" in str(e.value)
+    d = server.root / "turbotrack" / "local" / "p" / "r2"
+    assert (d / "output.log").read_bytes() == b"a" and not (d / "config.json").exists()
+    assert client.json("POST", url, again) == {"parts": [{"size": 2}, {"size": 2}]}  # as an ordinary batch
     client.close()

@@ -350,3 +350,29 @@ def test_a_batch_the_lane_cannot_answer_is_answered_as_ever(app: ServerApp) -> N
     assert json.loads((d / "c1" / "config.json").read_bytes()) == {"lr": 0.1}
     assert (d / "c2" / "output.log").read_bytes() == b"fine"
     assert not (d / "c2" / "summary.json").exists()
+
+
+def test_a_batch_sent_as_a_new_run_s_is_refused_whole_where_the_run_is_held(app: ServerApp) -> None:
+    """``?new=1`` (a first pass that asked for no manifest): a run the database holds any file of
+    is refused whole, nothing of the batch stored; a new run's batch is the lane's as any other."""
+    from turbotrack.store import batch
+
+    key = app.state.keys.create("local")[1]
+    _start(app, key, ["held"])
+    lane = app._lane
+    assert lane is not None
+    before, passed = lane.answered, lane.passed_on
+    config = json.dumps({"lr": 0.1}).encode()
+    body = batch.encode([batch.Part("output.log", 0, b"hello\n"), _whole("config.json", config)])
+    got = _run(
+        app,
+        ("POST", "/api/v1/runs/local/p/held/files", key, body, {"new": 1}),
+        ("POST", "/api/v1/runs/local/p/fresh/files", key, body, {"new": 1}),
+    )
+    assert got[0][0] == 409 and got[0][1]["new"] is False and "manifest" in got[0][1]["error"]
+    assert got[1] == (200, {"parts": [{"size": 6}, {"size": len(config)}]})
+    assert lane.answered - before == 1 and lane.passed_on - passed == 1
+    d = app.state.root / "local" / "p"
+    assert not (d / "held" / "config.json").exists() and not (d / "held" / "output.log").exists()
+    assert not app.state.ingest.has(d / "held" / "config.json")
+    assert (d / "fresh" / "output.log").read_bytes() == b"hello\n"

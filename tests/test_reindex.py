@@ -169,9 +169,10 @@ def test_a_live_pass_sends_its_heartbeat_with_its_append(new_run, root: Path) ->
             time.sleep(0.02)
         client = QueryClient(server.url, server.key)
         rs = core.RunSync(client, Path(run.dir))
-        # the first pass: its files in one batch, which carries the heartbeat (touched after run.json)
+        # the first pass: its files in one batch sent as a new run's (no manifest asked first),
+        # which carries the heartbeat (touched after run.json)
         rs.sync(heartbeat_ttl=30.0, live=True)
-        assert client.calls == [("GET", "manifest", {}), ("POST", "files", {"heartbeat": 30.0})]
+        assert client.calls == [("POST", "files", {"heartbeat": 30.0, "new": 1})]
         assert rs._beat_ttl is None and rs._beat_at > -float("inf")
         client.calls.clear()
         run.log({"a": 2})

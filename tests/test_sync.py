@@ -87,7 +87,11 @@ def test_the_marker_is_a_cache_written_without_fsync_and_an_emptied_one_is_no_ha
     marker.write_bytes(b"")  # a power cut after the rename, before its bytes reached the disk
     client.calls.clear()
     again = core.RunSync(client, Path(run.dir)).sync()
-    assert again.up_to_date and client.calls == [f"GET /api/v1/runs/{run.path}/manifest"]  # the manifest decides
+    # No marker: sent as a new run's, which the server refuses whole (it holds the run); then the
+    # manifest decides, and nothing more is sent.
+    base = f"/api/v1/runs/{run.path}"
+    assert again.up_to_date and again.sent_bytes == 0
+    assert client.calls == [f"POST {base}/files", f"GET {base}/manifest"]
     assert json.loads(marker.read_text())  # written again
     client.close()
     _same_on_server(run, server)
@@ -407,9 +411,8 @@ def test_live_passes_skip_the_manifest_and_pace_the_state_files(new_run, server,
     rs = core.RunSync(client, Path(run.dir))
     manifest = f"GET /api/v1/runs/{run.path}/manifest"
     rs.sync(heartbeat_ttl=3600.0, live=True)
-    assert client.calls[0] == manifest
-    # the first pass: the manifest, then the run's small files in one batch (run.json last in it)
-    assert client.calls == [manifest, f"POST /api/v1/runs/{run.path}/files"]
+    # the first pass: the run's small files in one batch (run.json last in it), sent as a new run's
+    assert client.calls == [f"POST /api/v1/runs/{run.path}/files"]
     assert {"history.ttrk", "run.json"} <= set(rs._local)
     client.calls.clear()
     run.log({"a": 2})

@@ -155,6 +155,10 @@ class Ingest:
         """Whether the file is held."""
         return path.is_file()
 
+    def holding(self, dirs: list[Path]) -> set[Path]:
+        """Those of the run folders ``dirs`` that hold any file (a batch sent as a new run's asks)."""
+        return {d for d in dirs if next(iter(layout.run_files(d)), None) is not None}
+
     def fetch(self, path: Path) -> None:
         """The file is under the root already."""
 

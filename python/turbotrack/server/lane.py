@@ -76,6 +76,7 @@ class _Pending:
     units: list[_Unit] = field(default_factory=list)
     many: bool = False  # a batch (``POST .../files``): answered part by part
     beat: Optional[tuple[Any, float]] = None  # (run path, ttl) of a heartbeat the request carries
+    new: Optional[Path] = None  # the run folder of a batch sent as a new run's (``?new=1``)
 
 
 class Lane:
@@ -171,6 +172,7 @@ class Lane:
                 if p.route.handler is routes.upload_many:
                     rp, subs = routes.batch_parts(state, req)
                     p.many = True
+                    p.new = rp.dir if req.query.new else None
                 else:
                     rp, subs = None, [req]
                 taken = [self._unit(state, sub) for sub in subs]
@@ -182,6 +184,12 @@ class Lane:
                 ready.append(p)
             except Exception:  # refused (the ordinary path says why) or unexpected: it says too
                 continue
+        # batches sent as new runs' first files: those whose run the server holds go the ordinary
+        # way, which refuses them whole (one query for them all)
+        news = [p for p in ready if p.new is not None]
+        if news:
+            held = state.ingest.holding([p.new for p in news if p.new is not None])
+            ready = [p for p in ready if p.new is None or p.new not in held]
         if not ready:
             return
         units = [u for p in ready for u in p.units]

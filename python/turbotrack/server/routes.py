@@ -212,6 +212,9 @@ class UploadQuery:
 class BatchQuery:
     #: the run's heartbeat, fresh this many seconds, carried by the batch (as an append carries it)
     heartbeat: Optional[float] = None
+    #: sent as a new run's first files, without asking for the manifest first: refused whole (409)
+    #: when the server holds any file of the run, so the client asks and plans from what is there
+    new: bool = False
 
     def __post_init__(self) -> None:
         if self.heartbeat is not None and not (math.isfinite(self.heartbeat) and self.heartbeat > 0):
@@ -536,11 +539,19 @@ def batch_parts(s: ServerState, r: Req) -> tuple[layout.RunPath, list[Req]]:
     ]
 
 
+def not_new(rp: layout.RunPath) -> ApiError:
+    """The refusal of a batch sent as a new run's (``?new=1``) to a server that holds the run."""
+    return ApiError(409, f"the server holds files of run {rp.path} already: ask for its manifest", new=False)
+
+
 def upload_many(s: ServerState, r: Req) -> Any:
     """Several uploads of one run's files in one request, each done as :func:`upload` does it, in
     order, and answered on its own: ``{"size": N}`` or ``{"status": S, "error": ...}`` (a 409 with
-    the ``size`` and ``sha256`` held); one refused part never holds back the others."""
+    the ``size`` and ``sha256`` held); one refused part never holds back the others. ``?new=1``:
+    nothing is done, and the answer is a 409, when the server holds any file of the run."""
     rp, parts = batch_parts(s, r)
+    if r.query.new and s.ingest.holding([rp.dir]):
+        raise not_new(rp)
     out: list[dict[str, Any]] = []
     for sub in parts:
         try:

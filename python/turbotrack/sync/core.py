@@ -1,5 +1,7 @@
 """Sync one run folder to a server: one manifest GET, then only what the server lacks (the online
-uploader's live passes plan from what the server acknowledged before, without the GET).
+uploader's live passes plan from what the server acknowledged before, without the GET; a run never
+sent to this server plans as a new run's, without it too). What is small goes in one request, a
+batch (``store/batch.py``); the rest a request a chunk.
 
 Every file goes up a chunk at a time, streamed from disk (never whole in memory), at the offset the
 server holds (docs/server.md, "Ingest"): STREAM files as runs of whole valid blocks (a run being
@@ -47,6 +49,16 @@ MARKER_GAP = 10.0
 MARKER = ".synced"
 #: what a part's line in a batch's head is counted as (its name, offset, length and sha256)
 _PART_HEAD = 160
+#: the bytes of a new run's first batch, sent before any manifest said what the server takes (the
+#: ``batch`` a server's manifest offers; one that takes less refuses it, and the pass asks first)
+NEW_BATCH = 64 << 10
+
+
+class _NotNew(Exception):
+    """A batch sent as a new run's could not go that way (the server holds the run, takes no
+    batches, or there was nothing to batch): nothing was sent, the pass asks for the manifest."""
+
+
 _EMPTY_SHA = hashlib.sha256().hexdigest()
 
 
@@ -174,6 +186,9 @@ class RunSync:
         self._limit = CHUNK
         #: the bytes one batch of uploads may carry (the manifest's ``batch``; 0: a server without them)
         self._batch = 0
+        # Whether the first pass may send the run's files as a new run's, without the manifest: in
+        # one batch the server refuses whole if it holds any file of the run (``?new=1``).
+        self._new_ok = True
         self._sent_at: dict[str, float] = {}  # REPLACE file -> when it last went up (time.monotonic())
         self._marker_at = -float("inf")
         try:  # only a cache: a damaged one (emptied by a power cut, say) is none
@@ -231,7 +246,13 @@ class RunSync:
         everything."""
         progress = progress or Progress(self.rp.path)
         manifest: Optional[dict[str, Any]] = None
-        if self._manifest_due or not live:
+        # Never sent to this server as far as this folder knows (no marker): planned as a new run's,
+        # the manifest's request saved unless the server holds the run after all.
+        new = self._manifest_due and self._new_ok and not self._local and not self._artifacts_sent
+        self._new_ok = False
+        if new:
+            manifest = {}
+        elif self._manifest_due or not live:
             answer = self.client.json("GET", self._url("manifest"))
             manifest = answer["files"]
             self._limit = int(answer.get("max_body") or CHUNK)
@@ -271,7 +292,18 @@ class RunSync:
         offered = live and beat and heartbeat_ttl is not None
         self._beat_ttl = heartbeat_ttl if offered else None
         try:
-            for item in self._send_batch(plan, progress):
+            try:
+                todo = self._send_batch(plan, progress, new)
+            except _NotNew:  # nothing was sent: plan again from the manifest
+                self._manifest_due = True
+                progress.total_bytes, progress.failed = 0, []
+                return self.sync(progress, heartbeat_ttl, live)
+            if new:  # the server held nothing of the run: it holds what was sent
+                self._manifest_due, self._batch = False, self._batch or NEW_BATCH
+                if todo:  # files too big for the batch: chunked at the server's body limit, which it says
+                    self._limit = int(self.client.json("GET", self._url("manifest")).get("max_body") or CHUNK)
+                    self.chunk = max(1, min(CHUNK, self._limit))
+            for item in todo:
                 try:
                     self._send(item, progress)
                 except Exception as e:
@@ -332,14 +364,17 @@ class RunSync:
             return _Plan(rel, path, kind, st, value, int(part["size"]))
         return _Plan(rel, path, kind, st, value, 0)
 
-    def _send_batch(self, plan: list[_Plan], progress: Progress) -> list[_Plan]:
+    def _send_batch(self, plan: list[_Plan], progress: Progress, new: bool = False) -> list[_Plan]:
         """Send in one request (``POST .../files``, ``store/batch.py``) what of ``plan`` fits in the
         server's batch: each small file's new bytes, or the whole of a small state file. Answers
         what is left to send file by file, in ``plan``'s order: a file too big for the batch, one
         whose part the server answered 409 (its own path moves to the server's length), and every
-        ``run*.json`` once anything before it is left (so it still goes last)."""
-        budget = min(self._batch, self.chunk)
+        ``run*.json`` once anything before it is left (so it still goes last). ``new``: planned as a
+        new run's, without the manifest; :class:`_NotNew` when that cannot go (nothing was sent)."""
+        budget = min(self._batch or (NEW_BATCH if new else 0), self.chunk)
         if budget <= 0 or len(plan) < 2:
+            if new:
+                raise _NotNew
             return plan
         parts: list[tuple[_Plan, batch.Part, os.stat_result, int]] = []  # with the stat read and rows
         rest: list[_Plan] = []
@@ -359,11 +394,17 @@ class RunSync:
             parts.append((item, *got))
             used += len(got[0].data) + _PART_HEAD
         if len(parts) < 2:
+            if new:
+                raise _NotNew
             return plan  # nothing gained: file by file, as it would have gone
         query: dict[str, Any] = {"heartbeat": self._beat_ttl} if self._beat_ttl is not None else {}
+        if new:
+            query["new"] = 1
         try:
             answer = self.client.json("POST", self._url("files"), batch.encode([p for _, p, _, _ in parts]), query)
         except ServerError as e:
+            if new and (e.status == 409 or _refused(e)):
+                raise _NotNew from None  # the server holds the run (or takes no batch like this)
             if not _refused(e):
                 raise
             self._batch = 0  # a server that takes no batch after all: file by file from now on
