@@ -945,9 +945,8 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
             target=_sampler, args=(sample, key, work / "client", lat, stop, schedule), daemon=True
         )
         if args.profile:
-            _profile_later(
-                Path(args.profile), t0 + args.seconds / 3, min(30.0, args.seconds / 2), server_pids, gen_pids
-            )
+            at = args.seconds / 3 if args.profile_at is None else args.profile_at
+            _profile_later(Path(args.profile), t0 + at, min(30.0, args.seconds / 2), server_pids, gen_pids)
         if args.client != "light":
             sampler.start()
             gen_out = [results.get() for _ in gens]
@@ -1285,6 +1284,9 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=10, help="runs the sampler times")
     ap.add_argument("--tick", type=float, default=TICK, help="seconds between the sampler's looks at a run")
     ap.add_argument("--profile", help="py-spy a replica and a generator in the steady state into this folder")
+    ap.add_argument(
+        "--profile-at", type=float, help="with --profile: from this many seconds after t0 (default: a third in)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the work folders (logs, caches)")
     ap.add_argument("--json", help="also write every figure to this file")
     args = ap.parse_args()

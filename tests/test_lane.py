@@ -376,3 +376,25 @@ def test_a_batch_sent_as_a_new_run_s_is_refused_whole_where_the_run_is_held(app:
     assert not (d / "held" / "config.json").exists() and not (d / "held" / "output.log").exists()
     assert not app.state.ingest.has(d / "held" / "config.json")
     assert (d / "fresh" / "output.log").read_bytes() == b"hello\n"
+
+
+def test_a_new_run_s_first_batch_reads_the_run_once(app: ServerApp, monkeypatch) -> None:
+    """Its config marks no row (the run is not indexed yet) and its run.json has the run read at
+    once: read once, with the other runs' in one transaction, never alone as well."""
+    from turbotrack.store import batch
+
+    key = app.state.keys.create("local")[1]
+    alone: list[Any] = []
+    real = app.state.reindex.now
+    monkeypatch.setattr(app.state.reindex, "now", lambda rp, *a, **kw: alone.append(rp) or real(rp, *a, **kw))
+    calls = []
+    runs = [f"n{i}" for i in range(6)]
+    for r in runs:
+        info = json.dumps({"id": r, "name": f"name-{r}", "state": "running", "created_at": time.time()}).encode()
+        body = batch.encode([_whole("config.json", json.dumps({"lr": r}).encode()), _whole("run.json", info)])
+        calls.append(("POST", f"/api/v1/runs/local/p/{r}/files", key, body, {"new": 1}))
+    got = _run(app, *calls)
+    assert [s for s, _ in got] == [200] * len(runs), got
+    assert alone == []
+    rows = {row["id"]: row for row in app.state.index.runs("local", "p")}
+    assert {r: (rows[r]["name"], rows[r]["config"]["lr"]) for r in runs} == {r: (f"name-{r}", r) for r in runs}

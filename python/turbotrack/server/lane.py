@@ -202,8 +202,11 @@ class Lane:
                 by_file.setdefault(u.path, []).append(u)
         done = [u for us in self._writes.map(self._cache, by_file.values()) for u in us]
         # the rows of the state files marked (read again a little later), and of the runs whose
-        # run.json came read at once, each kind in one transaction
-        done = self._indexed(done, lambda u: u.marks[0] if u.marks else None, state.reindex.changed_many)
+        # run.json came read at once, each kind in one transaction; a run read at once is not
+        # marked too (a new run's first batch: its config with its run.json, read once)
+        read = {u.reads.dir for u in done if u.reads is not None}
+        marked = lambda u: u.marks[0] if u.marks and u.marks[0].dir not in read else None  # noqa: E731
+        done = self._indexed(done, marked, state.reindex.changed_many)
         self._indexed(done, lambda u: u.reads, state.reindex.now_many)
         # a request is answered here once all of its parts are done; else the ordinary path does
         # it all again (a part done here is then answered as the 409 of an offset already held, or
