@@ -209,3 +209,16 @@ def test_a_batch_sent_as_a_new_run_s_to_a_server_holding_the_run_is_refused_whol
     assert (d / "output.log").read_bytes() == b"a" and not (d / "config.json").exists()
     assert client.json("POST", url, again) == {"parts": [{"size": 2}, {"size": 2}]}  # as an ordinary batch
     client.close()
+
+
+def test_a_first_pass_cut_off_by_a_server_away_goes_as_a_new_run_s_again(new_run: Any, server: Any) -> None:
+    run = _small_run(new_run)
+    away = Client("http://127.0.0.1:9", server.key, timeout=5)  # nothing listens on the discard port
+    rs = core.RunSync(away, Path(run.dir))
+    with pytest.raises(Exception, match=r"127\.0\.0\.1:9"):
+        rs.sync()
+    rs.client = client = _Calls(server.url, server.key)
+    rs.sync()
+    assert client.calls == ["POST files"]
+    client.close()
+    _same_on_server(run, server)

@@ -249,7 +249,6 @@ class RunSync:
         # Never sent to this server as far as this folder knows (no marker): planned as a new run's,
         # the manifest's request saved unless the server holds the run after all.
         new = self._manifest_due and self._new_ok and not self._local and not self._artifacts_sent
-        self._new_ok = False
         if new:
             manifest = {}
         elif self._manifest_due or not live:
@@ -295,9 +294,12 @@ class RunSync:
             try:
                 todo = self._send_batch(plan, progress, new)
             except _NotNew:  # nothing was sent: plan again from the manifest
-                self._manifest_due = True
+                self._manifest_due, self._new_ok = True, False
                 progress.total_bytes, progress.failed = 0, []
                 return self.sync(progress, heartbeat_ttl, live)
+            # answered (a pass cut off before, by a server away, tries it so again: refused
+            # whole if the server took the batch after all)
+            self._new_ok = False
             if new:  # the server held nothing of the run: it holds what was sent
                 self._manifest_due, self._batch = False, self._batch or NEW_BATCH
                 if todo:  # files too big for the batch: chunked at the server's body limit, which it says
