@@ -124,6 +124,15 @@ def _prepare(root: Path, run_id: str, metrics: int, rate: float, seconds: float)
     }
 
 
+def _wait_until(due: float) -> float:
+    """Sleep until ``due`` (``time.time()``); how late it is already (0 when on time)."""
+    now = time.time()
+    if now < due:
+        time.sleep(due - now)
+        return 0.0
+    return now - due
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
@@ -232,11 +241,7 @@ def _writer(runs: list[_Replay], t0: float, out: dict[str, Any], lock: threading
 
     def at(due: float) -> None:
         nonlocal behind
-        now = time.time()
-        if now < due:
-            time.sleep(due - now)
-        else:
-            behind = max(behind, now - due)
+        behind = max(behind, _wait_until(due))
 
     for r in runs:
         at(t0 + r.phase)
@@ -422,12 +427,7 @@ def _online(
     behind = 0.0
     t0 = t_start()
     for k in range(int(seconds * rate)):
-        due = t0 + k / rate
-        now = time.time()
-        if now < due:
-            time.sleep(due - now)
-        else:
-            behind = max(behind, now - due)
+        behind = max(behind, _wait_until(t0 + k / rate))
         for r in live:
             r.log({n: k * 0.001 + j for j, n in enumerate(names)})
     t_end = time.time()
