@@ -398,3 +398,26 @@ def test_a_new_run_s_first_batch_reads_the_run_once(app: ServerApp, monkeypatch)
     assert alone == []
     rows = {row["id"]: row for row in app.state.index.runs("local", "p")}
     assert {r: (rows[r]["name"], rows[r]["config"]["lr"]) for r in runs} == {r: (f"name-{r}", r) for r in runs}
+
+
+def test_the_debounced_re_reads_of_many_runs_read_their_store_rows_in_one_query(app: ServerApp, monkeypatch) -> None:
+    """A replica's reindexer re-reads a batch of marked runs: their rows in the store's table are
+    read in one query, which both the fetches and the index signatures go by (not two queries a run)."""
+    key = app.state.keys.create("local")[1]
+    runs = [f"q{i}" for i in range(12)]
+    _start(app, key, runs)
+    calls = []
+    for r in runs:
+        body = json.dumps({"loss": int(r[1:])}).encode()
+        q = {"offset": 0, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+        calls.append(("PUT", f"/api/v1/runs/local/p/{r}/files/summary.json", key, body, q))
+    assert [s for s, _ in _run(app, *calls)] == [200] * len(runs)
+    queries: list[str] = []
+    db = app.state.ingest.db
+    real = db.query
+    monkeypatch.setattr(db, "query", lambda sql, *a, **kw: queries.append(sql) or real(sql, *a, **kw))
+    app.state.reindex.flush(everything=True)
+    on_files = [q for q in queries if "store_files" in q]
+    assert len(on_files) == 1 and "dir IN" in on_files[0], on_files
+    rows = {row["id"]: row["summary"]["loss"] for row in app.state.index.runs("local", "p")}
+    assert rows == {r: int(r[1:]) for r in runs}

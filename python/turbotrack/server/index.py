@@ -168,12 +168,21 @@ class Index:
             return got
         return self._store(rp, got)
 
-    def refresh_many(self, runs: list[layout.RunPath], read_at: float, bump: bool = False) -> list[bool]:
+    def refresh_many(
+        self,
+        runs: list[layout.RunPath],
+        read_at: float,
+        bump: bool = False,
+        signed: Optional[dict[layout.RunPath, Optional[str]]] = None,
+    ) -> list[bool]:
         """:meth:`refresh` of each run (not forced), their old signatures in one query and their rows
         in one transaction (the reindexer's debounced re-reads: ``server/reindex.py``). Should that
-        transaction fail, each run is stored alone, as :meth:`refresh` does."""
+        transaction fail, each run is stored alone, as :meth:`refresh` does. ``signed``: each run's
+        signature from a replica's store, read already (else :attr:`signer` is asked, a run at a time)."""
         old = self._signatures(runs)
-        got = [self._read(rp, False, read_at, bump, old.get((rp.entity, rp.project, rp.run_id), ())) for rp in runs]
+        got = [
+            self._read(rp, False, read_at, bump, old.get((rp.entity, rp.project, rp.run_id), ()), signed) for rp in runs
+        ]
         ready = sorted(
             ((rp, g) for rp, g in zip(runs, got) if isinstance(g, dict)),
             key=lambda x: (x[0].entity, x[0].project, x[0].run_id),
@@ -204,18 +213,26 @@ class Index:
         return got
 
     def _read(
-        self, rp: layout.RunPath, force: bool, read_at: float, bump: bool, old: Optional[tuple[Any, ...]]
+        self,
+        rp: layout.RunPath,
+        force: bool,
+        read_at: float,
+        bump: bool,
+        old: Optional[tuple[Any, ...]],
+        signed: Optional[dict[layout.RunPath, Optional[str]]] = None,
     ) -> bool | dict[str, Any]:
         """What :meth:`refresh` stores of the run (the fields of :meth:`put`), or its answer when
         there is nothing to store. ``old``: the row's (signature, dirty) when looked up already
-        (None: looked up here; ``()``: no row)."""
+        (None: looked up here; ``()``: no row); ``signed``: as :meth:`refresh_many` has it."""
         run_dir = rp.dir
         if not layout.is_run_dir(run_dir):
             return False
         signature, updated = _signature(run_dir)
         if bump:
             updated = max(updated, time.time())
-        if self.signer is not None:
+        if signed is not None and rp in signed:
+            signature = signed[rp] or signature
+        elif self.signer is not None:
             signature = self.signer(f"{rp.entity}/{rp.project}/{rp.run_id}") or signature
         if not force:
             if old is None:

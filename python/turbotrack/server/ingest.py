@@ -147,9 +147,17 @@ class Ingest:
     def close(self) -> None:
         """Nothing to let go of: every write is on disk before its answer."""
 
-    def pull(self, dir: Path, streams: bool = True, under: str = "") -> bool:
+    def pull(self, dir: Path, streams: bool = True, under: str = "", rows: Any = None) -> bool:
         """The files of ``dir`` are those under the root already: whether the folder is there."""
         return dir.is_dir()
+
+    def rows_of(self, dirs: list[Path]) -> Optional[dict[Path, Any]]:
+        """What a store holds of each folder, for :meth:`pull` (``rows=``): None, the files are here."""
+        return None
+
+    def signed(self, rows: Any) -> Optional[str]:
+        """The index's signature of a folder from a store's rows (:meth:`rows_of`): none here."""
+        return None
 
     def has(self, path: Path) -> bool:
         """Whether the file is held."""

@@ -86,17 +86,20 @@ class Reindexer:
         with self._lock:
             for rp in runs:
                 self._pending.pop((rp.entity, rp.project, rp.run_id), None)
+        # a replica reads every run's rows in one query: the fetches and the signatures go by them
+        rows = self.ingest.rows_of([rp.dir for rp in runs])
         fetched: list[layout.RunPath] = []
         for rp in runs:
             try:
-                self.ingest.pull(rp.dir, streams=False)
+                self.ingest.pull(rp.dir, streams=False, rows=None if rows is None else rows[rp.dir])
             except Exception as e:
                 if failed is None:
                     raise
                 failed((rp.entity, rp.project, rp.run_id), e)
                 continue
             fetched.append(rp)
-        self.index.refresh_many(fetched, read_at, bump=bump)
+        signed = None if rows is None else {rp: self.ingest.signed(rows[rp.dir]) for rp in fetched}
+        self.index.refresh_many(fetched, read_at, bump=bump, signed=signed)
         return fetched
 
     def changed(self, rp: layout.RunPath, name: str) -> None:

@@ -506,13 +506,28 @@ class ObjectIngest(Ingest):
             params = (d, name)
         return [_Row(str(r[0]), str(r[1]), int(r[2]), r[3], r[4], r[5], int(r[6])) for r in self.db.query(sql, params)]
 
-    def pull(self, dir: Path, streams: bool = True, under: str = "") -> bool:
+    def rows_of(self, dirs: list[Path]) -> dict[Path, list[_Row]]:
+        """The database's rows of each folder (100 folders a query): what :meth:`pull` (``rows=``)
+        and :meth:`signature` of several runs read in one go (the reindexer's batches)."""
+        by_rel = {d.relative_to(self.root).as_posix(): d for d in dirs}
+        out: dict[Path, list[_Row]] = {d: [] for d in dirs}
+        rels = list(by_rel)
+        for i in range(0, len(rels), 100):
+            part = rels[i : i + 100]
+            sql = "SELECT dir, name, kind, size, object, pos, sha256, version FROM store_files WHERE dir IN ("
+            for r in self.db.query(sql + ", ".join("?" * len(part)) + ")", tuple(part)):
+                row = _Row(str(r[1]), str(r[2]), int(r[3]), r[4], r[5], r[6], int(r[7]))
+                out[by_rel[str(r[0])]].append(row)
+        return out
+
+    def pull(self, dir: Path, streams: bool = True, under: str = "", rows: Optional[list[_Row]] = None) -> bool:
         """Bring the cache of one run folder (or a project's artifacts) in line with the database:
         fetch what it lacks (``streams`` False: only its state files; ``under``: only names that
         start so), and drop a run folder the database no longer has (a run deleted through another
-        replica). Whether the database has the folder."""
+        replica). Whether the database has the folder. ``rows``: the folder's, read already
+        (:meth:`rows_of`)."""
         rel = dir.relative_to(self.root).as_posix()
-        rows = [r for r in self._rows(rel) if r.name.startswith(under)]
+        rows = [r for r in (self._rows(rel) if rows is None else rows) if r.name.startswith(under)]
         if not rows:
             if not under and dir.is_dir() and layout.is_plain_dir(self.root, dir) and layout.is_run_dir(dir):
                 with self._have_lock:
@@ -699,7 +714,10 @@ class ObjectIngest(Ingest):
     def signature(self, rel: str) -> Optional[str]:
         """The versions of one folder's state files as the database has them (the index's signature
         of a run, the same on every replica)."""
-        rows = self._rows(rel)
+        return self.signed(self._rows(rel))
+
+    def signed(self, rows: list[_Row]) -> Optional[str]:
+        """:meth:`signature` of a folder's rows, read already (:meth:`rows_of`)."""
         parts = sorted(f"{r.name}:{r.version}" for r in rows if r.kind not in (layout.STREAM, layout.APPEND))
         return hashlib.sha1("|".join(parts).encode()).hexdigest() if parts else None
 
