@@ -236,3 +236,40 @@ def test_a_pooled_connection_the_database_dropped_is_replaced_not_used(monkeypat
             db.close()
     finally:
         drop_postgres_schema(url)
+
+
+def test_one_batch_of_many_runs_appends_and_summaries_is_what_each_alone_would_be(
+    replicas: list[ObjectIngest],
+) -> None:
+    """A lane's batch (one commit): each run's append and its summary sent whole, a file with two
+    appends, a stale offset, a summary replacing an earlier one; each item's answer is what it
+    would have been alone, and the other replica reads the same bytes."""
+    a, b = replicas
+    dirs = [a.root / "ent" / "proj" / f"r{k}" for k in range(6)]
+    a.append(dirs[2] / layout.OUTPUT, layout.APPEND, 0, b"held\n")
+    a.replace(dirs[3] / layout.SUMMARY, b'{"old": 1}')
+    items, want = [], []
+    for k, d in enumerate(dirs):
+        line = f"log of {k}\n".encode()
+        at = 5 if k == 2 else 0
+        items.append(a.append_item(d / layout.OUTPUT, layout.APPEND, at, line))
+        want.append((at + len(line), False))
+        summary = f'{{"k": {k}}}'.encode()
+        items.append(a.whole_item(d / layout.SUMMARY, summary))
+        want.append((len(summary), False))
+    items.append(a.append_item(dirs[0] / layout.OUTPUT, layout.APPEND, len(b"log of 0\n"), b"more\n"))  # its 2nd
+    want.append((len(b"log of 0\nmore\n"), False))
+    items.append(a.append_item(dirs[4] / layout.OUTPUT, layout.APPEND, 0, b"stale\n"))  # 4's other item is at 0
+    want.append((len(b"log of 4\n"), True))
+    a.committer.commit(items)
+    assert [(it.result, it.conflict) for it in items] == want
+    for it, d in zip(items, [d for d in dirs for _ in (0, 1)]):
+        if not it.conflict and it.offset is None:
+            a.put_whole(d / layout.SUMMARY, it)
+    for k in range(len(dirs)):
+        rb = b.root / "ent" / "proj" / f"r{k}"
+        assert b.pull(rb)
+        expect = {0: b"log of 0\nmore\n", 2: b"held\nlog of 2\n"}.get(k, f"log of {k}\n".encode())
+        assert (rb / layout.OUTPUT).read_bytes() == expect, k
+        assert (rb / layout.SUMMARY).read_bytes() == f'{{"k": {k}}}'.encode(), k
+        assert a.signature(f"ent/proj/r{k}") == b.signature(f"ent/proj/r{k}")

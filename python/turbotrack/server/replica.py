@@ -95,6 +95,22 @@ class _Item:
         return self.result
 
 
+#: a whole file's row: its bytes at ``pos`` of ``object`` (a pack, or an object of its own)
+_PUT_WHOLE = (
+    "INSERT INTO store_files (dir, name, kind, size, object, pos, sha256, version) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (dir, name) DO UPDATE SET kind = excluded.kind, "
+    "size = excluded.size, object = excluded.object, pos = excluded.pos, sha256 = excluded.sha256, "
+    "version = store_files.version + 1"
+)
+#: the appends a whole file replaces
+_DROP_SEGMENTS = "DELETE FROM store_segments WHERE dir = ? AND name = ?"
+
+
+def _whole_row(it: _Item, pack: str, pos: int) -> tuple[Any, ...]:
+    obj, at = (it.object, 0) if it.object is not None else (pack, pos)
+    return (it.dir, it.name, it.kind, it.size, obj, at, it.sha256)
+
+
 class Committer:
     """Group commit: items from every request thread, one pack object and one transaction per
     batch (see the module's docstring). ``submit`` blocks until its item is committed or refused."""
@@ -164,8 +180,10 @@ class Committer:
         if at:
             self.objects.put(pack, b"".join(it.body for it in batch))
         # one file's items keep their order; files in a fixed order, so two replicas' transactions
-        # take the rows' locks in the same order (never a deadlock)
-        order = sorted(range(len(batch)), key=lambda i: (batch[i].dir, batch[i].name, i))
+        # take the rows' locks in the same order (never a deadlock): by name first, so that a
+        # batch's appends to history files come one after another, and its summaries, each run
+        # of them one statement
+        order = sorted(range(len(batch)), key=lambda i: (batch[i].name, batch[i].dir, i))
         for attempt in range(3):
             try:
                 with self.db.transaction() as tx:
@@ -184,12 +202,23 @@ class Committer:
     ) -> list[tuple[int, bool]]:
         """Record every item, in ``order``; each one's ``(length after it, refused for its offset)``.
         Appends to files that have one item in the batch (nearly all: one block a pass per run)
-        go as one pipelined statement each run of them, their segments as another."""
+        go as one pipelined statement each run of them, their segments as another; whole files
+        that have one item in the batch (a pass's summary) as one statement each run of them, the
+        segments they replace as another."""
         results: list[tuple[int, bool]] = [(0, False)] * len(batch)
         per_file: dict[tuple[str, str], int] = {}
         for it in batch:
             per_file[(it.dir, it.name)] = per_file.get((it.dir, it.name), 0) + 1
         run: list[int] = []
+        wholes: list[int] = []
+
+        def flush_wholes() -> None:
+            items = [batch[i] for i in wholes]
+            tx.executemany(_PUT_WHOLE, [_whole_row(it, pack, positions[i]) for i, it in zip(wholes, items)])
+            tx.executemany(_DROP_SEGMENTS, [(it.dir, it.name) for it in items])
+            for i, it in zip(wholes, items):
+                results[i] = (it.size, False)
+            wholes.clear()
 
         def flush() -> None:
             items = [batch[i] for i in run]
@@ -215,29 +244,32 @@ class Committer:
 
         for i in order:
             it = batch[i]
-            if it.offset is not None and per_file[(it.dir, it.name)] == 1:
+            alone = per_file[(it.dir, it.name)] == 1
+            if alone and it.offset is not None:
+                if wholes:
+                    flush_wholes()
                 run.append(i)
                 continue
             if run:
                 flush()
+            if alone:
+                wholes.append(i)
+                continue
+            if wholes:
+                flush_wholes()
             results[i] = self._apply(tx, it, pack, positions[i])
         if run:
             flush()
+        if wholes:
+            flush_wholes()
         return results
 
     @classmethod
     def _apply(cls, tx: Any, it: _Item, pack: str, pos: int) -> tuple[int, bool]:
         """Record one item; ``(length after it, whether it was refused for its offset)``."""
         if it.offset is None:
-            obj, at = (it.object, 0) if it.object is not None else (pack, pos)
-            tx.execute(
-                "INSERT INTO store_files (dir, name, kind, size, object, pos, sha256, version) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (dir, name) DO UPDATE SET kind = excluded.kind, "
-                "size = excluded.size, object = excluded.object, pos = excluded.pos, sha256 = excluded.sha256, "
-                "version = store_files.version + 1",
-                (it.dir, it.name, it.kind, it.size, obj, at, it.sha256),
-            )
-            tx.execute("DELETE FROM store_segments WHERE dir = ? AND name = ?", (it.dir, it.name))
+            tx.execute(_PUT_WHOLE, _whole_row(it, pack, pos))
+            tx.execute(_DROP_SEGMENTS, (it.dir, it.name))
             return it.size, False
         return cls._append(tx, it, pack, pos)
 
