@@ -74,9 +74,13 @@ class _Pending:
     future: asyncio.Future[Any]
     answer: Any = FALLBACK
     units: list[_Unit] = field(default_factory=list)
-    many: bool = False  # a batch (``POST .../files``): answered part by part
     beat: Optional[tuple[Any, float]] = None  # (run path, ttl) of a heartbeat the request carries
     new: Optional[Path] = None  # the run folder of a batch sent as a new run's (``?new=1``)
+
+    @property
+    def many(self) -> bool:
+        """A batch (``POST .../files``): answered part by part."""
+        return self.route.handler is routes.upload_many
 
 
 class Lane:
@@ -169,9 +173,8 @@ class Lane:
             try:
                 who = self.app._admit(p.route, p.params, p.headers, p.method, p.scope, who=who)
                 req = self.app.request(p.route, p.params, who, p.body, p.headers, p.scope)
-                if p.route.handler is routes.upload_many:
+                if p.many:
                     rp, subs = routes.batch_parts(state, req)
-                    p.many = True
                     p.new = rp.dir if req.query.new else None
                 else:
                     rp, subs = None, [req]

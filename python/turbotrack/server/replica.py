@@ -754,13 +754,8 @@ class ObjectIngest(Ingest):
         return hashlib.sha1("|".join(parts).encode()).hexdigest() if parts else None
 
     def holding(self, dirs: list[Path]) -> set[Path]:
-        """Those of the run folders ``dirs`` the database holds any file of (one query)."""
-        rels = {"/".join(d.relative_to(self.root).parts): d for d in dirs}
-        if not rels:
-            return set()
-        marks = ", ".join("?" * len(rels))
-        rows = self.db.query(f"SELECT DISTINCT dir FROM store_files WHERE dir IN ({marks})", tuple(rels))
-        return {rels[str(r[0])] for r in rows if str(r[0]) in rels}
+        """Those of the run folders ``dirs`` the database holds any file of (:meth:`rows_of`)."""
+        return {d for d, rows in self.rows_of(dirs).items() if rows}
 
     def run_dirs(self) -> list[str]:
         """Every run folder the database holds (``entity/project/run_id``)."""
