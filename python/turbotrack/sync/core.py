@@ -252,10 +252,7 @@ class RunSync:
         if new:
             manifest = {}
         elif self._manifest_due or not live:
-            answer = self.client.json("GET", self._url("manifest"))
-            manifest = answer["files"]
-            self._limit = int(answer.get("max_body") or CHUNK)
-            self._batch = int(answer.get("batch") or 0)
+            manifest = self._ask()
             self._manifest_due = False
         self.chunk = max(1, min(CHUNK, self._limit))
         files = [f for f in layout.run_files(self.dir) if self.only is None or self.only(f[0])]
@@ -301,10 +298,9 @@ class RunSync:
             # whole if the server took the batch after all)
             self._new_ok = False
             if new:  # the server held nothing of the run: it holds what was sent
-                self._manifest_due, self._batch = False, self._batch or NEW_BATCH
+                self._manifest_due, self._batch = False, NEW_BATCH
                 if todo:  # files too big for the batch: chunked at the server's body limit, which it says
-                    self._limit = int(self.client.json("GET", self._url("manifest")).get("max_body") or CHUNK)
-                    self.chunk = max(1, min(CHUNK, self._limit))
+                    self._ask()
             for item in todo:
                 try:
                     self._send(item, progress)
@@ -328,6 +324,15 @@ class RunSync:
         if progress.failed:
             raise FilesFailed(self.rp.path, progress.failed, progress)
         return progress
+
+    def _ask(self) -> dict[str, Any]:
+        """The manifest's files; its limits (the body limit the chunks follow, the batch's size) kept."""
+        answer = self.client.json("GET", self._url("manifest"))
+        self._limit = int(answer.get("max_body") or CHUNK)
+        self._batch = int(answer.get("batch") or 0)
+        self.chunk = max(1, min(CHUNK, self._limit))  # this pass's chunks too
+        files: dict[str, Any] = answer["files"]
+        return files
 
     def _assumed(self, rel: str) -> dict[str, Any]:
         """What the server holds of ``rel`` as this client last saw it (a manifest entry's shape):
