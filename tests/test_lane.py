@@ -81,18 +81,27 @@ def _run(app: ServerApp, *calls: tuple[Any, ...]) -> list[tuple[int, Any]]:
     return asyncio.run(go())
 
 
+def _info(rid: str, name: Optional[str] = None) -> bytes:
+    """A running run's run.json."""
+    return json.dumps({"id": rid, "name": name or rid, "state": "running", "created_at": time.time()}).encode()
+
+
 def _start(app: ServerApp, key: str, runs: list[str]) -> None:
-    info = lambda rid: json.dumps({"id": rid, "name": rid, "state": "running", "created_at": time.time()}).encode()  # noqa: E731
-    got = _run(app, *[("PUT", f"/api/v1/runs/local/p/{r}/files/run.json", key, info(r)) for r in runs])
+    got = _run(app, *[("PUT", f"/api/v1/runs/local/p/{r}/files/run.json", key, _info(r)) for r in runs])
     assert [s for s, _ in got] == [200] * len(runs), got
 
 
-def test_appends_at_once_are_answered_by_the_lane_and_held(app: ServerApp) -> None:
+def _started(app: ServerApp, runs: list[str]) -> tuple[str, Any]:
+    """A key of entity ``local``, the ``runs`` started with it, and the replica's lane."""
     key = app.state.keys.create("local")[1]
-    runs = [f"r{i}" for i in range(24)]
     _start(app, key, runs)
-    lane = app._lane
-    assert lane is not None
+    assert app._lane is not None
+    return key, app._lane
+
+
+def test_appends_at_once_are_answered_by_the_lane_and_held(app: ServerApp) -> None:
+    runs = [f"r{i}" for i in range(24)]
+    key, lane = _started(app, runs)
     before = lane.answered
     lines = [f"line of {r}\n".encode() for r in runs]
     got = _run(
@@ -224,12 +233,9 @@ def test_runs_starting_at_once_are_read_by_the_lane_in_one_transaction(app: Serv
     monkeypatch.setattr(app.state.index.db, "batch", lambda steps: batches.append(len(steps[0][1])) or real(steps))
     before = lane.answered
 
-    def info(rid: str) -> bytes:
-        return json.dumps({"id": rid, "name": f"name-{rid}", "state": "running", "created_at": time.time()}).encode()
-
     calls = []
     for r in runs:  # as the uploader sends a run.json: whole in one chunk
-        body = info(r)
+        body = _info(r, f"name-{r}")
         q = {"offset": 0, "size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
         calls.append(("PUT", f"/api/v1/runs/local/p/{r}/files/run.json", key, body, q))
     got = _run(app, *calls)
@@ -279,11 +285,8 @@ def test_batches_of_many_runs_are_answered_by_the_lane_part_by_part(app: ServerA
     from turbotrack.store import batch
     from turbotrack.store.layout import RunPath
 
-    key = app.state.keys.create("local")[1]
     runs = [f"b{i}" for i in range(16)]
-    _start(app, key, runs)
-    lane = app._lane
-    assert lane is not None
+    key, lane = _started(app, runs)
     before = lane.answered
     calls = []
     for r in runs:
@@ -390,7 +393,7 @@ def test_a_new_run_s_first_batch_reads_the_run_once(app: ServerApp, monkeypatch)
     calls = []
     runs = [f"n{i}" for i in range(6)]
     for r in runs:
-        info = json.dumps({"id": r, "name": f"name-{r}", "state": "running", "created_at": time.time()}).encode()
+        info = _info(r, f"name-{r}")
         body = batch.encode([_whole("config.json", json.dumps({"lr": r}).encode()), _whole("run.json", info)])
         calls.append(("POST", f"/api/v1/runs/local/p/{r}/files", key, body, {"new": 1}))
     got = _run(app, *calls)

@@ -261,8 +261,12 @@ def test_one_batch_of_many_runs_appends_and_summaries_is_what_each_alone_would_b
     want.append((len(b"log of 0\nmore\n"), False))
     items.append(a.append_item(dirs[4] / layout.OUTPUT, layout.APPEND, 0, b"stale\n"))  # 4's other item is at 0
     want.append((len(b"log of 4\n"), True))
+    alone: list[str] = []  # items recorded one by one: only those sharing a file with another
+    real = a.committer._apply
+    a.committer._apply = lambda tx, it, *rest: alone.append(it.dir) or real(tx, it, *rest)  # type: ignore[method-assign]
     a.committer.commit(items)
     assert [(it.result, it.conflict) for it in items] == want
+    assert sorted(alone) == ["ent/proj/r0", "ent/proj/r0", "ent/proj/r4", "ent/proj/r4"]  # the rest in runs
     for it, d in zip(items, [d for d in dirs for _ in (0, 1)]):
         if not it.conflict and it.offset is None:
             a.put_whole(d / layout.SUMMARY, it)
