@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Optional
 
+from .._fs import replace_unsynced
 from ..store import layout
 from ..store.blocks import check_upload, valid_end
 from ..store.digest import PrefixHashes, sha256_range
@@ -456,9 +457,11 @@ class Ingest:
             if st is not None and not stat.S_ISREG(st.st_mode):
                 os.unlink(part.name, dir_fd=dfd)
                 raise IngestError(400, f"{path.name}: not a regular file (a link?): never replaced")
-            os.rename(part.name, path.name, src_dir_fd=dfd, dst_dir_fd=dfd)
             if sync:
+                os.rename(part.name, path.name, src_dir_fd=dfd, dst_dir_fd=dfd)
                 os.fsync(dfd)
+            else:  # not fsynced: an exchange, which spares ext4's flush of a file renamed over another
+                replace_unsynced(part.name, path.name, dir_fd=dfd)
         finally:
             os.close(dfd)
         self._sha.pop(path, None)

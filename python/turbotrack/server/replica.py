@@ -442,15 +442,21 @@ class ObjectIngest(Ingest):
         return it.size
 
     def _cache_whole(self, path: Path, it: _Item) -> None:
+        self._cache_bytes(path, it.body, it.sha256 or "")
+
+    def _cache_bytes(self, path: Path, data: bytes, sha256: str) -> None:
+        """Put a whole file the store holds into the cache (hashing to ``sha256``): replaced
+        atomically, never fsynced (a cache a power cut damages is fetched again: its hash is checked
+        against the database's before it is used)."""
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            self._write_at(tmp, 0, it.body, sync=False)
+            self._write_at(tmp, 0, data, sync=False)
             self._move_into_place(tmp, path, sync=False)
         except BaseException:
             self._unlink(tmp)
             raise
         st = os.lstat(path)
-        self._sha[path] = (st.st_size, st.st_mtime_ns, it.sha256 or "")  # the next manifest hashes nothing
+        self._sha[path] = (st.st_size, st.st_mtime_ns, sha256)  # the next manifest hashes nothing
 
     def publish(self, path: Path, sha256: Optional[str] = None) -> None:
         """Put a whole file of the cache into the store (a chunked upload once complete, an artifact's
@@ -608,9 +614,10 @@ class ObjectIngest(Ingest):
             else:
                 if not (self._regular(path) and self.sha256(path) == row.sha256):
                     data = self.objects.get(str(row.object), int(row.pos or 0), int(row.pos or 0) + row.size)
-                    if row.sha256 and hashlib.sha256(data).hexdigest() != row.sha256:
+                    digest = hashlib.sha256(data).hexdigest()
+                    if row.sha256 and digest != row.sha256:
                         raise StoreError(f"{d}/{row.name}: the object store's bytes do not hash to its sha256")
-                    Ingest.replace(self, path, data)
+                    self._cache_bytes(path, data, digest)
         with self._have_lock:
             self._have[(d, row.name)] = row.version
 
