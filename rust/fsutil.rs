@@ -8,9 +8,23 @@ use std::path::Path;
 use crate::error::{Error, Result};
 use crate::format::{BlockWalker, WalkError};
 
-/// Replace `path` with `data` so that readers see the old file or the new one, never a mix.
-/// A folder that vanished (the run's folder deleted or renamed) is made again.
+/// Replace `path` with `data` so that readers see the old file or the new one, never a mix,
+/// fsynced first. A folder that vanished (the run's folder deleted or renamed) is made again.
 pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
+    replace_file(path, data, true)
+}
+
+/// [`atomic_write`] without the fsync: for a file rewritten while a run goes on (summary.json
+/// once a second), made durable when the run closes. An fsync waits for the journal to commit
+/// whatever else the machine has dirty (a checkpoint being written: up to seconds), and the writer
+/// thread waiting on it lets the caller's queue fill. The rename over the old file still leaves the
+/// old file or the new one after a power cut on ext4 (its `auto_da_alloc` writes the new file's
+/// data before the rename commits), as on other journalled file systems that detect the pattern.
+pub fn replace_unsynced(path: &Path, data: &[u8]) -> Result<()> {
+    replace_file(path, data, false)
+}
+
+fn replace_file(path: &Path, data: &[u8], durable: bool) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let write = || -> std::io::Result<()> {
@@ -24,7 +38,9 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
             other => other?,
         };
         f.write_all(data)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)
     };
     write().map_err(|e| {

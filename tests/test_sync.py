@@ -402,7 +402,8 @@ def test_each_rank_of_a_shared_online_run_uploads_only_its_own_files(root, serve
 
 def test_live_passes_skip_the_manifest_and_pace_the_state_files(new_run, server, monkeypatch):
     """The uploader's live passes plan from what the server acknowledged (no manifest GET) and send
-    a rewritten summary at most every REPLACE_GAP; the pass after finish() asks and sends it all."""
+    a rewritten summary at most every REPLACE_GAP; the pass after finish() sends what is new first
+    (the summary waiting its turn too), then asks for the manifest, which finds nothing left."""
     monkeypatch.setattr(core, "REPLACE_GAP", 3600.0)
     run = new_run()
     run.log({"a": 1})
@@ -423,8 +424,9 @@ def test_live_passes_skip_the_manifest_and_pace_the_state_files(new_run, server,
     assert not rs.sync(heartbeat_ttl=3600.0, live=True).up_to_date  # the summary waits its turn
     run.finish()
     client.calls.clear()
-    rs.sync()
-    assert client.calls[0] == manifest
+    last = rs.sync()
+    assert client.calls == [f"POST /api/v1/runs/{run.path}/files", manifest]
+    assert not last.up_to_date and last.rows == 0 and last.files >= 3  # history, summary, run.json
     summary = (Path(run.dir) / "summary.json").read_bytes()
     assert rs._local["summary.json"][2] == hashlib.sha256(summary).hexdigest()  # sent as it is now
     client.close()
@@ -454,5 +456,28 @@ def test_a_live_pass_that_finds_the_server_changed_asks_again(new_run, server):
     assert client.calls[0] == f"GET /api/v1/runs/{run.path}/manifest"
     run.finish()
     rs.sync()
+    client.close()
+    _same_on_server(run, server)
+
+
+def test_the_last_pass_after_a_409_asks_before_it_sends(new_run, server):
+    """The pass after finish() sends first only when the last pass left this client's view of the
+    server current: after a 409 (the server lost the run meanwhile) it asks for the manifest first,
+    and the run arrives whole."""
+    run = new_run()
+    run.log({"a": 1})
+    run._core.flush()
+    client = CountingClient(server.url, server.key)
+    rs = core.RunSync(client, Path(run.dir))
+    rs.sync(heartbeat_ttl=3600.0, live=True)
+    shutil.rmtree(server.root / "turbotrack" / run.path)
+    run.log({"a": 2})
+    run._core.flush()
+    rs.sync(heartbeat_ttl=3600.0, live=True)  # its append is answered 409: the history from 0
+    assert rs._manifest_due
+    run.finish()
+    client.calls.clear()
+    rs.sync()
+    assert client.calls[0] == f"GET /api/v1/runs/{run.path}/manifest"
     client.close()
     _same_on_server(run, server)

@@ -1,6 +1,7 @@
 //! [`FileSink`]: blocks appended to the history file, the summary to summary.json — with a torn
 //! tail cut off before appending, blocks kept (bounded) and retried with backoff while the disk
-//! refuses them, a history file that was deleted or moved started again, and fsync on close.
+//! refuses them, a history file that was deleted or moved started again, and fsync on close
+//! (summary.json, rewritten once a second, is fsynced only then).
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::{SealNotifier, Sink};
 use crate::error::{Error, Result};
 use crate::format::FileHeader;
-use crate::fsutil::{atomic_write, open_append, still_at, Appender};
+use crate::fsutil::{open_append, replace_unsynced, still_at, Appender};
 use crate::health::Health;
 
 /// Sealed blocks kept in memory while they cannot be written (a full disk), at most this many
@@ -195,7 +196,7 @@ impl FileSink {
         let Some(path) = &self.summary_path else {
             return true;
         };
-        match atomic_write(path, json.as_bytes()) {
+        match replace_unsynced(path, json.as_bytes()) {
             Ok(()) => true,
             Err(e) => {
                 self.health.fail(&e);
@@ -249,6 +250,14 @@ impl Sink for FileSink {
         if let Some(f) = &self.file {
             if let Err(e) = f.file.sync_all() {
                 self.health.fail(&Error::io(&self.path, e));
+            }
+        }
+        // summary.json went without fsync while the run went on: durable now, as the history is
+        if let Some(path) = self.summary_path.as_ref().filter(|_| self.summary_unwritten.is_none()) {
+            match std::fs::File::open(path).and_then(|f| f.sync_all()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => self.health.fail(&Error::io(path, e)),
             }
         }
         if !self.health.has_failed() {

@@ -243,8 +243,20 @@ class RunSync:
         only when this client's view of the server may be stale (the first pass, after a 409 or a
         failed file), sends a rewritten state file at most every ``REPLACE_GAP`` seconds, and writes
         the marker at most every ``MARKER_GAP``. The pass after the run ends is not live: it sends
-        everything."""
+        everything, and checks it against the manifest. When the last pass left this client's view
+        of the server current, what is new goes first, planned from that view as a live pass plans
+        it (its state files too), and the manifest is asked after it: the run's last blocks arrive
+        a request earlier."""
         progress = progress or Progress(self.rp.path)
+        if not live and not self._manifest_due and self._local:
+            try:
+                self._pass(progress, heartbeat_ttl, live=True, eager=True)
+            except FilesFailed:
+                progress.failed = []  # the full pass tries them again, from the manifest
+        return self._pass(progress, heartbeat_ttl, live)
+
+    def _pass(self, progress: Progress, heartbeat_ttl: Optional[float], live: bool, eager: bool = False) -> Progress:
+        """:meth:`sync`'s pass; ``eager``: a live pass that defers no state file."""
         manifest: Optional[dict[str, Any]] = None
         # Never sent to this server as far as this folder knows (no marker): planned as a new run's,
         # the manifest's request saved unless the server holds the run after all.
@@ -264,7 +276,8 @@ class RunSync:
                 st = path.stat()
             except FileNotFoundError:
                 continue
-            if live and kind == layout.REPLACE and now - self._sent_at.get(rel, -float("inf")) < REPLACE_GAP:
+            recent = now - self._sent_at.get(rel, -float("inf")) < REPLACE_GAP
+            if live and not eager and kind == layout.REPLACE and recent:
                 if self._cached(rel, st) is None:
                     deferred += 1  # rewritten since it went up: it goes with a later pass
                 continue
@@ -293,7 +306,7 @@ class RunSync:
             except _NotNew:  # nothing was sent: plan again from the manifest
                 self._manifest_due, self._new_ok = True, False
                 progress.total_bytes, progress.failed = 0, []
-                return self.sync(progress, heartbeat_ttl, live)
+                return self._pass(progress, heartbeat_ttl, live, eager)
             # answered (a pass cut off before, by a server away, tries it so again: refused
             # whole if the server took the batch after all)
             self._new_ok = False
@@ -311,7 +324,8 @@ class RunSync:
         finally:
             carried = offered and self._beat_ttl is None
             self._beat_ttl = None
-        progress.up_to_date = not plan and not sent_artifacts and not progress.failed and not deferred
+        sent = progress.files or progress.sent_bytes or progress.blobs  # an eager pass before this one too
+        progress.up_to_date = not plan and not sent_artifacts and not progress.failed and not deferred and not sent
         if progress.failed:
             self._manifest_due = True
         # no append carried it (none this pass, or the server's index lacked the run yet): its own request
