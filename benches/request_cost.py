@@ -75,7 +75,33 @@ def main() -> None:
         kind("append (700 B)", append)
         kind("summary.json (whole)", summary)
         kind("runs list", lambda i: c.json("GET", "/api/v1/runs/local/p"))
+        kind("new run's first batch", _new_runs(tmp, c))
         c.close()
+
+
+def _new_runs(tmp: Path, c: object) -> Callable[[int], object]:
+    """A new run's start as the uploader sends it: one run written offline (its init() files and a
+    first block), copied into a new run folder for each call, whose first pass is one batch
+    (``?new=1``: run.json, config.json, metadata.json, the history, the summary)."""
+    import shutil
+
+    import turbotrack
+    from turbotrack.sync.core import RunSync
+
+    settings = {"capture_stdout": False, "capture_system": False, "capture_git": False, "capture_requirements": False}
+    run = turbotrack.init(project="p", id="template", dir=str(tmp / "tpl"), mode="offline", settings=settings)
+    run.config.update({"lr": 0.001, "batch": 64, "model": "resnet"})
+    for k in range(10):
+        run.log({f"m{j}": k * 0.5 + j for j in range(10)})
+    run.finish()
+    template = Path(run.dir)
+
+    def start(i: int) -> None:
+        d = tmp / "client" / "turbotrack" / "local" / "p" / f"new{i}"
+        shutil.copytree(template, d)
+        RunSync(c, d).sync(heartbeat_ttl=10.0, live=True)  # type: ignore[arg-type]
+
+    return start
 
 
 if __name__ == "__main__":

@@ -95,8 +95,12 @@ class FileLock:
         self._thread.acquire()
         if self._depth == 0:
             try:
-                self._lock_file.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+                flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+                try:
+                    fd = os.open(self._lock_file, flags, 0o600)
+                except FileNotFoundError:  # the first lock of this root: its folder made (not tried every time)
+                    self._lock_file.parent.mkdir(parents=True, exist_ok=True)
+                    fd = os.open(self._lock_file, flags, 0o600)
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX)
                 except BaseException:
@@ -194,9 +198,13 @@ class Ingest:
         parts = rel.parts
         if not parts or any(p in ("", ".", "..") for p in parts):
             raise IngestError(400, f"{rel}: not a file name under the storage root")
-        if create:
+        try:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if not create:
+                raise
             self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             for part in parts[:-1]:
                 try:

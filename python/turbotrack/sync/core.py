@@ -250,10 +250,17 @@ class RunSync:
         progress = progress or Progress(self.rp.path)
         if not live and not self._manifest_due and self._local:
             try:
-                self._pass(progress, heartbeat_ttl, live=True, eager=True)
+                self.push(progress, heartbeat_ttl)
             except FilesFailed:
                 progress.failed = []  # the full pass tries them again, from the manifest
         return self._pass(progress, heartbeat_ttl, live)
+
+    def push(self, progress: Optional[Progress] = None, heartbeat_ttl: Optional[float] = None) -> Progress:
+        """Send what is new, planned as a live pass plans it, state files included (none waits its
+        ``REPLACE_GAP``): the first half of the pass after a run ends, which then checks the run
+        against the manifest. Asks for the manifest only where a live pass would (this client's
+        view of the server not current). Raises as :meth:`sync`."""
+        return self._pass(progress or Progress(self.rp.path), heartbeat_ttl, live=True, eager=True)
 
     def _pass(self, progress: Progress, heartbeat_ttl: Optional[float], live: bool, eager: bool = False) -> Progress:
         """:meth:`sync`'s pass; ``eager``: a live pass that defers no state file."""
