@@ -125,6 +125,12 @@ def _prepare(root: Path, run_id: str, metrics: int, rate: float, seconds: float)
     }
 
 
+def _phase(run_id: str, n_all: int, ramp: float) -> float:
+    """When, after t0, a run starts (its blocks seal a whole number of SEALs later): the runs
+    spread evenly over ``ramp`` seconds (``--ramp``; one SEAL by default: every run within a second)."""
+    return (int(run_id[3:]) % n_all) / n_all * ramp
+
+
 def _wait_until(due: float) -> float:
     """Sleep until ``due`` (``time.time()``); how late it is already (0 when on time)."""
     now = time.time()
@@ -256,21 +262,24 @@ def _writer(runs: list[_Replay], t0: float, out: dict[str, Any], lock: threading
         else:
             behind = max(behind, now - due)
 
-    for r in runs:
-        at(t0 + r.phase)
-        r.begin()
-        r.begun.set()
-        if r.wake is not None:
-            r.wake.set()
     n_blocks = len(runs[0].prep["ends"]) if runs else 0
-    for b in range(1, n_blocks + 1):
-        for r in runs:
-            at(t0 + r.phase + b * SEAL)
-            if r.seal_upto(b) and r.wake is not None:
-                r.wake.set()
-    for r in runs:
-        r.end()
-        r.ended.set()
+    # (when, what, run): 0 its start, b its b-th seal, n_blocks + 1 its end (right after its last
+    # seal), in the order they fall due (runs that start over more than a SEAL interleave)
+    events = sorted(
+        (t0 + r.phase + min(b, n_blocks) * SEAL, b, i) for i, r in enumerate(runs) for b in range(n_blocks + 2)
+    )
+    for due, b, i in events:
+        r = runs[i]
+        at(due)
+        if b == 0:
+            r.begin()
+            r.begun.set()
+        elif b <= n_blocks:
+            if not r.seal_upto(b):
+                continue
+        else:
+            r.end()
+            r.ended.set()
         if r.wake is not None:
             r.wake.set()
     with lock:
@@ -381,6 +390,7 @@ def _generator(
     start: Any,
     threads: int,
     n_all: int,
+    ramp: float,
     client: str,
     grace: float,
     result: Any,
@@ -407,7 +417,7 @@ def _generator(
     t_prep = time.time()
     for rid, url in runs:
         prep = _prepare(prep_root, rid, metrics, rate, seconds)
-        reps.append(_Replay(rid, url, live_root, prep, phase=(int(rid[3:]) % n_all) / n_all * SEAL))
+        reps.append(_Replay(rid, url, live_root, prep, phase=_phase(rid, n_all, ramp)))
     shutil.rmtree(prep_root, ignore_errors=True)
     out["prepare_s"] = time.time() - t_prep
     t0 = t_start()
@@ -640,11 +650,11 @@ def _sampler(
     client_root: Path,
     out: list[float],
     stop: threading.Event,
-    schedule: Optional[tuple[float, int, int]],
+    schedule: Optional[tuple[float, int, int, float]],
 ) -> None:
     """Times each block a sampled run seals to when the run's *other* replica's read API serves
     that block's last row, one thread per sampled run looking every TICK. Sealed: with ``schedule``
-    (t0, rows per block, runs: the replay) when the writer seals it on schedule (t0 + the run's
+    (t0, rows per block, runs, ramp: the replay) when the writer seals it on schedule (t0 + the run's
     phase + b seconds), whether or not the generator kept up; else when the local history file grew
     (its mtime)."""
     threads = [
@@ -664,7 +674,7 @@ def _sample_one(
     client_root: Path,
     out: list[float],
     stop: threading.Event,
-    schedule: Optional[tuple[float, int, int]],
+    schedule: Optional[tuple[float, int, int, float]],
 ) -> None:
     from turbotrack import _core
 
@@ -681,8 +691,8 @@ def _sample_one(
                     got, n, _ = _core.scan_blocks(data, 0, seen == 0)
                     seen += got
                     if n and schedule:
-                        t0, per, n_all = schedule
-                        phase = (int(rid[3:]) % n_all) / n_all * SEAL
+                        t0, per, n_all, ramp = schedule
+                        phase = _phase(rid, n_all, ramp)
                         for blk in range(rows // per + 1, -(-(rows + n) // per) + 1):
                             pending.append((min(blk * per, rows + n), t0 + phase + blk * SEAL))
                     elif n:
@@ -930,6 +940,7 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
                     start,
                     args.threads,
                     args.runs,
+                    args.ramp,
                     args.client,
                     args.grace,
                     results,
@@ -972,7 +983,7 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
         READS[0] = 0
         SEALED.clear()
         stop = threading.Event()
-        schedule = (t0, max(1, round(args.rate * SEAL)), args.runs) if args.client == "replay" else None
+        schedule = (t0, max(1, round(args.rate * SEAL)), args.runs, args.ramp) if args.client == "replay" else None
         sampler = threading.Thread(
             target=_sampler, args=(sample, key, work / "client", lat, stop, schedule), daemon=True
         )
@@ -1013,7 +1024,8 @@ def run_turbotrack(args: argparse.Namespace, store: str, replicas: int) -> dict[
             for k, v in (g.get("error_kinds") or {}).items():
                 errors[k] = errors.get(k, 0) + v
         return {
-            "config": f"turbotrack {store}, {replicas} {'replicas' if replicas > 1 else 'process'}",
+            "config": f"turbotrack {store}, {replicas} {'replicas' if replicas > 1 else 'process'}"
+            + (f", runs starting over {args.ramp:g} s" if args.ramp != SEAL else ""),
             "runs": args.runs,
             "points_offered": offered,
             "points_ingested": ingested,
@@ -1104,7 +1116,7 @@ def _mlflow_generator(spec: dict[str, Any]) -> None:
         return False, None
 
     def worker(mine: list[int]) -> None:
-        phases = {i: (int(spec["runs"][i][3:]) % n_all) / n_all * SEAL for i in mine}
+        phases = {i: _phase(spec["runs"][i], n_all, spec["ramp"]) for i in mine}
         mine = sorted(mine, key=lambda i: phases[i])
         for i in mine:
             wait = t0 + phases[i] - time.time()
@@ -1206,6 +1218,7 @@ def run_mlflow(args: argparse.Namespace) -> dict[str, Any]:
                 "experiment": exp,
                 "runs": runs[i :: args.procs],
                 "n_all": args.runs,
+                "ramp": args.ramp,
                 "t0": t0,
                 "rate": args.rate,
                 "metrics": args.metrics,
@@ -1317,6 +1330,12 @@ def main() -> None:
         help="replay: the uploader's protocol, real bytes (default); online (or real): turbotrack.init(mode='online'); "
         "light: one append a second and a heartbeat every 5 s, timed to the other replica's manifest",
     )
+    ap.add_argument(
+        "--ramp",
+        type=float,
+        default=SEAL,
+        help="seconds over which the runs start, evenly (default: one second, every run at once)",
+    )
     ap.add_argument("--grace", type=float, default=120.0, help="seconds after the last step the last passes may take")
     ap.add_argument("--sample", type=int, default=10, help="runs the sampler times")
     ap.add_argument("--tick", type=float, default=TICK, help="seconds between the sampler's looks at a run")
@@ -1329,6 +1348,8 @@ def main() -> None:
     args = ap.parse_args()
     args.client = "online" if args.client == "real" else args.client
     globals()["TICK"] = args.tick
+    if args.ramp != SEAL and (args.client != "replay" or args.peer):
+        ap.error("--ramp is the replay client's (the default --client), without --peer")
     if args.store == "file" and args.replicas != 1:
         ap.error("--store file is one server process (its files are its own disk): pass --replicas 1")
     print(f"load: {os.uname().nodename}, {os.cpu_count()} cores, load average {os.getloadavg()}", flush=True)
