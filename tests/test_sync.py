@@ -435,10 +435,9 @@ def test_live_passes_skip_the_manifest_and_pace_the_state_files(new_run, server,
     assert remote.summary["best"] == 7
 
 
-def test_a_live_pass_that_finds_the_server_changed_asks_again(new_run, server):
-    """A live pass assumes the server holds what it acknowledged; when the server lost the run's
-    files meanwhile (its disk restored from an older backup, say), the append's 409 sends the
-    history from 0 and the next pass asks for the manifest, which brings back every other file."""
+def _live_run_the_server_lost(new_run, server):
+    """A live run after one live pass, whose files the server then lost (its disk restored from an
+    older backup, say), with a new block since: the run, a counting client, its RunSync."""
     run = new_run()
     run.log({"a": 1})
     run._core.flush()
@@ -448,6 +447,14 @@ def test_a_live_pass_that_finds_the_server_changed_asks_again(new_run, server):
     shutil.rmtree(server.root / "turbotrack" / run.path)
     run.log({"a": 2})
     run._core.flush()
+    return run, client, rs
+
+
+def test_a_live_pass_that_finds_the_server_changed_asks_again(new_run, server):
+    """A live pass assumes the server holds what it acknowledged; when the server lost the run's
+    files meanwhile (its disk restored from an older backup, say), the append's 409 sends the
+    history from 0 and the next pass asks for the manifest, which brings back every other file."""
+    run, client, rs = _live_run_the_server_lost(new_run, server)
     client.calls.clear()
     rs.sync(heartbeat_ttl=3600.0, live=True)
     assert client.calls and not client.calls[0].endswith("/manifest")
@@ -464,15 +471,7 @@ def test_the_last_pass_after_a_409_asks_before_it_sends(new_run, server):
     """The pass after finish() sends first only when the last pass left this client's view of the
     server current: after a 409 (the server lost the run meanwhile) it asks for the manifest first,
     and the run arrives whole."""
-    run = new_run()
-    run.log({"a": 1})
-    run._core.flush()
-    client = CountingClient(server.url, server.key)
-    rs = core.RunSync(client, Path(run.dir))
-    rs.sync(heartbeat_ttl=3600.0, live=True)
-    shutil.rmtree(server.root / "turbotrack" / run.path)
-    run.log({"a": 2})
-    run._core.flush()
+    run, client, rs = _live_run_the_server_lost(new_run, server)
     rs.sync(heartbeat_ttl=3600.0, live=True)  # its append is answered 409: the history from 0
     assert rs._manifest_due
     run.finish()
